@@ -1,0 +1,24 @@
+//! Heard's domain: the words of PRODUCT.md as types, and the rules that need no I/O.
+//!
+//! Everything here is pure and synchronous: no HTTP, no SQL, no clock reads except where a caller passes the time in.
+//! Inputs from the outside world become domain values through `parse` functions that return typed errors naming the
+//! field, so that code past the edge never re-checks ("parse, don't validate").
+
+pub mod channel;
+pub mod error;
+pub mod fiscal;
+pub mod i18n;
+pub mod ids;
+pub mod logic;
+pub mod pra;
+pub mod response;
+pub mod role;
+pub mod stats;
+pub mod survey;
+pub mod templates;
+
+pub use channel::Channel;
+pub use error::{FieldError, FieldErrors};
+pub use i18n::{Lang, LocalizedText};
+pub use ids::*;
+pub use role::Role;

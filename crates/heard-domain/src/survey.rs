@@ -1,0 +1,681 @@
+//! The survey model: a definition (questions, logic, texts in every language, PRA block) and the parsing of a
+//! submission against one exact version of it.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::logic::Condition;
+use crate::pra::Pra;
+use crate::response::{AnswerValue, Answers};
+use crate::{FieldError, FieldErrors, LocalizedText};
+
+/// The most questions a definition may have; A-11 surveys allow at most 15.
+pub const MAX_QUESTIONS: usize = 50;
+pub const A11_MAX_QUESTIONS: usize = 15;
+pub const SHORT_TEXT_MAX: usize = 300;
+pub const LONG_TEXT_MAX: usize = 5000;
+pub const HIDDEN_MAX: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionKind {
+    /// Strongly disagree (1) .. strongly agree (5).
+    Agreement5,
+    /// Thumbs up (1) / thumbs down (0).
+    Thumbs,
+    SingleChoice,
+    MultipleChoice,
+    ShortText,
+    LongText,
+    Email,
+    Phone,
+    /// yes / no.
+    YesNo,
+    /// A value set by the page or link (a campaign, an office code), never shown.
+    Hidden,
+}
+
+impl QuestionKind {
+    pub fn has_options(self) -> bool {
+        matches!(
+            self,
+            QuestionKind::SingleChoice | QuestionKind::MultipleChoice
+        )
+    }
+    /// Contact details: encrypted at rest and kept apart from analytics.
+    pub fn is_contact(self) -> bool {
+        matches!(self, QuestionKind::Email | QuestionKind::Phone)
+    }
+    pub fn is_free_text(self) -> bool {
+        matches!(self, QuestionKind::ShortText | QuestionKind::LongText)
+    }
+}
+
+/// The part an A-11 question plays, so reports find the trust question and drivers whatever their wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum A11Role {
+    Satisfaction,
+    Trust,
+    Effectiveness,
+    Ease,
+    Efficiency,
+    Transparency,
+    Employee,
+    WentWell,
+    WentBadly,
+    Comment,
+}
+
+impl A11Role {
+    /// The v1 drivers in reporting order.
+    pub const V1_DRIVERS: [A11Role; 7] = [
+        A11Role::Satisfaction,
+        A11Role::Trust,
+        A11Role::Effectiveness,
+        A11Role::Ease,
+        A11Role::Efficiency,
+        A11Role::Transparency,
+        A11Role::Employee,
+    ];
+    pub fn key(self) -> &'static str {
+        match self {
+            A11Role::Satisfaction => "satisfaction",
+            A11Role::Trust => "trust",
+            A11Role::Effectiveness => "effectiveness",
+            A11Role::Ease => "ease",
+            A11Role::Efficiency => "efficiency",
+            A11Role::Transparency => "transparency",
+            A11Role::Employee => "employee",
+            A11Role::WentWell => "went_well",
+            A11Role::WentBadly => "went_badly",
+            A11Role::Comment => "comment",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: LocalizedText,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Question {
+    /// Stable key: lower-case letters, digits and `_`, at most 40; answers are keyed by it.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: QuestionKind,
+    pub prompt: LocalizedText,
+    #[serde(default, skip_serializing_if = "LocalizedText::is_empty")]
+    pub help: LocalizedText,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<Choice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_if: Option<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a11: Option<A11Role>,
+}
+
+/// Which A-11 layout a survey follows; `Blank` surveys are free-form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateKind {
+    A11V1,
+    A11V2,
+    Blank,
+}
+
+impl TemplateKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            TemplateKind::A11V1 => "a11_v1",
+            TemplateKind::A11V2 => "a11_v2",
+            TemplateKind::Blank => "blank",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        match s {
+            "a11_v1" => Ok(TemplateKind::A11V1),
+            "a11_v2" | "a11_v2_thumbs" | "a11_v2_scale" => Ok(TemplateKind::A11V2),
+            "blank" => Ok(TemplateKind::Blank),
+            _ => Err(FieldError::new(
+                "template",
+                "unknown_template",
+                "template must be one of a11_v1, a11_v2_thumbs, a11_v2_scale, blank",
+            )),
+        }
+    }
+}
+
+/// One version of a survey. Stored as JSON; a response always points at the version it answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SurveyDefinition {
+    pub template: TemplateKind,
+    pub title: LocalizedText,
+    #[serde(default, skip_serializing_if = "LocalizedText::is_empty")]
+    pub intro: LocalizedText,
+    pub questions: Vec<Question>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pra: Option<Pra>,
+    #[serde(default, skip_serializing_if = "LocalizedText::is_empty")]
+    pub thank_you: LocalizedText,
+    /// Languages the survey is offered in; the first is the default.
+    pub languages: Vec<String>,
+}
+
+/// What to do with an answer to a question that the logic hides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HiddenAnswers {
+    /// API clients: an answer to a hidden question is an error.
+    Reject,
+    /// The hosted page without JavaScript shows every question; answers to the ones the logic hides are dropped.
+    Drop,
+}
+
+impl SurveyDefinition {
+    /// Checks a definition an administrator wrote: ids, options, logic references, sizes.
+    pub fn check(&self) -> Result<(), FieldErrors> {
+        let mut errs = FieldErrors::default();
+        if self.title.is_empty() {
+            errs.push(FieldError::new(
+                "title",
+                "required",
+                "the survey needs a title",
+            ));
+        }
+        if self.languages.is_empty() {
+            errs.push(FieldError::new(
+                "languages",
+                "required",
+                "list at least one language",
+            ));
+        }
+        if self.questions.is_empty() {
+            errs.push(FieldError::new(
+                "questions",
+                "required",
+                "a survey needs at least one question",
+            ));
+        }
+        let max = if self.template == TemplateKind::Blank {
+            MAX_QUESTIONS
+        } else {
+            A11_MAX_QUESTIONS
+        };
+        if self.questions.len() > max {
+            errs.push(FieldError::new(
+                "questions",
+                "too_many",
+                format!("at most {max} questions are allowed in this kind of survey"),
+            ));
+        }
+        let mut seen: BTreeMap<&str, &Question> = BTreeMap::new();
+        for (i, q) in self.questions.iter().enumerate() {
+            let f = |s: &str| format!("questions[{i}].{s}");
+            if q.id.is_empty()
+                || q.id.len() > 40
+                || !q
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                errs.push(FieldError::new(
+                    f("id"),
+                    "invalid_id",
+                    "question ids use a-z, 0-9 and _ (at most 40)",
+                ));
+            }
+            if seen.contains_key(q.id.as_str()) {
+                errs.push(FieldError::new(
+                    f("id"),
+                    "duplicate",
+                    format!("question id '{}' is used twice", q.id),
+                ));
+            }
+            if q.kind != QuestionKind::Hidden && q.prompt.is_empty() {
+                errs.push(FieldError::new(
+                    f("prompt"),
+                    "required",
+                    "the question needs wording",
+                ));
+            }
+            for lang in &self.languages {
+                if q.kind != QuestionKind::Hidden
+                    && q.prompt.0.get(lang).is_none_or(|s| s.trim().is_empty())
+                {
+                    errs.push(FieldError::new(
+                        f(&format!("prompt.{lang}")),
+                        "missing_translation",
+                        format!("the question has no wording in '{lang}'"),
+                    ));
+                }
+            }
+            if q.kind.has_options() {
+                if q.options.len() < 2 {
+                    errs.push(FieldError::new(
+                        f("options"),
+                        "too_few",
+                        "a choice question needs at least two options",
+                    ));
+                }
+                let mut vals = BTreeSet::new();
+                for o in &q.options {
+                    if o.value.is_empty() || !vals.insert(o.value.as_str()) {
+                        errs.push(FieldError::new(
+                            f("options"),
+                            "duplicate",
+                            format!("option '{}' is empty or repeated", o.value),
+                        ));
+                    }
+                }
+            } else if !q.options.is_empty() {
+                errs.push(FieldError::new(
+                    f("options"),
+                    "not_allowed",
+                    "only choice questions have options",
+                ));
+            }
+            if let Some(c) = &q.show_if {
+                for r in c.questions() {
+                    if !seen.contains_key(r) {
+                        errs.push(FieldError::new(
+                            f("show_if"),
+                            "unknown_question",
+                            format!("show_if may only refer to an earlier question, not '{r}'"),
+                        ));
+                    }
+                }
+            }
+            seen.insert(&q.id, q);
+        }
+        errs.into_result(())
+    }
+
+    pub fn question(&self, id: &str) -> Option<&Question> {
+        self.questions.iter().find(|q| q.id == id)
+    }
+
+    pub fn question_with_role(&self, role: A11Role) -> Option<&Question> {
+        self.questions.iter().find(|q| q.a11 == Some(role))
+    }
+
+    pub fn is_expired(&self, today: NaiveDate) -> bool {
+        self.pra.as_ref().is_some_and(|p| p.is_expired(today))
+    }
+
+    /// Which questions are visible given the raw answers, evaluated in order so a question hidden by logic counts as
+    /// unanswered for later conditions.
+    pub fn visibility(&self, answers: &Answers) -> BTreeMap<String, bool> {
+        let mut visible_answers: Answers = BTreeMap::new();
+        let mut out = BTreeMap::new();
+        for q in &self.questions {
+            let shown = q.show_if.as_ref().is_none_or(|c| c.holds(&visible_answers));
+            if shown && let Some(a) = answers.get(&q.id) {
+                visible_answers.insert(q.id.clone(), a.clone());
+            }
+            out.insert(q.id.clone(), shown);
+        }
+        out
+    }
+
+    /// Parses a submission's `answers` object against this exact version: unknown questions, wrong types, values
+    /// outside the options, missing required answers and (per `hidden`) answers to hidden questions are errors named
+    /// `answers.<question id>`.
+    pub fn parse_answers(
+        &self,
+        raw: &serde_json::Map<String, Value>,
+        hidden: HiddenAnswers,
+    ) -> Result<Answers, FieldErrors> {
+        let mut errs = FieldErrors::default();
+        let mut parsed: Answers = BTreeMap::new();
+        for (key, value) in raw {
+            let field = format!("answers.{key}");
+            let Some(q) = self.question(key) else {
+                errs.push(FieldError::new(
+                    field,
+                    "unknown_field",
+                    format!("this survey has no question '{key}'"),
+                ));
+                continue;
+            };
+            match parse_one(q, value) {
+                Ok(Some(v)) => {
+                    parsed.insert(key.clone(), v);
+                }
+                Ok(None) => {}
+                Err((code, msg)) => errs.push(FieldError::new(field, code, msg)),
+            }
+        }
+        let visibility = self.visibility(&parsed);
+        for q in &self.questions {
+            let shown = visibility.get(&q.id).copied().unwrap_or(true);
+            let answered = parsed.contains_key(&q.id);
+            if !shown && answered {
+                match hidden {
+                    HiddenAnswers::Reject => errs.push(FieldError::new(
+                        format!("answers.{}", q.id),
+                        "not_shown",
+                        "this question is not shown for the answers given, so it cannot be answered",
+                    )),
+                    HiddenAnswers::Drop => {
+                        parsed.remove(&q.id);
+                    }
+                }
+            }
+            if shown && q.required && !answered {
+                errs.push(FieldError::new(
+                    format!("answers.{}", q.id),
+                    "required",
+                    "please answer this question",
+                ));
+            }
+        }
+        errs.into_result(parsed)
+    }
+}
+
+/// Parses one answer; `Ok(None)` means "left blank".
+fn parse_one(q: &Question, v: &Value) -> Result<Option<AnswerValue>, (&'static str, String)> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let as_text = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    };
+    let int_in = |v: &Value,
+                  lo: i64,
+                  hi: i64,
+                  what: &str|
+     -> Result<Option<AnswerValue>, (&'static str, String)> {
+        let n = match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) if s.trim().is_empty() => return Ok(None),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            Value::Bool(b) if lo == 0 && hi == 1 => Some(*b as i64),
+            _ => None,
+        };
+        match n {
+            Some(n) if (lo..=hi).contains(&n) => Ok(Some(AnswerValue::Number(n))),
+            _ => Err((
+                "out_of_range",
+                format!("{what} must be a whole number from {lo} to {hi}"),
+            )),
+        }
+    };
+    match q.kind {
+        QuestionKind::Agreement5 => int_in(v, 1, 5, "the answer"),
+        QuestionKind::Thumbs => int_in(v, 0, 1, "the answer (1 thumbs up, 0 thumbs down)"),
+        QuestionKind::YesNo => match as_text(v).as_deref() {
+            Some("") => Ok(None),
+            Some("yes") | Some("true") => Ok(Some(AnswerValue::Text("yes".into()))),
+            Some("no") | Some("false") => Ok(Some(AnswerValue::Text("no".into()))),
+            _ => Err(("not_an_option", "answer 'yes' or 'no'".into())),
+        },
+        QuestionKind::SingleChoice => match as_text(v) {
+            Some(s) if s.is_empty() => Ok(None),
+            Some(s) if q.options.iter().any(|o| o.value == s) => Ok(Some(AnswerValue::Text(s))),
+            _ => Err((
+                "not_an_option",
+                format!("choose one of: {}", option_list(q)),
+            )),
+        },
+        QuestionKind::MultipleChoice => {
+            let items: Vec<String> = match v {
+                Value::Array(a) => {
+                    let mut out = Vec::with_capacity(a.len());
+                    for x in a {
+                        match as_text(x) {
+                            Some(s) => out.push(s),
+                            None => {
+                                return Err((
+                                    "not_an_option",
+                                    format!("choose from: {}", option_list(q)),
+                                ));
+                            }
+                        }
+                    }
+                    out
+                }
+                other => match as_text(other) {
+                    Some(s) => vec![s],
+                    None => {
+                        return Err(("not_an_option", format!("choose from: {}", option_list(q))));
+                    }
+                },
+            };
+            // Keep the definition's order and drop repeats, so equal answers compare equal.
+            let chosen: BTreeSet<&str> = items
+                .iter()
+                .map(String::as_str)
+                .filter(|s| !s.is_empty())
+                .collect();
+            if let Some(bad) = chosen
+                .iter()
+                .find(|c| !q.options.iter().any(|o| o.value == **c))
+            {
+                return Err((
+                    "not_an_option",
+                    format!("'{bad}' is not an option; choose from: {}", option_list(q)),
+                ));
+            }
+            if chosen.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(AnswerValue::Many(
+                q.options
+                    .iter()
+                    .filter(|o| chosen.contains(o.value.as_str()))
+                    .map(|o| o.value.clone())
+                    .collect(),
+            )))
+        }
+        QuestionKind::ShortText | QuestionKind::LongText | QuestionKind::Hidden => {
+            let max = match q.kind {
+                QuestionKind::ShortText => SHORT_TEXT_MAX,
+                QuestionKind::LongText => LONG_TEXT_MAX,
+                _ => HIDDEN_MAX,
+            };
+            match v {
+                Value::String(s) => {
+                    let s = s.trim();
+                    if s.is_empty() {
+                        Ok(None)
+                    } else if s.chars().count() > max {
+                        Err(("too_long", format!("at most {max} characters")))
+                    } else {
+                        Ok(Some(AnswerValue::Text(s.to_string())))
+                    }
+                }
+                _ => Err(("not_text", "the answer must be text".into())),
+            }
+        }
+        QuestionKind::Email => match v {
+            Value::String(s) if s.trim().is_empty() => Ok(None),
+            Value::String(s) => parse_email(s).map(|e| Some(AnswerValue::Text(e))),
+            _ => Err((
+                "invalid_email",
+                "enter an email address like name@example.com".into(),
+            )),
+        },
+        QuestionKind::Phone => match v {
+            Value::String(s) if s.trim().is_empty() => Ok(None),
+            Value::String(s) => parse_phone(s).map(|p| Some(AnswerValue::Text(p))),
+            _ => Err((
+                "invalid_phone",
+                "enter a phone number such as 202-555-0123".into(),
+            )),
+        },
+    }
+}
+
+fn option_list(q: &Question) -> String {
+    q.options
+        .iter()
+        .map(|o| o.value.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A plausible email address, lower-cased domain. Deliberately simple: delivery is the real test.
+pub fn parse_email(s: &str) -> Result<String, (&'static str, String)> {
+    let s = s.trim();
+    let bad = || {
+        (
+            "invalid_email",
+            "enter an email address like name@example.com".to_string(),
+        )
+    };
+    let (local, domain) = s.rsplit_once('@').ok_or_else(bad)?;
+    if local.is_empty()
+        || local.len() > 64
+        || domain.len() > 253
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || s.chars().any(|c| c.is_whitespace() || c.is_control())
+        || local.contains('@')
+    {
+        return Err(bad());
+    }
+    Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
+}
+
+/// A phone number in E.164 form: US numbers (10 digits, optional leading 1) become `+1...`; international ones must
+/// start with `+` and have 8 to 15 digits.
+pub fn parse_phone(s: &str) -> Result<String, (&'static str, String)> {
+    let bad = || {
+        (
+            "invalid_phone",
+            "enter a phone number such as 202-555-0123 or +44 20 7946 0958".to_string(),
+        )
+    };
+    let t = s.trim();
+    if !t
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    {
+        return Err(bad());
+    }
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    if t.starts_with('+') {
+        if (8..=15).contains(&digits.len()) {
+            Ok(format!("+{digits}"))
+        } else {
+            Err(bad())
+        }
+    } else if digits.len() == 10 {
+        Ok(format!("+1{digits}"))
+    } else if digits.len() == 11 && digits.starts_with('1') {
+        Ok(format!("+{digits}"))
+    } else {
+        Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::templates;
+    use serde_json::json;
+
+    fn obj(v: Value) -> serde_json::Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn v2_reveals_the_matching_indicator_question() {
+        let def = templates::a11_v2(
+            &LocalizedText::new("Passports", "Pasaportes"),
+            templates::TrustScale::Thumbs,
+        );
+        def.check().unwrap();
+        let ok = def
+            .parse_answers(
+                &obj(json!({"trust": 1, "went_well": ["ease", "effectiveness"]})),
+                HiddenAnswers::Reject,
+            )
+            .unwrap();
+        // Stored in the definition's order, not the client's.
+        assert_eq!(
+            ok["went_well"],
+            AnswerValue::Many(vec!["effectiveness".into(), "ease".into()])
+        );
+        let err = def
+            .parse_answers(
+                &obj(json!({"trust": 1, "went_badly": ["ease"]})),
+                HiddenAnswers::Reject,
+            )
+            .unwrap_err();
+        assert_eq!(err.0[0].field, "answers.went_badly");
+        assert_eq!(err.0[0].code, "not_shown");
+        let dropped = def
+            .parse_answers(
+                &obj(json!({"trust": "0", "went_well": ["ease"], "went_badly": ["efficiency"]})),
+                HiddenAnswers::Drop,
+            )
+            .unwrap();
+        assert!(!dropped.contains_key("went_well"));
+        assert_eq!(dropped["trust"], AnswerValue::Number(0));
+    }
+
+    #[test]
+    fn bad_answers_name_the_field_and_reason() {
+        let def = templates::a11_v1(&LocalizedText::new("Passports", "Pasaportes"));
+        def.check().unwrap();
+        let err = def
+            .parse_answers(
+                &obj(json!({"satisfaction": 7, "colour": "blue", "ease": "x"})),
+                HiddenAnswers::Reject,
+            )
+            .unwrap_err();
+        let fields: Vec<(&str, &str)> = err.0.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert!(fields.contains(&("answers.satisfaction", "out_of_range")));
+        assert!(fields.contains(&("answers.colour", "unknown_field")));
+        assert!(fields.contains(&("answers.ease", "out_of_range")));
+        assert!(fields.contains(&("answers.trust", "required")));
+    }
+
+    #[test]
+    fn contact_answers_are_normalized() {
+        assert_eq!(parse_phone("(202) 555-0123").unwrap(), "+12025550123");
+        assert_eq!(parse_phone("+44 20 7946 0958").unwrap(), "+442079460958");
+        assert!(parse_phone("555-0123").is_err());
+        assert!(parse_phone("call me").is_err());
+        assert_eq!(parse_email("Ana@Example.GOV").unwrap(), "Ana@example.gov");
+        assert!(parse_email("ana@localhost").is_err());
+        assert!(parse_email("a b@example.com").is_err());
+    }
+
+    #[test]
+    fn logic_may_only_look_back() {
+        let mut def = templates::blank(&LocalizedText::new("X", "X"));
+        def.questions[0].show_if = Some(Condition::any_of("later", &["1"]));
+        let e = def.check().unwrap_err();
+        assert_eq!(e.0[0].code, "unknown_question");
+    }
+
+    #[test]
+    fn shared_logic_vectors_hold() {
+        // The same file is run against the page's JavaScript by the browser tests.
+        let raw = include_str!("../../../tests/logic_vectors.json");
+        let cases: Vec<Value> = serde_json::from_str(raw).unwrap();
+        assert!(cases.len() >= 8);
+        for case in cases {
+            let def: SurveyDefinition = serde_json::from_value(case["definition"].clone()).unwrap();
+            let answers: Answers = serde_json::from_value(case["answers"].clone()).unwrap();
+            let expected: BTreeMap<String, bool> =
+                serde_json::from_value(case["visible"].clone()).unwrap();
+            assert_eq!(def.visibility(&answers), expected, "case {}", case["name"]);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Reading responses: filtered pages (keyset pagination on the time-ordered id, so pages stay fast at any depth and
+//! exports stream without a row limit), single responses, and the slim rows dashboards aggregate.
+
+use heard_domain::{OrgId, ResponseId, ServiceId, SurveyId};
+use uuid::Uuid;
+
+use crate::records::{RESPONSE_COLUMNS, ResponseRow};
+use crate::{Result, Store, StoreError, StoredResponse, on_pool};
+
+/// Which responses to read. Every field narrows; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct ResponseFilter {
+    pub survey_id: Option<SurveyId>,
+    pub service_id: Option<ServiceId>,
+    pub channel: Option<String>,
+    pub language: Option<String>,
+    /// Milliseconds since the epoch, inclusive.
+    pub from_ms: Option<i64>,
+    /// Milliseconds since the epoch, exclusive.
+    pub to_ms: Option<i64>,
+    /// Only positive (true) or only negative (false) trust answers.
+    pub trust_positive: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// What a dashboard needs of one response.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SlimResponse {
+    pub submitted_at: i64,
+    pub survey_version: i32,
+    pub channel: String,
+    pub language: String,
+    pub trust: Option<i16>,
+    pub trust_positive: Option<bool>,
+    pub answers: String,
+}
+
+const FILTER_SQL: &str = "org_id = $1 AND ($2 IS NULL OR survey_id = $2) AND ($3 IS NULL OR service_id = $3) \
+     AND ($4 IS NULL OR channel = $4) AND ($5 IS NULL OR language = $5) AND ($6 IS NULL OR submitted_at >= $6) \
+     AND ($7 IS NULL OR submitted_at < $7) AND ($8 IS NULL OR trust_positive = $8)";
+
+macro_rules! bind_filter {
+    ($q:expr, $org:expr, $f:expr) => {
+        $q.bind($org.as_uuid())
+            .bind($f.survey_id.map(|s| *s.as_uuid()))
+            .bind($f.service_id.map(|s| *s.as_uuid()))
+            .bind($f.channel.as_deref())
+            .bind($f.language.as_deref())
+            .bind($f.from_ms)
+            .bind($f.to_ms)
+            .bind($f.trust_positive)
+    };
+}
+
+impl Store {
+    /// One page of responses after the `cursor` id, in `order`.
+    pub async fn responses_page(
+        &self,
+        org: OrgId,
+        f: &ResponseFilter,
+        cursor: Option<ResponseId>,
+        order: Order,
+        limit: i64,
+    ) -> Result<Vec<StoredResponse>> {
+        let (cmp, dir) = match order {
+            Order::NewestFirst => ("<", "DESC"),
+            Order::OldestFirst => (">", "ASC"),
+        };
+        let sql = format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE {FILTER_SQL} AND ($9 IS NULL OR id {cmp} $9) ORDER BY id {dir} LIMIT $10"
+        );
+        let rows: Vec<ResponseRow> = on_pool!(self, p => bind_filter!(sqlx::query_as(&sql), org, f)
+            .bind(cursor.map(|c| *c.as_uuid())).bind(limit).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub async fn count_responses(&self, org: OrgId, f: &ResponseFilter) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM responses WHERE {FILTER_SQL}");
+        Ok(on_pool!(self, p => bind_filter!(sqlx::query_scalar(&sql), org, f).fetch_one(p).await)?)
+    }
+
+    pub async fn response(&self, org: OrgId, id: ResponseId) -> Result<StoredResponse> {
+        let sql = format!("SELECT {RESPONSE_COLUMNS} FROM responses WHERE org_id = $1 AND id = $2");
+        let row: Option<ResponseRow> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(org.as_uuid()).bind(id.as_uuid()).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// Whether a response with this idempotency key exists (used by the durability test and by clients' retries).
+    pub async fn response_by_key(
+        &self,
+        org: OrgId,
+        survey: SurveyId,
+        key: &str,
+    ) -> Result<Option<ResponseId>> {
+        let id: Option<Uuid> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT id FROM responses WHERE org_id = $1 AND survey_id = $2 AND idempotency_key = $3")
+            .bind(org.as_uuid()).bind(survey.as_uuid()).bind(key).fetch_optional(p).await)?;
+        Ok(id.map(ResponseId::from_uuid))
+    }
+
+    /// The slim rows of every response matching `f`, oldest first, for dashboards.
+    pub async fn slim_responses(
+        &self,
+        org: OrgId,
+        f: &ResponseFilter,
+    ) -> Result<Vec<SlimResponse>> {
+        let sql = format!(
+            "SELECT submitted_at, survey_version, channel, language, trust, trust_positive, answers FROM responses \
+             WHERE {FILTER_SQL} ORDER BY submitted_at"
+        );
+        Ok(on_pool!(self, p => bind_filter!(sqlx::query_as(&sql), org, f).fetch_all(p).await)?)
+    }
+
+    /// Sealed contact answers of one response, by question.
+    pub async fn response_contacts(
+        &self,
+        org: OrgId,
+        id: ResponseId,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT question_id, sealed FROM response_contacts WHERE org_id = $1 AND response_id = $2 ORDER BY question_id")
+            .bind(org.as_uuid()).bind(id.as_uuid()).fetch_all(p).await)?)
+    }
+}

@@ -1,0 +1,182 @@
+//! Group commit for responses. Submissions queue here; one task takes everything queued (up to a batch limit),
+//! writes it in one transaction and acknowledges each submission only after the commit returned. Under load, many
+//! responses share one fsync; idle, a single response commits at once (no waiting for a batch to fill).
+
+use heard_domain::ResponseId;
+use heard_domain::response::NewResponse;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{Backend, Result, StoreError, WritePool, on_pool};
+
+/// The outcome of a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    pub id: ResponseId,
+    /// True when the idempotency key had been seen: nothing new was stored and `id` is the first response's.
+    pub duplicate: bool,
+}
+
+struct Job {
+    response: NewResponse,
+    reply: oneshot::Sender<Result<Submitted>>,
+}
+
+enum Msg {
+    Write(Job),
+    /// Commit what is queued, then stop.
+    Shutdown(oneshot::Sender<()>),
+}
+
+#[derive(Clone)]
+pub(crate) struct WriterHandle {
+    tx: mpsc::Sender<Msg>,
+}
+
+pub(crate) fn spawn(backend: Backend, max_batch: usize) -> WriterHandle {
+    let (tx, rx) = mpsc::channel::<Msg>(max_batch * 8);
+    tokio::spawn(run(backend, rx, max_batch.max(1)));
+    WriterHandle { tx }
+}
+
+impl WriterHandle {
+    /// Commits every response queued so far and stops the writer.
+    pub(crate) async fn shutdown(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Msg::Shutdown(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+impl crate::Store {
+    /// Stores one response durably. Returns once it is committed (or found to be a retry of a stored one).
+    pub async fn submit(&self, response: NewResponse) -> Result<Submitted> {
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .tx
+            .send(Msg::Write(Job { response, reply }))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+async fn run(backend: Backend, mut rx: mpsc::Receiver<Msg>, max_batch: usize) {
+    let mut msgs: Vec<Msg> = Vec::with_capacity(max_batch);
+    let mut jobs: Vec<Job> = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut msgs, max_batch).await > 0 {
+        let mut stop = None;
+        for m in msgs.drain(..) {
+            match m {
+                Msg::Write(j) => jobs.push(j),
+                Msg::Shutdown(done) => stop = Some(done),
+            }
+        }
+        commit(&backend, &mut jobs).await;
+        if let Some(done) = stop {
+            rx.close();
+            while let Some(Msg::Write(j)) = rx.recv().await {
+                jobs.push(j);
+            }
+            commit(&backend, &mut jobs).await;
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+async fn commit(backend: &Backend, jobs: &mut Vec<Job>) {
+    if jobs.is_empty() {
+        return;
+    }
+    let batch: Vec<NewResponse> = jobs.iter().map(|j| j.response.clone()).collect();
+    match insert_batch(backend, &batch).await {
+        Ok(results) => {
+            for (job, r) in jobs.drain(..).zip(results) {
+                let _ = job.reply.send(Ok(r));
+            }
+        }
+        Err(e) => {
+            // One bad row must not fail its neighbours: retry each alone so only the culprit gets the error.
+            tracing::warn!(error = %e, batch = batch.len(), "batch commit failed; retrying one by one");
+            for job in jobs.drain(..) {
+                let r = insert_batch(backend, std::slice::from_ref(&job.response))
+                    .await
+                    .map(|mut v| v.remove(0));
+                let _ = job.reply.send(r);
+            }
+        }
+    }
+}
+
+/// Inserts responses in one transaction; a response whose idempotency key exists is not stored again.
+pub(crate) async fn insert_batch(
+    backend: &Backend,
+    batch: &[NewResponse],
+) -> Result<Vec<Submitted>> {
+    let store = Holder { backend };
+    let out = on_pool!(store, pool => {
+        let mut tx = pool.begin_write().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for r in batch {
+            let answers = serde_json::to_string(&r.answers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let enrichment = r.enrichment.as_ref().map(|e| e.to_string());
+            let inserted = sqlx::query(
+                "INSERT INTO responses (org_id, id, survey_id, survey_version, service_id, touchpoint_id, channel, \
+                 language, page_path, submitted_at, idempotency_key, answers, trust, trust_positive, person_key, enrichment) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 ON CONFLICT (org_id, survey_id, idempotency_key) DO NOTHING",
+            )
+            .bind(r.org_id.as_uuid())
+            .bind(r.id.as_uuid())
+            .bind(r.survey_id.as_uuid())
+            .bind(r.survey_version)
+            .bind(r.service_id.as_uuid())
+            .bind(r.touchpoint_id.map(|t| *t.as_uuid()))
+            .bind(r.channel.key())
+            .bind(r.language.as_str())
+            .bind(r.page_path.as_deref())
+            .bind(r.submitted_at)
+            .bind(&r.idempotency_key)
+            .bind(&answers)
+            .bind(r.trust)
+            .bind(r.trust_positive)
+            .bind(r.person_key.as_deref())
+            .bind(enrichment.as_deref())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                for (question, sealed) in &r.contacts {
+                    sqlx::query("INSERT INTO response_contacts (org_id, response_id, question_id, sealed) VALUES ($1, $2, $3, $4)")
+                        .bind(r.org_id.as_uuid())
+                        .bind(r.id.as_uuid())
+                        .bind(question)
+                        .bind(sealed)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                out.push(Submitted { id: r.id, duplicate: false });
+            } else {
+                let id: Uuid = sqlx::query_scalar(
+                    "SELECT id FROM responses WHERE org_id = $1 AND survey_id = $2 AND idempotency_key = $3",
+                )
+                .bind(r.org_id.as_uuid())
+                .bind(r.survey_id.as_uuid())
+                .bind(&r.idempotency_key)
+                .fetch_one(&mut *tx)
+                .await?;
+                out.push(Submitted { id: ResponseId::from_uuid(id), duplicate: true });
+            }
+        }
+        tx.commit().await?;
+        Ok::<_, StoreError>(out)
+    })?;
+    Ok(out)
+}
+
+/// Lets `on_pool!` run on a bare backend.
+struct Holder<'a> {
+    backend: &'a Backend,
+}

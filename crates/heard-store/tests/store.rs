@@ -1,0 +1,436 @@
+//! Storage behaviour, every test on both SQLite and PostgreSQL. PostgreSQL is required: set HEARD_TEST_POSTGRES_URL
+//! (default postgres://postgres@127.0.0.1:5432/postgres); each test gets a fresh database there.
+
+use heard_domain::response::NewResponse;
+use heard_domain::templates::{self, TrustScale};
+use heard_domain::{Channel, Lang, LocalizedText, OrgId, ResponseId, Role, SurveyId};
+use heard_store::catalog::NewSurvey;
+use heard_store::responses::{Order, ResponseFilter};
+use heard_store::{DatabaseUrl, Store, StoreError, StoreOptions};
+
+mod support {
+    use super::*;
+    use sqlx::Connection;
+
+    pub struct TestDb {
+        pub store: Store,
+        _dir: Option<tempfile::TempDir>,
+    }
+
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&DatabaseUrl::sqlite_in(dir.path()), StoreOptions::default())
+            .await
+            .unwrap();
+        TestDb {
+            store,
+            _dir: Some(dir),
+        }
+    }
+
+    pub fn postgres_admin_url() -> String {
+        std::env::var("HEARD_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    }
+
+    /// A fresh database on the test server, so tests never see each other's rows.
+    pub async fn postgres() -> TestDb {
+        let admin = postgres_admin_url();
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL is required for the storage tests ({admin}): {e}")
+            });
+        let name = format!("heard_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("HEARD_TEST_POSTGRES_URL must end with a database name"),
+        };
+        let store = Store::open(&DatabaseUrl::parse(&url).unwrap(), StoreOptions::default())
+            .await
+            .unwrap();
+        TestDb { store, _dir: None }
+    }
+}
+
+/// Runs the body once on SQLite and once on PostgreSQL, as two tests.
+macro_rules! both_backends {
+    ($name:ident, |$store:ident| $body:block) => {
+        mod $name {
+            use super::*;
+            async fn run($store: Store) $body
+            #[tokio::test]
+            async fn sqlite() {
+                let db = support::sqlite().await;
+                run(db.store.clone()).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let db = support::postgres().await;
+                run(db.store.clone()).await;
+            }
+        }
+    };
+}
+
+async fn seed(store: &Store) -> (OrgId, heard_store::Service, heard_store::Survey) {
+    let org = store
+        .create_org(
+            "Department of Examples",
+            &format!("ex-{}", uuid::Uuid::new_v4().simple()),
+            1,
+        )
+        .await
+        .unwrap();
+    let name = LocalizedText::new("Passports", "Pasaportes");
+    let svc = store
+        .create_service(org.id, &name, &LocalizedText::default(), 1)
+        .await
+        .unwrap();
+    let def = templates::a11_v2(&name, TrustScale::Thumbs);
+    let survey = store
+        .create_survey(
+            NewSurvey {
+                org_id: org.id,
+                service_id: svc.id,
+                touchpoint_id: None,
+                name: "Passport renewal",
+                draft: &def,
+                allowed_origins: &[],
+                transaction_point: "post_interaction",
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    (org.id, svc, survey)
+}
+
+fn response(
+    org: OrgId,
+    svc: &heard_store::Service,
+    survey: SurveyId,
+    key: &str,
+    at: i64,
+    trust: i16,
+) -> NewResponse {
+    let mut answers = heard_domain::response::Answers::new();
+    answers.insert(
+        "trust".into(),
+        heard_domain::response::AnswerValue::Number(trust as i64),
+    );
+    NewResponse {
+        id: ResponseId::new(),
+        org_id: org,
+        survey_id: survey,
+        survey_version: 1,
+        service_id: svc.id,
+        touchpoint_id: None,
+        channel: Channel::Website,
+        language: Lang::en(),
+        page_path: Some("/renew".into()),
+        submitted_at: at,
+        idempotency_key: key.into(),
+        answers,
+        trust: Some(trust),
+        trust_positive: Some(trust == 1),
+        person_key: None,
+        contacts: vec![("email".into(), vec![1, 2, 3])],
+        enrichment: None,
+    }
+}
+
+both_backends!(publishing_makes_numbered_immutable_versions, |store| {
+    let (org, _svc, survey) = seed(&store).await;
+    assert_eq!(survey.published_version, None);
+    assert_eq!(
+        store.publish_survey(org, survey.id, None, 2).await.unwrap(),
+        1
+    );
+    let mut draft = survey.draft.clone();
+    draft.title.set("en", "Changed");
+    store
+        .update_survey(
+            org,
+            survey.id,
+            "Passport renewal",
+            &draft,
+            &[],
+            "post_interaction",
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.publish_survey(org, survey.id, None, 4).await.unwrap(),
+        2
+    );
+    let v1 = store.survey_version(org, survey.id, 1).await.unwrap();
+    let v2 = store.survey_version(org, survey.id, 2).await.unwrap();
+    assert_ne!(v1.definition.title.get("en"), "Changed");
+    assert_eq!(v2.definition.title.get("en"), "Changed");
+    assert_eq!(
+        store
+            .survey(org, survey.id)
+            .await
+            .unwrap()
+            .published_version,
+        Some(2)
+    );
+});
+
+both_backends!(a_retried_submission_is_stored_once, |store| {
+    let (org, svc, survey) = seed(&store).await;
+    let first = store
+        .submit(response(org, &svc, survey.id, "key-00000001", 10, 1))
+        .await
+        .unwrap();
+    let again = store
+        .submit(response(org, &svc, survey.id, "key-00000001", 11, 0))
+        .await
+        .unwrap();
+    assert!(!first.duplicate && again.duplicate);
+    assert_eq!(first.id, again.id);
+    let f = ResponseFilter {
+        survey_id: Some(survey.id),
+        ..Default::default()
+    };
+    assert_eq!(store.count_responses(org, &f).await.unwrap(), 1);
+    assert_eq!(
+        store.response_contacts(org, first.id).await.unwrap(),
+        vec![("email".to_string(), vec![1, 2, 3])]
+    );
+});
+
+both_backends!(concurrent_submissions_share_commits_and_all_land, |store| {
+    let (org, svc, survey) = seed(&store).await;
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let s = store.clone();
+        let r = response(
+            org,
+            &svc,
+            survey.id,
+            &format!("key-{i:08}"),
+            1000 + i,
+            (i % 2) as i16,
+        );
+        tasks.push(tokio::spawn(async move { s.submit(r).await }));
+    }
+    for t in tasks {
+        assert!(!t.await.unwrap().unwrap().duplicate);
+    }
+    let f = ResponseFilter {
+        survey_id: Some(survey.id),
+        ..Default::default()
+    };
+    assert_eq!(store.count_responses(org, &f).await.unwrap(), 300);
+    let positive = ResponseFilter {
+        trust_positive: Some(true),
+        ..f.clone()
+    };
+    assert_eq!(store.count_responses(org, &positive).await.unwrap(), 150);
+});
+
+both_backends!(pages_walk_every_response_exactly_once, |store| {
+    let (org, svc, survey) = seed(&store).await;
+    for i in 0..25 {
+        store
+            .submit(response(
+                org,
+                &svc,
+                survey.id,
+                &format!("page-{i:08}"),
+                100 + i,
+                1,
+            ))
+            .await
+            .unwrap();
+    }
+    let f = ResponseFilter::default();
+    for order in [Order::NewestFirst, Order::OldestFirst] {
+        let mut cursor = None;
+        let mut seen = Vec::new();
+        loop {
+            let page = store
+                .responses_page(org, &f, cursor, order, 7)
+                .await
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            cursor = page.last().map(|r| r.id);
+            seen.extend(page.into_iter().map(|r| r.submitted_at));
+        }
+        assert_eq!(seen.len(), 25);
+        let mut sorted = seen.clone();
+        sorted.sort();
+        if order == Order::NewestFirst {
+            sorted.reverse();
+        }
+        assert_eq!(seen, sorted);
+    }
+    let window = ResponseFilter {
+        from_ms: Some(110),
+        to_ms: Some(120),
+        ..Default::default()
+    };
+    assert_eq!(store.count_responses(org, &window).await.unwrap(), 10);
+});
+
+both_backends!(another_organizations_rows_are_not_found, |store| {
+    let (org_a, svc_a, survey_a) = seed(&store).await;
+    let (org_b, _svc_b, _survey_b) = seed(&store).await;
+    let r = store
+        .submit(response(org_a, &svc_a, survey_a.id, "tenant-0001", 5, 1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.survey(org_b, survey_a.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.service(org_b, svc_a.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.response(org_b, r.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        store
+            .response_contacts(org_b, r.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .count_responses(org_b, &ResponseFilter::default())
+            .await
+            .unwrap(),
+        0
+    );
+    // A touchpoint cannot be attached to another organization's service.
+    assert!(
+        store
+            .create_touchpoint(
+                org_b,
+                svc_a.id,
+                &LocalizedText::en_only("x"),
+                Channel::Phone,
+                1
+            )
+            .await
+            .is_err()
+    );
+});
+
+both_backends!(accounts_sessions_and_throttling, |store| {
+    let (org, _, _) = seed(&store).await;
+    let u = store
+        .create_user("Ana@Example.gov", "Ana", "hash", 1)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_user("ana@example.gov", "Ana 2", "h", 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.user_by_email("ANA@example.gov").await.unwrap().id,
+        u.id
+    );
+    store
+        .set_membership(org, u.id, Role::Analyst, 1)
+        .await
+        .unwrap();
+    assert_eq!(store.role_in(org, u.id).await.unwrap(), Some(Role::Analyst));
+    store
+        .set_membership(org, u.id, Role::Admin, 1)
+        .await
+        .unwrap();
+    assert_eq!(store.memberships(u.id).await.unwrap()[0].role, Role::Admin);
+    store
+        .create_session(b"tokenhash", u.id, "csrf", 10, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .session(b"tokenhash", 50)
+            .await
+            .unwrap()
+            .unwrap()
+            .csrf_token,
+        "csrf"
+    );
+    assert!(
+        store.session(b"tokenhash", 100).await.unwrap().is_none(),
+        "expired sessions are not returned"
+    );
+    for i in 0..5 {
+        assert!(
+            store
+                .throttle_locked_until("k", 1000 + i)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        store
+            .throttle_failure("k", 1000 + i, 5, 60_000, 300_000)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.throttle_locked_until("k", 2000).await.unwrap(),
+        Some(1004 + 300_000)
+    );
+    store.throttle_clear("k").await.unwrap();
+    assert!(
+        store
+            .throttle_locked_until("k", 2000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+});
+
+both_backends!(displays_and_volumes_add_up, |store| {
+    let (org, svc, survey) = seed(&store).await;
+    store
+        .record_display(org, survey.id, Channel::Website, 20000, 1)
+        .await
+        .unwrap();
+    store
+        .record_display(org, survey.id, Channel::Website, 20000, 2)
+        .await
+        .unwrap();
+    store
+        .record_display(org, survey.id, Channel::InPerson, 20001, 4)
+        .await
+        .unwrap();
+    store
+        .record_display(org, survey.id, Channel::InPerson, 20005, 100)
+        .await
+        .unwrap();
+    let d = store.displays(org, survey.id, 20000, 20005).await.unwrap();
+    assert_eq!(
+        d,
+        vec![("in_person".to_string(), 4), ("website".to_string(), 3)]
+    );
+    store
+        .set_service_volume(org, svc.id, 2027, 1, 5000)
+        .await
+        .unwrap();
+    store
+        .set_service_volume(org, svc.id, 2027, 1, 6000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.service_volume(org, svc.id, 2027, 1).await.unwrap(),
+        Some(6000)
+    );
+});
