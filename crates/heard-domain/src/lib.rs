@@ -11,6 +11,8 @@ pub mod i18n;
 pub mod ids;
 pub mod logic;
 pub mod pra;
+pub mod report;
+pub mod chart;
 pub mod response;
 pub mod role;
 pub mod stats;

@@ -1,1 +1,137 @@
-//! placeholder
+//! Heard's HTTP server: the public collection API and hosted survey pages, the admin, dashboards and exports.
+//!
+//! `Application::build` binds a listener (port 0 in tests) and `router` builds the whole app from an `AppState`, so
+//! tests can drive it in-process or over real HTTP. Handlers are thin: they parse input into domain values, call the
+//! `pipeline` (for anything that submits feedback) or the store, and render. Every page gets the security headers of
+//! `security`, including a strict Content-Security-Policy with no inline script or style.
+
+pub mod admin;
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod crypto;
+pub mod error;
+pub mod export;
+pub mod forms;
+pub mod i18n;
+pub mod pipeline;
+pub mod public;
+pub mod qr;
+pub mod ratelimit;
+pub mod render;
+pub mod security;
+
+use axum::Router;
+use heard_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::{AppError, AppResult};
+
+/// Server settings. Built by the binary from flags and `HEARD_*` variables; tests build it directly.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    /// The URL people use to reach this server (share links, QR codes); defaults to `http://{addr}`.
+    pub public_url: Option<String>,
+    /// 32 bytes that seal contact details and key person hashes. Must be the same on every instance.
+    pub secret_key: [u8; 32],
+    /// Submissions per minute allowed from one IP address (hosted pages and API together).
+    pub submissions_per_minute: u32,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Read the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy: bool,
+}
+
+impl Config {
+    pub fn new(addr: SocketAddr, secret_key: [u8; 32]) -> Config {
+        Config { addr, public_url: None, secret_key, submissions_per_minute: 600, body_limit: 64 * 1024, trust_proxy: false }
+    }
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub public_url: Arc<str>,
+    pub pipeline: Arc<pipeline::Pipeline>,
+    pub limiter: Arc<ratelimit::IpLimiter>,
+    pub templates: Arc<render::Templates>,
+    /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> AppState {
+        let public_url: Arc<str> = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.addr))
+            .trim_end_matches('/')
+            .into();
+        let secure_cookies = public_url.starts_with("https://");
+        AppState {
+            pipeline: Arc::new(pipeline::Pipeline::new(&config.secret_key)),
+            limiter: Arc::new(ratelimit::IpLimiter::per_minute(config.submissions_per_minute)),
+            templates: Arc::new(render::Templates::load()),
+            store,
+            public_url,
+            secure_cookies,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    use tower_http::limit::RequestBodyLimitLayer;
+    Router::new()
+        .merge(public::routes())
+        .merge(api::routes())
+        .merge(admin::routes())
+        .merge(assets::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::html_errors))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(security::span_without_query))
+        .with_state(state)
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `config.addr` (port 0 picks a free port) and prepares the app.
+    pub async fn build(store: Store, mut config: Config) -> std::io::Result<Application> {
+        let listener = tokio::net::TcpListener::bind(config.addr).await?;
+        config.addr = listener.local_addr()?;
+        Ok(Application { listener, state: AppState::new(store, config) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.state.config.addr
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish and commits queued responses.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let store = self.state.store.clone();
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        tokio::time::timeout(Duration::from_secs(10), store.close()).await.ok();
+        Ok(())
+    }
+}

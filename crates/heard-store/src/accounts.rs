@@ -126,6 +126,28 @@ impl Store {
             .collect()
     }
 
+    /// Members of an organization with their roles, by name.
+    pub async fn members(&self, org: OrgId) -> Result<Vec<(User, Role)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: Uuid,
+            email: String,
+            name: String,
+            created_at: i64,
+            role: String,
+        }
+        let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
+            "SELECT u.id, u.email, u.name, u.created_at, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = $1 ORDER BY u.name, u.email")
+            .bind(org.as_uuid()).fetch_all(p).await)?;
+        rows.into_iter()
+            .map(|r| {
+                let role = Role::parse(&r.role).map_err(|e| StoreError::Corrupt(e.message))?;
+                Ok((User { id: UserId::from_uuid(r.id), email: r.email, name: r.name, password_hash: String::new(), created_at: r.created_at }, role))
+            })
+            .collect()
+    }
+
     pub async fn create_session(
         &self,
         token_hash: &[u8],

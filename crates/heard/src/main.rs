@@ -1,1 +1,203 @@
-fn main() {}
+//! The one Heard binary. It parses the command line, picks the storage backend (the only place that does), and runs
+//! a command: serve, migrate, demo-data, user, export, bench, analyze, eval.
+
+mod bench;
+mod demo;
+mod export;
+mod settings;
+mod text_cmds;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use heard_store::{Store, StoreOptions};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use settings::StorageArgs;
+
+#[derive(Parser)]
+#[command(name = "heard", version, about = "Heard: hear the public on every channel, find where service breaks, act and report (OMB A-11).")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Address to listen on.
+        #[arg(long, env = "HEARD_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// The URL people use to reach this server (for share links and QR codes).
+        #[arg(long, env = "HEARD_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Seed a realistic demo agency if the store is empty, and print how to sign in.
+        #[arg(long)]
+        demo: bool,
+        /// How many responses the demo agency gets.
+        #[arg(long, default_value_t = 20_000)]
+        demo_responses: usize,
+        /// Submissions per minute allowed from one IP address (0 turns the limit off).
+        #[arg(long, env = "HEARD_SUBMISSIONS_PER_MINUTE", default_value_t = 600)]
+        submissions_per_minute: u32,
+        /// Read client addresses from X-Forwarded-For (only behind a trusted proxy).
+        #[arg(long, env = "HEARD_TRUST_PROXY")]
+        trust_proxy: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Generate a deterministic demo agency with months of responses.
+    DemoData {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long, default_value_t = 20_000)]
+        responses: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Manage staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Export responses as CSV (or NDJSON) with no row limit.
+    Export(export::ExportArgs),
+    /// Benchmarks that print a table and compare against a limit or a peer measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+    /// Analyze comments (NDJSON lines {"id", "text", "language"?}) from FILE or stdin; writes NDJSON to stdout.
+    Analyze { file: Option<PathBuf> },
+    /// Measure the text engine on the labelled data in ../shared/data and print every table.
+    Eval {
+        #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account (or reset its password) and give it a role in an organization.
+    Add {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// The organization's short name.
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// The password; if absent it is read from HEARD_PASSWORD or the first line of stdin.
+        #[arg(long, env = "HEARD_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Durable submissions per second over HTTP, beside the raw insert rate of the same database.
+    Ingest(bench::IngestArgs),
+    /// Comments per second for full text enrichment, beside vaderSentiment on the same texts.
+    Text {
+        #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
+        data: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HEARD_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Analyze { file } => return text_cmds::analyze(file),
+        Command::Eval { data } => return text_cmds::eval(&data),
+        Command::Bench { command: BenchCommand::Text { data } } => return text_cmds::bench(&data),
+        _ => {}
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Serve { storage, addr, public_url, demo, demo_responses, submissions_per_minute, trust_proxy } => {
+            let url = storage.database_url()?;
+            let store = Store::open(&url, StoreOptions::default()).await.with_context(|| format!("opening the {} store", url.backend_name()))?;
+            let demo_login = if demo { demo::seed_if_empty(&store, &storage.secret_key()?, 1, demo_responses).await? } else { None };
+            let mut config = heard_server::Config::new(addr, storage.secret_key()?);
+            config.public_url = public_url;
+            config.submissions_per_minute = submissions_per_minute;
+            config.trust_proxy = trust_proxy;
+            let app = heard_server::Application::build(store, config).await.with_context(|| format!("cannot listen on {addr}"))?;
+            let base = app.public_url().to_string();
+            println!("Heard is running on {} storage at {base}", url.backend_name());
+            println!("  Admin: {base}/admin");
+            if let Some(login) = demo_login {
+                println!("  Sign in as {} with password {}", login.email, login.password);
+                println!("  A public survey: {base}{}", login.survey_path);
+            }
+            println!("Press Ctrl-C to stop.");
+            app.run(shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Migrate { storage } => {
+            let url = storage.database_url()?;
+            let n = Store::migrate_only(&url).await?;
+            println!("{} migration(s) applied to the {} store; it is up to date.", n, url.backend_name());
+            Ok(())
+        }
+        Command::DemoData { storage, responses, seed } => {
+            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
+            let summary = demo::generate(&store, &storage.secret_key()?, seed, responses).await?;
+            println!("{summary}");
+            store.close().await;
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { storage, email, name, org, role, password } } => {
+            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+                    line.trim_end_matches(['\n', '\r']).to_string()
+                }
+            };
+            settings::add_user(&store, &email, &name, &org, &role, &password).await?;
+            println!("{email} is now {role} of {org}.");
+            store.close().await;
+            Ok(())
+        }
+        Command::Export(args) => export::run(args).await,
+        Command::Bench { command: BenchCommand::Ingest(args) } => bench::ingest(args).await,
+        Command::Analyze { .. } | Command::Eval { .. } | Command::Bench { command: BenchCommand::Text { .. } } => unreachable!("handled before the runtime starts"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    eprintln!("Stopping: finishing requests in flight and committing queued responses.");
+}

@@ -1,0 +1,90 @@
+//! The admin, server-rendered: sign-in, organizations and members, services and touchpoints, surveys (create from a
+//! template, edit wording in every language, publish versions, share link and QR code), responses (list, filters,
+//! CSV export) and dashboards. Every route under `/admin/o/{org}` takes a role extractor for that organization, and
+//! every store call is scoped by that organization's id, so another organization's ids are simply not found.
+
+mod dashboard;
+mod shim;
+mod login;
+mod orgs;
+mod responses;
+mod services;
+mod surveys;
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use heard_domain::Role;
+use minijinja::{context, Value};
+
+use crate::auth::{CurrentUser, MinRole, Member};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/login", get(login::form).post(login::submit))
+        .route("/admin/logout", post(login::logout))
+        .route("/admin", get(orgs::home))
+        .route("/admin/orgs", post(orgs::create))
+        .route("/admin/o/{org}", get(orgs::overview))
+        .route("/admin/o/{org}/members", get(orgs::members).post(orgs::add_member))
+        .route("/admin/o/{org}/services", post(services::create))
+        .route("/admin/o/{org}/services/{service}", get(services::show).post(services::update))
+        .route("/admin/o/{org}/services/{service}/touchpoints", post(services::add_touchpoint))
+        .route("/admin/o/{org}/services/{service}/volume", post(services::set_volume))
+        .route("/admin/o/{org}/surveys/new", get(surveys::new_form))
+        .route("/admin/o/{org}/surveys", post(surveys::create))
+        .route("/admin/o/{org}/surveys/{survey}", get(dashboard::survey))
+        .route("/admin/o/{org}/surveys/{survey}/edit", get(surveys::edit_form).post(surveys::save))
+        .route("/admin/o/{org}/surveys/{survey}/questions", post(surveys::add_question))
+        .route("/admin/o/{org}/surveys/{survey}/questions/{question}/delete", post(surveys::delete_question))
+        .route("/admin/o/{org}/surveys/{survey}/publish", post(surveys::publish))
+        .route("/admin/o/{org}/surveys/{survey}/share", get(surveys::share))
+        .route("/admin/o/{org}/surveys/{survey}/qr.svg", get(surveys::qr_svg))
+        .route("/admin/o/{org}/surveys/{survey}/qr.png", get(surveys::qr_png))
+        .route("/admin/o/{org}/surveys/{survey}/a11-v2.csv", get(dashboard::a11_csv))
+        .route("/admin/o/{org}/responses", get(responses::list))
+        .route("/admin/o/{org}/responses.csv", get(responses::export))
+        .route("/admin/o/{org}/responses/{response}", get(responses::show))
+}
+
+/// The context every admin page has: who is signed in, where, with which role, and the CSRF token for forms.
+pub fn base_ctx<R: MinRole>(m: &Member<R>, section: &str) -> Value {
+    context! {
+        me => context! { name => m.me.user.name, email => m.me.user.email },
+        org => context! { id => m.org.id.to_string(), name => m.org.name, slug => m.org.slug },
+        role => m.role.key(), can_edit => m.role >= Role::Analyst, is_admin => m.role >= Role::Admin,
+        csrf => m.me.csrf, section => section,
+    }
+}
+
+pub fn page(state: &AppState, name: &str, base: Value, extra: Value) -> Response {
+    state.templates.page(name, context! { ..base, ..extra })
+}
+
+pub fn not_found_page(state: &AppState, me: Option<&CurrentUser>) -> Response {
+    let html = state
+        .templates
+        .render("admin_message.html", context! { title => "Page not found", message => "This page does not exist, or your account may not see it.", me => me.map(|m| context!{ name => m.user.name }), csrf => me.map(|m| m.csrf.clone()) })
+        .unwrap_or_default();
+    (StatusCode::NOT_FOUND, Html(html)).into_response()
+}
+
+pub fn forbidden_page(state: &AppState, me: &CurrentUser, needed: Role) -> Response {
+    let html = state
+        .templates
+        .render(
+            "admin_message.html",
+            context! { title => "You may not do this", message => format!("This needs the {} role in this organization. Ask one of its administrators.", needed.key()),
+                me => context!{ name => me.user.name }, csrf => me.csrf },
+        )
+        .unwrap_or_default();
+    (StatusCode::FORBIDDEN, Html(html)).into_response()
+}
+
+/// Re-renders a form page with field errors (422), keeping what was typed.
+pub fn form_errors(errs: &heard_domain::FieldErrors) -> Value {
+    let map: std::collections::BTreeMap<String, String> = errs.0.iter().map(|e| (e.field.clone(), e.message.clone())).collect();
+    Value::from_serialize(&map)
+}

@@ -1,0 +1,203 @@
+//! Responses: a filtered list (newest first, keyset pages), one response in full, and a CSV export streamed page by
+//! page with no row limit. Contact details are shown only to analysts and admins, opened from their sealed form.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, NaiveTime};
+use heard_domain::{ResponseId, ServiceId, SurveyId};
+use heard_store::responses::{Order, ResponseFilter};
+use heard_store::StoredResponse;
+use minijinja::context;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use super::{base_ctx, page};
+use crate::auth::{Analyst, Viewer};
+use crate::{AppError, AppResult, AppState};
+
+const PAGE: i64 = 50;
+
+#[derive(Deserialize, Default, Debug)]
+pub struct ListQuery {
+    survey: Option<String>,
+    service: Option<String>,
+    channel: Option<String>,
+    language: Option<String>,
+    trust: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<String>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl ListQuery {
+    fn filter(&self) -> AppResult<ResponseFilter> {
+        let date = |s: Option<&str>, field: &str| -> AppResult<Option<i64>> {
+            s.map(|s| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp_millis())
+                    .map_err(|_| AppError::field(field, "invalid_date", "use a date like 2026-10-01"))
+            })
+            .transpose()
+        };
+        Ok(ResponseFilter {
+            survey_id: nonempty(&self.survey).map(|s| s.parse::<SurveyId>()).transpose()?,
+            service_id: nonempty(&self.service).map(|s| s.parse::<ServiceId>()).transpose()?,
+            channel: nonempty(&self.channel).map(|c| c.parse::<heard_domain::Channel>().map(|c| c.key().to_string())).transpose()?,
+            language: nonempty(&self.language).map(str::to_string),
+            trust_positive: match nonempty(&self.trust) {
+                Some("positive") => Some(true),
+                Some("negative") => Some(false),
+                None => None,
+                Some(_) => return Err(AppError::field("trust", "not_an_option", "trust is positive or negative")),
+            },
+            from_ms: date(nonempty(&self.from), "from")?,
+            // "to" is inclusive for people: everything before the next day.
+            to_ms: date(nonempty(&self.to), "to")?.map(|t| t + 86_400_000),
+        })
+    }
+
+    /// The query string without the cursor, for links to next pages and to the export.
+    fn params(&self) -> String {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("survey", &self.survey), ("service", &self.service), ("channel", &self.channel), ("language", &self.language),
+            ("trust", &self.trust), ("from", &self.from), ("to", &self.to)] {
+            if let Some(v) = nonempty(v) {
+                s.append_pair(k, v);
+            }
+        }
+        s.finish()
+    }
+}
+
+use crate::export::answer_text;
+
+fn row_view(r: &StoredResponse, survey_names: &BTreeMap<SurveyId, String>) -> minijinja::Value {
+    let comment = r.answers.iter().find_map(|(_, v)| v.as_text().filter(|t| t.len() > 20)).map(|t| t.chars().take(160).collect::<String>());
+    let enrichment = r.enrichment.as_ref();
+    let sentiment = crate::export::sentiment_label(r);
+    let themes: Vec<String> = enrichment
+        .and_then(|e| e.as_object())
+        .map(|o| o.values().flat_map(|a| a["themes"].as_array().cloned().unwrap_or_default()).filter_map(|t| t["label"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    context! {
+        id => r.id.to_string(), submitted_at => r.submitted_at, survey => survey_names.get(&r.survey_id).cloned().unwrap_or_default(),
+        version => r.survey_version, channel => r.channel, language => r.language, trust => r.trust, trust_positive => r.trust_positive,
+        comment => comment, sentiment => sentiment, themes => themes,
+    }
+}
+
+pub async fn list(State(state): State<AppState>, m: Viewer, Query(q): Query<ListQuery>) -> AppResult<Response> {
+    let f = q.filter()?;
+    let cursor = nonempty(&q.before).map(|s| s.parse::<ResponseId>()).transpose()?;
+    let rows = state.store.responses_page(m.org_id(), &f, cursor, Order::NewestFirst, PAGE).await?;
+    let total = state.store.count_responses(m.org_id(), &f).await?;
+    let surveys = state.store.surveys(m.org_id(), None).await?;
+    let names: BTreeMap<SurveyId, String> = surveys.iter().map(|s| (s.id, s.name.clone())).collect();
+    let next = (rows.len() as i64 == PAGE).then(|| rows.last().map(|r| r.id.to_string())).flatten();
+    let services = state.store.services(m.org_id()).await?;
+    Ok(page(
+        &state,
+        "responses.html",
+        base_ctx(&m, "responses"),
+        context! {
+            rows => rows.iter().map(|r| row_view(r, &names)).collect::<Vec<_>>(), total => total, next => next, params => q.params(),
+            filter => context!{ survey => q.survey, service => q.service, channel => q.channel, language => q.language, trust => q.trust, from => q.from, to => q.to },
+            surveys => surveys.iter().map(|s| context!{ id => s.id.to_string(), name => s.name }).collect::<Vec<_>>(),
+            services => services.iter().map(|s| context!{ id => s.id.to_string(), name => s.name.get("en") }).collect::<Vec<_>>(),
+            channels => heard_domain::Channel::ALL.iter().map(|c| context!{ key => c.key(), label => c.label() }).collect::<Vec<_>>(),
+        },
+    ))
+}
+
+pub async fn show(State(state): State<AppState>, m: Viewer, Path((_, id)): Path<(String, String)>) -> AppResult<Response> {
+    let id: ResponseId = id.parse().map_err(|_| AppError::NotFound)?;
+    let r = state.store.response(m.org_id(), id).await?;
+    let survey = state.store.survey(m.org_id(), r.survey_id).await?;
+    let version = state.store.survey_version(m.org_id(), r.survey_id, r.survey_version).await?;
+    let answers: Vec<_> = version
+        .definition
+        .questions
+        .iter()
+        .map(|q| {
+            let a = r.answers.get(&q.id);
+            let enrichment = r.enrichment.as_ref().and_then(|e| e.get(&q.id)).cloned();
+            context! { id => q.id, prompt => q.prompt.get("en"), answer => a.map(answer_text), enrichment => minijinja::Value::from_serialize(&enrichment),
+                contact => q.kind.is_contact() }
+        })
+        .collect();
+    // Contact details are personal data: only roles that work cases may read them.
+    let contacts: Vec<_> = if m.role >= heard_domain::Role::Analyst {
+        state
+            .store
+            .response_contacts(m.org_id(), id)
+            .await?
+            .into_iter()
+            .map(|(q, sealed)| context! { question => q, value => state.pipeline.sealer().open(&sealed).unwrap_or_else(|| "(cannot be opened with this server's key)".into()) })
+            .collect()
+    } else {
+        vec![]
+    };
+    Ok(page(
+        &state,
+        "response.html",
+        base_ctx(&m, "responses"),
+        context! { r => row_view(&r, &BTreeMap::from([(survey.id, survey.name.clone())])), answers => answers, contacts => contacts,
+            page_path => r.page_path, touchpoint => r.touchpoint_id.map(|t| t.to_string()) },
+    ))
+}
+
+/// Streams every matching response as CSV, one page at a time, so an export of millions of rows holds one page in
+/// memory. With a survey filter each question is a column; otherwise answers are one JSON column.
+pub async fn export(State(state): State<AppState>, m: Analyst, Query(q): Query<ListQuery>) -> AppResult<Response> {
+    let f = q.filter()?;
+    let org = m.org_id();
+    let columns = match f.survey_id {
+        Some(survey) => {
+            let versions = state.store.survey_versions(org, survey).await?;
+            crate::export::question_columns(versions.iter().rev().map(|v| &v.definition))
+        }
+        None => vec![],
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut cursor = None;
+        let mut first = true;
+        loop {
+            let page = match store.responses_page(org, &f, cursor, Order::OldestFirst, 1000).await {
+                Ok(p) => p,
+                Err(e) => {
+                    // The client sees a truncated download rather than a silently short file.
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return;
+                }
+            };
+            let mut w = csv::Writer::from_writer(Vec::with_capacity(128 * 1024));
+            if first {
+                let _ = w.write_record(crate::export::header(&columns));
+                first = false;
+            }
+            let done = page.len() < 1000;
+            cursor = page.last().map(|r| r.id);
+            for r in &page {
+                let _ = w.write_record(crate::export::record(r, &columns));
+            }
+            let chunk = w.into_inner().unwrap_or_default();
+            if tx.send(Ok(chunk)).await.is_err() || done {
+                return;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let mut resp = Body::from_stream(stream).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"heard-responses.csv\""));
+    Ok(resp)
+}

@@ -1,0 +1,145 @@
+//! The one path every piece of feedback takes, whatever channel it came by: Collect → Protect → Enrich → Store.
+//!
+//! A channel adapter (hosted page, JSON API, and later SMS, email, bulk import) turns what arrived into a
+//! `Submission`; `Pipeline::prepare` parses the answers against the exact survey version, seals contact details and
+//! replaces them with a keyed person hash, redacts and enriches free text, and denormalizes the trust answer; the
+//! store's group-commit writer then makes it durable. No channel writes responses any other way.
+
+use heard_domain::response::{AnswerValue, NewResponse};
+use heard_domain::survey::{A11Role, HiddenAnswers, QuestionKind, SurveyDefinition};
+use heard_domain::{Channel, FieldErrors, Lang, OrgId, ResponseId, ServiceId, SurveyId, TouchpointId};
+use heard_store::{Store, Submitted};
+use serde_json::{json, Map, Value};
+
+use crate::crypto::Sealer;
+use crate::AppError;
+
+/// What a channel collected, before any checking.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub org_id: OrgId,
+    pub survey_id: SurveyId,
+    pub survey_version: i32,
+    pub service_id: ServiceId,
+    pub touchpoint_id: Option<TouchpointId>,
+    pub channel: Channel,
+    pub language: Lang,
+    pub page_path: Option<String>,
+    pub idempotency_key: String,
+    /// Milliseconds since the Unix epoch.
+    pub submitted_at: i64,
+    pub answers: Map<String, Value>,
+    pub hidden: HiddenAnswers,
+}
+
+pub struct Pipeline {
+    sealer: Sealer,
+    analyzer: TextEngine,
+}
+
+// TEXT-ENGINE: stand-in until heard-text lands in this tree; replaced by heard_text::Analyzer.
+struct TextEngine;
+struct Analysis { redacted: String, language: String, sentiment: Value, themes: Value, intent: Value, emotions: Value, urgency: Value, pii: Vec<Value> }
+impl TextEngine {
+    fn analyze(&self, text: &str, lang: Option<&str>) -> Analysis {
+        Analysis { redacted: text.to_string(), language: lang.unwrap_or("en").into(), sentiment: Value::Null, themes: Value::Null, intent: Value::Null, emotions: Value::Null, urgency: Value::Null, pii: vec![] }
+    }
+}
+
+impl Pipeline {
+    pub fn new(secret: &[u8; 32]) -> Pipeline {
+        Pipeline { sealer: Sealer::new(secret), analyzer: TextEngine }
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    /// Checks and transforms a submission into what the store keeps. Field errors name `answers.<question>`.
+    pub fn prepare(&self, s: Submission, def: &SurveyDefinition) -> Result<NewResponse, FieldErrors> {
+        // Collect: parse against the exact version the respondent saw.
+        let mut answers = def.parse_answers(&s.answers, s.hidden)?;
+
+        // Protect: contact details leave the answers, sealed; analytics keeps only a keyed person hash.
+        let mut contacts = Vec::new();
+        let mut person_key = None;
+        for q in def.questions.iter().filter(|q| q.kind.is_contact()) {
+            if let Some(AnswerValue::Text(contact)) = answers.remove(&q.id) {
+                let kind = if q.kind == QuestionKind::Email { "email" } else { "phone" };
+                person_key.get_or_insert_with(|| self.sealer.person_key(&format!("{kind}:{contact}")));
+                contacts.push((q.id.clone(), self.sealer.seal(&contact)));
+            }
+        }
+
+        // Protect and enrich free text: the stored text is the redacted one; the analysis goes beside it.
+        let mut enrichment = Map::new();
+        for q in def.questions.iter().filter(|q| q.kind.is_free_text()) {
+            if let Some(AnswerValue::Text(text)) = answers.get_mut(&q.id) {
+                let a = self.analyzer.analyze(text, Some(s.language.as_str()));
+                *text = a.redacted.clone();
+                enrichment.insert(
+                    q.id.clone(),
+                    json!({
+                        "language": a.language,
+                        "sentiment": a.sentiment,
+                        "themes": a.themes,
+                        "intent": a.intent,
+                        "emotions": a.emotions,
+                        "urgency": a.urgency,
+                        "pii": pii_types(&a.pii),
+                    }),
+                );
+            }
+        }
+
+        let (trust, trust_positive) = trust_of(def, &answers);
+        Ok(NewResponse {
+            id: ResponseId::new(),
+            org_id: s.org_id,
+            survey_id: s.survey_id,
+            survey_version: s.survey_version,
+            service_id: s.service_id,
+            touchpoint_id: s.touchpoint_id,
+            channel: s.channel,
+            language: s.language,
+            page_path: s.page_path,
+            submitted_at: s.submitted_at,
+            idempotency_key: s.idempotency_key,
+            answers,
+            trust,
+            trust_positive,
+            person_key,
+            contacts,
+            enrichment: (!enrichment.is_empty()).then_some(Value::Object(enrichment)),
+        })
+    }
+
+    /// Prepares and stores; returns once the response is durable.
+    pub async fn submit(&self, store: &Store, s: Submission, def: &SurveyDefinition) -> Result<Submitted, AppError> {
+        let prepared = self.prepare(s, def)?;
+        Ok(store.submit(prepared).await?)
+    }
+}
+
+/// The trust answer and whether it is positive: thumbs up, or 4-5 on the agreement scale.
+pub fn trust_of(def: &SurveyDefinition, answers: &heard_domain::response::Answers) -> (Option<i16>, Option<bool>) {
+    let Some(q) = def.question_with_role(A11Role::Trust) else { return (None, None) };
+    let Some(n) = answers.get(&q.id).and_then(AnswerValue::as_number) else { return (None, None) };
+    let positive = match q.kind {
+        QuestionKind::Thumbs => n == 1,
+        QuestionKind::Agreement5 => n >= 4,
+        _ => return (None, None),
+    };
+    (Some(n as i16), Some(positive))
+}
+
+/// The entity types found in a text (never the text itself), for filters and audits.
+fn pii_types<T: serde::Serialize>(spans: &[T]) -> Vec<String> {
+    let mut types: Vec<String> = spans
+        .iter()
+        .filter_map(|s| serde_json::to_value(s).ok()?.get("type")?.as_str().map(str::to_string))
+        .collect();
+    types.sort();
+    types.dedup();
+    types
+}

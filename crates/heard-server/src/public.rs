@@ -1,0 +1,348 @@
+//! The hosted survey page: server-rendered, the U.S. Web Design System's look, usable without JavaScript, in every
+//! language the survey offers. Without JavaScript every question shows, conditional ones with a plain-language note;
+//! `survey.js` hides them by the same rules the server applies, and the server drops answers to hidden questions.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use heard_domain::logic::{Condition, Test};
+use heard_domain::survey::{HiddenAnswers, Question, QuestionKind, SurveyDefinition};
+use heard_domain::{Channel, Lang, SurveyId, TouchpointId};
+use heard_store::{Organization, Survey, SurveyVersion};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+use crate::auth::ClientIp;
+use crate::forms::FormData;
+use crate::pipeline::Submission;
+use crate::{i18n, AppError, AppResult, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(healthz))
+        .route("/s/{org}/{survey}", get(show).post(submit))
+        .route("/s/{org}/{survey}/thanks", get(thanks))
+}
+
+async fn home() -> Redirect {
+    Redirect::to("/admin")
+}
+
+async fn healthz(State(state): State<AppState>) -> AppResult<&'static str> {
+    state.store.ping().await?;
+    Ok("ok")
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    pub lang: Option<String>,
+    /// The touchpoint a link or QR code was made for.
+    pub tp: Option<String>,
+    /// Staff previews are not counted as displays.
+    pub preview: Option<String>,
+}
+
+/// A published survey found by its public address.
+pub struct Published {
+    pub org: Organization,
+    pub survey: Survey,
+    pub version: SurveyVersion,
+}
+
+pub async fn load_published(state: &AppState, org_slug: &str, survey: &str) -> AppResult<Published> {
+    let survey_id: SurveyId = survey.parse().map_err(|_| AppError::NotFound)?;
+    let org = state.store.org_by_slug(org_slug).await?;
+    let survey = state.store.survey(org.id, survey_id).await?;
+    let v = survey.published_version.ok_or(AppError::NotFound)?;
+    let version = state.store.survey_version(org.id, survey.id, v).await?;
+    Ok(Published { org, survey, version })
+}
+
+/// The touchpoint named in a link, if it belongs to this survey's service; the channel follows it.
+pub async fn resolve_touchpoint(state: &AppState, p: &Published, tp: Option<&str>) -> AppResult<(Option<TouchpointId>, Channel)> {
+    let id = match tp.filter(|s| !s.is_empty()) {
+        Some(s) => Some(s.parse::<TouchpointId>().map_err(|_| AppError::field("touchpoint_id", "invalid_id", "not a touchpoint id"))?),
+        None => p.survey.touchpoint_id,
+    };
+    match id {
+        Some(id) => {
+            let t = state.store.touchpoint(p.org.id, id).await.map_err(|_| {
+                AppError::field("touchpoint_id", "unknown_touchpoint", "this touchpoint does not exist in this organization")
+            })?;
+            if t.service_id != p.survey.service_id {
+                return Err(AppError::field("touchpoint_id", "wrong_service", "this touchpoint belongs to another service"));
+            }
+            Ok((Some(t.id), t.channel))
+        }
+        None => Ok((None, Channel::Website)),
+    }
+}
+
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+#[derive(Serialize)]
+struct ChoiceView {
+    value: String,
+    label: String,
+    checked: bool,
+}
+
+#[derive(Serialize)]
+struct QuestionView {
+    id: String,
+    kind: &'static str,
+    prompt: String,
+    help: String,
+    required: bool,
+    options: Vec<ChoiceView>,
+    value: String,
+    error: Option<String>,
+    show_if: Option<String>,
+    condition_note: Option<String>,
+}
+
+fn kind_key(k: QuestionKind) -> &'static str {
+    match k {
+        QuestionKind::Agreement5 => "agreement5",
+        QuestionKind::Thumbs => "thumbs",
+        QuestionKind::SingleChoice => "single_choice",
+        QuestionKind::MultipleChoice => "multiple_choice",
+        QuestionKind::ShortText => "short_text",
+        QuestionKind::LongText => "long_text",
+        QuestionKind::Email => "email",
+        QuestionKind::Phone => "phone",
+        QuestionKind::YesNo => "yes_no",
+        QuestionKind::Hidden => "hidden",
+    }
+}
+
+/// The options a person sees for a question, in their language, including the fixed scales.
+fn options_of(q: &Question, lang: &str, tr: &Value) -> Vec<(String, String)> {
+    let s = |k: &str| tr["scale"][k].as_str().unwrap_or(k).to_string();
+    match q.kind {
+        QuestionKind::Agreement5 => (1..=5).map(|n| (n.to_string(), s(&format!("a{n}")))).collect(),
+        QuestionKind::Thumbs => vec![("1".into(), s("thumbs_up")), ("0".into(), s("thumbs_down"))],
+        QuestionKind::YesNo => vec![("yes".into(), s("yes")), ("no".into(), s("no"))],
+        _ => q.options.iter().map(|o| (o.value.clone(), o.label.get(lang).to_string())).collect(),
+    }
+}
+
+/// A sentence saying when a conditional question applies, for pages read without JavaScript.
+fn condition_note(def: &SurveyDefinition, c: &Condition, lang: &str, tr: &Value) -> String {
+    if let Condition::Test { question, is: Test::AnyOf, values } = c
+        && let Some(q) = def.question(question)
+    {
+        let labels: Vec<String> = options_of(q, lang, tr)
+            .into_iter()
+            .filter(|(v, _)| values.contains(v))
+            .map(|(_, l)| format!("“{l}”"))
+            .collect();
+        let or = format!(" {} ", tr["survey"]["or"].as_str().unwrap_or("or"));
+        return tr["survey"]["only_if"]
+            .as_str()
+            .unwrap_or("")
+            .replace("{answer}", &labels.join(&or))
+            .replace("{question}", q.prompt.get(lang));
+    }
+    tr["survey"]["only_some"].as_str().unwrap_or("").to_string()
+}
+
+fn question_views(def: &SurveyDefinition, lang: &str, tr: &Value, form: &FormData, errors: &BTreeMap<String, String>) -> Vec<QuestionView> {
+    def.questions
+        .iter()
+        .map(|q| {
+            let name = format!("q.{}", q.id);
+            let chosen = form.all(&name);
+            QuestionView {
+                id: q.id.clone(),
+                kind: kind_key(q.kind),
+                prompt: q.prompt.get(lang).to_string(),
+                help: q.help.get(lang).to_string(),
+                required: q.required,
+                options: options_of(q, lang, tr)
+                    .into_iter()
+                    .map(|(value, label)| ChoiceView { checked: chosen.contains(&value.as_str()), value, label })
+                    .collect(),
+                value: form.get(&name).to_string(),
+                error: errors.get(&q.id).cloned(),
+                show_if: q.show_if.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()),
+                condition_note: q.show_if.as_ref().map(|c| condition_note(def, c, lang, tr)),
+            }
+        })
+        .collect()
+}
+
+/// The page language: `?lang=` if the survey offers it, else the browser's preference.
+fn page_lang(def: &SurveyDefinition, q: Option<&str>, headers: &HeaderMap) -> String {
+    let offered: Vec<String> = def.languages.iter().filter(|l| i18n::has(l)).cloned().collect();
+    i18n::negotiate(q, headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()), &offered)
+}
+
+struct PageInput<'a> {
+    p: &'a Published,
+    lang: &'a str,
+    form: &'a FormData,
+    errors: BTreeMap<String, String>,
+    tp: Option<&'a str>,
+    closed: bool,
+}
+
+fn render_survey(state: &AppState, i: PageInput<'_>) -> AppResult<String> {
+    let def = &i.p.version.definition;
+    let tr = i18n::strings(i.lang);
+    let languages: Vec<Value> = def
+        .languages
+        .iter()
+        .filter(|l| i18n::has(l) && l.as_str() != i.lang)
+        .map(|l| serde_json::json!({"code": l, "name": i18n::strings(l)["_name"]}))
+        .collect();
+    let key = i.form.opt("idempotency_key").map(str::to_string).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let error_list: Vec<Value> =
+        i.errors.iter().map(|(q, m)| serde_json::json!({"id": q, "message": m, "prompt": def.question(q).map(|x| x.prompt.get(i.lang))})).collect();
+    state.templates.render(
+        "survey.html",
+        context! {
+            lang => i.lang, tr => tr, languages => languages,
+            org => i.p.org.name, org_slug => i.p.org.slug, survey_id => i.p.survey.id.to_string(),
+            title => def.title.get(i.lang), intro => def.intro.get(i.lang),
+            questions => question_views(def, i.lang, tr, i.form, &i.errors),
+            errors => error_list, idempotency_key => key, tp => i.tp.unwrap_or(""),
+            pra => def.pra.as_ref().map(|p| serde_json::json!({
+                "omb": p.omb_control_number, "expires": p.expiration_us(), "burden": p.burden_statement.get(i.lang)})),
+            closed => i.closed, version => i.p.version.version,
+        },
+    )
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path((org, survey)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let p = load_published(&state, &org, &survey).await?;
+    let lang = page_lang(&p.version.definition, q.lang.as_deref(), &headers);
+    let (_, channel) = resolve_touchpoint(&state, &p, q.tp.as_deref()).await?;
+    let closed = p.version.definition.is_expired(today());
+    let html = render_survey(
+        &state,
+        PageInput { p: &p, lang: &lang, form: &FormData::default(), errors: BTreeMap::new(), tp: q.tp.as_deref(), closed },
+    )?;
+    if !closed && q.preview.is_none() {
+        // A rendered page is a real display: A-11's "customers offered the survey".
+        let day = chrono::Utc::now().timestamp().div_euclid(86_400);
+        state.store.record_display(p.org.id, p.survey.id, channel, day, 1).await?;
+    }
+    let status = if closed { StatusCode::GONE } else { StatusCode::OK };
+    Ok((status, axum::response::Html(html)).into_response())
+}
+
+/// The origin a browser would send for our own pages, from the Host header.
+pub fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    if origin == &*state.public_url {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Path((org, survey)): Path<(String, String)>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: FormData,
+) -> AppResult<Response> {
+    if !same_origin(&headers, &state) {
+        return Err(AppError::Forbidden("origin_not_allowed", "Submit this form from its own page.".into()));
+    }
+    state.limiter.check(ip)?;
+    let p = load_published(&state, &org, &survey).await?;
+    let def = &p.version.definition;
+    let lang = page_lang(def, form.opt("lang"), &headers);
+    let thanks = format!("/s/{}/{}/thanks?lang={lang}", p.org.slug, p.survey.id);
+    if !form.get("website").is_empty() {
+        // The honeypot was filled: a bot. Answer as if all went well and keep nothing.
+        return Ok(Redirect::to(&thanks).into_response());
+    }
+    if def.is_expired(today()) {
+        let html = render_survey(&state, PageInput { p: &p, lang: &lang, form: &form, errors: BTreeMap::new(), tp: None, closed: true })?;
+        return Ok((StatusCode::GONE, axum::response::Html(html)).into_response());
+    }
+    // Form fields `q.<id>` become the same answers object the JSON API takes.
+    let mut answers = Map::new();
+    for q in &def.questions {
+        let vals = form.all(&format!("q.{}", q.id));
+        if vals.is_empty() {
+            continue;
+        }
+        let v = if q.kind == QuestionKind::MultipleChoice {
+            Value::Array(vals.iter().map(|s| Value::String(s.to_string())).collect())
+        } else {
+            Value::String(vals[0].to_string())
+        };
+        answers.insert(q.id.clone(), v);
+    }
+    let tp = form.opt("tp");
+    let (touchpoint_id, channel) = resolve_touchpoint(&state, &p, tp).await?;
+    let key = heard_domain::response::parse_idempotency_key(form.get("idempotency_key"))
+        .unwrap_or_else(|_| uuid::Uuid::now_v7().to_string());
+    let submission = Submission {
+        org_id: p.org.id,
+        survey_id: p.survey.id,
+        survey_version: p.version.version,
+        service_id: p.survey.service_id,
+        touchpoint_id,
+        channel,
+        language: Lang::parse(&lang).unwrap_or_else(|_| Lang::en()),
+        page_path: Some(format!("/s/{}/{}", p.org.slug, p.survey.id)),
+        idempotency_key: key,
+        submitted_at: heard_store::now_ms(),
+        answers,
+        hidden: HiddenAnswers::Drop,
+    };
+    match state.pipeline.submit(&state.store, submission, def).await {
+        Ok(_) => Ok(Redirect::to(&thanks).into_response()),
+        Err(AppError::Invalid(errs)) => {
+            let tr = i18n::strings(&lang);
+            let errors: BTreeMap<String, String> = errs
+                .0
+                .iter()
+                .filter_map(|e| {
+                    let q = e.field.strip_prefix("answers.")?;
+                    let msg = tr["errors"][e.code].as_str().map(str::to_string).unwrap_or_else(|| e.message.clone());
+                    Some((q.to_string(), msg))
+                })
+                .collect();
+            let html = render_survey(&state, PageInput { p: &p, lang: &lang, form: &form, errors, tp, closed: false })?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(html)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn thanks(
+    State(state): State<AppState>,
+    Path((org, survey)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let p = load_published(&state, &org, &survey).await?;
+    let def = &p.version.definition;
+    let lang = page_lang(def, q.lang.as_deref(), &headers);
+    let tr = i18n::strings(&lang);
+    let msg = if def.thank_you.is_empty() { tr["survey"]["thanks"].as_str().unwrap_or("").to_string() } else { def.thank_you.get(&lang).to_string() };
+    Ok(state.templates.page(
+        "thanks.html",
+        context! { lang => lang, tr => tr, org => p.org.name, title => def.title.get(&lang), message => msg,
+            pra => def.pra.as_ref().map(|p| serde_json::json!({"omb": p.omb_control_number, "expires": p.expiration_us(), "burden": p.burden_statement.get(&lang)})) },
+    ))
+}

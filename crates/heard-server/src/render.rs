@@ -1,0 +1,69 @@
+//! Server-rendered pages: minijinja templates embedded at build time, auto-escaped, with a few filters for dates and
+//! percentages. Pages work without JavaScript; scripts only enhance them and are served from our origin.
+
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, Value};
+
+use crate::AppError;
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn load() -> Templates {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        for (name, bytes) in crate::assets::TEMPLATES {
+            let src = std::str::from_utf8(bytes).unwrap_or_else(|_| panic!("template {name} is not UTF-8"));
+            env.add_template_owned(name.to_string(), src.to_string())
+                .unwrap_or_else(|e| panic!("template {name}: {e}"));
+        }
+        env.add_filter("date", |ms: i64| fmt_date(ms, "%b %-d, %Y"));
+        env.add_filter("datetime", |ms: i64| fmt_date(ms, "%b %-d, %Y %H:%M UTC"));
+        env.add_filter("pct", |p: f64| format!("{:.0}%", p * 100.0));
+        env.add_filter("pct1", |p: f64| format!("{:.1}%", p * 100.0));
+        env.add_filter("num", |n: f64| format_thousands(n as i64));
+        Templates { env }
+    }
+
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, AppError> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| AppError::Internal(format!("template {name}: {e:#}")))
+    }
+
+    pub fn page(&self, name: &str, ctx: Value) -> Response {
+        match self.render(name, ctx) {
+            Ok(html) => Html(html).into_response(),
+            Err(e) => e.into_response(),
+        }
+    }
+}
+
+fn fmt_date(ms: i64, fmt: &str) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format(fmt).to_string()).unwrap_or_default()
+}
+
+pub fn format_thousands(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_template_parses() {
+        let _ = super::Templates::load();
+        assert_eq!(super::format_thousands(1234567), "1,234,567");
+    }
+}

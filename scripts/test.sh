@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs Heard's whole test suite: formatting, lints, every Rust test (storage tests on SQLite and PostgreSQL), and the
+# end-to-end tests in a real browser with axe-core. PostgreSQL and the browser are required, never skipped: what is
+# missing is installed (Debian, as root) or named with the command that installs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+need_root() { [ "$(id -u)" = 0 ] || { echo "test.sh: $1 is missing; install it with: sudo apt-get install -y $2" >&2; exit 1; }; }
+apt_install() {
+  need_root "$1" "$2"
+  if [ -z "${HEARD_APT_UPDATED:-}" ]; then apt-get update -qq; export HEARD_APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $2 >/dev/null
+}
+
+step "Checking tools"
+command -v cargo >/dev/null || { echo "test.sh: the Rust toolchain (cargo) is required: https://rustup.rs" >&2; exit 1; }
+command -v node >/dev/null && command -v npm >/dev/null || apt_install "Node.js and npm" "nodejs npm"
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || apt_install "Chromium" "chromium"
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+step "PostgreSQL"
+source scripts/ensure-postgres.sh
+echo "using ${HEARD_TEST_POSTGRES_URL}"
+
+step "Formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Rust tests (unit, storage on both backends, API, admin, isolation, durability)"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+
+step "Browser tests (chromium + axe-core)"
+cargo build -p heard --locked
+node --test --test-concurrency=1 e2e/
