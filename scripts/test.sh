@@ -24,6 +24,9 @@ fi
 step "PostgreSQL"
 source scripts/ensure-postgres.sh
 echo "using ${HEARD_TEST_POSTGRES_URL}"
+# Each test makes its own database; drop those left by earlier runs.
+psql "$HEARD_TEST_POSTGRES_URL" -Atqc "select datname from pg_database where datname like 'heard_test_%' or datname like 'heard_bench_%'" |
+  while read -r db; do psql "$HEARD_TEST_POSTGRES_URL" -qc "drop database if exists $db with (force)" >/dev/null; done
 
 step "Formatting and lints"
 cargo fmt --all -- --check

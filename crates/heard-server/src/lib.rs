@@ -60,6 +60,7 @@ pub struct AppState {
     pub pipeline: Arc<pipeline::Pipeline>,
     pub limiter: Arc<ratelimit::IpLimiter>,
     pub templates: Arc<render::Templates>,
+    pub published: Arc<public::PublishedCache>,
     /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
     pub secure_cookies: bool,
 }
@@ -77,6 +78,7 @@ impl AppState {
             pipeline: Arc::new(pipeline::Pipeline::new(&config.secret_key)),
             limiter: Arc::new(ratelimit::IpLimiter::per_minute(config.submissions_per_minute)),
             templates: Arc::new(render::Templates::load()),
+            published: Arc::new(public::PublishedCache::default()),
             store,
             public_url,
             secure_cookies,

@@ -52,23 +52,62 @@ pub struct Published {
     pub org: Organization,
     pub survey: Survey,
     pub version: SurveyVersion,
+    /// The survey's own touchpoint and its channel, when it has one.
+    pub touchpoint: Option<(TouchpointId, Channel)>,
 }
 
-pub async fn load_published(state: &AppState, org_slug: &str, survey: &str) -> AppResult<Published> {
+/// Published surveys by address, kept for a few seconds: every submission needs its survey, and reading it from the
+/// database each time would cost more than storing the response. Publishing on this instance clears the entry at
+/// once; other instances see changes within `TTL`.
+#[derive(Default)]
+pub struct PublishedCache {
+    entries: std::sync::Mutex<std::collections::HashMap<(String, SurveyId), (std::time::Instant, std::sync::Arc<Published>)>>,
+}
+
+impl PublishedCache {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+    pub fn forget(&self, survey: SurveyId) {
+        self.entries.lock().expect("cache lock").retain(|(_, id), _| *id != survey);
+    }
+}
+
+pub async fn load_published(state: &AppState, org_slug: &str, survey: &str) -> AppResult<std::sync::Arc<Published>> {
     let survey_id: SurveyId = survey.parse().map_err(|_| AppError::NotFound)?;
+    let key = (org_slug.to_string(), survey_id);
+    if let Some((at, p)) = state.published.entries.lock().expect("cache lock").get(&key)
+        && at.elapsed() < PublishedCache::TTL
+    {
+        return Ok(p.clone());
+    }
     let org = state.store.org_by_slug(org_slug).await?;
     let survey = state.store.survey(org.id, survey_id).await?;
     let v = survey.published_version.ok_or(AppError::NotFound)?;
     let version = state.store.survey_version(org.id, survey.id, v).await?;
-    Ok(Published { org, survey, version })
+    let touchpoint = match survey.touchpoint_id {
+        Some(t) => Some(state.store.touchpoint(org.id, t).await.map(|t| (t.id, t.channel))?),
+        None => None,
+    };
+    let p = std::sync::Arc::new(Published { org, survey, version, touchpoint });
+    let mut entries = state.published.entries.lock().expect("cache lock");
+    if entries.len() > 10_000 {
+        entries.clear();
+    }
+    entries.insert(key, (std::time::Instant::now(), p.clone()));
+    Ok(p)
 }
 
 /// The touchpoint named in a link, if it belongs to this survey's service; the channel follows it.
 pub async fn resolve_touchpoint(state: &AppState, p: &Published, tp: Option<&str>) -> AppResult<(Option<TouchpointId>, Channel)> {
     let id = match tp.filter(|s| !s.is_empty()) {
         Some(s) => Some(s.parse::<TouchpointId>().map_err(|_| AppError::field("touchpoint_id", "invalid_id", "not a touchpoint id"))?),
-        None => p.survey.touchpoint_id,
+        None => return Ok(p.touchpoint.map(|(id, c)| (Some(id), c)).unwrap_or((None, Channel::Website))),
     };
+    if let Some((own, channel)) = p.touchpoint
+        && Some(own) == id
+    {
+        return Ok((Some(own), channel));
+    }
     match id {
         Some(id) => {
             let t = state.store.touchpoint(p.org.id, id).await.map_err(|_| {

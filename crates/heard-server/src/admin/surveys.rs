@@ -202,8 +202,10 @@ pub async fn save(State(state): State<AppState>, m: Analyst, Path((_, id)): Path
         return render_edit(&state, &m, &s, &def, &errs, None, StatusCode::UNPROCESSABLE_ENTITY);
     }
     state.store.update_survey(m.org_id(), s.id, name, &def, &origins, tp, heard_store::now_ms()).await?;
+    state.published.forget(s.id);
     if form.has("publish") {
         let v = state.store.publish_survey(m.org_id(), s.id, Some(m.me.user.id), heard_store::now_ms()).await?;
+        state.published.forget(s.id);
         tracing::info!(survey = %s.id, version = v, "published");
         return Ok(Redirect::to(&format!("/admin/o/{}/surveys/{}/share", m.org_id(), s.id)).into_response());
     }
@@ -277,6 +279,7 @@ pub async fn delete_question(State(state): State<AppState>, m: Analyst, Path((_,
 pub async fn publish(State(state): State<AppState>, m: Analyst, Path((_, id)): Path<(String, String)>, AdminForm(_): AdminForm) -> AppResult<Response> {
     let id = survey_id(&id)?;
     state.store.publish_survey(m.org_id(), id, Some(m.me.user.id), heard_store::now_ms()).await?;
+    state.published.forget(id);
     Ok(Redirect::to(&format!("/admin/o/{}/surveys/{}/share", m.org_id(), id)).into_response())
 }
 
