@@ -6,15 +6,25 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("readable dir").flatten().collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("readable dir")
+        .flatten()
+        .collect();
     entries.sort_by_key(|e| e.path());
     for e in entries {
         let p = e.path();
         if p.is_dir() {
             walk(root, &p, out);
         } else {
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-            out.push((rel, p.canonicalize().unwrap().to_string_lossy().into_owned()));
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((
+                rel,
+                p.canonicalize().unwrap().to_string_lossy().into_owned(),
+            ));
         }
     }
 }
@@ -22,7 +32,11 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
 fn main() {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     let mut code = String::new();
-    for (name, dir) in [("ASSETS", "assets"), ("TEMPLATES", "templates"), ("LOCALES", "locales")] {
+    for (name, dir) in [
+        ("ASSETS", "assets"),
+        ("TEMPLATES", "templates"),
+        ("LOCALES", "locales"),
+    ] {
         let root = Path::new(&manifest).join(dir);
         println!("cargo:rerun-if-changed={}", root.display());
         let mut files = Vec::new();

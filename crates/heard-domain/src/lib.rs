@@ -5,6 +5,7 @@
 //! field, so that code past the edge never re-checks ("parse, don't validate").
 
 pub mod channel;
+pub mod chart;
 pub mod error;
 pub mod fiscal;
 pub mod i18n;
@@ -12,7 +13,6 @@ pub mod ids;
 pub mod logic;
 pub mod pra;
 pub mod report;
-pub mod chart;
 pub mod response;
 pub mod role;
 pub mod stats;

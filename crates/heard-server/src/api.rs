@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -16,28 +16,51 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::ClientIp;
 use crate::pipeline::Submission;
-use crate::public::{load_published, resolve_touchpoint, same_origin, today, Published};
+use crate::public::{Published, load_published, resolve_touchpoint, same_origin, today};
 use crate::{AppError, AppResult, AppState};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/{org}/surveys/{survey}", get(definition).options(preflight))
-        .route("/api/v1/{org}/surveys/{survey}/responses", axum::routing::post(submit).options(preflight))
-        .route("/api/v1/{org}/surveys/{survey}/displays", axum::routing::post(display).options(preflight))
+        .route(
+            "/api/v1/{org}/surveys/{survey}",
+            get(definition).options(preflight),
+        )
+        .route(
+            "/api/v1/{org}/surveys/{survey}/responses",
+            axum::routing::post(submit).options(preflight),
+        )
+        .route(
+            "/api/v1/{org}/surveys/{survey}/displays",
+            axum::routing::post(display).options(preflight),
+        )
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Heard public API", version = "1", description = "Collect feedback for a published survey. Errors have a stable `code`, a `message` and, for invalid input, `errors` naming each field."),
+    info(
+        title = "Heard public API",
+        version = "1",
+        description = "Collect feedback for a published survey. Errors have a stable `code`, a `message` and, for invalid input, `errors` naming each field."
+    ),
     paths(definition, submit, display),
-    components(schemas(SurveyDocument, SubmitRequest, SubmitResult, DisplayRequest, ApiError, ApiFieldError))
+    components(schemas(
+        SurveyDocument,
+        SubmitRequest,
+        SubmitResult,
+        DisplayRequest,
+        ApiError,
+        ApiFieldError
+    ))
 )]
 struct ApiDoc;
 
 async fn openapi() -> Response {
     let mut resp = Json(ApiDoc::openapi()).into_response();
-    resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     resp
 }
 
@@ -113,15 +136,25 @@ struct DisplayRequest {
 }
 
 /// CORS: our own pages and the survey's allowed origins may call; anyone else is refused.
-fn cors(headers: &HeaderMap, state: &AppState, p: &Published) -> Result<Option<HeaderValue>, AppError> {
+fn cors(
+    headers: &HeaderMap,
+    state: &AppState,
+    p: &Published,
+) -> Result<Option<HeaderValue>, AppError> {
     if same_origin(headers, state) {
         return Ok(None);
     }
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if p.survey.allowed_origins.iter().any(|o| o == origin) {
         Ok(HeaderValue::from_str(origin).ok())
     } else {
-        Err(AppError::Forbidden("origin_not_allowed", "This survey does not accept responses from this site.".into()))
+        Err(AppError::Forbidden(
+            "origin_not_allowed",
+            "This survey does not accept responses from this site.".into(),
+        ))
     }
 }
 
@@ -134,47 +167,86 @@ fn with_cors(mut resp: Response, origin: Option<HeaderValue>) -> Response {
     resp
 }
 
-async fn preflight(State(state): State<AppState>, Path((org, survey)): Path<(String, String)>, headers: HeaderMap) -> AppResult<Response> {
+async fn preflight(
+    State(state): State<AppState>,
+    Path((org, survey)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     let p = load_published(&state, &org, &survey).await?;
     let origin = cors(&headers, &state, &p)?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     let h = resp.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type"));
-    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
     Ok(with_cors(resp, origin))
 }
 
 #[utoipa::path(get, path = "/api/v1/{org}/surveys/{survey}", tag = "surveys",
     params(("org" = String, Path, description = "The organization's short name"), ("survey" = String, Path, description = "Survey id")),
     responses((status = 200, body = SurveyDocument), (status = 404, body = ApiError), (status = 403, body = ApiError)))]
-async fn definition(State(state): State<AppState>, Path((org, survey)): Path<(String, String)>, headers: HeaderMap) -> AppResult<Response> {
+async fn definition(
+    State(state): State<AppState>,
+    Path((org, survey)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
     let p = load_published(&state, &org, &survey).await?;
     let origin = cors(&headers, &state, &p)?;
-    let base = format!("{}/api/v1/{}/surveys/{}", state.public_url, p.org.slug, p.survey.id);
+    let base = format!(
+        "{}/api/v1/{}/surveys/{}",
+        state.public_url, p.org.slug, p.survey.id
+    );
     let doc = SurveyDocument {
         survey_id: p.survey.id.to_string(),
         version: p.version.version,
         closed: p.version.definition.is_expired(today()),
-        definition: serde_json::to_value(&p.version.definition).map_err(|e| AppError::Internal(e.to_string()))?,
+        definition: serde_json::to_value(&p.version.definition)
+            .map_err(|e| AppError::Internal(e.to_string()))?,
         submit_url: format!("{base}/responses"),
         display_url: format!("{base}/displays"),
     };
     let mut resp = Json(doc).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
     Ok(with_cors(resp, origin))
 }
 
 /// Reads a JSON object body, naming the problem if it is not one.
 fn json_object(headers: &HeaderMap, body: &Bytes) -> AppResult<Map<String, Value>> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.starts_with("application/json") && !ct.starts_with("text/plain") {
         return Err(AppError::UnsupportedMediaType);
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(AppError::field("body", "not_an_object", "the body must be a JSON object")),
-        Err(e) => Err(AppError::field("body", "invalid_json", format!("the body is not valid JSON: line {} column {}", e.line(), e.column()))),
+        Ok(_) => Err(AppError::field(
+            "body",
+            "not_an_object",
+            "the body must be a JSON object",
+        )),
+        Err(e) => Err(AppError::field(
+            "body",
+            "invalid_json",
+            format!(
+                "the body is not valid JSON: line {} column {}",
+                e.line(),
+                e.column()
+            ),
+        )),
     }
 }
 
@@ -183,7 +255,11 @@ fn opt_str<'a>(m: &'a Map<String, Value>, k: &str, errs: &mut FieldErrors) -> Op
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.as_str()),
         Some(_) => {
-            errs.push(FieldError::new(k, "not_text", format!("{k} must be a string")));
+            errs.push(FieldError::new(
+                k,
+                "not_text",
+                format!("{k} must be a string"),
+            ));
             None
         }
     }
@@ -207,30 +283,62 @@ async fn submit(
     let origin = cors(&headers, &state, &p)?;
     state.limiter.check(ip)?;
     let m = json_object(&headers, &body)?;
-    const ALLOWED: [&str; 8] = ["idempotency_key", "answers", "survey_version", "language", "channel", "touchpoint_id", "page_path", "website"];
+    const ALLOWED: [&str; 8] = [
+        "idempotency_key",
+        "answers",
+        "survey_version",
+        "language",
+        "channel",
+        "touchpoint_id",
+        "page_path",
+        "website",
+    ];
     let mut errs = FieldErrors::default();
     for k in m.keys().filter(|k| !ALLOWED.contains(&k.as_str())) {
-        errs.push(FieldError::new(k.clone(), "unknown_field", format!("'{k}' is not a field of a response")));
+        errs.push(FieldError::new(
+            k.clone(),
+            "unknown_field",
+            format!("'{k}' is not a field of a response"),
+        ));
     }
     if opt_str(&m, "website", &mut errs).is_some_and(|s| !s.is_empty()) {
         // Honeypot filled: a bot. Say nothing useful and keep nothing.
-        return Ok(with_cors((StatusCode::ACCEPTED, Json(serde_json::json!({"status": "received"}))).into_response(), origin));
+        return Ok(with_cors(
+            (
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({"status": "received"})),
+            )
+                .into_response(),
+            origin,
+        ));
     }
     let key = match m.get("idempotency_key") {
         Some(Value::String(s)) => parse_idempotency_key(s).map_err(|e| errs.push(e)).ok(),
         _ => {
-            errs.push(FieldError::new("idempotency_key", "required", "idempotency_key is required: make one per response (a UUID)"));
+            errs.push(FieldError::new(
+                "idempotency_key",
+                "required",
+                "idempotency_key is required: make one per response (a UUID)",
+            ));
             None
         }
     };
     let answers = match m.get("answers") {
         Some(Value::Object(a)) => a.clone(),
         Some(_) => {
-            errs.push(FieldError::new("answers", "not_an_object", "answers must be an object keyed by question id"));
+            errs.push(FieldError::new(
+                "answers",
+                "not_an_object",
+                "answers must be an object keyed by question id",
+            ));
             Map::new()
         }
         None => {
-            errs.push(FieldError::new("answers", "required", "answers is required"));
+            errs.push(FieldError::new(
+                "answers",
+                "required",
+                "answers is required",
+            ));
             Map::new()
         }
     };
@@ -239,25 +347,59 @@ async fn submit(
         Some(v) => match v.as_i64() {
             Some(n) if n >= 1 && n <= p.version.version as i64 => n as i32,
             _ => {
-                errs.push(FieldError::new("survey_version", "unknown_version", format!("survey_version must be a published version, 1 to {}", p.version.version)));
+                errs.push(FieldError::new(
+                    "survey_version",
+                    "unknown_version",
+                    format!(
+                        "survey_version must be a published version, 1 to {}",
+                        p.version.version
+                    ),
+                ));
                 p.version.version
             }
         },
     };
-    let language = opt_str(&m, "language", &mut errs).map(Lang::parse).transpose().map_err(|e| errs.push(e)).ok().flatten();
-    let channel: Option<Channel> = opt_str(&m, "channel", &mut errs).map(str::parse).transpose().map_err(|e| errs.push(e)).ok().flatten();
-    let page_path = opt_str(&m, "page_path", &mut errs).map(|s| parse_page_path(s, false)).transpose().map_err(|e| errs.push(e)).ok().flatten();
+    let language = opt_str(&m, "language", &mut errs)
+        .map(Lang::parse)
+        .transpose()
+        .map_err(|e| errs.push(e))
+        .ok()
+        .flatten();
+    let channel: Option<Channel> = opt_str(&m, "channel", &mut errs)
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| errs.push(e))
+        .ok()
+        .flatten();
+    let page_path = opt_str(&m, "page_path", &mut errs)
+        .map(|s| parse_page_path(s, false))
+        .transpose()
+        .map_err(|e| errs.push(e))
+        .ok()
+        .flatten();
     let tp = opt_str(&m, "touchpoint_id", &mut errs).map(str::to_string);
     if !errs.is_empty() {
         return Err(AppError::Invalid(errs));
     }
     if p.version.definition.is_expired(today()) {
-        return Err(AppError::Gone("survey_expired", "This survey closed: its OMB approval expired.".into()));
+        return Err(AppError::Gone(
+            "survey_expired",
+            "This survey closed: its OMB approval expired.".into(),
+        ));
     }
-    let version = if version_no == p.version.version { p.version.clone() } else { state.store.survey_version(p.org.id, p.survey.id, version_no).await? };
+    let version = if version_no == p.version.version {
+        p.version.clone()
+    } else {
+        state
+            .store
+            .survey_version(p.org.id, p.survey.id, version_no)
+            .await?
+    };
     let (touchpoint_id, tp_channel) = resolve_touchpoint(&state, &p, tp.as_deref()).await?;
     let def = &version.definition;
-    let language = language.filter(|l| def.languages.iter().any(|x| x == l.as_str())).unwrap_or_else(|| Lang::parse(&def.languages[0]).unwrap_or_else(|_| Lang::en()));
+    let language = language
+        .filter(|l| def.languages.iter().any(|x| x == l.as_str()))
+        .unwrap_or_else(|| Lang::parse(&def.languages[0]).unwrap_or_else(|_| Lang::en()));
     let submission = Submission {
         org_id: p.org.id,
         survey_id: p.survey.id,
@@ -273,8 +415,16 @@ async fn submit(
         hidden: HiddenAnswers::Reject,
     };
     let r = state.pipeline.submit(&state.store, submission, def).await?;
-    let status = if r.duplicate { StatusCode::OK } else { StatusCode::CREATED };
-    let body = SubmitResult { id: r.id.to_string(), duplicate: r.duplicate, survey_version: version.version };
+    let status = if r.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let body = SubmitResult {
+        id: r.id.to_string(),
+        duplicate: r.duplicate,
+        survey_version: version.version,
+    };
     Ok(with_cors((status, Json(body)).into_response(), origin))
 }
 
@@ -291,18 +441,37 @@ async fn display(
     let p = load_published(&state, &org, &survey).await?;
     let origin = cors(&headers, &state, &p)?;
     state.limiter.check(ip)?;
-    let m = if body.is_empty() { Map::new() } else { json_object(&headers, &body)? };
+    let m = if body.is_empty() {
+        Map::new()
+    } else {
+        json_object(&headers, &body)?
+    };
     let mut errs = FieldErrors::default();
-    for k in m.keys().filter(|k| !["channel", "touchpoint_id"].contains(&k.as_str())) {
-        errs.push(FieldError::new(k.clone(), "unknown_field", format!("'{k}' is not a field of a display")));
+    for k in m
+        .keys()
+        .filter(|k| !["channel", "touchpoint_id"].contains(&k.as_str()))
+    {
+        errs.push(FieldError::new(
+            k.clone(),
+            "unknown_field",
+            format!("'{k}' is not a field of a display"),
+        ));
     }
-    let channel: Option<Channel> = opt_str(&m, "channel", &mut errs).map(str::parse).transpose().map_err(|e| errs.push(e)).ok().flatten();
+    let channel: Option<Channel> = opt_str(&m, "channel", &mut errs)
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| errs.push(e))
+        .ok()
+        .flatten();
     let tp = opt_str(&m, "touchpoint_id", &mut errs).map(str::to_string);
     if !errs.is_empty() {
         return Err(AppError::Invalid(errs));
     }
     let (_, tp_channel) = resolve_touchpoint(&state, &p, tp.as_deref()).await?;
     let day = chrono::Utc::now().timestamp().div_euclid(86_400);
-    state.store.record_display(p.org.id, p.survey.id, channel.unwrap_or(tp_channel), day, 1).await?;
+    state
+        .store
+        .record_display(p.org.id, p.survey.id, channel.unwrap_or(tp_channel), day, 1)
+        .await?;
     Ok(with_cors(StatusCode::NO_CONTENT.into_response(), origin))
 }

@@ -1,11 +1,11 @@
 //! Static files embedded at build time (the U.S. Web Design System from npm, Heard's own CSS and JavaScript), served
 //! with an ETag and long cache lifetimes for fingerprinted paths.
 
+use axum::Router;
 use axum::extract::Path;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -27,7 +27,14 @@ static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
         .iter()
         .map(|(path, bytes)| {
             let etag = format!("\"{}\"", &crate::crypto::sha256_hex(bytes)[..16]);
-            (*path, Asset { bytes, etag, content_type: content_type(path) })
+            (
+                *path,
+                Asset {
+                    bytes,
+                    etag,
+                    content_type: content_type(path),
+                },
+            )
         })
         .collect()
 });
@@ -54,14 +61,31 @@ async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let Some(asset) = ASSETS.get(path.as_str()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(asset.etag.as_str()) {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, asset.etag.clone())]).into_response();
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(asset.etag.as_str())
+    {
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, asset.etag.clone())],
+        )
+            .into_response();
     }
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
-            (header::ETAG, HeaderValue::from_str(&asset.etag).expect("ascii etag")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.content_type),
+            ),
+            (
+                header::ETAG,
+                HeaderValue::from_str(&asset.etag).expect("ascii etag"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
         ],
         asset.bytes,
     )

@@ -2,11 +2,13 @@
 //! CSRF tokens bound to the session, login throttling per account and per address, and role extractors. Who may call
 //! a handler is visible in its signature: `Viewer`, `Analyst` or `Admin` for the organization named in the path.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use heard_domain::{OrgId, Role};
 use heard_store::{Organization, User};
@@ -28,22 +30,41 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// Minimum rules for a staff password: long, and not trivially guessable.
 pub fn check_password_rules(password: &str) -> Result<(), AppError> {
     if password.chars().count() < 12 {
-        return Err(AppError::field("password", "too_short", "use at least 12 characters"));
+        return Err(AppError::field(
+            "password",
+            "too_short",
+            "use at least 12 characters",
+        ));
     }
-    if password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
-        return Err(AppError::field("password", "too_simple", "the password repeats one character"));
+    if password
+        .chars()
+        .all(|c| c == password.chars().next().unwrap_or(' '))
+    {
+        return Err(AppError::field(
+            "password",
+            "too_simple",
+            "the password repeats one character",
+        ));
     }
     Ok(())
 }
 
 pub fn session_cookie_name(state: &AppState) -> &'static str {
-    if state.secure_cookies { "__Host-heard_session" } else { "heard_session" }
+    if state.secure_cookies {
+        "__Host-heard_session"
+    } else {
+        "heard_session"
+    }
 }
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -68,7 +89,10 @@ pub struct ClientIp(pub IpAddr);
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if state.config.trust_proxy
             && let Some(ip) = parts
                 .headers
@@ -108,14 +132,25 @@ impl IntoResponse for SignInFirst {
 
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Response;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let path = parts.uri.path().to_string();
         let Some(token) = cookie(&parts.headers, session_cookie_name(state)) else {
             return Err(SignInFirst(path).into_response());
         };
         let token_hash = crypto::sha256(token.as_bytes()).to_vec();
-        match state.store.session(&token_hash, heard_store::now_ms()).await {
-            Ok(Some(s)) => Ok(CurrentUser { user: s.user, csrf: s.csrf_token, token_hash }),
+        match state
+            .store
+            .session(&token_hash, heard_store::now_ms())
+            .await
+        {
+            Ok(Some(s)) => Ok(CurrentUser {
+                user: s.user,
+                csrf: s.csrf_token,
+                token_hash,
+            }),
             Ok(None) => Err(SignInFirst(path).into_response()),
             Err(e) => Err(AppError::from(e).into_response()),
         }
@@ -157,15 +192,25 @@ impl<R: MinRole> Member<R> {
     }
     /// The same member seen with a smaller requirement (a page shared by several roles).
     pub fn as_viewer(self) -> Viewer {
-        Member { me: self.me, org: self.org, role: self.role, _r: PhantomData }
+        Member {
+            me: self.me,
+            org: self.org,
+            role: self.role,
+            _r: PhantomData,
+        }
     }
 }
 
 impl<R: MinRole> FromRequestParts<AppState> for Member<R> {
     type Rejection = Response;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let me = CurrentUser::from_request_parts(parts, state).await?;
-        let params = RawPathParams::from_request_parts(parts, state).await.map_err(|e| e.into_response())?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| e.into_response())?;
         let org_id: OrgId = params
             .iter()
             .find(|(k, _)| *k == "org")
@@ -179,8 +224,17 @@ impl<R: MinRole> FromRequestParts<AppState> for Member<R> {
         if role < R::ROLE {
             return Err(crate::admin::forbidden_page(state, &me, R::ROLE));
         }
-        let org = state.store.org(org_id).await.map_err(|e| AppError::from(e).into_response())?;
-        Ok(Member { me, org, role, _r: PhantomData })
+        let org = state
+            .store
+            .org(org_id)
+            .await
+            .map_err(|e| AppError::from(e).into_response())?;
+        Ok(Member {
+            me,
+            org,
+            role,
+            _r: PhantomData,
+        })
     }
 }
 
@@ -193,10 +247,15 @@ impl FromRequest<AppState> for AdminForm {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let me = CurrentUser::from_request_parts(&mut parts, state).await?;
-        let form = FormData::from_request(Request::from_parts(parts, body), state).await.map_err(|e| e.into_response())?;
+        let form = FormData::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| e.into_response())?;
         if !crypto::same_secret(form.get("csrf"), &me.csrf) {
-            return Err(AppError::Forbidden("csrf_failed", "The form expired. Go back, reload the page and try again.".into())
-                .into_response());
+            return Err(AppError::Forbidden(
+                "csrf_failed",
+                "The form expired. Go back, reload the page and try again.".into(),
+            )
+            .into_response());
         }
         Ok(AdminForm(form))
     }

@@ -22,7 +22,10 @@ impl Sealer {
             mac.finalize().into_bytes().into()
         };
         let seal_key = derive(b"heard/seal/v1");
-        Sealer { cipher: ChaCha20Poly1305::new(Key::from_slice(&seal_key)), person_key: derive(b"heard/person/v1") }
+        Sealer {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(&seal_key)),
+            person_key: derive(b"heard/person/v1"),
+        }
     }
 
     /// nonce (12 bytes) || ciphertext with tag.
@@ -30,7 +33,11 @@ impl Sealer {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
-        out.extend(self.cipher.encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes()).expect("encryption cannot fail"));
+        out.extend(
+            self.cipher
+                .encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes())
+                .expect("encryption cannot fail"),
+        );
         out
     }
 
@@ -45,7 +52,8 @@ impl Sealer {
 
     /// The pseudonymous person key for a normalized contact (`email:ana@example.gov`, `phone:+12025550123`).
     pub fn person_key(&self, normalized_contact: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.person_key).expect("any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.person_key).expect("any key length");
         mac.update(normalized_contact.to_lowercase().as_bytes());
         hex(&mac.finalize().into_bytes()[..16])
     }
@@ -73,7 +81,11 @@ pub fn random_token() -> String {
 
 /// Compares secrets in constant time.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -94,7 +106,13 @@ mod tests {
     fn person_keys_are_stable_and_keyed() {
         let a = Sealer::new(&[1u8; 32]);
         let b = Sealer::new(&[2u8; 32]);
-        assert_eq!(a.person_key("email:Ana@x.gov"), a.person_key("email:ana@x.gov"));
-        assert_ne!(a.person_key("email:ana@x.gov"), b.person_key("email:ana@x.gov"));
+        assert_eq!(
+            a.person_key("email:Ana@x.gov"),
+            a.person_key("email:ana@x.gov")
+        );
+        assert_ne!(
+            a.person_key("email:ana@x.gov"),
+            b.person_key("email:ana@x.gov")
+        );
     }
 }

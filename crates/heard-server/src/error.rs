@@ -46,7 +46,9 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Invalid(_) => "invalid_input",
-            AppError::BadRequest(code, _) | AppError::Forbidden(code, _) | AppError::Gone(code, _) => code,
+            AppError::BadRequest(code, _)
+            | AppError::Forbidden(code, _)
+            | AppError::Gone(code, _) => code,
             AppError::Unauthenticated => "unauthenticated",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
@@ -60,13 +62,22 @@ impl AppError {
     pub fn message(&self) -> String {
         match self {
             AppError::Invalid(e) => format!("The input has {} problem(s): {e}", e.0.len()),
-            AppError::BadRequest(_, m) | AppError::Forbidden(_, m) | AppError::Gone(_, m) | AppError::Conflict(m) => m.clone(),
+            AppError::BadRequest(_, m)
+            | AppError::Forbidden(_, m)
+            | AppError::Gone(_, m)
+            | AppError::Conflict(m) => m.clone(),
             AppError::Unauthenticated => "Sign in first.".into(),
             AppError::NotFound => "Nothing is here, or you may not see it.".into(),
             AppError::PayloadTooLarge => "The request is too large.".into(),
-            AppError::UnsupportedMediaType => "Send JSON with Content-Type: application/json.".into(),
-            AppError::RateLimited => "Too many requests from this address; wait a minute and try again.".into(),
-            AppError::Internal(_) => "Something went wrong on our side. Nothing was saved; please try again.".into(),
+            AppError::UnsupportedMediaType => {
+                "Send JSON with Content-Type: application/json.".into()
+            }
+            AppError::RateLimited => {
+                "Too many requests from this address; wait a minute and try again.".into()
+            }
+            AppError::Internal(_) => {
+                "Something went wrong on our side. Nothing was saved; please try again.".into()
+            }
         }
     }
 
@@ -115,10 +126,15 @@ impl IntoResponse for AppError {
             AppError::Invalid(e) => &e.0,
             _ => &[],
         };
-        let body = ErrorBody { code: self.code(), message: self.message(), errors };
+        let body = ErrorBody {
+            code: self.code(),
+            message: self.message(),
+            errors,
+        };
         let mut resp = (self.status(), axum::Json(body)).into_response();
         if matches!(self, AppError::RateLimited) {
-            resp.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("60"));
+            resp.headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("60"));
         }
         resp
     }

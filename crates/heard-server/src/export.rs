@@ -6,11 +6,24 @@ use heard_domain::response::AnswerValue;
 use heard_domain::survey::SurveyDefinition;
 use heard_store::StoredResponse;
 
-const FIXED: [&str; 11] =
-    ["response_id", "submitted_at", "survey_id", "survey_version", "service_id", "touchpoint_id", "channel", "language", "page_path", "trust", "trust_positive"];
+const FIXED: [&str; 11] = [
+    "response_id",
+    "submitted_at",
+    "survey_id",
+    "survey_version",
+    "service_id",
+    "touchpoint_id",
+    "channel",
+    "language",
+    "page_path",
+    "trust",
+    "trust_positive",
+];
 
 /// Question columns across every version of a survey, in order of first appearance, contacts left out.
-pub fn question_columns<'a>(versions: impl IntoIterator<Item = &'a SurveyDefinition>) -> Vec<String> {
+pub fn question_columns<'a>(
+    versions: impl IntoIterator<Item = &'a SurveyDefinition>,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for def in versions {
         for q in def.questions.iter().filter(|q| !q.kind.is_contact()) {
@@ -43,13 +56,19 @@ pub fn answer_text(v: &AnswerValue) -> String {
 
 /// The first free-text sentiment label of a response, if the text engine ran.
 pub fn sentiment_label(r: &StoredResponse) -> Option<String> {
-    r.enrichment.as_ref()?.as_object()?.values().find_map(|a| a["sentiment"]["label"].as_str().map(str::to_string))
+    r.enrichment
+        .as_ref()?
+        .as_object()?
+        .values()
+        .find_map(|a| a["sentiment"]["label"].as_str().map(str::to_string))
 }
 
 pub fn record(r: &StoredResponse, columns: &[String]) -> Vec<String> {
     let mut rec = vec![
         r.id.to_string(),
-        chrono::DateTime::from_timestamp_millis(r.submitted_at).map(|d| d.to_rfc3339()).unwrap_or_default(),
+        chrono::DateTime::from_timestamp_millis(r.submitted_at)
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_default(),
         r.survey_id.to_string(),
         r.survey_version.to_string(),
         r.service_id.to_string(),
@@ -58,12 +77,18 @@ pub fn record(r: &StoredResponse, columns: &[String]) -> Vec<String> {
         r.language.clone(),
         r.page_path.clone().unwrap_or_default(),
         r.trust.map(|t| t.to_string()).unwrap_or_default(),
-        r.trust_positive.map(|t| (t as u8).to_string()).unwrap_or_default(),
+        r.trust_positive
+            .map(|t| (t as u8).to_string())
+            .unwrap_or_default(),
     ];
     if columns.is_empty() {
         rec.push(serde_json::to_string(&r.answers).unwrap_or_default());
     } else {
-        rec.extend(columns.iter().map(|c| r.answers.get(c).map(answer_text).unwrap_or_default()));
+        rec.extend(
+            columns
+                .iter()
+                .map(|c| r.answers.get(c).map(answer_text).unwrap_or_default()),
+        );
     }
     rec.push(sentiment_label(r).unwrap_or_default());
     rec.into_iter().map(|c| csv_safe(&c)).collect()
@@ -71,7 +96,11 @@ pub fn record(r: &StoredResponse, columns: &[String]) -> Vec<String> {
 
 /// Cells that a spreadsheet would run as a formula get a leading quote (CSV injection).
 pub fn csv_safe(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() }
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
 }
 
 #[cfg(test)]

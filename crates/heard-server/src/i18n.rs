@@ -8,8 +8,11 @@ use std::sync::LazyLock;
 static LOCALES: LazyLock<BTreeMap<String, Value>> = LazyLock::new(|| {
     let mut out = BTreeMap::new();
     for (file, bytes) in crate::assets::LOCALES {
-        let Some(code) = file.strip_suffix(".json") else { continue };
-        let v: Value = serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("locales/{file} is not valid JSON: {e}"));
+        let Some(code) = file.strip_suffix(".json") else {
+            continue;
+        };
+        let v: Value = serde_json::from_slice(bytes)
+            .unwrap_or_else(|e| panic!("locales/{file} is not valid JSON: {e}"));
         out.insert(code.to_string(), v);
     }
     // Fill every language's gaps from English so templates never meet a missing key.
@@ -40,7 +43,10 @@ pub fn strings(lang: &str) -> &'static Value {
 
 /// Languages that have a translation file, with their own names (`_name` in the file).
 pub fn languages() -> Vec<(String, String)> {
-    LOCALES.iter().map(|(k, v)| (k.clone(), v["_name"].as_str().unwrap_or(k).to_string())).collect()
+    LOCALES
+        .iter()
+        .map(|(k, v)| (k.clone(), v["_name"].as_str().unwrap_or(k).to_string()))
+        .collect()
 }
 
 pub fn has(lang: &str) -> bool {
@@ -48,7 +54,11 @@ pub fn has(lang: &str) -> bool {
 }
 
 /// Picks the language: an explicit choice if supported, else the best of `Accept-Language` among `offered`.
-pub fn negotiate(explicit: Option<&str>, accept_language: Option<&str>, offered: &[String]) -> String {
+pub fn negotiate(
+    explicit: Option<&str>,
+    accept_language: Option<&str>,
+    offered: &[String],
+) -> String {
     let supported = |l: &str| offered.iter().any(|o| o == l);
     if let Some(l) = explicit.and_then(|l| heard_domain::Lang::parse(l).ok())
         && supported(l.as_str())
@@ -61,7 +71,9 @@ pub fn negotiate(explicit: Option<&str>, accept_language: Option<&str>, offered:
             .filter_map(|part| {
                 let mut it = part.trim().split(';');
                 let tag = heard_domain::Lang::parse(it.next()?.trim()).ok()?;
-                let q = it.find_map(|p| p.trim().strip_prefix("q=")?.parse().ok()).unwrap_or(1.0);
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q=")?.parse().ok())
+                    .unwrap_or(1.0);
                 Some((q, tag.as_str().to_string()))
             })
             .collect();
@@ -105,7 +117,10 @@ mod tests {
     fn negotiation_prefers_explicit_then_header() {
         let offered = vec!["en".to_string(), "es".to_string()];
         assert_eq!(negotiate(Some("es"), None, &offered), "es");
-        assert_eq!(negotiate(Some("fr"), Some("es-MX,es;q=0.9"), &offered), "es");
+        assert_eq!(
+            negotiate(Some("fr"), Some("es-MX,es;q=0.9"), &offered),
+            "es"
+        );
         assert_eq!(negotiate(None, Some("fr, en;q=0.5"), &offered), "en");
         assert_eq!(negotiate(None, None, &offered), "en");
     }

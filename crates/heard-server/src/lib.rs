@@ -47,7 +47,14 @@ pub struct Config {
 
 impl Config {
     pub fn new(addr: SocketAddr, secret_key: [u8; 32]) -> Config {
-        Config { addr, public_url: None, secret_key, submissions_per_minute: 600, body_limit: 64 * 1024, trust_proxy: false }
+        Config {
+            addr,
+            public_url: None,
+            secret_key,
+            submissions_per_minute: 600,
+            body_limit: 64 * 1024,
+            trust_proxy: false,
+        }
     }
 }
 
@@ -76,7 +83,9 @@ impl AppState {
         let secure_cookies = public_url.starts_with("https://");
         AppState {
             pipeline: Arc::new(pipeline::Pipeline::new(&config.secret_key)),
-            limiter: Arc::new(ratelimit::IpLimiter::per_minute(config.submissions_per_minute)),
+            limiter: Arc::new(ratelimit::IpLimiter::per_minute(
+                config.submissions_per_minute,
+            )),
             templates: Arc::new(render::Templates::load()),
             published: Arc::new(public::PublishedCache::default()),
             store,
@@ -95,10 +104,16 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(admin::routes())
         .merge(assets::routes())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), security::html_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::html_errors,
+        ))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(RequestBodyLimitLayer::new(state.config.body_limit))
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(security::span_without_query))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(security::span_without_query),
+        )
         .with_state(state)
 }
 
@@ -113,7 +128,10 @@ impl Application {
     pub async fn build(store: Store, mut config: Config) -> std::io::Result<Application> {
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         config.addr = listener.local_addr()?;
-        Ok(Application { listener, state: AppState::new(store, config) })
+        Ok(Application {
+            listener,
+            state: AppState::new(store, config),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -129,11 +147,18 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish and commits queued responses.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let store = self.state.store.clone();
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
-        tokio::time::timeout(Duration::from_secs(10), store.close()).await.ok();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        tokio::time::timeout(Duration::from_secs(10), store.close())
+            .await
+            .ok();
         Ok(())
     }
 }

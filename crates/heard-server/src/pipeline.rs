@@ -7,12 +7,14 @@
 
 use heard_domain::response::{AnswerValue, NewResponse};
 use heard_domain::survey::{A11Role, HiddenAnswers, QuestionKind, SurveyDefinition};
-use heard_domain::{Channel, FieldErrors, Lang, OrgId, ResponseId, ServiceId, SurveyId, TouchpointId};
+use heard_domain::{
+    Channel, FieldErrors, Lang, OrgId, ResponseId, ServiceId, SurveyId, TouchpointId,
+};
 use heard_store::{Store, Submitted};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
-use crate::crypto::Sealer;
 use crate::AppError;
+use crate::crypto::Sealer;
 
 /// What a channel collected, before any checking.
 #[derive(Debug, Clone)]
@@ -39,16 +41,37 @@ pub struct Pipeline {
 
 // TEXT-ENGINE: stand-in until heard-text lands in this tree; replaced by heard_text::Analyzer.
 struct TextEngine;
-struct Analysis { redacted: String, language: String, sentiment: Value, themes: Value, intent: Value, emotions: Value, urgency: Value, pii: Vec<Value> }
+struct Analysis {
+    redacted: String,
+    language: String,
+    sentiment: Value,
+    themes: Value,
+    intent: Value,
+    emotions: Value,
+    urgency: Value,
+    pii: Vec<Value>,
+}
 impl TextEngine {
     fn analyze(&self, text: &str, lang: Option<&str>) -> Analysis {
-        Analysis { redacted: text.to_string(), language: lang.unwrap_or("en").into(), sentiment: Value::Null, themes: Value::Null, intent: Value::Null, emotions: Value::Null, urgency: Value::Null, pii: vec![] }
+        Analysis {
+            redacted: text.to_string(),
+            language: lang.unwrap_or("en").into(),
+            sentiment: Value::Null,
+            themes: Value::Null,
+            intent: Value::Null,
+            emotions: Value::Null,
+            urgency: Value::Null,
+            pii: vec![],
+        }
     }
 }
 
 impl Pipeline {
     pub fn new(secret: &[u8; 32]) -> Pipeline {
-        Pipeline { sealer: Sealer::new(secret), analyzer: TextEngine }
+        Pipeline {
+            sealer: Sealer::new(secret),
+            analyzer: TextEngine,
+        }
     }
 
     pub fn sealer(&self) -> &Sealer {
@@ -56,7 +79,11 @@ impl Pipeline {
     }
 
     /// Checks and transforms a submission into what the store keeps. Field errors name `answers.<question>`.
-    pub fn prepare(&self, s: Submission, def: &SurveyDefinition) -> Result<NewResponse, FieldErrors> {
+    pub fn prepare(
+        &self,
+        s: Submission,
+        def: &SurveyDefinition,
+    ) -> Result<NewResponse, FieldErrors> {
         // Collect: parse against the exact version the respondent saw.
         let mut answers = def.parse_answers(&s.answers, s.hidden)?;
 
@@ -65,8 +92,13 @@ impl Pipeline {
         let mut person_key = None;
         for q in def.questions.iter().filter(|q| q.kind.is_contact()) {
             if let Some(AnswerValue::Text(contact)) = answers.remove(&q.id) {
-                let kind = if q.kind == QuestionKind::Email { "email" } else { "phone" };
-                person_key.get_or_insert_with(|| self.sealer.person_key(&format!("{kind}:{contact}")));
+                let kind = if q.kind == QuestionKind::Email {
+                    "email"
+                } else {
+                    "phone"
+                };
+                person_key
+                    .get_or_insert_with(|| self.sealer.person_key(&format!("{kind}:{contact}")));
                 contacts.push((q.id.clone(), self.sealer.seal(&contact)));
             }
         }
@@ -115,16 +147,28 @@ impl Pipeline {
     }
 
     /// Prepares and stores; returns once the response is durable.
-    pub async fn submit(&self, store: &Store, s: Submission, def: &SurveyDefinition) -> Result<Submitted, AppError> {
+    pub async fn submit(
+        &self,
+        store: &Store,
+        s: Submission,
+        def: &SurveyDefinition,
+    ) -> Result<Submitted, AppError> {
         let prepared = self.prepare(s, def)?;
         Ok(store.submit(prepared).await?)
     }
 }
 
 /// The trust answer and whether it is positive: thumbs up, or 4-5 on the agreement scale.
-pub fn trust_of(def: &SurveyDefinition, answers: &heard_domain::response::Answers) -> (Option<i16>, Option<bool>) {
-    let Some(q) = def.question_with_role(A11Role::Trust) else { return (None, None) };
-    let Some(n) = answers.get(&q.id).and_then(AnswerValue::as_number) else { return (None, None) };
+pub fn trust_of(
+    def: &SurveyDefinition,
+    answers: &heard_domain::response::Answers,
+) -> (Option<i16>, Option<bool>) {
+    let Some(q) = def.question_with_role(A11Role::Trust) else {
+        return (None, None);
+    };
+    let Some(n) = answers.get(&q.id).and_then(AnswerValue::as_number) else {
+        return (None, None);
+    };
     let positive = match q.kind {
         QuestionKind::Thumbs => n == 1,
         QuestionKind::Agreement5 => n >= 4,
@@ -137,7 +181,13 @@ pub fn trust_of(def: &SurveyDefinition, answers: &heard_domain::response::Answer
 fn pii_types<T: serde::Serialize>(spans: &[T]) -> Vec<String> {
     let mut types: Vec<String> = spans
         .iter()
-        .filter_map(|s| serde_json::to_value(s).ok()?.get("type")?.as_str().map(str::to_string))
+        .filter_map(|s| {
+            serde_json::to_value(s)
+                .ok()?
+                .get("type")?
+                .as_str()
+                .map(str::to_string)
+        })
         .collect();
     types.sort();
     types.dedup();

@@ -2,11 +2,11 @@
 //! language the survey offers. Without JavaScript every question shows, conditional ones with a plain-language note;
 //! `survey.js` hides them by the same rules the server applies, and the server drops answers to hidden questions.
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use heard_domain::logic::{Condition, Test};
 use heard_domain::survey::{HiddenAnswers, Question, QuestionKind, SurveyDefinition};
 use heard_domain::{Channel, Lang, SurveyId, TouchpointId};
@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use crate::auth::ClientIp;
 use crate::forms::FormData;
 use crate::pipeline::Submission;
-use crate::{i18n, AppError, AppResult, AppState};
+use crate::{AppError, AppResult, AppState, i18n};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -61,21 +61,35 @@ pub struct Published {
 /// once; other instances see changes within `TTL`.
 #[derive(Default)]
 pub struct PublishedCache {
-    entries: std::sync::Mutex<std::collections::HashMap<(String, SurveyId), (std::time::Instant, std::sync::Arc<Published>)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<(String, SurveyId), CachedSurvey>>,
 }
+
+type CachedSurvey = (std::time::Instant, std::sync::Arc<Published>);
 
 impl PublishedCache {
     const TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
     pub fn forget(&self, survey: SurveyId) {
-        self.entries.lock().expect("cache lock").retain(|(_, id), _| *id != survey);
+        self.entries
+            .lock()
+            .expect("cache lock")
+            .retain(|(_, id), _| *id != survey);
     }
 }
 
-pub async fn load_published(state: &AppState, org_slug: &str, survey: &str) -> AppResult<std::sync::Arc<Published>> {
+pub async fn load_published(
+    state: &AppState,
+    org_slug: &str,
+    survey: &str,
+) -> AppResult<std::sync::Arc<Published>> {
     let survey_id: SurveyId = survey.parse().map_err(|_| AppError::NotFound)?;
     let key = (org_slug.to_string(), survey_id);
-    if let Some((at, p)) = state.published.entries.lock().expect("cache lock").get(&key)
+    if let Some((at, p)) = state
+        .published
+        .entries
+        .lock()
+        .expect("cache lock")
+        .get(&key)
         && at.elapsed() < PublishedCache::TTL
     {
         return Ok(p.clone());
@@ -85,10 +99,21 @@ pub async fn load_published(state: &AppState, org_slug: &str, survey: &str) -> A
     let v = survey.published_version.ok_or(AppError::NotFound)?;
     let version = state.store.survey_version(org.id, survey.id, v).await?;
     let touchpoint = match survey.touchpoint_id {
-        Some(t) => Some(state.store.touchpoint(org.id, t).await.map(|t| (t.id, t.channel))?),
+        Some(t) => Some(
+            state
+                .store
+                .touchpoint(org.id, t)
+                .await
+                .map(|t| (t.id, t.channel))?,
+        ),
         None => None,
     };
-    let p = std::sync::Arc::new(Published { org, survey, version, touchpoint });
+    let p = std::sync::Arc::new(Published {
+        org,
+        survey,
+        version,
+        touchpoint,
+    });
     let mut entries = state.published.entries.lock().expect("cache lock");
     if entries.len() > 10_000 {
         entries.clear();
@@ -98,11 +123,23 @@ pub async fn load_published(state: &AppState, org_slug: &str, survey: &str) -> A
 }
 
 /// The touchpoint named in a link, if it belongs to this survey's service; the channel follows it.
-pub async fn resolve_touchpoint(state: &AppState, p: &Published, tp: Option<&str>) -> AppResult<(Option<TouchpointId>, Channel)> {
-    let id = match tp.filter(|s| !s.is_empty()) {
-        Some(s) => Some(s.parse::<TouchpointId>().map_err(|_| AppError::field("touchpoint_id", "invalid_id", "not a touchpoint id"))?),
-        None => return Ok(p.touchpoint.map(|(id, c)| (Some(id), c)).unwrap_or((None, Channel::Website))),
-    };
+pub async fn resolve_touchpoint(
+    state: &AppState,
+    p: &Published,
+    tp: Option<&str>,
+) -> AppResult<(Option<TouchpointId>, Channel)> {
+    let id =
+        match tp.filter(|s| !s.is_empty()) {
+            Some(s) => Some(s.parse::<TouchpointId>().map_err(|_| {
+                AppError::field("touchpoint_id", "invalid_id", "not a touchpoint id")
+            })?),
+            None => {
+                return Ok(p
+                    .touchpoint
+                    .map(|(id, c)| (Some(id), c))
+                    .unwrap_or((None, Channel::Website)));
+            }
+        };
     if let Some((own, channel)) = p.touchpoint
         && Some(own) == id
     {
@@ -111,10 +148,18 @@ pub async fn resolve_touchpoint(state: &AppState, p: &Published, tp: Option<&str
     match id {
         Some(id) => {
             let t = state.store.touchpoint(p.org.id, id).await.map_err(|_| {
-                AppError::field("touchpoint_id", "unknown_touchpoint", "this touchpoint does not exist in this organization")
+                AppError::field(
+                    "touchpoint_id",
+                    "unknown_touchpoint",
+                    "this touchpoint does not exist in this organization",
+                )
             })?;
             if t.service_id != p.survey.service_id {
-                return Err(AppError::field("touchpoint_id", "wrong_service", "this touchpoint belongs to another service"));
+                return Err(AppError::field(
+                    "touchpoint_id",
+                    "wrong_service",
+                    "this touchpoint belongs to another service",
+                ));
             }
             Ok((Some(t.id), t.channel))
         }
@@ -166,16 +211,26 @@ fn kind_key(k: QuestionKind) -> &'static str {
 fn options_of(q: &Question, lang: &str, tr: &Value) -> Vec<(String, String)> {
     let s = |k: &str| tr["scale"][k].as_str().unwrap_or(k).to_string();
     match q.kind {
-        QuestionKind::Agreement5 => (1..=5).map(|n| (n.to_string(), s(&format!("a{n}")))).collect(),
+        QuestionKind::Agreement5 => (1..=5)
+            .map(|n| (n.to_string(), s(&format!("a{n}"))))
+            .collect(),
         QuestionKind::Thumbs => vec![("1".into(), s("thumbs_up")), ("0".into(), s("thumbs_down"))],
         QuestionKind::YesNo => vec![("yes".into(), s("yes")), ("no".into(), s("no"))],
-        _ => q.options.iter().map(|o| (o.value.clone(), o.label.get(lang).to_string())).collect(),
+        _ => q
+            .options
+            .iter()
+            .map(|o| (o.value.clone(), o.label.get(lang).to_string()))
+            .collect(),
     }
 }
 
 /// A sentence saying when a conditional question applies, for pages read without JavaScript.
 fn condition_note(def: &SurveyDefinition, c: &Condition, lang: &str, tr: &Value) -> String {
-    if let Condition::Test { question, is: Test::AnyOf, values } = c
+    if let Condition::Test {
+        question,
+        is: Test::AnyOf,
+        values,
+    } = c
         && let Some(q) = def.question(question)
     {
         let labels: Vec<String> = options_of(q, lang, tr)
@@ -193,7 +248,13 @@ fn condition_note(def: &SurveyDefinition, c: &Condition, lang: &str, tr: &Value)
     tr["survey"]["only_some"].as_str().unwrap_or("").to_string()
 }
 
-fn question_views(def: &SurveyDefinition, lang: &str, tr: &Value, form: &FormData, errors: &BTreeMap<String, String>) -> Vec<QuestionView> {
+fn question_views(
+    def: &SurveyDefinition,
+    lang: &str,
+    tr: &Value,
+    form: &FormData,
+    errors: &BTreeMap<String, String>,
+) -> Vec<QuestionView> {
     def.questions
         .iter()
         .map(|q| {
@@ -207,11 +268,18 @@ fn question_views(def: &SurveyDefinition, lang: &str, tr: &Value, form: &FormDat
                 required: q.required,
                 options: options_of(q, lang, tr)
                     .into_iter()
-                    .map(|(value, label)| ChoiceView { checked: chosen.contains(&value.as_str()), value, label })
+                    .map(|(value, label)| ChoiceView {
+                        checked: chosen.contains(&value.as_str()),
+                        value,
+                        label,
+                    })
                     .collect(),
                 value: form.get(&name).to_string(),
                 error: errors.get(&q.id).cloned(),
-                show_if: q.show_if.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()),
+                show_if: q
+                    .show_if
+                    .as_ref()
+                    .map(|c| serde_json::to_string(c).unwrap_or_default()),
                 condition_note: q.show_if.as_ref().map(|c| condition_note(def, c, lang, tr)),
             }
         })
@@ -220,8 +288,19 @@ fn question_views(def: &SurveyDefinition, lang: &str, tr: &Value, form: &FormDat
 
 /// The page language: `?lang=` if the survey offers it, else the browser's preference.
 fn page_lang(def: &SurveyDefinition, q: Option<&str>, headers: &HeaderMap) -> String {
-    let offered: Vec<String> = def.languages.iter().filter(|l| i18n::has(l)).cloned().collect();
-    i18n::negotiate(q, headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()), &offered)
+    let offered: Vec<String> = def
+        .languages
+        .iter()
+        .filter(|l| i18n::has(l))
+        .cloned()
+        .collect();
+    i18n::negotiate(
+        q,
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+        &offered,
+    )
 }
 
 struct PageInput<'a> {
@@ -242,7 +321,11 @@ fn render_survey(state: &AppState, i: PageInput<'_>) -> AppResult<String> {
         .filter(|l| i18n::has(l) && l.as_str() != i.lang)
         .map(|l| serde_json::json!({"code": l, "name": i18n::strings(l)["_name"]}))
         .collect();
-    let key = i.form.opt("idempotency_key").map(str::to_string).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let key = i
+        .form
+        .opt("idempotency_key")
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let error_list: Vec<Value> =
         i.errors.iter().map(|(q, m)| serde_json::json!({"id": q, "message": m, "prompt": def.question(q).map(|x| x.prompt.get(i.lang))})).collect();
     state.templates.render(
@@ -272,25 +355,47 @@ async fn show(
     let closed = p.version.definition.is_expired(today());
     let html = render_survey(
         &state,
-        PageInput { p: &p, lang: &lang, form: &FormData::default(), errors: BTreeMap::new(), tp: q.tp.as_deref(), closed },
+        PageInput {
+            p: &p,
+            lang: &lang,
+            form: &FormData::default(),
+            errors: BTreeMap::new(),
+            tp: q.tp.as_deref(),
+            closed,
+        },
     )?;
     if !closed && q.preview.is_none() {
         // A rendered page is a real display: A-11's "customers offered the survey".
         let day = chrono::Utc::now().timestamp().div_euclid(86_400);
-        state.store.record_display(p.org.id, p.survey.id, channel, day, 1).await?;
+        state
+            .store
+            .record_display(p.org.id, p.survey.id, channel, day, 1)
+            .await?;
     }
-    let status = if closed { StatusCode::GONE } else { StatusCode::OK };
+    let status = if closed {
+        StatusCode::GONE
+    } else {
+        StatusCode::OK
+    };
     Ok((status, axum::response::Html(html)).into_response())
 }
 
 /// The origin a browser would send for our own pages, from the Host header.
 pub fn same_origin(headers: &HeaderMap, state: &AppState) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
     if origin == &*state.public_url {
         return true;
     }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        == Some(host)
 }
 
 async fn submit(
@@ -301,7 +406,10 @@ async fn submit(
     form: FormData,
 ) -> AppResult<Response> {
     if !same_origin(&headers, &state) {
-        return Err(AppError::Forbidden("origin_not_allowed", "Submit this form from its own page.".into()));
+        return Err(AppError::Forbidden(
+            "origin_not_allowed",
+            "Submit this form from its own page.".into(),
+        ));
     }
     state.limiter.check(ip)?;
     let p = load_published(&state, &org, &survey).await?;
@@ -313,7 +421,17 @@ async fn submit(
         return Ok(Redirect::to(&thanks).into_response());
     }
     if def.is_expired(today()) {
-        let html = render_survey(&state, PageInput { p: &p, lang: &lang, form: &form, errors: BTreeMap::new(), tp: None, closed: true })?;
+        let html = render_survey(
+            &state,
+            PageInput {
+                p: &p,
+                lang: &lang,
+                form: &form,
+                errors: BTreeMap::new(),
+                tp: None,
+                closed: true,
+            },
+        )?;
         return Ok((StatusCode::GONE, axum::response::Html(html)).into_response());
     }
     // Form fields `q.<id>` become the same answers object the JSON API takes.
@@ -357,11 +475,24 @@ async fn submit(
                 .iter()
                 .filter_map(|e| {
                     let q = e.field.strip_prefix("answers.")?;
-                    let msg = tr["errors"][e.code].as_str().map(str::to_string).unwrap_or_else(|| e.message.clone());
+                    let msg = tr["errors"][e.code]
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| e.message.clone());
                     Some((q.to_string(), msg))
                 })
                 .collect();
-            let html = render_survey(&state, PageInput { p: &p, lang: &lang, form: &form, errors, tp, closed: false })?;
+            let html = render_survey(
+                &state,
+                PageInput {
+                    p: &p,
+                    lang: &lang,
+                    form: &form,
+                    errors,
+                    tp,
+                    closed: false,
+                },
+            )?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(html)).into_response())
         }
         Err(e) => Err(e),
@@ -378,7 +509,11 @@ async fn thanks(
     let def = &p.version.definition;
     let lang = page_lang(def, q.lang.as_deref(), &headers);
     let tr = i18n::strings(&lang);
-    let msg = if def.thank_you.is_empty() { tr["survey"]["thanks"].as_str().unwrap_or("").to_string() } else { def.thank_you.get(&lang).to_string() };
+    let msg = if def.thank_you.is_empty() {
+        tr["survey"]["thanks"].as_str().unwrap_or("").to_string()
+    } else {
+        def.thank_you.get(&lang).to_string()
+    };
     Ok(state.templates.page(
         "thanks.html",
         context! { lang => lang, tr => tr, org => p.org.name, title => def.title.get(&lang), message => msg,

@@ -3,7 +3,8 @@
 use qrcode::{Color, EcLevel, QrCode};
 
 fn code(url: &str) -> QrCode {
-    QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M).expect("a URL fits in a QR code")
+    QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
+        .expect("a URL fits in a QR code")
 }
 
 pub fn svg(url: &str) -> String {

@@ -16,7 +16,8 @@ impl Templates {
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
         for (name, bytes) in crate::assets::TEMPLATES {
-            let src = std::str::from_utf8(bytes).unwrap_or_else(|_| panic!("template {name} is not UTF-8"));
+            let src = std::str::from_utf8(bytes)
+                .unwrap_or_else(|_| panic!("template {name} is not UTF-8"));
             env.add_template_owned(name.to_string(), src.to_string())
                 .unwrap_or_else(|e| panic!("template {name}: {e}"));
         }
@@ -44,14 +45,16 @@ impl Templates {
 }
 
 fn fmt_date(ms: i64, fmt: &str) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.format(fmt).to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format(fmt).to_string())
+        .unwrap_or_default()
 }
 
 pub fn format_thousands(n: i64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

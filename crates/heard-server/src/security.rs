@@ -3,9 +3,9 @@
 
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
-use axum::response::IntoResponse;
-use axum::http::{header, HeaderValue};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::response::Response;
 
 /// No inline script or style anywhere: our pages load `/static/*.js` and `/static/*.css` only. The widget's API
@@ -25,9 +25,18 @@ pub async fn headers(req: Request, next: Next) -> Response {
     // `same-origin`, not `no-referrer`: browsers send `Origin: null` on form posts under `no-referrer`, which would
     // defeat the origin check, while `same-origin` still sends nothing to other sites.
     set(header::REFERRER_POLICY, "same-origin");
-    set(header::HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), interest-cohort=()");
-    set(header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+    set(
+        header::HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    );
+    set(
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        header::STRICT_TRANSPORT_SECURITY,
+        "max-age=31536000; includeSubDomains",
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -40,16 +49,29 @@ pub fn span_without_query(req: &Request) -> tracing::Span {
 
 /// People using the admin or the public pages get an HTML page for an error, not the API's JSON: any JSON error
 /// outside `/api/` is rendered with the same code and message.
-pub async fn html_errors(State(state): State<crate::AppState>, req: Request, next: Next) -> Response {
+pub async fn html_errors(
+    State(state): State<crate::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
-    let wants_html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
     let resp = next.run(req).await;
-    let is_json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if is_api || !wants_html || !is_json || resp.status().as_u16() < 400 {
         return resp;
     }
     let (parts, body) = resp.into_parts();
-    let Ok(bytes) = to_bytes(body, 64 * 1024).await else { return parts.status.into_response() };
+    let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
+        return parts.status.into_response();
+    };
     let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     let title = match parts.status.as_u16() {
         404 => "Page not found",
@@ -62,10 +84,17 @@ pub async fn html_errors(State(state): State<crate::AppState>, req: Request, nex
     };
     let html = state
         .templates
-        .render("error.html", minijinja::context! { title => title, message => v["message"], errors => v["errors"] })
+        .render(
+            "error.html",
+            minijinja::context! { title => title, message => v["message"], errors => v["errors"] },
+        )
         .unwrap_or_else(|_| title.to_string());
     let mut out = (parts.status, axum::response::Html(html)).into_response();
-    for (k, val) in parts.headers.iter().filter(|(k, _)| *k == header::RETRY_AFTER) {
+    for (k, val) in parts
+        .headers
+        .iter()
+        .filter(|(k, _)| *k == header::RETRY_AFTER)
+    {
         out.headers_mut().insert(k, val.clone());
     }
     out

@@ -143,7 +143,16 @@ impl Store {
         rows.into_iter()
             .map(|r| {
                 let role = Role::parse(&r.role).map_err(|e| StoreError::Corrupt(e.message))?;
-                Ok((User { id: UserId::from_uuid(r.id), email: r.email, name: r.name, password_hash: String::new(), created_at: r.created_at }, role))
+                Ok((
+                    User {
+                        id: UserId::from_uuid(r.id),
+                        email: r.email,
+                        name: r.name,
+                        password_hash: String::new(),
+                        created_at: r.created_at,
+                    },
+                    role,
+                ))
             })
             .collect()
     }

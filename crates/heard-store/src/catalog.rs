@@ -154,6 +154,7 @@ impl Store {
     }
 
     /// Replaces the draft and settings; published versions are never changed.
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_survey(
         &self,
         org: OrgId,

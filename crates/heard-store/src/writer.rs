@@ -23,7 +23,7 @@ struct Job {
 }
 
 enum Msg {
-    Write(Job),
+    Write(Box<Job>),
     /// Commit what is queued, then stop.
     Shutdown(oneshot::Sender<()>),
 }
@@ -55,7 +55,7 @@ impl crate::Store {
         let (reply, rx) = oneshot::channel();
         self.writer
             .tx
-            .send(Msg::Write(Job { response, reply }))
+            .send(Msg::Write(Box::new(Job { response, reply })))
             .await
             .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
@@ -69,7 +69,7 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Msg>, max_batch: usize) {
         let mut stop = None;
         for m in msgs.drain(..) {
             match m {
-                Msg::Write(j) => jobs.push(j),
+                Msg::Write(j) => jobs.push(*j),
                 Msg::Shutdown(done) => stop = Some(done),
             }
         }
@@ -77,7 +77,7 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Msg>, max_batch: usize) {
         if let Some(done) = stop {
             rx.close();
             while let Some(Msg::Write(j)) = rx.recv().await {
-                jobs.push(j);
+                jobs.push(*j);
             }
             commit(&backend, &mut jobs).await;
             let _ = done.send(());

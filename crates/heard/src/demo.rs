@@ -5,7 +5,7 @@
 //! the same pipeline as every channel, so they are redacted, enriched and committed like real ones. Times are relative
 //! to the start of the current week, so a seed gives the same data all week.
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use chrono::{Datelike, Duration, TimeZone, Utc};
 use futures_util::StreamExt;
 use heard_domain::survey::{HiddenAnswers, SurveyDefinition};
@@ -17,7 +17,7 @@ use heard_store::{Store, Survey, Touchpoint};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 pub const DEMO_EMAIL: &str = "admin@demo.heard.example";
@@ -45,19 +45,32 @@ struct SurveyPlan {
 }
 
 /// Seeds the demo agency only if the store has no organization yet. Returns how to sign in.
-pub async fn seed_if_empty(store: &Store, secret: &[u8; 32], seed: u64, responses: usize) -> Result<Option<DemoLogin>> {
+pub async fn seed_if_empty(
+    store: &Store,
+    secret: &[u8; 32],
+    seed: u64,
+    responses: usize,
+) -> Result<Option<DemoLogin>> {
     if store.count_orgs().await? > 0 {
         let org = store.org_by_slug("demo").await.ok();
         let survey_path = match org {
             Some(o) => first_live_survey(store, o.id).await?,
             None => String::new(),
         };
-        return Ok(Some(DemoLogin { email: DEMO_EMAIL.into(), password: DEMO_PASSWORD.into(), survey_path }));
+        return Ok(Some(DemoLogin {
+            email: DEMO_EMAIL.into(),
+            password: DEMO_PASSWORD.into(),
+            survey_path,
+        }));
     }
     eprintln!("Empty store: creating the demo agency with {responses} responses (once).");
     generate(store, secret, seed, responses).await?;
     let org = store.org_by_slug("demo").await?;
-    Ok(Some(DemoLogin { email: DEMO_EMAIL.into(), password: DEMO_PASSWORD.into(), survey_path: first_live_survey(store, org.id).await? }))
+    Ok(Some(DemoLogin {
+        email: DEMO_EMAIL.into(),
+        password: DEMO_PASSWORD.into(),
+        survey_path: first_live_survey(store, org.id).await?,
+    }))
 }
 
 async fn first_live_survey(store: &Store, org: OrgId) -> Result<String> {
@@ -75,19 +88,35 @@ fn lt(en: &str, es: &str) -> LocalizedText {
     LocalizedText::new(en, es)
 }
 
-pub async fn generate(store: &Store, secret: &[u8; 32], seed: u64, responses: usize) -> Result<String> {
-    let slug = if seed == 1 { "demo".to_string() } else { format!("demo-{seed}") };
+pub async fn generate(
+    store: &Store,
+    secret: &[u8; 32],
+    seed: u64,
+    responses: usize,
+) -> Result<String> {
+    let slug = if seed == 1 {
+        "demo".to_string()
+    } else {
+        format!("demo-{seed}")
+    };
     if store.org_by_slug(&slug).await.is_ok() {
-        bail!("this store already has the demo organization '{slug}'; use another --seed or an empty --data-dir");
+        bail!(
+            "this store already has the demo organization '{slug}'; use another --seed or an empty --data-dir"
+        );
     }
     let mut rng = StdRng::seed_from_u64(seed);
     let today = Utc::now().date_naive();
     let week_start = today - Duration::days(today.weekday().num_days_from_monday() as i64);
-    let end_ms = Utc.from_utc_datetime(&week_start.and_hms_opt(0, 0, 0).expect("midnight")).timestamp_millis() + 7 * 86_400_000;
+    let end_ms = Utc
+        .from_utc_datetime(&week_start.and_hms_opt(0, 0, 0).expect("midnight"))
+        .timestamp_millis()
+        + 7 * 86_400_000;
     let start_ms = end_ms - WEEKS * 7 * 86_400_000;
     let created = start_ms - 86_400_000;
 
-    let org = store.create_org("Department of Example Services", &slug, created).await?;
+    let org = store
+        .create_org("Department of Example Services", &slug, created)
+        .await?;
     let pra = heard_domain::pra::Pra::parse(
         "3245-0001",
         "2028-06-30",
@@ -96,22 +125,110 @@ pub async fn generate(store: &Store, secret: &[u8; 32], seed: u64, responses: us
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
-    let ui = store.create_service(org.id, &lt("Unemployment insurance claims", "Reclamos de seguro de desempleo"), &lt("Filing and managing unemployment insurance claims.", "Presentar y administrar reclamos de seguro de desempleo."), created).await?;
-    let passport = store.create_service(org.id, &lt("Passport renewal", "Renovación de pasaporte"), &lt("Renewing a passport online or at a kiosk.", "Renovar un pasaporte en línea o en un quiosco."), created).await?;
-    let snap = store.create_service(org.id, &lt("Food assistance (SNAP) applications", "Solicitudes de asistencia alimentaria (SNAP)"), &lt("Applying for and keeping food assistance.", "Solicitar y mantener la asistencia alimentaria."), created).await?;
+    let ui = store
+        .create_service(
+            org.id,
+            &lt(
+                "Unemployment insurance claims",
+                "Reclamos de seguro de desempleo",
+            ),
+            &lt(
+                "Filing and managing unemployment insurance claims.",
+                "Presentar y administrar reclamos de seguro de desempleo.",
+            ),
+            created,
+        )
+        .await?;
+    let passport = store
+        .create_service(
+            org.id,
+            &lt("Passport renewal", "Renovación de pasaporte"),
+            &lt(
+                "Renewing a passport online or at a kiosk.",
+                "Renovar un pasaporte en línea o en un quiosco.",
+            ),
+            created,
+        )
+        .await?;
+    let snap = store
+        .create_service(
+            org.id,
+            &lt(
+                "Food assistance (SNAP) applications",
+                "Solicitudes de asistencia alimentaria (SNAP)",
+            ),
+            &lt(
+                "Applying for and keeping food assistance.",
+                "Solicitar y mantener la asistencia alimentaria.",
+            ),
+            created,
+        )
+        .await?;
 
     let tp = |s: &heard_store::Service, en: &str, es: &str, c: Channel| {
         let (sid, name) = (s.id, lt(en, es));
-        async move { store.create_touchpoint(org.id, sid, &name, c, created).await }
+        async move {
+            store
+                .create_touchpoint(org.id, sid, &name, c, created)
+                .await
+        }
     };
-    let ui_web = tp(&ui, "File a claim online", "Presentar un reclamo en línea", Channel::Website).await?;
-    let ui_phone = tp(&ui, "Claims phone line", "Línea telefónica de reclamos", Channel::Phone).await?;
-    let ui_office = tp(&ui, "Downtown career center", "Centro de empleo del centro", Channel::InPerson).await?;
-    let pp_web = tp(&passport, "Online renewal", "Renovación en línea", Channel::Website).await?;
-    let pp_kiosk = tp(&passport, "Passport kiosk, federal building", "Quiosco de pasaportes, edificio federal", Channel::SelfServiceKiosk).await?;
-    let snap_web = tp(&snap, "SNAP online application", "Solicitud de SNAP en línea", Channel::Website).await?;
-    let snap_sms = tp(&snap, "Text message follow-up", "Seguimiento por mensaje de texto", Channel::SmsTextMessages).await?;
-    let snap_office = tp(&snap, "County assistance office", "Oficina de asistencia del condado", Channel::InPerson).await?;
+    let ui_web = tp(
+        &ui,
+        "File a claim online",
+        "Presentar un reclamo en línea",
+        Channel::Website,
+    )
+    .await?;
+    let ui_phone = tp(
+        &ui,
+        "Claims phone line",
+        "Línea telefónica de reclamos",
+        Channel::Phone,
+    )
+    .await?;
+    let ui_office = tp(
+        &ui,
+        "Downtown career center",
+        "Centro de empleo del centro",
+        Channel::InPerson,
+    )
+    .await?;
+    let pp_web = tp(
+        &passport,
+        "Online renewal",
+        "Renovación en línea",
+        Channel::Website,
+    )
+    .await?;
+    let pp_kiosk = tp(
+        &passport,
+        "Passport kiosk, federal building",
+        "Quiosco de pasaportes, edificio federal",
+        Channel::SelfServiceKiosk,
+    )
+    .await?;
+    let snap_web = tp(
+        &snap,
+        "SNAP online application",
+        "Solicitud de SNAP en línea",
+        Channel::Website,
+    )
+    .await?;
+    let snap_sms = tp(
+        &snap,
+        "Text message follow-up",
+        "Seguimiento por mensaje de texto",
+        Channel::SmsTextMessages,
+    )
+    .await?;
+    let snap_office = tp(
+        &snap,
+        "County assistance office",
+        "Oficina de asistencia del condado",
+        Channel::InPerson,
+    )
+    .await?;
 
     struct Spec<'a> {
         name: &'a str,
@@ -125,14 +242,94 @@ pub async fn generate(store: &Store, secret: &[u8; 32], seed: u64, responses: us
         key: &'static str,
     }
     let specs = vec![
-        Spec { name: "Online claim feedback", service: &ui, tp: &ui_web, def: templates::a11_v2(&ui.name, TrustScale::Thumbs), base: 0.50, weight: 0.22, rate: 0.06, outage: true, key: "ui" },
-        Spec { name: "Claims line survey", service: &ui, tp: &ui_phone, def: templates::a11_v2(&ui.name, TrustScale::Agreement5), base: 0.42, weight: 0.12, rate: 0.12, outage: true, key: "ui" },
-        Spec { name: "Career center exit survey", service: &ui, tp: &ui_office, def: templates::a11_v1(&ui.name), base: 0.58, weight: 0.08, rate: 0.30, outage: false, key: "ui" },
-        Spec { name: "Passport renewal feedback", service: &passport, tp: &pp_web, def: templates::a11_v2(&passport.name, TrustScale::Thumbs), base: 0.81, weight: 0.20, rate: 0.07, outage: false, key: "passport" },
-        Spec { name: "Passport kiosk survey", service: &passport, tp: &pp_kiosk, def: templates::a11_v2(&passport.name, TrustScale::Thumbs), base: 0.76, weight: 0.08, rate: 0.25, outage: false, key: "passport" },
-        Spec { name: "SNAP application feedback", service: &snap, tp: &snap_web, def: templates::a11_v2(&snap.name, TrustScale::Thumbs), base: 0.64, weight: 0.16, rate: 0.05, outage: false, key: "snap" },
-        Spec { name: "SNAP text survey", service: &snap, tp: &snap_sms, def: templates::a11_v2(&snap.name, TrustScale::Thumbs), base: 0.60, weight: 0.08, rate: 0.15, outage: false, key: "snap" },
-        Spec { name: "County office survey", service: &snap, tp: &snap_office, def: templates::a11_v1(&snap.name), base: 0.66, weight: 0.06, rate: 0.35, outage: false, key: "snap" },
+        Spec {
+            name: "Online claim feedback",
+            service: &ui,
+            tp: &ui_web,
+            def: templates::a11_v2(&ui.name, TrustScale::Thumbs),
+            base: 0.50,
+            weight: 0.22,
+            rate: 0.06,
+            outage: true,
+            key: "ui",
+        },
+        Spec {
+            name: "Claims line survey",
+            service: &ui,
+            tp: &ui_phone,
+            def: templates::a11_v2(&ui.name, TrustScale::Agreement5),
+            base: 0.42,
+            weight: 0.12,
+            rate: 0.12,
+            outage: true,
+            key: "ui",
+        },
+        Spec {
+            name: "Career center exit survey",
+            service: &ui,
+            tp: &ui_office,
+            def: templates::a11_v1(&ui.name),
+            base: 0.58,
+            weight: 0.08,
+            rate: 0.30,
+            outage: false,
+            key: "ui",
+        },
+        Spec {
+            name: "Passport renewal feedback",
+            service: &passport,
+            tp: &pp_web,
+            def: templates::a11_v2(&passport.name, TrustScale::Thumbs),
+            base: 0.81,
+            weight: 0.20,
+            rate: 0.07,
+            outage: false,
+            key: "passport",
+        },
+        Spec {
+            name: "Passport kiosk survey",
+            service: &passport,
+            tp: &pp_kiosk,
+            def: templates::a11_v2(&passport.name, TrustScale::Thumbs),
+            base: 0.76,
+            weight: 0.08,
+            rate: 0.25,
+            outage: false,
+            key: "passport",
+        },
+        Spec {
+            name: "SNAP application feedback",
+            service: &snap,
+            tp: &snap_web,
+            def: templates::a11_v2(&snap.name, TrustScale::Thumbs),
+            base: 0.64,
+            weight: 0.16,
+            rate: 0.05,
+            outage: false,
+            key: "snap",
+        },
+        Spec {
+            name: "SNAP text survey",
+            service: &snap,
+            tp: &snap_sms,
+            def: templates::a11_v2(&snap.name, TrustScale::Thumbs),
+            base: 0.60,
+            weight: 0.08,
+            rate: 0.15,
+            outage: false,
+            key: "snap",
+        },
+        Spec {
+            name: "County office survey",
+            service: &snap,
+            tp: &snap_office,
+            def: templates::a11_v1(&snap.name),
+            base: 0.66,
+            weight: 0.06,
+            rate: 0.35,
+            outage: false,
+            key: "snap",
+        },
     ];
     let mut plans = Vec::new();
     for s in specs {
@@ -140,15 +337,42 @@ pub async fn generate(store: &Store, secret: &[u8; 32], seed: u64, responses: us
         def.pra = Some(pra.clone());
         let origins = vec!["https://www.example.gov".to_string()];
         let survey = store
-            .create_survey(NewSurvey { org_id: org.id, service_id: s.service.id, touchpoint_id: Some(s.tp.id), name: s.name, draft: &def, allowed_origins: &origins, transaction_point: "post_interaction" }, created)
+            .create_survey(
+                NewSurvey {
+                    org_id: org.id,
+                    service_id: s.service.id,
+                    touchpoint_id: Some(s.tp.id),
+                    name: s.name,
+                    draft: &def,
+                    allowed_origins: &origins,
+                    transaction_point: "post_interaction",
+                },
+                created,
+            )
             .await?;
-        store.publish_survey(org.id, survey.id, None, created).await?;
-        plans.push(SurveyPlan { survey, def, channel: s.tp.channel, base: s.base, weight: s.weight, response_rate: s.rate, outage: s.outage, service_key: s.key });
+        store
+            .publish_survey(org.id, survey.id, None, created)
+            .await?;
+        plans.push(SurveyPlan {
+            survey,
+            def,
+            channel: s.tp.channel,
+            base: s.base,
+            weight: s.weight,
+            response_rate: s.rate,
+            outage: s.outage,
+            service_key: s.key,
+        });
     }
 
     // Staff accounts: an admin, an analyst and a viewer.
-    for (email, name, role) in [(DEMO_EMAIL, "Alex Admin", Role::Admin), ("analyst@demo.heard.example", "Ana Analyst", Role::Analyst), ("viewer@demo.heard.example", "Vic Viewer", Role::Viewer)] {
-        let hash = heard_server::auth::hash_password(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!(e.message()))?;
+    for (email, name, role) in [
+        (DEMO_EMAIL, "Alex Admin", Role::Admin),
+        ("analyst@demo.heard.example", "Ana Analyst", Role::Analyst),
+        ("viewer@demo.heard.example", "Vic Viewer", Role::Viewer),
+    ] {
+        let hash = heard_server::auth::hash_password(DEMO_PASSWORD)
+            .map_err(|e| anyhow::anyhow!(e.message()))?;
         let user = match store.user_by_email(email).await {
             Ok(u) => u,
             Err(_) => store.create_user(email, name, &hash, created).await?,
@@ -175,7 +399,10 @@ pub async fn generate(store: &Store, secret: &[u8; 32], seed: u64, responses: us
         let t = loop {
             let u: f64 = rng.random::<f64>().powf(0.8);
             let ms = start_ms + (u * (end_ms - start_ms - 1) as f64) as i64;
-            let dow = chrono::DateTime::from_timestamp_millis(ms).expect("valid").weekday().num_days_from_monday();
+            let dow = chrono::DateTime::from_timestamp_millis(ms)
+                .expect("valid")
+                .weekday()
+                .num_days_from_monday();
             if dow < 5 || rng.random::<f64>() < 0.35 {
                 break ms.min(Utc::now().timestamp_millis() - 60_000);
             }
@@ -197,7 +424,9 @@ pub async fn generate(store: &Store, secret: &[u8; 32], seed: u64, responses: us
         let answers = answers_for(&p.def, positive, lang, p.service_key, &mut rng);
         let day = t.div_euclid(86_400_000);
         // Each respondent stands for 1/rate people who were offered the survey.
-        let offered = (1.0 / p.response_rate + rng.random::<f64>() * 2.0 - 1.0).round().max(1.0) as i64;
+        let offered = (1.0 / p.response_rate + rng.random::<f64>() * 2.0 - 1.0)
+            .round()
+            .max(1.0) as i64;
         *displays.entry((idx, day)).or_default() += offered;
         submissions.push(Submission {
             org_id: org.id,
@@ -207,7 +436,8 @@ pub async fn generate(store: &Store, secret: &[u8; 32], seed: u64, responses: us
             touchpoint_id: p.survey.touchpoint_id,
             channel: p.channel,
             language: Lang::parse(lang).expect("valid"),
-            page_path: matches!(p.channel, Channel::Website).then(|| format!("/{}/confirmation", p.service_key)),
+            page_path: matches!(p.channel, Channel::Website)
+                .then(|| format!("/{}/confirmation", p.service_key)),
             idempotency_key: format!("demo-{seed}-{i:08}"),
             submitted_at: t,
             answers,
@@ -216,12 +446,19 @@ pub async fn generate(store: &Store, secret: &[u8; 32], seed: u64, responses: us
     }
 
     let bar = ProgressBar::new(responses as u64).with_style(
-        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} responses ({per_sec}, {eta} left)").expect("valid template"),
+        ProgressStyle::with_template(
+            "{msg} {bar:40} {pos}/{len} responses ({per_sec}, {eta} left)",
+        )
+        .expect("valid template"),
     );
     bar.set_message("Writing demo responses");
     let pipeline = Pipeline::new(secret);
     let defs: Vec<SurveyDefinition> = plans.iter().map(|p| p.def.clone()).collect();
-    let survey_index: BTreeMap<_, _> = plans.iter().enumerate().map(|(i, p)| (p.survey.id, i)).collect();
+    let survey_index: BTreeMap<_, _> = plans
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.survey.id, i))
+        .collect();
     let mut stream = futures_util::stream::iter(submissions.into_iter().map(|s| {
         let def = &defs[survey_index[&s.survey_id]];
         let prepared = pipeline.prepare(s, def);
@@ -237,14 +474,24 @@ pub async fn generate(store: &Store, secret: &[u8; 32], seed: u64, responses: us
     }
     bar.finish_and_clear();
     for ((idx, day), n) in &displays {
-        store.record_display(org.id, plans[*idx].survey.id, plans[*idx].channel, *day, *n).await?;
+        store
+            .record_display(org.id, plans[*idx].survey.id, plans[*idx].channel, *day, *n)
+            .await?;
     }
     // Customers served per quarter, as staff would enter them from operational records.
     let mut q = heard_domain::fiscal::FiscalQuarter::containing(today);
     for _ in 0..3 {
         for (s, base) in [(&ui, 180_000), (&passport, 95_000), (&snap, 120_000)] {
             let jitter = rng.random_range(0.9..1.1);
-            store.set_service_volume(org.id, s.id, q.year, q.quarter as i32, (base as f64 * jitter) as i64).await?;
+            store
+                .set_service_volume(
+                    org.id,
+                    s.id,
+                    q.year,
+                    q.quarter as i32,
+                    (base as f64 * jitter) as i64,
+                )
+                .await?;
         }
         q = q.previous();
     }
@@ -313,14 +560,24 @@ fn comment(service: &str, positive: bool, lang: &str, rng: &mut StdRng) -> Strin
     pick(rng, list).to_string()
 }
 
-fn answers_for(def: &SurveyDefinition, positive: bool, lang: &str, service: &str, rng: &mut StdRng) -> Map<String, Value> {
+fn answers_for(
+    def: &SurveyDefinition,
+    positive: bool,
+    lang: &str,
+    service: &str,
+    rng: &mut StdRng,
+) -> Map<String, Value> {
     use heard_domain::survey::{A11Role, QuestionKind};
     let mut out = Map::new();
     let comment_p = if positive { 0.22 } else { 0.45 };
     match def.template {
         heard_domain::survey::TemplateKind::A11V1 => {
             // A latent experience drives every driver; efficiency lags for claims, employees shine in offices.
-            let latent: f64 = if positive { rng.random_range(3.6..5.2) } else { rng.random_range(1.0..3.6) };
+            let latent: f64 = if positive {
+                rng.random_range(3.6..5.2)
+            } else {
+                rng.random_range(1.0..3.6)
+            };
             for q in &def.questions {
                 match q.kind {
                     QuestionKind::Agreement5 => {
@@ -333,7 +590,9 @@ fn answers_for(def: &SurveyDefinition, positive: bool, lang: &str, service: &str
                         if q.a11 == Some(A11Role::Employee) && rng.random::<f64>() < 0.1 {
                             continue; // Not everyone met an employee; the question is optional.
                         }
-                        let v = (latent + bias + rng.random_range(-0.7..0.7)).round().clamp(1.0, 5.0) as i64;
+                        let v = (latent + bias + rng.random_range(-0.7..0.7))
+                            .round()
+                            .clamp(1.0, 5.0) as i64;
                         out.insert(q.id.clone(), json!(v));
                     }
                     QuestionKind::LongText if rng.random::<f64>() < comment_p / 2.0 => {
@@ -345,10 +604,16 @@ fn answers_for(def: &SurveyDefinition, positive: bool, lang: &str, service: &str
             // Trust positivity follows the trust answer itself.
         }
         _ => {
-            let trust = def.question_with_role(A11Role::Trust).expect("v2 has trust");
+            let trust = def
+                .question_with_role(A11Role::Trust)
+                .expect("v2 has trust");
             let v = match trust.kind {
                 QuestionKind::Thumbs => json!(positive as i64),
-                _ => json!(if positive { rng.random_range(4..=5) } else { rng.random_range(1..=3) }),
+                _ => json!(if positive {
+                    rng.random_range(4..=5)
+                } else {
+                    rng.random_range(1..=3)
+                }),
             };
             out.insert(trust.id.clone(), v);
             let (role, weights): (A11Role, [f64; 7]) = if positive {
@@ -359,7 +624,13 @@ fn answers_for(def: &SurveyDefinition, positive: bool, lang: &str, service: &str
                 (A11Role::WentBadly, [0.35, 0.5, 0.45, 0.3, 0.25, 0.2, 0.1])
             };
             if let Some(q) = def.question_with_role(role) {
-                let chosen: Vec<Value> = q.options.iter().zip(weights).filter(|(_, w)| rng.random::<f64>() < *w).map(|(o, _)| json!(o.value)).collect();
+                let chosen: Vec<Value> = q
+                    .options
+                    .iter()
+                    .zip(weights)
+                    .filter(|(_, w)| rng.random::<f64>() < *w)
+                    .map(|(o, _)| json!(o.value))
+                    .collect();
                 if !chosen.is_empty() {
                     out.insert(q.id.clone(), Value::Array(chosen));
                 }

@@ -37,9 +37,19 @@ pub struct ExportArgs {
 
 pub async fn run(args: ExportArgs) -> Result<()> {
     let store = Store::open(&args.storage.database_url()?, StoreOptions::default()).await?;
-    let org = store.org_by_slug(&args.org).await.map_err(|_| anyhow::anyhow!("--org: no organization with the short name '{}'", args.org))?;
-    let survey: Option<SurveyId> = args.survey.as_deref().map(|s| s.parse()).transpose().map_err(|e: heard_domain::FieldError| anyhow::anyhow!("--survey: {}", e.message))?;
-    let filter = ResponseFilter { survey_id: survey, ..Default::default() };
+    let org = store.org_by_slug(&args.org).await.map_err(|_| {
+        anyhow::anyhow!("--org: no organization with the short name '{}'", args.org)
+    })?;
+    let survey: Option<SurveyId> = args
+        .survey
+        .as_deref()
+        .map(|s| s.parse())
+        .transpose()
+        .map_err(|e: heard_domain::FieldError| anyhow::anyhow!("--survey: {}", e.message))?;
+    let filter = ResponseFilter {
+        survey_id: survey,
+        ..Default::default()
+    };
     let columns = match survey {
         Some(s) => {
             let versions = store.survey_versions(org.id, s).await?;
@@ -49,18 +59,25 @@ pub async fn run(args: ExportArgs) -> Result<()> {
     };
     let total = store.count_responses(org.id, &filter).await?;
     let out: Box<dyn Write> = match &args.out {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        Some(p) => {
+            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(out);
-    let bar = ProgressBar::new(total as u64).with_style(ProgressStyle::with_template("Exporting {bar:40} {pos}/{len} ({per_sec}, {eta} left)").expect("valid"));
+    let bar = ProgressBar::new(total as u64).with_style(
+        ProgressStyle::with_template("Exporting {bar:40} {pos}/{len} ({per_sec}, {eta} left)")
+            .expect("valid"),
+    );
     let mut csv = matches!(args.format, Format::Csv).then(|| csv::Writer::from_writer(Vec::new()));
     if let Some(w) = csv.as_mut() {
         w.write_record(heard_server::export::header(&columns))?;
     }
     let mut cursor = None;
     loop {
-        let page = store.responses_page(org.id, &filter, cursor, Order::OldestFirst, 2000).await?;
+        let page = store
+            .responses_page(org.id, &filter, cursor, Order::OldestFirst, 2000)
+            .await?;
         let Some(last) = page.last() else { break };
         cursor = Some(last.id);
         for r in &page {

@@ -16,7 +16,11 @@ use std::path::PathBuf;
 use settings::StorageArgs;
 
 #[derive(Parser)]
-#[command(name = "heard", version, about = "Heard: hear the public on every channel, find where service breaks, act and report (OMB A-11).")]
+#[command(
+    name = "heard",
+    version,
+    about = "Heard: hear the public on every channel, find where service breaks, act and report (OMB A-11)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -116,36 +120,65 @@ enum BenchCommand {
 
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HEARD_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HEARD_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze { file } => return text_cmds::analyze(file),
         Command::Eval { data } => return text_cmds::eval(&data),
-        Command::Bench { command: BenchCommand::Text { data } } => return text_cmds::bench(&data),
+        Command::Bench {
+            command: BenchCommand::Text { data },
+        } => return text_cmds::bench(&data),
         _ => {}
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(run(cli.command))
 }
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Serve { storage, addr, public_url, demo, demo_responses, submissions_per_minute, trust_proxy } => {
+        Command::Serve {
+            storage,
+            addr,
+            public_url,
+            demo,
+            demo_responses,
+            submissions_per_minute,
+            trust_proxy,
+        } => {
             let url = storage.database_url()?;
-            let store = Store::open(&url, StoreOptions::default()).await.with_context(|| format!("opening the {} store", url.backend_name()))?;
-            let demo_login = if demo { demo::seed_if_empty(&store, &storage.secret_key()?, 1, demo_responses).await? } else { None };
+            let store = Store::open(&url, StoreOptions::default())
+                .await
+                .with_context(|| format!("opening the {} store", url.backend_name()))?;
+            let demo_login = if demo {
+                demo::seed_if_empty(&store, &storage.secret_key()?, 1, demo_responses).await?
+            } else {
+                None
+            };
             let mut config = heard_server::Config::new(addr, storage.secret_key()?);
             config.public_url = public_url;
             config.submissions_per_minute = submissions_per_minute;
             config.trust_proxy = trust_proxy;
-            let app = heard_server::Application::build(store, config).await.with_context(|| format!("cannot listen on {addr}"))?;
+            let app = heard_server::Application::build(store, config)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
             let base = app.public_url().to_string();
-            println!("Heard is running on {} storage at {base}", url.backend_name());
+            println!(
+                "Heard is running on {} storage at {base}",
+                url.backend_name()
+            );
             println!("  Admin: {base}/admin");
             if let Some(login) = demo_login {
-                println!("  Sign in as {} with password {}", login.email, login.password);
+                println!(
+                    "  Sign in as {} with password {}",
+                    login.email, login.password
+                );
                 println!("  A public survey: {base}{}", login.survey_path);
             }
             println!("Press Ctrl-C to stop.");
@@ -155,23 +188,43 @@ async fn run(command: Command) -> Result<()> {
         Command::Migrate { storage } => {
             let url = storage.database_url()?;
             let n = Store::migrate_only(&url).await?;
-            println!("{} migration(s) applied to the {} store; it is up to date.", n, url.backend_name());
+            println!(
+                "{} migration(s) applied to the {} store; it is up to date.",
+                n,
+                url.backend_name()
+            );
             Ok(())
         }
-        Command::DemoData { storage, responses, seed } => {
+        Command::DemoData {
+            storage,
+            responses,
+            seed,
+        } => {
             let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
             let summary = demo::generate(&store, &storage.secret_key()?, seed, responses).await?;
             println!("{summary}");
             store.close().await;
             Ok(())
         }
-        Command::User { command: UserCommand::Add { storage, email, name, org, role, password } } => {
+        Command::User {
+            command:
+                UserCommand::Add {
+                    storage,
+                    email,
+                    name,
+                    org,
+                    role,
+                    password,
+                },
+        } => {
             let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
             let password = match password {
                 Some(p) => p,
                 None => {
                     let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from stdin")?;
                     line.trim_end_matches(['\n', '\r']).to_string()
                 }
             };
@@ -181,8 +234,14 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Export(args) => export::run(args).await,
-        Command::Bench { command: BenchCommand::Ingest(args) } => bench::ingest(args).await,
-        Command::Analyze { .. } | Command::Eval { .. } | Command::Bench { command: BenchCommand::Text { .. } } => unreachable!("handled before the runtime starts"),
+        Command::Bench {
+            command: BenchCommand::Ingest(args),
+        } => bench::ingest(args).await,
+        Command::Analyze { .. }
+        | Command::Eval { .. }
+        | Command::Bench {
+            command: BenchCommand::Text { .. },
+        } => unreachable!("handled before the runtime starts"),
     }
 }
 
@@ -192,7 +251,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

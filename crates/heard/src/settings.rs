@@ -1,6 +1,6 @@
 //! Storage and secret settings shared by every command: where the data lives, and the server key.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use heard_domain::Role;
 use heard_store::{DatabaseUrl, Store};
@@ -39,12 +39,18 @@ impl StorageArgs {
     /// with owner-only permissions. Every instance sharing a database must use the same key.
     pub fn secret_key(&self) -> Result<[u8; 32]> {
         if let Ok(hex) = std::env::var("HEARD_SECRET_KEY") {
-            return parse_hex_key(hex.trim()).context("HEARD_SECRET_KEY must be 64 hexadecimal digits");
+            return parse_hex_key(hex.trim())
+                .context("HEARD_SECRET_KEY must be 64 hexadecimal digits");
         }
         let dir = self.data_dir();
         let path = dir.join("secret.key");
         if let Ok(s) = std::fs::read_to_string(&path) {
-            return parse_hex_key(s.trim()).with_context(|| format!("{} is damaged: it must hold 64 hexadecimal digits", path.display()));
+            return parse_hex_key(s.trim()).with_context(|| {
+                format!(
+                    "{} is damaged: it must hold 64 hexadecimal digits",
+                    path.display()
+                )
+            });
         }
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut key = [0u8; 32];
@@ -75,12 +81,25 @@ fn parse_hex_key(s: &str) -> Result<[u8; 32]> {
     Ok(out)
 }
 
-pub async fn add_user(store: &Store, email: &str, name: &str, org_slug: &str, role: &str, password: &str) -> Result<()> {
+pub async fn add_user(
+    store: &Store,
+    email: &str,
+    name: &str,
+    org_slug: &str,
+    role: &str,
+    password: &str,
+) -> Result<()> {
     let role = Role::parse(role).map_err(|e| anyhow::anyhow!("--role: {}", e.message))?;
-    let email = heard_domain::survey::parse_email(email).map_err(|(_, m)| anyhow::anyhow!("--email: {m}"))?;
-    heard_server::auth::check_password_rules(password).map_err(|e| anyhow::anyhow!("password: {}", e.message()))?;
-    let org = store.org_by_slug(org_slug).await.map_err(|_| anyhow::anyhow!("--org: no organization with the short name '{org_slug}'"))?;
-    let hash = heard_server::auth::hash_password(password).map_err(|e| anyhow::anyhow!(e.message()))?;
+    let email = heard_domain::survey::parse_email(email)
+        .map_err(|(_, m)| anyhow::anyhow!("--email: {m}"))?;
+    heard_server::auth::check_password_rules(password)
+        .map_err(|e| anyhow::anyhow!("password: {}", e.message()))?;
+    let org = store
+        .org_by_slug(org_slug)
+        .await
+        .map_err(|_| anyhow::anyhow!("--org: no organization with the short name '{org_slug}'"))?;
+    let hash =
+        heard_server::auth::hash_password(password).map_err(|e| anyhow::anyhow!(e.message()))?;
     let now = heard_store::now_ms();
     let user = match store.user_by_email(&email).await {
         Ok(u) => {

@@ -1,18 +1,18 @@
 //! Dashboards: per survey and per service, for a chosen federal fiscal quarter, with a weekly trend chart and its
 //! data table, and the A-11 exports (the v2 per-response CSV and the quarterly collection figures).
 
+use super::shim::chart;
+use super::shim::report::{self, ResponseFacts};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime};
 use heard_domain::fiscal::FiscalQuarter;
-use super::shim::report::{self, ResponseFacts};
 use heard_domain::survey::SurveyDefinition;
 use heard_domain::{OrgId, SurveyId};
-use super::shim::chart;
 use heard_store::responses::ResponseFilter;
 use heard_store::{Service, Survey};
-use minijinja::{context, Value};
+use minijinja::{Value, context};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -54,7 +54,11 @@ fn day(d: NaiveDate) -> i64 {
     ms(d).div_euclid(86_400_000)
 }
 
-pub async fn facts(state: &AppState, org: OrgId, f: &ResponseFilter) -> AppResult<Vec<ResponseFacts>> {
+pub async fn facts(
+    state: &AppState,
+    org: OrgId,
+    f: &ResponseFilter,
+) -> AppResult<Vec<ResponseFacts>> {
     let rows = state.store.slim_responses(org, f).await?;
     rows.into_iter()
         .map(|r| {
@@ -65,24 +69,50 @@ pub async fn facts(state: &AppState, org: OrgId, f: &ResponseFilter) -> AppResul
                 language: r.language,
                 trust: r.trust,
                 trust_positive: r.trust_positive,
-                answers: serde_json::from_str(&r.answers).map_err(|e| AppError::Internal(format!("stored answers: {e}")))?,
+                answers: serde_json::from_str(&r.answers)
+                    .map_err(|e| AppError::Internal(format!("stored answers: {e}")))?,
             })
         })
         .collect()
 }
 
-pub async fn versions(state: &AppState, org: OrgId, survey: SurveyId) -> AppResult<BTreeMap<i32, SurveyDefinition>> {
-    Ok(state.store.survey_versions(org, survey).await?.into_iter().map(|v| (v.version, v.definition)).collect())
+pub async fn versions(
+    state: &AppState,
+    org: OrgId,
+    survey: SurveyId,
+) -> AppResult<BTreeMap<i32, SurveyDefinition>> {
+    Ok(state
+        .store
+        .survey_versions(org, survey)
+        .await?
+        .into_iter()
+        .map(|v| (v.version, v.definition))
+        .collect())
 }
 
 /// Everything the dashboard templates show for a set of responses in a quarter.
-fn figures(versions: &BTreeMap<i32, SurveyDefinition>, all: &[ResponseFacts], quarter: FiscalQuarter, offered: u64, customers: Option<u64>, title: &str) -> Value {
+fn figures(
+    versions: &BTreeMap<i32, SurveyDefinition>,
+    all: &[ResponseFacts],
+    quarter: FiscalQuarter,
+    offered: u64,
+    customers: Option<u64>,
+    title: &str,
+) -> Value {
     let (from, to) = (ms(quarter.start()), ms(quarter.end_exclusive()));
-    let in_quarter: Vec<ResponseFacts> = all.iter().filter(|f| f.submitted_at >= from && f.submitted_at < to).cloned().collect();
+    let in_quarter: Vec<ResponseFacts> = all
+        .iter()
+        .filter(|f| f.submitted_at >= from && f.submitted_at < to)
+        .cloned()
+        .collect();
     let q = report::survey_report(versions, &in_quarter, customers);
     // The trend shows the last year of weeks up to the quarter's end, so a quarter is seen in context.
     let trend_from = to - 52 * 7 * 86_400_000;
-    let recent: Vec<ResponseFacts> = all.iter().filter(|f| f.submitted_at >= trend_from && f.submitted_at < to).cloned().collect();
+    let recent: Vec<ResponseFacts> = all
+        .iter()
+        .filter(|f| f.submitted_at >= trend_from && f.submitted_at < to)
+        .cloned()
+        .collect();
     let trend = report::survey_report(versions, &recent, None);
     let svg = chart::trend_svg(
         &trend.weekly,
@@ -97,13 +127,33 @@ fn figures(versions: &BTreeMap<i32, SurveyDefinition>, all: &[ResponseFacts], qu
     }
 }
 
-pub async fn service_figures(state: &AppState, org: OrgId, service: &Service, surveys: &[Survey], quarter: FiscalQuarter) -> AppResult<Value> {
-    let all = facts(state, org, &ResponseFilter { service_id: Some(service.id), ..Default::default() }).await?;
+pub async fn service_figures(
+    state: &AppState,
+    org: OrgId,
+    service: &Service,
+    surveys: &[Survey],
+    quarter: FiscalQuarter,
+) -> AppResult<Value> {
+    let all = facts(
+        state,
+        org,
+        &ResponseFilter {
+            service_id: Some(service.id),
+            ..Default::default()
+        },
+    )
+    .await?;
     let (from_day, to_day) = (day(quarter.start()), day(quarter.end_exclusive()));
     let mut offered = 0u64;
     let mut rows = Vec::new();
     for s in surveys {
-        let shown: i64 = state.store.displays(org, s.id, from_day, to_day).await?.iter().map(|(_, n)| n).sum();
+        let shown: i64 = state
+            .store
+            .displays(org, s.id, from_day, to_day)
+            .await?
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
         offered += shown as u64;
         let f = ResponseFilter {
             survey_id: Some(s.id),
@@ -114,26 +164,69 @@ pub async fn service_figures(state: &AppState, org: OrgId, service: &Service, su
         rows.push(context! { id => s.id.to_string(), name => s.name, offered => shown, respondents => state.store.count_responses(org, &f).await?,
             status => s.published_version.map(|v| format!("Live (version {v})")).unwrap_or_else(|| "Draft".into()) });
     }
-    let customers = state.store.service_volume(org, service.id, quarter.year, quarter.quarter as i32).await?.map(|n| n as u64);
+    let customers = state
+        .store
+        .service_volume(org, service.id, quarter.year, quarter.quarter as i32)
+        .await?
+        .map(|n| n as u64);
     // Surveys of a service may differ; trust is comparable across them (it is denormalized per response), drivers are
     // shown per survey.
-    let fig = figures(&BTreeMap::new(), &all, quarter, offered, customers, service.name.get("en"));
+    let fig = figures(
+        &BTreeMap::new(),
+        &all,
+        quarter,
+        offered,
+        customers,
+        service.name.get("en"),
+    );
     Ok(context! { ..fig, ..context!{ surveys => rows, customers => customers } })
 }
 
-pub async fn survey(State(state): State<AppState>, m: Viewer, Path((_, id)): Path<(String, String)>, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+pub async fn survey(
+    State(state): State<AppState>,
+    m: Viewer,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<PeriodQuery>,
+) -> AppResult<Response> {
     let id: SurveyId = id.parse().map_err(|_| AppError::NotFound)?;
     let s = state.store.survey(m.org_id(), id).await?;
     let service = state.store.service(m.org_id(), s.service_id).await?;
     let quarter = q.quarter()?;
     let versions = versions(&state, m.org_id(), id).await?;
-    let all = facts(&state, m.org_id(), &ResponseFilter { survey_id: Some(id), ..Default::default() }).await?;
-    let displays = state.store.displays(m.org_id(), id, day(quarter.start()), day(quarter.end_exclusive())).await?;
+    let all = facts(
+        &state,
+        m.org_id(),
+        &ResponseFilter {
+            survey_id: Some(id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let displays = state
+        .store
+        .displays(
+            m.org_id(),
+            id,
+            day(quarter.start()),
+            day(quarter.end_exclusive()),
+        )
+        .await?;
     let offered: i64 = displays.iter().map(|(_, n)| n).sum();
-    let customers = state.store.service_volume(m.org_id(), s.service_id, quarter.year, quarter.quarter as i32).await?.map(|n| n as u64);
+    let customers = state
+        .store
+        .service_volume(
+            m.org_id(),
+            s.service_id,
+            quarter.year,
+            quarter.quarter as i32,
+        )
+        .await?
+        .map(|n| n as u64);
     let fig = figures(&versions, &all, quarter, offered as u64, customers, &s.name);
-    let share = s.published_version.map(|_| format!("{}/s/{}/{}", state.public_url, m.org.slug, s.id));
-    let version_list: Vec<_> = versions.keys().rev().map(|v| *v).collect();
+    let share = s
+        .published_version
+        .map(|_| format!("{}/s/{}/{}", state.public_url, m.org.slug, s.id));
+    let version_list: Vec<_> = versions.keys().rev().copied().collect();
     Ok(page(
         &state,
         "survey_dashboard.html",
@@ -150,36 +243,72 @@ pub async fn survey(State(state): State<AppState>, m: Viewer, Path((_, id)): Pat
 }
 
 /// A-11 version 2 per-response upload file for a quarter.
-pub async fn a11_csv(State(state): State<AppState>, m: Analyst, Path((_, id)): Path<(String, String)>, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
+pub async fn a11_csv(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<PeriodQuery>,
+) -> AppResult<Response> {
     let id: SurveyId = id.parse().map_err(|_| AppError::NotFound)?;
     let s = state.store.survey(m.org_id(), id).await?;
     let quarter = q.quarter()?;
     let versions = versions(&state, m.org_id(), id).await?;
-    let f = ResponseFilter { survey_id: Some(id), from_ms: Some(ms(quarter.start())), to_ms: Some(ms(quarter.end_exclusive())), ..Default::default() };
+    let f = ResponseFilter {
+        survey_id: Some(id),
+        from_ms: Some(ms(quarter.start())),
+        to_ms: Some(ms(quarter.end_exclusive())),
+        ..Default::default()
+    };
     let mut rows = Vec::new();
     let mut cursor = None;
     loop {
-        let page = state.store.responses_page(m.org_id(), &f, cursor, heard_store::responses::Order::OldestFirst, 1000).await?;
+        let page = state
+            .store
+            .responses_page(
+                m.org_id(),
+                &f,
+                cursor,
+                heard_store::responses::Order::OldestFirst,
+                1000,
+            )
+            .await?;
         let Some(last) = page.last() else { break };
         cursor = Some(last.id);
         for r in page {
             rows.push((
                 r.id.to_string(),
-                ResponseFacts { submitted_at: r.submitted_at, survey_version: r.survey_version, channel: r.channel, language: r.language,
-                    trust: r.trust, trust_positive: r.trust_positive, answers: r.answers },
+                ResponseFacts {
+                    submitted_at: r.submitted_at,
+                    survey_version: r.survey_version,
+                    channel: r.channel,
+                    language: r.language,
+                    trust: r.trust,
+                    trust_positive: r.trust_positive,
+                    answers: r.answers,
+                },
             ));
         }
     }
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(report::A11_V2_CSV_HEADER).map_err(|e| AppError::Internal(e.to_string()))?;
+    w.write_record(report::A11_V2_CSV_HEADER)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     for row in report::a11_v2_csv_rows(&versions, &rows) {
-        w.write_record(row.iter().map(|c| crate::export::csv_safe(c))).map_err(|e| AppError::Internal(e.to_string()))?;
+        w.write_record(row.iter().map(|c| crate::export::csv_safe(c)))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
     }
-    let body = w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
+    let body = w
+        .into_inner()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let name = format!("a11-v2-{}-{}.csv", s.id, quarter);
     let mut resp = body.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).expect("ascii"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).expect("ascii"),
+    );
     Ok(resp)
 }

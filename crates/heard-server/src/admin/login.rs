@@ -2,7 +2,7 @@
 //! instance agrees); the form carries a CSRF token tied to a short-lived cookie because there is no session yet.
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -25,15 +25,27 @@ pub struct LoginQuery {
 /// Only paths inside the admin are valid places to return to (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("://") => n.to_string(),
+        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("://") => {
+            n.to_string()
+        }
         _ => "/admin".to_string(),
     }
 }
 
-fn render(state: &AppState, csrf: &str, next: &str, email: &str, error: Option<&str>, status: StatusCode) -> Response {
+fn render(
+    state: &AppState,
+    csrf: &str,
+    next: &str,
+    email: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let html = state
         .templates
-        .render("login.html", context! { csrf => csrf, next => next, email => email, error => error })
+        .render(
+            "login.html",
+            context! { csrf => csrf, next => next, email => email, error => error },
+        )
         .unwrap_or_default();
     let mut resp = (status, Html(html)).into_response();
     if let Ok(v) = auth::set_cookie(state, LOGIN_CSRF_COOKIE, csrf, 3600).parse() {
@@ -43,54 +55,127 @@ fn render(state: &AppState, csrf: &str, next: &str, email: &str, error: Option<&
 }
 
 pub async fn form(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
-    render(&state, &crypto::random_token(), &safe_next(q.next.as_deref()), "", None, StatusCode::OK)
+    render(
+        &state,
+        &crypto::random_token(),
+        &safe_next(q.next.as_deref()),
+        "",
+        None,
+        StatusCode::OK,
+    )
 }
 
-pub async fn submit(State(state): State<AppState>, ClientIp(ip): ClientIp, headers: HeaderMap, form: FormData) -> AppResult<Response> {
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: FormData,
+) -> AppResult<Response> {
     let next = safe_next(form.opt("next"));
     let email = form.get("email").to_lowercase();
     let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if cookie_csrf.is_empty() || !crypto::same_secret(&cookie_csrf, form.get("csrf")) {
-        return Ok(render(&state, &crypto::random_token(), &next, &email, Some("The sign-in form expired. Please try again."), StatusCode::FORBIDDEN));
+        return Ok(render(
+            &state,
+            &crypto::random_token(),
+            &next,
+            &email,
+            Some("The sign-in form expired. Please try again."),
+            StatusCode::FORBIDDEN,
+        ));
     }
     let now = heard_store::now_ms();
     let keys = [format!("account:{email}"), format!("ip:{ip}")];
     for k in &keys {
         if state.store.throttle_locked_until(k, now).await?.is_some() {
-            return Ok(render(&state, &cookie_csrf, &next, &email,
-                Some("Too many failed attempts. Wait 15 minutes, or ask an administrator to reset your password."), StatusCode::TOO_MANY_REQUESTS));
+            return Ok(render(
+                &state,
+                &cookie_csrf,
+                &next,
+                &email,
+                Some(
+                    "Too many failed attempts. Wait 15 minutes, or ask an administrator to reset your password.",
+                ),
+                StatusCode::TOO_MANY_REQUESTS,
+            ));
         }
     }
     let password = form.get("password").to_string();
     let user = state.store.user_by_email(&email).await.ok();
     // Verify even for unknown accounts, so timing does not reveal which emails have accounts.
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.to_string());
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let Some(user) = user.filter(|_| ok) else {
         for k in &keys {
-            state.store.throttle_failure(k, now, MAX_FAILURES, WINDOW_MS, LOCK_MS).await?;
+            state
+                .store
+                .throttle_failure(k, now, MAX_FAILURES, WINDOW_MS, LOCK_MS)
+                .await?;
         }
         tracing::info!("failed sign-in");
-        return Ok(render(&state, &cookie_csrf, &next, &email, Some("The email or password is not right."), StatusCode::UNAUTHORIZED));
+        return Ok(render(
+            &state,
+            &cookie_csrf,
+            &next,
+            &email,
+            Some("The email or password is not right."),
+            StatusCode::UNAUTHORIZED,
+        ));
     };
     state.store.throttle_clear(&keys[0]).await?;
     let token = crypto::random_token();
     let expires = now + auth::SESSION_HOURS * 3600 * 1000;
-    state.store.create_session(&crypto::sha256(token.as_bytes()), user.id, &crypto::random_token(), now, expires).await?;
+    state
+        .store
+        .create_session(
+            &crypto::sha256(token.as_bytes()),
+            user.id,
+            &crypto::random_token(),
+            now,
+            expires,
+        )
+        .await?;
     tracing::info!(user = %user.id, "signed in");
     let mut resp = Redirect::to(&next).into_response();
     let h = resp.headers_mut();
-    h.append(header::SET_COOKIE, auth::set_cookie(&state, auth::session_cookie_name(&state), &token, auth::SESSION_HOURS * 3600).parse().expect("ascii"));
-    h.append(header::SET_COOKIE, auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0).parse().expect("ascii"));
+    h.append(
+        header::SET_COOKIE,
+        auth::set_cookie(
+            &state,
+            auth::session_cookie_name(&state),
+            &token,
+            auth::SESSION_HOURS * 3600,
+        )
+        .parse()
+        .expect("ascii"),
+    );
+    h.append(
+        header::SET_COOKIE,
+        auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0)
+            .parse()
+            .expect("ascii"),
+    );
     Ok(resp)
 }
 
-pub async fn logout(State(state): State<AppState>, me: auth::CurrentUser, AdminForm(_): AdminForm) -> AppResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    me: auth::CurrentUser,
+    AdminForm(_): AdminForm,
+) -> AppResult<Response> {
     state.store.delete_session(&me.token_hash).await?;
     let mut resp = Redirect::to("/admin/login").into_response();
-    resp.headers_mut().append(header::SET_COOKIE, auth::set_cookie(&state, auth::session_cookie_name(&state), "", 0).parse().expect("ascii"));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        auth::set_cookie(&state, auth::session_cookie_name(&state), "", 0)
+            .parse()
+            .expect("ascii"),
+    );
     Ok(resp)
 }
 

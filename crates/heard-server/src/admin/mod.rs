@@ -4,22 +4,22 @@
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
 mod dashboard;
-mod shim;
 mod login;
 mod orgs;
 mod responses;
 mod services;
+mod shim;
 mod surveys;
 
+use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use heard_domain::Role;
-use minijinja::{context, Value};
+use minijinja::{Value, context};
 
-use crate::auth::{CurrentUser, MinRole, Member};
 use crate::AppState;
+use crate::auth::{CurrentUser, Member, MinRole};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -28,22 +28,55 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(orgs::home))
         .route("/admin/orgs", post(orgs::create))
         .route("/admin/o/{org}", get(orgs::overview))
-        .route("/admin/o/{org}/members", get(orgs::members).post(orgs::add_member))
+        .route(
+            "/admin/o/{org}/members",
+            get(orgs::members).post(orgs::add_member),
+        )
         .route("/admin/o/{org}/services", post(services::create))
-        .route("/admin/o/{org}/services/{service}", get(services::show).post(services::update))
-        .route("/admin/o/{org}/services/{service}/touchpoints", post(services::add_touchpoint))
-        .route("/admin/o/{org}/services/{service}/volume", post(services::set_volume))
+        .route(
+            "/admin/o/{org}/services/{service}",
+            get(services::show).post(services::update),
+        )
+        .route(
+            "/admin/o/{org}/services/{service}/touchpoints",
+            post(services::add_touchpoint),
+        )
+        .route(
+            "/admin/o/{org}/services/{service}/volume",
+            post(services::set_volume),
+        )
         .route("/admin/o/{org}/surveys/new", get(surveys::new_form))
         .route("/admin/o/{org}/surveys", post(surveys::create))
         .route("/admin/o/{org}/surveys/{survey}", get(dashboard::survey))
-        .route("/admin/o/{org}/surveys/{survey}/edit", get(surveys::edit_form).post(surveys::save))
-        .route("/admin/o/{org}/surveys/{survey}/questions", post(surveys::add_question))
-        .route("/admin/o/{org}/surveys/{survey}/questions/{question}/delete", post(surveys::delete_question))
-        .route("/admin/o/{org}/surveys/{survey}/publish", post(surveys::publish))
+        .route(
+            "/admin/o/{org}/surveys/{survey}/edit",
+            get(surveys::edit_form).post(surveys::save),
+        )
+        .route(
+            "/admin/o/{org}/surveys/{survey}/questions",
+            post(surveys::add_question),
+        )
+        .route(
+            "/admin/o/{org}/surveys/{survey}/questions/{question}/delete",
+            post(surveys::delete_question),
+        )
+        .route(
+            "/admin/o/{org}/surveys/{survey}/publish",
+            post(surveys::publish),
+        )
         .route("/admin/o/{org}/surveys/{survey}/share", get(surveys::share))
-        .route("/admin/o/{org}/surveys/{survey}/qr.svg", get(surveys::qr_svg))
-        .route("/admin/o/{org}/surveys/{survey}/qr.png", get(surveys::qr_png))
-        .route("/admin/o/{org}/surveys/{survey}/a11-v2.csv", get(dashboard::a11_csv))
+        .route(
+            "/admin/o/{org}/surveys/{survey}/qr.svg",
+            get(surveys::qr_svg),
+        )
+        .route(
+            "/admin/o/{org}/surveys/{survey}/qr.png",
+            get(surveys::qr_png),
+        )
+        .route(
+            "/admin/o/{org}/surveys/{survey}/a11-v2.csv",
+            get(dashboard::a11_csv),
+        )
         .route("/admin/o/{org}/responses", get(responses::list))
         .route("/admin/o/{org}/responses.csv", get(responses::export))
         .route("/admin/o/{org}/responses/{response}", get(responses::show))
@@ -85,6 +118,10 @@ pub fn forbidden_page(state: &AppState, me: &CurrentUser, needed: Role) -> Respo
 
 /// Re-renders a form page with field errors (422), keeping what was typed.
 pub fn form_errors(errs: &heard_domain::FieldErrors) -> Value {
-    let map: std::collections::BTreeMap<String, String> = errs.0.iter().map(|e| (e.field.clone(), e.message.clone())).collect();
+    let map: std::collections::BTreeMap<String, String> = errs
+        .0
+        .iter()
+        .map(|e| (e.field.clone(), e.message.clone()))
+        .collect();
     Value::from_serialize(&map)
 }

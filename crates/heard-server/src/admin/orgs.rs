@@ -16,40 +16,71 @@ pub async fn home(State(state): State<AppState>, me: CurrentUser) -> AppResult<R
     if orgs.len() == 1 {
         return Ok(Redirect::to(&format!("/admin/o/{}", orgs[0].org.id)).into_response());
     }
-    let list: Vec<_> = orgs.iter().map(|m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.key() }).collect();
+    let list: Vec<_> = orgs
+        .iter()
+        .map(|m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.key() })
+        .collect();
     Ok(state.templates.page("admin_home.html", context! { me => context!{ name => me.user.name }, csrf => me.csrf, orgs => list, errors => context!{}, form => context!{} }))
 }
 
 /// Checks a short name for URLs: lower-case letters, digits and hyphens.
 fn parse_slug(s: &str) -> Result<String, FieldError> {
     let s = s.trim().to_lowercase();
-    if (2..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !s.starts_with('-') {
+    if (2..=40).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+    {
         Ok(s)
     } else {
-        Err(FieldError::new("slug", "invalid_slug", "use 2 to 40 lower-case letters, digits and hyphens, like 'dol-ui'"))
+        Err(FieldError::new(
+            "slug",
+            "invalid_slug",
+            "use 2 to 40 lower-case letters, digits and hyphens, like 'dol-ui'",
+        ))
     }
 }
 
-pub async fn create(State(state): State<AppState>, me: CurrentUser, AdminForm(form): AdminForm) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
     let mut errs = FieldErrors::default();
     let name = form.get("name");
     if name.is_empty() || name.len() > 200 {
-        errs.push(FieldError::new("name", "required", "enter the organization's name (at most 200 characters)"));
+        errs.push(FieldError::new(
+            "name",
+            "required",
+            "enter the organization's name (at most 200 characters)",
+        ));
     }
     let slug = parse_slug(form.get("slug")).map_err(|e| errs.push(e)).ok();
     if errs.is_empty() {
         let now = heard_store::now_ms();
-        match state.store.create_org(name, slug.as_deref().unwrap_or_default(), now).await {
+        match state
+            .store
+            .create_org(name, slug.as_deref().unwrap_or_default(), now)
+            .await
+        {
             Ok(org) => {
-                state.store.set_membership(org.id, me.user.id, Role::Admin, now).await?;
+                state
+                    .store
+                    .set_membership(org.id, me.user.id, Role::Admin, now)
+                    .await?;
                 return Ok(Redirect::to(&format!("/admin/o/{}", org.id)).into_response());
             }
-            Err(heard_store::StoreError::Conflict(m)) => errs.push(FieldError::new("slug", "taken", m)),
+            Err(heard_store::StoreError::Conflict(m)) => {
+                errs.push(FieldError::new("slug", "taken", m))
+            }
             Err(e) => return Err(e.into()),
         }
     }
     let orgs = state.store.memberships(me.user.id).await?;
-    let list: Vec<_> = orgs.iter().map(|m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.key() }).collect();
+    let list: Vec<_> = orgs
+        .iter()
+        .map(|m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.key() })
+        .collect();
     let html = state.templates.render(
         "admin_home.html",
         context! { me => context!{ name => me.user.name }, csrf => me.csrf, orgs => list, errors => form_errors(&errs),
@@ -73,13 +104,23 @@ pub async fn overview(State(state): State<AppState>, m: Viewer) -> AppResult<Res
     let surveys = state.store.surveys(m.org_id(), None).await?;
     let mut rows = Vec::new();
     for s in &surveys {
-        let f = heard_store::responses::ResponseFilter { survey_id: Some(s.id), ..Default::default() };
-        let service = services.iter().find(|x| x.id == s.service_id).map(|x| x.name.get("en").to_string()).unwrap_or_default();
+        let f = heard_store::responses::ResponseFilter {
+            survey_id: Some(s.id),
+            ..Default::default()
+        };
+        let service = services
+            .iter()
+            .find(|x| x.id == s.service_id)
+            .map(|x| x.name.get("en").to_string())
+            .unwrap_or_default();
         rows.push(SurveyRow {
             id: s.id.to_string(),
             name: s.name.clone(),
             template: s.draft.template.key(),
-            status: match s.published_version { Some(v) => format!("Live (version {v})"), None => "Draft".into() },
+            status: match s.published_version {
+                Some(v) => format!("Live (version {v})"),
+                None => "Draft".into(),
+            },
             service,
             responses: state.store.count_responses(m.org_id(), &f).await?,
         });
@@ -88,14 +129,32 @@ pub async fn overview(State(state): State<AppState>, m: Viewer) -> AppResult<Res
         .iter()
         .map(|s| context! { id => s.id.to_string(), name => s.name.get("en"), surveys => surveys.iter().filter(|x| x.service_id == s.id).count() })
         .collect();
-    Ok(page(&state, "org.html", base_ctx(&m, "overview"), context! { services => svc, surveys => rows, errors => context!{}, form => context!{} }))
+    Ok(page(
+        &state,
+        "org.html",
+        base_ctx(&m, "overview"),
+        context! { services => svc, surveys => rows, errors => context!{}, form => context!{} },
+    ))
 }
 
 pub async fn members(State(state): State<AppState>, m: Admin) -> AppResult<Response> {
-    render_members(&state, &m, &FieldErrors::default(), &Default::default(), StatusCode::OK).await
+    render_members(
+        &state,
+        &m,
+        &FieldErrors::default(),
+        &Default::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn render_members(state: &AppState, m: &Admin, errs: &FieldErrors, form: &crate::forms::FormData, status: StatusCode) -> AppResult<Response> {
+async fn render_members(
+    state: &AppState,
+    m: &Admin,
+    errs: &FieldErrors,
+    form: &crate::forms::FormData,
+    status: StatusCode,
+) -> AppResult<Response> {
     let list: Vec<_> = state
         .store
         .members(m.org_id())
@@ -103,8 +162,13 @@ async fn render_members(state: &AppState, m: &Admin, errs: &FieldErrors, form: &
         .into_iter()
         .map(|(u, r)| context! { name => u.name, email => u.email, role => r.key() })
         .collect();
-    let mut resp = page(state, "members.html", base_ctx(m, "members"), context! { members => list, errors => form_errors(errs),
-        form => context!{ email => form.get("email"), name => form.get("name"), role => form.get("role") } });
+    let mut resp = page(
+        state,
+        "members.html",
+        base_ctx(m, "members"),
+        context! { members => list, errors => form_errors(errs),
+        form => context!{ email => form.get("email"), name => form.get("name"), role => form.get("role") } },
+    );
     if resp.status().is_success() {
         *resp.status_mut() = status;
     }
@@ -112,9 +176,15 @@ async fn render_members(state: &AppState, m: &Admin, errs: &FieldErrors, form: &
 }
 
 /// Adds an existing account to the organization, or creates the account with an initial password.
-pub async fn add_member(State(state): State<AppState>, m: Admin, AdminForm(form): AdminForm) -> AppResult<Response> {
+pub async fn add_member(
+    State(state): State<AppState>,
+    m: Admin,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
     let mut errs = FieldErrors::default();
-    let email = heard_domain::survey::parse_email(form.get("email")).map_err(|(code, msg)| errs.push(FieldError::new("email", code, msg))).ok();
+    let email = heard_domain::survey::parse_email(form.get("email"))
+        .map_err(|(code, msg)| errs.push(FieldError::new("email", code, msg)))
+        .ok();
     let role = Role::parse(form.get("role")).map_err(|e| errs.push(e)).ok();
     let now = heard_store::now_ms();
     if let (Some(email), Some(role)) = (&email, role) {
@@ -124,7 +194,11 @@ pub async fn add_member(State(state): State<AppState>, m: Admin, AdminForm(form)
                 let name = form.get("name");
                 let password = form.get("password");
                 if name.is_empty() {
-                    errs.push(FieldError::new("name", "required", "a new account needs a name"));
+                    errs.push(FieldError::new(
+                        "name",
+                        "required",
+                        "a new account needs a name",
+                    ));
                 }
                 if let Err(crate::AppError::Invalid(e)) = auth::check_password_rules(password) {
                     errs.0.extend(e.0);
@@ -139,7 +213,10 @@ pub async fn add_member(State(state): State<AppState>, m: Admin, AdminForm(form)
             Err(e) => return Err(e.into()),
         };
         if let Some(u) = user {
-            state.store.set_membership(m.org_id(), u.id, role, now).await?;
+            state
+                .store
+                .set_membership(m.org_id(), u.id, role, now)
+                .await?;
             return Ok(Redirect::to(&format!("/admin/o/{}/members", m.org_id())).into_response());
         }
     }
@@ -147,10 +224,19 @@ pub async fn add_member(State(state): State<AppState>, m: Admin, AdminForm(form)
 }
 
 /// Reads a name in English and Spanish from `<prefix>_en` / `<prefix>_es` fields.
-pub fn localized(form: &crate::forms::FormData, prefix: &str, label: &str, errs: &mut FieldErrors) -> LocalizedText {
+pub fn localized(
+    form: &crate::forms::FormData,
+    prefix: &str,
+    label: &str,
+    errs: &mut FieldErrors,
+) -> LocalizedText {
     let en = form.get(&format!("{prefix}_en"));
     if en.is_empty() {
-        errs.push(FieldError::new(format!("{prefix}_en"), "required", format!("enter the {label} in English")));
+        errs.push(FieldError::new(
+            format!("{prefix}_en"),
+            "required",
+            format!("enter the {label} in English"),
+        ));
     }
     LocalizedText::new(en, form.get(&format!("{prefix}_es")))
 }

@@ -3,12 +3,12 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime};
 use heard_domain::{ResponseId, ServiceId, SurveyId};
-use heard_store::responses::{Order, ResponseFilter};
 use heard_store::StoredResponse;
+use heard_store::responses::{Order, ResponseFilter};
 use minijinja::context;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -41,20 +41,37 @@ impl ListQuery {
             s.map(|s| {
                 NaiveDate::parse_from_str(s, "%Y-%m-%d")
                     .map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp_millis())
-                    .map_err(|_| AppError::field(field, "invalid_date", "use a date like 2026-10-01"))
+                    .map_err(|_| {
+                        AppError::field(field, "invalid_date", "use a date like 2026-10-01")
+                    })
             })
             .transpose()
         };
         Ok(ResponseFilter {
-            survey_id: nonempty(&self.survey).map(|s| s.parse::<SurveyId>()).transpose()?,
-            service_id: nonempty(&self.service).map(|s| s.parse::<ServiceId>()).transpose()?,
-            channel: nonempty(&self.channel).map(|c| c.parse::<heard_domain::Channel>().map(|c| c.key().to_string())).transpose()?,
+            survey_id: nonempty(&self.survey)
+                .map(|s| s.parse::<SurveyId>())
+                .transpose()?,
+            service_id: nonempty(&self.service)
+                .map(|s| s.parse::<ServiceId>())
+                .transpose()?,
+            channel: nonempty(&self.channel)
+                .map(|c| {
+                    c.parse::<heard_domain::Channel>()
+                        .map(|c| c.key().to_string())
+                })
+                .transpose()?,
             language: nonempty(&self.language).map(str::to_string),
             trust_positive: match nonempty(&self.trust) {
                 Some("positive") => Some(true),
                 Some("negative") => Some(false),
                 None => None,
-                Some(_) => return Err(AppError::field("trust", "not_an_option", "trust is positive or negative")),
+                Some(_) => {
+                    return Err(AppError::field(
+                        "trust",
+                        "not_an_option",
+                        "trust is positive or negative",
+                    ));
+                }
             },
             from_ms: date(nonempty(&self.from), "from")?,
             // "to" is inclusive for people: everything before the next day.
@@ -65,8 +82,15 @@ impl ListQuery {
     /// The query string without the cursor, for links to next pages and to the export.
     fn params(&self) -> String {
         let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("survey", &self.survey), ("service", &self.service), ("channel", &self.channel), ("language", &self.language),
-            ("trust", &self.trust), ("from", &self.from), ("to", &self.to)] {
+        for (k, v) in [
+            ("survey", &self.survey),
+            ("service", &self.service),
+            ("channel", &self.channel),
+            ("language", &self.language),
+            ("trust", &self.trust),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
             if let Some(v) = nonempty(v) {
                 s.append_pair(k, v);
             }
@@ -78,12 +102,21 @@ impl ListQuery {
 use crate::export::answer_text;
 
 fn row_view(r: &StoredResponse, survey_names: &BTreeMap<SurveyId, String>) -> minijinja::Value {
-    let comment = r.answers.iter().find_map(|(_, v)| v.as_text().filter(|t| t.len() > 20)).map(|t| t.chars().take(160).collect::<String>());
+    let comment = r
+        .answers
+        .iter()
+        .find_map(|(_, v)| v.as_text().filter(|t| t.len() > 20))
+        .map(|t| t.chars().take(160).collect::<String>());
     let enrichment = r.enrichment.as_ref();
     let sentiment = crate::export::sentiment_label(r);
     let themes: Vec<String> = enrichment
         .and_then(|e| e.as_object())
-        .map(|o| o.values().flat_map(|a| a["themes"].as_array().cloned().unwrap_or_default()).filter_map(|t| t["label"].as_str().map(str::to_string)).collect())
+        .map(|o| {
+            o.values()
+                .flat_map(|a| a["themes"].as_array().cloned().unwrap_or_default())
+                .filter_map(|t| t["label"].as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     context! {
         id => r.id.to_string(), submitted_at => r.submitted_at, survey => survey_names.get(&r.survey_id).cloned().unwrap_or_default(),
@@ -92,14 +125,26 @@ fn row_view(r: &StoredResponse, survey_names: &BTreeMap<SurveyId, String>) -> mi
     }
 }
 
-pub async fn list(State(state): State<AppState>, m: Viewer, Query(q): Query<ListQuery>) -> AppResult<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    m: Viewer,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
     let f = q.filter()?;
-    let cursor = nonempty(&q.before).map(|s| s.parse::<ResponseId>()).transpose()?;
-    let rows = state.store.responses_page(m.org_id(), &f, cursor, Order::NewestFirst, PAGE).await?;
+    let cursor = nonempty(&q.before)
+        .map(|s| s.parse::<ResponseId>())
+        .transpose()?;
+    let rows = state
+        .store
+        .responses_page(m.org_id(), &f, cursor, Order::NewestFirst, PAGE)
+        .await?;
     let total = state.store.count_responses(m.org_id(), &f).await?;
     let surveys = state.store.surveys(m.org_id(), None).await?;
-    let names: BTreeMap<SurveyId, String> = surveys.iter().map(|s| (s.id, s.name.clone())).collect();
-    let next = (rows.len() as i64 == PAGE).then(|| rows.last().map(|r| r.id.to_string())).flatten();
+    let names: BTreeMap<SurveyId, String> =
+        surveys.iter().map(|s| (s.id, s.name.clone())).collect();
+    let next = (rows.len() as i64 == PAGE)
+        .then(|| rows.last().map(|r| r.id.to_string()))
+        .flatten();
     let services = state.store.services(m.org_id()).await?;
     Ok(page(
         &state,
@@ -115,11 +160,18 @@ pub async fn list(State(state): State<AppState>, m: Viewer, Query(q): Query<List
     ))
 }
 
-pub async fn show(State(state): State<AppState>, m: Viewer, Path((_, id)): Path<(String, String)>) -> AppResult<Response> {
+pub async fn show(
+    State(state): State<AppState>,
+    m: Viewer,
+    Path((_, id)): Path<(String, String)>,
+) -> AppResult<Response> {
     let id: ResponseId = id.parse().map_err(|_| AppError::NotFound)?;
     let r = state.store.response(m.org_id(), id).await?;
     let survey = state.store.survey(m.org_id(), r.survey_id).await?;
-    let version = state.store.survey_version(m.org_id(), r.survey_id, r.survey_version).await?;
+    let version = state
+        .store
+        .survey_version(m.org_id(), r.survey_id, r.survey_version)
+        .await?;
     let answers: Vec<_> = version
         .definition
         .questions
@@ -148,13 +200,17 @@ pub async fn show(State(state): State<AppState>, m: Viewer, Path((_, id)): Path<
         "response.html",
         base_ctx(&m, "responses"),
         context! { r => row_view(&r, &BTreeMap::from([(survey.id, survey.name.clone())])), answers => answers, contacts => contacts,
-            page_path => r.page_path, touchpoint => r.touchpoint_id.map(|t| t.to_string()) },
+        page_path => r.page_path, touchpoint => r.touchpoint_id.map(|t| t.to_string()) },
     ))
 }
 
 /// Streams every matching response as CSV, one page at a time, so an export of millions of rows holds one page in
 /// memory. With a survey filter each question is a column; otherwise answers are one JSON column.
-pub async fn export(State(state): State<AppState>, m: Analyst, Query(q): Query<ListQuery>) -> AppResult<Response> {
+pub async fn export(
+    State(state): State<AppState>,
+    m: Analyst,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
     let f = q.filter()?;
     let org = m.org_id();
     let columns = match f.survey_id {
@@ -170,7 +226,10 @@ pub async fn export(State(state): State<AppState>, m: Analyst, Query(q): Query<L
         let mut cursor = None;
         let mut first = true;
         loop {
-            let page = match store.responses_page(org, &f, cursor, Order::OldestFirst, 1000).await {
+            let page = match store
+                .responses_page(org, &f, cursor, Order::OldestFirst, 1000)
+                .await
+            {
                 Ok(p) => p,
                 Err(e) => {
                     // The client sees a truncated download rather than a silently short file.
@@ -194,10 +253,18 @@ pub async fn export(State(state): State<AppState>, m: Analyst, Query(q): Query<L
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
     let mut resp = Body::from_stream(stream).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"heard-responses.csv\""));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"heard-responses.csv\""),
+    );
     Ok(resp)
 }

@@ -17,18 +17,30 @@ fn service_id(s: &str) -> AppResult<ServiceId> {
     s.parse().map_err(|_| AppError::NotFound)
 }
 
-pub async fn create(State(state): State<AppState>, m: Admin, AdminForm(form): AdminForm) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    m: Admin,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
     let mut errs = FieldErrors::default();
     let name = localized(&form, "name", "service's name", &mut errs);
     let description = LocalizedText::new(form.get("description_en"), form.get("description_es"));
     if !errs.is_empty() {
         return Err(AppError::Invalid(errs));
     }
-    let s = state.store.create_service(m.org_id(), &name, &description, heard_store::now_ms()).await?;
+    let s = state
+        .store
+        .create_service(m.org_id(), &name, &description, heard_store::now_ms())
+        .await?;
     Ok(Redirect::to(&format!("/admin/o/{}/services/{}", m.org_id(), s.id)).into_response())
 }
 
-pub async fn update(State(state): State<AppState>, m: Admin, Path((_, id)): Path<(String, String)>, AdminForm(form): AdminForm) -> AppResult<Response> {
+pub async fn update(
+    State(state): State<AppState>,
+    m: Admin,
+    Path((_, id)): Path<(String, String)>,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
     let id = service_id(&id)?;
     let mut errs = FieldErrors::default();
     let name = localized(&form, "name", "service's name", &mut errs);
@@ -36,15 +48,38 @@ pub async fn update(State(state): State<AppState>, m: Admin, Path((_, id)): Path
         return Err(AppError::Invalid(errs));
     }
     let description = LocalizedText::new(form.get("description_en"), form.get("description_es"));
-    state.store.update_service(m.org_id(), id, &name, &description).await?;
+    state
+        .store
+        .update_service(m.org_id(), id, &name, &description)
+        .await?;
     Ok(Redirect::to(&format!("/admin/o/{}/services/{}", m.org_id(), id)).into_response())
 }
 
-pub async fn show(State(state): State<AppState>, m: Viewer, Path((_, id)): Path<(String, String)>, Query(q): Query<PeriodQuery>) -> AppResult<Response> {
-    render(&state, &m, service_id(&id)?, &q, &FieldErrors::default(), StatusCode::OK).await
+pub async fn show(
+    State(state): State<AppState>,
+    m: Viewer,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<PeriodQuery>,
+) -> AppResult<Response> {
+    render(
+        &state,
+        &m,
+        service_id(&id)?,
+        &q,
+        &FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn render(state: &AppState, m: &Viewer, id: ServiceId, q: &PeriodQuery, errs: &FieldErrors, status: StatusCode) -> AppResult<Response> {
+async fn render(
+    state: &AppState,
+    m: &Viewer,
+    id: ServiceId,
+    q: &PeriodQuery,
+    errs: &FieldErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
     let service = state.store.service(m.org_id(), id).await?;
     let touchpoints: Vec<_> = state
         .store
@@ -56,8 +91,12 @@ async fn render(state: &AppState, m: &Viewer, id: ServiceId, q: &PeriodQuery, er
         .collect();
     let surveys = state.store.surveys(m.org_id(), Some(id)).await?;
     let quarter = q.quarter()?;
-    let figures = dashboard::service_figures(state, m.org_id(), &service, &surveys, quarter).await?;
-    let channels: Vec<_> = Channel::ALL.iter().map(|c| context! { key => c.key(), label => c.label() }).collect();
+    let figures =
+        dashboard::service_figures(state, m.org_id(), &service, &surveys, quarter).await?;
+    let channels: Vec<_> = Channel::ALL
+        .iter()
+        .map(|c| context! { key => c.key(), label => c.label() })
+        .collect();
     let mut resp = page(
         state,
         "service.html",
@@ -75,20 +114,43 @@ async fn render(state: &AppState, m: &Viewer, id: ServiceId, q: &PeriodQuery, er
     Ok(resp)
 }
 
-pub async fn add_touchpoint(State(state): State<AppState>, m: Admin, Path((_, id)): Path<(String, String)>, AdminForm(form): AdminForm) -> AppResult<Response> {
+pub async fn add_touchpoint(
+    State(state): State<AppState>,
+    m: Admin,
+    Path((_, id)): Path<(String, String)>,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
     let id = service_id(&id)?;
     let mut errs = FieldErrors::default();
     let name = localized(&form, "name", "touchpoint's name", &mut errs);
     let channel: Option<Channel> = form.get("channel").parse().map_err(|e| errs.push(e)).ok();
     if let (true, Some(channel)) = (errs.is_empty(), channel) {
-        state.store.create_touchpoint(m.org_id(), id, &name, channel, heard_store::now_ms()).await?;
-        return Ok(Redirect::to(&format!("/admin/o/{}/services/{}", m.org_id(), id)).into_response());
+        state
+            .store
+            .create_touchpoint(m.org_id(), id, &name, channel, heard_store::now_ms())
+            .await?;
+        return Ok(
+            Redirect::to(&format!("/admin/o/{}/services/{}", m.org_id(), id)).into_response(),
+        );
     }
-    render(&state, &m.as_viewer(), id, &PeriodQuery::default(), &errs, StatusCode::UNPROCESSABLE_ENTITY).await
+    render(
+        &state,
+        &m.as_viewer(),
+        id,
+        &PeriodQuery::default(),
+        &errs,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 /// Customers served in a quarter: the denominator A-11 asks for, entered by staff from operational records.
-pub async fn set_volume(State(state): State<AppState>, m: Analyst, Path((_, id)): Path<(String, String)>, AdminForm(form): AdminForm) -> AppResult<Response> {
+pub async fn set_volume(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id)): Path<(String, String)>,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
     let id = service_id(&id)?;
     let quarter = FiscalQuarter::parse(form.get("quarter"))?;
     let customers: i64 = form
@@ -97,7 +159,27 @@ pub async fn set_volume(State(state): State<AppState>, m: Analyst, Path((_, id))
         .parse()
         .ok()
         .filter(|n: &i64| *n >= 0)
-        .ok_or_else(|| AppError::Invalid(FieldErrors(vec![FieldError::new("customers", "not_a_number", "enter a whole number of customers, 0 or more")])))?;
-    state.store.set_service_volume(m.org_id(), id, quarter.year, quarter.quarter as i32, customers).await?;
-    Ok(Redirect::to(&format!("/admin/o/{}/services/{}?quarter={quarter}", m.org_id(), id)).into_response())
+        .ok_or_else(|| {
+            AppError::Invalid(FieldErrors(vec![FieldError::new(
+                "customers",
+                "not_a_number",
+                "enter a whole number of customers, 0 or more",
+            )]))
+        })?;
+    state
+        .store
+        .set_service_volume(
+            m.org_id(),
+            id,
+            quarter.year,
+            quarter.quarter as i32,
+            customers,
+        )
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/admin/o/{}/services/{}?quarter={quarter}",
+        m.org_id(),
+        id
+    ))
+    .into_response())
 }

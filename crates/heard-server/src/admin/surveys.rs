@@ -3,7 +3,7 @@
 //! version, and share it by link and QR code.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use heard_domain::pra::Pra;
 use heard_domain::survey::{Choice, Question, QuestionKind, SurveyDefinition, TemplateKind};
@@ -13,9 +13,9 @@ use heard_store::catalog::NewSurvey;
 use minijinja::context;
 
 use super::{base_ctx, form_errors, page};
-use crate::auth::{Analyst, AdminForm};
+use crate::auth::{AdminForm, Analyst};
 use crate::forms::FormData;
-use crate::{qr, AppError, AppResult, AppState};
+use crate::{AppError, AppResult, AppState, qr};
 
 const TRANSACTION_POINTS: [&str; 3] = ["post_interaction", "post_service_journey", "relational"];
 
@@ -24,11 +24,30 @@ fn survey_id(s: &str) -> AppResult<SurveyId> {
 }
 
 pub async fn new_form(State(state): State<AppState>, m: Analyst) -> AppResult<Response> {
-    render_new(&state, &m, &FormData::default(), &FieldErrors::default(), StatusCode::OK).await
+    render_new(
+        &state,
+        &m,
+        &FormData::default(),
+        &FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn render_new(state: &AppState, m: &Analyst, form: &FormData, errs: &FieldErrors, status: StatusCode) -> AppResult<Response> {
-    let services: Vec<_> = state.store.services(m.org_id()).await?.iter().map(|s| context! { id => s.id.to_string(), name => s.name.get("en") }).collect();
+async fn render_new(
+    state: &AppState,
+    m: &Analyst,
+    form: &FormData,
+    errs: &FieldErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let services: Vec<_> = state
+        .store
+        .services(m.org_id())
+        .await?
+        .iter()
+        .map(|s| context! { id => s.id.to_string(), name => s.name.get("en") })
+        .collect();
     let touchpoints: Vec<_> = state
         .store
         .touchpoints(m.org_id())
@@ -36,27 +55,61 @@ async fn render_new(state: &AppState, m: &Analyst, form: &FormData, errs: &Field
         .iter()
         .map(|t| context! { id => t.id.to_string(), name => t.name.get("en"), channel => t.channel.label(), service => t.service_id.to_string() })
         .collect();
-    let mut resp = page(state, "survey_new.html", base_ctx(m, "surveys"), context! {
-        services => services, touchpoints => touchpoints, errors => form_errors(errs),
-        form => context!{ name => form.get("name"), template => form.get("template"), service => form.get("service"), touchpoint => form.get("touchpoint") },
-    });
+    let mut resp = page(
+        state,
+        "survey_new.html",
+        base_ctx(m, "surveys"),
+        context! {
+            services => services, touchpoints => touchpoints, errors => form_errors(errs),
+            form => context!{ name => form.get("name"), template => form.get("template"), service => form.get("service"), touchpoint => form.get("touchpoint") },
+        },
+    );
     if resp.status().is_success() {
         *resp.status_mut() = status;
     }
     Ok(resp)
 }
 
-pub async fn create(State(state): State<AppState>, m: Analyst, AdminForm(form): AdminForm) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    m: Analyst,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
     let mut errs = FieldErrors::default();
     let name = form.get("name");
     if name.is_empty() || name.len() > 200 {
-        errs.push(FieldError::new("name", "required", "give the survey a name staff will recognize (at most 200 characters)"));
+        errs.push(FieldError::new(
+            "name",
+            "required",
+            "give the survey a name staff will recognize (at most 200 characters)",
+        ));
     }
-    let service_id = form.get("service").parse::<ServiceId>().map_err(|_| errs.push(FieldError::new("service", "required", "choose a service"))).ok();
-    let touchpoint_id = form.opt("touchpoint").map(|t| t.parse::<TouchpointId>()).transpose().map_err(|e| errs.push(e)).ok().flatten();
+    let service_id = form
+        .get("service")
+        .parse::<ServiceId>()
+        .map_err(|_| errs.push(FieldError::new("service", "required", "choose a service")))
+        .ok();
+    let touchpoint_id = form
+        .opt("touchpoint")
+        .map(|t| t.parse::<TouchpointId>())
+        .transpose()
+        .map_err(|e| errs.push(e))
+        .ok()
+        .flatten();
     let template = form.get("template");
     let service = match service_id {
-        Some(id) => state.store.service(m.org_id(), id).await.map_err(|_| errs.push(FieldError::new("service", "unknown", "choose a service of this organization"))).ok(),
+        Some(id) => state
+            .store
+            .service(m.org_id(), id)
+            .await
+            .map_err(|_| {
+                errs.push(FieldError::new(
+                    "service",
+                    "unknown",
+                    "choose a service of this organization",
+                ))
+            })
+            .ok(),
         None => None,
     };
     let def = match (template, &service) {
@@ -75,14 +128,33 @@ pub async fn create(State(state): State<AppState>, m: Analyst, AdminForm(form): 
         let created = state
             .store
             .create_survey(
-                NewSurvey { org_id: m.org_id(), service_id: service.id, touchpoint_id, name, draft: &def, allowed_origins: &[], transaction_point: "post_interaction" },
+                NewSurvey {
+                    org_id: m.org_id(),
+                    service_id: service.id,
+                    touchpoint_id,
+                    name,
+                    draft: &def,
+                    allowed_origins: &[],
+                    transaction_point: "post_interaction",
+                },
                 heard_store::now_ms(),
             )
             .await;
         match created {
-            Ok(s) => return Ok(Redirect::to(&format!("/admin/o/{}/surveys/{}/edit", m.org_id(), s.id)).into_response()),
-            Err(heard_store::StoreError::Conflict(msg)) => errs.push(FieldError::new("touchpoint", "wrong_service", msg)),
-            Err(heard_store::StoreError::NotFound) => errs.push(FieldError::new("touchpoint", "unknown", "choose a touchpoint of this organization")),
+            Ok(s) => {
+                return Ok(
+                    Redirect::to(&format!("/admin/o/{}/surveys/{}/edit", m.org_id(), s.id))
+                        .into_response(),
+                );
+            }
+            Err(heard_store::StoreError::Conflict(msg)) => {
+                errs.push(FieldError::new("touchpoint", "wrong_service", msg))
+            }
+            Err(heard_store::StoreError::NotFound) => errs.push(FieldError::new(
+                "touchpoint",
+                "unknown",
+                "choose a touchpoint of this organization",
+            )),
             Err(e) => return Err(e.into()),
         }
     }
@@ -94,10 +166,17 @@ fn parse_origins(text: &str) -> Result<Vec<String>, FieldError> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let o = line.trim_end_matches('/');
-        let ok_scheme = o.starts_with("https://") || o.starts_with("http://localhost") || o.starts_with("http://127.0.0.1");
+        let ok_scheme = o.starts_with("https://")
+            || o.starts_with("http://localhost")
+            || o.starts_with("http://127.0.0.1");
         let host = o.split_once("://").map(|x| x.1).unwrap_or("");
-        if !ok_scheme || host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
-            return Err(FieldError::new("allowed_origins", "invalid_origin", format!("'{line}' is not an origin like https://www.agency.gov")));
+        if !ok_scheme || host.is_empty() || host.contains('/') || host.contains(char::is_whitespace)
+        {
+            return Err(FieldError::new(
+                "allowed_origins",
+                "invalid_origin",
+                format!("'{line}' is not an origin like https://www.agency.gov"),
+            ));
         }
         out.push(o.to_string());
     }
@@ -129,11 +208,20 @@ fn apply_edit(def: &mut SurveyDefinition, form: &FormData) -> Result<(), FieldEr
         for o in q.options.iter_mut() {
             o.label = lt(form, &format!("{p}.opt.{}", o.value));
             if o.label.get("en").is_empty() {
-                errs.push(FieldError::new(format!("{p}.opt.{}_en", o.value), "required", "every option needs a label in English"));
+                errs.push(FieldError::new(
+                    format!("{p}.opt.{}_en", o.value),
+                    "required",
+                    "every option needs a label in English",
+                ));
             }
         }
     }
-    let (omb, exp, b_en, b_es) = (form.get("pra_omb"), form.get("pra_expires"), form.get("pra_burden_en"), form.get("pra_burden_es"));
+    let (omb, exp, b_en, b_es) = (
+        form.get("pra_omb"),
+        form.get("pra_expires"),
+        form.get("pra_burden_en"),
+        form.get("pra_burden_es"),
+    );
     def.pra = if omb.is_empty() && exp.is_empty() && b_en.is_empty() {
         None
     } else {
@@ -141,7 +229,14 @@ fn apply_edit(def: &mut SurveyDefinition, form: &FormData) -> Result<(), FieldEr
             Ok(p) => Some(p),
             Err(e) => {
                 errs.0.extend(e.0.into_iter().map(|mut x| {
-                    x.field = format!("pra_{}", match x.field.as_str() { "omb_control_number" => "omb", "expiration_date" => "expires", _ => "burden_en" });
+                    x.field = format!(
+                        "pra_{}",
+                        match x.field.as_str() {
+                            "omb_control_number" => "omb",
+                            "expiration_date" => "expires",
+                            _ => "burden_en",
+                        }
+                    );
                     x
                 }));
                 None
@@ -154,12 +249,32 @@ fn apply_edit(def: &mut SurveyDefinition, form: &FormData) -> Result<(), FieldEr
     errs.into_result(())
 }
 
-pub async fn edit_form(State(state): State<AppState>, m: Analyst, Path((_, id)): Path<(String, String)>) -> AppResult<Response> {
+pub async fn edit_form(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id)): Path<(String, String)>,
+) -> AppResult<Response> {
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
-    render_edit(&state, &m, &s, &s.draft, &FieldErrors::default(), None, StatusCode::OK)
+    render_edit(
+        &state,
+        &m,
+        &s,
+        &s.draft,
+        &FieldErrors::default(),
+        None,
+        StatusCode::OK,
+    )
 }
 
-fn render_edit(state: &AppState, m: &Analyst, s: &heard_store::Survey, def: &SurveyDefinition, errs: &FieldErrors, saved: Option<&str>, status: StatusCode) -> AppResult<Response> {
+fn render_edit(
+    state: &AppState,
+    m: &Analyst,
+    s: &heard_store::Survey,
+    def: &SurveyDefinition,
+    errs: &FieldErrors,
+    saved: Option<&str>,
+    status: StatusCode,
+) -> AppResult<Response> {
     let questions: Vec<_> = def
         .questions
         .iter()
@@ -168,64 +283,136 @@ fn render_edit(state: &AppState, m: &Analyst, s: &heard_store::Survey, def: &Sur
                 conditional => q.show_if.is_some(), options => q.options.iter().map(|o| context!{ value => o.value, label => o.label.0 }).collect::<Vec<_>>() }
         })
         .collect();
-    let mut resp = page(state, "survey_edit.html", base_ctx(m, "surveys"), context! {
-        survey => context!{ id => s.id.to_string(), name => s.name, published_version => s.published_version, transaction_point => s.transaction_point,
-            allowed_origins => s.allowed_origins.join("\n") },
-        def => context!{ template => def.template.key(), title => def.title.0, intro => def.intro.0, thank_you => def.thank_you.0,
-            pra => def.pra.as_ref().map(|p| context!{ omb => p.omb_control_number, expires => p.expiration_date.to_string(), burden => p.burden_statement.0 }) },
-        questions => questions, blank => def.template == TemplateKind::Blank, errors => form_errors(errs), saved => saved,
-        transaction_points => TRANSACTION_POINTS, kinds => ["short_text", "long_text", "single_choice", "multiple_choice", "agreement5", "thumbs", "yes_no", "email", "phone", "hidden"],
-    });
+    let mut resp = page(
+        state,
+        "survey_edit.html",
+        base_ctx(m, "surveys"),
+        context! {
+            survey => context!{ id => s.id.to_string(), name => s.name, published_version => s.published_version, transaction_point => s.transaction_point,
+                allowed_origins => s.allowed_origins.join("\n") },
+            def => context!{ template => def.template.key(), title => def.title.0, intro => def.intro.0, thank_you => def.thank_you.0,
+                pra => def.pra.as_ref().map(|p| context!{ omb => p.omb_control_number, expires => p.expiration_date.to_string(), burden => p.burden_statement.0 }) },
+            questions => questions, blank => def.template == TemplateKind::Blank, errors => form_errors(errs), saved => saved,
+            transaction_points => TRANSACTION_POINTS, kinds => ["short_text", "long_text", "single_choice", "multiple_choice", "agreement5", "thumbs", "yes_no", "email", "phone", "hidden"],
+        },
+    );
     if resp.status().is_success() {
         *resp.status_mut() = status;
     }
     Ok(resp)
 }
 
-pub async fn save(State(state): State<AppState>, m: Analyst, Path((_, id)): Path<(String, String)>, AdminForm(form): AdminForm) -> AppResult<Response> {
+pub async fn save(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id)): Path<(String, String)>,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
     let mut def = s.draft.clone();
     let mut errs = FieldErrors::default();
     let name = form.get("name");
     if name.is_empty() {
-        errs.push(FieldError::new("name", "required", "the survey needs a name"));
+        errs.push(FieldError::new(
+            "name",
+            "required",
+            "the survey needs a name",
+        ));
     }
-    let origins = parse_origins(form.get("allowed_origins")).map_err(|e| errs.push(e)).unwrap_or_default();
+    let origins = parse_origins(form.get("allowed_origins"))
+        .map_err(|e| errs.push(e))
+        .unwrap_or_default();
     let tp = form.get("transaction_point");
     if !TRANSACTION_POINTS.contains(&tp) {
-        errs.push(FieldError::new("transaction_point", "not_an_option", "choose a transaction point"));
+        errs.push(FieldError::new(
+            "transaction_point",
+            "not_an_option",
+            "choose a transaction point",
+        ));
     }
     if let Err(e) = apply_edit(&mut def, &form) {
         errs.0.extend(e.0);
     }
     if !errs.is_empty() {
-        return render_edit(&state, &m, &s, &def, &errs, None, StatusCode::UNPROCESSABLE_ENTITY);
+        return render_edit(
+            &state,
+            &m,
+            &s,
+            &def,
+            &errs,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
     }
-    state.store.update_survey(m.org_id(), s.id, name, &def, &origins, tp, heard_store::now_ms()).await?;
+    state
+        .store
+        .update_survey(
+            m.org_id(),
+            s.id,
+            name,
+            &def,
+            &origins,
+            tp,
+            heard_store::now_ms(),
+        )
+        .await?;
     state.published.forget(s.id);
     if form.has("publish") {
-        let v = state.store.publish_survey(m.org_id(), s.id, Some(m.me.user.id), heard_store::now_ms()).await?;
+        let v = state
+            .store
+            .publish_survey(m.org_id(), s.id, Some(m.me.user.id), heard_store::now_ms())
+            .await?;
         state.published.forget(s.id);
         tracing::info!(survey = %s.id, version = v, "published");
-        return Ok(Redirect::to(&format!("/admin/o/{}/surveys/{}/share", m.org_id(), s.id)).into_response());
+        return Ok(
+            Redirect::to(&format!("/admin/o/{}/surveys/{}/share", m.org_id(), s.id))
+                .into_response(),
+        );
     }
     let s = state.store.survey(m.org_id(), s.id).await?;
-    render_edit(&state, &m, &s, &s.draft, &FieldErrors::default(), Some("Saved. Publish to make these changes live."), StatusCode::OK)
+    render_edit(
+        &state,
+        &m,
+        &s,
+        &s.draft,
+        &FieldErrors::default(),
+        Some("Saved. Publish to make these changes live."),
+        StatusCode::OK,
+    )
 }
 
 /// Adds a question to a blank survey's draft.
-pub async fn add_question(State(state): State<AppState>, m: Analyst, Path((_, id)): Path<(String, String)>, AdminForm(form): AdminForm) -> AppResult<Response> {
+pub async fn add_question(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id)): Path<(String, String)>,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
     if s.draft.template != TemplateKind::Blank {
-        return Err(AppError::Conflict("A-11 templates keep their questions; start from the blank template to add your own.".into()));
+        return Err(AppError::Conflict(
+            "A-11 templates keep their questions; start from the blank template to add your own."
+                .into(),
+        ));
     }
     let mut errs = FieldErrors::default();
-    let kind: Option<QuestionKind> = serde_json::from_value(serde_json::Value::String(form.get("kind").into()))
-        .map_err(|_| errs.push(FieldError::new("kind", "not_an_option", "choose a question type")))
-        .ok();
+    let kind: Option<QuestionKind> =
+        serde_json::from_value(serde_json::Value::String(form.get("kind").into()))
+            .map_err(|_| {
+                errs.push(FieldError::new(
+                    "kind",
+                    "not_an_option",
+                    "choose a question type",
+                ))
+            })
+            .ok();
     let prompt = LocalizedText::new(form.get("prompt_en"), form.get("prompt_es"));
     if prompt.get("en").is_empty() && kind != Some(QuestionKind::Hidden) {
-        errs.push(FieldError::new("prompt_en", "required", "write the question in English"));
+        errs.push(FieldError::new(
+            "prompt_en",
+            "required",
+            "write the question in English",
+        ));
     }
     let mut def = s.draft.clone();
     if let (true, Some(kind)) = (errs.is_empty(), kind) {
@@ -235,17 +422,51 @@ pub async fn add_question(State(state): State<AppState>, m: Analyst, Path((_, id
             qid.push('_');
         }
         let options: Vec<Choice> = if kind.has_options() {
-            let en: Vec<&str> = form.get("options_en").lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let en: Vec<&str> = form
+                .get("options_en")
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
             let es: Vec<&str> = form.get("options_es").lines().map(str::trim).collect();
-            en.iter().enumerate().map(|(i, l)| Choice { value: format!("o{}", i + 1), label: LocalizedText::new(*l, es.get(i).copied().unwrap_or("")) }).collect()
+            en.iter()
+                .enumerate()
+                .map(|(i, l)| Choice {
+                    value: format!("o{}", i + 1),
+                    label: LocalizedText::new(*l, es.get(i).copied().unwrap_or("")),
+                })
+                .collect()
         } else {
             vec![]
         };
-        def.questions.push(Question { id: qid, kind, prompt, help: LocalizedText::default(), required: form.has("required"), options, show_if: None, a11: None });
+        def.questions.push(Question {
+            id: qid,
+            kind,
+            prompt,
+            help: LocalizedText::default(),
+            required: form.has("required"),
+            options,
+            show_if: None,
+            a11: None,
+        });
         match def.check() {
             Ok(()) => {
-                state.store.update_survey(m.org_id(), s.id, &s.name, &def, &s.allowed_origins, &s.transaction_point, heard_store::now_ms()).await?;
-                return Ok(Redirect::to(&format!("/admin/o/{}/surveys/{}/edit", m.org_id(), s.id)).into_response());
+                state
+                    .store
+                    .update_survey(
+                        m.org_id(),
+                        s.id,
+                        &s.name,
+                        &def,
+                        &s.allowed_origins,
+                        &s.transaction_point,
+                        heard_store::now_ms(),
+                    )
+                    .await?;
+                return Ok(
+                    Redirect::to(&format!("/admin/o/{}/surveys/{}/edit", m.org_id(), s.id))
+                        .into_response(),
+                );
             }
             Err(e) => errs.0.extend(e.0.into_iter().map(|mut x| {
                 if x.field.ends_with(".options") {
@@ -255,68 +476,144 @@ pub async fn add_question(State(state): State<AppState>, m: Analyst, Path((_, id
             })),
         }
     }
-    render_edit(&state, &m, &s, &s.draft, &errs, None, StatusCode::UNPROCESSABLE_ENTITY)
+    render_edit(
+        &state,
+        &m,
+        &s,
+        &s.draft,
+        &errs,
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
 }
 
-pub async fn delete_question(State(state): State<AppState>, m: Analyst, Path((_, id, question)): Path<(String, String, String)>, AdminForm(_): AdminForm) -> AppResult<Response> {
+pub async fn delete_question(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id, question)): Path<(String, String, String)>,
+    AdminForm(_): AdminForm,
+) -> AppResult<Response> {
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
     if s.draft.template != TemplateKind::Blank {
-        return Err(AppError::Conflict("A-11 templates keep their questions.".into()));
+        return Err(AppError::Conflict(
+            "A-11 templates keep their questions.".into(),
+        ));
     }
     let mut def = s.draft.clone();
-    if def.questions.iter().any(|q| q.show_if.as_ref().is_some_and(|c| c.questions().contains(&question.as_str()))) {
-        return Err(AppError::Conflict("Another question's show/hide rule uses this question; change that first.".into()));
+    if def.questions.iter().any(|q| {
+        q.show_if
+            .as_ref()
+            .is_some_and(|c| c.questions().contains(&question.as_str()))
+    }) {
+        return Err(AppError::Conflict(
+            "Another question's show/hide rule uses this question; change that first.".into(),
+        ));
     }
     let before = def.questions.len();
     def.questions.retain(|q| q.id != question);
     if def.questions.len() == before {
         return Err(AppError::NotFound);
     }
-    state.store.update_survey(m.org_id(), s.id, &s.name, &def, &s.allowed_origins, &s.transaction_point, heard_store::now_ms()).await?;
+    state
+        .store
+        .update_survey(
+            m.org_id(),
+            s.id,
+            &s.name,
+            &def,
+            &s.allowed_origins,
+            &s.transaction_point,
+            heard_store::now_ms(),
+        )
+        .await?;
     Ok(Redirect::to(&format!("/admin/o/{}/surveys/{}/edit", m.org_id(), s.id)).into_response())
 }
 
-pub async fn publish(State(state): State<AppState>, m: Analyst, Path((_, id)): Path<(String, String)>, AdminForm(_): AdminForm) -> AppResult<Response> {
+pub async fn publish(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id)): Path<(String, String)>,
+    AdminForm(_): AdminForm,
+) -> AppResult<Response> {
     let id = survey_id(&id)?;
-    state.store.publish_survey(m.org_id(), id, Some(m.me.user.id), heard_store::now_ms()).await?;
+    state
+        .store
+        .publish_survey(m.org_id(), id, Some(m.me.user.id), heard_store::now_ms())
+        .await?;
     state.published.forget(id);
     Ok(Redirect::to(&format!("/admin/o/{}/surveys/{}/share", m.org_id(), id)).into_response())
 }
 
 fn share_url(state: &AppState, m: &Analyst, s: &heard_store::Survey) -> AppResult<String> {
     if s.published_version.is_none() {
-        return Err(AppError::Conflict("Publish the survey first; a draft has no public link.".into()));
+        return Err(AppError::Conflict(
+            "Publish the survey first; a draft has no public link.".into(),
+        ));
     }
-    let tp = s.touchpoint_id.map(|t| format!("?tp={t}")).unwrap_or_default();
-    Ok(format!("{}/s/{}/{}{tp}", state.public_url, m.org.slug, s.id))
+    let tp = s
+        .touchpoint_id
+        .map(|t| format!("?tp={t}"))
+        .unwrap_or_default();
+    Ok(format!(
+        "{}/s/{}/{}{tp}",
+        state.public_url, m.org.slug, s.id
+    ))
 }
 
-pub async fn share(State(state): State<AppState>, m: Analyst, Path((_, id)): Path<(String, String)>) -> AppResult<Response> {
+pub async fn share(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id)): Path<(String, String)>,
+) -> AppResult<Response> {
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
     let url = share_url(&state, &m, &s)?;
-    Ok(page(&state, "survey_share.html", base_ctx(&m, "surveys"), context! {
-        survey => context!{ id => s.id.to_string(), name => s.name, published_version => s.published_version },
-        url => url, qr => minijinja::Value::from_safe_string(qr::svg(&url)),
-        api => format!("{}/api/v1/{}/surveys/{}", state.public_url, m.org.slug, s.id),
-    }))
+    Ok(page(
+        &state,
+        "survey_share.html",
+        base_ctx(&m, "surveys"),
+        context! {
+            survey => context!{ id => s.id.to_string(), name => s.name, published_version => s.published_version },
+            url => url, qr => minijinja::Value::from_safe_string(qr::svg(&url)),
+            api => format!("{}/api/v1/{}/surveys/{}", state.public_url, m.org.slug, s.id),
+        },
+    ))
 }
 
-pub async fn qr_svg(State(state): State<AppState>, m: Analyst, Path((_, id)): Path<(String, String)>) -> AppResult<Response> {
+pub async fn qr_svg(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id)): Path<(String, String)>,
+) -> AppResult<Response> {
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
     let url = share_url(&state, &m, &s)?;
-    Ok(download(qr::svg(&url).into_bytes(), "image/svg+xml", &format!("survey-{}-qr.svg", s.id)))
+    Ok(download(
+        qr::svg(&url).into_bytes(),
+        "image/svg+xml",
+        &format!("survey-{}-qr.svg", s.id),
+    ))
 }
 
-pub async fn qr_png(State(state): State<AppState>, m: Analyst, Path((_, id)): Path<(String, String)>) -> AppResult<Response> {
+pub async fn qr_png(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id)): Path<(String, String)>,
+) -> AppResult<Response> {
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
     let url = share_url(&state, &m, &s)?;
-    Ok(download(qr::png(&url, 16), "image/png", &format!("survey-{}-qr.png", s.id)))
+    Ok(download(
+        qr::png(&url, 16),
+        "image/png",
+        &format!("survey-{}-qr.png", s.id),
+    ))
 }
 
 fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).expect("ascii name"));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).expect("ascii name"),
+    );
     resp
 }

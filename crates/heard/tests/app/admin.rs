@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::both_backends;
-use crate::support::{spawn_app, Backend, PASSWORD};
+use crate::support::{Backend, PASSWORD, spawn_app};
 
 #[tokio::test]
 async fn sign_in_is_throttled_and_forms_need_their_csrf_token() {
@@ -11,13 +11,28 @@ async fn sign_in_is_throttled_and_forms_need_their_csrf_token() {
     let login = |password: &'static str| {
         let app = &app;
         async move {
-            let page = app.client.get(format!("{}/admin/login", app.base)).send().await.unwrap();
-            let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+            let page = app
+                .client
+                .get(format!("{}/admin/login", app.base))
+                .send()
+                .await
+                .unwrap();
+            let cookie = page.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string();
             let csrf = cookie.split_once('=').unwrap().1.to_string();
             app.client
                 .post(format!("{}/admin/login", app.base))
                 .header("cookie", cookie)
-                .form(&[("csrf", csrf.as_str()), ("email", app.a.admin_email.as_str()), ("password", password)])
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("email", app.a.admin_email.as_str()),
+                    ("password", password),
+                ])
                 .send()
                 .await
                 .unwrap()
@@ -28,7 +43,11 @@ async fn sign_in_is_throttled_and_forms_need_their_csrf_token() {
     for _ in 0..5 {
         assert_eq!(login("wrong password!!").await, 401);
     }
-    assert_eq!(login(PASSWORD).await, 429, "locked out after five failures, even with the right password");
+    assert_eq!(
+        login(PASSWORD).await,
+        429,
+        "locked out after five failures, even with the right password"
+    );
     // A form without the session's CSRF token is refused.
     let app2 = spawn_app(Backend::Sqlite).await;
     let s = app2.sign_in(&app2.a.admin_email).await;
@@ -47,7 +66,12 @@ async fn sign_in_is_throttled_and_forms_need_their_csrf_token() {
     assert_eq!(r.status(), 303);
     let r = app2.get(&s, &format!("/admin/o/{}", app2.a.org)).await;
     assert_eq!(r.status(), 303);
-    assert!(r.headers()["location"].to_str().unwrap().starts_with("/admin/login"));
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/admin/login")
+    );
 }
 
 both_backends!(staff_build_translate_publish_and_share_a_survey, |app| {
@@ -59,12 +83,26 @@ both_backends!(staff_build_translate_publish_and_share_a_survey, |app| {
     assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
     assert_eq!(h["x-frame-options"], "DENY");
     let svc = app.a.service.id.to_string();
-    let r = app.post(&s, &format!("/admin/o/{org}/surveys"), &[("name", "Office exit survey"), ("template", "a11_v1"), ("service", &svc)]).await;
+    let r = app
+        .post(
+            &s,
+            &format!("/admin/o/{org}/surveys"),
+            &[
+                ("name", "Office exit survey"),
+                ("template", "a11_v1"),
+                ("service", &svc),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let edit = r.headers()["location"].to_str().unwrap().to_string();
     let survey_id: heard_domain::SurveyId = edit.split('/').nth(5).unwrap().parse().unwrap();
     let survey = app.store.survey(org, survey_id).await.unwrap();
-    assert_eq!(survey.draft.questions.len(), 9, "A-11 v1 has seven drivers and two comments");
+    assert_eq!(
+        survey.draft.questions.len(),
+        9,
+        "A-11 v1 has seven drivers and two comments"
+    );
     // Edit the Spanish wording and the PRA block, then publish.
     let mut form: Vec<(String, String)> = vec![
         ("name".into(), "Office exit survey".into()),
@@ -78,30 +116,94 @@ both_backends!(staff_build_translate_publish_and_share_a_survey, |app| {
     ];
     for q in &survey.draft.questions {
         form.push((format!("q.{}.prompt_en", q.id), q.prompt.get("en").into()));
-        form.push((format!("q.{}.prompt_es", q.id), format!("{} (revisado)", q.prompt.get("es"))));
+        form.push((
+            format!("q.{}.prompt_es", q.id),
+            format!("{} (revisado)", q.prompt.get("es")),
+        ));
     }
     let f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let r = app.post(&s, &format!("/admin/o/{org}/surveys/{survey_id}/edit"), &f).await;
+    let r = app
+        .post(&s, &format!("/admin/o/{org}/surveys/{survey_id}/edit"), &f)
+        .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let survey = app.store.survey(org, survey_id).await.unwrap();
     assert_eq!(survey.published_version, Some(1));
-    let public = app.client.get(format!("{}/s/{}/{survey_id}?lang=es", app.base, app.a.slug)).send().await.unwrap().text().await.unwrap();
-    assert!(public.contains("¿Cómo fue su visita?") && public.contains("(revisado)") && public.contains("OMB"));
+    let public = app
+        .client
+        .get(format!("{}/s/{}/{survey_id}?lang=es", app.base, app.a.slug))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        public.contains("¿Cómo fue su visita?")
+            && public.contains("(revisado)")
+            && public.contains("OMB")
+    );
     // A bad OMB number is refused with the field named, and nothing changes.
-    let r = app.post(&s, &format!("/admin/o/{org}/surveys/{survey_id}/edit"), &[("name", "x"), ("transaction_point", "relational"), ("title_en", "T"), ("pra_omb", "12"), ("pra_expires", "2030-01-01"), ("pra_burden_en", "b")]).await;
+    let r = app
+        .post(
+            &s,
+            &format!("/admin/o/{org}/surveys/{survey_id}/edit"),
+            &[
+                ("name", "x"),
+                ("transaction_point", "relational"),
+                ("title_en", "T"),
+                ("pra_omb", "12"),
+                ("pra_expires", "2030-01-01"),
+                ("pra_burden_en", "b"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
-    assert!(r.text().await.unwrap().contains("the OMB control number looks like 1234-5678"));
-    assert_eq!(app.store.survey(org, survey_id).await.unwrap().name, "Office exit survey");
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("the OMB control number looks like 1234-5678")
+    );
+    assert_eq!(
+        app.store.survey(org, survey_id).await.unwrap().name,
+        "Office exit survey"
+    );
     // Share: link page, QR codes in SVG and PNG.
-    let share = app.get(&s, &format!("/admin/o/{org}/surveys/{survey_id}/share")).await.text().await.unwrap().replace("&#x2f;", "/");
-    assert!(share.contains(&format!("/s/{}/{survey_id}", app.a.slug)), "{share}");
-    let svg = app.get(&s, &format!("/admin/o/{org}/surveys/{survey_id}/qr.svg")).await;
+    let share = app
+        .get(&s, &format!("/admin/o/{org}/surveys/{survey_id}/share"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .replace("&#x2f;", "/");
+    assert!(
+        share.contains(&format!("/s/{}/{survey_id}", app.a.slug)),
+        "{share}"
+    );
+    let svg = app
+        .get(&s, &format!("/admin/o/{org}/surveys/{survey_id}/qr.svg"))
+        .await;
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");
-    let png = app.get(&s, &format!("/admin/o/{org}/surveys/{survey_id}/qr.png")).await.bytes().await.unwrap();
+    let png = app
+        .get(&s, &format!("/admin/o/{org}/surveys/{survey_id}/qr.png"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(&png[..4], b"\x89PNG");
     // The dashboard renders for the new survey and for the service.
-    assert_eq!(app.get(&s, &format!("/admin/o/{org}/surveys/{survey_id}")).await.status(), 200);
-    assert_eq!(app.get(&s, &format!("/admin/o/{org}/services/{svc}")).await.status(), 200);
+    assert_eq!(
+        app.get(&s, &format!("/admin/o/{org}/surveys/{survey_id}"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get(&s, &format!("/admin/o/{org}/services/{svc}"))
+            .await
+            .status(),
+        200
+    );
 });
 
 both_backends!(the_csv_export_streams_every_row, |app| {
@@ -123,19 +225,50 @@ both_backends!(the_csv_export_streams_every_row, |app| {
         assert_eq!(t.await.unwrap(), 201);
     }
     let s = app.sign_in(&app.a.admin_email).await;
-    let csv = app.get(&s, &format!("/admin/o/{}/responses.csv?survey={}", app.a.org, app.a.survey.id)).await.text().await.unwrap();
+    let csv = app
+        .get(
+            &s,
+            &format!(
+                "/admin/o/{}/responses.csv?survey={}",
+                app.a.org, app.a.survey.id
+            ),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
     let mut rdr = csv::Reader::from_reader(csv.as_bytes());
     let header = rdr.headers().unwrap().clone();
     assert!(header.iter().any(|h| h == "trust") && header.iter().any(|h| h == "went_well"));
     let rows: Vec<_> = rdr.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), n);
     let comment = header.iter().position(|h| h == "comment").unwrap();
-    assert!(rows.iter().all(|r| r[comment].starts_with("'=")), "formulas are defused");
+    assert!(
+        rows.iter().all(|r| r[comment].starts_with("'=")),
+        "formulas are defused"
+    );
     // A viewer may read responses but not export them.
     let hash = heard_server::auth::hash_password(PASSWORD).unwrap();
-    let viewer = app.store.create_user("viewer@agency-a.example.gov", "Viewer", &hash, 1).await.unwrap();
-    app.store.set_membership(app.a.org, viewer.id, heard_domain::Role::Viewer, 1).await.unwrap();
+    let viewer = app
+        .store
+        .create_user("viewer@agency-a.example.gov", "Viewer", &hash, 1)
+        .await
+        .unwrap();
+    app.store
+        .set_membership(app.a.org, viewer.id, heard_domain::Role::Viewer, 1)
+        .await
+        .unwrap();
     let v = app.sign_in("viewer@agency-a.example.gov").await;
-    assert_eq!(app.get(&v, &format!("/admin/o/{}/responses", app.a.org)).await.status(), 200);
-    assert_eq!(app.get(&v, &format!("/admin/o/{}/responses.csv", app.a.org)).await.status(), 403);
+    assert_eq!(
+        app.get(&v, &format!("/admin/o/{}/responses", app.a.org))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get(&v, &format!("/admin/o/{}/responses.csv", app.a.org))
+            .await
+            .status(),
+        403
+    );
 });

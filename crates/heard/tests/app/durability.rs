@@ -8,11 +8,14 @@ use std::time::{Duration, Instant};
 
 use heard_store::{DatabaseUrl, Store, StoreOptions};
 
-use crate::support::{database, Backend};
+use crate::support::{Backend, database};
 
 fn heard(args: &[&str], data_dir: &str, url: Option<&str>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_heard"));
-    c.args(args).arg("--data-dir").arg(data_dir).env("HEARD_LOG", "warn");
+    c.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("HEARD_LOG", "warn");
     if let Some(u) = url {
         c.arg("--database-url").arg(u);
     }
@@ -29,7 +32,10 @@ fn url_arg(url: &DatabaseUrl) -> Option<String> {
 async fn wait_ready(base: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status() == 200) {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -38,7 +44,11 @@ async fn wait_ready(base: &str) {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn killed_mid_load_loses_nothing(backend: Backend) {
@@ -50,22 +60,41 @@ async fn killed_mid_load_loses_nothing(backend: Backend) {
         pg => pg,
     };
     let pg = url_arg(&url);
-    let status = heard(&["demo-data", "--responses", "20"], &data, pg.as_deref()).stdout(Stdio::null()).status().unwrap();
+    let status = heard(&["demo-data", "--responses", "20"], &data, pg.as_deref())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
     assert!(status.success());
     let store = Store::open(&url, StoreOptions::default()).await.unwrap();
     let org = store.org_by_slug("demo").await.unwrap();
-    let survey = store.surveys(org.id, None).await.unwrap().into_iter().find(|s| s.draft.template == heard_domain::survey::TemplateKind::A11V2).unwrap();
+    let survey = store
+        .surveys(org.id, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.draft.template == heard_domain::survey::TemplateKind::A11V2)
+        .unwrap();
     store.close().await;
 
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let base = format!("http://{addr}");
-    let mut server: Child = heard(&["serve", "--addr", &addr, "--submissions-per-minute", "0"], &data, pg.as_deref()).stdout(Stdio::null()).spawn().unwrap();
+    let mut server: Child = heard(
+        &["serve", "--addr", &addr, "--submissions-per-minute", "0"],
+        &data,
+        pg.as_deref(),
+    )
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
     wait_ready(&base).await;
 
     let endpoint = format!("{base}/api/v1/demo/surveys/{}/responses", survey.id);
     let acked = Arc::new(Mutex::new(HashSet::new()));
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let mut tasks = Vec::new();
     for c in 0..24 {
         let (client, endpoint, acked) = (client.clone(), endpoint.clone(), acked.clone());
@@ -99,19 +128,40 @@ async fn killed_mid_load_loses_nothing(backend: Backend) {
         t.await.unwrap();
     }
     let acked: HashSet<String> = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 500, "the load generator got too few acknowledgements ({}) to mean anything", acked.len());
+    assert!(
+        acked.len() >= 500,
+        "the load generator got too few acknowledgements ({}) to mean anything",
+        acked.len()
+    );
 
     // Restart the server on the same data: it must come up, and every acknowledged response must be there.
-    let mut server = heard(&["serve", "--addr", &addr], &data, pg.as_deref()).stdout(Stdio::null()).spawn().unwrap();
+    let mut server = heard(&["serve", "--addr", &addr], &data, pg.as_deref())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     wait_ready(&base).await;
     let store = Store::open(&url, StoreOptions::default()).await.unwrap();
     let mut missing = 0;
     for key in &acked {
-        if store.response_by_key(org.id, survey.id, key).await.unwrap().is_none() {
+        if store
+            .response_by_key(org.id, survey.id, key)
+            .await
+            .unwrap()
+            .is_none()
+        {
             missing += 1;
         }
     }
-    let stored = store.count_responses(org.id, &heard_store::responses::ResponseFilter { survey_id: Some(survey.id), ..Default::default() }).await.unwrap();
+    let stored = store
+        .count_responses(
+            org.id,
+            &heard_store::responses::ResponseFilter {
+                survey_id: Some(survey.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     println!(
         "durability ({backend:?}): {} acknowledged before SIGKILL, {} of them missing after restart, {} responses stored in the survey",
         acked.len(),

@@ -21,7 +21,10 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
                         page_path: None,
                         idempotency_key: "tenant-b-000001".into(),
                         submitted_at: heard_store::now_ms(),
-                        answers: serde_json::json!({"trust": 0, "comment": "B's secret comment"}).as_object().unwrap().clone(),
+                        answers: serde_json::json!({"trust": 0, "comment": "B's secret comment"})
+                            .as_object()
+                            .unwrap()
+                            .clone(),
                         hidden: heard_domain::survey::HiddenAnswers::Reject,
                     },
                     &app.b.survey.draft,
@@ -57,30 +60,78 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
         assert_eq!(r.status(), 404, "GET {path} with another organization's id");
     }
     // Lists filtered by B's ids show nothing of B.
-    for path in [format!("/admin/o/{a}/responses?survey={bs}"), format!("/admin/o/{a}/responses.csv?survey={bs}"), format!("/admin/o/{a}/responses?service={bsv}")] {
+    for path in [
+        format!("/admin/o/{a}/responses?survey={bs}"),
+        format!("/admin/o/{a}/responses.csv?survey={bs}"),
+        format!("/admin/o/{a}/responses?service={bsv}"),
+    ] {
         let r = app.get(&s, &path).await;
         let text = r.text().await.unwrap();
-        assert!(!text.contains("secret comment") && !text.contains(&br.to_string()), "{path} leaked B's response");
+        assert!(
+            !text.contains("secret comment") && !text.contains(&br.to_string()),
+            "{path} leaked B's response"
+        );
     }
     // Every POST route, the same two ways.
     let posts = |org: String| {
         vec![
-            (format!("/admin/o/{org}/members"), vec![("email", "x@example.gov"), ("role", "admin")]),
-            (format!("/admin/o/{org}/services"), vec![("name_en", "Hijack")]),
-            (format!("/admin/o/{org}/services/{bsv}"), vec![("name_en", "Renamed")]),
-            (format!("/admin/o/{org}/services/{bsv}/touchpoints"), vec![("name_en", "Hijack"), ("channel", "website")]),
-            (format!("/admin/o/{org}/services/{bsv}/volume"), vec![("quarter", "FY2027-Q1"), ("customers", "1")]),
-            (format!("/admin/o/{org}/surveys"), vec![("name", "Hijack"), ("template", "blank"), ("service", "SVC")]),
-            (format!("/admin/o/{org}/surveys/{bs}/edit"), vec![("name", "Renamed"), ("title_en", "Renamed"), ("transaction_point", "relational")]),
-            (format!("/admin/o/{org}/surveys/{bs}/questions"), vec![("kind", "short_text"), ("prompt_en", "Hijack?")]),
-            (format!("/admin/o/{org}/surveys/{bs}/questions/comment/delete"), vec![]),
+            (
+                format!("/admin/o/{org}/members"),
+                vec![("email", "x@example.gov"), ("role", "admin")],
+            ),
+            (
+                format!("/admin/o/{org}/services"),
+                vec![("name_en", "Hijack")],
+            ),
+            (
+                format!("/admin/o/{org}/services/{bsv}"),
+                vec![("name_en", "Renamed")],
+            ),
+            (
+                format!("/admin/o/{org}/services/{bsv}/touchpoints"),
+                vec![("name_en", "Hijack"), ("channel", "website")],
+            ),
+            (
+                format!("/admin/o/{org}/services/{bsv}/volume"),
+                vec![("quarter", "FY2027-Q1"), ("customers", "1")],
+            ),
+            (
+                format!("/admin/o/{org}/surveys"),
+                vec![
+                    ("name", "Hijack"),
+                    ("template", "blank"),
+                    ("service", "SVC"),
+                ],
+            ),
+            (
+                format!("/admin/o/{org}/surveys/{bs}/edit"),
+                vec![
+                    ("name", "Renamed"),
+                    ("title_en", "Renamed"),
+                    ("transaction_point", "relational"),
+                ],
+            ),
+            (
+                format!("/admin/o/{org}/surveys/{bs}/questions"),
+                vec![("kind", "short_text"), ("prompt_en", "Hijack?")],
+            ),
+            (
+                format!("/admin/o/{org}/surveys/{bs}/questions/comment/delete"),
+                vec![],
+            ),
             (format!("/admin/o/{org}/surveys/{bs}/publish"), vec![]),
         ]
     };
     let bsv_s = bsv.to_string();
     // In A's own organization, adding members and services is allowed; from the third route on B's ids appear.
-    for (path, form) in posts(b.to_string()).into_iter().chain(posts(a.to_string()).into_iter().skip(2)) {
-        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, if *v == "SVC" { bsv_s.as_str() } else { *v })).collect();
+    for (path, form) in posts(b.to_string())
+        .into_iter()
+        .chain(posts(a.to_string()).into_iter().skip(2))
+    {
+        let form: Vec<(&str, &str)> = form
+            .iter()
+            .map(|(k, v)| (*k, if *v == "SVC" { bsv_s.as_str() } else { *v }))
+            .collect();
         let r = app.post(&s, &path, &form).await;
         let status = r.status().as_u16();
         assert!(matches!(status, 404 | 422), "POST {path} gave {status}");
@@ -90,8 +141,15 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
     assert_eq!(survey.name, app.b.survey.name);
     assert_eq!(survey.published_version, Some(1));
     assert_eq!(survey.draft, app.b.survey.draft);
-    assert_eq!(app.store.service(b, bsv).await.unwrap().name, app.b.service.name);
+    assert_eq!(
+        app.store.service(b, bsv).await.unwrap().name,
+        app.b.service.name
+    );
     assert_eq!(app.store.touchpoints(b).await.unwrap().len(), 1);
     assert_eq!(app.store.members(b).await.unwrap().len(), 1);
-    assert_eq!(app.store.surveys(a, None).await.unwrap().len(), 1, "no survey was created in A for B's service");
+    assert_eq!(
+        app.store.surveys(a, None).await.unwrap().len(),
+        1,
+        "no survey was created in A for B's service"
+    );
 });

@@ -38,7 +38,8 @@ pub struct TestApp {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("HEARD_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("HEARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub async fn database(backend: Backend) -> (DatabaseUrl, Option<tempfile::TempDir>) {
@@ -52,9 +53,14 @@ pub async fn database(backend: Backend) -> (DatabaseUrl, Option<tempfile::TempDi
             let admin = postgres_admin_url();
             let mut conn = sqlx::PgConnection::connect(&admin)
                 .await
-                .unwrap_or_else(|e| panic!("PostgreSQL is required for these tests ({admin}): {e}"));
+                .unwrap_or_else(|e| {
+                    panic!("PostgreSQL is required for these tests ({admin}): {e}")
+                });
             let name = format!("heard_test_{}", uuid::Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
             let (base, _) = admin.rsplit_once('/').unwrap();
             (DatabaseUrl::parse(&format!("{base}/{name}")).unwrap(), None)
         }
@@ -64,21 +70,65 @@ pub async fn database(backend: Backend) -> (DatabaseUrl, Option<tempfile::TempDi
 async fn tenant(store: &Store, name: &str, slug: &str) -> Tenant {
     let now = heard_store::now_ms();
     let org = store.create_org(name, slug, now).await.unwrap();
-    let service = store.create_service(org.id, &LocalizedText::new(&format!("{name} benefits"), "Beneficios"), &LocalizedText::default(), now).await.unwrap();
-    let touchpoint = store.create_touchpoint(org.id, service.id, &LocalizedText::en_only("Web"), Channel::Website, now).await.unwrap();
+    let service = store
+        .create_service(
+            org.id,
+            &LocalizedText::new(format!("{name} benefits"), "Beneficios"),
+            &LocalizedText::default(),
+            now,
+        )
+        .await
+        .unwrap();
+    let touchpoint = store
+        .create_touchpoint(
+            org.id,
+            service.id,
+            &LocalizedText::en_only("Web"),
+            Channel::Website,
+            now,
+        )
+        .await
+        .unwrap();
     let def = templates::a11_v2(&service.name, TrustScale::Thumbs);
     let origins = vec!["https://www.partner.gov".to_string()];
     let survey = store
-        .create_survey(NewSurvey { org_id: org.id, service_id: service.id, touchpoint_id: Some(touchpoint.id), name: &format!("{name} survey"), draft: &def, allowed_origins: &origins, transaction_point: "post_interaction" }, now)
+        .create_survey(
+            NewSurvey {
+                org_id: org.id,
+                service_id: service.id,
+                touchpoint_id: Some(touchpoint.id),
+                name: &format!("{name} survey"),
+                draft: &def,
+                allowed_origins: &origins,
+                transaction_point: "post_interaction",
+            },
+            now,
+        )
         .await
         .unwrap();
-    store.publish_survey(org.id, survey.id, None, now).await.unwrap();
+    store
+        .publish_survey(org.id, survey.id, None, now)
+        .await
+        .unwrap();
     let survey = store.survey(org.id, survey.id).await.unwrap();
     let admin_email = format!("admin@{slug}.example.gov");
     let hash = heard_server::auth::hash_password(PASSWORD).unwrap();
-    let user = store.create_user(&admin_email, &format!("{name} admin"), &hash, now).await.unwrap();
-    store.set_membership(org.id, user.id, Role::Admin, now).await.unwrap();
-    Tenant { org: org.id, slug: slug.into(), admin_email, service, touchpoint, survey }
+    let user = store
+        .create_user(&admin_email, &format!("{name} admin"), &hash, now)
+        .await
+        .unwrap();
+    store
+        .set_membership(org.id, user.id, Role::Admin, now)
+        .await
+        .unwrap();
+    Tenant {
+        org: org.id,
+        slug: slug.into(),
+        admin_email,
+        service,
+        touchpoint,
+        survey,
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -99,44 +149,90 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     tokio::spawn(app.run(async {
         let _ = rx.await;
     }));
-    let client = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
-    TestApp { base, store, client, a, b, _dir: dir, _stop: stop }
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base,
+        store,
+        client,
+        a,
+        b,
+        _dir: dir,
+        _stop: stop,
+    }
 }
 
 impl TestApp {
     pub fn submit_url(&self, t: &Tenant) -> String {
-        format!("{}/api/v1/{}/surveys/{}/responses", self.base, t.slug, t.survey.id)
+        format!(
+            "{}/api/v1/{}/surveys/{}/responses",
+            self.base, t.slug, t.survey.id
+        )
     }
 
     /// Signs in through the real form and returns the session cookie and a CSRF token for forms.
     pub async fn sign_in(&self, email: &str) -> Session {
-        let page = self.client.get(format!("{}/admin/login", self.base)).send().await.unwrap();
+        let page = self
+            .client
+            .get(format!("{}/admin/login", self.base))
+            .send()
+            .await
+            .unwrap();
         let login_cookie = cookie_pair(&page, "heard_login_csrf");
         let csrf = login_cookie.split_once('=').unwrap().1.to_string();
         let resp = self
             .client
             .post(format!("{}/admin/login", self.base))
             .header("cookie", &login_cookie)
-            .form(&[("csrf", csrf.as_str()), ("email", email), ("password", PASSWORD), ("next", "/admin")])
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", email),
+                ("password", PASSWORD),
+                ("next", "/admin"),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(resp.status(), 303, "sign-in should redirect");
         let cookie = cookie_pair(&resp, "heard_session");
-        let home = self.client.get(format!("{}/admin/o/{}", self.base, self.a.org)).header("cookie", &cookie).send().await.unwrap();
+        let home = self
+            .client
+            .get(format!("{}/admin/o/{}", self.base, self.a.org))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
         let html = home.text().await.unwrap();
-        let csrf = html.split("name=\"csrf\" value=\"").nth(1).map(|s| s.split('"').next().unwrap().to_string()).unwrap_or_default();
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .map(|s| s.split('"').next().unwrap().to_string())
+            .unwrap_or_default();
         Session { cookie, csrf }
     }
 
     pub async fn get(&self, s: &Session, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).header("cookie", &s.cookie).header("accept", "text/html").send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &s.cookie)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post(&self, s: &Session, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let mut f: Vec<(&str, &str)> = vec![("csrf", s.csrf.as_str())];
         f.extend_from_slice(form);
-        self.client.post(format!("{}{path}", self.base)).header("cookie", &s.cookie).form(&f).send().await.unwrap()
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &s.cookie)
+            .form(&f)
+            .send()
+            .await
+            .unwrap()
     }
 }
 

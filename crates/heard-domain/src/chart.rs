@@ -1,0 +1,1 @@
+//! Accessible SVG charts rendered on the server. (Being written.)
