@@ -1,15 +1,14 @@
 //! Dashboards: per survey and per service, for a chosen federal fiscal quarter, with a weekly trend chart and its
 //! data table, and the A-11 exports (the v2 per-response CSV and the quarterly collection figures).
 
-use super::shim::chart;
-use super::shim::report::{self, ResponseFacts};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, NaiveTime};
 use heard_domain::fiscal::FiscalQuarter;
+use heard_domain::report::{self, ResponseFacts};
 use heard_domain::survey::SurveyDefinition;
-use heard_domain::{OrgId, SurveyId};
+use heard_domain::{OrgId, SurveyId, chart};
 use heard_store::responses::ResponseFilter;
 use heard_store::{Service, Survey};
 use minijinja::{Value, context};
@@ -107,7 +106,7 @@ fn figures(
         .collect();
     let q = report::survey_report(versions, &in_quarter, customers);
     // The trend shows the last year of weeks up to the quarter's end, so a quarter is seen in context.
-    let trend_from = to - 52 * 7 * 86_400_000;
+    let trend_from = ms(report::week_start(to - 52 * 7 * 86_400_000));
     let recent: Vec<ResponseFacts> = all
         .iter()
         .filter(|f| f.submitted_at >= trend_from && f.submitted_at < to)

@@ -8,7 +8,6 @@ mod login;
 mod orgs;
 mod responses;
 mod services;
-mod shim;
 mod surveys;
 
 use axum::Router;
