@@ -118,7 +118,19 @@ enum BenchCommand {
     },
 }
 
-fn main() -> Result<()> {
+/// Errors are printed as their chain of causes, one sentence each, never as a backtrace: they are for the person at
+/// the terminal.
+fn main() -> std::process::ExitCode {
+    match real_main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HEARD_LOG")

@@ -92,8 +92,11 @@ pub async fn add_user(
     let role = Role::parse(role).map_err(|e| anyhow::anyhow!("--role: {}", e.message))?;
     let email = heard_domain::survey::parse_email(email)
         .map_err(|(_, m)| anyhow::anyhow!("--email: {m}"))?;
-    heard_server::auth::check_password_rules(password)
-        .map_err(|e| anyhow::anyhow!("password: {}", e.message()))?;
+    if let Err(heard_server::AppError::Invalid(e)) =
+        heard_server::auth::check_password_rules(password)
+    {
+        bail!("{e}");
+    }
     let org = store
         .org_by_slug(org_slug)
         .await
