@@ -74,8 +74,16 @@ pub struct NewResponse {
     pub person_key: Option<String>,
     /// Contact answers, already encrypted (nonce || ciphertext), keyed by question id.
     pub contacts: Vec<(String, Vec<u8>)>,
-    /// Free-text analysis, when the text engine ran: JSON of sentiment, themes, flags.
+    /// Free-text analysis, when the text engine ran: JSON of sentiment, themes, flags per question.
     pub enrichment: Option<serde_json::Value>,
+    /// The most negative sentiment label among the free-text answers ("negative", "neutral", "positive").
+    pub sentiment: Option<String>,
+    /// Theme ids found in the free-text answers.
+    pub themes: Vec<String>,
+    /// Crisis or threat language was found: the response needs a person now.
+    pub urgent: bool,
+    /// The original free text, sealed, kept only when the organization turns that on.
+    pub raw_texts: Vec<(String, Vec<u8>)>,
 }
 
 /// Validates an idempotency key: 8 to 100 characters of letters, digits, `-` and `_`.

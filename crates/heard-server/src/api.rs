@@ -413,6 +413,7 @@ async fn submit(
         submitted_at: heard_store::now_ms(),
         answers,
         hidden: HiddenAnswers::Reject,
+        keep_raw_text: p.org.keep_raw_text,
     };
     let r = state.pipeline.submit(&state.store, submission, def).await?;
     let status = if r.duplicate {

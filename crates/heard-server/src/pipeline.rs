@@ -32,6 +32,8 @@ pub struct Submission {
     pub submitted_at: i64,
     pub answers: Map<String, Value>,
     pub hidden: HiddenAnswers,
+    /// Keep the original free text, sealed (an organization's choice; off by default).
+    pub keep_raw_text: bool,
 }
 
 pub struct Pipeline {
@@ -52,6 +54,9 @@ struct Analysis {
     pii: Vec<Value>,
 }
 impl TextEngine {
+    fn themes(&self) -> Vec<(String, String)> {
+        vec![]
+    }
     fn analyze(&self, text: &str, lang: Option<&str>) -> Analysis {
         Analysis {
             redacted: text.to_string(),
@@ -76,6 +81,11 @@ impl Pipeline {
 
     pub fn sealer(&self) -> &Sealer {
         &self.sealer
+    }
+
+    /// The themes the text engine knows, as (id, label), for filters.
+    pub fn themes(&self) -> Vec<(String, String)> {
+        self.analyzer.themes()
     }
 
     /// Checks and transforms a submission into what the store keeps. Field errors name `answers.<question>`.
@@ -103,24 +113,55 @@ impl Pipeline {
             }
         }
 
-        // Protect and enrich free text: the stored text is the redacted one; the analysis goes beside it.
+        // Protect and enrich free text: the stored text is the redacted one; the analysis goes beside it. The original
+        // is kept only if the organization turned that on, and then sealed like a contact.
         let mut enrichment = Map::new();
+        let mut sentiment: Option<&'static str> = None;
+        let mut themes: Vec<String> = Vec::new();
+        let mut urgent = false;
+        let mut raw_texts = Vec::new();
         for q in def.questions.iter().filter(|q| q.kind.is_free_text()) {
             if let Some(AnswerValue::Text(text)) = answers.get_mut(&q.id) {
                 let a = self.analyzer.analyze(text, Some(s.language.as_str()));
+                if s.keep_raw_text {
+                    raw_texts.push((q.id.clone(), self.sealer.seal(text)));
+                }
                 *text = a.redacted.clone();
-                enrichment.insert(
-                    q.id.clone(),
-                    json!({
-                        "language": a.language,
-                        "sentiment": a.sentiment,
-                        "themes": a.themes,
-                        "intent": a.intent,
-                        "emotions": a.emotions,
-                        "urgency": a.urgency,
-                        "pii": pii_types(&a.pii),
-                    }),
-                );
+                let v = json!({
+                    "language": a.language,
+                    "sentiment": a.sentiment,
+                    "themes": a.themes,
+                    "intent": a.intent,
+                    "emotions": a.emotions,
+                    "urgency": a.urgency,
+                    "pii": pii_types(&a.pii),
+                });
+                // The most negative label of any answer describes the response: one complaint matters.
+                let label = match v["sentiment"]["label"].as_str() {
+                    Some("negative") => Some("negative"),
+                    Some("neutral") => Some("neutral"),
+                    Some("positive") => Some("positive"),
+                    _ => None,
+                };
+                let rank = |l: Option<&str>| match l {
+                    Some("negative") => 0,
+                    Some("neutral") => 1,
+                    Some("positive") => 2,
+                    _ => 3,
+                };
+                if rank(label) < rank(sentiment) {
+                    sentiment = label;
+                }
+                for t in v["themes"].as_array().into_iter().flatten() {
+                    if let Some(id) = t["id"]
+                        .as_str()
+                        .filter(|id| !themes.iter().any(|x| x == id))
+                    {
+                        themes.push(id.to_string());
+                    }
+                }
+                urgent |= v["urgency"].as_array().is_some_and(|u| !u.is_empty());
+                enrichment.insert(q.id.clone(), v);
             }
         }
 
@@ -143,6 +184,10 @@ impl Pipeline {
             person_key,
             contacts,
             enrichment: (!enrichment.is_empty()).then_some(Value::Object(enrichment)),
+            sentiment: sentiment.map(str::to_string),
+            themes,
+            urgent,
+            raw_texts,
         })
     }
 

@@ -465,6 +465,7 @@ async fn submit(
         submitted_at: heard_store::now_ms(),
         answers,
         hidden: HiddenAnswers::Drop,
+        keep_raw_text: p.org.keep_raw_text,
     };
     match state.pipeline.submit(&state.store, submission, def).await {
         Ok(_) => Ok(Redirect::to(&thanks).into_response()),

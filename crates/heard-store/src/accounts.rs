@@ -20,19 +20,27 @@ impl Store {
             name: name.into(),
             slug: slug.into(),
             created_at: now,
+            keep_raw_text: false,
         })
     }
 
     pub async fn org(&self, id: OrgId) -> Result<Organization> {
-        let row: Option<OrgRow> = on_pool!(self, p => sqlx::query_as("SELECT id, name, slug, created_at FROM organizations WHERE id = $1")
+        let row: Option<OrgRow> = on_pool!(self, p => sqlx::query_as("SELECT id, name, slug, created_at, keep_raw_text FROM organizations WHERE id = $1")
             .bind(id.as_uuid()).fetch_optional(p).await)?;
         row.map(Into::into).ok_or(StoreError::NotFound)
     }
 
     pub async fn org_by_slug(&self, slug: &str) -> Result<Organization> {
-        let row: Option<OrgRow> = on_pool!(self, p => sqlx::query_as("SELECT id, name, slug, created_at FROM organizations WHERE slug = $1")
+        let row: Option<OrgRow> = on_pool!(self, p => sqlx::query_as("SELECT id, name, slug, created_at, keep_raw_text FROM organizations WHERE slug = $1")
             .bind(slug).fetch_optional(p).await)?;
         row.map(Into::into).ok_or(StoreError::NotFound)
+    }
+
+    /// Turns keeping the original free text (sealed) on or off for an organization.
+    pub async fn set_keep_raw_text(&self, org: OrgId, keep: bool) -> Result<()> {
+        on_pool!(self, p => sqlx::query("UPDATE organizations SET keep_raw_text = $1 WHERE id = $2")
+            .bind(keep).bind(org.as_uuid()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     pub async fn count_orgs(&self) -> Result<i64> {
@@ -105,10 +113,11 @@ impl Store {
             name: String,
             slug: String,
             created_at: i64,
+            keep_raw_text: bool,
             role: String,
         }
         let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
-            "SELECT o.id, o.name, o.slug, o.created_at, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id \
+            "SELECT o.id, o.name, o.slug, o.created_at, o.keep_raw_text, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id \
              WHERE m.user_id = $1 ORDER BY o.name")
             .bind(user.as_uuid()).fetch_all(p).await)?;
         rows.into_iter()
@@ -119,6 +128,7 @@ impl Store {
                         name: r.name,
                         slug: r.slug,
                         created_at: r.created_at,
+                        keep_raw_text: r.keep_raw_text,
                     },
                     role: Role::parse(&r.role).map_err(|e| StoreError::Corrupt(e.message))?,
                 })

@@ -21,6 +21,8 @@ pub struct Organization {
     pub name: String,
     pub slug: String,
     pub created_at: i64,
+    /// Keep the original free text of responses, sealed, beside the redacted text (off unless an admin turns it on).
+    pub keep_raw_text: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -29,6 +31,7 @@ pub(crate) struct OrgRow {
     pub name: String,
     pub slug: String,
     pub created_at: i64,
+    pub keep_raw_text: bool,
 }
 impl From<OrgRow> for Organization {
     fn from(r: OrgRow) -> Self {
@@ -37,6 +40,7 @@ impl From<OrgRow> for Organization {
             name: r.name,
             slug: r.slug,
             created_at: r.created_at,
+            keep_raw_text: r.keep_raw_text,
         }
     }
 }
@@ -247,6 +251,9 @@ pub struct StoredResponse {
     pub trust: Option<i16>,
     pub trust_positive: Option<bool>,
     pub enrichment: Option<serde_json::Value>,
+    pub sentiment: Option<String>,
+    pub themes: Vec<String>,
+    pub urgent: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -264,6 +271,9 @@ pub(crate) struct ResponseRow {
     pub trust: Option<i16>,
     pub trust_positive: Option<bool>,
     pub enrichment: Option<String>,
+    pub sentiment: Option<String>,
+    pub themes: Option<String>,
+    pub urgent: bool,
 }
 impl TryFrom<ResponseRow> for StoredResponse {
     type Error = StoreError;
@@ -286,9 +296,20 @@ impl TryFrom<ResponseRow> for StoredResponse {
                 .as_deref()
                 .map(|e| json(e, "enrichment"))
                 .transpose()?,
+            sentiment: r.sentiment,
+            themes: r
+                .themes
+                .map(|t| {
+                    t.split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            urgent: r.urgent,
         })
     }
 }
 
 pub(crate) const RESPONSE_COLUMNS: &str = "id, survey_id, survey_version, service_id, touchpoint_id, channel, language, \
-     page_path, submitted_at, answers, trust, trust_positive, enrichment";
+     page_path, submitted_at, answers, trust, trust_positive, enrichment, sentiment, themes, urgent";

@@ -20,6 +20,12 @@ pub struct ResponseFilter {
     pub to_ms: Option<i64>,
     /// Only positive (true) or only negative (false) trust answers.
     pub trust_positive: Option<bool>,
+    /// Only responses whose free text has this sentiment label.
+    pub sentiment: Option<String>,
+    /// Only responses whose free text has this theme id.
+    pub theme: Option<String>,
+    /// Only responses flagged urgent (crisis or threat language).
+    pub urgent: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +48,8 @@ pub struct SlimResponse {
 
 const FILTER_SQL: &str = "org_id = $1 AND ($2 IS NULL OR survey_id = $2) AND ($3 IS NULL OR service_id = $3) \
      AND ($4 IS NULL OR channel = $4) AND ($5 IS NULL OR language = $5) AND ($6 IS NULL OR submitted_at >= $6) \
-     AND ($7 IS NULL OR submitted_at < $7) AND ($8 IS NULL OR trust_positive = $8)";
+     AND ($7 IS NULL OR submitted_at < $7) AND ($8 IS NULL OR trust_positive = $8) AND ($9 IS NULL OR sentiment = $9) \
+     AND ($10 IS NULL OR themes LIKE $10) AND ($11 IS NULL OR urgent = $11)";
 
 macro_rules! bind_filter {
     ($q:expr, $org:expr, $f:expr) => {
@@ -54,6 +61,9 @@ macro_rules! bind_filter {
             .bind($f.from_ms)
             .bind($f.to_ms)
             .bind($f.trust_positive)
+            .bind($f.sentiment.as_deref())
+            .bind($f.theme.as_ref().map(|t| format!("%,{t},%")))
+            .bind($f.urgent)
     };
 }
 
@@ -72,7 +82,7 @@ impl Store {
             Order::OldestFirst => (">", "ASC"),
         };
         let sql = format!(
-            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE {FILTER_SQL} AND ($9 IS NULL OR id {cmp} $9) ORDER BY id {dir} LIMIT $10"
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE {FILTER_SQL} AND ($12 IS NULL OR id {cmp} $12) ORDER BY id {dir} LIMIT $13"
         );
         let rows: Vec<ResponseRow> = on_pool!(self, p => bind_filter!(sqlx::query_as(&sql), org, f)
             .bind(cursor.map(|c| *c.as_uuid())).bind(limit).fetch_all(p).await)?;
@@ -115,6 +125,17 @@ impl Store {
              WHERE {FILTER_SQL} ORDER BY submitted_at"
         );
         Ok(on_pool!(self, p => bind_filter!(sqlx::query_as(&sql), org, f).fetch_all(p).await)?)
+    }
+
+    /// Sealed original free text of one response, by question (only stored when the organization keeps it).
+    pub async fn response_raw_texts(
+        &self,
+        org: OrgId,
+        id: ResponseId,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT question_id, sealed FROM response_raw_text WHERE org_id = $1 AND response_id = $2 ORDER BY question_id")
+            .bind(org.as_uuid()).bind(id.as_uuid()).fetch_all(p).await)?)
     }
 
     /// Sealed contact answers of one response, by question.

@@ -122,10 +122,12 @@ pub(crate) async fn insert_batch(
         for r in batch {
             let answers = serde_json::to_string(&r.answers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let enrichment = r.enrichment.as_ref().map(|e| e.to_string());
+            let themes = (!r.themes.is_empty()).then(|| format!(",{},", r.themes.join(",")));
             let inserted = sqlx::query(
                 "INSERT INTO responses (org_id, id, survey_id, survey_version, service_id, touchpoint_id, channel, \
-                 language, page_path, submitted_at, idempotency_key, answers, trust, trust_positive, person_key, enrichment) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 language, page_path, submitted_at, idempotency_key, answers, trust, trust_positive, person_key, enrichment, \
+                 sentiment, themes, urgent) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
                  ON CONFLICT (org_id, survey_id, idempotency_key) DO NOTHING",
             )
             .bind(r.org_id.as_uuid())
@@ -144,12 +146,24 @@ pub(crate) async fn insert_batch(
             .bind(r.trust_positive)
             .bind(r.person_key.as_deref())
             .bind(enrichment.as_deref())
+            .bind(r.sentiment.as_deref())
+            .bind(themes.as_deref())
+            .bind(r.urgent)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if inserted == 1 {
                 for (question, sealed) in &r.contacts {
                     sqlx::query("INSERT INTO response_contacts (org_id, response_id, question_id, sealed) VALUES ($1, $2, $3, $4)")
+                        .bind(r.org_id.as_uuid())
+                        .bind(r.id.as_uuid())
+                        .bind(question)
+                        .bind(sealed)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (question, sealed) in &r.raw_texts {
+                    sqlx::query("INSERT INTO response_raw_text (org_id, response_id, question_id, sealed) VALUES ($1, $2, $3, $4)")
                         .bind(r.org_id.as_uuid())
                         .bind(r.id.as_uuid())
                         .bind(question)

@@ -141,6 +141,14 @@ fn response(
         person_key: None,
         contacts: vec![("email".into(), vec![1, 2, 3])],
         enrichment: None,
+        sentiment: Some(if trust == 1 { "positive" } else { "negative" }.into()),
+        themes: if trust == 1 {
+            vec!["praise".into()]
+        } else {
+            vec!["wait_times".into(), "phone_access".into()]
+        },
+        urgent: false,
+        raw_texts: vec![],
     }
 }
 
@@ -434,3 +442,71 @@ both_backends!(displays_and_volumes_add_up, |store| {
         Some(6000)
     );
 });
+
+both_backends!(
+    text_analysis_columns_filter_and_raw_text_is_kept_apart,
+    |store| {
+        let (org, svc, survey) = seed(&store).await;
+        store
+            .submit(response(org, &svc, survey.id, "text-000001", 1, 1))
+            .await
+            .unwrap();
+        store
+            .submit(response(org, &svc, survey.id, "text-000002", 2, 0))
+            .await
+            .unwrap();
+        let mut urgent = response(org, &svc, survey.id, "text-000003", 3, 0);
+        urgent.urgent = true;
+        urgent.raw_texts = vec![("comment".into(), vec![9, 9, 9])];
+        let u = store.submit(urgent).await.unwrap();
+        let count = |f: ResponseFilter| {
+            let store = store.clone();
+            async move { store.count_responses(org, &f).await.unwrap() }
+        };
+        assert_eq!(
+            count(ResponseFilter {
+                sentiment: Some("negative".into()),
+                ..Default::default()
+            })
+            .await,
+            2
+        );
+        assert_eq!(
+            count(ResponseFilter {
+                theme: Some("phone_access".into()),
+                ..Default::default()
+            })
+            .await,
+            2
+        );
+        assert_eq!(
+            count(ResponseFilter {
+                theme: Some("phone".into()),
+                ..Default::default()
+            })
+            .await,
+            0,
+            "theme ids match whole"
+        );
+        assert_eq!(
+            count(ResponseFilter {
+                urgent: Some(true),
+                ..Default::default()
+            })
+            .await,
+            1
+        );
+        let r = store.response(org, u.id).await.unwrap();
+        assert!(r.urgent);
+        assert_eq!(
+            r.themes,
+            vec!["wait_times".to_string(), "phone_access".to_string()]
+        );
+        assert_eq!(
+            store.response_raw_texts(org, u.id).await.unwrap(),
+            vec![("comment".to_string(), vec![9, 9, 9])]
+        );
+        store.set_keep_raw_text(org, true).await.unwrap();
+        assert!(store.org(org).await.unwrap().keep_raw_text);
+    }
+);

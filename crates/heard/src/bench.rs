@@ -204,6 +204,7 @@ async fn run_one(
                 submitted_at: now,
                 answers: serde_json::json!({"trust": 1, "went_well": ["ease"], "comment": "Quick and easy."}).as_object().cloned().unwrap_or_default(),
                 hidden: heard_domain::survey::HiddenAnswers::Reject,
+                keep_raw_text: false,
             },
             &def,
         )

@@ -442,6 +442,7 @@ pub async fn generate(
             submitted_at: t,
             answers,
             hidden: HiddenAnswers::Reject,
+            keep_raw_text: false,
         });
     }
 

@@ -126,6 +126,33 @@ fn figures(
     }
 }
 
+/// Responses flagged urgent (crisis or threat language), newest first: shown at the top of dashboards the moment
+/// they are stored, because someone may need help now.
+pub async fn urgent(state: &AppState, org: OrgId, survey: Option<SurveyId>) -> AppResult<Value> {
+    let f = ResponseFilter {
+        survey_id: survey,
+        urgent: Some(true),
+        ..Default::default()
+    };
+    let total = state.store.count_responses(org, &f).await?;
+    let recent = state
+        .store
+        .responses_page(org, &f, None, heard_store::responses::Order::NewestFirst, 5)
+        .await?;
+    let rows: Vec<Value> = recent
+        .iter()
+        .map(|r| {
+            let text = r
+                .answers
+                .values()
+                .find_map(|v| v.as_text().filter(|t| t.len() > 3))
+                .map(|t| t.chars().take(200).collect::<String>());
+            context! { id => r.id.to_string(), submitted_at => r.submitted_at, text => text }
+        })
+        .collect();
+    Ok(context! { total => total, rows => rows })
+}
+
 pub async fn service_figures(
     state: &AppState,
     org: OrgId,
@@ -235,6 +262,7 @@ pub async fn survey(
                 transaction_point => s.transaction_point },
             service => context!{ id => service.id.to_string(), name => service.name.get("en") },
             figures => fig, share => share, versions => version_list, displays => displays,
+            urgent => urgent(&state, m.org_id(), Some(id)).await?,
             quarter => quarter.to_string(), quarters => recent_quarters(),
             expired => s.draft.pra.as_ref().is_some_and(|p| p.is_expired(chrono::Utc::now().date_naive())),
         },

@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/o/{org}/members",
             get(orgs::members).post(orgs::add_member),
         )
+        .route("/admin/o/{org}/settings", post(orgs::settings))
         .route("/admin/o/{org}/services", post(services::create))
         .route(
             "/admin/o/{org}/services/{service}",

@@ -129,12 +129,26 @@ pub async fn overview(State(state): State<AppState>, m: Viewer) -> AppResult<Res
         .iter()
         .map(|s| context! { id => s.id.to_string(), name => s.name.get("en"), surveys => surveys.iter().filter(|x| x.service_id == s.id).count() })
         .collect();
+    let urgent = super::dashboard::urgent(&state, m.org_id(), None).await?;
     Ok(page(
         &state,
         "org.html",
         base_ctx(&m, "overview"),
-        context! { services => svc, surveys => rows, errors => context!{}, form => context!{} },
+        context! { services => svc, surveys => rows, urgent => urgent, keep_raw_text => m.org.keep_raw_text, errors => context!{}, form => context!{} },
     ))
+}
+
+/// Organization settings an admin may change: keeping the original text of comments, sealed, beside the redacted
+/// text (off by default, because the redacted text is what analysis needs).
+pub async fn settings(
+    State(state): State<AppState>,
+    m: Admin,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
+    let keep = form.has("keep_raw_text");
+    state.store.set_keep_raw_text(m.org_id(), keep).await?;
+    tracing::info!(org = %m.org_id(), keep_raw_text = keep, "organization settings changed");
+    Ok(Redirect::to(&format!("/admin/o/{}", m.org_id())).into_response())
 }
 
 pub async fn members(State(state): State<AppState>, m: Admin) -> AppResult<Response> {

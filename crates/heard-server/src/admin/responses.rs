@@ -26,6 +26,9 @@ pub struct ListQuery {
     channel: Option<String>,
     language: Option<String>,
     trust: Option<String>,
+    sentiment: Option<String>,
+    theme: Option<String>,
+    urgent: Option<String>,
     from: Option<String>,
     to: Option<String>,
     before: Option<String>,
@@ -73,6 +76,33 @@ impl ListQuery {
                     ));
                 }
             },
+            sentiment: match nonempty(&self.sentiment) {
+                Some(s @ ("positive" | "neutral" | "negative")) => Some(s.to_string()),
+                None => None,
+                Some(_) => {
+                    return Err(AppError::field(
+                        "sentiment",
+                        "not_an_option",
+                        "sentiment is positive, neutral or negative",
+                    ));
+                }
+            },
+            theme: nonempty(&self.theme)
+                .map(|t| {
+                    if t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                    {
+                        Ok(t.to_string())
+                    } else {
+                        Err(AppError::field(
+                            "theme",
+                            "not_an_option",
+                            "choose a theme from the list",
+                        ))
+                    }
+                })
+                .transpose()?,
+            urgent: nonempty(&self.urgent).map(|_| true),
             from_ms: date(nonempty(&self.from), "from")?,
             // "to" is inclusive for people: everything before the next day.
             to_ms: date(nonempty(&self.to), "to")?.map(|t| t + 86_400_000),
@@ -88,6 +118,9 @@ impl ListQuery {
             ("channel", &self.channel),
             ("language", &self.language),
             ("trust", &self.trust),
+            ("sentiment", &self.sentiment),
+            ("theme", &self.theme),
+            ("urgent", &self.urgent),
             ("from", &self.from),
             ("to", &self.to),
         ] {
@@ -107,21 +140,28 @@ fn row_view(r: &StoredResponse, survey_names: &BTreeMap<SurveyId, String>) -> mi
         .iter()
         .find_map(|(_, v)| v.as_text().filter(|t| t.len() > 20))
         .map(|t| t.chars().take(160).collect::<String>());
-    let enrichment = r.enrichment.as_ref();
-    let sentiment = crate::export::sentiment_label(r);
-    let themes: Vec<String> = enrichment
+    // Theme labels come from the analysis stored with the response, so they read as they did when it arrived.
+    let mut themes: Vec<String> = Vec::new();
+    for a in r
+        .enrichment
+        .as_ref()
         .and_then(|e| e.as_object())
-        .map(|o| {
-            o.values()
-                .flat_map(|a| a["themes"].as_array().cloned().unwrap_or_default())
-                .filter_map(|t| t["label"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+        .into_iter()
+        .flat_map(|o| o.values())
+    {
+        for t in a["themes"].as_array().into_iter().flatten() {
+            if let Some(l) = t["label"]
+                .as_str()
+                .filter(|l| !themes.iter().any(|x| x == l))
+            {
+                themes.push(l.to_string());
+            }
+        }
+    }
     context! {
         id => r.id.to_string(), submitted_at => r.submitted_at, survey => survey_names.get(&r.survey_id).cloned().unwrap_or_default(),
         version => r.survey_version, channel => r.channel, language => r.language, trust => r.trust, trust_positive => r.trust_positive,
-        comment => comment, sentiment => sentiment, themes => themes,
+        comment => comment, sentiment => r.sentiment, themes => themes, urgent => r.urgent,
     }
 }
 
@@ -152,7 +192,9 @@ pub async fn list(
         base_ctx(&m, "responses"),
         context! {
             rows => rows.iter().map(|r| row_view(r, &names)).collect::<Vec<_>>(), total => total, next => next, params => q.params(),
-            filter => context!{ survey => q.survey, service => q.service, channel => q.channel, language => q.language, trust => q.trust, from => q.from, to => q.to },
+            filter => context!{ survey => q.survey, service => q.service, channel => q.channel, language => q.language, trust => q.trust,
+                sentiment => q.sentiment, theme => q.theme, urgent => q.urgent, from => q.from, to => q.to },
+            themes => state.pipeline.themes().into_iter().map(|(id, label)| context!{ id => id, label => label }).collect::<Vec<_>>(),
             surveys => surveys.iter().map(|s| context!{ id => s.id.to_string(), name => s.name }).collect::<Vec<_>>(),
             services => services.iter().map(|s| context!{ id => s.id.to_string(), name => s.name.get("en") }).collect::<Vec<_>>(),
             channels => heard_domain::Channel::ALL.iter().map(|c| context!{ key => c.key(), label => c.label() }).collect::<Vec<_>>(),
@@ -195,11 +237,25 @@ pub async fn show(
     } else {
         vec![]
     };
+    // The original words are kept only by organizations that chose to, sealed; the same roles as contacts may read them.
+    let originals: Vec<_> = if m.role >= heard_domain::Role::Analyst {
+        state
+            .store
+            .response_raw_texts(m.org_id(), id)
+            .await?
+            .into_iter()
+            .filter_map(|(q, sealed)| {
+                Some(context! { question => q, value => state.pipeline.sealer().open(&sealed)? })
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     Ok(page(
         &state,
         "response.html",
         base_ctx(&m, "responses"),
-        context! { r => row_view(&r, &BTreeMap::from([(survey.id, survey.name.clone())])), answers => answers, contacts => contacts,
+        context! { r => row_view(&r, &BTreeMap::from([(survey.id, survey.name.clone())])), answers => answers, contacts => contacts, originals => originals,
         page_path => r.page_path, touchpoint => r.touchpoint_id.map(|t| t.to_string()) },
     ))
 }

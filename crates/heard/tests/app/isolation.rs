@@ -26,6 +26,7 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
                             .unwrap()
                             .clone(),
                         hidden: heard_domain::survey::HiddenAnswers::Reject,
+                        keep_raw_text: false,
                     },
                     &app.b.survey.draft,
                 )
@@ -136,6 +137,15 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
         let status = r.status().as_u16();
         assert!(matches!(status, 404 | 422), "POST {path} gave {status}");
     }
+    let r = app
+        .post(
+            &s,
+            &format!("/admin/o/{b}/settings"),
+            &[("keep_raw_text", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), 404, "POST settings of another organization");
+    assert!(!app.store.org(b).await.unwrap().keep_raw_text);
     // B is untouched.
     let survey = app.store.survey(b, bs).await.unwrap();
     assert_eq!(survey.name, app.b.survey.name);

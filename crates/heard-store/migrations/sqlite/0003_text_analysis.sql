@@ -1,0 +1,17 @@
+-- What the text engine found in a response's free text, kept beside it so lists can filter and dashboards can flag
+-- urgent responses without parsing JSON: the most negative sentiment label, theme ids as ",id,id," for exact
+-- matching, and whether crisis or threat language was found.
+ALTER TABLE responses ADD COLUMN sentiment TEXT;
+ALTER TABLE responses ADD COLUMN themes TEXT;
+ALTER TABLE responses ADD COLUMN urgent BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX responses_urgent ON responses(org_id, urgent, submitted_at);
+
+-- The original free text, only when the organization turns that on, sealed with the server key.
+ALTER TABLE organizations ADD COLUMN keep_raw_text BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE TABLE response_raw_text (
+    org_id BLOB NOT NULL,
+    response_id BLOB NOT NULL,
+    question_id TEXT NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (org_id, response_id, question_id)
+);
