@@ -28,6 +28,47 @@ pub struct ResponseFilter {
     pub urgent: Option<bool>,
 }
 
+/// Where a page of responses ends: pages are ordered by submission time, then id, so imported or back-dated
+/// responses sort where they belong. Written `<ms>_<id>` in links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub submitted_at: i64,
+    pub id: ResponseId,
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}_{}", self.submitted_at, self.id)
+    }
+}
+
+impl std::str::FromStr for Cursor {
+    type Err = heard_domain::FieldError;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let bad = || {
+            heard_domain::FieldError::new(
+                "before",
+                "invalid_cursor",
+                "this page link is damaged; start from the first page",
+            )
+        };
+        let (t, id) = s.split_once('_').ok_or_else(bad)?;
+        Ok(Cursor {
+            submitted_at: t.parse().map_err(|_| bad())?,
+            id: id.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl StoredResponse {
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            submitted_at: self.submitted_at,
+            id: self.id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
     NewestFirst,
@@ -73,7 +114,7 @@ impl Store {
         &self,
         org: OrgId,
         f: &ResponseFilter,
-        cursor: Option<ResponseId>,
+        cursor: Option<Cursor>,
         order: Order,
         limit: i64,
     ) -> Result<Vec<StoredResponse>> {
@@ -82,10 +123,11 @@ impl Store {
             Order::OldestFirst => (">", "ASC"),
         };
         let sql = format!(
-            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE {FILTER_SQL} AND ($12 IS NULL OR id {cmp} $12) ORDER BY id {dir} LIMIT $13"
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE {FILTER_SQL} AND ($12 IS NULL OR (submitted_at, id) {cmp} ($12, $13)) \
+             ORDER BY submitted_at {dir}, id {dir} LIMIT $14"
         );
         let rows: Vec<ResponseRow> = on_pool!(self, p => bind_filter!(sqlx::query_as(&sql), org, f)
-            .bind(cursor.map(|c| *c.as_uuid())).bind(limit).fetch_all(p).await)?;
+            .bind(cursor.map(|c| c.submitted_at)).bind(cursor.map(|c| *c.id.as_uuid())).bind(limit).fetch_all(p).await)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 

@@ -271,7 +271,7 @@ both_backends!(pages_walk_every_response_exactly_once, |store| {
             if page.is_empty() {
                 break;
             }
-            cursor = page.last().map(|r| r.id);
+            cursor = page.last().map(|r| r.cursor());
             seen.extend(page.into_iter().map(|r| r.submitted_at));
         }
         assert_eq!(seen.len(), 25);

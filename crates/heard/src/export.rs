@@ -79,7 +79,7 @@ pub async fn run(args: ExportArgs) -> Result<()> {
             .responses_page(org.id, &filter, cursor, Order::OldestFirst, 2000)
             .await?;
         let Some(last) = page.last() else { break };
-        cursor = Some(last.id);
+        cursor = Some(last.cursor());
         for r in &page {
             match csv.as_mut() {
                 Some(w) => w.write_record(heard_server::export::record(r, &columns))?,

@@ -300,7 +300,7 @@ pub async fn a11_csv(
             )
             .await?;
         let Some(last) = page.last() else { break };
-        cursor = Some(last.id);
+        cursor = Some(last.cursor());
         for r in page {
             rows.push((
                 r.id.to_string(),

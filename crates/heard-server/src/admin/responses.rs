@@ -172,7 +172,7 @@ pub async fn list(
 ) -> AppResult<Response> {
     let f = q.filter()?;
     let cursor = nonempty(&q.before)
-        .map(|s| s.parse::<ResponseId>())
+        .map(|s| s.parse::<heard_store::responses::Cursor>())
         .transpose()?;
     let rows = state
         .store
@@ -183,7 +183,7 @@ pub async fn list(
     let names: BTreeMap<SurveyId, String> =
         surveys.iter().map(|s| (s.id, s.name.clone())).collect();
     let next = (rows.len() as i64 == PAGE)
-        .then(|| rows.last().map(|r| r.id.to_string()))
+        .then(|| rows.last().map(|r| r.cursor().to_string()))
         .flatten();
     let services = state.store.services(m.org_id()).await?;
     Ok(page(
@@ -299,7 +299,7 @@ pub async fn export(
                 first = false;
             }
             let done = page.len() < 1000;
-            cursor = page.last().map(|r| r.id);
+            cursor = page.last().map(|r| r.cursor());
             for r in &page {
                 let _ = w.write_record(crate::export::record(r, &columns));
             }
