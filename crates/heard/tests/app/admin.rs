@@ -272,3 +272,90 @@ both_backends!(the_csv_export_streams_every_row, |app| {
         403
     );
 });
+
+both_backends!(
+    the_dashboard_and_the_a11_v2_file_show_what_was_submitted,
+    |app| {
+        let answers = [
+            json!({"trust": 1, "went_well": ["ease", "efficiency"], "comment": "Quick."}),
+            json!({"trust": 1}),
+            json!({"trust": 0, "went_badly": ["efficiency"], "comment": "Too slow"}),
+        ];
+        for (i, a) in answers.iter().enumerate() {
+            let body = json!({"idempotency_key": format!("a11-file-{i:04}"), "answers": a});
+            assert_eq!(
+                app.client
+                    .post(app.submit_url(&app.a))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                201
+            );
+        }
+        let s = app.sign_in(&app.a.admin_email).await;
+        let quarter =
+            heard_domain::fiscal::FiscalQuarter::containing(chrono::Utc::now().date_naive());
+        let path = format!("/admin/o/{}/surveys/{}", app.a.org, app.a.survey.id);
+        let html = app
+            .get(&s, &format!("{path}?quarter={quarter}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("67%"),
+            "two of three trust answers are positive"
+        );
+        let csv = app
+            .get(&s, &format!("{path}/a11-v2.csv?quarter={quarter}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+        let header: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
+        assert_eq!(header.len(), 17);
+        assert_eq!(
+            &header[..3],
+            ["external_id", "question_1", "positive_effectiveness"]
+        );
+        let rows: Vec<Vec<String>> = rdr
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert_eq!(rows.len(), 3);
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let by_trust: Vec<(&str, &str, &str, &str)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r[col("question_1")].as_str(),
+                    r[col("positive_ease")].as_str(),
+                    r[col("positive_effectiveness")].as_str(),
+                    r[col("negative_efficiency")].as_str(),
+                )
+            })
+            .collect();
+        assert!(by_trust.contains(&("1", "1", "0", "null")), "{by_trust:?}");
+        assert!(by_trust.contains(&("1", "0", "0", "null")), "{by_trust:?}");
+        assert!(
+            by_trust.contains(&("0", "null", "null", "1")),
+            "{by_trust:?}"
+        );
+        // Another quarter has nothing.
+        let csv = app
+            .get(
+                &s,
+                &format!("{path}/a11-v2.csv?quarter={}", quarter.previous()),
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(csv.lines().count(), 1);
+        let r = app.get(&s, &format!("{path}?quarter=2027Q1")).await;
+        assert_eq!(r.status(), 422);
+    }
+);
