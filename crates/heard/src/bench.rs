@@ -137,6 +137,15 @@ pub async fn ingest(args: IngestArgs) -> Result<()> {
     println!(
         "ratio = HTTP acknowledged rate / raw batched insert rate of the same database in this run."
     );
+    if let Some(kb) = peak_rss_kb() {
+        // Server and load generator share this process, so the server alone uses less than this.
+        let mb = kb as f64 / 1024.0;
+        println!(
+            "peak resident memory of this process (server + {} clients): {mb:.0} MB (PRODUCT.md target for the server: <= 100 MB): {}",
+            args.clients,
+            if mb <= 100.0 { "PASS" } else { "over" }
+        );
+    }
     if !ok {
         anyhow::bail!("a target was missed or some requests failed");
     }
@@ -304,5 +313,18 @@ async fn run_one(
         p99: pct(0.99),
         errors,
         raw_rate,
+    })
+}
+
+/// Peak resident set size (VmHWM) in KiB, where /proc exists.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| {
+        l.strip_prefix("VmHWM:")?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()
     })
 }
