@@ -97,6 +97,13 @@ struct SurveyDocument {
     definition: Value,
     submit_url: String,
     display_url: String,
+    /// The share of page views (0-100) the embedded widget offers the survey to, decided in the browser.
+    sample_percent: i32,
+    /// Whether `page_path` may keep the page's query string.
+    keep_query: bool,
+    /// The widget's own texts (buttons, scale labels, error messages) in each language the survey offers.
+    #[schema(value_type = Object)]
+    texts: Value,
 }
 
 /// A response to a survey.
@@ -213,6 +220,9 @@ async fn definition(
             .map_err(|e| AppError::Internal(e.to_string()))?,
         submit_url: format!("{base}/responses"),
         display_url: format!("{base}/displays"),
+        sample_percent: p.survey.widget_sample_percent,
+        keep_query: p.survey.keep_query,
+        texts: widget_texts(&p.version.definition.languages),
     };
     let mut resp = Json(doc).into_response();
     resp.headers_mut().insert(
@@ -220,6 +230,20 @@ async fn definition(
         HeaderValue::from_static("public, max-age=60"),
     );
     Ok(with_cors(resp, origin))
+}
+
+/// The strings the widget needs, per offered language, from the same translation files as the hosted page.
+fn widget_texts(languages: &[String]) -> Value {
+    let mut out = Map::new();
+    for l in languages.iter().filter(|l| crate::i18n::has(l)) {
+        let tr = crate::i18n::strings(l);
+        let mut m = Map::new();
+        for k in ["survey", "scale", "errors", "widget"] {
+            m.insert(k.into(), tr[k].clone());
+        }
+        out.insert(l.clone(), Value::Object(m));
+    }
+    Value::Object(out)
 }
 
 /// Reads a JSON object body, naming the problem if it is not one.
@@ -372,7 +396,7 @@ async fn submit(
         .ok()
         .flatten();
     let page_path = opt_str(&m, "page_path", &mut errs)
-        .map(|s| parse_page_path(s, false))
+        .map(|s| parse_page_path(s, p.survey.keep_query))
         .transpose()
         .map_err(|e| errs.push(e))
         .ok()

@@ -92,6 +92,11 @@ async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
         .into_response()
 }
 
+/// An embedded asset's bytes, by its path under `assets/`.
+pub fn bytes(path: &str) -> Option<&'static [u8]> {
+    ASSETS.get(path).map(|a| a.bytes)
+}
+
 /// Whether an asset exists (used by tests and templates).
 pub fn exists(path: &str) -> bool {
     ASSETS.contains_key(path)

@@ -20,6 +20,7 @@ pub mod qr;
 pub mod ratelimit;
 pub mod render;
 pub mod security;
+pub mod widget;
 
 use axum::Router;
 use heard_store::Store;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(admin::routes())
         .merge(assets::routes())
+        .merge(widget::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::html_errors,

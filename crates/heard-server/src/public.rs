@@ -69,6 +69,14 @@ type CachedSurvey = (std::time::Instant, std::sync::Arc<Published>);
 impl PublishedCache {
     const TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
+    /// Forgets every survey of an organization (its settings changed).
+    pub fn forget_org(&self, org: heard_domain::OrgId) {
+        self.entries
+            .lock()
+            .expect("cache lock")
+            .retain(|_, (_, p)| p.org.id != org);
+    }
+
     pub fn forget(&self, survey: SurveyId) {
         self.entries
             .lock()

@@ -168,6 +168,10 @@ pub struct Survey {
     pub allowed_origins: Vec<String>,
     /// A-11 transaction point: post_interaction, post_service_journey or relational.
     pub transaction_point: String,
+    /// The share of page views (0-100) the embedded widget offers the survey to.
+    pub widget_sample_percent: i32,
+    /// Whether responses keep the page's query string (it can carry personal data, so off unless chosen).
+    pub keep_query: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -183,6 +187,8 @@ pub(crate) struct SurveyRow {
     pub published_version: Option<i32>,
     pub allowed_origins: String,
     pub transaction_point: String,
+    pub widget_sample_percent: i32,
+    pub keep_query: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -199,6 +205,8 @@ impl TryFrom<SurveyRow> for Survey {
             published_version: r.published_version,
             allowed_origins: json(&r.allowed_origins, "allowed origins")?,
             transaction_point: r.transaction_point,
+            widget_sample_percent: r.widget_sample_percent,
+            keep_query: r.keep_query,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

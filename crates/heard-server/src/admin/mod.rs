@@ -65,6 +65,7 @@ pub fn routes() -> Router<AppState> {
             post(surveys::publish),
         )
         .route("/admin/o/{org}/surveys/{survey}/share", get(surveys::share))
+        .route("/admin/o/{org}/surveys/{survey}/embed", get(surveys::embed))
         .route(
             "/admin/o/{org}/surveys/{survey}/qr.svg",
             get(surveys::qr_svg),

@@ -147,6 +147,7 @@ pub async fn settings(
 ) -> AppResult<Response> {
     let keep = form.has("keep_raw_text");
     state.store.set_keep_raw_text(m.org_id(), keep).await?;
+    state.published.forget_org(m.org_id());
     tracing::info!(org = %m.org_id(), keep_raw_text = keep, "organization settings changed");
     Ok(Redirect::to(&format!("/admin/o/{}", m.org_id())).into_response())
 }

@@ -289,7 +289,9 @@ fn render_edit(
         base_ctx(m, "surveys"),
         context! {
             survey => context!{ id => s.id.to_string(), name => s.name, published_version => s.published_version, transaction_point => s.transaction_point,
-                allowed_origins => s.allowed_origins.join("\n") },
+                allowed_origins => s.allowed_origins.join("\n"),
+                widget_sample_percent => s.widget_sample_percent.to_string(),
+                keep_query => s.keep_query },
             def => context!{ template => def.template.key(), title => def.title.0, intro => def.intro.0, thank_you => def.thank_you.0,
                 pra => def.pra.as_ref().map(|p| context!{ omb => p.omb_control_number, expires => p.expiration_date.to_string(), burden => p.burden_statement.0 }) },
             questions => questions, blank => def.template == TemplateKind::Blank, errors => form_errors(errs), saved => saved,
@@ -322,6 +324,19 @@ pub async fn save(
     let origins = parse_origins(form.get("allowed_origins"))
         .map_err(|e| errs.push(e))
         .unwrap_or_default();
+    let sample = form.get("widget_sample_percent").trim();
+    let sample = match sample.parse::<i32>() {
+        Ok(n) if (0..=100).contains(&n) => n,
+        _ if sample.is_empty() => s.widget_sample_percent,
+        _ => {
+            errs.push(FieldError::new(
+                "widget_sample_percent",
+                "out_of_range",
+                "enter a whole number from 0 to 100",
+            ));
+            s.widget_sample_percent
+        }
+    };
     let tp = form.get("transaction_point");
     if !TRANSACTION_POINTS.contains(&tp) {
         errs.push(FieldError::new(
@@ -353,6 +368,16 @@ pub async fn save(
             &def,
             &origins,
             tp,
+            heard_store::now_ms(),
+        )
+        .await?;
+    state
+        .store
+        .update_survey_widget_settings(
+            m.org_id(),
+            s.id,
+            sample,
+            form.has("keep_query"),
             heard_store::now_ms(),
         )
         .await?;
@@ -575,6 +600,60 @@ pub async fn share(
             survey => context!{ id => s.id.to_string(), name => s.name, published_version => s.published_version },
             url => url, qr => minijinja::Value::from_safe_string(qr::svg(&url)),
             api => format!("{}/api/v1/{}/surveys/{}", state.public_url, m.org.slug, s.id),
+        },
+    ))
+}
+
+/// The embed snippets for each way of showing the widget, and a live preview that counts no display and sends
+/// nothing.
+pub async fn embed(
+    State(state): State<AppState>,
+    m: Analyst,
+    Path((_, id)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
+    share_url(&state, &m, &s)?;
+    let api = format!(
+        "{}/api/v1/{}/surveys/{}",
+        state.public_url, m.org.slug, s.id
+    );
+    let src = format!("{}{}", state.public_url, crate::widget::versioned_path());
+    let tag = |extra: &str| {
+        format!(
+            "<script async src=\"{src}\"\n  integrity=\"{}\" crossorigin=\"anonymous\" referrerpolicy=\"no-referrer\"\n  data-survey=\"{api}\"{extra}></script>",
+            crate::widget::WIDGET.integrity
+        )
+    };
+    let snippets = [
+        (
+            "tab",
+            "Floating tab",
+            "A small tab in the corner of the page; it opens the survey in a dialog.".to_string(),
+            tag(""),
+        ),
+        (
+            "inline",
+            "Inside the page",
+            "The survey shows inside an element of your page. Reserve its height so nothing moves when it appears.".to_string(),
+            format!("<div id=\"heard-feedback\"></div>\n{}", tag(" data-mode=\"inline\" data-target=\"heard-feedback\"")),
+        ),
+        (
+            "button",
+            "Your own button",
+            "Your page's button opens the survey in a dialog. A visitor who asks is always offered it, whatever the sample.".to_string(),
+            format!("<button type=\"button\" id=\"heard-open\">Give feedback</button>\n{}", tag(" data-mode=\"button\" data-target=\"heard-open\"")),
+        ),
+    ];
+    let origin = state.public_url.to_string();
+    Ok(page(
+        &state,
+        "survey_embed.html",
+        base_ctx(&m, "surveys"),
+        context! {
+            survey => context!{ id => s.id.to_string(), name => s.name, published_version => s.published_version,
+                sample => s.widget_sample_percent, keep_query => s.keep_query, allowed_origins => s.allowed_origins },
+            snippets => snippets.iter().map(|(key, title, note, code)| context!{ key, title, note, code }).collect::<Vec<_>>(),
+            path => crate::widget::versioned_path(), src => src, integrity => crate::widget::WIDGET.integrity, api => api, origin => origin,
         },
     ))
 }

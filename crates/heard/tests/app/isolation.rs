@@ -46,6 +46,7 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
             format!("/admin/o/{org}/surveys/{bs}"),
             format!("/admin/o/{org}/surveys/{bs}/edit"),
             format!("/admin/o/{org}/surveys/{bs}/share"),
+            format!("/admin/o/{org}/surveys/{bs}/embed"),
             format!("/admin/o/{org}/surveys/{bs}/qr.svg"),
             format!("/admin/o/{org}/surveys/{bs}/qr.png"),
             format!("/admin/o/{org}/surveys/{bs}/a11-v2.csv"),

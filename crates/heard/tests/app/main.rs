@@ -6,3 +6,4 @@ mod api;
 mod durability;
 mod isolation;
 mod support;
+mod widget;

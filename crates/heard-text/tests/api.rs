@@ -1,0 +1,145 @@
+//! The public API: output shape, offsets in characters, taxonomy editing.
+
+use heard_text::{Analyzer, Taxonomy};
+
+#[test]
+fn serialises_to_the_ndjson_shape() {
+    let a = Analyzer::new();
+    let r = a.analyze(
+        "Café staff were rude; call me at (415) 555-0132. I waited three hours!",
+        Some("en"),
+    );
+    let v = serde_json::to_value(&r).expect("serialise");
+    assert_eq!(v["language"], "en");
+    assert!(v["sentiment"]["score"].is_number());
+    assert!(
+        ["positive", "neutral", "negative"]
+            .contains(&v["sentiment"]["label"].as_str().expect("label"))
+    );
+    assert_eq!(v["pii"][0]["type"], "PHONE_NUMBER");
+    // Offsets count characters, so "é" is one.
+    assert_eq!(v["pii"][0]["start"], 33);
+    assert_eq!(v["pii"][0]["end"], 47);
+    assert_eq!(
+        v["redacted"],
+        "Café staff were rude; call me at <PHONE_NUMBER>. I waited three hours!"
+    );
+    let themes: Vec<&str> = v["themes"]
+        .as_array()
+        .expect("themes")
+        .iter()
+        .map(|t| t["id"].as_str().expect("id"))
+        .collect();
+    assert!(
+        themes.contains(&"wait_times") && themes.contains(&"staff_courtesy"),
+        "{themes:?}"
+    );
+    assert!(
+        v["themes"][0]["triggers"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty())
+    );
+    assert!(v["intent"].is_string());
+    assert!(v["emotions"].is_array() && v["urgency"].is_array());
+}
+
+#[test]
+fn intents_emotions_and_urgency() {
+    let a = Analyzer::new();
+    assert_eq!(
+        serde_json::to_value(a.analyze("How do I renew my license online?", None).intent)
+            .expect("v"),
+        "question"
+    );
+    assert_eq!(
+        serde_json::to_value(
+            a.analyze(
+                "Please help me, my benefits stopped and I can't pay rent",
+                None
+            )
+            .intent
+        )
+        .expect("v"),
+        "request_for_help"
+    );
+    assert_eq!(
+        serde_json::to_value(
+            a.analyze("You should add a chat option to the website", None)
+                .intent
+        )
+        .expect("v"),
+        "suggestion"
+    );
+    assert_eq!(
+        serde_json::to_value(
+            a.analyze("Thank you, the agent was wonderful and very helpful", None)
+                .intent
+        )
+        .expect("v"),
+        "compliment"
+    );
+    assert_eq!(
+        serde_json::to_value(
+            a.analyze(
+                "This is ridiculous, the office lost my documents again",
+                None
+            )
+            .intent
+        )
+        .expect("v"),
+        "complaint"
+    );
+    let r = a.analyze("If this isn't fixed I will bring a gun to the office", None);
+    assert_eq!(
+        serde_json::to_value(&r.urgency).expect("v"),
+        serde_json::json!(["threat"])
+    );
+    let r = a.analyze("No sé qué hacer, quiero morir", None);
+    assert_eq!(r.language, "es");
+    assert_eq!(
+        serde_json::to_value(&r.urgency).expect("v"),
+        serde_json::json!(["crisis"])
+    );
+    let r = a.analyze(
+        "I'm so confused by this letter and worried I'll lose my home",
+        None,
+    );
+    assert_eq!(
+        serde_json::to_value(&r.emotions).expect("v"),
+        serde_json::json!(["confusion", "anxiety"])
+    );
+}
+
+#[test]
+fn agency_taxonomy() {
+    let t = Taxonomy::parse("# ours\n[parks] Parks and trails\npark*, trail, picnic area\n")
+        .expect("parses");
+    let a = Analyzer::with_taxonomy(t);
+    let r = a.analyze("The parking lot near the picnic area was full", None);
+    assert_eq!(r.themes.len(), 1);
+    assert_eq!(
+        r.themes[0].triggers,
+        vec!["parking".to_string(), "picnic area".to_string()]
+    );
+    assert!(Taxonomy::parse("trail\n").is_err());
+    assert!(Taxonomy::parse("[a b] x\n").is_err());
+    assert_eq!(Taxonomy::default().themes().len(), 16);
+}
+
+#[test]
+fn spans_never_leak_into_redacted_text() {
+    let texts = [
+        "SSN 078-05-1123 and 078-05-1123",
+        "email a@b.co, card 4111-1111-1111-1111, ip 10.0.0.1",
+        "my name is Ana María López; born 04/05/1990",
+        "1600 Pennsylvania Avenue NW",
+    ];
+    for t in texts {
+        let (red, spans) = heard_text::redact(t);
+        let chars: Vec<char> = t.chars().collect();
+        for s in spans {
+            let orig: String = chars[s.start..s.end].iter().collect();
+            assert!(!red.contains(&orig), "{orig} in {red}");
+        }
+    }
+}
