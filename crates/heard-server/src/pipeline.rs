@@ -38,44 +38,14 @@ pub struct Submission {
 
 pub struct Pipeline {
     sealer: Sealer,
-    analyzer: TextEngine,
-}
-
-// TEXT-ENGINE: stand-in until heard-text lands in this tree; replaced by heard_text::Analyzer.
-struct TextEngine;
-struct Analysis {
-    redacted: String,
-    language: String,
-    sentiment: Value,
-    themes: Value,
-    intent: Value,
-    emotions: Value,
-    urgency: Value,
-    pii: Vec<Value>,
-}
-impl TextEngine {
-    fn themes(&self) -> Vec<(String, String)> {
-        vec![]
-    }
-    fn analyze(&self, text: &str, lang: Option<&str>) -> Analysis {
-        Analysis {
-            redacted: text.to_string(),
-            language: lang.unwrap_or("en").into(),
-            sentiment: Value::Null,
-            themes: Value::Null,
-            intent: Value::Null,
-            emotions: Value::Null,
-            urgency: Value::Null,
-            pii: vec![],
-        }
-    }
+    analyzer: heard_text::Analyzer,
 }
 
 impl Pipeline {
     pub fn new(secret: &[u8; 32]) -> Pipeline {
         Pipeline {
             sealer: Sealer::new(secret),
-            analyzer: TextEngine,
+            analyzer: heard_text::Analyzer::new(),
         }
     }
 
@@ -85,7 +55,12 @@ impl Pipeline {
 
     /// The themes the text engine knows, as (id, label), for filters.
     pub fn themes(&self) -> Vec<(String, String)> {
-        self.analyzer.themes()
+        self.analyzer
+            .taxonomy()
+            .themes()
+            .iter()
+            .map(|t| (t.id.clone(), t.label.clone()))
+            .collect()
     }
 
     /// Checks and transforms a submission into what the store keeps. Field errors name `answers.<question>`.

@@ -1,1 +1,184 @@
-//! placeholder
+//! Heard's text engine: redaction of personal data, language, sentiment, themes, intent,
+//! emotions and urgency, computed in-process, deterministically, with no I/O.
+//!
+//! Build one [`Analyzer`] (it parses the embedded lexicons and taxonomy) and share it: it is
+//! `Send + Sync` and every call to [`Analyzer::analyze`] is independent.
+
+pub mod eval;
+pub mod pii;
+pub mod sentiment;
+pub mod signals;
+pub mod themes;
+pub mod tokens;
+
+use serde::Serialize;
+
+pub use pii::{PiiSpan, RedactConfig, redact, redact_with};
+pub use sentiment::{Label, Sentiment};
+pub use signals::{Emotion, Intent, Urgency};
+pub use themes::{Cluster, Taxonomy, TaxonomyError, ThemeHit, discover};
+
+/// Everything Heard learns from one text.
+#[derive(Serialize, Clone, Debug)]
+pub struct Analysis {
+    /// "en" or "es".
+    pub language: String,
+    pub sentiment: Sentiment,
+    /// The text with each personal-data span replaced by a placeholder such as `<US_SSN>`.
+    pub redacted: String,
+    /// Spans of the original text that were replaced, offsets in Unicode scalar values.
+    pub pii: Vec<PiiSpan>,
+    pub themes: Vec<ThemeHit>,
+    pub intent: Intent,
+    pub emotions: Vec<Emotion>,
+    pub urgency: Vec<Urgency>,
+}
+
+/// The analyser: lexicons and taxonomy, built once.
+pub struct Analyzer {
+    scorer: sentiment::Scorer,
+    signals: signals::Signals,
+    taxonomy: Taxonomy,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer::new()
+    }
+}
+
+impl Analyzer {
+    /// An analyser with the embedded lexicons and the default public-service taxonomy.
+    pub fn new() -> Analyzer {
+        Analyzer::with_taxonomy(Taxonomy::default())
+    }
+
+    /// An analyser with an agency's own taxonomy (see [`Taxonomy::parse`]).
+    pub fn with_taxonomy(taxonomy: Taxonomy) -> Analyzer {
+        Analyzer {
+            scorer: sentiment::Scorer::new(),
+            signals: signals::Signals::new(),
+            taxonomy,
+        }
+    }
+
+    /// The taxonomy in use.
+    pub fn taxonomy(&self) -> &Taxonomy {
+        &self.taxonomy
+    }
+
+    /// Analyses one text; `language_hint` ("en", "es", "es-MX", ...) overrides detection.
+    pub fn analyze(&self, text: &str, language_hint: Option<&str>) -> Analysis {
+        let (redacted, pii) = redact(text);
+        // Every later step reads the text with each personal-data span blanked out, so no
+        // personal data reaches theme triggers and placeholders such as <PHONE_NUMBER> do not
+        // read as the word "phone".
+        let blanked_owned;
+        let blanked: &str = if pii.is_empty() {
+            &redacted
+        } else {
+            blanked_owned = blank(text, &pii);
+            &blanked_owned
+        };
+        let lower = blanked.to_lowercase();
+        let ws: Vec<&str> = tokens::words(&lower).map(|(_, w)| w).collect();
+        let cues = self.signals.scan(&ws);
+        let language = signals::Signals::language_of(&cues, language_hint);
+        let score = self.sentiment_of(blanked, &lower, language == "es");
+        let themes = self.taxonomy.match_words(&ws);
+        let (intent, emotions, urgency) = self.signals.read(&cues, &ws, blanked, score);
+        Analysis {
+            language: language.to_string(),
+            sentiment: Sentiment::from_score(score),
+            redacted,
+            pii,
+            themes,
+            intent,
+            emotions,
+            urgency,
+        }
+    }
+
+    /// Sentiment alone, in -1..1 (no redaction; used by the benchmark and the evaluation).
+    pub fn sentiment(&self, text: &str, language_hint: Option<&str>) -> Sentiment {
+        let lower = text.to_lowercase();
+        let spanish = match language_hint {
+            Some(h) => h.starts_with("es"),
+            None => {
+                let ws: Vec<&str> = tokens::words(&lower).map(|(_, w)| w).collect();
+                self.signals.language(&ws, None) == "es"
+            }
+        };
+        Sentiment::from_score(self.sentiment_of(text, &lower, spanish))
+    }
+
+    fn sentiment_of(&self, text: &str, lower: &str, spanish: bool) -> f32 {
+        // Lower-casing keeps byte offsets for almost every text; when it does not, score the
+        // lower-cased text alone (capital emphasis is then ignored).
+        if lower.len() == text.len() {
+            self.scorer.score(text, lower, spanish)
+        } else {
+            self.scorer.score(lower, lower, spanish)
+        }
+    }
+}
+
+/// `text` with each span replaced by one space.
+fn blank(text: &str, spans: &[PiiSpan]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut next = 0;
+    for (i, c) in text.chars().enumerate() {
+        while next < spans.len() && spans[next].end <= i {
+            next += 1;
+        }
+        match spans.get(next) {
+            Some(s) if s.start == i => out.push(' '),
+            Some(s) if s.start < i => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analyzer_is_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Analyzer>();
+    }
+
+    #[test]
+    fn full_analysis() {
+        let a = Analyzer::new();
+        let r = a.analyze(
+            "I waited three hours on hold and nobody helped me. My SSN is 078-05-1123!",
+            None,
+        );
+        assert_eq!(r.language, "en");
+        assert_eq!(r.sentiment.label, Label::Negative);
+        assert!(r.redacted.contains("<US_SSN>"));
+        assert!(r.themes.iter().any(|t| t.id == "wait_times"));
+        assert_eq!(r.intent, Intent::Complaint);
+        let r = a.analyze("Muchas gracias, el personal fue muy amable.", None);
+        assert_eq!(r.language, "es");
+        assert_eq!(r.sentiment.label, Label::Positive);
+        assert!(r.emotions.contains(&Emotion::Gratitude));
+        let r = a.analyze("I can't go on like this, I want to end my life", None);
+        assert!(r.urgency.contains(&Urgency::Crisis));
+    }
+
+    #[test]
+    fn sentiment_rules() {
+        let a = Analyzer::new();
+        let s = |t: &str| a.sentiment(t, Some("en")).score;
+        assert!(s("The staff was good") > 0.0);
+        assert!(s("The staff was not good") < 0.0);
+        assert!(s("The staff was very good") > s("The staff was good"));
+        assert!(s("The staff was GOOD") > s("The staff was good"));
+        assert!(s("The staff was good!!") > s("The staff was good"));
+        assert!(s("The office was nice but the wait was horrible") < 0.0);
+    }
+}

@@ -1,10 +1,608 @@
-//! Placeholder until the text engine's commands land.
-pub fn analyze(_: Option<std::path::PathBuf>) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+//! The text engine's commands: `heard analyze` (NDJSON in, NDJSON out), `heard eval` (quality
+//! on the shared evaluation data, beside the VADER paper's numbers) and `heard bench text`
+//! (throughput beside vaderSentiment measured in the same run).
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use heard_text::eval::{self, PiiCase};
+use heard_text::{Analysis, Analyzer, RedactConfig};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Lines analysed per batch; a batch is split across the cores and written back in order.
+const BATCH: usize = 4096;
+
+#[derive(Serialize)]
+struct Out<'a> {
+    id: &'a Value,
+    #[serde(flatten)]
+    analysis: Analysis,
 }
-pub fn eval(_: &std::path::Path) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+
+#[derive(Serialize)]
+struct OutError<'a> {
+    id: &'a Value,
+    error: String,
 }
-pub fn bench(_: &std::path::Path) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+
+/// `heard analyze [FILE]`: reads `{"id", "text", "language"?}` lines from FILE or stdin and writes
+/// one analysis line per input line, in order. A line that cannot be read yields
+/// `{"id": ..., "error": "..."}` in its place, so outputs stay aligned with inputs.
+pub fn analyze(input: Option<PathBuf>) -> Result<()> {
+    let (reader, total): (Box<dyn BufRead>, Option<u64>) = match &input {
+        Some(p) => {
+            let f =
+                std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            let len = f.metadata().map(|m| m.len()).ok();
+            (Box::new(std::io::BufReader::with_capacity(1 << 20, f)), len)
+        }
+        None => (
+            Box::new(std::io::BufReader::new(std::io::stdin().lock())),
+            None,
+        ),
+    };
+    let bar = match total {
+        Some(len) if len > 1 << 20 => indicatif::ProgressBar::new(len),
+        Some(_) => indicatif::ProgressBar::hidden(),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {bytes}/{total_bytes} {bar:40} {per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    let analyzer = Analyzer::new();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut lines = reader.lines();
+    let mut line_no = 0usize;
+    let mut errors = 0usize;
+    loop {
+        let mut batch: Vec<String> = Vec::with_capacity(BATCH);
+        for line in lines.by_ref() {
+            let line = line.context("cannot read the input (is it UTF-8?)")?;
+            bar.inc(line.len() as u64 + 1);
+            if line.trim().is_empty() {
+                continue;
+            }
+            batch.push(line);
+            if batch.len() == BATCH {
+                break;
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let chunk = batch.len().div_ceil(threads);
+        let results: Vec<Vec<(String, bool)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = batch
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(|| {
+                        part.iter()
+                            .map(|l| analyze_line(&analyzer, l))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (text, ok) in results.into_iter().flatten() {
+            line_no += 1;
+            errors += usize::from(!ok);
+            out.write_all(text.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()?;
+    bar.finish_and_clear();
+    if errors > 0 {
+        eprintln!("{errors} of {line_no} lines could not be analysed (see their \"error\" field)");
+    }
+    Ok(())
+}
+
+/// Analyses one input line; returns the output line and whether it succeeded.
+fn analyze_line(analyzer: &Analyzer, line: &str) -> (String, bool) {
+    let v: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => return (error_line(&Value::Null, format!("not JSON: {e}")), false),
+    };
+    let id = v.get("id").unwrap_or(&Value::Null);
+    let Some(text) = v.get("text").and_then(Value::as_str) else {
+        return (
+            error_line(id, "field \"text\" must be a string".into()),
+            false,
+        );
+    };
+    let hint = v.get("language").and_then(Value::as_str);
+    let analysis = analyzer.analyze(text, hint);
+    match serde_json::to_string(&Out { id, analysis }) {
+        Ok(s) => (s, true),
+        Err(e) => (error_line(id, e.to_string()), false),
+    }
+}
+
+fn error_line(id: &Value, error: String) -> String {
+    serde_json::to_string(&OutError { id, error })
+        .unwrap_or_else(|_| "{\"error\":\"unserialisable\"}".into())
+}
+
+fn read(data: &Path, rel: &str) -> Result<String> {
+    let p = data.join(rel);
+    std::fs::read_to_string(&p)
+        .with_context(|| format!("cannot read {} (pass the shared data folder)", p.display()))
+}
+
+const CORPORA: [(&str, &str); 3] = [
+    ("tweets", "sentiment/vader/tweets_GroundTruth.txt"),
+    (
+        "movie",
+        "sentiment/vader/movieReviewSnippets_GroundTruth.txt",
+    ),
+    (
+        "nyt",
+        "sentiment/vader/nytEditorialSnippets_GroundTruth.txt",
+    ),
+];
+const UCI: [&str; 3] = ["amazon", "imdb", "yelp"];
+
+/// Python program that scores texts (a JSON array on stdin) with vaderSentiment and prints
+/// `{"scores": [...], "seconds": s}`; only `polarity_scores` is timed.
+const VADER_PY: &str = r#"
+import json, sys, time
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+texts = json.load(sys.stdin)
+sia = SentimentIntensityAnalyzer()
+t = time.perf_counter()
+scores = [sia.polarity_scores(x)["compound"] for x in texts]
+print(json.dumps({"scores": scores, "seconds": time.perf_counter() - t}))
+"#;
+
+/// Runs vaderSentiment (PyPI) on `texts` in a python3 subprocess: compound scores and seconds.
+fn run_vader(texts: &[&str]) -> Result<(Vec<f64>, f64)> {
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", VADER_PY])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start python3")?;
+    let input = serde_json::to_vec(texts)?;
+    let mut stdin = child.stdin.take().context("no stdin")?;
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output()?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
+    if !output.status.success() {
+        bail!(
+            "vaderSentiment failed (pip install vaderSentiment==3.3.2): {}",
+            String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    let v: Value = serde_json::from_slice(&output.stdout)?;
+    let scores = v["scores"]
+        .as_array()
+        .context("no scores")?
+        .iter()
+        .map(|x| x.as_f64().unwrap_or(0.0))
+        .collect();
+    Ok((scores, v["seconds"].as_f64().unwrap_or(0.0)))
+}
+
+fn pass(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "FAIL" }
+}
+
+/// `heard eval`: every quality table, beside the VADER paper's numbers.
+pub fn eval(data_dir: &Path) -> Result<()> {
+    let analyzer = Analyzer::new();
+    let paper = eval::parse_paper_table(&read(data_dir, "sentiment/vader/paper_table4.csv")?);
+    let mut failures = 0;
+
+    println!(
+        "== Sentiment, VADER paper protocol (r = Pearson vs mean rating; P/R/F1 = 3-class support-weighted, ±0.05) =="
+    );
+    println!(
+        "vaderSentiment 3.3.2 columns are measured now in a python3 subprocess when it is installed."
+    );
+    println!(
+        "{:<8} {:>6} | {:>6} {:>5} {:>5} {:>5} {:>8} | {:>6} {:>5} {:>5} {:>5} | {:>6} {:>5} {:>8} | verdict",
+        "corpus",
+        "n",
+        "r",
+        "P",
+        "R",
+        "F1",
+        "macroF1*",
+        "pap.r",
+        "P",
+        "R",
+        "F1",
+        "3.3.2r",
+        "F1",
+        "macroF1*"
+    );
+    for (name, rel) in CORPORA {
+        let src = read(data_dir, rel)?;
+        let items = eval::parse_vader(&src);
+        let truth: Vec<f64> = items.iter().map(|x| x.0).collect();
+        let pred: Vec<f64> = items
+            .iter()
+            .map(|x| f64::from(analyzer.sentiment(x.1, Some("en")).score))
+            .collect();
+        let s = eval::sentiment_scores(&truth, &pred, 0.5);
+        let p = paper
+            .iter()
+            .find(|r| r.corpus == name && r.method == "VADER");
+        let texts: Vec<&str> = items.iter().map(|x| x.1).collect();
+        let vader = run_vader(&texts)
+            .ok()
+            .map(|(v, _)| eval::sentiment_scores(&truth, &v, 0.5));
+        let ok = p.is_some_and(|p| s.r > p.r && s.f1 > p.f1);
+        failures += usize::from(!ok);
+        print!(
+            "{:<8} {:>6} | {:>6.3} {:>5.2} {:>5.2} {:>5.3} {:>8.3} | ",
+            name, s.n, s.r, s.precision, s.recall, s.f1, s.macro_f1_band
+        );
+        match p {
+            Some(p) => print!(
+                "{:>6.3} {:>5.2} {:>5.2} {:>5.2} | ",
+                p.r, p.precision, p.recall, p.f1
+            ),
+            None => print!("{:>6} {:>5} {:>5} {:>5} | ", "-", "-", "-", "-"),
+        }
+        match vader {
+            Some(v) => print!("{:>6.3} {:>5.3} {:>8.3} | ", v.r, v.f1, v.macro_f1_band),
+            None => print!("{:>6} {:>5} {:>8} | ", "-", "-", "-"),
+        }
+        println!("{} (beat paper r and F1)", pass(ok));
+    }
+    println!("* macroF1: 3-class macro F1 with the truth neutral when |mean| <= 0.5.\n");
+
+    println!(
+        "== Sentiment, UCI sentences (binary labels; accuracy counts a score of 0 as wrong) =="
+    );
+    println!(
+        "{:<8} {:>6} | {:>8} {:>7} | {:>13} {:>11}",
+        "corpus", "n", "accuracy", "F1(3c)", "3.3.2 accur.", "3.3.2 F1"
+    );
+    for name in UCI {
+        let src = read(data_dir, &format!("sentiment/uci/{name}.json"))?;
+        let v: Value = serde_json::from_str(&src)?;
+        let items: Vec<(&str, bool)> = v
+            .as_array()
+            .context("UCI file is not an array")?
+            .iter()
+            .filter_map(|x| Some((x.get("text")?.as_str()?, x.get("class")?.as_i64()? == 1)))
+            .collect();
+        let truth: Vec<bool> = items.iter().map(|x| x.1).collect();
+        let pred: Vec<f64> = items
+            .iter()
+            .map(|x| f64::from(analyzer.sentiment(x.0, Some("en")).score))
+            .collect();
+        let (acc, f1) = eval::binary_scores(&truth, &pred);
+        let texts: Vec<&str> = items.iter().map(|x| x.0).collect();
+        let vader = run_vader(&texts)
+            .ok()
+            .map(|(v, _)| eval::binary_scores(&truth, &v));
+        print!(
+            "{:<8} {:>6} | {:>8.3} {:>7.3} | ",
+            name,
+            items.len(),
+            acc,
+            f1
+        );
+        match vader {
+            Some((a, f)) => println!("{a:>13.3} {f:>11.3}"),
+            None => println!("{:>13} {:>11}", "-", "-"),
+        }
+    }
+    println!();
+
+    println!("== Personal data: Presidio recognizer cases (span level, per type) ==");
+    let cases: Vec<PiiCase> = read(data_dir, "pii/presidio_recognizer_cases.jsonl")?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let default = eval::score_pii(&cases, RedactConfig::default());
+    let all_dates = eval::score_pii(&cases, RedactConfig { all_dates: true });
+    println!(
+        "{:<22} {:>4} {:>4} | {:>7} {:>7} {:>7} {:>6} | {:>8} | {:>9} | target",
+        "type", "exp", "pred", "R exact", "R overl", "P overl", "F1", "redacted", "must-not"
+    );
+    let mut must_not_total = 0;
+    for (s, label) in default.iter().map(|s| (s, s.entity.clone())).chain(
+        all_dates
+            .iter()
+            .filter(|s| s.entity == "DATE_TIME")
+            .map(|s| (s, "DATE_TIME (all dates)".to_string())),
+    ) {
+        let structured =
+            ["US_SSN", "EMAIL_ADDRESS", "CREDIT_CARD", "PHONE_NUMBER"].contains(&s.entity.as_str());
+        if !label.ends_with("(all dates)") {
+            must_not_total += s.must_not_hits;
+        }
+        let target = if structured {
+            let ok = s.recall_overlap() >= 0.98;
+            failures += usize::from(!ok);
+            format!("recall>=0.98 {}", pass(ok))
+        } else {
+            String::new()
+        };
+        println!(
+            "{:<22} {:>4} {:>4} | {:>7.3} {:>7.3} {:>7.3} {:>6.3} | {:>8.3} | {:>4}/{:<4} | {}",
+            label,
+            s.expected,
+            s.predicted,
+            s.recall_exact(),
+            s.recall_overlap(),
+            s.precision_overlap(),
+            s.f1_overlap(),
+            s.redaction_recall(),
+            s.must_not_hits,
+            s.must_not_cases,
+            target
+        );
+    }
+    println!(
+        "must-not-match hits (default mode): {must_not_total} -> {}",
+        pass(must_not_total == 0)
+    );
+    failures += usize::from(must_not_total != 0);
+    println!(
+        "'redacted' = expected spans covered by a span of any type; DATE_TIME flags dates of birth only by default.\n"
+    );
+
+    println!("== Personal data: Presidio demo paragraph ==");
+    let (red, _) = heard_text::redact(&read(data_dir, "pii/demo.txt")?);
+    for l in red.lines().filter(|l| !l.trim().is_empty()).take(8) {
+        println!("  {l}");
+    }
+    println!();
+
+    println!(
+        "== Personal data: CFPB narratives (already masked with XXXX; every hit is presumed a false positive) =="
+    );
+    let rows = eval::parse_csv(&read(
+        data_dir,
+        "complaints/cfpb_narratives_with_labels.csv",
+    )?);
+    let header = rows.first().context("empty CSV")?.clone();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (ni, pi) = (
+        col("narrative").context("no narrative column")?,
+        col("product").context("no product column")?,
+    );
+    let recs: Vec<(&str, &str)> = rows[1..]
+        .iter()
+        .filter(|r| r.len() > ni.max(pi))
+        .map(|r| (r[ni].as_str(), r[pi].as_str()))
+        .collect();
+    let mut by_type: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut with_hit = 0;
+    for (t, _) in &recs {
+        let (_, spans) = heard_text::redact(t);
+        with_hit += usize::from(!spans.is_empty());
+        for s in spans {
+            *by_type.entry(s.kind).or_default() += 1;
+        }
+    }
+    println!(
+        "narratives: {}, with at least one hit: {} ({:.1}%)",
+        recs.len(),
+        with_hit,
+        100.0 * with_hit as f64 / recs.len().max(1) as f64
+    );
+    for (k, v) in &by_type {
+        println!("  {k:<22} {v:>5}");
+    }
+    println!();
+
+    println!(
+        "== Themes: default taxonomy coverage on CFPB narratives, and discovery of new themes =="
+    );
+    let mut unmatched: Vec<usize> = Vec::new();
+    for (i, (t, _)) in recs.iter().enumerate() {
+        if analyzer.analyze(t, Some("en")).themes.is_empty() {
+            unmatched.push(i);
+        }
+    }
+    println!(
+        "narratives matching at least one taxonomy theme: {} of {}",
+        recs.len() - unmatched.len(),
+        recs.len()
+    );
+    let mut products: Vec<&str> = recs.iter().map(|r| r.1).collect();
+    products.sort_unstable();
+    products.dedup();
+    let labels: Vec<usize> = recs
+        .iter()
+        .map(|r| products.binary_search(&r.1).unwrap_or(0))
+        .collect();
+    println!(
+        "{:<22} {:>5} {:>4} {:>7} {:>6}",
+        "discovery run", "n", "k", "purity", "NMI"
+    );
+    let baseline = {
+        let mut counts = std::collections::HashMap::new();
+        for l in &labels {
+            *counts.entry(l).or_insert(0usize) += 1;
+        }
+        counts.values().max().copied().unwrap_or(0) as f64 / labels.len().max(1) as f64
+    };
+    for k in [9, 20] {
+        let texts: Vec<&str> = recs.iter().map(|r| r.0).collect();
+        let clusters = heard_text::discover(&texts, k);
+        let mut assign = vec![0usize; texts.len()];
+        for (ci, c) in clusters.iter().enumerate() {
+            for &m in &c.members {
+                assign[m] = ci;
+            }
+        }
+        let (purity, nmi) = eval::purity_nmi(&labels, &assign);
+        println!(
+            "{:<22} {:>5} {:>4} {:>7.3} {:>6.3}",
+            "all narratives",
+            texts.len(),
+            k,
+            purity,
+            nmi
+        );
+        if k == 9 {
+            for c in &clusters {
+                let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+                for &m in &c.members {
+                    *counts.entry(recs[m].1).or_default() += 1;
+                }
+                let (top, n) = counts
+                    .into_iter()
+                    .max_by_key(|x| (x.1, x.0))
+                    .unwrap_or(("", 0));
+                println!(
+                    "    {:>4} | {:<50} | majority: {} ({:.0}%)",
+                    c.members.len(),
+                    c.label,
+                    top,
+                    100.0 * n as f64 / c.members.len().max(1) as f64
+                );
+            }
+        }
+    }
+    println!("purity of putting everything in one group (majority product): {baseline:.3}");
+    if unmatched.len() >= 2 {
+        let texts: Vec<&str> = unmatched.iter().map(|&i| recs[i].0).collect();
+        let ul: Vec<usize> = unmatched.iter().map(|&i| labels[i]).collect();
+        let clusters = heard_text::discover(&texts, 9.min(texts.len()));
+        let mut assign = vec![0usize; texts.len()];
+        for (ci, c) in clusters.iter().enumerate() {
+            for &m in &c.members {
+                assign[m] = ci;
+            }
+        }
+        let (purity, nmi) = eval::purity_nmi(&ul, &assign);
+        println!(
+            "{:<22} {:>5} {:>4} {:>7.3} {:>6.3}",
+            "unmatched only",
+            texts.len(),
+            9,
+            purity,
+            nmi
+        );
+    }
+    println!();
+    if failures > 0 {
+        println!("{failures} target(s) FAIL");
+    } else {
+        println!("all targets PASS");
+    }
+    Ok(())
+}
+
+/// `heard bench text`: full enrichment throughput on one core, beside vaderSentiment's sentiment
+/// alone on the same texts, measured in the same run.
+pub fn bench(data_dir: &Path) -> Result<()> {
+    let mut owned: Vec<String> = Vec::new();
+    for (_, rel) in CORPORA {
+        owned.extend(
+            eval::parse_vader(&read(data_dir, rel)?)
+                .into_iter()
+                .map(|x| x.1.to_string()),
+        );
+    }
+    for name in UCI {
+        let v: Value =
+            serde_json::from_str(&read(data_dir, &format!("sentiment/uci/{name}.json"))?)?;
+        if let Some(a) = v.as_array() {
+            owned.extend(
+                a.iter()
+                    .filter_map(|x| x.get("text")?.as_str().map(str::to_string)),
+            );
+        }
+    }
+    let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let analyzer = Analyzer::new();
+    // Warm up, then run whole passes for at least two seconds on this thread (one core).
+    let mut sink = 0usize;
+    for t in texts.iter().take(1000) {
+        sink += analyzer.analyze(t, None).pii.len();
+    }
+    let start = Instant::now();
+    let mut done = 0usize;
+    while start.elapsed().as_secs_f64() < 2.0 {
+        for t in &texts {
+            let a = analyzer.analyze(t, None);
+            sink += a.themes.len() + a.redacted.len();
+        }
+        done += texts.len();
+    }
+    let ours = done as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut sdone = 0usize;
+    while start.elapsed().as_secs_f64() < 1.0 {
+        for t in &texts {
+            sink += usize::from(analyzer.sentiment(t, Some("en")).score > 0.0);
+        }
+        sdone += texts.len();
+    }
+    let ours_sentiment = sdone as f64 / start.elapsed().as_secs_f64();
+    let vader = run_vader(&texts).map(|(_, secs)| texts.len() as f64 / secs.max(1e-9));
+    let mean_len =
+        texts.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / texts.len().max(1) as f64;
+    println!(
+        "== Text enrichment benchmark: {} texts (VADER corpora + UCI), mean {:.0} characters, one core ==",
+        texts.len(),
+        mean_len
+    );
+    println!("{:<46} {:>14}", "engine", "texts/s/core");
+    println!(
+        "{:<46} {:>14.0}",
+        "heard-text full enrichment (all steps)", ours
+    );
+    println!(
+        "{:<46} {:>14.0}",
+        "heard-text sentiment alone", ours_sentiment
+    );
+    match &vader {
+        Ok(v) => println!(
+            "{:<46} {:>14.0}",
+            "vaderSentiment 3.3.2 (python3), sentiment alone", v
+        ),
+        Err(e) => println!(
+            "{:<46} {:>14}   ({e})",
+            "vaderSentiment 3.3.2 (python3)", "n/a"
+        ),
+    }
+    println!();
+    println!(
+        "full enrichment >= 20,000/s/core: {}",
+        pass(ours >= 20_000.0)
+    );
+    match vader {
+        Ok(v) => println!(
+            "ratio full enrichment / vaderSentiment = {:.1}x (target >= 10x): {}",
+            ours / v,
+            pass(ours / v >= 10.0)
+        ),
+        Err(_) => println!(
+            "ratio vs vaderSentiment: not measured (install it with: pip install vaderSentiment==3.3.2): FAIL"
+        ),
+    }
+    std::hint::black_box(sink);
+    Ok(())
 }

@@ -454,3 +454,120 @@ async fn the_openapi_document_describes_every_public_api() {
         doc["components"]["schemas"]["SubmitRequest"]["properties"]["idempotency_key"].is_object()
     );
 }
+
+both_backends!(
+    free_text_is_redacted_before_storage_enriched_and_crisis_is_flagged_at_once,
+    |app| {
+        let comment = "My SSN is 123-45-6789, email ana.lopez@example.com. I waited three hours on the phone and I want to kill myself.";
+        let body = json!({"idempotency_key": "pipeline-0001", "answers": {"trust": 0, "went_badly": ["efficiency"], "comment": comment}});
+        let r: Value = app
+            .client
+            .post(app.submit_url(&app.a))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id: heard_domain::ResponseId = r["id"].as_str().unwrap().parse().unwrap();
+        let stored = app.store.response(app.a.org, id).await.unwrap();
+        let text = stored.answers["comment"].as_text().unwrap().to_string();
+        assert!(
+            !text.contains("123-45-6789") && !text.contains("ana.lopez"),
+            "stored text is redacted: {text}"
+        );
+        assert!(text.contains("<EMAIL_ADDRESS>"));
+        assert!(stored.urgent, "crisis language flags the response");
+        assert_eq!(stored.sentiment.as_deref(), Some("negative"));
+        assert!(
+            stored.themes.iter().any(|t| t == "wait_times"),
+            "{:?}",
+            stored.themes
+        );
+        let e = &stored.enrichment.as_ref().unwrap()["comment"];
+        assert!(
+            e["pii"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "EMAIL_ADDRESS")
+        );
+        // Nothing of the original is kept unless the organization chose to.
+        assert!(
+            app.store
+                .response_raw_texts(app.a.org, id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // The dashboards show it at once.
+        let s = app.sign_in(&app.a.admin_email).await;
+        let overview = app
+            .get(&s, &format!("/admin/o/{}", app.a.org))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            overview.contains("1 response with crisis or threat language"),
+            "urgent panel on the overview"
+        );
+        let list = app
+            .get(
+                &s,
+                &format!(
+                    "/admin/o/{}/responses?urgent=1&sentiment=negative&theme=wait_times",
+                    app.a.org
+                ),
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            list.contains("<strong>1</strong> responses match"),
+            "filters by urgency, sentiment and theme"
+        );
+        // With the organization's consent the original is kept, sealed, and analysts can read it.
+        let r = app
+            .post(
+                &s,
+                &format!("/admin/o/{}/settings", app.a.org),
+                &[("keep_raw_text", "1")],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        let body = json!({"idempotency_key": "pipeline-0002", "answers": {"trust": 1, "comment": "Call me at 202-555-0147 please"}});
+        let r: Value = app
+            .client
+            .post(app.submit_url(&app.a))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id: heard_domain::ResponseId = r["id"].as_str().unwrap().parse().unwrap();
+        let raw = app.store.response_raw_texts(app.a.org, id).await.unwrap();
+        assert_eq!(raw.len(), 1);
+        assert!(
+            !raw[0].1.windows(8).any(|w| w == b"555-0147"),
+            "the kept original is sealed"
+        );
+        let page = app
+            .get(&s, &format!("/admin/o/{}/responses/{id}", app.a.org))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("Original text") && page.contains("202-555-0147"));
+        assert!(
+            !app.store.response(app.a.org, id).await.unwrap().answers["comment"]
+                .as_text()
+                .unwrap()
+                .contains("555-0147")
+        );
+    }
+);

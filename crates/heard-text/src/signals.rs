@@ -1,0 +1,486 @@
+//! Language identification, intent, emotions and urgency, from word and phrase cues.
+//!
+//! These are deliberately transparent rules: each decision can be traced to the words that made
+//! it, and an agency can read the cue lists below. Crisis and threat cues favour recall: a false
+//! alarm costs a reviewer a minute, a miss can cost a life.
+
+use serde::Serialize;
+
+use crate::tokens::WordMap;
+
+/// What the writer wants.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Complaint,
+    Compliment,
+    Question,
+    Suggestion,
+    RequestForHelp,
+}
+
+/// Emotions the text expresses.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Emotion {
+    Frustration,
+    Confusion,
+    Anxiety,
+    Gratitude,
+}
+
+/// Flags that need a human at once.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Crisis,
+    Threat,
+}
+
+const ES_WORDS: &[&str] = &[
+    "el", "la", "los", "las", "de", "del", "y", "que", "en", "un", "una", "por", "para", "con",
+    "no", "es", "se", "su", "lo", "al", "mi", "muy", "pero", "como", "más", "mas", "está", "esta",
+    "estoy", "tengo", "fue", "me", "nos", "porque", "cuando", "gracias", "hola", "nadie", "ayuda",
+    "sí", "hace", "meses", "días", "dias", "oficina",
+];
+const EN_WORDS: &[&str] = &[
+    "the", "and", "to", "of", "a", "in", "is", "it", "i", "you", "that", "for", "was", "on", "my",
+    "with", "they", "this", "have", "be", "not", "are", "but", "me", "at", "no", "so", "very",
+    "thank", "thanks", "help", "been", "would", "we", "an", "just", "what", "when", "there",
+];
+
+/// "en" or "es" from function-word counts; an explicit hint wins when it names one of them.
+pub fn language(words: &[&str], hint: Option<&str>) -> &'static str {
+    Signals::shared_language(words, hint, None)
+}
+const CRISIS: &[&str] = &[
+    "kill myself",
+    "killing myself",
+    "end my life",
+    "end it all",
+    "take my own life",
+    "suicide",
+    "suicidal",
+    "want to die",
+    "wanna die",
+    "better off dead",
+    "no reason to live",
+    "hurt myself",
+    "harm myself",
+    "self harm",
+    "self-harm",
+    "cut myself",
+    "can't go on",
+    "cannot go on",
+    "overdose",
+    "don't want to live",
+    "do not want to live",
+    "no way out",
+    "quitarme la vida",
+    "suicidarme",
+    "suicidio",
+    "matarme",
+    "quiero morir",
+    "no quiero vivir",
+    "hacerme daño",
+    "homeless tonight",
+    "nowhere to sleep",
+    "no food",
+    "starving",
+    "evicted tomorrow",
+    "being evicted",
+];
+const THREAT: &[&str] = &[
+    "kill you",
+    "kill them",
+    "kill him",
+    "kill her",
+    "kill everyone",
+    "shoot",
+    "shooting up",
+    "bomb",
+    "blow up",
+    "burn down",
+    "hurt you",
+    "hurt someone",
+    "make you pay",
+    "come after you",
+    "coming for you",
+    "gun",
+    "going postal",
+    "you'll regret",
+    "you will regret",
+    "watch your back",
+    "bring a weapon",
+    "stab",
+    "matarte",
+    "matarlos",
+    "te voy a matar",
+    "bomba",
+    "pistola",
+    "quemar",
+    "te vas a arrepentir",
+];
+
+/// Cue lists by signal: (signal bit, phrases, prefixes).
+const FRUSTRATION_PREFIX: &[&str] = &[
+    "frustrat",
+    "annoy",
+    "angry",
+    "anger",
+    "furious",
+    "ridiculous",
+    "unacceptable",
+    "outrag",
+    "infuriat",
+    "livid",
+    "pissed",
+    "enoj",
+    "molest",
+    "harto",
+    "harta",
+    "indign",
+    "furios",
+    "ridícul",
+    "inaceptable",
+];
+const FRUSTRATION: &[&str] = &[
+    "fed up",
+    "sick of",
+    "tired of",
+    "had enough",
+    "waste of time",
+    "what a joke",
+    "once again",
+    "yet again",
+];
+const CONFUSION_PREFIX: &[&str] = &["confus", "unclear", "puzzl", "baffl", "perplex"];
+const CONFUSION: &[&str] = &[
+    "lost",
+    "don't understand",
+    "do not understand",
+    "no idea",
+    "makes no sense",
+    "doesn't make sense",
+    "not sure",
+    "what does",
+    "how do i",
+    "no entiendo",
+    "no sé",
+    "no se como",
+    "no está claro",
+];
+const ANXIETY_PREFIX: &[&str] = &[
+    "worr", "anxi", "scared", "afraid", "nervous", "panic", "stress", "desperat", "fear", "terrif",
+    "preocup", "ansi", "miedo", "asustad", "desesper", "estrés", "estres",
+];
+const ANXIETY: &[&str] = &[
+    "can't sleep",
+    "can't afford",
+    "cannot afford",
+    "lose my home",
+    "lose my house",
+    "no money",
+    "behind on rent",
+];
+const GRATITUDE_PREFIX: &[&str] = &[
+    "thank",
+    "grateful",
+    "gratitude",
+    "appreciat",
+    "gracias",
+    "agradec",
+];
+const HELP: &[&str] = &[
+    "please help",
+    "help me",
+    "need help",
+    "i need assistance",
+    "can someone",
+    "can anyone",
+    "could someone",
+    "please call me",
+    "call me back",
+    "contact me",
+    "i need someone",
+    "necesito ayuda",
+    "ayúdenme",
+    "ayudenme",
+    "por favor ayuda",
+    "llámenme",
+    "llamenme",
+];
+const SUGGESTION: &[&str] = &[
+    "you should",
+    "should be",
+    "it would be",
+    "would be nice",
+    "would be great",
+    "would be helpful",
+    "i suggest",
+    "i recommend",
+    "suggestion",
+    "please add",
+    "please make",
+    "could you add",
+    "it'd be",
+    "why not",
+    "consider",
+    "deberían",
+    "deberian",
+    "sería bueno",
+    "seria bueno",
+    "sugiero",
+    "recomiendo que",
+];
+const QUESTION_START: &[&str] = &[
+    "how", "what", "when", "where", "why", "who", "which", "is", "can", "does", "do", "will",
+    "cómo", "como", "qué", "cuándo", "dónde",
+];
+
+const CRISIS_BIT: u16 = 1;
+const THREAT_BIT: u16 = 2;
+const FRUSTRATION_BIT: u16 = 4;
+const CONFUSION_BIT: u16 = 8;
+const ANXIETY_BIT: u16 = 16;
+const GRATITUDE_BIT: u16 = 32;
+const HELP_BIT: u16 = 64;
+const SUGGESTION_BIT: u16 = 128;
+
+/// For a word that starts a cue phrase or is a function word: its language bits (1 Spanish,
+/// 2 English) and the phrases it starts, as (signal bit, the words that must follow).
+type FirstWord = (u8, Vec<(u16, Vec<&'static str>)>);
+
+/// What one pass over a text's words found.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Cues {
+    bits: u16,
+    es: u32,
+    en: u32,
+}
+
+/// Cue phrases and prefixes indexed by their first word (or first three characters), so one
+/// pass over the words finds every cue.
+pub struct Signals {
+    /// Function words: 1 Spanish, 2 English.
+    function_words: WordMap<&'static str, u8>,
+    /// Cue phrases by first word, with the word's function-word bits, for the one-pass scan.
+    phrases: WordMap<&'static str, FirstWord>,
+    prefixes: WordMap<&'static str, Vec<(u16, &'static str)>>,
+}
+
+/// The first three characters of `w`, or all of it when shorter.
+pub fn head3(w: &str) -> &str {
+    match w.char_indices().nth(3) {
+        Some((i, _)) => &w[..i],
+        None => w,
+    }
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals::new()
+    }
+}
+
+impl Signals {
+    pub fn new() -> Signals {
+        let mut phrases: WordMap<&'static str, FirstWord> = WordMap::default();
+        let mut prefixes: WordMap<&'static str, Vec<(u16, &'static str)>> = WordMap::default();
+        for (bit, list) in [
+            (CRISIS_BIT, CRISIS),
+            (THREAT_BIT, THREAT),
+            (FRUSTRATION_BIT, FRUSTRATION),
+            (CONFUSION_BIT, CONFUSION),
+            (ANXIETY_BIT, ANXIETY),
+            (HELP_BIT, HELP),
+            (SUGGESTION_BIT, SUGGESTION),
+        ] {
+            for p in list {
+                // Phrases are split the way texts are, so "self-harm" stays one word.
+                let ws: Vec<&'static str> = crate::tokens::words(p).map(|(_, w)| w).collect();
+                if let Some((first, rest)) = ws.split_first() {
+                    phrases
+                        .entry(first)
+                        .or_default()
+                        .1
+                        .push((bit, rest.to_vec()));
+                }
+            }
+        }
+        for (bit, list) in [
+            (FRUSTRATION_BIT, FRUSTRATION_PREFIX),
+            (CONFUSION_BIT, CONFUSION_PREFIX),
+            (ANXIETY_BIT, ANXIETY_PREFIX),
+            (GRATITUDE_BIT, GRATITUDE_PREFIX),
+        ] {
+            for p in list {
+                prefixes.entry(head3(p)).or_default().push((bit, p));
+            }
+        }
+        let mut function_words: WordMap<&'static str, u8> = WordMap::default();
+        for w in ES_WORDS {
+            *function_words.entry(w).or_default() |= 1;
+            phrases.entry(w).or_default().0 |= 1;
+        }
+        for w in EN_WORDS {
+            *function_words.entry(w).or_default() |= 2;
+            phrases.entry(w).or_default().0 |= 2;
+        }
+        Signals {
+            function_words,
+            phrases,
+            prefixes,
+        }
+    }
+
+    /// "en" or "es" from function-word counts; an explicit hint wins when it names one of them.
+    pub fn language(&self, words: &[&str], hint: Option<&str>) -> &'static str {
+        Signals::shared_language(words, hint, Some(&self.function_words))
+    }
+
+    fn shared_language(
+        words: &[&str],
+        hint: Option<&str>,
+        index: Option<&WordMap<&'static str, u8>>,
+    ) -> &'static str {
+        if let Some(h) = hint {
+            let h = h.trim().to_ascii_lowercase();
+            if h.starts_with("es") {
+                return "es";
+            }
+            if h.starts_with("en") {
+                return "en";
+            }
+        }
+        let mut es = 0;
+        let mut en = 0;
+        for w in words {
+            let k = match index {
+                Some(m) => m.get(w).copied().unwrap_or(0),
+                None => u8::from(ES_WORDS.contains(w)) | (u8::from(EN_WORDS.contains(w)) << 1),
+            };
+            es += u32::from(k & 1);
+            en += u32::from(k >> 1);
+            if !w.is_ascii()
+                && w.chars()
+                    .any(|c| matches!(c, 'ñ' | 'á' | 'é' | 'í' | 'ó' | 'ú'))
+            {
+                es += 1;
+            }
+        }
+        if es > en { "es" } else { "en" }
+    }
+
+    /// One pass over the lower-case words: the signal bits and the function-word counts.
+    pub fn scan(&self, ws: &[&str]) -> Cues {
+        let mut cues = Cues::default();
+        for (i, w) in ws.iter().enumerate() {
+            if let Some((lang, cands)) = self.phrases.get(w) {
+                cues.es += u32::from(lang & 1);
+                cues.en += u32::from(lang >> 1);
+                for (bit, rest) in cands {
+                    if rest
+                        .iter()
+                        .enumerate()
+                        .all(|(k, r)| ws.get(i + 1 + k) == Some(r))
+                    {
+                        cues.bits |= bit;
+                    }
+                }
+            }
+            if !w.is_ascii()
+                && w.chars()
+                    .any(|c| matches!(c, 'ñ' | 'á' | 'é' | 'í' | 'ó' | 'ú'))
+            {
+                cues.es += 1;
+            }
+            if w.len() < 3 {
+                continue;
+            }
+            if let Some(cands) = self.prefixes.get(head3(w)) {
+                for (bit, p) in cands {
+                    if w.starts_with(p) {
+                        cues.bits |= bit;
+                    }
+                }
+            }
+        }
+        cues
+    }
+
+    /// "en" or "es" from a scan; an explicit hint wins when it names one of them.
+    pub fn language_of(cues: &Cues, hint: Option<&str>) -> &'static str {
+        if let Some(h) = hint {
+            let h = h.trim().to_ascii_lowercase();
+            if h.starts_with("es") {
+                return "es";
+            }
+            if h.starts_with("en") {
+                return "en";
+            }
+        }
+        if cues.es > cues.en { "es" } else { "en" }
+    }
+
+    /// Intent, emotions and urgency of a text from its lower-case words, its raw text (for
+    /// punctuation) and its sentiment score.
+    pub fn read(
+        &self,
+        cues: &Cues,
+        ws: &[&str],
+        raw: &str,
+        score: f32,
+    ) -> (Intent, Vec<Emotion>, Vec<Urgency>) {
+        let bits = cues.bits;
+        let mut urgency = Vec::new();
+        if bits & CRISIS_BIT != 0 {
+            urgency.push(Urgency::Crisis);
+        }
+        if bits & THREAT_BIT != 0 {
+            urgency.push(Urgency::Threat);
+        }
+        let mut emotions = Vec::new();
+        if bits & FRUSTRATION_BIT != 0 || raw.contains("!!") {
+            emotions.push(Emotion::Frustration);
+        }
+        if bits & CONFUSION_BIT != 0 {
+            emotions.push(Emotion::Confusion);
+        }
+        if bits & ANXIETY_BIT != 0 {
+            emotions.push(Emotion::Anxiety);
+        }
+        if bits & GRATITUDE_BIT != 0 {
+            emotions.push(Emotion::Gratitude);
+        }
+        (intent(bits, ws, raw, score), emotions, urgency)
+    }
+}
+
+/// The writer's main intent. Help requests and questions are read from their form; otherwise the
+/// sentiment decides between complaint and compliment.
+fn intent(bits: u16, ws: &[&str], raw: &str, score: f32) -> Intent {
+    if bits & HELP_BIT != 0 {
+        return Intent::RequestForHelp;
+    }
+    let suggestion = bits & SUGGESTION_BIT != 0;
+    let question = raw.contains('?')
+        || raw.contains('¿')
+        || ws.first().is_some_and(|w| QUESTION_START.contains(w)) && ws.len() < 25;
+    if suggestion && score > -0.5 {
+        return Intent::Suggestion;
+    }
+    if question && score > -0.3 {
+        return Intent::Question;
+    }
+    if score >= 0.3 || bits & GRATITUDE_BIT != 0 && score >= 0.0 {
+        return Intent::Compliment;
+    }
+    if suggestion {
+        return Intent::Suggestion;
+    }
+    if question && score > -0.6 {
+        return Intent::Question;
+    }
+    Intent::Complaint
+}
