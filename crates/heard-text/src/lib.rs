@@ -5,6 +5,7 @@
 //! `Send + Sync` and every call to [`Analyzer::analyze`] is independent.
 
 pub mod eval;
+pub mod model;
 pub mod pii;
 pub mod sentiment;
 pub mod signals;
@@ -37,6 +38,7 @@ pub struct Analysis {
 /// The analyser: lexicons and taxonomy, built once.
 pub struct Analyzer {
     scorer: sentiment::Scorer,
+    correction: model::Correction,
     signals: signals::Signals,
     taxonomy: Taxonomy,
 }
@@ -57,6 +59,7 @@ impl Analyzer {
     pub fn with_taxonomy(taxonomy: Taxonomy) -> Analyzer {
         Analyzer {
             scorer: sentiment::Scorer::new(),
+            correction: model::Correction::embedded(),
             signals: signals::Signals::new(),
             taxonomy,
         }
@@ -84,7 +87,7 @@ impl Analyzer {
         let ws: Vec<&str> = tokens::words(&lower).map(|(_, w)| w).collect();
         let cues = self.signals.scan(&ws);
         let language = signals::Signals::language_of(&cues, language_hint);
-        let score = self.sentiment_of(blanked, &lower, language == "es");
+        let score = self.sentiment_of(blanked, &lower, language == "es", &ws);
         let themes = self.taxonomy.match_words(&ws);
         let (intent, emotions, urgency) = self.signals.read(&cues, &ws, blanked, score);
         Analysis {
@@ -99,20 +102,32 @@ impl Analyzer {
         }
     }
 
+    /// The same analyser with another learned correction (`model::Correction::none()` for the
+    /// lexicon and rules alone); used to train and to evaluate on held-out corpora.
+    pub fn with_correction(mut self, correction: model::Correction) -> Analyzer {
+        self.correction = correction;
+        self
+    }
+
     /// Sentiment alone, in -1..1 (no redaction; used by the benchmark and the evaluation).
     pub fn sentiment(&self, text: &str, language_hint: Option<&str>) -> Sentiment {
         let lower = text.to_lowercase();
+        let ws: Vec<&str> = tokens::words(&lower).map(|(_, w)| w).collect();
         let spanish = match language_hint {
             Some(h) => h.starts_with("es"),
-            None => {
-                let ws: Vec<&str> = tokens::words(&lower).map(|(_, w)| w).collect();
-                self.signals.language(&ws, None) == "es"
-            }
+            None => self.signals.language(&ws, None) == "es",
         };
-        Sentiment::from_score(self.sentiment_of(text, &lower, spanish))
+        Sentiment::from_score(self.sentiment_of(text, &lower, spanish, &ws))
     }
 
-    fn sentiment_of(&self, text: &str, lower: &str, spanish: bool) -> f32 {
+    /// The lexicon-and-rules score alone and the lower-cased words of `text`, for training the
+    /// correction.
+    pub fn lexicon_score(&self, text: &str, spanish: bool) -> f32 {
+        let lower = text.to_lowercase();
+        self.lexicon_of(text, &lower, spanish)
+    }
+
+    fn lexicon_of(&self, text: &str, lower: &str, spanish: bool) -> f32 {
         // Lower-casing keeps byte offsets for almost every text; when it does not, score the
         // lower-cased text alone (capital emphasis is then ignored).
         if lower.len() == text.len() {
@@ -120,6 +135,17 @@ impl Analyzer {
         } else {
             self.scorer.score(lower, lower, spanish)
         }
+    }
+
+    fn sentiment_of(&self, text: &str, lower: &str, spanish: bool, words: &[&str]) -> f32 {
+        let base = self.lexicon_of(text, lower, spanish);
+        // The correction was learned from English ratings; Spanish keeps the lexicon's score.
+        if spanish {
+            return base;
+        }
+        let mut feats = Vec::with_capacity(words.len() * 2);
+        model::features(words, &mut feats);
+        self.correction.adjust(base, &feats)
     }
 }
 

@@ -83,14 +83,10 @@ const BOOST_UP: &[&str] = &[
     "thoroughly",
     "totally",
     "tremendously",
-    "truly",
     "unbelievably",
     "unusually",
     "utterly",
     "very",
-    "super",
-    "too",
-    "such",
     "muy",
     "tan",
     "súper",
@@ -124,7 +120,6 @@ const BOOST_DOWN: &[&str] = &[
 ];
 const NEGATIONS: &[&str] = &[
     "not",
-    "no",
     "never",
     "none",
     "nobody",
@@ -239,6 +234,9 @@ impl Default for Scorer {
 /// One token prepared for scoring.
 struct Tok<'a> {
     lower: &'a str,
+    /// The raw token ends a sentence or clause (". ! ? ;"): negation and boosters do not reach
+    /// across it.
+    ends_clause: bool,
     shouted: bool,
     role: Role,
     valence: Option<f32>,
@@ -405,15 +403,28 @@ impl Scorer {
                     }
                 }
             }
+            let ends_clause = raw.ends_with(['.', '!', '?', ';']) && emoticon.is_none();
             toks.push(Tok {
                 lower: tok,
+                ends_clause,
                 shouted,
                 role,
                 valence,
             });
         }
         let mut vals: Vec<f32> = vec![0.0; toks.len()];
-        let contrast_at = toks.iter().position(|t| t.role == Role::Contrast);
+        // A contrast word opens a clause: "good, but slow". Not when it closes one ("cute
+        // though.", "not yet") or means "only" ("nothing but trouble", "anyone but him").
+        let contrast_at = (0..toks.len()).find(|&k| {
+            toks[k].role == Role::Contrast
+                && !toks[k].ends_clause
+                && k + 1 < toks.len()
+                && !(k > 0
+                    && matches!(
+                        toks[k - 1].lower,
+                        "nothing" | "anything" | "anyone" | "anybody" | "all" | "everything"
+                    ))
+        });
         for i in 0..toks.len() {
             let w = toks[i].lower;
             if matches!(toks[i].role, Role::Up | Role::Down) {
@@ -427,7 +438,7 @@ impl Scorer {
                 continue;
             };
             if "no" == w && toks.get(i + 1).is_some_and(|t| t.valence.is_some()) {
-                // "no" before a sentiment word acts as a negation of it, not as a sentiment.
+                // "no" before a sentiment word negates it (below) rather than adding its own.
                 continue;
             }
             if toks[i].shouted {
@@ -436,7 +447,7 @@ impl Scorer {
             // Intensifiers and negations in the three preceding words, weaker further away.
             let mut negated = false;
             for back in 1..=3 {
-                if i < back {
+                if i < back || toks[i - back].ends_clause {
                     break;
                 }
                 let p = &toks[i - back];
@@ -455,9 +466,19 @@ impl Scorer {
                     Role::Plain => {}
                 }
             }
-            // "never so good", "not only good": emphasis, not negation.
+            // "no" negates the word right after it, or the one after that ("no real help").
+            if (1..=2).any(|b| i >= b && toks[i - b].lower == "no" && !toks[i - b].ends_clause)
+                && !toks[i - 1].ends_clause
+            {
+                negated = true;
+            }
+            // "not only good": emphasis, not negation; "never been so good", "haven't been this
+            // happy": stronger, not reversed.
             if negated && i >= 2 && toks[i - 1].lower == "only" {
                 negated = false;
+            } else if negated && i >= 2 && matches!(toks[i - 1].lower, "so" | "this") {
+                negated = false;
+                v *= 1.25;
             }
             if negated {
                 v *= -0.74;

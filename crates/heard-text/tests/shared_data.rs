@@ -3,7 +3,7 @@
 //! fails the build.
 
 use heard_text::eval::{self, PiiCase};
-use heard_text::{Analyzer, RedactConfig};
+use heard_text::{Analyzer, RedactConfig, model, tokens};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
@@ -12,8 +12,50 @@ fn read(rel: &str) -> String {
         .unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
 }
 
-fn corpus(rel: &str) -> eval::SentimentScores {
-    let a = Analyzer::new();
+const VADER: [&str; 3] = [
+    "sentiment/vader/tweets_GroundTruth.txt",
+    "sentiment/vader/movieReviewSnippets_GroundTruth.txt",
+    "sentiment/vader/nytEditorialSnippets_GroundTruth.txt",
+];
+
+/// Every rated text: (corpus file, text, rating in -1..1).
+fn rated() -> Vec<(String, String, f32)> {
+    let mut out = Vec::new();
+    for rel in VADER {
+        for (m, t) in eval::parse_vader(&read(rel)) {
+            out.push((rel.to_string(), t.to_string(), (m / 4.0) as f32));
+        }
+    }
+    for name in ["amazon", "imdb", "yelp"] {
+        let rel = format!("sentiment/uci/{name}.json");
+        let v: serde_json::Value = serde_json::from_str(&read(&rel)).expect("json");
+        for x in v.as_array().expect("array") {
+            if let (Some(t), Some(c)) = (x["text"].as_str(), x["class"].as_i64()) {
+                out.push((rel.clone(), t.to_string(), if c == 1 { 0.5 } else { -0.5 }));
+            }
+        }
+    }
+    out
+}
+
+/// An analyser whose learned correction never saw the corpus `rel`.
+fn held_out(all: &[(String, String, f32)], rel: &str) -> Analyzer {
+    let lexicon = Analyzer::new().with_correction(model::Correction::none());
+    let lowers: Vec<String> = all.iter().map(|x| x.1.to_lowercase()).collect();
+    let examples: Vec<model::Example> = all
+        .iter()
+        .zip(&lowers)
+        .filter(|(x, _)| x.0 != rel)
+        .map(|(x, l)| model::Example {
+            words: tokens::words(l).map(|(_, w)| w).collect(),
+            base: lexicon.lexicon_score(&x.1, false),
+            target: x.2,
+        })
+        .collect();
+    Analyzer::new().with_correction(model::train(&examples, model::Params::default()).correction())
+}
+
+fn corpus(a: &Analyzer, rel: &str) -> eval::SentimentScores {
     let src = read(rel);
     let items = eval::parse_vader(&src);
     let truth: Vec<f64> = items.iter().map(|x| x.0).collect();
@@ -94,30 +136,36 @@ fn masked_cfpb_prose_has_few_false_positives() {
 }
 
 #[test]
-fn sentiment_on_vader_corpora() {
-    // NYT: the paper's VADER figures are the bar; tweets and movie: guards under today's figures
-    // (they miss the paper's figures, see the crate README).
-    let nyt = corpus("sentiment/vader/nytEditorialSnippets_GroundTruth.txt");
+fn sentiment_on_vader_corpora_held_out() {
+    // Each corpus is scored by a correction trained without it, the figure a new corpus can
+    // expect. Movie and NYT: the paper's VADER figures are the bar. Tweets: a guard just under
+    // today's held-out figures, which equal the paper's r and miss its F1 (see the crate README).
+    let all = rated();
+    let [tweets, movie, nyt] = VADER.map(|rel| corpus(&held_out(&all, rel), rel));
     assert!(
         nyt.r > 0.492 && nyt.f1 > 0.55,
         "nyt r {:.3} f1 {:.3}",
         nyt.r,
         nyt.f1
     );
-    let tweets = corpus("sentiment/vader/tweets_GroundTruth.txt");
     assert!(
-        tweets.r > 0.86 && tweets.f1 > 0.94,
-        "tweets r {:.3} f1 {:.3}",
-        tweets.r,
-        tweets.f1
-    );
-    let movie = corpus("sentiment/vader/movieReviewSnippets_GroundTruth.txt");
-    assert!(
-        movie.r > 0.43 && movie.f1 > 0.59,
+        movie.r > 0.451 && movie.f1 > 0.61,
         "movie r {:.3} f1 {:.3}",
         movie.r,
         movie.f1
     );
+    assert!(
+        tweets.r > 0.875 && tweets.f1 > 0.94,
+        "tweets r {:.3} f1 {:.3}",
+        tweets.r,
+        tweets.f1
+    );
+    // The shipped correction only adds to the lexicon on every corpus.
+    let lexicon = Analyzer::new().with_correction(model::Correction::none());
+    for rel in VADER {
+        let (with, without) = (corpus(&Analyzer::new(), rel), corpus(&lexicon, rel));
+        assert!(with.r > without.r && with.f1 > without.f1, "{rel}");
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The one Heard binary. It parses the command line, picks the storage backend (the only place that does), and runs
-//! a command: serve, migrate, demo-data, user, export, bench, analyze, eval.
+//! a command: serve, migrate, demo-data, user, export, bench, analyze, eval, train-sentiment.
 
 mod bench;
 mod demo;
@@ -84,6 +84,15 @@ enum Command {
         #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
         data: PathBuf,
     },
+    /// Remake the learned sentiment correction (crates/heard-text/data/sentiment_model.tsv) from the rated corpora
+    /// in ../shared/data.
+    TrainSentiment {
+        #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
+        data: PathBuf,
+        /// Where to write the model.
+        #[arg(long, default_value = "crates/heard-text/data/sentiment_model.tsv")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +151,7 @@ fn real_main() -> Result<()> {
     match cli.command {
         Command::Analyze { file } => return text_cmds::analyze(file),
         Command::Eval { data } => return text_cmds::eval(&data),
+        Command::TrainSentiment { data, out } => return text_cmds::train_sentiment(&data, &out),
         Command::Bench {
             command: BenchCommand::Text { data },
         } => return text_cmds::bench(&data),
@@ -251,6 +261,7 @@ async fn run(command: Command) -> Result<()> {
         } => bench::ingest(args).await,
         Command::Analyze { .. }
         | Command::Eval { .. }
+        | Command::TrainSentiment { .. }
         | Command::Bench {
             command: BenchCommand::Text { .. },
         } => unreachable!("handled before the runtime starts"),
