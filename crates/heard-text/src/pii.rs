@@ -3,11 +3,21 @@
 //! Every scanner works on the text as a slice of `char`, so offsets are Unicode scalar values of
 //! the original text, end exclusive. Scanners run from the most specific (e-mail, URL, IP, card,
 //! SSN) to the most generic (long digit runs), and a character claimed by one span cannot be
-//! claimed by another, so the output never overlaps.
+//! claimed by another, so the output never overlaps. Overlapping candidates are thus resolved by
+//! type priority: a separated 3-2-4 digit group ("123-45-6789") is the SSN layout, so the SSN
+//! scanner claims it even when it does not report it (an invalid SSN without context), and it
+//! is never typed as a phone number (phones group 3-3-4, or 10 to 11 digits).
 //!
 //! Policy decisions, documented because they trade recall against over-redaction:
 //! - A bare 9-digit number with a valid SSN shape is flagged `US_SSN` (ITIN when it starts with 9),
 //!   because in a comment to a public service a bare 9-digit number is most often an identifier.
+//! - An SSN-shaped number (3-2-4 groups separated by dashes, spaces or dots, or 9 bare digits)
+//!   that fails the validity checks (area 000 or 666, group 00, serial 0000, published example
+//!   numbers such as 123-45-6789) is still flagged `US_SSN` when an SSN context word ("ssn",
+//!   "social security", "ss#", "seguro social", ...) is within 40 characters before it or 20
+//!   after it: the writer says it is their SSN. Without context a separated 3-2-4 group is not
+//!   flagged at all, and 9 bare digits are left to the other scanners (a phone or an account
+//!   number when the context says so).
 //! - Dates are flagged only when the context says they are a date of birth (`DATE_TIME`), unless
 //!   [`RedactConfig::all_dates`] is set (Presidio compatibility, used by the evaluation).
 //! - Domains under `.gov` and `.mil` without a query string are kept: they name a public service,
@@ -165,6 +175,32 @@ impl Scan<'_> {
             let n = w.chars().count();
             n <= hay.len() && hay.windows(n).any(|win| win.iter().copied().eq(w.chars()))
         })
+    }
+
+    /// True when one of `words` (lower-case) starts a word within `before` characters before `a`
+    /// or within `after` characters after `b`. Unlike [`Scan::context_before`], a cue glued to a
+    /// preceding letter does not count ("classnote" holds no "ssn").
+    fn context_near(
+        &self,
+        a: usize,
+        b: usize,
+        before: usize,
+        after: usize,
+        words: &[&str],
+    ) -> bool {
+        let n = self.lower.len();
+        let found_in = |from: usize, to: usize| {
+            words.iter().any(|w| {
+                let len = w.chars().count();
+                (from..to.saturating_sub(len.saturating_sub(1)))
+                    .filter(|&k| k + len <= n)
+                    .any(|k| {
+                        (k == 0 || !is_word(self.lower[k - 1]))
+                            && self.lower[k..k + len].iter().copied().eq(w.chars())
+                    })
+            })
+        };
+        found_in(a.saturating_sub(before), a) || found_in(b, (b + after).min(n))
     }
 
     fn emails(&mut self) {
@@ -603,10 +639,32 @@ impl Scan<'_> {
                     i = end;
                     continue;
                 }
+                let ssn_ctx = shape_ssn && self.context_near(i, end, 40, 20, &SSN_CTX);
+                // Nine bare digits stated to be a routing or account number are that, not an
+                // SSN (nor a phone number), unless an SSN cue is near too.
+                if g == [9]
+                    && !ssn_ctx
+                    && let Some(kind) = self.bank_ctx_kind(i, &digits)
+                    && self.push(kind, i, end)
+                {
+                    i = end;
+                    continue;
+                }
                 if shape_ssn {
-                    if let Some(kind) = ssn_kind(&digits)
+                    // Validity first; failing that, the words around the number decide: someone
+                    // who writes "my SSN is 123-45-6789" means an SSN, even one never issued.
+                    let kind = ssn_kind(&digits).or_else(|| ssn_ctx.then_some("US_SSN"));
+                    if let Some(kind) = kind
                         && self.push(kind, i, end)
                     {
+                        i = end;
+                        continue;
+                    }
+                    // A separated 3-2-4 group is the SSN shape and no other entity's: when it is
+                    // not a valid SSN, its characters are still claimed (without a span) so the
+                    // weaker generic scanners (phone, long numbers) cannot report it as theirs.
+                    if g == [3, 2, 4] && sep.is_some() && self.free(i, end) {
+                        self.taken.push((i, end));
                         i = end;
                         continue;
                     }
@@ -793,6 +851,8 @@ impl Scan<'_> {
             let mut min_group = usize::MAX;
             let mut cur = 0;
             let mut seps = 0;
+            // Sizes of the first four digit groups (a fifth group makes the shape moot).
+            let mut shape = [0usize; 4];
             let mut last_digit_end = b;
             while b < n {
                 let ch = self.c[b];
@@ -811,6 +871,9 @@ impl Scan<'_> {
                         break;
                     }
                     if cur > 0 {
+                        if groups < 4 {
+                            shape[groups] = cur;
+                        }
                         groups += 1;
                         min_group = min_group.min(cur);
                         cur = 0;
@@ -822,6 +885,9 @@ impl Scan<'_> {
                 }
             }
             if cur > 0 {
+                if groups < 4 {
+                    shape[groups] = cur;
+                }
                 groups += 1;
                 min_group = min_group.min(cur);
             }
@@ -851,7 +917,10 @@ impl Scan<'_> {
                 ctx && (9..=13).contains(&nd)
             };
             let ok = ok && (!glued || (seps >= 2 && nd == 10 && !plus));
-            if ok && bounded && nd >= 7 {
+            // Three, two and four digits ("123-45-6789") is the SSN layout; phone numbers group
+            // as 3-3-4 (or 10 to 11 digits), so without a '+' this is never a phone number.
+            let ssn_shape = !plus && groups == 3 && shape[..3] == [3, 2, 4];
+            if ok && bounded && nd >= 7 && !ssn_shape {
                 self.push("PHONE_NUMBER", a, e);
                 i = e.max(i + 1);
                 continue;
@@ -1014,6 +1083,19 @@ impl Scan<'_> {
         }
     }
 
+    /// The type the context gives a standalone digit run starting at `i`: a routing number (nine
+    /// digits with a valid ABA checksum) or an account number (6 to 17 digits).
+    fn bank_ctx_kind(&self, i: usize, digits: &[u8]) -> Option<&'static str> {
+        let nd = digits.len();
+        if nd == 9 && self.context_before(i, 40, &ROUTING_CTX) && aba_valid(digits) {
+            Some("ABA_ROUTING_NUMBER")
+        } else if (6..=17).contains(&nd) && self.context_before(i, 40, &ACCOUNT_CTX) {
+            Some("US_BANK_NUMBER")
+        } else {
+            None
+        }
+    }
+
     /// Routing numbers in context, bank accounts in context, and other long standalone digit runs.
     fn long_numbers(&mut self) {
         let n = self.c.len();
@@ -1038,11 +1120,9 @@ impl Scan<'_> {
                 .iter()
                 .map(|c| c.to_digit(10).unwrap_or(0) as u8)
                 .collect();
-            let routing_ctx = self.context_before(i, 40, &["routing", "aba", "rtn", "ruta"]);
-            let acct_ctx = self.context_before(i, 40, &["account", "acct", "cuenta"]);
-            if nd == 9 && routing_ctx && aba_valid(&digits) {
-                self.push("ABA_ROUTING_NUMBER", i, b);
-            } else if (acct_ctx && (6..=17).contains(&nd)) || (10..=17).contains(&nd) {
+            if let Some(kind) = self.bank_ctx_kind(i, &digits) {
+                self.push(kind, i, b);
+            } else if (10..=17).contains(&nd) {
                 self.push("US_BANK_NUMBER", i, b);
             }
             i = b;
@@ -1192,6 +1272,27 @@ const STOP_NAMES: [&str; 34] = [
     "internet",
     "customer",
 ];
+
+/// Words that say a nearby 3-2-4 group or 9-digit number is a social security number: Presidio's
+/// US_SSN context words ("ssn" also covers "ssns" and "ssn#"; "security" covers "social
+/// security") and their Spanish forms ("seguro social" covers "número de seguro social").
+const SSN_CTX: [&str; 9] = [
+    "ssn",
+    "ss#",
+    "ss #",
+    "ssid",
+    "social",
+    "security",
+    "soc sec",
+    "seguro social",
+    "seguridad social",
+];
+
+/// Words that say a nearby number is a bank routing number.
+const ROUTING_CTX: [&str; 4] = ["routing", "aba", "rtn", "ruta"];
+
+/// Words that say a nearby number is an account number.
+const ACCOUNT_CTX: [&str; 3] = ["account", "acct", "cuenta"];
 
 fn dl_ctx_any(s: &Scan, i: usize) -> bool {
     s.context_before(i, 40, &["licen", "driver", "dl#", "conducir"])
@@ -1569,6 +1670,78 @@ mod tests {
         assert_eq!(
             kinds("routing 021000021"),
             vec![("ABA_ROUTING_NUMBER", "021000021".into())]
+        );
+    }
+
+    #[test]
+    fn ssn_shape_beats_phone() {
+        // Published example numbers (never issued) are SSNs when the text says so.
+        assert_eq!(
+            kinds("My SSN is 123-45-6789"),
+            vec![("US_SSN", "123-45-6789".into())]
+        );
+        assert_eq!(
+            kinds("my social security number is 123 45 6789"),
+            vec![("US_SSN", "123 45 6789".into())]
+        );
+        assert_eq!(
+            kinds("my social security number is 123456789"),
+            vec![("US_SSN", "123456789".into())]
+        );
+        assert_eq!(
+            kinds("mi número de seguro social es 123.45.6789"),
+            vec![("US_SSN", "123.45.6789".into())]
+        );
+        assert_eq!(
+            kinds("SS# 000-12-3456, thanks"),
+            vec![("US_SSN", "000-12-3456".into())]
+        );
+        assert_eq!(
+            kinds("123-45-6789 is my ssn"),
+            vec![("US_SSN", "123-45-6789".into())]
+        );
+        // Context on a phone number does not make it an SSN, nor the reverse.
+        assert_eq!(
+            kinds("call me at 212-555-0147"),
+            vec![("PHONE_NUMBER", "212-555-0147".into())]
+        );
+        assert_eq!(
+            kinds("my ssn is 078-05-1123, call me at 212-555-0147"),
+            vec![
+                ("US_SSN", "078-05-1123".into()),
+                ("PHONE_NUMBER", "212-555-0147".into())
+            ]
+        );
+        // A 3-2-4 group is never a phone number, even when invalid as an SSN and without context.
+        assert_eq!(kinds("000-12-3456"), vec![]);
+        assert_eq!(kinds("call me at 000-12-3456"), vec![]);
+        assert_eq!(kinds("call me at 123-45-6789"), vec![]);
+        assert_eq!(kinds("phone 078 00 1123"), vec![]);
+        assert_eq!(kinds("number 666.12.3456"), vec![]);
+        // A context word glued inside another word is no context.
+        assert_eq!(kinds("classnote 123-45-6789"), vec![]);
+        // Explicit context for another nine-digit type outranks the bare SSN shape, but not an
+        // SSN cue.
+        assert_eq!(
+            kinds("routing number is: 101205681"),
+            vec![("ABA_ROUTING_NUMBER", "101205681".into())]
+        );
+        assert_eq!(
+            kinds("my bank account number is 912803456"),
+            vec![("US_BANK_NUMBER", "912803456".into())]
+        );
+        assert_eq!(
+            kinds("the account holder's ssn is 078051121"),
+            vec![("US_SSN", "078051121".into())]
+        );
+        assert_eq!(
+            kinds("my itin: 911701234"),
+            vec![("US_ITIN", "911701234".into())]
+        );
+        // A valid ITIN keeps its type under SSN context.
+        assert_eq!(
+            kinds("my ssn is 911-70-1234"),
+            vec![("US_ITIN", "911-70-1234".into())]
         );
     }
 
