@@ -12,6 +12,8 @@ pub mod signals;
 pub mod themes;
 pub mod tokens;
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 pub use pii::{PiiSpan, RedactConfig, redact, redact_with};
@@ -38,7 +40,7 @@ pub struct Analysis {
 /// The analyser: lexicons and taxonomy, built once.
 pub struct Analyzer {
     scorer: sentiment::Scorer,
-    correction: model::Correction,
+    correction: Arc<model::Correction>,
     signals: signals::Signals,
     taxonomy: Taxonomy,
 }
@@ -103,10 +105,26 @@ impl Analyzer {
     }
 
     /// The same analyser with another learned correction (`model::Correction::none()` for the
-    /// lexicon and rules alone); used to train and to evaluate on held-out corpora.
+    /// lexicon and rules alone); used to evaluate on held-out corpora.
     pub fn with_correction(mut self, correction: model::Correction) -> Analyzer {
-        self.correction = correction;
+        self.correction = Arc::new(correction);
         self
+    }
+
+    /// Trains a sentiment correction on English `texts` rated in -1..1, over this analyser's
+    /// lexicon-and-rules score (its own correction plays no part).
+    pub fn train_correction(&self, texts: &[(&str, f32)], params: model::Params) -> model::Trained {
+        let lowers: Vec<String> = texts.iter().map(|(t, _)| t.to_lowercase()).collect();
+        let examples: Vec<model::Example> = texts
+            .iter()
+            .zip(&lowers)
+            .map(|((text, target), lower)| model::Example {
+                words: tokens::words(lower).map(|(_, w)| w).collect(),
+                base: self.lexicon_of(text, lower, false),
+                target: *target,
+            })
+            .collect();
+        model::train(&examples, params)
     }
 
     /// Sentiment alone, in -1..1 (no redaction; used by the benchmark and the evaluation).
@@ -118,13 +136,6 @@ impl Analyzer {
             None => self.signals.language(&ws, None) == "es",
         };
         Sentiment::from_score(self.sentiment_of(text, &lower, spanish, &ws))
-    }
-
-    /// The lexicon-and-rules score alone and the lower-cased words of `text`, for training the
-    /// correction.
-    pub fn lexicon_score(&self, text: &str, spanish: bool) -> f32 {
-        let lower = text.to_lowercase();
-        self.lexicon_of(text, &lower, spanish)
     }
 
     fn lexicon_of(&self, text: &str, lower: &str, spanish: bool) -> f32 {

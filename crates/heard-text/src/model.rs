@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, OnceLock};
 
 const MODEL_TSV: &str = include_str!("../data/sentiment_model.tsv");
 
@@ -102,6 +103,14 @@ fn pair_hash(a: u64, b: u64) -> u64 {
     mix(a.rotate_left(29) ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
+/// The hash of a feature named as in the model file: a word, or two words separated by a space.
+fn feature_hash(name: &str) -> u64 {
+    match name.split_once(' ') {
+        Some((a, b)) => pair_hash(word_hash(a), word_hash(b)),
+        None => word_hash(name),
+    }
+}
+
 /// The distinct unigram and bigram hashes of `words`, sorted, into `out`.
 pub fn features(words: &[&str], out: &mut Vec<u64>) {
     out.clear();
@@ -123,16 +132,13 @@ pub struct Correction {
     weights: IdMap<f32>,
 }
 
-impl Default for Correction {
-    fn default() -> Self {
-        Correction::embedded()
-    }
-}
-
 impl Correction {
-    /// The shipped model.
-    pub fn embedded() -> Correction {
-        Correction::parse(MODEL_TSV)
+    /// The shipped model, parsed once per process and shared by every analyser.
+    pub fn embedded() -> Arc<Correction> {
+        static EMBEDDED: OnceLock<Arc<Correction>> = OnceLock::new();
+        EMBEDDED
+            .get_or_init(|| Arc::new(Correction::parse(MODEL_TSV)))
+            .clone()
     }
 
     /// No correction at all: the lexicon's score as it is.
@@ -153,11 +159,7 @@ impl Correction {
             let Ok(w) = w.trim().parse::<f32>() else {
                 continue;
             };
-            let h = match f.split_once(' ') {
-                Some((a, b)) => pair_hash(word_hash(a), word_hash(b)),
-                None => word_hash(f),
-            };
-            weights.insert(h, w);
+            weights.insert(feature_hash(f), w);
         }
         Correction { weights }
     }
@@ -193,15 +195,13 @@ pub struct Trained {
 impl Trained {
     /// The model as it is used.
     pub fn correction(&self) -> Correction {
-        let mut weights = IdMap::default();
-        for (f, w) in &self.weights {
-            let h = match f.split_once(' ') {
-                Some((a, b)) => pair_hash(word_hash(a), word_hash(b)),
-                None => word_hash(f),
-            };
-            weights.insert(h, *w);
+        Correction {
+            weights: self
+                .weights
+                .iter()
+                .map(|(f, w)| (feature_hash(f), *w))
+                .collect(),
         }
-        Correction { weights }
     }
 
     /// The model as the shipped text file, with `header` lines as comments first.

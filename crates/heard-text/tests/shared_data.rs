@@ -3,7 +3,7 @@
 //! fails the build.
 
 use heard_text::eval::{self, PiiCase};
-use heard_text::{Analyzer, RedactConfig, model, tokens};
+use heard_text::{Analyzer, RedactConfig, model};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
@@ -40,19 +40,13 @@ fn rated() -> Vec<(String, String, f32)> {
 
 /// An analyser whose learned correction never saw the corpus `rel`.
 fn held_out(all: &[(String, String, f32)], rel: &str) -> Analyzer {
-    let lexicon = Analyzer::new().with_correction(model::Correction::none());
-    let lowers: Vec<String> = all.iter().map(|x| x.1.to_lowercase()).collect();
-    let examples: Vec<model::Example> = all
+    let texts: Vec<(&str, f32)> = all
         .iter()
-        .zip(&lowers)
-        .filter(|(x, _)| x.0 != rel)
-        .map(|(x, l)| model::Example {
-            words: tokens::words(l).map(|(_, w)| w).collect(),
-            base: lexicon.lexicon_score(&x.1, false),
-            target: x.2,
-        })
+        .filter(|x| x.0 != rel)
+        .map(|x| (x.1.as_str(), x.2))
         .collect();
-    Analyzer::new().with_correction(model::train(&examples, model::Params::default()).correction())
+    let trained = Analyzer::new().train_correction(&texts, model::Params::default());
+    Analyzer::new().with_correction(trained.correction())
 }
 
 fn corpus(a: &Analyzer, rel: &str) -> eval::SentimentScores {

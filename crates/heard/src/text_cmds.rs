@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use heard_text::eval::{self, PiiCase};
-use heard_text::{Analysis, Analyzer, RedactConfig, model, tokens};
+use heard_text::{Analysis, Analyzer, RedactConfig, model};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -205,25 +205,12 @@ fn rated_corpora(data: &Path) -> Result<Vec<Rated>> {
 
 /// Trains the sentiment correction on every corpus but `skip`.
 fn train_without(corpora: &[Rated], skip: Option<&str>) -> model::Trained {
-    let lexicon = Analyzer::new().with_correction(model::Correction::none());
-    let lowers: Vec<Vec<String>> = corpora
+    let texts: Vec<(&str, f32)> = corpora
         .iter()
-        .map(|c| c.items.iter().map(|x| x.0.to_lowercase()).collect())
+        .filter(|c| Some(c.name) != skip)
+        .flat_map(|c| c.items.iter().map(|(t, y)| (t.as_str(), *y)))
         .collect();
-    let mut examples = Vec::new();
-    for (c, lower) in corpora.iter().zip(&lowers) {
-        if Some(c.name) == skip {
-            continue;
-        }
-        for ((text, y), l) in c.items.iter().zip(lower) {
-            examples.push(model::Example {
-                words: tokens::words(l).map(|(_, w)| w).collect(),
-                base: lexicon.lexicon_score(text, false),
-                target: *y,
-            });
-        }
-    }
-    model::train(&examples, model::Params::default())
+    Analyzer::new().train_correction(&texts, model::Params::default())
 }
 
 /// `heard train-sentiment`: remakes the shipped sentiment correction from the rated corpora.

@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use heard_domain::pra::Pra;
 use heard_domain::survey::{Choice, Question, QuestionKind, SurveyDefinition, TemplateKind};
 use heard_domain::templates::{self, TrustScale};
-use heard_domain::{FieldError, FieldErrors, LocalizedText, ServiceId, SurveyId, TouchpointId};
+use heard_domain::{
+    FieldError, FieldErrors, LocalizedText, OrgId, ServiceId, SurveyId, TouchpointId,
+};
 use heard_store::catalog::NewSurvey;
 use minijinja::context;
 
@@ -476,18 +478,7 @@ pub async fn add_question(
         });
         match def.check() {
             Ok(()) => {
-                state
-                    .store
-                    .update_survey(
-                        m.org_id(),
-                        s.id,
-                        &s.name,
-                        &def,
-                        &s.allowed_origins,
-                        &s.transaction_point,
-                        heard_store::now_ms(),
-                    )
-                    .await?;
+                save_draft(&state, m.org_id(), &s, &def).await?;
                 return Ok(
                     Redirect::to(&format!("/admin/o/{}/surveys/{}/edit", m.org_id(), s.id))
                         .into_response(),
@@ -539,19 +530,30 @@ pub async fn delete_question(
     if def.questions.len() == before {
         return Err(AppError::NotFound);
     }
+    save_draft(&state, m.org_id(), &s, &def).await?;
+    Ok(Redirect::to(&format!("/admin/o/{}/surveys/{}/edit", m.org_id(), s.id)).into_response())
+}
+
+/// Stores a new draft definition for `s`, its other settings unchanged.
+async fn save_draft(
+    state: &AppState,
+    org: OrgId,
+    s: &heard_store::Survey,
+    def: &SurveyDefinition,
+) -> AppResult<()> {
     state
         .store
         .update_survey(
-            m.org_id(),
+            org,
             s.id,
             &s.name,
-            &def,
+            def,
             &s.allowed_origins,
             &s.transaction_point,
             heard_store::now_ms(),
         )
         .await?;
-    Ok(Redirect::to(&format!("/admin/o/{}/surveys/{}/edit", m.org_id(), s.id)).into_response())
+    Ok(())
 }
 
 pub async fn publish(
