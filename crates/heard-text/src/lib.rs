@@ -39,7 +39,7 @@ pub struct Analysis {
 
 /// The analyser: lexicons and taxonomy, built once.
 pub struct Analyzer {
-    scorer: sentiment::Scorer,
+    scorer: Arc<sentiment::Scorer>,
     correction: Arc<model::Correction>,
     signals: signals::Signals,
     taxonomy: Taxonomy,
@@ -60,7 +60,7 @@ impl Analyzer {
     /// An analyser with an agency's own taxonomy (see [`Taxonomy::parse`]).
     pub fn with_taxonomy(taxonomy: Taxonomy) -> Analyzer {
         Analyzer {
-            scorer: sentiment::Scorer::new(),
+            scorer: sentiment::Scorer::shared(),
             correction: model::Correction::embedded(),
             signals: signals::Signals::new(),
             taxonomy,
@@ -86,7 +86,7 @@ impl Analyzer {
             &blanked_owned
         };
         let lower = blanked.to_lowercase();
-        let ws: Vec<&str> = tokens::words(&lower).map(|(_, w)| w).collect();
+        let ws = words_of(&lower);
         let cues = self.signals.scan(&ws);
         let language = signals::Signals::language_of(&cues, language_hint);
         let score = self.sentiment_of(blanked, &lower, language == "es", &ws);
@@ -130,7 +130,7 @@ impl Analyzer {
     /// Sentiment alone, in -1..1 (no redaction; used by the benchmark and the evaluation).
     pub fn sentiment(&self, text: &str, language_hint: Option<&str>) -> Sentiment {
         let lower = text.to_lowercase();
-        let ws: Vec<&str> = tokens::words(&lower).map(|(_, w)| w).collect();
+        let ws = words_of(&lower);
         let spanish = match language_hint {
             Some(h) => h.starts_with("es"),
             None => self.signals.language(&ws, None) == "es",
@@ -158,6 +158,14 @@ impl Analyzer {
         model::features(words, &mut feats);
         self.correction.adjust(base, &feats)
     }
+}
+
+/// The words of a lower-cased text, in a vector sized for a typical comment up front (collecting
+/// would grow it several times).
+fn words_of(lower: &str) -> Vec<&str> {
+    let mut ws = Vec::with_capacity(lower.len() / 4 + 4);
+    ws.extend(tokens::words(lower).map(|(_, w)| w));
+    ws
 }
 
 /// `text` with each span replaced by one space.

@@ -85,7 +85,7 @@ fn word_hash(w: &str) -> u64 {
 
 /// A word as the model knows it: typographic apostrophes read as straight ones.
 fn text_word_hash(w: &str) -> u64 {
-    if w.contains('’') {
+    if !w.is_ascii() && w.contains('’') {
         word_hash(&w.replace('’', "'"))
     } else {
         word_hash(w)

@@ -54,7 +54,9 @@ pub fn redact(text: &str) -> (String, Vec<PiiSpan>) {
 
 /// Redacts `text` with an explicit configuration.
 pub fn redact_with(text: &str, config: RedactConfig) -> (String, Vec<PiiSpan>) {
-    let chars: Vec<char> = text.chars().collect();
+    // Sized once: collecting would grow the buffer several times for a typical comment.
+    let mut chars: Vec<char> = Vec::with_capacity(text.len());
+    chars.extend(text.chars());
     let spans = detect(&chars, config);
     if spans.is_empty() {
         return (text.to_string(), spans);
@@ -82,28 +84,31 @@ pub fn detect(chars: &[char], config: RedactConfig) -> Vec<PiiSpan> {
         spans: Vec::new(),
         lower: Vec::new(),
     };
-    let has_digit = chars.iter().any(|c| c.is_ascii_digit());
-    let has_at = chars.contains(&'@');
-    let has_dot = chars.contains(&'.');
-    let has_colon = chars.contains(&':');
+    // One pass finds which scanners can match at all.
+    let (mut has_digit, mut has_at, mut has_colon, mut has_domain) = (false, false, false, false);
+    let mut prev_dot = false;
+    for &c in chars {
+        match c {
+            '0'..='9' => has_digit = true,
+            '@' => has_at = true,
+            ':' => has_colon = true,
+            _ => {}
+        }
+        // A URL or a domain always has a dot followed directly by a letter or digit.
+        if prev_dot && c.is_alphanumeric() {
+            has_domain = true;
+        }
+        prev_dot = c == '.';
+    }
     // The lower-case copy serves the scanners below; a text with none of their triggers (the
     // usual comment) only goes through the name scanner, which lower-cases as it reads.
-    let has_domain = has_dot
-        && chars
-            .windows(2)
-            .any(|w| w[0] == '.' && w[1].is_alphanumeric());
     if has_digit || has_at || has_domain || has_colon {
         s.lower = chars.iter().map(|c| to_lower(*c)).collect();
     }
     if has_at {
         s.emails();
     }
-    // A URL or a domain always has a dot followed directly by a letter or digit.
-    if has_dot
-        && chars
-            .windows(2)
-            .any(|w| w[0] == '.' && w[1].is_alphanumeric())
-    {
+    if has_domain {
         s.urls();
     }
     if has_digit || has_colon {
@@ -173,7 +178,11 @@ impl Scan<'_> {
         let hay = &self.lower[a..i];
         words.iter().any(|w| {
             let n = w.chars().count();
-            n <= hay.len() && hay.windows(n).any(|win| win.iter().copied().eq(w.chars()))
+            let first = w.chars().next();
+            n <= hay.len()
+                && hay
+                    .windows(n)
+                    .any(|win| Some(win[0]) == first && win.iter().copied().eq(w.chars()))
         })
     }
 
@@ -902,7 +911,6 @@ impl Scan<'_> {
                 e = end;
             }
             let bounded = !is_word(self.at(e)) && self.free(a, e);
-            let ctx = self.context_before(a, 40, &CTX);
             let ok = if plus {
                 (8..=15).contains(&nd)
             } else if seps > 0 {
@@ -914,7 +922,7 @@ impl Scan<'_> {
                     && (groups >= 2)
             } else {
                 // Unseparated digits are a phone number only when the context says so.
-                ctx && (9..=13).contains(&nd)
+                (9..=13).contains(&nd) && self.context_before(a, 40, &CTX)
             };
             let ok = ok && (!glued || (seps >= 2 && nd == 10 && !plus));
             // Three, two and four digits ("123-45-6789") is the SSN layout; phone numbers group
@@ -1065,7 +1073,8 @@ impl Scan<'_> {
         // P.O. boxes.
         let mut i = 0;
         while i + 6 < n {
-            if (self.starts_with_ci(i, "po box ") || self.starts_with_ci(i, "p.o. box "))
+            if self.lower[i] == 'p'
+                && (self.starts_with_ci(i, "po box ") || self.starts_with_ci(i, "p.o. box "))
                 && !is_word(self.before(i))
             {
                 let mut k = i + if self.lower[i + 1] == '.' { 9 } else { 7 };
@@ -1144,22 +1153,22 @@ impl Scan<'_> {
         ];
         const TITLES: [&str; 7] = ["mr. ", "mrs. ", "ms. ", "dr. ", "miss ", "sr. ", "sra. "];
         // The first word of every cue; other words are skipped after one comparison.
-        const ANCHORS: [&str; 15] = [
-            "my",
-            "name",
-            "me",
-            "mi",
-            "i",
-            "sincerely",
-            "atentamente",
-            "this",
-            "mr",
-            "mrs",
-            "ms",
-            "dr",
-            "miss",
-            "sr",
-            "sra",
+        const ANCHORS: [&[u8]; 15] = [
+            b"my",
+            b"name",
+            b"me",
+            b"mi",
+            b"i",
+            b"sincerely",
+            b"atentamente",
+            b"this",
+            b"mr",
+            b"mrs",
+            b"ms",
+            b"dr",
+            b"miss",
+            b"sr",
+            b"sra",
         ];
         let n = self.c.len();
         let mut i = 0;
@@ -1173,10 +1182,16 @@ impl Scan<'_> {
                 e += 1;
             }
             let word = &self.c[i..e];
+            // Most words are rejected by their length or first letter before any comparison.
             let anchor = word.len() <= 11
-                && ANCHORS.iter().any(|a| {
-                    a.len() == word.len() && a.chars().zip(word).all(|(x, y)| x == to_lower(*y))
-                });
+                && matches!(to_lower(word[0]), 'm' | 'n' | 'i' | 's' | 'a' | 't' | 'd')
+                && {
+                    let mut buf = [0u8; 11];
+                    for (b, c) in buf.iter_mut().zip(word) {
+                        *b = if c.is_ascii() { to_lower(*c) as u8 } else { 0 };
+                    }
+                    ANCHORS.contains(&&buf[..word.len()])
+                };
             if !anchor {
                 i = e;
                 continue;

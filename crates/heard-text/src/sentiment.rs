@@ -8,6 +8,8 @@
 //! ("but", "although", "pero"): what follows the contrast dominates. Exclamation marks add
 //! emphasis. The sum is squashed into -1..1.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::Serialize;
 
 use crate::tokens::WordMap;
@@ -203,8 +205,12 @@ enum Role {
 /// The scorer: lexicons and word roles built once.
 pub struct Scorer {
     /// Every known word with its English and Spanish valence and its role, so scoring does one
-    /// lookup per word.
+    /// lookup per word; inflected forms of lexicon words are in it too (see [`Scorer::derived`]).
     words: WordMap<String, Entry>,
+    /// The lexicon's entries that contain a character other than a letter or digit (emoticons
+    /// such as ":)" and words such as "a-okay"): a token with punctuation is looked up here as
+    /// written before it is trimmed.
+    symbolic: WordMap<String, Entry>,
 }
 
 /// What the scorer knows about one word.
@@ -213,6 +219,9 @@ struct Entry {
     en: Option<f32>,
     es: Option<f32>,
     role: Role,
+    /// An inflected form whose valence comes from its stem: it is not a lexicon word for the
+    /// rules that look words up as written (elongation).
+    derived: bool,
 }
 
 fn parse_lexicon(src: &'static str) -> WordMap<&'static str, f32> {
@@ -243,6 +252,13 @@ struct Tok<'a> {
 }
 
 impl Scorer {
+    /// The scorer with the embedded lexicons, built once per process and shared by every
+    /// analyser (building it derives every inflected form, a few tens of milliseconds).
+    pub fn shared() -> Arc<Scorer> {
+        static SHARED: OnceLock<Arc<Scorer>> = OnceLock::new();
+        SHARED.get_or_init(|| Arc::new(Scorer::new())).clone()
+    }
+
     pub fn new() -> Scorer {
         let mut en: WordMap<String, f32> = parse_lexicon(LEXICON_EN)
             .into_iter()
@@ -257,6 +273,7 @@ impl Scorer {
             en: None,
             es: None,
             role: Role::Plain,
+            derived: false,
         };
         let mut words: WordMap<String, Entry> = en
             .into_iter()
@@ -283,13 +300,60 @@ impl Scorer {
                 words.entry((*w).to_string()).or_insert(plain).role = role;
             }
         }
-        Scorer { words }
+        let symbolic = words
+            .iter()
+            .filter(|(k, e)| e.en.is_some() && !k.chars().all(char::is_alphanumeric))
+            .map(|(k, e)| (k.clone(), *e))
+            .collect();
+        let mut scorer = Scorer {
+            words,
+            symbolic: WordMap::default(),
+        };
+        // Every inflected form `derived` can read, computed once so that scoring looks a word up
+        // once instead of trying its stems.
+        let mut forms = Vec::new();
+        for (k, e) in &scorer.words {
+            if e.en.is_none() || !k.is_ascii() {
+                continue;
+            }
+            for suffix in ["ly", "s", "ed", "ing", "ness", "est", "er"] {
+                forms.push(format!("{k}{suffix}"));
+            }
+            if let Some(stem) = k.strip_suffix('e') {
+                for suffix in ["ed", "ing", "est", "er"] {
+                    forms.push(format!("{stem}{suffix}"));
+                }
+            }
+            if let Some(stem) = k.strip_suffix("ing") {
+                forms.push(format!("{stem}in"));
+            }
+        }
+        let derived: Vec<(String, f32)> = forms
+            .into_iter()
+            .filter(|f| !scorer.words.contains_key(f))
+            .filter_map(|f| {
+                let v = scorer.derived(&f)?;
+                Some((f, v))
+            })
+            .collect();
+        for (f, v) in derived {
+            scorer.words.insert(
+                f,
+                Entry {
+                    en: Some(v),
+                    derived: true,
+                    ..plain
+                },
+            );
+        }
+        scorer.symbolic = symbolic;
+        scorer
     }
 
     /// The valence of an inflected form missing from the lexicon, from its stem, slightly damped:
     /// "lacks" from "lack", "superbly" from "superb", "coolest" from "cool", "wasted" from
-    /// "waste"; informal "-in" stands for "-ing" ("lovin"). Looking stems up on a miss keeps the
-    /// table small enough to stay in cache.
+    /// "waste"; informal "-in" stands for "-ing" ("lovin"). [`Scorer::new`] stores every such
+    /// form in the word table, so this runs once per form when the scorer is built.
     fn derived(&self, w: &str) -> Option<f32> {
         if !w.is_ascii() || w.len() < 5 || w.len() > 40 {
             return None;
@@ -344,18 +408,16 @@ impl Scorer {
             }
             let orig_raw = &text[start..start + raw.len()];
             // Emoticons keep their case (":D" and "D:" differ), so they are looked up as written.
-            let symbolic = !raw.chars().all(|c| c.is_alphanumeric());
+            let symbolic = if raw.is_ascii() {
+                !raw.bytes().all(|b| b.is_ascii_alphanumeric())
+            } else {
+                !raw.chars().all(char::is_alphanumeric)
+            };
             let emoticon = if symbolic {
-                self.words
+                self.symbolic
                     .get(orig_raw)
-                    .filter(|e| e.en.is_some())
                     .map(|e| (orig_raw, e))
-                    .or_else(|| {
-                        self.words
-                            .get(raw)
-                            .filter(|e| e.en.is_some())
-                            .map(|e| (raw, e))
-                    })
+                    .or_else(|| self.symbolic.get(raw).map(|e| (raw, e)))
             } else {
                 None
             };
@@ -384,17 +446,12 @@ impl Scorer {
                 role = Role::Negation;
             }
             let mut valence = entry.and_then(|e| if spanish { e.es.or(e.en) } else { e.en });
-            if entry.is_none() {
-                valence = self.derived(tok);
-            }
             // Elongated words ("soooo", "loooove") are the word with emphasis.
-            if entry.is_none() && has_run3(tok) {
+            if entry.is_none_or(|e| e.derived) && has_run3(tok) {
                 let once = squeeze(tok, 1);
                 let twice = squeeze(tok, 2);
-                let found = self
-                    .words
-                    .get(twice.as_str())
-                    .or_else(|| self.words.get(once.as_str()));
+                let lexical = |w: &str| self.words.get(w).filter(|e| !e.derived);
+                let found = lexical(twice.as_str()).or_else(|| lexical(once.as_str()));
                 if let Some(e) = found {
                     valence = (if spanish { e.es.or(e.en) } else { e.en })
                         .map(|v| v + 0.293 * v.signum());
@@ -537,4 +594,44 @@ fn squeeze(w: &str, keep: usize) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inflected_forms_score_like_their_stems() {
+        let s = Scorer::new();
+        // Every stored inflection is exactly what the stem rule reads from the lexicon alone.
+        let lexicon = Scorer {
+            words: s
+                .words
+                .iter()
+                .filter(|(_, e)| !e.derived)
+                .map(|(k, e)| (k.clone(), *e))
+                .collect(),
+            symbolic: WordMap::default(),
+        };
+        let mut n = 0;
+        for (form, e) in s.words.iter().filter(|(_, e)| e.derived) {
+            assert_eq!(e.en, lexicon.derived(form), "{form}");
+            n += 1;
+        }
+        assert!(n > 10_000, "{n} inflections");
+        let score = |t: &str| s.score(t, &t.to_lowercase(), false);
+        for (form, stem) in [
+            ("lacks", "lack"),
+            ("superbly", "superb"),
+            ("lovin", "loving"),
+        ] {
+            assert!(s.words.contains_key(stem));
+            assert!(score(form) != 0.0 && score(form).signum() == score(stem).signum());
+            assert!(score(form).abs() <= score(stem).abs());
+        }
+        // An elongated word is read from the lexicon word, not from an inflection.
+        assert!(score("goooood") > score("good"));
+        // Emoticons keep their case and are found as written.
+        assert!(score("D:") < 0.0 && score(":D") > 0.0);
+    }
 }

@@ -271,6 +271,9 @@ pub struct Signals {
 
 /// The first three characters of `w`, or all of it when shorter.
 pub fn head3(w: &str) -> &str {
+    if w.is_ascii() {
+        return &w[..w.len().min(3)];
+    }
     match w.char_indices().nth(3) {
         Some((i, _)) => &w[..i],
         None => w,

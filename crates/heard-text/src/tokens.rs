@@ -27,6 +27,11 @@ pub fn words(s: &str) -> impl Iterator<Item = (usize, &str)> {
         };
         while pos < b.len() {
             let x = b[pos];
+            // The common case first: ASCII letters and digits.
+            if x.is_ascii_alphanumeric() {
+                pos += 1;
+                continue;
+            }
             let (c, len) = if x.is_ascii() {
                 (x as char, 1)
             } else {
