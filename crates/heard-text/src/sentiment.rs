@@ -418,6 +418,12 @@ impl Scorer {
                     .get(orig_raw)
                     .map(|e| (orig_raw, e))
                     .or_else(|| self.symbolic.get(raw).map(|e| (raw, e)))
+                    .or_else(|| {
+                        // Text copied from web pages and social media often arrives with HTML
+                        // escapes: "&lt;3" is the heart "<3".
+                        let plain = unescape_html(orig_raw)?;
+                        self.symbolic.get(plain.as_str()).map(|e| (raw, e))
+                    })
             } else {
                 None
             };
@@ -570,6 +576,19 @@ impl Scorer {
     }
 }
 
+/// `raw` with the HTML escapes of '<', '>', '&' and '"' decoded, or `None` when it holds none.
+fn unescape_html(raw: &str) -> Option<String> {
+    if !raw.contains('&') {
+        return None;
+    }
+    let out = raw
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    (out != raw).then_some(out)
+}
+
 /// True when a character repeats three times in a row.
 fn has_run3(w: &str) -> bool {
     let b = w.as_bytes();
@@ -633,5 +652,8 @@ mod tests {
         assert!(score("goooood") > score("good"));
         // Emoticons keep their case and are found as written.
         assert!(score("D:") < 0.0 && score(":D") > 0.0);
+        // HTML-escaped emoticons, as social media exports carry them.
+        assert!(score("&lt;3") > 0.0 && score("&gt;:[") < 0.0);
+        assert_eq!(score("fish &amp; chips"), 0.0);
     }
 }
