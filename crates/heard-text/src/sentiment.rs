@@ -180,6 +180,11 @@ const NEGATIONS: &[&str] = &[
     "ni",
     "sin",
 ];
+/// Suffixes of inflected forms read from their stem ("lacks", "superbly"), in the order tried.
+const SUFFIXES: [&str; 7] = ["ly", "s", "ed", "ing", "ness", "est", "er"];
+/// The suffixes that drop a stem's final "e" ("wasted" from "waste").
+const E_SUFFIXES: [&str; 4] = ["ed", "ing", "est", "er"];
+
 /// Contrast words: sentiment after them outweighs sentiment before them.
 const CONTRAST: &[&str] = &[
     "but",
@@ -300,11 +305,6 @@ impl Scorer {
                 words.entry((*w).to_string()).or_insert(plain).role = role;
             }
         }
-        let symbolic = words
-            .iter()
-            .filter(|(k, e)| e.en.is_some() && !k.chars().all(char::is_alphanumeric))
-            .map(|(k, e)| (k.clone(), *e))
-            .collect();
         let mut scorer = Scorer {
             words,
             symbolic: WordMap::default(),
@@ -316,11 +316,11 @@ impl Scorer {
             if e.en.is_none() || !k.is_ascii() {
                 continue;
             }
-            for suffix in ["ly", "s", "ed", "ing", "ness", "est", "er"] {
+            for suffix in SUFFIXES {
                 forms.push(format!("{k}{suffix}"));
             }
             if let Some(stem) = k.strip_suffix('e') {
-                for suffix in ["ed", "ing", "est", "er"] {
+                for suffix in E_SUFFIXES {
                     forms.push(format!("{stem}{suffix}"));
                 }
             }
@@ -346,7 +346,12 @@ impl Scorer {
                 },
             );
         }
-        scorer.symbolic = symbolic;
+        scorer.symbolic = scorer
+            .words
+            .iter()
+            .filter(|(k, e)| e.en.is_some() && !e.derived && !k.chars().all(char::is_alphanumeric))
+            .map(|(k, e)| (k.clone(), *e))
+            .collect();
         scorer
     }
 
@@ -358,35 +363,25 @@ impl Scorer {
         if !w.is_ascii() || w.len() < 5 || w.len() > 40 {
             return None;
         }
-        let stem_valence = |stem: &str| self.words.get(stem).and_then(|e| e.en);
-        let mut buf = [0u8; 48];
-        let with = |buf: &mut [u8; 48], stem: &str, tail: &str| -> Option<f32> {
-            let n = stem.len() + tail.len();
-            buf[..stem.len()].copy_from_slice(stem.as_bytes());
-            buf[stem.len()..n].copy_from_slice(tail.as_bytes());
-            std::str::from_utf8(&buf[..n])
-                .ok()
-                .and_then(|k| self.words.get(k))
-                .and_then(|e| e.en)
-        };
-        for suffix in ["ly", "s", "ed", "ing", "ness", "est", "er"] {
+        let valence = |word: &str| self.words.get(word).and_then(|e| e.en);
+        for suffix in SUFFIXES {
             let Some(stem) = w.strip_suffix(suffix) else {
                 continue;
             };
             if stem.len() >= 4
-                && let Some(v) = stem_valence(stem)
+                && let Some(v) = valence(stem)
             {
                 return Some(v * 0.9);
             }
-            if matches!(suffix, "ed" | "ing" | "est" | "er")
+            if E_SUFFIXES.contains(&suffix)
                 && stem.len() >= 3
-                && let Some(v) = with(&mut buf, stem, "e")
+                && let Some(v) = valence(&format!("{stem}e"))
             {
                 return Some(v * 0.9);
             }
         }
         if let Some(stem) = w.strip_suffix("in") {
-            return with(&mut buf, stem, "ing");
+            return valence(&format!("{stem}ing"));
         }
         None
     }
