@@ -113,15 +113,20 @@ impl Analyzer {
 
     /// Trains a sentiment correction on English `texts` rated in -1..1, over this analyser's
     /// lexicon-and-rules score (its own correction plays no part).
-    pub fn train_correction(&self, texts: &[(&str, f32)], params: model::Params) -> model::Trained {
-        let lowers: Vec<String> = texts.iter().map(|(t, _)| t.to_lowercase()).collect();
+    pub fn train_correction(
+        &self,
+        texts: &[(&str, f32, u32)],
+        params: model::Params,
+    ) -> model::Trained {
+        let lowers: Vec<String> = texts.iter().map(|(t, _, _)| t.to_lowercase()).collect();
         let examples: Vec<model::Example> = texts
             .iter()
             .zip(&lowers)
-            .map(|((text, target), lower)| model::Example {
+            .map(|((text, target, source), lower)| model::Example {
                 words: tokens::words(lower).map(|(_, w)| w).collect(),
                 base: self.lexicon_of(text, lower, false),
                 target: *target,
+                source: *source,
             })
             .collect();
         model::train(&examples, params)

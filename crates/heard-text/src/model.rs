@@ -51,6 +51,8 @@ pub struct Example<'a> {
     pub words: Vec<&'a str>,
     pub base: f32,
     pub target: f32,
+    /// Which corpus the text comes from (see `train`).
+    pub source: u32,
 }
 
 /// Feature hashes are already well mixed, so the map uses them as they are.
@@ -273,18 +275,28 @@ pub fn train(examples: &[Example], params: Params) -> Trained {
         .iter()
         .map(|e| f64::from(e.target) - params.base_share * f64::from(e.base))
         .collect();
-    let n = vocab.len();
+    // Each source corpus also gets an offset of its own, fitted with the words and then thrown
+    // away: a corpus's base rate (editorials lean negative, tweets positive) is not something a
+    // word should learn, or common words would push every new text towards the training mix.
+    let sources: Vec<usize> = examples.iter().map(|e| e.source as usize).collect();
+    let n_sources = sources.iter().max().map_or(0, |m| m + 1);
+    let n_words = vocab.len();
+    let n = n_words + n_sources;
     let xt = |v: &[f64], out: &mut Vec<f64>| {
         out.iter_mut().for_each(|o| *o = 0.0);
-        for ((idx, val), vi) in rows.iter().zip(v) {
+        for (((idx, val), vi), s) in rows.iter().zip(v).zip(&sources) {
             for &j in idx {
                 out[j as usize] += val * vi;
             }
+            out[n_words + s] += vi;
         }
     };
     let x = |w: &[f64]| -> Vec<f64> {
         rows.iter()
-            .map(|(idx, val)| idx.iter().map(|&j| w[j as usize]).sum::<f64>() * val)
+            .zip(&sources)
+            .map(|((idx, val), s)| {
+                idx.iter().map(|&j| w[j as usize]).sum::<f64>() * val + w[n_words + s]
+            })
             .collect()
     };
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
@@ -300,7 +312,8 @@ pub fn train(examples: &[Example], params: Params) -> Trained {
     while iterations < 1000 && rs.sqrt() / b_norm > 1e-6 {
         iterations += 1;
         xt(&x(&p), &mut ap);
-        for (a, pi) in ap.iter_mut().zip(&p) {
+        // The offsets are not penalised: they are nuisance terms, not evidence.
+        for (a, pi) in ap.iter_mut().zip(&p).take(n_words) {
             *a += params.alpha * pi;
         }
         let step = rs / dot(&p, &ap).max(1e-300);
@@ -348,6 +361,7 @@ mod tests {
                 words: t.split(' ').collect(),
                 base: 0.0,
                 target: *y,
+                source: 0,
             })
             .collect();
         let m = train(&ex, Params::default());

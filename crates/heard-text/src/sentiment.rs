@@ -88,6 +88,17 @@ const BOOST_UP: &[&str] = &[
     "unbelievably",
     "unusually",
     "utterly",
+    // Swearing used as an intensifier ("fucking great", "effing slow") boosts the next word and
+    // says nothing of its own.
+    "effing",
+    "flipping",
+    "flippin",
+    "fricking",
+    "frickin",
+    "frigging",
+    "friggin",
+    "fucking",
+    "fuckin",
     "very",
     "muy",
     "tan",
@@ -197,6 +208,25 @@ const CONTRAST: &[&str] = &[
     "aunque",
 ];
 
+/// Set phrases whose sense is not the sum of their words ("bad ass" is praise, "yeah right"
+/// scorn): the phrase's valence replaces its words'. The first word of each is marked in the word
+/// table, so other words cost nothing.
+const IDIOMS: &[(&[&str], f32)] = &[
+    (&["bad", "ass"], 1.5),
+    (&["yeah", "right"], -2.0),
+    (&["kiss", "of", "death"], -1.5),
+    (&["to", "die", "for"], 3.0),
+    (&["broken", "heart"], -2.9),
+    (&["cut", "the", "mustard"], 2.0),
+    (&["hand", "to", "mouth"], -2.0),
+    (&["oh", "no"], -1.5),
+    // Eagerness, when it stands alone or looks ahead ("can't wait to see it"); "can't wait any
+    // longer" is impatience and is left to the other rules.
+    (&["can't", "wait"], 2.0),
+    (&["cant", "wait"], 2.0),
+    (&["cannot", "wait"], 2.0),
+];
+
 /// What a word does to its neighbours.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -227,6 +257,8 @@ struct Entry {
     /// An inflected form whose valence comes from its stem: it is not a lexicon word for the
     /// rules that look words up as written (elongation).
     derived: bool,
+    /// The first word of one of the [`IDIOMS`].
+    opens_idiom: bool,
 }
 
 fn parse_lexicon(src: &'static str) -> WordMap<&'static str, f32> {
@@ -254,6 +286,7 @@ struct Tok<'a> {
     shouted: bool,
     role: Role,
     valence: Option<f32>,
+    opens_idiom: bool,
 }
 
 impl Scorer {
@@ -279,6 +312,7 @@ impl Scorer {
             es: None,
             role: Role::Plain,
             derived: false,
+            opens_idiom: false,
         };
         let mut words: WordMap<String, Entry> = en
             .into_iter()
@@ -304,6 +338,12 @@ impl Scorer {
             for w in list {
                 words.entry((*w).to_string()).or_insert(plain).role = role;
             }
+        }
+        for (phrase, _) in IDIOMS {
+            words
+                .entry(phrase[0].to_string())
+                .or_insert(plain)
+                .opens_idiom = true;
         }
         let mut scorer = Scorer {
             words,
@@ -425,13 +465,25 @@ impl Scorer {
             let (tok, entry) = match emoticon {
                 Some((t, e)) => (t, Some(e)),
                 None => {
-                    let t = if symbolic {
-                        raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
-                            .trim_matches('\'')
-                    } else {
-                        raw
-                    };
-                    (t, self.words.get(t))
+                    let t = if symbolic { trim_word(raw) } else { raw };
+                    // An HTML escape is punctuation, not a word: "&gt;" is not "gt" (good try).
+                    match raw.contains('&').then(|| unescape_html(raw)).flatten() {
+                        Some(plain) => {
+                            let p = trim_word(&plain);
+                            if p.is_empty() {
+                                continue;
+                            }
+                            (
+                                t,
+                                if p == t {
+                                    self.words.get(t)
+                                } else {
+                                    self.words.get(p)
+                                },
+                            )
+                        }
+                        None => (t, self.words.get(t)),
+                    }
                 }
             };
             if tok.is_empty() {
@@ -468,7 +520,13 @@ impl Scorer {
                 shouted,
                 role,
                 valence,
+                opens_idiom: entry.is_some_and(|e| e.opens_idiom),
             });
+        }
+        for i in 0..toks.len() {
+            if toks[i].opens_idiom {
+                apply_idiom(&mut toks, i);
+            }
         }
         let mut vals: Vec<f32> = vec![0.0; toks.len()];
         // A contrast word opens a clause: "good, but slow". Not when it closes one ("cute
@@ -495,7 +553,12 @@ impl Scorer {
             let Some(mut v) = toks[i].valence else {
                 continue;
             };
-            if "no" == w && toks.get(i + 1).is_some_and(|t| t.valence.is_some()) {
+            if "no" == w
+                && !toks[i].ends_clause
+                && toks
+                    .get(i + 1)
+                    .is_some_and(|t| t.valence.is_some() && t.lower != "no")
+            {
                 // "no" before a sentiment word negates it (below) rather than adding its own.
                 continue;
             }
@@ -504,6 +567,7 @@ impl Scorer {
             }
             // Intensifiers and negations in the three preceding words, weaker further away.
             let mut negated = false;
+            let mut negator = "";
             for back in 1..=3 {
                 if i < back || toks[i - back].ends_clause {
                     break;
@@ -519,22 +583,32 @@ impl Scorer {
                         v += b * v.signum();
                     }
                     Role::Down => v -= 0.293 * decay * v.signum(),
-                    Role::Negation => negated = true,
+                    Role::Negation => {
+                        negated = true;
+                        negator = p.lower;
+                    }
                     Role::Contrast => break,
                     Role::Plain => {}
                 }
             }
-            // "no" negates the word right after it, or the one after that ("no real help").
-            if (1..=2).any(|b| i >= b && toks[i - b].lower == "no" && !toks[i - b].ends_clause)
+            // "no" negates the word right after it, or the one after that ("no real help"), but
+            // not another "no" ("no no no!").
+            if w != "no"
+                && (1..=2).any(|b| i >= b && toks[i - b].lower == "no" && !toks[i - b].ends_clause)
                 && !toks[i - 1].ends_clause
             {
                 negated = true;
             }
             // "not only good": emphasis, not negation; "never been so good", "haven't been this
-            // happy": stronger, not reversed.
+            // happy": stronger, not reversed. "Not so bad" stays a negation.
             if negated && i >= 2 && toks[i - 1].lower == "only" {
                 negated = false;
-            } else if negated && i >= 2 && matches!(toks[i - 1].lower, "so" | "this") {
+            } else if negated
+                && i >= 3
+                && (toks[i - 1].lower == "so" || toks[i - 1].lower == "this")
+                && (negator == "never"
+                    || (toks[i - 1].lower == "this" && toks[i - 2].lower == "been"))
+            {
                 negated = false;
                 v *= 1.25;
             }
@@ -569,6 +643,44 @@ impl Scorer {
         }
         sum / (sum * sum + 15.0).sqrt()
     }
+}
+
+/// Replaces the words of an idiom starting at `toks[i]`, if one does, by the idiom's valence on
+/// its last word.
+fn apply_idiom(toks: &mut [Tok], i: usize) {
+    for (phrase, v) in IDIOMS {
+        let last = i + phrase.len() - 1;
+        let matches = last < toks.len()
+            && phrase
+                .iter()
+                .zip(&toks[i..=last])
+                .all(|(w, t)| *w == t.lower)
+            && toks[i..last].iter().all(|t| !t.ends_clause);
+        if !matches {
+            continue;
+        }
+        if phrase[1] == "wait"
+            && !toks[last].ends_clause
+            && toks
+                .get(last + 1)
+                .is_some_and(|t| !matches!(t.lower, "to" | "till" | "until"))
+        {
+            continue;
+        }
+        for t in &mut toks[i..last] {
+            t.valence = None;
+            t.role = Role::Plain;
+        }
+        toks[last].valence = Some(*v);
+        toks[last].role = Role::Plain;
+        return;
+    }
+}
+
+/// A token without the punctuation around it; apostrophes inside stay ("don't").
+fn trim_word(raw: &str) -> &str {
+    raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+        .trim_matches('\'')
 }
 
 /// `raw` with the HTML escapes of '<', '>', '&' and '"' decoded, or `None` when it holds none.
@@ -650,5 +762,32 @@ mod tests {
         // HTML-escaped emoticons, as social media exports carry them.
         assert!(score("&lt;3") > 0.0 && score("&gt;:[") < 0.0);
         assert_eq!(score("fish &amp; chips"), 0.0);
+        // An escaped '>' is punctuation, not the slang "gt".
+        assert_eq!(score("Play &gt; Stop"), score("Play > Stop"));
+        // A token listed twice in the lexicon keeps its later value, as in VADER.
+        assert_eq!(s.words.get("lol").and_then(|e| e.en), Some(1.8));
+    }
+
+    #[test]
+    fn idioms_and_no() {
+        let s = Scorer::new();
+        let score = |t: &str| s.score(t, &t.to_lowercase(), false);
+        assert!(score("his mohawk was bad ass") > 0.0);
+        assert!(score("yeah right, great service") < score("great service"));
+        assert!(score("Oh no. Escape while you can") < 0.0);
+        assert!(score("can't wait to see it") > 0.0);
+        assert!(score("can't wait.") > 0.0);
+        // Impatience is not eagerness.
+        assert!(score("I can't wait any longer") <= 0.0);
+        // "no" negates the word after it, but not another "no", nor across a full stop.
+        assert!(score("no problem") > 0.0);
+        assert!(score("No no no!") < 0.0);
+        // "not so bad" is a negation; "never so good" and "haven't been this happy" are emphasis.
+        assert!(score("it's not so bad") > 0.0);
+        assert!(score("it has never been so good") > score("it has been good"));
+        assert!(score("I haven't been this happy in years") > 0.0);
+        // Swearing as an intensifier boosts the next word and adds nothing of its own.
+        assert!(score("fucking great") > score("great"));
+        assert!(score("a failure message without a fucking favicon") < 0.0);
     }
 }

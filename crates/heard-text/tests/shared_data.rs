@@ -40,10 +40,20 @@ fn rated() -> Vec<(String, String, f32)> {
 
 /// An analyser whose learned correction never saw the corpus `rel`.
 fn held_out(all: &[(String, String, f32)], rel: &str) -> Analyzer {
-    let texts: Vec<(&str, f32)> = all
+    let mut sources: Vec<&str> = Vec::new();
+    let texts: Vec<(&str, f32, u32)> = all
         .iter()
         .filter(|x| x.0 != rel)
-        .map(|x| (x.1.as_str(), x.2))
+        .map(|x| {
+            let source = match sources.iter().position(|s| *s == x.0) {
+                Some(i) => i,
+                None => {
+                    sources.push(&x.0);
+                    sources.len() - 1
+                }
+            };
+            (x.1.as_str(), x.2, source as u32)
+        })
         .collect();
     let trained = Analyzer::new().train_correction(&texts, model::Params::default());
     Analyzer::new().with_correction(trained.correction())
@@ -132,8 +142,8 @@ fn masked_cfpb_prose_has_few_false_positives() {
 #[test]
 fn sentiment_on_vader_corpora_held_out() {
     // Each corpus is scored by a correction trained without it, the figure a new corpus can
-    // expect. Movie and NYT: the paper's VADER figures are the bar. Tweets: a guard just under
-    // today's held-out figures, which equal the paper's r and miss its F1 (see the crate README).
+    // expect. Movie and NYT: the paper's VADER figures are the bar. Tweets: the paper's r, and a
+    // guard just under today's held-out F1, which misses the paper's 0.96 (`heard eval`).
     let all = rated();
     let [tweets, movie, nyt] = VADER.map(|rel| corpus(&held_out(&all, rel), rel));
     assert!(
@@ -149,7 +159,7 @@ fn sentiment_on_vader_corpora_held_out() {
         movie.f1
     );
     assert!(
-        tweets.r > 0.875 && tweets.f1 > 0.94,
+        tweets.r > 0.881 && tweets.f1 > 0.945,
         "tweets r {:.3} f1 {:.3}",
         tweets.r,
         tweets.f1

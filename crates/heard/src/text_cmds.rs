@@ -205,10 +205,11 @@ fn rated_corpora(data: &Path) -> Result<Vec<Rated>> {
 
 /// Trains the sentiment correction on every corpus but `skip`.
 fn train_without(corpora: &[Rated], skip: Option<&str>) -> model::Trained {
-    let texts: Vec<(&str, f32)> = corpora
+    let texts: Vec<(&str, f32, u32)> = corpora
         .iter()
-        .filter(|c| Some(c.name) != skip)
-        .flat_map(|c| c.items.iter().map(|(t, y)| (t.as_str(), *y)))
+        .zip(0..)
+        .filter(|(c, _)| Some(c.name) != skip)
+        .flat_map(|(c, source)| c.items.iter().map(move |(t, y)| (t.as_str(), *y, source)))
         .collect();
     Analyzer::new().train_correction(&texts, model::Params::default())
 }
