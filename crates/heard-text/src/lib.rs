@@ -86,12 +86,12 @@ impl Analyzer {
             &blanked_owned
         };
         let lower = blanked.to_lowercase();
-        let ws = words_of(&lower);
+        let ws = tokens::Words::of(&lower);
         let cues = self.signals.scan(&ws);
         let language = signals::Signals::language_of(&cues, language_hint);
         let score = self.sentiment_of(blanked, &lower, language == "es", &ws);
         let themes = self.taxonomy.match_words(&ws);
-        let (intent, emotions, urgency) = self.signals.read(&cues, &ws, blanked, score);
+        let (intent, emotions, urgency) = self.signals.read(&cues, &ws.words, blanked, score);
         Analysis {
             language: language.to_string(),
             sentiment: Sentiment::from_score(score),
@@ -135,10 +135,10 @@ impl Analyzer {
     /// Sentiment alone, in -1..1 (no redaction; used by the benchmark and the evaluation).
     pub fn sentiment(&self, text: &str, language_hint: Option<&str>) -> Sentiment {
         let lower = text.to_lowercase();
-        let ws = words_of(&lower);
+        let ws = tokens::Words::of(&lower);
         let spanish = match language_hint {
             Some(h) => h.starts_with("es"),
-            None => self.signals.language(&ws, None) == "es",
+            None => self.signals.language(&ws.words, None) == "es",
         };
         Sentiment::from_score(self.sentiment_of(text, &lower, spanish, &ws))
     }
@@ -153,24 +153,16 @@ impl Analyzer {
         }
     }
 
-    fn sentiment_of(&self, text: &str, lower: &str, spanish: bool, words: &[&str]) -> f32 {
+    fn sentiment_of(&self, text: &str, lower: &str, spanish: bool, words: &tokens::Words) -> f32 {
         let base = self.lexicon_of(text, lower, spanish);
         // The correction was learned from English ratings; Spanish keeps the lexicon's score.
         if spanish {
             return base;
         }
-        let mut feats = Vec::with_capacity(words.len() * 2);
+        let mut feats = Vec::with_capacity(words.words.len() * 2);
         model::features(words, &mut feats);
         self.correction.adjust(base, &feats)
     }
-}
-
-/// The words of a lower-cased text, in a vector sized for a typical comment up front (collecting
-/// would grow it several times).
-fn words_of(lower: &str) -> Vec<&str> {
-    let mut ws = Vec::with_capacity(lower.len() / 4 + 4);
-    ws.extend(tokens::words(lower).map(|(_, w)| w));
-    ws
 }
 
 /// `text` with each span replaced by one space.

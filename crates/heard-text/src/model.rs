@@ -14,8 +14,9 @@
 //! dense linear algebra and a far larger build for no gain.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, OnceLock};
+
+use crate::tokens::{IdMap, Words, mix, word_hash};
 
 const MODEL_TSV: &str = include_str!("../data/sentiment_model.tsv");
 
@@ -55,50 +56,14 @@ pub struct Example<'a> {
     pub source: u32,
 }
 
-/// Feature hashes are already well mixed, so the map uses them as they are.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
-
-fn word_hash(w: &str) -> u64 {
-    // FNV-1a, then a final mix so that the low bits the map uses are spread.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in w.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    mix(h)
-}
-
-/// A word as the model knows it: typographic apostrophes read as straight ones.
-fn text_word_hash(w: &str) -> u64 {
+/// A word as the model knows it: typographic apostrophes read as straight ones. `hash` is the
+/// word's [`word_hash`], already computed for the text.
+fn text_word_hash(w: &str, hash: u64) -> u64 {
     if !w.is_ascii() && w.contains('’') {
         word_hash(&w.replace('’', "'"))
     } else {
-        word_hash(w)
+        hash
     }
-}
-
-fn mix(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h
 }
 
 fn pair_hash(a: u64, b: u64) -> u64 {
@@ -114,11 +79,11 @@ fn feature_hash(name: &str) -> u64 {
 }
 
 /// The distinct unigram and bigram hashes of `words`, sorted, into `out`.
-pub fn features(words: &[&str], out: &mut Vec<u64>) {
+pub fn features(words: &Words, out: &mut Vec<u64>) {
     out.clear();
     let mut prev = None;
-    for w in words {
-        let h = text_word_hash(w);
+    for (w, &h) in words.words.iter().zip(&words.hashes) {
+        let h = text_word_hash(w, h);
         out.push(h);
         if let Some(p) = prev {
             out.push(pair_hash(p, h));
@@ -367,9 +332,9 @@ mod tests {
         let m = train(&ex, Params::default());
         let c = m.correction();
         let mut f = Vec::new();
-        features(&["so", "predictable"], &mut f);
+        features(&Words::of("so predictable"), &mut f);
         assert!(c.adjust(0.0, &f) < -0.05);
-        features(&["gripping", "tale"], &mut f);
+        features(&Words::of("gripping tale"), &mut f);
         assert!(c.adjust(0.0, &f) > 0.05);
         // A confident lexicon score is barely moved, and never past the range.
         assert!(c.adjust(1.0, &f) <= 1.0);

@@ -6,7 +6,8 @@
 
 use serde::Serialize;
 
-use crate::tokens::WordMap;
+pub use crate::tokens::head3;
+use crate::tokens::{HeadIndex, WordMap, WordTable, Words};
 
 /// What the writer wants.
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,19 +266,8 @@ pub struct Signals {
     /// Function words: 1 Spanish, 2 English.
     function_words: WordMap<&'static str, u8>,
     /// Cue phrases by first word, with the word's function-word bits, for the one-pass scan.
-    phrases: WordMap<&'static str, FirstWord>,
-    prefixes: WordMap<&'static str, Vec<(u16, &'static str)>>,
-}
-
-/// The first three characters of `w`, or all of it when shorter.
-pub fn head3(w: &str) -> &str {
-    if w.is_ascii() {
-        return &w[..w.len().min(3)];
-    }
-    match w.char_indices().nth(3) {
-        Some((i, _)) => &w[..i],
-        None => w,
-    }
+    phrases: WordTable<FirstWord>,
+    prefixes: HeadIndex<(u16, &'static str)>,
 }
 
 impl Default for Signals {
@@ -288,8 +278,8 @@ impl Default for Signals {
 
 impl Signals {
     pub fn new() -> Signals {
-        let mut phrases: WordMap<&'static str, FirstWord> = WordMap::default();
-        let mut prefixes: WordMap<&'static str, Vec<(u16, &'static str)>> = WordMap::default();
+        let mut phrases: WordTable<FirstWord> = WordTable::default();
+        let mut prefixes: HeadIndex<(u16, &'static str)> = HeadIndex::default();
         for (bit, list) in [
             (CRISIS_BIT, CRISIS),
             (THREAT_BIT, THREAT),
@@ -303,11 +293,7 @@ impl Signals {
                 // Phrases are split the way texts are, so "self-harm" stays one word.
                 let ws: Vec<&'static str> = crate::tokens::words(p).map(|(_, w)| w).collect();
                 if let Some((first, rest)) = ws.split_first() {
-                    phrases
-                        .entry(first)
-                        .or_default()
-                        .1
-                        .push((bit, rest.to_vec()));
+                    phrases.entry(first).1.push((bit, rest.to_vec()));
                 }
             }
         }
@@ -318,17 +304,17 @@ impl Signals {
             (GRATITUDE_BIT, GRATITUDE_PREFIX),
         ] {
             for p in list {
-                prefixes.entry(head3(p)).or_default().push((bit, p));
+                prefixes.insert(p, (bit, p));
             }
         }
         let mut function_words: WordMap<&'static str, u8> = WordMap::default();
         for w in ES_WORDS {
             *function_words.entry(w).or_default() |= 1;
-            phrases.entry(w).or_default().0 |= 1;
+            phrases.entry(w).0 |= 1;
         }
         for w in EN_WORDS {
             *function_words.entry(w).or_default() |= 2;
-            phrases.entry(w).or_default().0 |= 2;
+            phrases.entry(w).0 |= 2;
         }
         Signals {
             function_words,
@@ -376,10 +362,11 @@ impl Signals {
     }
 
     /// One pass over the lower-case words: the signal bits and the function-word counts.
-    pub fn scan(&self, ws: &[&str]) -> Cues {
+    pub fn scan(&self, words: &Words) -> Cues {
+        let ws = &words.words;
         let mut cues = Cues::default();
-        for (i, w) in ws.iter().enumerate() {
-            if let Some((lang, cands)) = self.phrases.get(w) {
+        for (i, (w, &h)) in ws.iter().zip(&words.hashes).enumerate() {
+            if let Some((lang, cands)) = self.phrases.get(w, h) {
                 cues.es += u32::from(lang & 1);
                 cues.en += u32::from(lang >> 1);
                 for (bit, rest) in cands {
@@ -398,14 +385,9 @@ impl Signals {
             {
                 cues.es += 1;
             }
-            if w.len() < 3 {
-                continue;
-            }
-            if let Some(cands) = self.prefixes.get(head3(w)) {
-                for (bit, p) in cands {
-                    if w.starts_with(p) {
-                        cues.bits |= bit;
-                    }
+            for (bit, p) in self.prefixes.get(w) {
+                if w.starts_with(p) {
+                    cues.bits |= bit;
                 }
             }
         }

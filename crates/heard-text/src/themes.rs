@@ -5,8 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::signals::head3;
-use crate::tokens::{WordMap, is_stopword, words};
+use crate::tokens::{HeadIndex, WordTable, Words, is_stopword, words};
 
 const DEFAULT_TAXONOMY: &str = include_str!("../data/taxonomy.txt");
 
@@ -38,9 +37,9 @@ pub struct Theme {
 pub struct Taxonomy {
     themes: Vec<Theme>,
     /// First word of a trigger (exact) → (theme, trigger) indices; prefixes are kept apart.
-    exact: WordMap<String, Vec<(usize, usize)>>,
+    exact: WordTable<Vec<(usize, usize)>>,
     /// Single-word prefixes by their first three characters.
-    prefixes: WordMap<String, Vec<(String, usize)>>,
+    prefixes: HeadIndex<(String, usize)>,
 }
 
 /// A taxonomy file that could not be read, with the line and the reason.
@@ -140,18 +139,15 @@ impl Taxonomy {
                 reason: "no theme defined".into(),
             });
         }
-        let mut exact: WordMap<String, Vec<(usize, usize)>> = WordMap::default();
-        let mut prefixes: WordMap<String, Vec<(String, usize)>> = WordMap::default();
+        let mut exact: WordTable<Vec<(usize, usize)>> = WordTable::default();
+        let mut prefixes: HeadIndex<(String, usize)> = HeadIndex::default();
         for (ti, th) in themes.iter().enumerate() {
             for (gi, tr) in th.triggers.iter().enumerate() {
                 if tr.prefix && tr.words.len() == 1 {
                     let p = tr.words[0].clone();
-                    prefixes
-                        .entry(head3(&p).to_string())
-                        .or_default()
-                        .push((p, ti));
+                    prefixes.insert(&p.clone(), (p, ti));
                 } else {
-                    exact.entry(tr.words[0].clone()).or_default().push((ti, gi));
+                    exact.entry(&tr.words[0]).push((ti, gi));
                 }
             }
         }
@@ -168,7 +164,8 @@ impl Taxonomy {
     }
 
     /// Themes of a lower-cased text given as its word list; each hit lists its triggers once.
-    pub fn match_words(&self, ws: &[&str]) -> Vec<ThemeHit> {
+    pub fn match_words(&self, words: &Words) -> Vec<ThemeHit> {
+        let ws = &words.words;
         let mut found: Vec<(usize, Vec<String>)> = Vec::new();
         let mut add = |ti: usize, s: String| match found.iter_mut().find(|(t, _)| *t == ti) {
             Some((_, v)) => {
@@ -180,7 +177,7 @@ impl Taxonomy {
         };
         for i in 0..ws.len() {
             let w = ws[i];
-            if let Some(cands) = self.exact.get(w) {
+            if let Some(cands) = self.exact.get(w, words.hashes[i]) {
                 for &(ti, gi) in cands {
                     let tr = &self.themes[ti].triggers[gi];
                     let n = tr.words.len();
@@ -201,15 +198,9 @@ impl Taxonomy {
                 }
             }
             // Prefixes are at least three characters long (see `parse`), so one lookup finds them.
-            // Prefixes have three or more characters, so shorter words cannot match one.
-            if w.len() < 3 {
-                continue;
-            }
-            if let Some(cands) = self.prefixes.get(head3(w)) {
-                for (p, ti) in cands {
-                    if w.starts_with(p.as_str()) {
-                        add(*ti, w.to_string());
-                    }
+            for (p, ti) in self.prefixes.get(w) {
+                if w.starts_with(p.as_str()) {
+                    add(*ti, w.to_string());
                 }
             }
         }
