@@ -467,7 +467,7 @@ impl Scorer {
                 None => {
                     let t = if symbolic { trim_word(raw) } else { raw };
                     // An HTML escape is punctuation, not a word: "&gt;" is not "gt" (good try).
-                    match raw.contains('&').then(|| unescape_html(raw)).flatten() {
+                    match symbolic.then(|| unescape_html(raw)).flatten() {
                         Some(plain) => {
                             let p = trim_word(&plain);
                             if p.is_empty() {

@@ -54,6 +54,25 @@ const EN_WORDS: &[&str] = &[
 pub fn language(words: &[&str], hint: Option<&str>) -> &'static str {
     Signals::shared_language(words, hint, None)
 }
+
+/// The language a hint such as "es-MX" or " EN " names, when it names English or Spanish.
+fn hinted_language(hint: Option<&str>) -> Option<&'static str> {
+    let h = hint?.trim().to_ascii_lowercase();
+    if h.starts_with("es") {
+        Some("es")
+    } else if h.starts_with("en") {
+        Some("en")
+    } else {
+        None
+    }
+}
+
+/// True when `w` holds a letter only Spanish writes (ñ or an acute accent).
+fn spanish_letters(w: &str) -> bool {
+    !w.is_ascii()
+        && w.chars()
+            .any(|c| matches!(c, 'ñ' | 'á' | 'é' | 'í' | 'ó' | 'ú'))
+}
 const CRISIS: &[&str] = &[
     "kill myself",
     "killing myself",
@@ -333,14 +352,8 @@ impl Signals {
         hint: Option<&str>,
         index: Option<&WordMap<&'static str, u8>>,
     ) -> &'static str {
-        if let Some(h) = hint {
-            let h = h.trim().to_ascii_lowercase();
-            if h.starts_with("es") {
-                return "es";
-            }
-            if h.starts_with("en") {
-                return "en";
-            }
+        if let Some(lang) = hinted_language(hint) {
+            return lang;
         }
         let mut es = 0;
         let mut en = 0;
@@ -351,12 +364,7 @@ impl Signals {
             };
             es += u32::from(k & 1);
             en += u32::from(k >> 1);
-            if !w.is_ascii()
-                && w.chars()
-                    .any(|c| matches!(c, 'ñ' | 'á' | 'é' | 'í' | 'ó' | 'ú'))
-            {
-                es += 1;
-            }
+            es += u32::from(spanish_letters(w));
         }
         if es > en { "es" } else { "en" }
     }
@@ -379,12 +387,7 @@ impl Signals {
                     }
                 }
             }
-            if !w.is_ascii()
-                && w.chars()
-                    .any(|c| matches!(c, 'ñ' | 'á' | 'é' | 'í' | 'ó' | 'ú'))
-            {
-                cues.es += 1;
-            }
+            cues.es += u32::from(spanish_letters(w));
             for (bit, p) in self.prefixes.get(w) {
                 if w.starts_with(p) {
                     cues.bits |= bit;
@@ -396,14 +399,8 @@ impl Signals {
 
     /// "en" or "es" from a scan; an explicit hint wins when it names one of them.
     pub fn language_of(cues: &Cues, hint: Option<&str>) -> &'static str {
-        if let Some(h) = hint {
-            let h = h.trim().to_ascii_lowercase();
-            if h.starts_with("es") {
-                return "es";
-            }
-            if h.starts_with("en") {
-                return "en";
-            }
+        if let Some(lang) = hinted_language(hint) {
+            return lang;
         }
         if cues.es > cues.en { "es" } else { "en" }
     }

@@ -144,8 +144,7 @@ impl Taxonomy {
         for (ti, th) in themes.iter().enumerate() {
             for (gi, tr) in th.triggers.iter().enumerate() {
                 if tr.prefix && tr.words.len() == 1 {
-                    let p = tr.words[0].clone();
-                    prefixes.insert(&p.clone(), (p, ti));
+                    prefixes.insert(&tr.words[0], (tr.words[0].clone(), ti));
                 } else {
                     exact.entry(&tr.words[0]).push((ti, gi));
                 }
