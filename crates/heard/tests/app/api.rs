@@ -460,16 +460,7 @@ both_backends!(
     |app| {
         let comment = "My SSN is 123-45-6789, email ana.lopez@example.com. I waited three hours on the phone and I want to kill myself.";
         let body = json!({"idempotency_key": "pipeline-0001", "answers": {"trust": 0, "went_badly": ["efficiency"], "comment": comment}});
-        let r: Value = app
-            .client
-            .post(app.submit_url(&app.a))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value = app.submit_json(&app.a, &body).await;
         let id: heard_domain::ResponseId = r["id"].as_str().unwrap().parse().unwrap();
         let stored = app.store.response(app.a.org, id).await.unwrap();
         let text = stored.answers["comment"].as_text().unwrap().to_string();
@@ -539,16 +530,7 @@ both_backends!(
             .await;
         assert_eq!(r.status(), 303);
         let body = json!({"idempotency_key": "pipeline-0002", "answers": {"trust": 1, "comment": "Call me at 202-555-0147 please"}});
-        let r: Value = app
-            .client
-            .post(app.submit_url(&app.a))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value = app.submit_json(&app.a, &body).await;
         let id: heard_domain::ResponseId = r["id"].as_str().unwrap().parse().unwrap();
         let raw = app.store.response_raw_texts(app.a.org, id).await.unwrap();
         assert_eq!(raw.len(), 1);

@@ -172,6 +172,19 @@ impl TestApp {
         )
     }
 
+    /// Submits `body` to the tenant's survey through the public API and returns the JSON reply.
+    pub async fn submit_json(&self, t: &Tenant, body: &serde_json::Value) -> serde_json::Value {
+        self.client
+            .post(self.submit_url(t))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Signs in through the real form and returns the session cookie and a CSRF token for forms.
     pub async fn sign_in(&self, email: &str) -> Session {
         let page = self
