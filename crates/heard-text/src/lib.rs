@@ -159,9 +159,7 @@ impl Analyzer {
         if spanish {
             return base;
         }
-        let mut feats = Vec::with_capacity(words.words.len() * 2);
-        model::features(words, &mut feats);
-        self.correction.adjust(base, &feats)
+        self.correction.adjust_words(base, words)
     }
 }
 

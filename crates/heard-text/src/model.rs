@@ -78,7 +78,8 @@ fn feature_hash(name: &str) -> u64 {
     }
 }
 
-/// The distinct unigram and bigram hashes of `words`, sorted, into `out`.
+/// The distinct unigram and bigram hashes of `words`, sorted, into `out`: the features that
+/// [`Correction::adjust_words`] counts on the fly, listed (for tests and inspection).
 pub fn features(words: &Words, out: &mut Vec<u64>) {
     out.clear();
     let mut prev = None;
@@ -145,8 +146,80 @@ impl Correction {
         if feats.is_empty() || self.weights.is_empty() {
             return base;
         }
-        let sum: f32 = feats.iter().filter_map(|h| self.weights.get(h)).sum();
-        let m = sum / (feats.len() as f32).sqrt();
+        let sum: f64 = feats
+            .iter()
+            .filter_map(|h| self.weights.get(h))
+            .map(|&w| f64::from(w))
+            .sum();
+        Self::blend(base, sum, feats.len())
+    }
+}
+
+impl Correction {
+    /// [`Correction::adjust`] over the features of `words`, without listing and sorting them: a
+    /// small hash set (on the stack for a comment of up to 128 words) counts the distinct
+    /// features, and the weights found are summed as they come, in double precision so that the
+    /// order of the sum does not show in the score.
+    pub fn adjust_words(&self, base: f32, words: &Words) -> f32 {
+        let n = words.words.len();
+        if n == 0 || self.weights.is_empty() {
+            return base;
+        }
+        // Up to 2n - 1 features keep the set at most half full.
+        if 4 * n <= 128 {
+            self.adjust_in(base, words, &mut [0; 128])
+        } else if 4 * n <= 512 {
+            self.adjust_in(base, words, &mut [0; 512])
+        } else {
+            self.adjust_in(base, words, &mut vec![0; (4 * n).next_power_of_two()])
+        }
+    }
+
+    /// `adjust_words` with `set`, zeroed, a power of two at least four times the word count.
+    fn adjust_in(&self, base: f32, words: &Words, set: &mut [u64]) -> f32 {
+        let mask = set.len() - 1;
+        // A feature whose hash is 0 (the empty slot's mark) is counted on the side.
+        let mut zero = false;
+        let mut distinct = 0usize;
+        let mut sum = 0f64;
+        let mut add = |h: u64| {
+            let new = if h == 0 {
+                !std::mem::replace(&mut zero, true)
+            } else {
+                let mut k = (h as usize) & mask;
+                loop {
+                    match set[k] {
+                        0 => {
+                            set[k] = h;
+                            break true;
+                        }
+                        x if x == h => break false,
+                        _ => k = (k + 1) & mask,
+                    }
+                }
+            };
+            if new {
+                distinct += 1;
+                if let Some(&w) = self.weights.get(&h) {
+                    sum += f64::from(w);
+                }
+            }
+        };
+        let mut prev = None;
+        for (w, &h) in words.words.iter().zip(&words.hashes) {
+            let h = if words.ascii { h } else { text_word_hash(w, h) };
+            add(h);
+            if let Some(p) = prev {
+                add(pair_hash(p, h));
+            }
+            prev = Some(h);
+        }
+        Self::blend(base, sum, distinct)
+    }
+
+    /// The base score moved by the mean feature weight, less as the base grows confident.
+    fn blend(base: f32, sum: f64, distinct: usize) -> f32 {
+        let m = (sum / (distinct as f64).sqrt()) as f32;
         (base + (1.0 - base.abs()) * m).clamp(-1.0, 1.0)
     }
 }
@@ -343,6 +416,32 @@ mod tests {
         assert_eq!(again.len(), c.len());
         // Weights are written with four decimals.
         assert!((again.adjust(0.0, &f) - c.adjust(0.0, &f)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn adjusting_by_words_equals_adjusting_by_the_feature_list() {
+        let c = Correction::embedded();
+        let long = "the plot was not good and the acting was bad ".repeat(12);
+        let longer = "a tale of two hours wasted ".repeat(30);
+        for t in [
+            "",
+            "great",
+            "the the the the",
+            "it was not good, not good at all",
+            "predictable plot, wooden acting, two hours of my life",
+            "we’re glad it’s over",
+            long.as_str(),
+            longer.as_str(),
+        ] {
+            let lower = t.to_lowercase();
+            let ws = Words::of(&lower);
+            let mut f = Vec::new();
+            features(&ws, &mut f);
+            for base in [-0.5, 0.0, 0.7] {
+                let (a, b) = (c.adjust_words(base, &ws), c.adjust(base, &f));
+                assert!((a - b).abs() < 1e-6, "{t}: {a} {b}");
+            }
+        }
     }
 
     #[test]

@@ -54,9 +54,14 @@ pub fn redact(text: &str) -> (String, Vec<PiiSpan>) {
 
 /// Redacts `text` with an explicit configuration.
 pub fn redact_with(text: &str, config: RedactConfig) -> (String, Vec<PiiSpan>) {
-    // Sized once: collecting would grow the buffer several times for a typical comment.
+    // Sized once: collecting would grow the buffer several times for a typical comment. Most
+    // comments are ASCII, whose bytes are their characters (a copy the compiler vectorises).
     let mut chars: Vec<char> = Vec::with_capacity(text.len());
-    chars.extend(text.chars());
+    if text.is_ascii() {
+        chars.extend(text.bytes().map(char::from));
+    } else {
+        chars.extend(text.chars());
+    }
     let spans = detect(&chars, config);
     if spans.is_empty() {
         return (text.to_string(), spans);
@@ -85,24 +90,47 @@ pub fn detect(chars: &[char], config: RedactConfig) -> Vec<PiiSpan> {
         lower: Vec::new(),
     };
     // One pass finds which scanners can match at all.
-    let (mut has_digit, mut has_at, mut has_colon, mut has_domain) = (false, false, false, false);
-    let mut prev_dot = false;
-    for &c in chars {
+    let (mut has_digit, mut has_at, mut has_domain) = (false, false, false);
+    // An IPv6 address holds "::" or at least six colons (six before an IPv4 tail, else seven).
+    let (mut colons, mut double_colon) = (0, false);
+    // Where each run of digits starts: the scanners of numbers start there (or one character
+    // before, for "+1 ..." and "(415) ..."), not at every character.
+    let mut runs: Vec<usize> = Vec::new();
+    // Capital letters after a space: a name follows its cue ("my name is Ana") there.
+    let mut caps: Vec<usize> = Vec::new();
+    let mut prev = '\0';
+    for (i, &c) in chars.iter().enumerate() {
+        // A URL or a domain always has a dot followed directly by a letter or digit.
+        if c.is_ascii_lowercase() {
+            // Most characters: nothing else to note.
+            has_domain |= prev == '.';
+            prev = c;
+            continue;
+        }
+        if c.is_ascii_digit() {
+            has_digit = true;
+            if !prev.is_ascii_digit() {
+                runs.push(i);
+            }
+        }
+        if prev == ' ' && c.is_uppercase() {
+            caps.push(i);
+        }
         match c {
-            '0'..='9' => has_digit = true,
             '@' => has_at = true,
-            ':' => has_colon = true,
+            ':' => {
+                colons += 1;
+                double_colon |= prev == ':';
+            }
             _ => {}
         }
-        // A URL or a domain always has a dot followed directly by a letter or digit.
-        if prev_dot && c.is_alphanumeric() {
-            has_domain = true;
-        }
-        prev_dot = c == '.';
+        has_domain |= prev == '.' && c.is_alphanumeric();
+        prev = c;
     }
     // The lower-case copy serves the scanners below; a text with none of their triggers (the
-    // usual comment) only goes through the name scanner, which lower-cases as it reads.
-    if has_digit || has_at || has_domain || has_colon {
+    // usual comment) at most goes through the name scanner, which lower-cases as it reads.
+    let maybe_ipv6 = double_colon || colons >= 6;
+    if has_digit || has_at || has_domain || maybe_ipv6 {
         s.lower = chars.iter().map(|c| to_lower(*c)).collect();
     }
     if has_at {
@@ -111,21 +139,24 @@ pub fn detect(chars: &[char], config: RedactConfig) -> Vec<PiiSpan> {
     if has_domain {
         s.urls();
     }
-    if has_digit || has_colon {
-        s.ips();
+    if maybe_ipv6 {
+        s.ipv6();
     }
     if has_digit {
-        s.mbi();
-        s.cards();
+        s.ipv4(&runs);
+        s.mbi(&runs);
+        s.cards(&runs);
         s.dates(config.all_dates);
-        s.phones(true);
-        s.ssn_like();
+        s.phones(&runs, true);
+        s.ssn_like(&runs);
         s.letter_ids();
-        s.phones(false);
-        s.addresses();
-        s.long_numbers();
+        s.phones(&runs, false);
+        s.addresses(&runs);
+        s.long_numbers(&runs);
     }
-    s.names();
+    if s.name_cue_before(&caps) {
+        s.names();
+    }
     s.spans.sort_by_key(|x| x.start);
     s.spans
 }
@@ -367,9 +398,10 @@ impl Scan<'_> {
         public && !self.c[ha..end].contains(&'?')
     }
 
-    fn ips(&mut self) {
+    /// IPv6 addresses (they always hold a colon); found before IPv4, as one may end with an IPv4
+    /// tail.
+    fn ipv6(&mut self) {
         let n = self.c.len();
-        // IPv6 first: it may contain an IPv4 tail.
         let hexc = |c: char| c.is_ascii_hexdigit() || c == ':';
         let mut i = 0;
         while i < n {
@@ -389,28 +421,26 @@ impl Scan<'_> {
             }
             i += 1;
         }
-        // IPv4: four decimal octets, not glued to letters or a preceding dot-number.
-        let mut i = 0;
-        while i < n {
-            if self.c[i].is_ascii_digit()
-                && !self
+    }
+
+    /// IPv4: four decimal octets, not glued to letters or a preceding dot-number.
+    fn ipv4(&mut self, runs: &[usize]) {
+        let mut next = 0;
+        for &i in runs {
+            if i < next
+                || self
                     .c
                     .get(i.wrapping_sub(1))
                     .is_some_and(|p| p.is_alphanumeric() || *p == '.')
             {
-                if let Some(end) = ipv4_at(self.c, i) {
-                    if !self.at(end).is_alphanumeric() {
-                        self.push("IP_ADDRESS", i, end);
-                    }
-                    i = end;
-                    continue;
-                }
-                while i < n && self.c[i].is_ascii_digit() {
-                    i += 1;
-                }
                 continue;
             }
-            i += 1;
+            if let Some(end) = ipv4_at(self.c, i) {
+                if !self.at(end).is_alphanumeric() {
+                    self.push("IP_ADDRESS", i, end);
+                }
+                next = end;
+            }
         }
     }
 
@@ -501,12 +531,11 @@ impl Scan<'_> {
         Some(end)
     }
 
-    fn cards(&mut self) {
+    fn cards(&mut self, runs: &[usize]) {
         let n = self.c.len();
-        let mut i = 0;
-        while i < n {
-            if !self.c[i].is_ascii_digit() || self.before(i).is_alphanumeric() {
-                i += 1;
+        let mut next = 0;
+        for &i in runs {
+            if i < next || self.before(i).is_alphanumeric() {
                 continue;
             }
             // Digits with single space or dash separators; a candidate ends at any group boundary.
@@ -535,14 +564,10 @@ impl Scan<'_> {
                     break;
                 }
             }
+            // Otherwise only this number is passed over (a run of groups may hold several).
             if let Some(end) = best {
                 self.push("CREDIT_CARD", i, end);
-                i = end;
-                continue;
-            }
-            // Skip this number only (a run of groups may hold several numbers).
-            while i < n && self.c[i].is_ascii_digit() {
-                i += 1;
+                next = end;
             }
         }
     }
@@ -562,8 +587,12 @@ impl Scan<'_> {
         ];
         let mut i = 0;
         while i < n {
-            if !self.c[i].is_ascii_digit() && !self.c[i].is_alphabetic() || is_word(self.before(i))
-            {
+            // A date starts with a digit or a month's name (see `date_at`).
+            let c = self.c[i];
+            let start = c.is_ascii_digit()
+                || c.is_ascii_alphabetic()
+                    && matches!(self.lower[i], 'j' | 'f' | 'm' | 'a' | 's' | 'o' | 'n' | 'd');
+            if !start || is_word(self.before(i)) {
                 i += 1;
                 continue;
             }
@@ -580,15 +609,14 @@ impl Scan<'_> {
     }
 
     /// SSN, ITIN and EIN shapes: 3-2-4 and 2-7 digit groups with one separator kind, or 9 bare digits.
-    fn ssn_like(&mut self) {
+    fn ssn_like(&mut self, runs: &[usize]) {
         let n = self.c.len();
-        let mut i = 0;
-        while i < n {
+        let mut next = 0;
+        for &i in runs {
             // Not the middle of a longer grouped number such as "+55 11 98456 5666".
             let glued =
                 i >= 2 && matches!(self.c[i - 1], '-' | '.') && self.c[i - 2].is_ascii_digit();
-            if !self.c[i].is_ascii_digit() || is_word(self.before(i)) || glued {
-                i += 1;
+            if i < next || is_word(self.before(i)) || glued {
                 continue;
             }
             let mut b = i;
@@ -645,7 +673,7 @@ impl Scan<'_> {
                     && self.context_before(i, 40, &["passport", "travel document", "pasaporte"]);
                 if passport {
                     self.push("US_PASSPORT", i, end);
-                    i = end;
+                    next = end;
                     continue;
                 }
                 let ssn_ctx = shape_ssn && self.context_near(i, end, 40, 20, &SSN_CTX);
@@ -656,7 +684,7 @@ impl Scan<'_> {
                     && let Some(kind) = self.bank_ctx_kind(i, &digits)
                     && self.push(kind, i, end)
                 {
-                    i = end;
+                    next = end;
                     continue;
                 }
                 if shape_ssn {
@@ -666,7 +694,7 @@ impl Scan<'_> {
                     if let Some(kind) = kind
                         && self.push(kind, i, end)
                     {
-                        i = end;
+                        next = end;
                         continue;
                     }
                     // A separated 3-2-4 group is the SSN shape and no other entity's: when it is
@@ -674,17 +702,13 @@ impl Scan<'_> {
                     // weaker generic scanners (phone, long numbers) cannot report it as theirs.
                     if g == [3, 2, 4] && sep.is_some() && self.free(i, end) {
                         self.taken.push((i, end));
-                        i = end;
+                        next = end;
                         continue;
                     }
                 } else if shape_ein && self.push("US_EIN", i, end) {
-                    i = end;
+                    next = end;
                     continue;
                 }
-            }
-            // Routing numbers: nine digits, ABA checksum, stated as such.
-            while i < n && self.c[i].is_ascii_digit() {
-                i += 1;
             }
         }
     }
@@ -792,10 +816,10 @@ impl Scan<'_> {
     }
 
     /// Medicare Beneficiary Identifier: 11 characters in a fixed letter/digit pattern, optionally 4-3-4 dashed.
-    fn mbi(&mut self) {
+    fn mbi(&mut self, runs: &[usize]) {
         let n = self.c.len();
-        for i in 0..n {
-            if !self.c[i].is_ascii_digit() || is_word(self.before(i)) {
+        for &i in runs {
+            if is_word(self.before(i)) {
                 continue;
             }
             let mut k = i;
@@ -820,9 +844,9 @@ impl Scan<'_> {
     }
 
     /// Phone numbers; with `plus_only`, only international numbers written with a leading '+'.
-    fn phones(&mut self, plus_only: bool) {
+    fn phones(&mut self, runs: &[usize], plus_only: bool) {
         let n = self.c.len();
-        let mut i = 0;
+        let mut next = 0;
         const CTX: [&str; 12] = [
             "phone",
             "call",
@@ -837,7 +861,16 @@ impl Scan<'_> {
             "telefono",
             "celular",
         ];
-        while i < n {
+        // A number starts at a run of digits or at the '+' or '(' just before one.
+        let lead = |r: usize| (r > 0 && matches!(self.c[r - 1], '+' | '(')).then(|| r - 1);
+        let candidates: Vec<usize> = runs
+            .iter()
+            .flat_map(|&r| lead(r).into_iter().chain(std::iter::once(r)))
+            .collect();
+        for i in candidates {
+            if i < next {
+                continue;
+            }
             let c = self.c[i];
             let starter = c == '+' && self.at(i + 1).is_ascii_digit()
                 || c == '(' && self.at(i + 1).is_ascii_digit()
@@ -850,7 +883,6 @@ impl Scan<'_> {
                 || !self.free(i, i + 1)
                 || (plus_only && c != '+')
             {
-                i += 1;
                 continue;
             }
             let plus = c == '+';
@@ -930,14 +962,14 @@ impl Scan<'_> {
             let ssn_shape = !plus && groups == 3 && shape[..3] == [3, 2, 4];
             if ok && bounded && nd >= 7 && !ssn_shape {
                 self.push("PHONE_NUMBER", a, e);
-                i = e.max(i + 1);
+                next = e.max(i + 1);
                 continue;
             }
-            i = b.max(i + 1);
+            next = b.max(i + 1);
         }
     }
 
-    fn addresses(&mut self) {
+    fn addresses(&mut self, runs: &[usize]) {
         let n = self.c.len();
         const SUFFIX: [&str; 34] = [
             "street",
@@ -975,10 +1007,9 @@ impl Scan<'_> {
             "alley",
             "plaza",
         ];
-        let mut i = 0;
-        while i < n {
-            if !self.c[i].is_ascii_digit() || is_word(self.before(i)) {
-                i += 1;
+        let mut next = 0;
+        for &i in runs {
+            if i < next || is_word(self.before(i)) {
                 continue;
             }
             // House number: 1 to 6 digits, optional letter.
@@ -987,7 +1018,6 @@ impl Scan<'_> {
                 b += 1;
             }
             if b - i > 6 || self.at(b) != ' ' {
-                i = b;
                 continue;
             }
             // Up to five words, one of which (not the first) is a street suffix; words start upper-case or are ordinals.
@@ -1065,10 +1095,8 @@ impl Scan<'_> {
                     // Keep the abbreviation dot out; a sentence may end there.
                 }
                 self.push("STREET_ADDRESS", i, e);
-                i = e.max(i + 1);
-                continue;
+                next = e.max(i + 1);
             }
-            i = b;
         }
         // P.O. boxes.
         let mut i = 0;
@@ -1106,12 +1134,10 @@ impl Scan<'_> {
     }
 
     /// Routing numbers in context, bank accounts in context, and other long standalone digit runs.
-    fn long_numbers(&mut self) {
+    fn long_numbers(&mut self, runs: &[usize]) {
         let n = self.c.len();
-        let mut i = 0;
-        while i < n {
-            if !self.c[i].is_ascii_digit() || is_word(self.before(i)) {
-                i += 1;
+        for &i in runs {
+            if is_word(self.before(i)) {
                 continue;
             }
             let mut b = i;
@@ -1121,7 +1147,6 @@ impl Scan<'_> {
             let money = self.before(i) == '$'
                 || (self.at(b) == '.' || self.at(b) == ',') && self.at(b + 1).is_ascii_digit();
             if is_word(self.at(b)) || !self.free(i, b) || money {
-                i = b;
                 continue;
             }
             let nd = b - i;
@@ -1134,24 +1159,31 @@ impl Scan<'_> {
             } else if (10..=17).contains(&nd) {
                 self.push("US_BANK_NUMBER", i, b);
             }
-            i = b;
         }
+    }
+
+    /// True when a name cue (at the start of a word) ends right before one of `caps`: only then
+    /// can [`Scan::names`] find a name, so most texts skip its walk over every word.
+    fn name_cue_before(&self, caps: &[usize]) -> bool {
+        caps.iter().any(|&k| {
+            // The character before the space ends the cue: most capitals are turned away by it.
+            let last = if k >= 2 { to_lower(self.c[k - 2]) } else { ' ' };
+            if !NAME_CUE_ENDS.contains(&last) {
+                return false;
+            }
+            NAME_CUES.iter().chain(&NAME_TITLES).any(|cue| {
+                // Every cue is ASCII, so its length in bytes is its length in characters.
+                let n = cue.len();
+                k >= n
+                    && char::from(cue.as_bytes()[n - 2]) == last
+                    && self.starts_with_ci(k - n, cue)
+                    && !is_word(self.before(k - n))
+            })
+        })
     }
 
     /// Names where the context says so: "my name is", "this is", "me llamo", titles.
     fn names(&mut self) {
-        const CUES: [&str; 9] = [
-            "my name is ",
-            "my name's ",
-            "name: ",
-            "me llamo ",
-            "mi nombre es ",
-            "i am called ",
-            "sincerely, ",
-            "atentamente, ",
-            "this is ",
-        ];
-        const TITLES: [&str; 7] = ["mr. ", "mrs. ", "ms. ", "dr. ", "miss ", "sr. ", "sra. "];
         // The first word of every cue; other words are skipped after one comparison.
         const ANCHORS: [&[u8]; 15] = [
             b"my",
@@ -1198,7 +1230,7 @@ impl Scan<'_> {
             }
             let first = to_lower(self.c[i]);
             let mut start = None;
-            for cue in CUES.iter().chain(TITLES.iter()) {
+            for cue in NAME_CUES.iter().chain(NAME_TITLES.iter()) {
                 if cue.starts_with(first) && self.starts_with_ci(i, cue) {
                     start = Some(i + cue.chars().count());
                     break;
@@ -1249,6 +1281,25 @@ impl Scan<'_> {
         }
     }
 }
+
+/// Words after which a name follows ("my name is Ana Ruiz"); lower case, ASCII.
+const NAME_CUES: [&str; 9] = [
+    "my name is ",
+    "my name's ",
+    "name: ",
+    "me llamo ",
+    "mi nombre es ",
+    "i am called ",
+    "sincerely, ",
+    "atentamente, ",
+    "this is ",
+];
+
+/// The character before the final space of every name cue and title.
+const NAME_CUE_ENDS: [char; 6] = ['s', ':', 'o', 'd', ',', '.'];
+
+/// Titles before a name ("Dr. Ana Ruiz"); lower case, ASCII.
+const NAME_TITLES: [&str; 7] = ["mr. ", "mrs. ", "ms. ", "dr. ", "miss ", "sr. ", "sra. "];
 
 /// Words that follow a cue but are not names.
 const STOP_NAMES: [&str; 34] = [
@@ -1686,6 +1737,17 @@ mod tests {
             kinds("routing 021000021"),
             vec![("ABA_ROUTING_NUMBER", "021000021".into())]
         );
+        // IPv6: with "::", with eight groups, and with six groups before an IPv4 tail.
+        for ip in [
+            "fe80::1%eth0",
+            "1:2:3:4:5:6:7:8",
+            "0:0:0:0:0:FFFF:129.144.52.38",
+        ] {
+            assert_eq!(
+                kinds(&format!("from {ip} today")),
+                [("IP_ADDRESS", ip.into())]
+            );
+        }
     }
 
     #[test]
@@ -1758,6 +1820,21 @@ mod tests {
             kinds("my ssn is 911-70-1234"),
             vec![("US_ITIN", "911-70-1234".into())]
         );
+    }
+
+    #[test]
+    fn name_cues_end_as_the_fast_check_expects() {
+        for cue in NAME_CUES.iter().chain(&NAME_TITLES) {
+            let b = cue.as_bytes();
+            assert!(cue.is_ascii() && b[b.len() - 1] == b' ', "{cue}");
+            assert!(NAME_CUE_ENDS.contains(&char::from(b[b.len() - 2])), "{cue}");
+        }
+        // A cue in any case, then a capital: the name is found; without a cue, nothing is.
+        assert_eq!(
+            kinds("Hello, MY NAME IS Ana Ruiz"),
+            [("PERSON", "Ana Ruiz".into())]
+        );
+        assert!(kinds("Hello. The Office is Open").is_empty());
     }
 
     #[test]

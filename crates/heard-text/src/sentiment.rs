@@ -287,6 +287,8 @@ struct Tok<'a> {
     role: Role,
     valence: Option<f32>,
     opens_idiom: bool,
+    /// What the token adds to the text's score, set by the rules.
+    score: f32,
 }
 
 impl Scorer {
@@ -433,9 +435,17 @@ impl Scorer {
         let mut toks: Vec<Tok> = Vec::with_capacity(32);
         let any_lower =
             text.bytes().any(|b| b.is_ascii_lowercase()) || text.chars().any(char::is_lowercase);
-        for raw in
-            lower.split(|c: char| c.is_ascii_whitespace() || (!c.is_ascii() && c.is_whitespace()))
-        {
+        // ASCII text (most comments) is split on bytes; the two splits agree on it.
+        let (mut ascii_split, mut unicode_split);
+        let raws: &mut dyn Iterator<Item = &str> = if lower.is_ascii() {
+            ascii_split = lower.split_ascii_whitespace();
+            &mut ascii_split
+        } else {
+            unicode_split = lower
+                .split(|c: char| c.is_ascii_whitespace() || (!c.is_ascii() && c.is_whitespace()));
+            &mut unicode_split
+        };
+        for raw in raws {
             // The byte offset of this token in `lower`, which has the same layout as `text`.
             let start = raw.as_ptr() as usize - lower.as_ptr() as usize;
             if raw.is_empty() {
@@ -448,6 +458,8 @@ impl Scorer {
             } else {
                 !raw.chars().all(char::is_alphanumeric)
             };
+            // Only a token with '&' can hold an HTML escape.
+            let amp = symbolic && raw.as_bytes().contains(&b'&');
             let emoticon = if symbolic {
                 self.symbolic
                     .get(orig_raw)
@@ -456,7 +468,7 @@ impl Scorer {
                     .or_else(|| {
                         // Text copied from web pages and social media often arrives with HTML
                         // escapes: "&lt;3" is the heart "<3".
-                        let plain = unescape_html(orig_raw)?;
+                        let plain = amp.then(|| unescape_html(orig_raw)).flatten()?;
                         self.symbolic.get(plain.as_str()).map(|e| (raw, e))
                     })
             } else {
@@ -467,7 +479,7 @@ impl Scorer {
                 None => {
                     let t = if symbolic { trim_word(raw) } else { raw };
                     // An HTML escape is punctuation, not a word: "&gt;" is not "gt" (good try).
-                    match symbolic.then(|| unescape_html(raw)).flatten() {
+                    match amp.then(|| unescape_html(raw)).flatten() {
                         Some(plain) => {
                             let p = trim_word(&plain);
                             if p.is_empty() {
@@ -521,6 +533,7 @@ impl Scorer {
                 role,
                 valence,
                 opens_idiom: entry.is_some_and(|e| e.opens_idiom),
+                score: 0.0,
             });
         }
         for i in 0..toks.len() {
@@ -528,7 +541,6 @@ impl Scorer {
                 apply_idiom(&mut toks, i);
             }
         }
-        let mut vals: Vec<f32> = vec![0.0; toks.len()];
         // A contrast word opens a clause: "good, but slow". Not when it closes one ("cute
         // though.", "not yet") or means "only" ("nothing but trouble", "anyone but him").
         let contrast_at = (0..toks.len()).find(|&k| {
@@ -619,21 +631,25 @@ impl Scorer {
             if i >= 1 && toks[i - 1].lower == "least" && !(i >= 2 && toks[i - 2].lower == "at") {
                 v *= -0.74;
             }
-            vals[i] = v;
+            toks[i].score = v;
         }
         if let Some(c) = contrast_at {
-            for (k, v) in vals.iter_mut().enumerate() {
+            for (k, t) in toks.iter_mut().enumerate() {
                 if k < c {
-                    *v *= 0.5;
+                    t.score *= 0.5;
                 } else if k > c {
-                    *v *= 1.5;
+                    t.score *= 1.5;
                 }
             }
         }
-        let mut sum: f32 = vals.iter().sum();
+        let mut sum: f32 = toks.iter().map(|t| t.score).sum();
         if sum != 0.0 {
-            let bangs = text.bytes().filter(|&b| b == b'!').count().min(4) as f32;
-            let qs = text.bytes().filter(|&b| b == b'?').count();
+            let (mut bangs, mut qs) = (0usize, 0usize);
+            for b in text.bytes() {
+                bangs += usize::from(b == b'!');
+                qs += usize::from(b == b'?');
+            }
+            let bangs = bangs.min(4) as f32;
             let q = if qs > 1 {
                 (qs.min(3) as f32) * 0.18
             } else {
@@ -685,7 +701,7 @@ fn trim_word(raw: &str) -> &str {
 
 /// `raw` with the HTML escapes of '<', '>', '&' and '"' decoded, or `None` when it holds none.
 fn unescape_html(raw: &str) -> Option<String> {
-    if !raw.contains('&') {
+    if !raw.as_bytes().contains(&b'&') {
         return None;
     }
     let out = raw

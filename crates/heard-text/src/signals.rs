@@ -387,7 +387,9 @@ impl Signals {
                     }
                 }
             }
-            cues.es += u32::from(spanish_letters(w));
+            if !words.ascii {
+                cues.es += u32::from(spanish_letters(w));
+            }
             for (bit, p) in self.prefixes.get(w) {
                 if w.starts_with(p) {
                     cues.bits |= bit;

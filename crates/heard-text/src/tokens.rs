@@ -100,8 +100,12 @@ impl std::hash::Hasher for WordHasher {
             let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
             h = (h.rotate_left(5) ^ v).wrapping_mul(K);
         }
-        for &b in chunks.remainder() {
-            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        // The last bytes in one step, zero-padded: words are short, so this is most of them.
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
         }
         self.0 = h;
     }
@@ -152,6 +156,8 @@ pub type IdMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefa
 pub struct Words<'a> {
     pub words: Vec<&'a str>,
     pub hashes: Vec<u64>,
+    /// The text is ASCII (so no word holds a typographic apostrophe).
+    pub ascii: bool,
 }
 
 impl<'a> Words<'a> {
@@ -164,7 +170,11 @@ impl<'a> Words<'a> {
             words.push(w);
             hashes.push(word_hash(w));
         }
-        Words { words, hashes }
+        Words {
+            words,
+            hashes,
+            ascii: lower.is_ascii(),
+        }
     }
 }
 
