@@ -59,7 +59,7 @@ pub struct Example<'a> {
 /// A word as the model knows it: typographic apostrophes read as straight ones. `hash` is the
 /// word's [`word_hash`], already computed for the text.
 fn text_word_hash(w: &str, hash: u64) -> u64 {
-    if !w.is_ascii() && w.contains('’') {
+    if w.contains('’') {
         word_hash(&w.replace('’', "'"))
     } else {
         hash
@@ -68,6 +68,20 @@ fn text_word_hash(w: &str, hash: u64) -> u64 {
 
 fn pair_hash(a: u64, b: u64) -> u64 {
     mix(a.rotate_left(29) ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// Calls `f` with the hash of every word of `words` and of every pair of neighbouring words, in
+/// text order, repeats included.
+fn each_feature(words: &Words, mut f: impl FnMut(u64)) {
+    let mut prev = None;
+    for (w, &h) in words.words.iter().zip(&words.hashes) {
+        let h = if words.ascii { h } else { text_word_hash(w, h) };
+        f(h);
+        if let Some(p) = prev {
+            f(pair_hash(p, h));
+        }
+        prev = Some(h);
+    }
 }
 
 /// The hash of a feature named as in the model file: a word, or two words separated by a space.
@@ -82,15 +96,7 @@ fn feature_hash(name: &str) -> u64 {
 /// [`Correction::adjust_words`] counts on the fly, listed (for tests and inspection).
 pub fn features(words: &Words, out: &mut Vec<u64>) {
     out.clear();
-    let mut prev = None;
-    for (w, &h) in words.words.iter().zip(&words.hashes) {
-        let h = text_word_hash(w, h);
-        out.push(h);
-        if let Some(p) = prev {
-            out.push(pair_hash(p, h));
-        }
-        prev = Some(h);
-    }
+    each_feature(words, |h| out.push(h));
     out.sort_unstable();
     out.dedup();
 }
@@ -153,9 +159,7 @@ impl Correction {
             .sum();
         Self::blend(base, sum, feats.len())
     }
-}
 
-impl Correction {
     /// [`Correction::adjust`] over the features of `words`, without listing and sorting them: a
     /// small hash set (on the stack for a comment of up to 128 words) counts the distinct
     /// features, and the weights found are summed as they come, in double precision so that the
@@ -182,7 +186,7 @@ impl Correction {
         let mut zero = false;
         let mut distinct = 0usize;
         let mut sum = 0f64;
-        let mut add = |h: u64| {
+        let add = |h: u64| {
             let new = if h == 0 {
                 !std::mem::replace(&mut zero, true)
             } else {
@@ -205,15 +209,7 @@ impl Correction {
                 }
             }
         };
-        let mut prev = None;
-        for (w, &h) in words.words.iter().zip(&words.hashes) {
-            let h = if words.ascii { h } else { text_word_hash(w, h) };
-            add(h);
-            if let Some(p) = prev {
-                add(pair_hash(p, h));
-            }
-            prev = Some(h);
-        }
+        each_feature(words, add);
         Self::blend(base, sum, distinct)
     }
 

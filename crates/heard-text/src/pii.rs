@@ -1168,7 +1168,7 @@ impl Scan<'_> {
         caps.iter().any(|&k| {
             // The character before the space ends the cue: most capitals are turned away by it.
             let last = if k >= 2 { to_lower(self.c[k - 2]) } else { ' ' };
-            if !NAME_CUE_ENDS.contains(&last) {
+            if !(last.is_ascii() && NAME_CUE_ENDS.contains(&(last as u8))) {
                 return false;
             }
             NAME_CUES.iter().chain(&NAME_TITLES).any(|cue| {
@@ -1295,11 +1295,24 @@ const NAME_CUES: [&str; 9] = [
     "this is ",
 ];
 
-/// The character before the final space of every name cue and title.
-const NAME_CUE_ENDS: [char; 6] = ['s', ':', 'o', 'd', ',', '.'];
-
 /// Titles before a name ("Dr. Ana Ruiz"); lower case, ASCII.
 const NAME_TITLES: [&str; 7] = ["mr. ", "mrs. ", "ms. ", "dr. ", "miss ", "sr. ", "sra. "];
+
+/// The character before the final space of every name cue and title, read from them.
+const NAME_CUE_ENDS: [u8; NAME_CUES.len() + NAME_TITLES.len()] = {
+    let mut out = [0; NAME_CUES.len() + NAME_TITLES.len()];
+    let mut i = 0;
+    while i < out.len() {
+        let cue = if i < NAME_CUES.len() {
+            NAME_CUES[i].as_bytes()
+        } else {
+            NAME_TITLES[i - NAME_CUES.len()].as_bytes()
+        };
+        out[i] = cue[cue.len() - 2];
+        i += 1;
+    }
+    out
+};
 
 /// Words that follow a cue but are not names.
 const STOP_NAMES: [&str; 34] = [
@@ -1826,8 +1839,11 @@ mod tests {
     fn name_cues_end_as_the_fast_check_expects() {
         for cue in NAME_CUES.iter().chain(&NAME_TITLES) {
             let b = cue.as_bytes();
-            assert!(cue.is_ascii() && b[b.len() - 1] == b' ', "{cue}");
-            assert!(NAME_CUE_ENDS.contains(&char::from(b[b.len() - 2])), "{cue}");
+            assert!(
+                cue.is_ascii() && b.len() >= 2 && b[b.len() - 1] == b' ',
+                "{cue}"
+            );
+            assert!(NAME_CUE_ENDS.contains(&b[b.len() - 2]), "{cue}");
         }
         // A cue in any case, then a capital: the name is found; without a cue, nothing is.
         assert_eq!(

@@ -485,14 +485,7 @@ impl Scorer {
                             if p.is_empty() {
                                 continue;
                             }
-                            (
-                                t,
-                                if p == t {
-                                    self.words.get(t)
-                                } else {
-                                    self.words.get(p)
-                                },
-                            )
+                            (t, self.words.get(p))
                         }
                         None => (t, self.words.get(t)),
                     }

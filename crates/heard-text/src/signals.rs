@@ -6,7 +6,6 @@
 
 use serde::Serialize;
 
-pub use crate::tokens::head3;
 use crate::tokens::{HeadIndex, WordMap, WordTable, Words};
 
 /// What the writer wants.
