@@ -258,8 +258,9 @@ impl Trained {
     }
 }
 
-/// Fits the correction to `examples` by ridge regression, solved with conjugate gradients on
-/// the normal equations. Deterministic: the same examples give the same file.
+/// Fits the correction to `examples` by ridge regression (each corpus weighted by the square
+/// root of its size), solved with conjugate gradients on the normal equations. Deterministic:
+/// the same examples give the same file.
 pub fn train(examples: &[Example], params: Params) -> Trained {
     // Vocabulary: features seen in at least `min_count` texts, named by their words.
     let mut counts: HashMap<String, usize> = HashMap::new();
@@ -316,9 +317,21 @@ pub fn train(examples: &[Example], params: Params) -> Trained {
     let n_sources = sources.iter().max().map_or(0, |m| m + 1);
     let n_words = vocab.len();
     let n = n_words + n_sources;
+    // Each corpus weighs in proportion to the square root of its size rather than to its size
+    // (weighted least squares): the largest corpus still counts most, but its genre (movie
+    // reviews) no longer sets what a word means for every other genre.
+    let mut per_source = vec![0usize; n_sources];
+    for &s in &sources {
+        per_source[s] += 1;
+    }
+    let row_weight: Vec<f64> = sources
+        .iter()
+        .map(|&s| (examples.len() as f64 / (n_sources * per_source[s]) as f64).sqrt())
+        .collect();
     let xt = |v: &[f64], out: &mut Vec<f64>| {
         out.iter_mut().for_each(|o| *o = 0.0);
-        for (((idx, val), vi), s) in rows.iter().zip(v).zip(&sources) {
+        for ((((idx, val), vi), s), rw) in rows.iter().zip(v).zip(&sources).zip(&row_weight) {
+            let vi = vi * rw;
             for &j in idx {
                 out[j as usize] += val * vi;
             }

@@ -159,7 +159,7 @@ fn sentiment_on_vader_corpora_held_out() {
         movie.f1
     );
     assert!(
-        tweets.r > 0.881 && tweets.f1 > 0.945,
+        tweets.r > 0.881 && tweets.f1 > 0.95,
         "tweets r {:.3} f1 {:.3}",
         tweets.r,
         tweets.f1

@@ -83,6 +83,10 @@ enum Command {
     Eval {
         #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
         data: PathBuf,
+        /// Also score this rated corpus (repeatable): lines of id, mean rating in -4..4 and text,
+        /// tab-separated, as in the VADER paper's ground-truth files.
+        #[arg(long = "corpus", value_name = "FILE")]
+        corpora: Vec<PathBuf>,
     },
     /// Remake the learned sentiment correction (crates/heard-text/data/sentiment_model.tsv) from the rated corpora
     /// in ../shared/data.
@@ -150,7 +154,7 @@ fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze { file } => return text_cmds::analyze(file),
-        Command::Eval { data } => return text_cmds::eval(&data),
+        Command::Eval { data, corpora } => return text_cmds::eval(&data, &corpora),
         Command::TrainSentiment { data, out } => return text_cmds::train_sentiment(&data, &out),
         Command::Bench {
             command: BenchCommand::Text { data },

@@ -310,8 +310,89 @@ fn pass(ok: bool) -> &'static str {
     if ok { "PASS" } else { "FAIL" }
 }
 
-/// `heard eval`: every quality table, beside the VADER paper's numbers.
-pub fn eval(data_dir: &Path) -> Result<()> {
+/// Prints the sentiment rows of one rated corpus (`items`: mean rating -4..4 and text), one per
+/// analyser, beside the paper's row and vaderSentiment 3.3.2 when it is installed. Rows marked
+/// `true` get a verdict against the paper; returns how many of those fail.
+fn sentiment_rows(
+    name: &str,
+    items: &[(f64, &str)],
+    rows: &[(&str, &Analyzer, bool)],
+    paper: Option<&eval::PaperRow>,
+) -> usize {
+    let truth: Vec<f64> = items.iter().map(|x| x.0).collect();
+    let texts: Vec<&str> = items.iter().map(|x| x.1).collect();
+    let vader = run_vader(&texts, 0.0)
+        .ok()
+        .map(|(v, _)| eval::sentiment_scores(&truth, &v, 0.5));
+    let mut failures = 0;
+    for (label, analyzer, verdict) in rows {
+        let pred: Vec<f64> = texts
+            .iter()
+            .map(|t| f64::from(analyzer.sentiment(t, Some("en")).score))
+            .collect();
+        let s = eval::sentiment_scores(&truth, &pred, 0.5);
+        print!(
+            "{:<8} {:<9} {:>6} | {:>6.3} {:>5.2} {:>5.2} {:>5.3} {:>8.3} | ",
+            name, label, s.n, s.r, s.precision, s.recall, s.f1, s.macro_f1_band
+        );
+        match paper {
+            Some(p) => print!(
+                "{:>6.3} {:>5.2} {:>5.2} {:>5.2} | ",
+                p.r, p.precision, p.recall, p.f1
+            ),
+            None => print!("{:>6} {:>5} {:>5} {:>5} | ", "-", "-", "-", "-"),
+        }
+        match vader {
+            Some(v) => print!("{:>6.3} {:>5.3} {:>8.3} | ", v.r, v.f1, v.macro_f1_band),
+            None => print!("{:>6} {:>5} {:>8} | ", "-", "-", "-"),
+        }
+        match paper.filter(|_| *verdict) {
+            Some(p) => {
+                let r_ok = s.r > p.r;
+                let f1_ok = s.f1 > p.f1;
+                failures += usize::from(!(r_ok && f1_ok));
+                println!("r {} F1 {} (beat the paper)", pass(r_ok), pass(f1_ok));
+            }
+            None => println!(),
+        }
+    }
+    failures
+}
+
+/// A rated corpus in the VADER paper's ground-truth format: one text per line, as id, mean
+/// rating in -4..4 and text, separated by tabs. Every line must parse.
+fn parse_rated(src: &str) -> Result<Vec<(f64, &str)>> {
+    let mut out = Vec::new();
+    for (n, line) in src.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut it = line.splitn(3, '\t');
+        let (Some(_id), Some(rating), Some(text)) = (it.next(), it.next(), it.next()) else {
+            bail!(
+                "line {}: expected id, rating and text separated by tabs",
+                n + 1
+            );
+        };
+        let rating: f64 = rating
+            .trim()
+            .parse()
+            .ok()
+            .filter(|r: &f64| (-4.0..=4.0).contains(r))
+            .with_context(|| {
+                format!("line {}: rating {rating:?} is not a number in -4..4", n + 1)
+            })?;
+        out.push((rating, text.trim()));
+    }
+    if out.is_empty() {
+        bail!("no rated texts");
+    }
+    Ok(out)
+}
+
+/// `heard eval`: every quality table, beside the VADER paper's numbers; `extra` rated corpora
+/// (the paper's ground-truth format) are scored too, as corpora the correction has never seen.
+pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
     let analyzer = Analyzer::new();
     let paper = eval::parse_paper_table(&read(data_dir, "sentiment/vader/paper_table4.csv")?);
     let mut failures = 0;
@@ -328,6 +409,11 @@ pub fn eval(data_dir: &Path) -> Result<()> {
     println!(
         "rows \"shipped\" use the shipped correction, which has seen every corpus here. The verdict reads the held-out row."
     );
+    if !extra.is_empty() {
+        println!(
+            "Rows \"unseen\" score a corpus given with --corpus, which the shipped correction never saw; \"rules\": lexicon and rules alone."
+        );
+    }
     let corpora = rated_corpora(data_dir)?;
     let held_out = |name: &str| {
         Analyzer::new().with_correction(train_without(&corpora, Some(name)).correction())
@@ -350,51 +436,44 @@ pub fn eval(data_dir: &Path) -> Result<()> {
         "F1",
         "macroF1*"
     );
+    let paper_row = |name: &str| {
+        paper
+            .iter()
+            .find(|r| r.corpus == name && r.method == "VADER")
+    };
     for (name, rel) in CORPORA {
         let src = read(data_dir, rel)?;
         let items = eval::parse_vader(&src);
-        let truth: Vec<f64> = items.iter().map(|x| x.0).collect();
-        let score = |a: &Analyzer| {
-            let pred: Vec<f64> = items
-                .iter()
-                .map(|x| f64::from(a.sentiment(x.1, Some("en")).score))
-                .collect();
-            eval::sentiment_scores(&truth, &pred, 0.5)
-        };
-        let shipped = score(&analyzer);
-        let held = score(&held_out(name));
-        let p = paper
-            .iter()
-            .find(|r| r.corpus == name && r.method == "VADER");
-        let texts: Vec<&str> = items.iter().map(|x| x.1).collect();
-        let vader = run_vader(&texts, 0.0)
-            .ok()
-            .map(|(v, _)| eval::sentiment_scores(&truth, &v, 0.5));
-        for (label, s) in [("shipped", shipped), ("held out", held)] {
-            print!(
-                "{:<8} {:<9} {:>6} | {:>6.3} {:>5.2} {:>5.2} {:>5.3} {:>8.3} | ",
-                name, label, s.n, s.r, s.precision, s.recall, s.f1, s.macro_f1_band
-            );
-            match p {
-                Some(p) => print!(
-                    "{:>6.3} {:>5.2} {:>5.2} {:>5.2} | ",
-                    p.r, p.precision, p.recall, p.f1
-                ),
-                None => print!("{:>6} {:>5} {:>5} {:>5} | ", "-", "-", "-", "-"),
-            }
-            match vader {
-                Some(v) => print!("{:>6.3} {:>5.3} {:>8.3} | ", v.r, v.f1, v.macro_f1_band),
-                None => print!("{:>6} {:>5} {:>8} | ", "-", "-", "-"),
-            }
-            if label == "held out" {
-                let r_ok = p.is_some_and(|p| s.r > p.r);
-                let f1_ok = p.is_some_and(|p| s.f1 > p.f1);
-                failures += usize::from(!(r_ok && f1_ok));
-                println!("r {} F1 {} (beat the paper)", pass(r_ok), pass(f1_ok));
-            } else {
-                println!();
-            }
-        }
+        let held = held_out(name);
+        failures += sentiment_rows(
+            name,
+            &items,
+            &[("shipped", &analyzer, false), ("held out", &held, true)],
+            paper_row(name),
+        );
+    }
+    // Rated corpora given on the command line: texts the shipped correction has never seen.
+    let rules_only = Analyzer::new().with_correction(model::Correction::none());
+    for path in extra {
+        let src = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let items = parse_rated(&src).with_context(|| format!("{}", path.display()))?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        let name = stem.split(['_', '.']).next().unwrap_or("corpus");
+        // The paper's corpus this file is, if its name says so ("amazonReviewSnippets_...").
+        let paper_name = ["tweets", "movie", "amazon", "nyt"]
+            .into_iter()
+            .find(|p| stem.starts_with(p));
+        let label = paper_name.map_or_else(|| name.chars().take(8).collect(), String::from);
+        failures += sentiment_rows(
+            &label,
+            &items,
+            &[("rules", &rules_only, false), ("unseen", &analyzer, true)],
+            paper_name.and_then(paper_row),
+        );
     }
     println!("* macroF1: 3-class macro F1 with the truth neutral when |mean| <= 0.5.\n");
 
@@ -745,4 +824,22 @@ pub fn bench(data_dir: &Path) -> Result<()> {
     }
     std::hint::black_box(sink);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_rated;
+
+    #[test]
+    fn rated_corpus_lines_parse_or_name_the_line() {
+        let ok = parse_rated("1\t2.5\tGreat service.\r\n\n2\t-1\tSlow.\n").unwrap();
+        assert_eq!(ok, vec![(2.5, "Great service."), (-1.0, "Slow.")]);
+        let e = format!("{:#}", parse_rated("1\t2\tok\n2\tfive\tbad\n").unwrap_err());
+        assert!(e.contains("line 2") && e.contains("rating"), "{e}");
+        let e = format!("{:#}", parse_rated("1\t9\ttoo high\n").unwrap_err());
+        assert!(e.contains("-4..4"), "{e}");
+        let e = format!("{:#}", parse_rated("just text\n").unwrap_err());
+        assert!(e.contains("line 1") && e.contains("tabs"), "{e}");
+        assert!(parse_rated("\n").is_err());
+    }
 }
