@@ -193,6 +193,7 @@ const NEGATIONS: &[&str] = &[
     "ninguno",
     "ni",
     "sin",
+    "nadie",
 ];
 /// Suffixes of inflected forms read from their stem ("lacks", "superbly"), in the order tried.
 const SUFFIXES: [&str; 7] = ["ly", "s", "ed", "ing", "ness", "est", "er"];
@@ -528,6 +529,12 @@ impl Scorer {
                 role = Role::Negation;
             }
             let mut valence = entry.and_then(|e| if spanish { e.es.or(e.en) } else { e.en });
+            // Spanish "no" is the verb's negation ("no hay información clara"), like English
+            // "not", and says nothing by itself.
+            if spanish && tok == "no" {
+                role = Role::Negation;
+                valence = None;
+            }
             // Elongated words ("soooo", "loooove") are the word with emphasis.
             if entry.is_none_or(|e| e.derived) && has_run3(tok) {
                 let once = squeeze(tok, 1);
@@ -912,5 +919,10 @@ mod tests {
         let es = |t: &str| s.score(t, &t.to_lowercase(), true);
         assert!(es("gracias por nada") < es("gracias"));
         assert!(es("gracias por perder mi tiempo") < 0.0);
+        // Spanish "no" and "nadie" deny the verb's clause.
+        assert!(es("No hay información clara sobre mi solicitud.") < 0.0);
+        assert!(es("Esperé mucho tiempo y nadie me ayudó.") < 0.0);
+        assert!(es("no hay problema") > 0.0);
+        assert!(es("La página no estaba en español y no entendí qué documentos necesitaba.") < 0.0);
     }
 }
