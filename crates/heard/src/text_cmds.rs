@@ -393,6 +393,16 @@ fn parse_rated(src: &str) -> Result<Vec<(f64, &str)>> {
 /// `heard eval`: every quality table, beside the VADER paper's numbers; `extra` rated corpora
 /// (the paper's ground-truth format) are scored too, as corpora the correction has never seen.
 pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
+    // The corpora given on the command line are read and checked before any table is printed.
+    let extra_sources: Vec<(&PathBuf, String)> = extra
+        .iter()
+        .map(|path| {
+            let src = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            parse_rated(&src).with_context(|| format!("{}", path.display()))?;
+            Ok((path, src))
+        })
+        .collect::<Result<_>>()?;
     let analyzer = Analyzer::new();
     let paper = eval::parse_paper_table(&read(data_dir, "sentiment/vader/paper_table4.csv")?);
     let mut failures = 0;
@@ -454,10 +464,8 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
     }
     // Rated corpora given on the command line: texts the shipped correction has never seen.
     let rules_only = Analyzer::new().with_correction(model::Correction::none());
-    for path in extra {
-        let src = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let items = parse_rated(&src).with_context(|| format!("{}", path.display()))?;
+    for (path, src) in &extra_sources {
+        let items = parse_rated(src)?;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_lowercase())
