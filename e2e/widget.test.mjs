@@ -31,11 +31,12 @@ function hostPage({ lang = "en", survey = surveyA, api, connect = "", attrs = ""
 button { background: rgb(128, 0, 0) !important; color: #fff; font-size: 20px; }
 h2, p, label { color: #222; }
 .spacer { height: 150vh; }
+#out { min-height: 1.5em; }
 </style>
 <script nonce="${NONCE}">
-window.__events = []; window.__cls = 0; window.__clicks = 0;
+window.__events = []; window.__cls = 0; window.__clicks = 0; window.__shifts = [];
 for (const n of ["loaded", "opened", "submitted", "error"]) document.addEventListener("heard:" + n, (e) => window.__events.push({ name: n, detail: e.detail }));
-new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) window.__cls += e.value; }).observe({ type: "layout-shift", buffered: true });
+new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) { window.__cls += e.value; window.__shifts.push(e.sources.map((s) => s.node ? s.node.nodeName + "#" + (s.node.id || "") : "?").join(",") + " at " + Math.round(e.startTime) + " ms"); } }).observe({ type: "layout-shift", buffered: true });
 document.addEventListener("click", (e) => { if (e.target.id === "page-button") document.getElementById("out").textContent = "Clicked " + ++window.__clicks; });
 </script>
 <script async src="${heard === server.base ? snippet.src : snippet.src.replace(server.base, heard)}" integrity="${snippet.integrity}" crossorigin="anonymous" referrerpolicy="no-referrer" data-survey="${apiUrl}" ${attrs}></script>
@@ -181,7 +182,7 @@ test("floating tab: keyboard only, focus trapped, Esc and focus return, events, 
   await waitEvent(page, "loaded");
   assert.equal(await page.locator(".tab").isVisible(), true);
   assert.equal(apiCalls(requests, "/displays").length, 0, "no display is counted before the survey is opened");
-  assert.equal(await page.evaluate(() => window.__cls), 0, "no layout shift");
+  assert.equal(await page.evaluate(() => window.__cls), 0, "no layout shift: " + (await page.evaluate(() => window.__shifts.join("; "))));
 
   // Host styles do not leak in, ours do not leak out.
   assert.equal(await page.locator(".tab").evaluate((e) => getComputedStyle(e).backgroundColor), "rgb(0, 94, 162)");
@@ -280,7 +281,7 @@ test("inline: errors are announced and focused, the display counts when scrolled
 test("the page's own button opens the dialog, and Spanish follows the page's language", async () => {
   const { ctx, page, problems, requests } = await open("/button");
   await waitEvent(page, "loaded");
-  assert.equal(await page.evaluate(() => window.__cls), 0, "no layout shift");
+  assert.equal(await page.evaluate(() => window.__cls), 0, "no layout shift: " + (await page.evaluate(() => window.__shifts.join("; "))));
   assert.equal(await page.locator("#fb-open").getAttribute("aria-haspopup"), "dialog");
   await page.locator("#fb-open").focus();
   await page.keyboard.press("Enter");
@@ -390,7 +391,7 @@ for (const [path, why] of [["/down", "down"], ["/slow", "slow"]]) {
     assert.ok(warnings.some((w) => w.startsWith("Heard widget:")), warnings.join("\n"));
     // The browser itself logs the refused connection; nothing else may appear.
     assert.deepEqual(problems.filter((p) => !p.includes("Failed to load resource")), []);
-    assert.equal(await page.evaluate(() => window.__cls), 0);
+    assert.equal(await page.evaluate(() => window.__cls), 0, await page.evaluate(() => window.__shifts.join("; ")));
     await ctx.close();
   });
 }
