@@ -138,16 +138,34 @@ pub fn binary_scores(truth: &[bool], pred: &[f64]) -> (f64, f64) {
     (ok as f64 / truth.len().max(1) as f64, s.f1)
 }
 
-/// Lines of a VADER ground-truth file: id, mean rating, text (tab-separated).
-pub fn parse_vader(src: &str) -> Vec<(f64, &str)> {
-    src.lines()
-        .filter_map(|l| {
-            let mut it = l.splitn(3, '\t');
-            let _id = it.next()?;
-            let m: f64 = it.next()?.trim().parse().ok()?;
-            Some((m, it.next()?.trim()))
-        })
-        .collect()
+/// The texts of a rated corpus in the VADER paper's ground-truth format: one per line, as id,
+/// mean rating in -4..4 and text, separated by tabs; blank lines are skipped. A line that does not
+/// parse is an error naming the line and the reason.
+pub fn parse_vader(src: &str) -> Result<Vec<(f64, &str)>, String> {
+    let mut out = Vec::new();
+    for (n, line) in src.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut it = line.splitn(3, '\t');
+        let (Some(_id), Some(rating), Some(text)) = (it.next(), it.next(), it.next()) else {
+            return Err(format!(
+                "line {}: expected id, rating and text separated by tabs",
+                n + 1
+            ));
+        };
+        let rating: f64 = rating
+            .trim()
+            .parse()
+            .ok()
+            .filter(|r: &f64| (-4.0..=4.0).contains(r))
+            .ok_or_else(|| format!("line {}: rating {rating:?} is not a number in -4..4", n + 1))?;
+        out.push((rating, text.trim()));
+    }
+    if out.is_empty() {
+        return Err("no rated texts".to_string());
+    }
+    Ok(out)
 }
 
 /// One row of the paper's table 4.
@@ -359,6 +377,19 @@ pub fn purity_nmi(labels: &[usize], clusters: &[usize]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rated_corpus_lines_parse_or_name_the_line() {
+        let ok = parse_vader("1\t2.5\tGreat service.\r\n\n2\t-1\tSlow.\n").unwrap();
+        assert_eq!(ok, vec![(2.5, "Great service."), (-1.0, "Slow.")]);
+        let e = parse_vader("1\t2\tok\n2\tfive\tbad\n").unwrap_err();
+        assert!(e.contains("line 2") && e.contains("rating"), "{e}");
+        let e = parse_vader("1\t9\ttoo high\n").unwrap_err();
+        assert!(e.contains("-4..4"), "{e}");
+        let e = parse_vader("just text\n").unwrap_err();
+        assert!(e.contains("line 1") && e.contains("tabs"), "{e}");
+        assert!(parse_vader("\n").is_err());
+    }
 
     #[test]
     fn metrics() {

@@ -282,6 +282,20 @@ struct Entry {
     derived: bool,
     /// The first word of one of the [`IDIOMS`].
     opens_idiom: bool,
+    special: Special,
+}
+
+/// A word with a rule of its own beyond its valence, marked in the word table so that scoring
+/// finds it with the lookup it already makes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Special {
+    None,
+    /// One of [`LAUGHTER`].
+    Laughter,
+    /// One of [`THANKS`] (see [`sarcastic_thanks`]).
+    Thanks,
+    /// "pretty" (see [`degree_pretty`]).
+    Pretty,
 }
 
 fn parse_lexicon(src: &'static str) -> WordMap<&'static str, f32> {
@@ -312,6 +326,7 @@ struct Tok<'a> {
     opens_idiom: bool,
     /// An emoticon or laughter, which negation does not reach.
     paralinguistic: bool,
+    special: Special,
     /// What the token adds to the text's score, set by the rules.
     score: f32,
 }
@@ -340,6 +355,7 @@ impl Scorer {
             role: Role::Plain,
             derived: false,
             opens_idiom: false,
+            special: Special::None,
         };
         let mut words: WordMap<String, Entry> = en
             .into_iter()
@@ -371,6 +387,18 @@ impl Scorer {
                 .entry(phrase[0].to_string())
                 .or_insert(plain)
                 .opens_idiom = true;
+        }
+        // Only words with a valence are marked: the rules they carry act on their valence.
+        for (list, special) in [
+            (LAUGHTER, Special::Laughter),
+            (THANKS, Special::Thanks),
+            (&["pretty"][..], Special::Pretty),
+        ] {
+            for w in list {
+                if let Some(e) = words.get_mut(*w) {
+                    e.special = special;
+                }
+            }
         }
         let mut scorer = Scorer {
             words,
@@ -458,6 +486,7 @@ impl Scorer {
         // Tokens: whitespace-separated, trimmed of surrounding punctuation unless the raw token is
         // itself in the lexicon (emoticons such as ":)").
         let mut toks: Vec<Tok> = Vec::with_capacity(32);
+        let mut any_special = false;
         let any_lower =
             text.bytes().any(|b| b.is_ascii_lowercase()) || text.chars().any(char::is_lowercase);
         // ASCII text (most comments) is split on bytes; the two splits agree on it.
@@ -550,6 +579,8 @@ impl Scorer {
                 }
             }
             let ends_clause = raw.ends_with(['.', '!', '?', ';']) && emoticon.is_none();
+            let special = entry.map_or(Special::None, |e| e.special);
+            any_special |= matches!(special, Special::Thanks | Special::Pretty);
             toks.push(Tok {
                 lower: tok,
                 ends_clause,
@@ -557,7 +588,8 @@ impl Scorer {
                 role,
                 valence,
                 opens_idiom: entry.is_some_and(|e| e.opens_idiom),
-                paralinguistic: emoticon.is_some() || LAUGHTER.contains(&tok),
+                paralinguistic: emoticon.is_some() || special == Special::Laughter,
+                special,
                 score: 0.0,
             });
         }
@@ -566,11 +598,11 @@ impl Scorer {
                 apply_idiom(&mut toks, i);
             }
         }
-        for i in 0..toks.len() {
-            match toks[i].lower {
-                "pretty" => degree_pretty(&mut toks, i),
-                w if THANKS.contains(&w) => sarcastic_thanks(&mut toks, i),
-                _ => {}
+        for i in (0..toks.len()).filter(|_| any_special) {
+            match toks[i].special {
+                Special::Pretty => degree_pretty(&mut toks, i),
+                Special::Thanks => sarcastic_thanks(&mut toks, i),
+                Special::Laughter | Special::None => {}
             }
         }
         // A contrast word opens a clause: "good, but slow". Not when it closes one ("cute
@@ -753,31 +785,24 @@ fn sarcastic_thanks(toks: &mut [Tok], i: usize) {
         return;
     };
     // "for" within three words of the thanks ("thank you for", "thanks Hermine for", "gracias
-    // por"), in the same clause.
-    let mut f = None;
-    for k in i..(i + 3).min(toks.len().saturating_sub(1)) {
-        if toks[k].ends_clause {
-            return;
-        }
-        if matches!(toks[k + 1].lower, "for" | "por") {
-            f = Some(k + 1);
-            break;
-        }
-    }
-    let Some(f) = f else {
+    // por").
+    let Some(f) = in_clause(toks, i + 1, i + 3).find(|&k| matches!(toks[k].lower, "for" | "por"))
+    else {
         return;
     };
     // The first sentiment word in the two words after "for" says what was thanked for.
-    let mut k = f;
-    while k < f + 2 && k + 1 < toks.len() && !toks[k].ends_clause {
-        k += 1;
-        if let Some(w) = toks[k].valence {
-            if w < 0.0 && toks[k].role == Role::Plain {
-                toks[i].valence = Some(-0.5 * v);
-            }
-            return;
-        }
+    let thanked =
+        in_clause(toks, f + 1, f + 2).find_map(|k| Some((toks[k].valence?, toks[k].role)));
+    if let Some((w, Role::Plain)) = thanked
+        && w < 0.0
+    {
+        toks[i].valence = Some(-0.5 * v);
     }
+}
+
+/// The positions from `from` (at least 1) to `to` that the clause of `toks[from - 1]` reaches.
+fn in_clause<'a>(toks: &'a [Tok], from: usize, to: usize) -> impl Iterator<Item = usize> + 'a {
+    (from..=to.min(toks.len() - 1)).take_while(|&k| !toks[k - 1].ends_clause)
 }
 
 /// A token without the punctuation around it; apostrophes inside stay ("don't").

@@ -22,7 +22,7 @@ const VADER: [&str; 3] = [
 fn rated() -> Vec<(String, String, f32)> {
     let mut out = Vec::new();
     for rel in VADER {
-        for (m, t) in eval::parse_vader(&read(rel)) {
+        for (m, t) in eval::parse_vader(&read(rel)).expect(rel) {
             out.push((rel.to_string(), t.to_string(), (m / 4.0) as f32));
         }
     }
@@ -61,7 +61,7 @@ fn held_out(all: &[(String, String, f32)], rel: &str) -> Analyzer {
 
 fn corpus(a: &Analyzer, rel: &str) -> eval::SentimentScores {
     let src = read(rel);
-    let items = eval::parse_vader(&src);
+    let items = eval::parse_vader(&src).expect(rel);
     let truth: Vec<f64> = items.iter().map(|x| x.0).collect();
     let pred: Vec<f64> = items
         .iter()

@@ -169,7 +169,7 @@ fn rated_corpora(data: &Path) -> Result<Vec<Rated>> {
     let mut out = Vec::new();
     for (name, rel) in CORPORA {
         let src = read(data, rel)?;
-        let items = eval::parse_vader(&src)
+        let items = rated_lines(&src, &rel)?
             .into_iter()
             .map(|(m, t)| (t.to_string(), (m / 4.0) as f32))
             .collect();
@@ -359,35 +359,9 @@ fn sentiment_rows(
     failures
 }
 
-/// A rated corpus in the VADER paper's ground-truth format: one text per line, as id, mean
-/// rating in -4..4 and text, separated by tabs. Every line must parse.
-fn parse_rated(src: &str) -> Result<Vec<(f64, &str)>> {
-    let mut out = Vec::new();
-    for (n, line) in src.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let mut it = line.splitn(3, '\t');
-        let (Some(_id), Some(rating), Some(text)) = (it.next(), it.next(), it.next()) else {
-            bail!(
-                "line {}: expected id, rating and text separated by tabs",
-                n + 1
-            );
-        };
-        let rating: f64 = rating
-            .trim()
-            .parse()
-            .ok()
-            .filter(|r: &f64| (-4.0..=4.0).contains(r))
-            .with_context(|| {
-                format!("line {}: rating {rating:?} is not a number in -4..4", n + 1)
-            })?;
-        out.push((rating, text.trim()));
-    }
-    if out.is_empty() {
-        bail!("no rated texts");
-    }
-    Ok(out)
+/// The rated texts of `src`, read from `what` (a file named in errors).
+fn rated_lines<'a>(src: &'a str, what: &dyn std::fmt::Display) -> Result<Vec<(f64, &'a str)>> {
+    eval::parse_vader(src).map_err(|e| anyhow::anyhow!("{what}: {e}"))
 }
 
 /// `heard eval`: every quality table, beside the VADER paper's numbers; `extra` rated corpora
@@ -399,7 +373,7 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
         .map(|path| {
             let src = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            parse_rated(&src).with_context(|| format!("{}", path.display()))?;
+            rated_lines(&src, &path.display())?;
             Ok((path, src))
         })
         .collect::<Result<_>>()?;
@@ -453,7 +427,7 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
     };
     for (name, rel) in CORPORA {
         let src = read(data_dir, rel)?;
-        let items = eval::parse_vader(&src);
+        let items = rated_lines(&src, &rel)?;
         let held = held_out(name);
         failures += sentiment_rows(
             name,
@@ -465,7 +439,7 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
     // Rated corpora given on the command line: texts the shipped correction has never seen.
     let rules_only = Analyzer::new().with_correction(model::Correction::none());
     for (path, src) in &extra_sources {
-        let items = parse_rated(src)?;
+        let items = rated_lines(src, &path.display())?;
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_lowercase())
@@ -739,7 +713,7 @@ pub fn bench(data_dir: &Path) -> Result<()> {
     let mut owned: Vec<String> = Vec::new();
     for (_, rel) in CORPORA {
         owned.extend(
-            eval::parse_vader(&read(data_dir, rel)?)
+            rated_lines(&read(data_dir, rel)?, &rel)?
                 .into_iter()
                 .map(|x| x.1.to_string()),
         );
@@ -832,22 +806,4 @@ pub fn bench(data_dir: &Path) -> Result<()> {
     }
     std::hint::black_box(sink);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_rated;
-
-    #[test]
-    fn rated_corpus_lines_parse_or_name_the_line() {
-        let ok = parse_rated("1\t2.5\tGreat service.\r\n\n2\t-1\tSlow.\n").unwrap();
-        assert_eq!(ok, vec![(2.5, "Great service."), (-1.0, "Slow.")]);
-        let e = format!("{:#}", parse_rated("1\t2\tok\n2\tfive\tbad\n").unwrap_err());
-        assert!(e.contains("line 2") && e.contains("rating"), "{e}");
-        let e = format!("{:#}", parse_rated("1\t9\ttoo high\n").unwrap_err());
-        assert!(e.contains("-4..4"), "{e}");
-        let e = format!("{:#}", parse_rated("just text\n").unwrap_err());
-        assert!(e.contains("line 1") && e.contains("tabs"), "{e}");
-        assert!(parse_rated("\n").is_err());
-    }
 }
