@@ -440,6 +440,21 @@ impl Signals {
     }
 }
 
+/// A question told by its first word when the writer left out the question mark ("how do I
+/// renew my license", "where is my refund"). Not when an auxiliary is denied, which opens a
+/// statement with its subject dropped ("Does not work", "Can not log in", "Will not be back") or
+/// a warning ("Do not use this site"), nor "what a ...", an exclamation ("What a waste of time").
+fn opens_question(ws: &[&str]) -> bool {
+    let Some(first) = ws.first() else {
+        return false;
+    };
+    let second = ws.get(1).copied().unwrap_or("");
+    QUESTION_START.contains(first)
+        && !(matches!(*first, "is" | "can" | "does" | "do" | "will")
+            && matches!(second, "not" | "never" | "no"))
+        && !(*first == "what" && matches!(second, "a" | "an"))
+}
+
 /// The writer's main intent. Help requests and questions are read from their form; otherwise the
 /// sentiment decides between complaint and compliment.
 fn intent(bits: u16, ws: &[&str], raw: &str, score: f32) -> Intent {
@@ -447,9 +462,7 @@ fn intent(bits: u16, ws: &[&str], raw: &str, score: f32) -> Intent {
         return Intent::RequestForHelp;
     }
     let suggestion = bits & SUGGESTION_BIT != 0;
-    let question = raw.contains('?')
-        || raw.contains('¿')
-        || ws.first().is_some_and(|w| QUESTION_START.contains(w)) && ws.len() < 25;
+    let question = raw.contains('?') || raw.contains('¿') || opens_question(ws) && ws.len() < 25;
     if suggestion && score > -0.5 {
         return Intent::Suggestion;
     }

@@ -89,6 +89,25 @@ fn intents_emotions_and_urgency() {
         .expect("v"),
         "complaint"
     );
+    // A question without its question mark is read from its first word; a denied auxiliary or
+    // "what a" opens a statement instead.
+    let intent = |t: &str| serde_json::to_value(a.analyze(t, None).intent).expect("v");
+    for t in [
+        "how do I check my status",
+        "Where is my refund",
+        "Can I apply online",
+    ] {
+        assert_eq!(intent(t), "question", "{t}");
+    }
+    for t in [
+        "Does not work",
+        "Can not log in to my account",
+        "Will not be back.",
+        "Do not use this site",
+        "What a waste of time",
+    ] {
+        assert_eq!(intent(t), "complaint", "{t}");
+    }
     let r = a.analyze("If this isn't fixed I will bring a gun to the office", None);
     assert_eq!(
         serde_json::to_value(&r.urgency).expect("v"),
