@@ -7,9 +7,9 @@
 //! compliment becomes blame, a denied criticism only faint praise; laughter and emoticons are
 //! never denied), raised when shouted in capitals among lower-case text, and re-weighted around
 //! contrast words ("but", "although", "pero"): what follows the contrast dominates. Set phrases
-//! replace their words ("yeah right"), "pretty" before a sentiment word is a degree adverb, and
-//! thanks for something bad is sarcasm. Exclamation marks add emphasis. The sum is squashed into
-//! -1..1.
+//! replace their words ("yeah right"; "would like" and "child care" carry no feeling), "pretty"
+//! before a sentiment word is a degree adverb, and thanks for something bad is sarcasm.
+//! Exclamation marks add emphasis. The sum is squashed into -1..1.
 
 use std::sync::{Arc, OnceLock};
 
@@ -233,6 +233,27 @@ const IDIOMS: &[(&[&str], f32)] = &[
     (&["can't", "wait"], 2.0),
     (&["cant", "wait"], 2.0),
     (&["cannot", "wait"], 2.0),
+    // A polite request, not a liking: "I would like to dispute this charge".
+    (&["would", "like"], 0.0),
+    (&["i'd", "like"], 0.0),
+    (&["we'd", "like"], 0.0),
+    // Services named after care, not caring: "child care", "customer care".
+    (&["health", "care"], 0.0),
+    (&["medical", "care"], 0.0),
+    (&["child", "care"], 0.0),
+    (&["customer", "care"], 0.0),
+    (&["foster", "care"], 0.0),
+    (&["urgent", "care"], 0.0),
+    (&["primary", "care"], 0.0),
+    // Names of laws, hearings and parties in a case, not judgements: "the Fair Credit Reporting
+    // Act", "a fair hearing" (a benefits appeal), "a third party", "a toll free number".
+    (&["fair", "credit"], 0.0),
+    (&["fair", "debt"], 0.0),
+    (&["fair", "housing"], 0.0),
+    (&["fair", "hearing"], 0.0),
+    (&["third", "party"], 0.0),
+    (&["third", "parties"], 0.0),
+    (&["toll", "free"], 0.0),
 ];
 
 /// Laughter: like an emoticon, it colours the whole message and is never the thing a negation
@@ -758,7 +779,8 @@ fn apply_idiom(toks: &mut [Tok], i: usize) {
             t.valence = None;
             t.role = Role::Plain;
         }
-        toks[last].valence = Some(*v);
+        // A set phrase of no sentiment (0.0) leaves its last word without a valence.
+        toks[last].valence = (*v != 0.0).then_some(*v);
         toks[last].role = Role::Plain;
         return;
     }
@@ -917,6 +939,28 @@ mod tests {
         // Swearing as an intensifier boosts the next word and adds nothing of its own.
         assert!(score("fucking great") > score("great"));
         assert!(score("a failure message without a fucking favicon") < 0.0);
+    }
+
+    #[test]
+    fn service_words_are_not_feelings() {
+        let s = Scorer::new();
+        let score = |t: &str| s.score(t, &t.to_lowercase(), false);
+        // Programmes, documents, requests and names of laws say nothing about the service.
+        for t in [
+            "I applied for unemployment benefits in March.",
+            "I would like a copy of my credit report.",
+            "I'd like to know when my child care assistance starts.",
+            "Call the toll free line about the Fair Credit Reporting Act.",
+            "A third party holds the loan agreement.",
+            "I applied for Social Security and child support.",
+        ] {
+            assert_eq!(score(t), 0.0, "{t}");
+        }
+        // The same words as feelings still count.
+        assert!(score("They don't care about us.") < 0.0);
+        assert!(score("I like the new website") > 0.0);
+        assert!(score("That is not fair.") < 0.0);
+        assert!(score("The staff really care, thank you") > 0.0);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use heard_text::eval::{self, PiiCase};
-use heard_text::{Analysis, Analyzer, RedactConfig, model};
+use heard_text::{Analysis, Analyzer, Intent, Label, RedactConfig, model};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -359,6 +359,52 @@ fn sentiment_rows(
     failures
 }
 
+/// How the CFPB narratives read: each is a consumer's complaint, so a sound reading of service
+/// language finds most of them negative and few of them compliments (a programme's name, a
+/// "credit report" or "I would like to dispute" is not praise). vaderSentiment 3.3.2 beside.
+fn complaint_reading(analyzer: &Analyzer, recs: &[(&str, &str)]) {
+    println!("== Sentiment and intent: CFPB narratives (every one a consumer complaint) ==");
+    let n = recs.len().max(1) as f64;
+    let pct = |k: usize| 100.0 * k as f64 / n;
+    let (mut neg, mut pos, mut compliments) = (0, 0, 0);
+    for (t, _) in recs {
+        let a = analyzer.analyze(t, Some("en"));
+        neg += usize::from(a.sentiment.label == Label::Negative);
+        pos += usize::from(a.sentiment.label == Label::Positive);
+        compliments += usize::from(a.intent == Intent::Compliment);
+    }
+    let texts: Vec<&str> = recs.iter().map(|r| r.0).collect();
+    let vader = run_vader(&texts, 0.0).ok().map(|(v, _)| {
+        let neg = v.iter().filter(|s| **s <= -0.05).count();
+        let pos = v.iter().filter(|s| **s >= 0.05).count();
+        (neg, pos)
+    });
+    println!(
+        "{:<18} {:>6} | {:>9} {:>9} {:>11}",
+        "", "n", "negative", "positive", "compliment"
+    );
+    println!(
+        "{:<18} {:>6} | {:>8.1}% {:>8.1}% {:>10.1}%",
+        "heard",
+        recs.len(),
+        pct(neg),
+        pct(pos),
+        pct(compliments)
+    );
+    match vader {
+        Some((neg, pos)) => println!(
+            "{:<18} {:>6} | {:>8.1}% {:>8.1}% {:>11}",
+            "vaderSentiment",
+            recs.len(),
+            pct(neg),
+            pct(pos),
+            "-"
+        ),
+        None => println!("{:<18} (not installed)", "vaderSentiment"),
+    }
+    println!();
+}
+
 /// The rated texts of `src`, read from `what` (a file named in errors).
 fn rated_lines<'a>(src: &'a str, what: &dyn std::fmt::Display) -> Result<Vec<(f64, &'a str)>> {
     eval::parse_vader(src).map_err(|e| anyhow::anyhow!("{what}: {e}"))
@@ -606,6 +652,8 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
         println!("  {k:<22} {v:>5}");
     }
     println!();
+
+    complaint_reading(&analyzer, &recs);
 
     println!(
         "== Themes: default taxonomy coverage on CFPB narratives, and discovery of new themes =="
