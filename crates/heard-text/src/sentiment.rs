@@ -254,6 +254,9 @@ const IDIOMS: &[(&[&str], f32)] = &[
     (&["third", "party"], 0.0),
     (&["third", "parties"], 0.0),
     (&["toll", "free"], 0.0),
+    // Connectives, not praise or certainty: "I sent my ID as well", "make sure you sign it".
+    (&["as", "well"], 0.0),
+    (&["make", "sure"], 0.0),
 ];
 
 /// Laughter: like an emoticon, it colours the whole message and is never the thing a negation
@@ -953,6 +956,7 @@ mod tests {
             "Call the toll free line about the Fair Credit Reporting Act.",
             "A third party holds the loan agreement.",
             "I applied for Social Security and child support.",
+            "Make sure you send the documents as well.",
         ] {
             assert_eq!(score(t), 0.0, "{t}");
         }
@@ -961,6 +965,7 @@ mod tests {
         assert!(score("I like the new website") > 0.0);
         assert!(score("That is not fair.") < 0.0);
         assert!(score("The staff really care, thank you") > 0.0);
+        assert!(score("It went well") > 0.0);
     }
 
     #[test]
