@@ -361,7 +361,7 @@ fn sentiment_rows(
 
 /// How the CFPB narratives read: each is a consumer's complaint, so a sound reading of service
 /// language finds most of them negative and few of them compliments (a programme's name, a
-/// "credit report" or "I would like to dispute" is not praise). vaderSentiment 3.3.2 beside.
+/// "credit report" or "I would like a copy" is not praise). vaderSentiment 3.3.2 beside.
 fn complaint_reading(analyzer: &Analyzer, recs: &[(&str, &str)]) {
     println!("== Sentiment and intent: CFPB narratives (every one a consumer complaint) ==");
     let n = recs.len().max(1) as f64;
