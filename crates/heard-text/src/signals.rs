@@ -229,6 +229,26 @@ const HELP: &[&str] = &[
     "llámenme",
     "llamenme",
 ];
+/// Questions asked as statements ("I would like to know when my card will arrive").
+const INDIRECT_QUESTION: &[&str] = &[
+    "i would like to know",
+    "i'd like to know",
+    "we would like to know",
+    "i want to know",
+    "i need to know",
+    "i am wondering",
+    "i'm wondering",
+    "i was wondering",
+    "i wonder if",
+    "i wonder when",
+    "i wonder why",
+    "please let me know",
+    "quiero saber",
+    "quisiera saber",
+    "necesito saber",
+    "me gustaría saber",
+    "me gustaria saber",
+];
 const SUGGESTION: &[&str] = &[
     "you should",
     "should be",
@@ -265,6 +285,7 @@ const ANXIETY_BIT: u16 = 16;
 const GRATITUDE_BIT: u16 = 32;
 const HELP_BIT: u16 = 64;
 const SUGGESTION_BIT: u16 = 128;
+const QUESTION_BIT: u16 = 256;
 
 /// For a word that starts a cue phrase or is a function word: its language bits (1 Spanish,
 /// 2 English) and the phrases it starts, as (signal bit, the words that must follow).
@@ -306,6 +327,7 @@ impl Signals {
             (ANXIETY_BIT, ANXIETY),
             (HELP_BIT, HELP),
             (SUGGESTION_BIT, SUGGESTION),
+            (QUESTION_BIT, INDIRECT_QUESTION),
         ] {
             for p in list {
                 // Phrases are split the way texts are, so "self-harm" stays one word.
@@ -455,14 +477,17 @@ fn opens_question(ws: &[&str]) -> bool {
         && !(*first == "what" && matches!(second, "a" | "an"))
 }
 
-/// The writer's main intent. Help requests and questions are read from their form; otherwise the
+/// The writer's main intent. Help requests and questions are read from their form (a question
+/// mark, a question word first, or a question asked as a statement); otherwise the
 /// sentiment decides between complaint and compliment.
 fn intent(bits: u16, ws: &[&str], raw: &str, score: f32) -> Intent {
     if bits & HELP_BIT != 0 {
         return Intent::RequestForHelp;
     }
     let suggestion = bits & SUGGESTION_BIT != 0;
-    let question = raw.contains('?') || raw.contains('¿') || opens_question(ws) && ws.len() < 25;
+    let question = raw.contains('?')
+        || raw.contains('¿')
+        || (opens_question(ws) || bits & QUESTION_BIT != 0) && ws.len() < 25;
     if suggestion && score > -0.5 {
         return Intent::Suggestion;
     }

@@ -89,13 +89,15 @@ fn intents_emotions_and_urgency() {
         .expect("v"),
         "complaint"
     );
-    // A question without its question mark is read from its first word; a denied auxiliary or
-    // "what a" opens a statement instead.
+    // A question without its question mark is read from its first word or from a question asked
+    // as a statement; a denied auxiliary or "what a" opens a statement instead.
     let intent = |t: &str| serde_json::to_value(a.analyze(t, None).intent).expect("v");
     for t in [
         "how do I check my status",
         "Where is my refund",
         "Can I apply online",
+        "I would like to know when my child care assistance will start",
+        "Quisiera saber cuándo llega mi tarjeta",
     ] {
         assert_eq!(intent(t), "question", "{t}");
     }
@@ -143,6 +145,35 @@ fn agency_taxonomy() {
     assert!(Taxonomy::parse("trail\n").is_err());
     assert!(Taxonomy::parse("[a b] x\n").is_err());
     assert_eq!(Taxonomy::default().themes().len(), 16);
+}
+
+#[test]
+fn social_security_is_not_a_security_worry() {
+    let a = Analyzer::new();
+    let fraud = |t: &str, lang: Option<&str>| {
+        a.analyze(t, lang)
+            .themes
+            .iter()
+            .any(|th| th.id == "fraud_security_privacy")
+    };
+    assert!(!fraud(
+        "The Social Security office was clean and quick.",
+        None
+    ));
+    assert!(!fraud(
+        "They asked for my social security number twice.",
+        None
+    ));
+    assert!(!fraud(
+        "La oficina de seguridad social estaba cerrada.",
+        Some("es")
+    ));
+    assert!(fraud("Someone changed my security questions.", None));
+    assert!(fraud("The website is not secure.", None));
+    assert!(fraud(
+        "Me robaron la identidad y nadie me ayuda.",
+        Some("es")
+    ));
 }
 
 #[test]
