@@ -362,22 +362,22 @@ fn sentiment_rows(
 /// How the CFPB narratives read: each is a consumer's complaint, so a sound reading of service
 /// language finds most of them negative and few of them compliments (a programme's name, a
 /// "credit report" or "I would like a copy" is not praise). vaderSentiment 3.3.2 beside.
-fn complaint_reading(analyzer: &Analyzer, recs: &[(&str, &str)]) {
+fn complaint_reading(recs: &[(&str, &str)], analyses: &[Analysis]) {
     println!("== Sentiment and intent: CFPB narratives (every one a consumer complaint) ==");
     let n = recs.len().max(1) as f64;
     let pct = |k: usize| 100.0 * k as f64 / n;
-    let (mut neg, mut pos, mut compliments) = (0, 0, 0);
-    for (t, _) in recs {
-        let a = analyzer.analyze(t, Some("en"));
-        neg += usize::from(a.sentiment.label == Label::Negative);
-        pos += usize::from(a.sentiment.label == Label::Positive);
-        compliments += usize::from(a.intent == Intent::Compliment);
-    }
+    let (neg, pos) = negative_positive(analyses.iter().map(|a| a.sentiment.label));
+    let compliments = analyses
+        .iter()
+        .filter(|a| a.intent == Intent::Compliment)
+        .count();
     let texts: Vec<&str> = recs.iter().map(|r| r.0).collect();
+    // vaderSentiment's scores labelled by the same thresholds as Heard's.
     let vader = run_vader(&texts, 0.0).ok().map(|(v, _)| {
-        let neg = v.iter().filter(|s| **s <= -0.05).count();
-        let pos = v.iter().filter(|s| **s >= 0.05).count();
-        (neg, pos)
+        negative_positive(
+            v.iter()
+                .map(|s| heard_text::Sentiment::from_score(*s as f32).label),
+        )
     });
     println!(
         "{:<18} {:>6} | {:>9} {:>9} {:>11}",
@@ -405,6 +405,16 @@ fn complaint_reading(analyzer: &Analyzer, recs: &[(&str, &str)]) {
     println!();
 }
 
+/// How many of `labels` are negative and how many positive.
+fn negative_positive(labels: impl Iterator<Item = Label>) -> (usize, usize) {
+    labels.fold((0, 0), |(neg, pos), l| {
+        (
+            neg + usize::from(l == Label::Negative),
+            pos + usize::from(l == Label::Positive),
+        )
+    })
+}
+
 /// The rated texts of `src`, read from `what` (a file named in errors).
 fn rated_lines<'a>(src: &'a str, what: &dyn std::fmt::Display) -> Result<Vec<(f64, &'a str)>> {
     eval::parse_vader(src).map_err(|e| anyhow::anyhow!("{what}: {e}"))
@@ -414,14 +424,16 @@ fn rated_lines<'a>(src: &'a str, what: &dyn std::fmt::Display) -> Result<Vec<(f6
 /// (the paper's ground-truth format) are scored too, as corpora the correction has never seen.
 pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
     // The corpora given on the command line are read and checked before any table is printed.
-    let extra_sources: Vec<(&PathBuf, String)> = extra
+    let extra_sources: Vec<String> = extra
         .iter()
         .map(|path| {
-            let src = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            rated_lines(&src, &path.display())?;
-            Ok((path, src))
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
         })
+        .collect::<Result<_>>()?;
+    let extra_items: Vec<Vec<(f64, &str)>> = extra_sources
+        .iter()
+        .zip(extra)
+        .map(|(src, path)| rated_lines(src, &path.display()))
         .collect::<Result<_>>()?;
     let analyzer = Analyzer::new();
     let paper = eval::parse_paper_table(&read(data_dir, "sentiment/vader/paper_table4.csv")?);
@@ -484,8 +496,7 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
     }
     // Rated corpora given on the command line: texts the shipped correction has never seen.
     let rules_only = Analyzer::new().with_correction(model::Correction::none());
-    for (path, src) in &extra_sources {
-        let items = rated_lines(src, &path.display())?;
+    for (path, items) in extra.iter().zip(&extra_items) {
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_lowercase())
@@ -498,7 +509,7 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
         let label = paper_name.map_or_else(|| name.chars().take(8).collect(), String::from);
         failures += sentiment_rows(
             &label,
-            &items,
+            items,
             &[("rules", &rules_only, false), ("unseen", &analyzer, true)],
             paper_name.and_then(paper_row),
         );
@@ -653,17 +664,19 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
     }
     println!();
 
-    complaint_reading(&analyzer, &recs);
+    // Each narrative analysed once, for the sentiment and intent table and the theme coverage.
+    let analyses: Vec<Analysis> = recs
+        .iter()
+        .map(|(t, _)| analyzer.analyze(t, Some("en")))
+        .collect();
+    complaint_reading(&recs, &analyses);
 
     println!(
         "== Themes: default taxonomy coverage on CFPB narratives, and discovery of new themes =="
     );
-    let mut unmatched: Vec<usize> = Vec::new();
-    for (i, (t, _)) in recs.iter().enumerate() {
-        if analyzer.analyze(t, Some("en")).themes.is_empty() {
-            unmatched.push(i);
-        }
-    }
+    let unmatched: Vec<usize> = (0..recs.len())
+        .filter(|&i| analyses[i].themes.is_empty())
+        .collect();
     println!(
         "narratives matching at least one taxonomy theme: {} of {}",
         recs.len() - unmatched.len(),
