@@ -123,8 +123,6 @@ const BOOST_DOWN: &[&str] = &[
     "scarcely",
     "slightly",
     "somewhat",
-    "sort",
-    "kind",
     "kinda",
     "kindof",
     "sorta",
@@ -196,9 +194,14 @@ const NEGATIONS: &[&str] = &[
     "nadie",
 ];
 /// Suffixes of inflected forms read from their stem ("lacks", "superbly"), in the order tried.
-const SUFFIXES: [&str; 7] = ["ly", "s", "ed", "ing", "ness", "est", "er"];
+/// Not "-er": it makes far more nouns than comparatives, and the nouns carry no feeling ("DVD
+/// player" from "play", "career" from "care", "broker" from "broke", "stranger" from "strange").
+const SUFFIXES: [&str; 6] = ["ly", "s", "ed", "ing", "ness", "est"];
 /// The suffixes that drop a stem's final "e" ("wasted" from "waste").
-const E_SUFFIXES: [&str; 4] = ["ed", "ing", "est", "er"];
+const E_SUFFIXES: [&str; 3] = ["ed", "ing", "est"];
+/// Forms that look inflected from a lexicon word but say something else: likelihood, not liking
+/// ("likely to be denied"); a degree, not fairness ("fairly slow").
+const NOT_INFLECTED: &[&str] = &["likely", "fairly"];
 
 /// Contrast words: sentiment after them outweighs sentiment before them.
 const CONTRAST: &[&str] = &[
@@ -479,7 +482,7 @@ impl Scorer {
     /// "waste"; informal "-in" stands for "-ing" ("lovin"). [`Scorer::new`] stores every such
     /// form in the word table, so this runs once per form when the scorer is built.
     fn derived(&self, w: &str) -> Option<f32> {
-        if !w.is_ascii() || w.len() < 5 || w.len() > 40 {
+        if !w.is_ascii() || w.len() < 5 || w.len() > 40 || NOT_INFLECTED.contains(&w) {
             return None;
         }
         let valence = |word: &str| self.words.get(word).and_then(|e| e.en);
@@ -621,6 +624,15 @@ impl Scorer {
             if toks[i].opens_idiom {
                 apply_idiom(&mut toks, i);
             }
+            // "kind of", "sort of" hedge what follows ("kind of slow"); "kind" alone is kindness
+            // ("the staff were kind").
+            if matches!(toks[i].lower, "kind" | "sort")
+                && !toks[i].ends_clause
+                && toks.get(i + 1).is_some_and(|t| t.lower == "of")
+            {
+                toks[i].role = Role::Down;
+                toks[i].valence = None;
+            }
         }
         for i in (0..toks.len()).filter(|_| any_special) {
             match toks[i].special {
@@ -644,10 +656,6 @@ impl Scorer {
         for i in 0..toks.len() {
             let w = toks[i].lower;
             if matches!(toks[i].role, Role::Up | Role::Down) {
-                continue;
-            }
-            // "kind of" is a hedge, not a sentiment.
-            if w == "kind" && toks.get(i + 1).is_some_and(|t| t.lower == "of") {
                 continue;
             }
             let Some(mut v) = toks[i].valence else {
@@ -917,6 +925,16 @@ mod tests {
         assert_eq!(score("fish &amp; chips"), 0.0);
         // An escaped '>' is punctuation, not the slang "gt".
         assert_eq!(score("Play &gt; Stop"), score("Play > Stop"));
+        // Nouns and degree words that only look like inflections of a lexicon word say nothing.
+        for t in [
+            "My DVD player arrived",
+            "a career in the civil service",
+            "the broker called",
+            "likely to take six weeks",
+        ] {
+            assert_eq!(score(t), 0.0, "{t}");
+        }
+        assert!(score("fairly slow") <= 0.0);
         // A token listed twice in the lexicon keeps its later value, as in VADER.
         assert_eq!(s.words.get("lol").and_then(|e| e.en), Some(1.8));
     }
@@ -983,6 +1001,11 @@ mod tests {
         assert!(score("pretty good") > score("good"));
         assert_eq!(score("pretty much the same"), 0.0);
         assert!(score("a pretty dress") > 0.0);
+        // "kind of" is a hedge; "kind" alone is kindness, and does not hedge the next word.
+        assert!(score("The staff were kind.") > 0.0);
+        assert!(score("a kind and helpful clerk") > score("a helpful clerk"));
+        assert!(score("it was kind of good") < score("it was good"));
+        assert!(score("sort of helpful") < score("helpful"));
         // Thanks for something bad is sarcasm; thanks for help stays thanks.
         assert!(score("Thanks for wasting three hours of my time.") < 0.0);
         assert!(score("Thanks Hermine for ruining my week.") < 0.0);
