@@ -323,6 +323,8 @@ enum Special {
     Thanks,
     /// "pretty" (see [`degree_pretty`]).
     Pretty,
+    /// "kind" or "sort" (see [`hedge_kind_of`]).
+    KindOf,
 }
 
 fn parse_lexicon(src: &'static str) -> WordMap<&'static str, f32> {
@@ -426,6 +428,10 @@ impl Scorer {
                     e.special = special;
                 }
             }
+        }
+        // "sort" has no valence, but "sort of" hedges like "kind of".
+        for w in ["kind", "sort"] {
+            words.entry(w.to_string()).or_insert(plain).special = Special::KindOf;
         }
         let mut scorer = Scorer {
             words,
@@ -607,7 +613,7 @@ impl Scorer {
             }
             let ends_clause = raw.ends_with(['.', '!', '?', ';']) && emoticon.is_none();
             let special = entry.map_or(Special::None, |e| e.special);
-            any_special |= matches!(special, Special::Thanks | Special::Pretty);
+            any_special |= matches!(special, Special::Thanks | Special::Pretty | Special::KindOf);
             toks.push(Tok {
                 lower: tok,
                 ends_clause,
@@ -624,20 +630,12 @@ impl Scorer {
             if toks[i].opens_idiom {
                 apply_idiom(&mut toks, i);
             }
-            // "kind of", "sort of" hedge what follows ("kind of slow"); "kind" alone is kindness
-            // ("the staff were kind").
-            if matches!(toks[i].lower, "kind" | "sort")
-                && !toks[i].ends_clause
-                && toks.get(i + 1).is_some_and(|t| t.lower == "of")
-            {
-                toks[i].role = Role::Down;
-                toks[i].valence = None;
-            }
         }
         for i in (0..toks.len()).filter(|_| any_special) {
             match toks[i].special {
                 Special::Pretty => degree_pretty(&mut toks, i),
                 Special::Thanks => sarcastic_thanks(&mut toks, i),
+                Special::KindOf => hedge_kind_of(&mut toks, i),
                 Special::Laughter | Special::None => {}
             }
         }
@@ -807,6 +805,15 @@ fn degree_pretty(toks: &mut [Tok], i: usize) {
         && (next.valence.is_some() || matches!(next.lower, "much" | "well" | "damn" | "darn"))
     {
         toks[i].role = Role::Up;
+        toks[i].valence = None;
+    }
+}
+
+/// "kind of", "sort of" hedge what follows ("kind of slow"); "kind" alone is kindness ("the
+/// staff were kind").
+fn hedge_kind_of(toks: &mut [Tok], i: usize) {
+    if !toks[i].ends_clause && toks.get(i + 1).is_some_and(|t| t.lower == "of") {
+        toks[i].role = Role::Down;
         toks[i].valence = None;
     }
 }
