@@ -932,7 +932,8 @@ mod tests {
         assert_eq!(score("fish &amp; chips"), 0.0);
         // An escaped '>' is punctuation, not the slang "gt".
         assert_eq!(score("Play &gt; Stop"), score("Play > Stop"));
-        // Nouns and degree words that only look like inflections of a lexicon word say nothing.
+        // Words that only look like inflections of a lexicon word say nothing: nouns in "-er",
+        // "likely", "fairly".
         for t in [
             "My DVD player arrived",
             "a career in the civil service",
