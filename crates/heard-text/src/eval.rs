@@ -197,6 +197,25 @@ pub fn parse_paper_table(src: &str) -> Vec<PaperRow> {
         .collect()
 }
 
+/// The CFPB complaints file (`complaints/cfpb_narratives_with_labels.csv`): the narrative and
+/// product of every row that has both. A missing column is an error naming it.
+pub fn parse_cfpb(src: &str) -> Result<Vec<(String, String)>, String> {
+    let rows = parse_csv(src);
+    let header = rows.first().ok_or("empty CSV")?;
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| format!("no {name} column"))
+    };
+    let (ni, pi) = (col("narrative")?, col("product")?);
+    Ok(rows[1..]
+        .iter()
+        .filter(|r| r.len() > ni.max(pi))
+        .map(|r| (r[ni].clone(), r[pi].clone()))
+        .collect())
+}
+
 /// A small RFC 4180 CSV reader: quoted fields, doubled quotes, newlines inside quotes.
 pub fn parse_csv(src: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
@@ -389,6 +408,19 @@ mod tests {
         let e = parse_vader("just text\n").unwrap_err();
         assert!(e.contains("line 1") && e.contains("tabs"), "{e}");
         assert!(parse_vader("\n").is_err());
+    }
+
+    #[test]
+    fn cfpb_rows_keep_narrative_and_product_or_name_the_missing_column() {
+        let ok = parse_cfpb("product,issue,narrative\nMortgage,Fees,\"I paid, twice.\"\nShort\n")
+            .unwrap();
+        assert_eq!(
+            ok,
+            vec![("I paid, twice.".to_string(), "Mortgage".to_string())]
+        );
+        let e = parse_cfpb("product,issue\nMortgage,Fees\n").unwrap_err();
+        assert!(e.contains("narrative"), "{e}");
+        assert!(parse_cfpb("").is_err());
     }
 
     #[test]

@@ -119,14 +119,8 @@ fn presidio_structured_recall_and_must_not_match() {
 
 /// The CFPB complaints: (narrative, product) of every row that has both.
 fn cfpb() -> Vec<(String, String)> {
-    let rows = eval::parse_csv(&read("complaints/cfpb_narratives_with_labels.csv"));
-    let col = |name: &str| rows[0].iter().position(|h| h == name).expect(name);
-    let (ni, pi) = (col("narrative"), col("product"));
-    let recs: Vec<(String, String)> = rows[1..]
-        .iter()
-        .filter(|r| r.len() > ni.max(pi))
-        .map(|r| (r[ni].clone(), r[pi].clone()))
-        .collect();
+    let recs = eval::parse_cfpb(&read("complaints/cfpb_narratives_with_labels.csv"))
+        .expect("CFPB narratives");
     assert!(recs.len() > 1000);
     recs
 }

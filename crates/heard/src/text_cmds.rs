@@ -629,20 +629,12 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
     println!(
         "== Personal data: CFPB narratives (already masked with XXXX; every hit is presumed a false positive) =="
     );
-    let rows = eval::parse_csv(&read(
-        data_dir,
-        "complaints/cfpb_narratives_with_labels.csv",
-    )?);
-    let header = rows.first().context("empty CSV")?.clone();
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let (ni, pi) = (
-        col("narrative").context("no narrative column")?,
-        col("product").context("no product column")?,
-    );
-    let recs: Vec<(&str, &str)> = rows[1..]
+    let cfpb = "complaints/cfpb_narratives_with_labels.csv";
+    let owned =
+        eval::parse_cfpb(&read(data_dir, cfpb)?).map_err(|e| anyhow::anyhow!("{cfpb}: {e}"))?;
+    let recs: Vec<(&str, &str)> = owned
         .iter()
-        .filter(|r| r.len() > ni.max(pi))
-        .map(|r| (r[ni].as_str(), r[pi].as_str()))
+        .map(|(t, p)| (t.as_str(), p.as_str()))
         .collect();
     let mut by_type: std::collections::BTreeMap<&str, usize> = Default::default();
     let mut with_hit = 0;
