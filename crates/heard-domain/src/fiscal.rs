@@ -1,4 +1,6 @@
-//! Federal fiscal quarters: the fiscal year starts October 1 (FY2027 Q1 = October to December 2026).
+//! Federal fiscal quarters: the fiscal year starts October 1 (FY2027 Q1 = October to December 2026). Quarters are
+//! local calendar days of the organization's time zone: use `containing_ms` and `bounds_ms` with its `Zone` for
+//! instants, never the UTC date.
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,20 @@ impl FiscalQuarter {
             _ => (d.year(), 4),
         };
         FiscalQuarter { year, quarter }
+    }
+
+    /// The quarter of the instant `ms` (milliseconds since the epoch) in the organization's zone.
+    pub fn containing_ms(ms: i64, zone: &crate::Zone) -> FiscalQuarter {
+        FiscalQuarter::containing(zone.date(ms))
+    }
+
+    /// The quarter's instants as a half-open range of milliseconds: from local midnight of its first day to local
+    /// midnight of the next quarter's first day.
+    pub fn bounds_ms(self, zone: &crate::Zone) -> (i64, i64) {
+        (
+            zone.day_start_ms(self.start()),
+            zone.day_start_ms(self.end_exclusive()),
+        )
     }
 
     /// First day of the quarter.
@@ -113,5 +129,26 @@ mod tests {
         );
         assert_eq!(q.previous().to_string(), "FY2026-Q4");
         assert!(FiscalQuarter::parse("2027Q1").is_err());
+    }
+
+    #[test]
+    fn quarters_of_instants_follow_the_organizations_zone() {
+        let ny = crate::Zone::default();
+        // 22:30 on September 30 in New York is 02:30 UTC on October 1: still FY2026 Q4 there.
+        let t = chrono::DateTime::parse_from_rfc3339("2026-10-01T02:30:00Z")
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(
+            FiscalQuarter::containing_ms(t, &ny).to_string(),
+            "FY2026-Q4"
+        );
+        assert_eq!(
+            FiscalQuarter::containing_ms(t, &crate::Zone::utc()).to_string(),
+            "FY2027-Q1"
+        );
+        let (from, to) = FiscalQuarter::parse("FY2026-Q4").unwrap().bounds_ms(&ny);
+        assert!(from <= t && t < to);
+        assert_eq!(ny.iso(to), "2026-10-01T00:00:00-04:00");
+        assert_eq!(ny.iso(from), "2026-07-01T00:00:00-04:00");
     }
 }

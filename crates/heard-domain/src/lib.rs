@@ -18,9 +18,11 @@ pub mod role;
 pub mod stats;
 pub mod survey;
 pub mod templates;
+pub mod zone;
 
 pub use channel::Channel;
 pub use error::{FieldError, FieldErrors};
 pub use i18n::{Lang, LocalizedText};
 pub use ids::*;
 pub use role::Role;
+pub use zone::Zone;

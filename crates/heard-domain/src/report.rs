@@ -3,7 +3,7 @@
 //! Each response is read with the definition of the survey version it answered, and questions are found by their
 //! A-11 role rather than their id, so a report spans versions whose wording and ids differ.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -11,6 +11,7 @@ use crate::response::{AnswerValue, Answers};
 use crate::stats::{Proportion, mean_1_to_5, wilson};
 use crate::survey::{A11Role, Question, QuestionKind, SurveyDefinition};
 use crate::templates::V2_INDICATORS;
+use crate::zone::Zone;
 
 /// What a report needs of one response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,7 +76,7 @@ pub struct IndicatorStat {
     pub negative_offered: u64,
 }
 
-/// One week (Monday to Sunday, UTC) of the trend.
+/// One week (Monday to Sunday, in the organization's time zone) of the trend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WeekPoint {
     pub week_start: NaiveDate,
@@ -109,15 +110,9 @@ pub struct CollectionFigures {
     pub customers: Option<u64>,
 }
 
-/// The Monday (UTC) of the week containing `ms` milliseconds since the Unix epoch.
-pub fn week_start(ms: i64) -> NaiveDate {
-    let day = DateTime::from_timestamp_millis(ms)
-        .map(|t| t.date_naive())
-        .unwrap_or(if ms < 0 {
-            NaiveDate::MIN
-        } else {
-            NaiveDate::MAX
-        });
+/// The local Monday, in `zone`, of the week containing `ms` milliseconds since the Unix epoch.
+pub fn week_start(ms: i64, zone: &Zone) -> NaiveDate {
+    let day = zone.date(ms);
     day.checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))
         .unwrap_or(day)
 }
@@ -208,7 +203,8 @@ fn segments(tallies: BTreeMap<&str, Tally>) -> Vec<SegmentStat> {
 
 /// The dashboard figures of `facts`, each response read with the definition of its own version (questions are found
 /// by their A-11 role, since ids and wording may change between versions). `population` is the number of customers
-/// served, for the finite-population correction of the overall trust and driver intervals.
+/// served, for the finite-population correction of the overall trust and driver intervals. Weeks are local weeks of
+/// the organization's `zone`.
 ///
 /// A response whose version is missing from `versions` still counts toward trust, the trend and the segments (its
 /// trust fields are denormalized), but not toward drivers or indicators.
@@ -216,6 +212,7 @@ pub fn survey_report(
     versions: &BTreeMap<i32, SurveyDefinition>,
     facts: &[ResponseFacts],
     population: Option<u64>,
+    zone: &Zone,
 ) -> SurveyReport {
     let mut all = Tally::default();
     let (mut scale_sum, mut scale_n) = (0i64, 0u64);
@@ -237,7 +234,10 @@ pub fn survey_report(
     for f in facts {
         let def = versions.get(&f.survey_version);
         all.add(f);
-        weeks.entry(week_start(f.submitted_at)).or_default().add(f);
+        weeks
+            .entry(week_start(f.submitted_at, zone))
+            .or_default()
+            .add(f);
         channels.entry(&f.channel).or_default().add(f);
         languages.entry(&f.language).or_default().add(f);
         if let Some(t) = f.trust
@@ -590,20 +590,38 @@ mod tests {
     }
 
     #[test]
+    fn weeks_are_local_to_the_organization() {
+        let ny = Zone::default();
+        // Sunday 22:30 in New York is already Monday in UTC: the response belongs to the week that is ending there.
+        let sunday_evening = at(2026, 10, 12, 2, 30, 0);
+        assert_eq!(week_start(sunday_evening, &ny), date(2026, 10, 5));
+        assert_eq!(week_start(sunday_evening, &Zone::utc()), date(2026, 10, 12));
+    }
+
+    #[test]
     fn weeks_start_on_monday_utc() {
-        assert_eq!(week_start(at(2026, 10, 5, 0, 0, 0)), date(2026, 10, 5));
-        assert_eq!(week_start(at(2026, 10, 11, 23, 59, 59)), date(2026, 10, 5));
-        assert_eq!(week_start(at(2026, 10, 12, 0, 0, 0)), date(2026, 10, 12));
+        assert_eq!(
+            week_start(at(2026, 10, 5, 0, 0, 0), &Zone::utc()),
+            date(2026, 10, 5)
+        );
+        assert_eq!(
+            week_start(at(2026, 10, 11, 23, 59, 59), &Zone::utc()),
+            date(2026, 10, 5)
+        );
+        assert_eq!(
+            week_start(at(2026, 10, 12, 0, 0, 0), &Zone::utc()),
+            date(2026, 10, 12)
+        );
         // Before the epoch: Wednesday 31 December 1969 is in the week of Monday the 29th.
-        assert_eq!(week_start(-1), date(1969, 12, 29));
+        assert_eq!(week_start(-1, &Zone::utc()), date(1969, 12, 29));
         // Out of chrono's range: no panic.
-        let _ = week_start(i64::MAX);
-        let _ = week_start(i64::MIN);
+        let _ = week_start(i64::MAX, &Zone::utc());
+        let _ = week_start(i64::MIN, &Zone::utc());
     }
 
     #[test]
     fn a_report_reads_each_response_with_its_own_version() {
-        let r = survey_report(&v2_versions(), &only_facts(&v2_facts()), None);
+        let r = survey_report(&v2_versions(), &only_facts(&v2_facts()), None, &Zone::utc());
         assert_eq!(r.responses, 7);
         // a, c, d positive of the six trust answers (g has none).
         let t = r.trust.unwrap();
@@ -696,11 +714,12 @@ mod tests {
     fn the_population_narrows_the_overall_intervals() {
         let facts = only_facts(&v2_facts());
         // Six trust answers from six customers is a census: no sampling error at all.
-        let census = survey_report(&v2_versions(), &facts, Some(6));
+        let census = survey_report(&v2_versions(), &facts, Some(6), &Zone::utc());
         let t = census.trust.unwrap();
         assert!(close(t.low, 0.5) && close(t.high, 0.5));
-        let free = survey_report(&v2_versions(), &facts, None).drivers[0].agree;
-        let corrected = survey_report(&v2_versions(), &facts, Some(10)).drivers[0].agree;
+        let free = survey_report(&v2_versions(), &facts, None, &Zone::utc()).drivers[0].agree;
+        let corrected =
+            survey_report(&v2_versions(), &facts, Some(10), &Zone::utc()).drivers[0].agree;
         assert!(corrected.high - corrected.low < free.high - free.low);
         // Weeks and segments have no population of their own, so they are never corrected.
         assert_eq!(census.weekly[0].trust, Some(wilson(2, 3, None)));
@@ -748,7 +767,7 @@ mod tests {
             fact(ms, 1, "website", "en", Some(2), Some(false), &r2),
             fact(ms, 2, "website", "en", Some(5), Some(true), &r3),
         ];
-        let r = survey_report(&versions, &facts, None);
+        let r = survey_report(&versions, &facts, None, &Zone::utc());
         let got: Vec<(&str, [u64; 5], u64, u64, f64)> = r
             .drivers
             .iter()
@@ -817,7 +836,7 @@ mod tests {
             facts.push(fact(ms, 1, "phone", "es", None, None, &[]));
         }
         // No definitions at all: trust still comes from the denormalized fields.
-        let r = survey_report(&BTreeMap::new(), &facts, None);
+        let r = survey_report(&BTreeMap::new(), &facts, None, &Zone::utc());
         assert_eq!(r.responses, 21);
         assert_eq!(r.trust, Some(wilson(10, 19, None)));
         assert!(r.drivers.is_empty() && r.indicators.is_empty());
@@ -846,15 +865,15 @@ mod tests {
             fact(ms, 7, "website", "en", Some(0), Some(false), &[]),
             fact(ms, 7, "website", "en", Some(4), Some(true), &[]),
         ];
-        let r = survey_report(&BTreeMap::new(), &facts, None);
+        let r = survey_report(&BTreeMap::new(), &facts, None, &Zone::utc());
         assert!(close(r.trust_mean.unwrap(), 2.5));
-        let thumbs_only = survey_report(&BTreeMap::new(), &facts[1..3], None);
+        let thumbs_only = survey_report(&BTreeMap::new(), &facts[1..3], None, &Zone::utc());
         assert_eq!(thumbs_only.trust_mean, None);
     }
 
     #[test]
     fn no_responses_make_an_empty_report() {
-        let r = survey_report(&v2_versions(), &[], Some(100));
+        let r = survey_report(&v2_versions(), &[], Some(100), &Zone::utc());
         assert_eq!(r.responses, 0);
         assert_eq!(r.trust, None);
         assert_eq!(r.trust_mean, None);

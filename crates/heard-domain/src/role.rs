@@ -22,6 +22,15 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+    /// The role in words ("Administrator").
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Viewer => "Viewer",
+            Role::Analyst => "Analyst",
+            Role::Admin => "Administrator",
+        }
+    }
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Analyst, Role::Admin];
     pub fn parse(s: &str) -> Result<Role, crate::FieldError> {
         match s {
             "viewer" => Ok(Role::Viewer),

@@ -38,6 +38,52 @@ pub enum QuestionKind {
 }
 
 impl QuestionKind {
+    /// Every kind, in the order the question builder offers them.
+    pub const ALL: [QuestionKind; 10] = [
+        QuestionKind::ShortText,
+        QuestionKind::LongText,
+        QuestionKind::SingleChoice,
+        QuestionKind::MultipleChoice,
+        QuestionKind::Agreement5,
+        QuestionKind::Thumbs,
+        QuestionKind::YesNo,
+        QuestionKind::Email,
+        QuestionKind::Phone,
+        QuestionKind::Hidden,
+    ];
+
+    /// The stored name (`multiple_choice`), as the API and survey JSON spell it.
+    pub fn key(self) -> &'static str {
+        match self {
+            QuestionKind::Agreement5 => "agreement5",
+            QuestionKind::Thumbs => "thumbs",
+            QuestionKind::SingleChoice => "single_choice",
+            QuestionKind::MultipleChoice => "multiple_choice",
+            QuestionKind::ShortText => "short_text",
+            QuestionKind::LongText => "long_text",
+            QuestionKind::Email => "email",
+            QuestionKind::Phone => "phone",
+            QuestionKind::YesNo => "yes_no",
+            QuestionKind::Hidden => "hidden",
+        }
+    }
+
+    /// The kind in words, for staff building a survey ("Multiple choice").
+    pub fn label(self) -> &'static str {
+        match self {
+            QuestionKind::Agreement5 => "Agreement scale (strongly disagree to strongly agree)",
+            QuestionKind::Thumbs => "Thumbs up or down",
+            QuestionKind::SingleChoice => "Single choice",
+            QuestionKind::MultipleChoice => "Multiple choice",
+            QuestionKind::ShortText => "Short text",
+            QuestionKind::LongText => "Long text",
+            QuestionKind::Email => "Email address",
+            QuestionKind::Phone => "Phone number",
+            QuestionKind::YesNo => "Yes or no",
+            QuestionKind::Hidden => "Hidden value (set by the page or link)",
+        }
+    }
+
     pub fn has_options(self) -> bool {
         matches!(
             self,
@@ -136,6 +182,14 @@ impl TemplateKind {
             TemplateKind::A11V1 => "a11_v1",
             TemplateKind::A11V2 => "a11_v2",
             TemplateKind::Blank => "blank",
+        }
+    }
+    /// The template in words ("A-11 version 2").
+    pub fn label(self) -> &'static str {
+        match self {
+            TemplateKind::A11V1 => "A-11 version 1",
+            TemplateKind::A11V2 => "A-11 version 2",
+            TemplateKind::Blank => "Blank",
         }
     }
     pub fn parse(s: &str) -> Result<Self, FieldError> {

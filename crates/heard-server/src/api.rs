@@ -215,7 +215,7 @@ async fn definition(
     let doc = SurveyDocument {
         survey_id: p.survey.id.to_string(),
         version: p.version.version,
-        closed: p.version.definition.is_expired(today()),
+        closed: p.version.definition.is_expired(today(&p.org.time_zone)),
         definition: serde_json::to_value(&p.version.definition)
             .map_err(|e| AppError::Internal(e.to_string()))?,
         submit_url: format!("{base}/responses"),
@@ -405,7 +405,7 @@ async fn submit(
     if !errs.is_empty() {
         return Err(AppError::Invalid(errs));
     }
-    if p.version.definition.is_expired(today()) {
+    if p.version.definition.is_expired(today(&p.org.time_zone)) {
         return Err(AppError::Gone(
             "survey_expired",
             "This survey closed: its OMB approval expired.".into(),
@@ -493,7 +493,7 @@ async fn display(
         return Err(AppError::Invalid(errs));
     }
     let (_, tp_channel) = resolve_touchpoint(&state, &p, tp.as_deref()).await?;
-    let day = chrono::Utc::now().timestamp().div_euclid(86_400);
+    let day = p.org.time_zone.day_number(heard_store::now_ms());
     state
         .store
         .record_display(p.org.id, p.survey.id, channel.unwrap_or(tp_channel), day, 1)

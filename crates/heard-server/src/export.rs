@@ -1,51 +1,144 @@
-//! The response export format, shared by the admin's CSV download and `heard export`: one row per response, one
-//! column per question when a survey is chosen (else the answers as one JSON column), never contact details, and
-//! cells that a spreadsheet would run as formulas defused.
+//! The response exports, shared by the admin's CSV download and `heard export`, made for the people who open them in
+//! a spreadsheet:
+//!
+//! - **Encoding.** UTF-8; the admin download starts with a byte-order mark (`BOM`; `heard export --bom` adds it too),
+//!   without which Excel on Windows reads "sí" as "sÃ­".
+//! - **Words, with codes beside them.** A choice answer (options, the agreement scale, thumbs, yes/no) is its label
+//!   in the column named after the question and its code in `<question>_code`; channels and languages likewise
+//!   (`channel` "In person", `channel_code` "in_person"). Labels are the English wording of the version of the survey
+//!   the response answered, so a column reads in one language whatever language each respondent used (the
+//!   `language` column says which); a label missing in English falls back to any other.
+//! - **Unique headers.** Fixed columns come first; a question whose id (or `<id>_code`) repeats a header already
+//!   used gets `_2`, `_3`... (`unique_headers`). The A-11 trust figures are `trust_score` and `trust_positive`, apart
+//!   from the trust question's own `trust` column.
+//! - **Local times.** `submitted_at` is ISO 8601 in the organization's time zone with its offset
+//!   (`2026-09-30T22:30:00-04:00`).
+//! - **Two layouts.** One survey: one row per response, one column (or label and code pair) per question of any of
+//!   its versions. All surveys: one row per answer ("long" format: the response's columns, then `question_id`,
+//!   `question`, `answer`, `answer_code`, `sentiment`), which a pivot table or a filter reads directly whatever the
+//!   survey; a response without answers still has one row.
+//! - **Safety.** Never contact details; cells a spreadsheet would run as formulas are defused (`csv_safe`).
 
 use heard_domain::response::AnswerValue;
-use heard_domain::survey::SurveyDefinition;
-use heard_store::StoredResponse;
+use heard_domain::survey::{Question, QuestionKind, SurveyDefinition};
+use heard_domain::{OrgId, ServiceId, SurveyId, Zone};
+use heard_store::{Store, StoreError, StoredResponse};
+use std::collections::{BTreeMap, BTreeSet};
 
-const FIXED: [&str; 11] = [
+/// The UTF-8 byte-order mark that tells Excel the file is UTF-8.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The columns every row starts with, in both layouts.
+const FIXED: [&str; 16] = [
     "response_id",
     "submitted_at",
+    "survey",
     "survey_id",
     "survey_version",
+    "service",
     "service_id",
     "touchpoint_id",
     "channel",
+    "channel_code",
     "language",
+    "language_code",
     "page_path",
-    "trust",
+    "trust_score",
     "trust_positive",
+    "sentiment",
 ];
 
-/// Question columns across every version of a survey, in order of first appearance, contacts left out.
-pub fn question_columns<'a>(
-    versions: impl IntoIterator<Item = &'a SurveyDefinition>,
-) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for def in versions {
-        for q in def.questions.iter().filter(|q| !q.kind.is_contact()) {
-            if !out.contains(&q.id) {
-                out.push(q.id.clone());
-            }
+/// The columns after `FIXED` in the long (all surveys) layout.
+const LONG: [&str; 5] = [
+    "question_id",
+    "question",
+    "answer",
+    "answer_code",
+    "answer_sentiment",
+];
+
+/// The language labels are exported in.
+const LABEL_LANG: &str = "en";
+
+/// Makes headers unique: the first use of a name keeps it, later ones get `_2`, `_3`... (skipping names in use).
+pub fn unique_headers(names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for name in names {
+        let mut candidate = name.clone();
+        let mut n = 2;
+        while seen.contains(&candidate) {
+            candidate = format!("{name}_{n}");
+            n += 1;
         }
+        seen.insert(candidate.clone());
+        out.push(candidate);
     }
     out
 }
 
-pub fn header(columns: &[String]) -> Vec<String> {
-    let mut h: Vec<String> = FIXED.iter().map(|s| s.to_string()).collect();
-    if columns.is_empty() {
-        h.push("answers_json".into());
-    } else {
-        h.extend(columns.iter().cloned());
-    }
-    h.push("sentiment".into());
-    h
+/// Whether a question's answers are codes with words for people (so it gets a `_code` column beside its labels).
+pub fn has_coded_answers(kind: QuestionKind) -> bool {
+    matches!(
+        kind,
+        QuestionKind::SingleChoice
+            | QuestionKind::MultipleChoice
+            | QuestionKind::Agreement5
+            | QuestionKind::Thumbs
+            | QuestionKind::YesNo
+    )
 }
 
+/// The words of one answer code of `q` in `lang` (English if missing): an option's label, or the fixed scale's
+/// wording from the UI strings. An unknown code stays as it is.
+pub fn code_label(q: &Question, code: &str, lang: &str) -> String {
+    let scale = |k: &str| {
+        crate::i18n::strings(lang)["scale"][k]
+            .as_str()
+            .unwrap_or(code)
+            .to_string()
+    };
+    match (q.kind, code) {
+        (QuestionKind::Agreement5, "1" | "2" | "3" | "4" | "5") => scale(&format!("a{code}")),
+        (QuestionKind::Thumbs, "1") => scale("thumbs_up"),
+        (QuestionKind::Thumbs, "0") => scale("thumbs_down"),
+        (QuestionKind::YesNo, "yes" | "no") => scale(code),
+        _ => q
+            .options
+            .iter()
+            .find(|o| o.value == code)
+            .map(|o| {
+                let l = o.label.get(lang);
+                if l.is_empty() {
+                    o.label
+                        .0
+                        .values()
+                        .find(|v| !v.is_empty())
+                        .cloned()
+                        .unwrap_or_default()
+                } else {
+                    l.to_string()
+                }
+            })
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| code.to_string()),
+    }
+}
+
+/// An answer as people read it: labels for coded answers (several joined by "; "), the text itself otherwise.
+pub fn answer_words(q: Option<&Question>, v: &AnswerValue, lang: &str) -> String {
+    match q.filter(|q| has_coded_answers(q.kind)) {
+        Some(q) => v
+            .as_strings()
+            .iter()
+            .map(|c| code_label(q, c, lang))
+            .collect::<Vec<_>>()
+            .join("; "),
+        None => answer_text(v),
+    }
+}
+
+/// An answer's stored value(s), several joined by "; ".
 pub fn answer_text(v: &AnswerValue) -> String {
     match v {
         AnswerValue::Number(n) => n.to_string(),
@@ -54,44 +147,224 @@ pub fn answer_text(v: &AnswerValue) -> String {
     }
 }
 
-/// The first free-text sentiment label of a response, if the text engine ran.
-pub fn sentiment_label(r: &StoredResponse) -> Option<String> {
+/// The free-text sentiment label the text engine gave one answer, if it ran.
+fn answer_sentiment(r: &StoredResponse, question: &str) -> String {
     r.enrichment
-        .as_ref()?
-        .as_object()?
-        .values()
-        .find_map(|a| a["sentiment"]["label"].as_str().map(str::to_string))
+        .as_ref()
+        .and_then(|e| e[question]["sentiment"]["label"].as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
-pub fn record(r: &StoredResponse, columns: &[String]) -> Vec<String> {
-    let mut rec = vec![
-        r.id.to_string(),
-        chrono::DateTime::from_timestamp_millis(r.submitted_at)
-            .map(|d| d.to_rfc3339())
-            .unwrap_or_default(),
-        r.survey_id.to_string(),
-        r.survey_version.to_string(),
-        r.service_id.to_string(),
-        r.touchpoint_id.map(|t| t.to_string()).unwrap_or_default(),
-        r.channel.clone(),
-        r.language.clone(),
-        r.page_path.clone().unwrap_or_default(),
-        r.trust.map(|t| t.to_string()).unwrap_or_default(),
-        r.trust_positive
-            .map(|t| (t as u8).to_string())
-            .unwrap_or_default(),
-    ];
-    if columns.is_empty() {
-        rec.push(serde_json::to_string(&r.answers).unwrap_or_default());
-    } else {
-        rec.extend(
-            columns
-                .iter()
-                .map(|c| r.answers.get(c).map(answer_text).unwrap_or_default()),
-        );
+/// A question column of the one-survey layout.
+struct QuestionColumn {
+    id: String,
+    coded: bool,
+}
+
+/// What an export needs besides the responses: the organization's zone, the names of its surveys and services, every
+/// version of the surveys exported, and the layout.
+pub struct Exporter {
+    zone: Zone,
+    survey_names: BTreeMap<SurveyId, String>,
+    versions: BTreeMap<SurveyId, BTreeMap<i32, SurveyDefinition>>,
+    services: BTreeMap<ServiceId, String>,
+    /// `Some` for one survey (wide layout), `None` for all (long layout).
+    columns: Option<Vec<QuestionColumn>>,
+    header: Vec<String>,
+}
+
+impl Exporter {
+    /// Reads what an export of `survey` (or of every survey) of `org` needs.
+    pub async fn load(
+        store: &Store,
+        org: OrgId,
+        zone: Zone,
+        survey: Option<SurveyId>,
+    ) -> Result<Exporter, StoreError> {
+        let surveys = store.surveys(org, None).await?;
+        let mut versions = BTreeMap::new();
+        for s in surveys
+            .iter()
+            .filter(|s| survey.is_none_or(|id| id == s.id))
+        {
+            let v: BTreeMap<i32, SurveyDefinition> = store
+                .survey_versions(org, s.id)
+                .await?
+                .into_iter()
+                .map(|v| (v.version, v.definition))
+                .collect();
+            versions.insert(s.id, v);
+        }
+        let services = store
+            .services(org)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name.get(LABEL_LANG).to_string()))
+            .collect();
+        let columns = survey
+            .map(|id| question_columns(versions.get(&id).into_iter().flat_map(|v| v.values())));
+        let mut names: Vec<String> = FIXED.iter().map(|s| s.to_string()).collect();
+        match &columns {
+            Some(cols) => {
+                for c in cols {
+                    names.push(c.id.clone());
+                    if c.coded {
+                        names.push(format!("{}_code", c.id));
+                    }
+                }
+            }
+            None => names.extend(LONG.iter().map(|s| s.to_string())),
+        }
+        Ok(Exporter {
+            zone,
+            survey_names: surveys.into_iter().map(|s| (s.id, s.name)).collect(),
+            versions,
+            services,
+            columns,
+            header: unique_headers(names),
+        })
     }
-    rec.push(sentiment_label(r).unwrap_or_default());
-    rec.into_iter().map(|c| csv_safe(&c)).collect()
+
+    /// The header row.
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// The rows of one response: one in the one-survey layout, one per answer (at least one) in the long layout.
+    /// Cells are defused for spreadsheets.
+    pub fn rows(&self, r: &StoredResponse) -> Vec<Vec<String>> {
+        let def = self
+            .versions
+            .get(&r.survey_id)
+            .and_then(|v| v.get(&r.survey_version));
+        // A question of the response's own version, else of the newest version that has it.
+        let question = |id: &str| -> Option<&Question> {
+            def.and_then(|d| d.question(id)).or_else(|| {
+                self.versions
+                    .get(&r.survey_id)?
+                    .values()
+                    .rev()
+                    .find_map(|d| d.question(id))
+            })
+        };
+        let channel = r.channel.parse::<heard_domain::Channel>().ok();
+        let fixed = vec![
+            r.id.to_string(),
+            self.zone.iso(r.submitted_at),
+            self.survey_names
+                .get(&r.survey_id)
+                .cloned()
+                .unwrap_or_default(),
+            r.survey_id.to_string(),
+            r.survey_version.to_string(),
+            self.services
+                .get(&r.service_id)
+                .cloned()
+                .unwrap_or_default(),
+            r.service_id.to_string(),
+            r.touchpoint_id.map(|t| t.to_string()).unwrap_or_default(),
+            channel
+                .map(|c| c.label().to_string())
+                .unwrap_or_else(|| r.channel.clone()),
+            r.channel.clone(),
+            crate::i18n::language_name(&r.language, LABEL_LANG),
+            r.language.clone(),
+            r.page_path.clone().unwrap_or_default(),
+            r.trust.map(|t| t.to_string()).unwrap_or_default(),
+            r.trust_positive
+                .map(|t| (t as u8).to_string())
+                .unwrap_or_default(),
+            r.sentiment.clone().unwrap_or_default(),
+        ];
+        let rows = match &self.columns {
+            Some(cols) => {
+                let mut row = fixed;
+                for c in cols {
+                    let a = r.answers.get(&c.id);
+                    let q = question(&c.id);
+                    row.push(
+                        a.map(|a| answer_words(q, a, LABEL_LANG))
+                            .unwrap_or_default(),
+                    );
+                    if c.coded {
+                        row.push(a.map(answer_text).unwrap_or_default());
+                    }
+                }
+                vec![row]
+            }
+            None => {
+                // Answers in the order the survey asks them; any the version does not list come after.
+                let mut ids: Vec<&str> = def
+                    .map(|d| {
+                        d.questions
+                            .iter()
+                            .map(|q| q.id.as_str())
+                            .filter(|id| r.answers.contains_key(*id))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                ids.extend(
+                    r.answers
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|k| !ids.contains(k))
+                        .collect::<Vec<_>>(),
+                );
+                let mut out: Vec<Vec<String>> = ids
+                    .into_iter()
+                    .filter(|id| question(id).is_none_or(|q| !q.kind.is_contact()))
+                    .map(|id| {
+                        let q = question(id);
+                        let a = &r.answers[id];
+                        let mut row = fixed.clone();
+                        row.push(id.to_string());
+                        row.push(
+                            q.map(|q| q.prompt.get(LABEL_LANG).to_string())
+                                .unwrap_or_default(),
+                        );
+                        row.push(answer_words(q, a, LABEL_LANG));
+                        row.push(if q.is_some_and(|q| has_coded_answers(q.kind)) {
+                            answer_text(a)
+                        } else {
+                            String::new()
+                        });
+                        row.push(answer_sentiment(r, id));
+                        row
+                    })
+                    .collect();
+                if out.is_empty() {
+                    let mut row = fixed;
+                    row.extend(LONG.iter().map(|_| String::new()));
+                    out.push(row);
+                }
+                out
+            }
+        };
+        rows.into_iter()
+            .map(|row| row.iter().map(|c| csv_safe(c)).collect())
+            .collect()
+    }
+}
+
+/// Question columns across every version of a survey (oldest first), in order of first appearance, contacts left
+/// out; a question is coded if any version asks it with coded answers.
+fn question_columns<'a>(
+    versions: impl IntoIterator<Item = &'a SurveyDefinition>,
+) -> Vec<QuestionColumn> {
+    let mut out: Vec<QuestionColumn> = Vec::new();
+    for def in versions {
+        for q in def.questions.iter().filter(|q| !q.kind.is_contact()) {
+            match out.iter_mut().find(|c| c.id == q.id) {
+                Some(c) => c.coded |= has_coded_answers(q.kind),
+                None => out.push(QuestionColumn {
+                    id: q.id.clone(),
+                    coded: has_coded_answers(q.kind),
+                }),
+            }
+        }
+    }
+    out
 }
 
 /// Cells that a spreadsheet would run as a formula get a leading quote (CSV injection).
@@ -105,9 +378,80 @@ pub fn csv_safe(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use heard_domain::LocalizedText;
+    use heard_domain::survey::Choice;
+
     #[test]
     fn formulas_are_defused() {
-        assert_eq!(super::csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(super::csv_safe("fine"), "fine");
+        assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_safe("fine"), "fine");
+    }
+
+    #[test]
+    fn headers_are_made_unique() {
+        let h = unique_headers(
+            ["trust", "trust_code", "trust", "trust", "trust_2"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        assert_eq!(
+            h,
+            ["trust", "trust_code", "trust_2", "trust_3", "trust_2_2"]
+        );
+    }
+
+    #[test]
+    fn answers_read_as_their_labels() {
+        let q = Question {
+            id: "q1".into(),
+            kind: QuestionKind::MultipleChoice,
+            prompt: LocalizedText::en_only("Which?"),
+            help: LocalizedText::default(),
+            required: false,
+            options: vec![
+                Choice {
+                    value: "o1".into(),
+                    label: LocalizedText::new("Fast", "Rápido"),
+                },
+                Choice {
+                    value: "o2".into(),
+                    label: LocalizedText::new("", "Sólo en español"),
+                },
+            ],
+            show_if: None,
+            a11: None,
+        };
+        let v = AnswerValue::Many(vec!["o1".into(), "o2".into(), "o9".into()]);
+        assert_eq!(
+            answer_words(Some(&q), &v, "en"),
+            "Fast; Sólo en español; o9"
+        );
+        assert_eq!(
+            answer_words(Some(&q), &v, "es"),
+            "Rápido; Sólo en español; o9"
+        );
+        let scale = Question {
+            kind: QuestionKind::Agreement5,
+            options: vec![],
+            ..q.clone()
+        };
+        assert_eq!(
+            answer_words(Some(&scale), &AnswerValue::Number(4), "en"),
+            "Agree"
+        );
+        let thumbs = Question {
+            kind: QuestionKind::Thumbs,
+            options: vec![],
+            ..q
+        };
+        assert_eq!(
+            answer_words(Some(&thumbs), &AnswerValue::Number(0), "en"),
+            "Thumbs down (no)"
+        );
+        assert_eq!(
+            answer_words(None, &AnswerValue::Text("free".into()), "en"),
+            "free"
+        );
     }
 }

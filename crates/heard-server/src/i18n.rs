@@ -49,6 +49,16 @@ pub fn languages() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The name of the language `code` for a reader of `ui` ("Spanish" in English, "Español" in Spanish): from the `ui`
+/// file's `languages`, else the language's own `_name`, else the code itself. People never see a bare code.
+pub fn language_name(code: &str, ui: &str) -> String {
+    strings(ui)["languages"][code]
+        .as_str()
+        .or_else(|| LOCALES.get(code).and_then(|v| v["_name"].as_str()))
+        .unwrap_or(code)
+        .to_string()
+}
+
 pub fn has(lang: &str) -> bool {
     LOCALES.contains_key(lang)
 }
@@ -123,5 +133,13 @@ mod tests {
         );
         assert_eq!(negotiate(None, Some("fr, en;q=0.5"), &offered), "en");
         assert_eq!(negotiate(None, None, &offered), "en");
+    }
+
+    #[test]
+    fn languages_are_named_in_the_readers_language() {
+        assert_eq!(language_name("es", "en"), "Spanish");
+        assert_eq!(language_name("es", "es"), "Español");
+        assert_eq!(language_name("en", "es"), "Inglés");
+        assert_eq!(language_name("en", "en"), "English");
     }
 }

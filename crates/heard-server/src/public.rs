@@ -175,8 +175,10 @@ pub async fn resolve_touchpoint(
     }
 }
 
-pub fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
+/// Today in the organization's time zone: a PRA approval "expires on" a local date, so the survey closes at the
+/// organization's midnight, not UTC's.
+pub fn today(zone: &heard_domain::Zone) -> chrono::NaiveDate {
+    zone.date(heard_store::now_ms())
 }
 
 #[derive(Serialize)]
@@ -201,18 +203,7 @@ struct QuestionView {
 }
 
 fn kind_key(k: QuestionKind) -> &'static str {
-    match k {
-        QuestionKind::Agreement5 => "agreement5",
-        QuestionKind::Thumbs => "thumbs",
-        QuestionKind::SingleChoice => "single_choice",
-        QuestionKind::MultipleChoice => "multiple_choice",
-        QuestionKind::ShortText => "short_text",
-        QuestionKind::LongText => "long_text",
-        QuestionKind::Email => "email",
-        QuestionKind::Phone => "phone",
-        QuestionKind::YesNo => "yes_no",
-        QuestionKind::Hidden => "hidden",
-    }
+    k.key()
 }
 
 /// The options a person sees for a question, in their language, including the fixed scales.
@@ -360,7 +351,7 @@ async fn show(
     let p = load_published(&state, &org, &survey).await?;
     let lang = page_lang(&p.version.definition, q.lang.as_deref(), &headers);
     let (_, channel) = resolve_touchpoint(&state, &p, q.tp.as_deref()).await?;
-    let closed = p.version.definition.is_expired(today());
+    let closed = p.version.definition.is_expired(today(&p.org.time_zone));
     let html = render_survey(
         &state,
         PageInput {
@@ -374,7 +365,7 @@ async fn show(
     )?;
     if !closed && q.preview.is_none() {
         // A rendered page is a real display: A-11's "customers offered the survey".
-        let day = chrono::Utc::now().timestamp().div_euclid(86_400);
+        let day = p.org.time_zone.day_number(heard_store::now_ms());
         state
             .store
             .record_display(p.org.id, p.survey.id, channel, day, 1)
@@ -428,7 +419,7 @@ async fn submit(
         // The honeypot was filled: a bot. Answer as if all went well and keep nothing.
         return Ok(Redirect::to(&thanks).into_response());
     }
-    if def.is_expired(today()) {
+    if def.is_expired(today(&p.org.time_zone)) {
         let html = render_survey(
             &state,
             PageInput {

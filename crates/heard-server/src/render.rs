@@ -21,8 +21,14 @@ impl Templates {
             env.add_template_owned(name.to_string(), src.to_string())
                 .unwrap_or_else(|e| panic!("template {name}: {e}"));
         }
-        env.add_filter("date", |ms: i64| fmt_date(ms, "%b %-d, %Y"));
-        env.add_filter("datetime", |ms: i64| fmt_date(ms, "%b %-d, %Y %H:%M UTC"));
+        // Times are shown in the organization's time zone (`org.time_zone` of the page's context), with its
+        // abbreviation, so "22:30 EDT" on September 30 reads as the evening it was.
+        env.add_filter("date", |st: &minijinja::State, ms: i64| {
+            zone_of(st).display_date(ms)
+        });
+        env.add_filter("datetime", |st: &minijinja::State, ms: i64| {
+            zone_of(st).display(ms)
+        });
         env.add_filter("pct", |p: f64| format!("{:.0}%", p * 100.0));
         env.add_filter("pct1", |p: f64| format!("{:.1}%", p * 100.0));
         env.add_filter("num", |n: f64| format_thousands(n as i64));
@@ -44,9 +50,11 @@ impl Templates {
     }
 }
 
-fn fmt_date(ms: i64, fmt: &str) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.format(fmt).to_string())
+/// The time zone of the page: its organization's, or the default when the page has none.
+fn zone_of(st: &minijinja::State) -> heard_domain::Zone {
+    st.lookup("org")
+        .and_then(|o| o.get_attr("time_zone").ok())
+        .and_then(|z| z.as_str().and_then(|z| heard_domain::Zone::parse(z).ok()))
         .unwrap_or_default()
 }
 

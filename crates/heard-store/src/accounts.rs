@@ -1,10 +1,10 @@
 //! Organizations, staff accounts, memberships, sessions and login throttling. Sessions and throttling live in the
 //! database, not in memory, so any number of server instances behave as one.
 
-use heard_domain::{OrgId, Role, UserId};
+use heard_domain::{OrgId, Role, UserId, Zone};
 use uuid::Uuid;
 
-use crate::records::{OrgRow, UserRow};
+use crate::records::{ORG_COLUMNS, OrgRow, UserRow};
 use crate::{
     Membership, Organization, Result, Session, Store, StoreError, User, WritePool, on_pool,
 };
@@ -21,25 +21,33 @@ impl Store {
             slug: slug.into(),
             created_at: now,
             keep_raw_text: false,
+            time_zone: Zone::default(),
         })
     }
 
     pub async fn org(&self, id: OrgId) -> Result<Organization> {
-        let row: Option<OrgRow> = on_pool!(self, p => sqlx::query_as("SELECT id, name, slug, created_at, keep_raw_text FROM organizations WHERE id = $1")
+        let row: Option<OrgRow> = on_pool!(self, p => sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1"))
             .bind(id.as_uuid()).fetch_optional(p).await)?;
-        row.map(Into::into).ok_or(StoreError::NotFound)
+        row.ok_or(StoreError::NotFound)?.try_into()
     }
 
     pub async fn org_by_slug(&self, slug: &str) -> Result<Organization> {
-        let row: Option<OrgRow> = on_pool!(self, p => sqlx::query_as("SELECT id, name, slug, created_at, keep_raw_text FROM organizations WHERE slug = $1")
+        let row: Option<OrgRow> = on_pool!(self, p => sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM organizations WHERE slug = $1"))
             .bind(slug).fetch_optional(p).await)?;
-        row.map(Into::into).ok_or(StoreError::NotFound)
+        row.ok_or(StoreError::NotFound)?.try_into()
     }
 
     /// Turns keeping the original free text (sealed) on or off for an organization.
     pub async fn set_keep_raw_text(&self, org: OrgId, keep: bool) -> Result<()> {
         on_pool!(self, p => sqlx::query("UPDATE organizations SET keep_raw_text = $1 WHERE id = $2")
             .bind(keep).bind(org.as_uuid()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Sets the organization's time zone (validated by `Zone::parse` before it gets here).
+    pub async fn set_org_time_zone(&self, org: OrgId, zone: Zone) -> Result<()> {
+        on_pool!(self, p => sqlx::query("UPDATE organizations SET time_zone = $1 WHERE id = $2")
+            .bind(zone.name()).bind(org.as_uuid()).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -114,10 +122,11 @@ impl Store {
             slug: String,
             created_at: i64,
             keep_raw_text: bool,
+            time_zone: String,
             role: String,
         }
         let rows: Vec<Row> = on_pool!(self, p => sqlx::query_as(
-            "SELECT o.id, o.name, o.slug, o.created_at, o.keep_raw_text, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id \
+            "SELECT o.id, o.name, o.slug, o.created_at, o.keep_raw_text, o.time_zone, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id \
              WHERE m.user_id = $1 ORDER BY o.name")
             .bind(user.as_uuid()).fetch_all(p).await)?;
         rows.into_iter()
@@ -129,6 +138,9 @@ impl Store {
                         slug: r.slug,
                         created_at: r.created_at,
                         keep_raw_text: r.keep_raw_text,
+                        time_zone: Zone::parse(&r.time_zone).map_err(|e| {
+                            StoreError::Corrupt(format!("organization time zone: {}", e.message))
+                        })?,
                     },
                     role: Role::parse(&r.role).map_err(|e| StoreError::Corrupt(e.message))?,
                 })

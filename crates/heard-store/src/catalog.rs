@@ -279,7 +279,9 @@ impl Store {
             .bind(org.as_uuid()).bind(service.as_uuid()).bind(fiscal_year).bind(quarter).fetch_optional(p).await)?)
     }
 
-    /// Counts one real display of a survey (a page rendered, a widget opened) on a channel and day.
+    /// Counts one real display of a survey (a page rendered, a widget opened) on a channel and day. `day` is the
+    /// organization's local day as days since 1970-01-01 (`Zone::day_number`), so displays add up per local day and
+    /// per fiscal quarter like responses.
     pub async fn record_display(
         &self,
         org: OrgId,
@@ -295,7 +297,7 @@ impl Store {
         Ok(())
     }
 
-    /// Displays per channel of a survey between two days (days since the Unix epoch, end exclusive).
+    /// Displays per channel of a survey between two local days (days since 1970-01-01, end exclusive).
     pub async fn displays(
         &self,
         org: OrgId,

@@ -4,7 +4,7 @@
 use heard_domain::survey::SurveyDefinition;
 use heard_domain::{
     Channel, LocalizedText, OrgId, ResponseId, Role, ServiceId, SurveyId, TouchpointId, UserId,
-    response::Answers,
+    Zone, response::Answers,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -23,6 +23,8 @@ pub struct Organization {
     pub created_at: i64,
     /// Keep the original free text of responses, sealed, beside the redacted text (off unless an admin turns it on).
     pub keep_raw_text: bool,
+    /// Where the organization's days, weeks and fiscal quarters begin and end, and how its times are shown.
+    pub time_zone: Zone,
 }
 
 #[derive(sqlx::FromRow)]
@@ -32,18 +34,26 @@ pub(crate) struct OrgRow {
     pub slug: String,
     pub created_at: i64,
     pub keep_raw_text: bool,
+    pub time_zone: String,
 }
-impl From<OrgRow> for Organization {
-    fn from(r: OrgRow) -> Self {
-        Organization {
+impl TryFrom<OrgRow> for Organization {
+    type Error = StoreError;
+    fn try_from(r: OrgRow) -> Result<Self, StoreError> {
+        Ok(Organization {
             id: OrgId::from_uuid(r.id),
             name: r.name,
             slug: r.slug,
             created_at: r.created_at,
             keep_raw_text: r.keep_raw_text,
-        }
+            time_zone: Zone::parse(&r.time_zone).map_err(|e| {
+                StoreError::Corrupt(format!("organization time zone: {}", e.message))
+            })?,
+        })
     }
 }
+
+/// The organization columns `OrgRow` reads, in order.
+pub(crate) const ORG_COLUMNS: &str = "id, name, slug, created_at, keep_raw_text, time_zone";
 
 #[derive(Debug, Clone)]
 pub struct User {

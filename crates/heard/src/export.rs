@@ -1,5 +1,7 @@
 //! `heard export`: every response of an organization (optionally one survey) as CSV or NDJSON, page by page with a
-//! progress bar, so exports of millions of rows use little memory.
+//! progress bar, so exports of millions of rows use little memory. The CSV is `heard_server::export`'s format (local
+//! times with their offset, labels with codes beside them, unique headers); `--bom` starts it with a UTF-8 byte-order
+//! mark for Excel on Windows.
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -25,7 +27,7 @@ pub struct ExportArgs {
     /// The organization's short name.
     #[arg(long)]
     org: String,
-    /// Only this survey (then each question is a CSV column).
+    /// Only this survey (then each question is a CSV column; without it, each answer is a row).
     #[arg(long)]
     survey: Option<String>,
     #[arg(long, value_enum, default_value = "csv")]
@@ -33,6 +35,9 @@ pub struct ExportArgs {
     /// Write here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Start the CSV with a UTF-8 byte-order mark, so Excel on Windows reads accents correctly.
+    #[arg(long)]
+    bom: bool,
 }
 
 pub async fn run(args: ExportArgs) -> Result<()> {
@@ -50,13 +55,8 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         survey_id: survey,
         ..Default::default()
     };
-    let columns = match survey {
-        Some(s) => {
-            let versions = store.survey_versions(org.id, s).await?;
-            heard_server::export::question_columns(versions.iter().rev().map(|v| &v.definition))
-        }
-        None => vec![],
-    };
+    let exporter =
+        heard_server::export::Exporter::load(&store, org.id, org.time_zone, survey).await?;
     let total = store.count_responses(org.id, &filter).await?;
     let out: Box<dyn Write> = match &args.out {
         Some(p) => {
@@ -71,7 +71,10 @@ pub async fn run(args: ExportArgs) -> Result<()> {
     );
     let mut csv = matches!(args.format, Format::Csv).then(|| csv::Writer::from_writer(Vec::new()));
     if let Some(w) = csv.as_mut() {
-        w.write_record(heard_server::export::header(&columns))?;
+        if args.bom {
+            out.write_all(heard_server::export::BOM)?;
+        }
+        w.write_record(exporter.header())?;
     }
     let mut cursor = None;
     loop {
@@ -82,7 +85,11 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         cursor = Some(last.cursor());
         for r in &page {
             match csv.as_mut() {
-                Some(w) => w.write_record(heard_server::export::record(r, &columns))?,
+                Some(w) => {
+                    for row in exporter.rows(r) {
+                        w.write_record(row)?;
+                    }
+                }
                 None => {
                     serde_json::to_writer(&mut out, r)?;
                     out.write_all(b"\n")?;
@@ -94,6 +101,10 @@ pub async fn run(args: ExportArgs) -> Result<()> {
             csv = Some(csv::Writer::from_writer(Vec::new()));
         }
         bar.inc(page.len() as u64);
+    }
+    // With no responses the header is all there is; it is still written.
+    if let Some(w) = csv.take() {
+        out.write_all(&w.into_inner()?)?;
     }
     out.flush()?;
     bar.finish_and_clear();

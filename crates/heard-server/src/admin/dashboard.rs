@@ -4,11 +4,10 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, NaiveTime};
 use heard_domain::fiscal::FiscalQuarter;
 use heard_domain::report::{self, ResponseFacts};
 use heard_domain::survey::SurveyDefinition;
-use heard_domain::{OrgId, SurveyId, chart};
+use heard_domain::{OrgId, SurveyId, Zone, chart};
 use heard_store::responses::ResponseFilter;
 use heard_store::{Service, Survey};
 use minijinja::{Value, context};
@@ -25,32 +24,24 @@ pub struct PeriodQuery {
 }
 
 impl PeriodQuery {
-    /// The chosen quarter, or the current one.
-    pub fn quarter(&self) -> AppResult<FiscalQuarter> {
+    /// The chosen quarter, or the current one in the organization's time zone.
+    pub fn quarter(&self, zone: &Zone) -> AppResult<FiscalQuarter> {
         match self.quarter.as_deref().filter(|s| !s.is_empty()) {
             Some(s) => Ok(FiscalQuarter::parse(s)?),
-            None => Ok(FiscalQuarter::containing(chrono::Utc::now().date_naive())),
+            None => Ok(FiscalQuarter::containing_ms(heard_store::now_ms(), zone)),
         }
     }
 }
 
-/// The current quarter and the five before it, for the quarter picker.
-pub fn recent_quarters() -> Vec<String> {
-    let mut q = FiscalQuarter::containing(chrono::Utc::now().date_naive());
+/// The current quarter (in the organization's time zone) and the five before it, for the quarter picker.
+pub fn recent_quarters(zone: &Zone) -> Vec<String> {
+    let mut q = FiscalQuarter::containing_ms(heard_store::now_ms(), zone);
     let mut out = Vec::new();
     for _ in 0..6 {
         out.push(q.to_string());
         q = q.previous();
     }
     out
-}
-
-fn ms(d: NaiveDate) -> i64 {
-    d.and_time(NaiveTime::MIN).and_utc().timestamp_millis()
-}
-
-fn day(d: NaiveDate) -> i64 {
-    ms(d).div_euclid(86_400_000)
 }
 
 pub async fn facts(
@@ -97,29 +88,50 @@ fn figures(
     offered: u64,
     customers: Option<u64>,
     title: &str,
+    zone: &Zone,
 ) -> Value {
-    let (from, to) = (ms(quarter.start()), ms(quarter.end_exclusive()));
+    let (from, to) = quarter.bounds_ms(zone);
     let in_quarter: Vec<ResponseFacts> = all
         .iter()
         .filter(|f| f.submitted_at >= from && f.submitted_at < to)
         .cloned()
         .collect();
-    let q = report::survey_report(versions, &in_quarter, customers);
+    let q = report::survey_report(versions, &in_quarter, customers, zone);
     // The trend shows the last year of weeks up to the quarter's end, so a quarter is seen in context.
-    let trend_from = ms(report::week_start(to - 52 * 7 * 86_400_000));
+    let trend_from = zone.day_start_ms(report::week_start(to - 52 * 7 * 86_400_000, zone));
     let recent: Vec<ResponseFacts> = all
         .iter()
         .filter(|f| f.submitted_at >= trend_from && f.submitted_at < to)
         .cloned()
         .collect();
-    let trend = report::survey_report(versions, &recent, None);
+    let trend = report::survey_report(versions, &recent, None, zone);
     let svg = chart::trend_svg(
         &trend.weekly,
         &format!("Weekly trust, {title}"),
         "Percent of respondents who answered the trust question positively, by week, with the 95% interval shaded; bars show responses per week. The same figures are in the table below the chart.",
     );
     let collection = report::collection_figures(q.responses, offered, customers);
+    // Segments are keyed by code; people read the channel's and the language's names.
+    let segment_labels: BTreeMap<String, String> = q
+        .by_channel
+        .iter()
+        .map(|c| {
+            let label = c
+                .key
+                .parse::<heard_domain::Channel>()
+                .map(|ch| ch.label().to_string())
+                .unwrap_or_else(|_| c.key.clone());
+            (format!("channel:{}", c.key), label)
+        })
+        .chain(q.by_language.iter().map(|l| {
+            (
+                format!("language:{}", l.key),
+                crate::i18n::language_name(&l.key, "en"),
+            )
+        }))
+        .collect();
     context! {
+        segment_labels => segment_labels,
         quarter => quarter.to_string(), report => Value::from_serialize(&q), trend => Value::from_serialize(&trend.weekly),
         chart => Value::from_safe_string(svg), collection => Value::from_serialize(&collection),
         total_all_time => all.len(),
@@ -159,6 +171,7 @@ pub async fn service_figures(
     service: &Service,
     surveys: &[Survey],
     quarter: FiscalQuarter,
+    zone: &Zone,
 ) -> AppResult<Value> {
     let all = facts(
         state,
@@ -169,7 +182,12 @@ pub async fn service_figures(
         },
     )
     .await?;
-    let (from_day, to_day) = (day(quarter.start()), day(quarter.end_exclusive()));
+    // Displays are counted per local day (see `Zone::day_number`).
+    let (from_day, to_day) = (
+        heard_domain::zone::day_number(quarter.start()),
+        heard_domain::zone::day_number(quarter.end_exclusive()),
+    );
+    let (from_ms, to_ms) = quarter.bounds_ms(zone);
     let mut offered = 0u64;
     let mut rows = Vec::new();
     for s in surveys {
@@ -183,8 +201,8 @@ pub async fn service_figures(
         offered += shown as u64;
         let f = ResponseFilter {
             survey_id: Some(s.id),
-            from_ms: Some(ms(quarter.start())),
-            to_ms: Some(ms(quarter.end_exclusive())),
+            from_ms: Some(from_ms),
+            to_ms: Some(to_ms),
             ..Default::default()
         };
         rows.push(context! { id => s.id.to_string(), name => s.name, offered => shown, respondents => state.store.count_responses(org, &f).await?,
@@ -204,6 +222,7 @@ pub async fn service_figures(
         offered,
         customers,
         service.name.get("en"),
+        zone,
     );
     Ok(context! { ..fig, ..context!{ surveys => rows, customers => customers } })
 }
@@ -217,7 +236,8 @@ pub async fn survey(
     let id: SurveyId = id.parse().map_err(|_| AppError::NotFound)?;
     let s = state.store.survey(m.org_id(), id).await?;
     let service = state.store.service(m.org_id(), s.service_id).await?;
-    let quarter = q.quarter()?;
+    let zone = m.org.time_zone;
+    let quarter = q.quarter(&zone)?;
     let versions = versions(&state, m.org_id(), id).await?;
     let all = facts(
         &state,
@@ -233,8 +253,8 @@ pub async fn survey(
         .displays(
             m.org_id(),
             id,
-            day(quarter.start()),
-            day(quarter.end_exclusive()),
+            heard_domain::zone::day_number(quarter.start()),
+            heard_domain::zone::day_number(quarter.end_exclusive()),
         )
         .await?;
     let offered: i64 = displays.iter().map(|(_, n)| n).sum();
@@ -248,7 +268,15 @@ pub async fn survey(
         )
         .await?
         .map(|n| n as u64);
-    let fig = figures(&versions, &all, quarter, offered as u64, customers, &s.name);
+    let fig = figures(
+        &versions,
+        &all,
+        quarter,
+        offered as u64,
+        customers,
+        &s.name,
+        &zone,
+    );
     let share = s
         .published_version
         .map(|_| format!("{}/s/{}/{}", state.public_url, m.org.slug, s.id));
@@ -259,12 +287,12 @@ pub async fn survey(
         base_ctx(&m, "surveys"),
         context! {
             survey => context!{ id => s.id.to_string(), name => s.name, template => s.draft.template.key(), published_version => s.published_version,
-                transaction_point => s.transaction_point },
+                transaction_point => super::surveys::transaction_point_label(&s.transaction_point) },
             service => context!{ id => service.id.to_string(), name => service.name.get("en") },
             figures => fig, share => share, versions => version_list, displays => displays,
             urgent => urgent(&state, m.org_id(), Some(id)).await?,
-            quarter => quarter.to_string(), quarters => recent_quarters(),
-            expired => s.draft.pra.as_ref().is_some_and(|p| p.is_expired(chrono::Utc::now().date_naive())),
+            quarter => quarter.to_string(), quarters => recent_quarters(&zone),
+            expired => s.draft.pra.as_ref().is_some_and(|p| p.is_expired(zone.date(heard_store::now_ms()))),
         },
     ))
 }
@@ -278,12 +306,14 @@ pub async fn a11_csv(
 ) -> AppResult<Response> {
     let id: SurveyId = id.parse().map_err(|_| AppError::NotFound)?;
     let s = state.store.survey(m.org_id(), id).await?;
-    let quarter = q.quarter()?;
+    let quarter = q.quarter(&m.org.time_zone)?;
     let versions = versions(&state, m.org_id(), id).await?;
+    // The quarter's responses are those of its local days in the organization's time zone.
+    let (from_ms, to_ms) = quarter.bounds_ms(&m.org.time_zone);
     let f = ResponseFilter {
         survey_id: Some(id),
-        from_ms: Some(ms(quarter.start())),
-        to_ms: Some(ms(quarter.end_exclusive())),
+        from_ms: Some(from_ms),
+        to_ms: Some(to_ms),
         ..Default::default()
     };
     let mut rows = Vec::new();

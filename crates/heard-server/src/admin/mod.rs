@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
             get(orgs::members).post(orgs::add_member),
         )
         .route("/admin/o/{org}/settings", post(orgs::settings))
+        .route("/admin/o/{org}/time-zone", post(orgs::set_time_zone))
         .route("/admin/o/{org}/services", post(services::create))
         .route(
             "/admin/o/{org}/services/{service}",
@@ -87,7 +88,7 @@ pub fn routes() -> Router<AppState> {
 pub fn base_ctx<R: MinRole>(m: &Member<R>, section: &str) -> Value {
     context! {
         me => context! { name => m.me.user.name, email => m.me.user.email },
-        org => context! { id => m.org.id.to_string(), name => m.org.name, slug => m.org.slug },
+        org => context! { id => m.org.id.to_string(), name => m.org.name, slug => m.org.slug, time_zone => m.org.time_zone.name() },
         role => m.role.key(), can_edit => m.role >= Role::Analyst, is_admin => m.role >= Role::Admin,
         csrf => m.me.csrf, section => section,
     }
@@ -110,7 +111,7 @@ pub fn forbidden_page(state: &AppState, me: &CurrentUser, needed: Role) -> Respo
         .templates
         .render(
             "admin_message.html",
-            context! { title => "You may not do this", message => format!("This needs the {} role in this organization. Ask one of its administrators.", needed.key()),
+            context! { title => "You may not do this", message => format!("This needs the {} role in this organization. Ask one of its administrators.", needed.label().to_lowercase()),
                 me => context!{ name => me.user.name }, csrf => me.csrf },
         )
         .unwrap_or_default();

@@ -18,7 +18,9 @@ pub async fn home(State(state): State<AppState>, me: CurrentUser) -> AppResult<R
     }
     let list: Vec<_> = orgs
         .iter()
-        .map(|m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.key() })
+        .map(
+            |m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.label() },
+        )
         .collect();
     Ok(state.templates.page("admin_home.html", context! { me => context!{ name => me.user.name }, csrf => me.csrf, orgs => list, errors => context!{}, form => context!{} }))
 }
@@ -79,7 +81,9 @@ pub async fn create(
     let orgs = state.store.memberships(me.user.id).await?;
     let list: Vec<_> = orgs
         .iter()
-        .map(|m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.key() })
+        .map(
+            |m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.label() },
+        )
         .collect();
     let html = state.templates.render(
         "admin_home.html",
@@ -100,6 +104,25 @@ struct SurveyRow {
 }
 
 pub async fn overview(State(state): State<AppState>, m: Viewer) -> AppResult<Response> {
+    render_overview(
+        &state,
+        &m,
+        &FieldErrors::default(),
+        &crate::forms::FormData::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The organization's overview, with the errors of a form on it (adding a service, the time zone) shown beside
+/// their fields and what was typed kept.
+pub(super) async fn render_overview(
+    state: &AppState,
+    m: &Viewer,
+    errs: &FieldErrors,
+    form: &crate::forms::FormData,
+    status: StatusCode,
+) -> AppResult<Response> {
     let services = state.store.services(m.org_id()).await?;
     let surveys = state.store.surveys(m.org_id(), None).await?;
     let mut rows = Vec::new();
@@ -116,7 +139,7 @@ pub async fn overview(State(state): State<AppState>, m: Viewer) -> AppResult<Res
         rows.push(SurveyRow {
             id: s.id.to_string(),
             name: s.name.clone(),
-            template: s.draft.template.key(),
+            template: s.draft.template.label(),
             status: match s.published_version {
                 Some(v) => format!("Live (version {v})"),
                 None => "Draft".into(),
@@ -129,13 +152,47 @@ pub async fn overview(State(state): State<AppState>, m: Viewer) -> AppResult<Res
         .iter()
         .map(|s| context! { id => s.id.to_string(), name => s.name.get("en"), surveys => surveys.iter().filter(|x| x.service_id == s.id).count() })
         .collect();
-    let urgent = super::dashboard::urgent(&state, m.org_id(), None).await?;
-    Ok(page(
-        &state,
+    let urgent = super::dashboard::urgent(state, m.org_id(), None).await?;
+    let mut resp = page(
+        state,
         "org.html",
-        base_ctx(&m, "overview"),
-        context! { services => svc, surveys => rows, urgent => urgent, keep_raw_text => m.org.keep_raw_text, errors => context!{}, form => context!{} },
-    ))
+        base_ctx(m, "overview"),
+        context! { services => svc, surveys => rows, urgent => urgent, keep_raw_text => m.org.keep_raw_text, errors => form_errors(errs),
+        form => context!{ name_en => form.get("name_en"), name_es => form.get("name_es"), description_en => form.get("description_en"),
+            description_es => form.get("description_es"), time_zone => form.opt("time_zone").unwrap_or(m.org.time_zone.name()) },
+        time_zones => heard_domain::zone::US_ZONES },
+    );
+    if resp.status().is_success() {
+        *resp.status_mut() = status;
+    }
+    Ok(resp)
+}
+
+/// The organization's time zone, which its fiscal quarters, weeks, date filters, exports and displayed times follow.
+/// An unknown name is refused (422) beside the field, and nothing changes.
+pub async fn set_time_zone(
+    State(state): State<AppState>,
+    m: Admin,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
+    match heard_domain::Zone::parse(form.get("time_zone")) {
+        Ok(zone) => {
+            state.store.set_org_time_zone(m.org_id(), zone).await?;
+            state.published.forget_org(m.org_id());
+            tracing::info!(org = %m.org_id(), time_zone = zone.name(), "organization time zone changed");
+            Ok(Redirect::to(&format!("/admin/o/{}", m.org_id())).into_response())
+        }
+        Err(e) => {
+            render_overview(
+                &state,
+                &m.as_viewer(),
+                &FieldErrors(vec![e]),
+                &form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
 }
 
 /// Organization settings an admin may change: keeping the original text of comments, sealed, beside the redacted
@@ -175,13 +232,14 @@ async fn render_members(
         .members(m.org_id())
         .await?
         .into_iter()
-        .map(|(u, r)| context! { name => u.name, email => u.email, role => r.key() })
+        .map(|(u, r)| context! { name => u.name, email => u.email, role => r.label() })
         .collect();
     let mut resp = page(
         state,
         "members.html",
         base_ctx(m, "members"),
         context! { members => list, errors => form_errors(errs),
+        roles => Role::ALL.iter().map(|r| context!{ key => r.key(), label => r.label() }).collect::<Vec<_>>(),
         form => context!{ email => form.get("email"), name => form.get("name"), role => form.get("role") } },
     );
     if resp.status().is_success() {
@@ -250,7 +308,7 @@ pub fn localized(
         errs.push(FieldError::new(
             format!("{prefix}_en"),
             "required",
-            format!("enter the {label} in English"),
+            format!("Enter the {label} in English"),
         ));
     }
     LocalizedText::new(en, form.get(&format!("{prefix}_es")))

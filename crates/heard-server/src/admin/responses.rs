@@ -5,8 +5,8 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, NaiveTime};
-use heard_domain::{ResponseId, ServiceId, SurveyId};
+use chrono::NaiveDate;
+use heard_domain::{ResponseId, ServiceId, SurveyId, Zone};
 use heard_store::StoredResponse;
 use heard_store::responses::{Order, ResponseFilter};
 use minijinja::context;
@@ -39,14 +39,14 @@ fn nonempty(s: &Option<String>) -> Option<&str> {
 }
 
 impl ListQuery {
-    fn filter(&self) -> AppResult<ResponseFilter> {
-        let date = |s: Option<&str>, field: &str| -> AppResult<Option<i64>> {
+    /// The filter; `from` and `to` are local days of the organization's `zone`, both included: a response at 22:30
+    /// on September 30 in New York is found by a filter ending September 30.
+    fn filter(&self, zone: &Zone) -> AppResult<ResponseFilter> {
+        let date = |s: Option<&str>, field: &str| -> AppResult<Option<NaiveDate>> {
             s.map(|s| {
-                NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map(|d| d.and_time(NaiveTime::MIN).and_utc().timestamp_millis())
-                    .map_err(|_| {
-                        AppError::field(field, "invalid_date", "use a date like 2026-10-01")
-                    })
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                    AppError::field(field, "invalid_date", "use a date like 2026-10-01")
+                })
             })
             .transpose()
         };
@@ -103,9 +103,9 @@ impl ListQuery {
                 })
                 .transpose()?,
             urgent: nonempty(&self.urgent).map(|_| true),
-            from_ms: date(nonempty(&self.from), "from")?,
-            // "to" is inclusive for people: everything before the next day.
-            to_ms: date(nonempty(&self.to), "to")?.map(|t| t + 86_400_000),
+            from_ms: date(nonempty(&self.from), "from")?.map(|d| zone.day_start_ms(d)),
+            // "to" is inclusive for people: everything before the next local day.
+            to_ms: date(nonempty(&self.to), "to")?.map(|d| zone.days_ms(d, d).1),
         })
     }
 
@@ -132,7 +132,22 @@ impl ListQuery {
     }
 }
 
-use crate::export::answer_text;
+/// A channel code in words ("In person"); an unknown code as stored.
+fn channel_label(key: &str) -> String {
+    key.parse::<heard_domain::Channel>()
+        .map(|c| c.label().to_string())
+        .unwrap_or_else(|_| key.to_string())
+}
+
+/// A sentiment label for people ("Negative").
+fn sentiment_word(s: &str) -> &str {
+    match s {
+        "negative" => "Negative",
+        "neutral" => "Neutral",
+        "positive" => "Positive",
+        other => other,
+    }
+}
 
 fn row_view(r: &StoredResponse, survey_names: &BTreeMap<SurveyId, String>) -> minijinja::Value {
     let comment = r
@@ -160,8 +175,9 @@ fn row_view(r: &StoredResponse, survey_names: &BTreeMap<SurveyId, String>) -> mi
     }
     context! {
         id => r.id.to_string(), submitted_at => r.submitted_at, survey => survey_names.get(&r.survey_id).cloned().unwrap_or_default(),
-        version => r.survey_version, channel => r.channel, language => r.language, trust => r.trust, trust_positive => r.trust_positive,
-        comment => comment, sentiment => r.sentiment, themes => themes, urgent => r.urgent,
+        version => r.survey_version, channel => channel_label(&r.channel), language => crate::i18n::language_name(&r.language, "en"),
+        trust => r.trust, trust_positive => r.trust_positive,
+        comment => comment, sentiment => r.sentiment.as_deref().map(sentiment_word), themes => themes, urgent => r.urgent,
     }
 }
 
@@ -170,7 +186,7 @@ pub async fn list(
     m: Viewer,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let f = q.filter()?;
+    let f = q.filter(&m.org.time_zone)?;
     let cursor = nonempty(&q.before)
         .map(|s| s.parse::<heard_store::responses::Cursor>())
         .transpose()?;
@@ -214,17 +230,25 @@ pub async fn show(
         .store
         .survey_version(m.org_id(), r.survey_id, r.survey_version)
         .await?;
-    let answers: Vec<_> = version
-        .definition
+    let def = &version.definition;
+    // Staff read the answers as the words the respondent chose (the English wording of the version answered).
+    let answers: Vec<_> = def
         .questions
         .iter()
         .map(|q| {
             let a = r.answers.get(&q.id);
             let enrichment = r.enrichment.as_ref().and_then(|e| e.get(&q.id)).cloned();
-            context! { id => q.id, prompt => q.prompt.get("en"), answer => a.map(answer_text), enrichment => minijinja::Value::from_serialize(&enrichment),
+            let sentiment = enrichment.as_ref().and_then(|e| e["sentiment"]["label"].as_str()).map(sentiment_word);
+            context! { id => q.id, prompt => q.prompt.get("en"), answer => a.map(|a| crate::export::answer_words(Some(q), a, "en")),
+                enrichment => minijinja::Value::from_serialize(&enrichment), sentiment => sentiment,
                 contact => q.kind.is_contact() }
         })
         .collect();
+    let prompt = |qid: &str| {
+        def.question(qid)
+            .map(|q| q.prompt.get("en").to_string())
+            .unwrap_or_else(|| qid.to_string())
+    };
     // Contact details are personal data: only roles that work cases may read them.
     let contacts: Vec<_> = if m.role >= heard_domain::Role::Analyst {
         state
@@ -232,7 +256,7 @@ pub async fn show(
             .response_contacts(m.org_id(), id)
             .await?
             .into_iter()
-            .map(|(q, sealed)| context! { question => q, value => state.pipeline.sealer().open(&sealed).unwrap_or_else(|| "(cannot be opened with this server's key)".into()) })
+            .map(|(q, sealed)| context! { question => prompt(&q), value => state.pipeline.sealer().open(&sealed).unwrap_or_else(|| "(cannot be opened with this server's key)".into()) })
             .collect()
     } else {
         vec![]
@@ -245,7 +269,7 @@ pub async fn show(
             .await?
             .into_iter()
             .filter_map(|(q, sealed)| {
-                Some(context! { question => q, value => state.pipeline.sealer().open(&sealed)? })
+                Some(context! { question => prompt(&q), value => state.pipeline.sealer().open(&sealed)? })
             })
             .collect()
     } else {
@@ -260,22 +284,18 @@ pub async fn show(
     ))
 }
 
-/// Streams every matching response as CSV, one page at a time, so an export of millions of rows holds one page in
-/// memory. With a survey filter each question is a column; otherwise answers are one JSON column.
+/// Streams every matching response as CSV (the format of `crate::export`: a UTF-8 byte-order mark first, local
+/// times, labels with their codes), one page at a time, so an export of millions of rows holds one page in memory.
+/// With a survey filter each question is a column; otherwise each answer is a row.
 pub async fn export(
     State(state): State<AppState>,
     m: Analyst,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let f = q.filter()?;
+    let f = q.filter(&m.org.time_zone)?;
     let org = m.org_id();
-    let columns = match f.survey_id {
-        Some(survey) => {
-            let versions = state.store.survey_versions(org, survey).await?;
-            crate::export::question_columns(versions.iter().rev().map(|v| &v.definition))
-        }
-        None => vec![],
-    };
+    let exporter =
+        crate::export::Exporter::load(&state.store, org, m.org.time_zone, f.survey_id).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
     let store = state.store.clone();
     tokio::spawn(async move {
@@ -293,15 +313,21 @@ pub async fn export(
                     return;
                 }
             };
-            let mut w = csv::Writer::from_writer(Vec::with_capacity(128 * 1024));
+            let mut buf = Vec::with_capacity(128 * 1024);
             if first {
-                let _ = w.write_record(crate::export::header(&columns));
+                buf.extend_from_slice(crate::export::BOM);
+            }
+            let mut w = csv::Writer::from_writer(buf);
+            if first {
+                let _ = w.write_record(exporter.header());
                 first = false;
             }
             let done = page.len() < 1000;
             cursor = page.last().map(|r| r.cursor());
             for r in &page {
-                let _ = w.write_record(crate::export::record(r, &columns));
+                for row in exporter.rows(r) {
+                    let _ = w.write_record(row);
+                }
             }
             let chunk = w.into_inner().unwrap_or_default();
             if tx.send(Ok(chunk)).await.is_err() || done {

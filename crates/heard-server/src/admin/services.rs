@@ -26,7 +26,15 @@ pub async fn create(
     let name = localized(&form, "name", "service's name", &mut errs);
     let description = LocalizedText::new(form.get("description_en"), form.get("description_es"));
     if !errs.is_empty() {
-        return Err(AppError::Invalid(errs));
+        // The form is on the overview: show the problem there, beside the field, keeping what was typed.
+        return super::orgs::render_overview(
+            &state,
+            &m.as_viewer(),
+            &errs,
+            &form,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let s = state
         .store
@@ -45,7 +53,15 @@ pub async fn update(
     let mut errs = FieldErrors::default();
     let name = localized(&form, "name", "service's name", &mut errs);
     if !errs.is_empty() {
-        return Err(AppError::Invalid(errs));
+        return render(
+            &state,
+            &m.as_viewer(),
+            id,
+            &PeriodQuery::default(),
+            &errs,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     let description = LocalizedText::new(form.get("description_en"), form.get("description_es"));
     state
@@ -90,9 +106,10 @@ async fn render(
         .map(|t| context! { id => t.id.to_string(), name => t.name.get("en"), channel => t.channel.label() })
         .collect();
     let surveys = state.store.surveys(m.org_id(), Some(id)).await?;
-    let quarter = q.quarter()?;
+    let zone = m.org.time_zone;
+    let quarter = q.quarter(&zone)?;
     let figures =
-        dashboard::service_figures(state, m.org_id(), &service, &surveys, quarter).await?;
+        dashboard::service_figures(state, m.org_id(), &service, &surveys, quarter, &zone).await?;
     let channels: Vec<_> = Channel::ALL
         .iter()
         .map(|c| context! { key => c.key(), label => c.label() })
@@ -105,7 +122,7 @@ async fn render(
             service => context!{ id => service.id.to_string(), name_en => service.name.get("en"), name_es => service.name.0.get("es"),
                 description_en => service.description.0.get("en"), description_es => service.description.0.get("es") },
             touchpoints => touchpoints, channels => channels, figures => figures, errors => form_errors(errs),
-            quarter => quarter.to_string(), quarters => dashboard::recent_quarters(),
+            quarter => quarter.to_string(), quarters => dashboard::recent_quarters(&zone),
         },
     );
     if resp.status().is_success() {
@@ -153,19 +170,31 @@ pub async fn set_volume(
 ) -> AppResult<Response> {
     let id = service_id(&id)?;
     let quarter = FiscalQuarter::parse(form.get("quarter"))?;
-    let customers: i64 = form
+    let Some(customers) = form
         .get("customers")
         .replace(',', "")
-        .parse()
+        .trim()
+        .parse::<i64>()
         .ok()
         .filter(|n: &i64| *n >= 0)
-        .ok_or_else(|| {
-            AppError::Invalid(FieldErrors(vec![FieldError::new(
+    else {
+        // Shown on the service page beside the field, for the quarter being entered.
+        return render(
+            &state,
+            &m.as_viewer(),
+            id,
+            &PeriodQuery {
+                quarter: Some(quarter.to_string()),
+            },
+            &FieldErrors(vec![FieldError::new(
                 "customers",
                 "not_a_number",
-                "enter a whole number of customers, 0 or more",
-            )]))
-        })?;
+                "Enter a whole number of customers, 0 or more",
+            )]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
     state
         .store
         .set_service_volume(

@@ -21,6 +21,16 @@ use crate::{AppError, AppResult, AppState, qr};
 
 const TRANSACTION_POINTS: [&str; 3] = ["post_interaction", "post_service_journey", "relational"];
 
+/// An A-11 transaction point in words; the stored key otherwise.
+pub fn transaction_point_label(key: &str) -> &str {
+    match key {
+        "post_interaction" => "After an interaction",
+        "post_service_journey" => "After a service journey",
+        "relational" => "Relational (the service overall)",
+        other => other,
+    }
+}
+
 fn survey_id(s: &str) -> AppResult<SurveyId> {
     s.parse().map_err(|_| AppError::NotFound)
 }
@@ -281,8 +291,9 @@ fn render_edit(
         .questions
         .iter()
         .map(|q| {
-            context! { id => q.id, kind => format!("{:?}", q.kind), prompt => q.prompt.0, help => q.help.0, required => q.required,
-                conditional => q.show_if.is_some(), options => q.options.iter().map(|o| context!{ value => o.value, label => o.label.0 }).collect::<Vec<_>>() }
+            context! { id => q.id, kind => q.kind.label(), prompt => q.prompt.0, help => q.help.0, required => q.required,
+                conditional => q.show_if.is_some(), options => q.options.iter().map(|o| context!{ value => o.value, label => o.label.0 }).collect::<Vec<_>>(),
+                a11 => q.a11.is_some() }
         })
         .collect();
     let mut resp = page(
@@ -297,7 +308,8 @@ fn render_edit(
             def => context!{ template => def.template.key(), title => def.title.0, intro => def.intro.0, thank_you => def.thank_you.0,
                 pra => def.pra.as_ref().map(|p| context!{ omb => p.omb_control_number, expires => p.expiration_date.to_string(), burden => p.burden_statement.0 }) },
             questions => questions, blank => def.template == TemplateKind::Blank, errors => form_errors(errs), saved => saved,
-            transaction_points => TRANSACTION_POINTS, kinds => ["short_text", "long_text", "single_choice", "multiple_choice", "agreement5", "thumbs", "yes_no", "email", "phone", "hidden"],
+            transaction_points => TRANSACTION_POINTS.iter().map(|t| context!{ key => t, label => transaction_point_label(t) }).collect::<Vec<_>>(),
+            kinds => QuestionKind::ALL.iter().map(|k| context!{ key => k.key(), label => k.label() }).collect::<Vec<_>>(),
         },
     );
     if resp.status().is_success() {

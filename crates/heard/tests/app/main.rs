@@ -5,5 +5,6 @@ mod admin;
 mod api;
 mod durability;
 mod isolation;
+mod reports;
 mod support;
 mod widget;
