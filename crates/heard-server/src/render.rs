@@ -29,6 +29,13 @@ impl Templates {
         env.add_filter("datetime", |st: &minijinja::State, ms: i64| {
             zone_of(st).display(ms)
         });
+        // A sentence's first letter in upper case, the rest as written ("enter the name" -> "Enter the name").
+        env.add_filter("capitalize_first", |s: String| {
+            let mut c = s.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        });
         env.add_filter("pct", |p: f64| format!("{:.0}%", p * 100.0));
         env.add_filter("pct1", |p: f64| format!("{:.1}%", p * 100.0));
         env.add_filter("num", |n: f64| format_thousands(n as i64));

@@ -6,7 +6,7 @@
 //! to the start of the current week, so a seed gives the same data all week.
 
 use anyhow::{Result, bail};
-use chrono::{Datelike, Duration, TimeZone, Utc};
+use chrono::{Datelike, Duration, Utc};
 use futures_util::StreamExt;
 use heard_domain::survey::{HiddenAnswers, SurveyDefinition};
 use heard_domain::templates::{self, TrustScale};
@@ -64,7 +64,14 @@ pub async fn seed_if_empty(
         }));
     }
     eprintln!("Empty store: creating the demo agency with {responses} responses (once).");
-    generate(store, secret, seed, responses).await?;
+    generate(
+        store,
+        secret,
+        seed,
+        responses,
+        heard_domain::Zone::default(),
+    )
+    .await?;
     let org = store.org_by_slug("demo").await?;
     Ok(Some(DemoLogin {
         email: DEMO_EMAIL.into(),
@@ -88,11 +95,13 @@ fn lt(en: &str, es: &str) -> LocalizedText {
     LocalizedText::new(en, es)
 }
 
+/// Creates a demo organization in time zone `zone` with `responses` responses over the last weeks.
 pub async fn generate(
     store: &Store,
     secret: &[u8; 32],
     seed: u64,
     responses: usize,
+    zone: heard_domain::Zone,
 ) -> Result<String> {
     let slug = if seed == 1 {
         "demo".to_string()
@@ -105,18 +114,17 @@ pub async fn generate(
         );
     }
     let mut rng = StdRng::seed_from_u64(seed);
-    let today = Utc::now().date_naive();
+    // Weeks, weekdays and display days are the organization's local ones.
+    let today = zone.date(Utc::now().timestamp_millis());
     let week_start = today - Duration::days(today.weekday().num_days_from_monday() as i64);
-    let end_ms = Utc
-        .from_utc_datetime(&week_start.and_hms_opt(0, 0, 0).expect("midnight"))
-        .timestamp_millis()
-        + 7 * 86_400_000;
+    let end_ms = zone.day_start_ms(week_start + Duration::days(7));
     let start_ms = end_ms - WEEKS * 7 * 86_400_000;
     let created = start_ms - 86_400_000;
 
     let org = store
         .create_org("Department of Example Services", &slug, created)
         .await?;
+    store.set_org_time_zone(org.id, zone).await?;
     let pra = heard_domain::pra::Pra::parse(
         "3245-0001",
         "2028-06-30",
@@ -399,10 +407,7 @@ pub async fn generate(
         let t = loop {
             let u: f64 = rng.random::<f64>().powf(0.8);
             let ms = start_ms + (u * (end_ms - start_ms - 1) as f64) as i64;
-            let dow = chrono::DateTime::from_timestamp_millis(ms)
-                .expect("valid")
-                .weekday()
-                .num_days_from_monday();
+            let dow = zone.date(ms).weekday().num_days_from_monday();
             if dow < 5 || rng.random::<f64>() < 0.35 {
                 break ms.min(Utc::now().timestamp_millis() - 60_000);
             }
@@ -422,7 +427,7 @@ pub async fn generate(
         let positive = rng.random::<f64>() < prob.clamp(0.03, 0.97);
         let lang = if spanish { "es" } else { "en" };
         let answers = answers_for(&p.def, positive, lang, p.service_key, &mut rng);
-        let day = t.div_euclid(86_400_000);
+        let day = zone.day_number(t);
         // Each respondent stands for 1/rate people who were offered the survey.
         let offered = (1.0 / p.response_rate + rng.random::<f64>() * 2.0 - 1.0)
             .round()

@@ -64,6 +64,9 @@ enum Command {
         responses: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The demo organization's IANA time zone, which its quarters, weeks and shown times follow.
+        #[arg(long, default_value = heard_domain::Zone::DEFAULT_NAME)]
+        time_zone: String,
     },
     /// Manage staff accounts.
     User {
@@ -225,9 +228,13 @@ async fn run(command: Command) -> Result<()> {
             storage,
             responses,
             seed,
+            time_zone,
         } => {
+            let zone = heard_domain::Zone::parse(&time_zone)
+                .map_err(|e| anyhow::anyhow!("--time-zone: {}", e.message))?;
             let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
-            let summary = demo::generate(&store, &storage.secret_key()?, seed, responses).await?;
+            let summary =
+                demo::generate(&store, &storage.secret_key()?, seed, responses, zone).await?;
             println!("{summary}");
             store.close().await;
             Ok(())

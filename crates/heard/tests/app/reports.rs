@@ -373,7 +373,98 @@ both_backends!(people_read_words_not_codes, |app| {
     );
     assert!(html.contains("<h2>Name and description</h2>"), "{html}");
 
+    // A mistyped filter date is explained in words, not as a field code.
+    let (st, html) = text(
+        &app,
+        &s,
+        &format!("/admin/o/{org}/responses?from=30/09/2026"),
+    )
+    .await;
+    assert_eq!(st, 422);
+    assert!(
+        html.contains("Write the “From” date like 2026-10-01"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("from:") && !html.contains("problem(s)"),
+        "{html}"
+    );
+
     // Roles in words.
     let (_, html) = text(&app, &s, &format!("/admin/o/{org}/members")).await;
     assert!(html.contains("<td>Administrator</td>"), "{html}");
 });
+
+/// `heard export` writes the same format as the admin download, in the organization's zone, and starts with a
+/// byte-order mark when asked (`--bom`). The storage paths are the ones the tests above run on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heard_export_writes_local_times_and_a_bom_on_request() {
+    let (url, dir) = crate::support::database(crate::support::Backend::Sqlite).await;
+    let dir = dir.unwrap();
+    let store = heard_store::Store::open(&url, heard_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let t = crate::support::tenant(&store, "Agencia", "cli-export").await;
+    store
+        .set_org_time_zone(t.org, heard_domain::Zone::parse("America/Chicago").unwrap())
+        .await
+        .unwrap();
+    let response = heard_server::pipeline::Pipeline::new(&[9u8; 32])
+        .prepare(
+            heard_server::pipeline::Submission {
+                org_id: t.org,
+                survey_id: t.survey.id,
+                survey_version: 1,
+                service_id: t.service.id,
+                touchpoint_id: None,
+                channel: heard_domain::Channel::Phone,
+                language: heard_domain::Lang::es(),
+                page_path: None,
+                idempotency_key: "cli-export-0001".into(),
+                submitted_at: ms(EVENING_SEPT_30),
+                answers: json!({"trust": 1, "went_well": ["employee"]})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                hidden: heard_domain::survey::HiddenAnswers::Reject,
+                keep_raw_text: false,
+            },
+            &t.survey.draft,
+        )
+        .unwrap();
+    store.submit(response).await.unwrap();
+    store.close().await;
+    let run = |extra: &[&str]| {
+        let out = dir.path().join("out.csv");
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_heard"))
+            .args([
+                "export",
+                "--org",
+                "cli-export",
+                "--survey",
+                &t.survey.id.to_string(),
+                "--out",
+            ])
+            .arg(&out)
+            .args(extra)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("HEARD_LOG", "warn")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(&out).unwrap()
+    };
+    let plain = run(&[]);
+    assert!(!plain.starts_with(b"\xEF\xBB\xBF"));
+    let with_bom = run(&["--bom"]);
+    assert_eq!(&with_bom[3..], &plain[..]);
+    let (h, rows) = read_csv(std::str::from_utf8(&with_bom).unwrap());
+    assert_eq!(
+        cell(&h, &rows[0], "submitted_at"),
+        "2026-09-30T21:30:00-05:00"
+    );
+    assert_eq!(cell(&h, &rows[0], "went_well"), "Staff were helpful");
+    assert_eq!(cell(&h, &rows[0], "went_well_code"), "employee");
+    assert_eq!(cell(&h, &rows[0], "channel"), "Phone");
+}

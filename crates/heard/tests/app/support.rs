@@ -67,7 +67,7 @@ pub async fn database(backend: Backend) -> (DatabaseUrl, Option<tempfile::TempDi
     }
 }
 
-async fn tenant(store: &Store, name: &str, slug: &str) -> Tenant {
+pub async fn tenant(store: &Store, name: &str, slug: &str) -> Tenant {
     let now = heard_store::now_ms();
     let org = store.create_org(name, slug, now).await.unwrap();
     let service = store
