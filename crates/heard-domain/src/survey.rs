@@ -126,6 +126,21 @@ impl A11Role {
         A11Role::Transparency,
         A11Role::Employee,
     ];
+    /// The role in words, for staff reading a dashboard ("Employee helpfulness").
+    pub fn label(self) -> &'static str {
+        match self {
+            A11Role::Satisfaction => "Satisfaction",
+            A11Role::Trust => "Trust",
+            A11Role::Effectiveness => "Effectiveness",
+            A11Role::Ease => "Ease",
+            A11Role::Efficiency => "Efficiency",
+            A11Role::Transparency => "Transparency (fairness)",
+            A11Role::Employee => "Employee helpfulness",
+            A11Role::WentWell => "What went well",
+            A11Role::WentBadly => "What did not go well",
+            A11Role::Comment => "Comment",
+        }
+    }
     pub fn key(self) -> &'static str {
         match self {
             A11Role::Satisfaction => "satisfaction",

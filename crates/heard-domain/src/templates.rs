@@ -161,6 +161,20 @@ pub const V2_INDICATORS: [&str; 7] = [
     "other",
 ];
 
+/// An A-11 v2 driver indicator in words for staff reading a dashboard ("Ease (easy to do)"); the key otherwise.
+pub fn indicator_label(key: &str) -> &str {
+    match key {
+        "effectiveness" => "Effectiveness (got what they needed)",
+        "ease" => "Ease (easy to do)",
+        "efficiency" => "Efficiency (a reasonable time)",
+        "transparency" => "Transparency (a clear, fair process)",
+        "humanity" => "Humanity (treated with respect)",
+        "employee" => "Employee helpfulness",
+        "other" => "Something else",
+        other => other,
+    }
+}
+
 fn indicator_choices(went_well: bool) -> Vec<Choice> {
     let labels: [(&str, &str, &str, &str); 7] = [
         (

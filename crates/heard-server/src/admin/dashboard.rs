@@ -130,8 +130,17 @@ fn figures(
             )
         }))
         .collect();
+    // Drivers and indicators are keyed by their A-11 codes; people read their names.
+    let code_labels: BTreeMap<&str, &str> = heard_domain::survey::A11Role::V1_DRIVERS
+        .iter()
+        .map(|r| (r.key(), r.label()))
+        .collect();
+    let indicator_labels: BTreeMap<&str, &str> = heard_domain::templates::V2_INDICATORS
+        .iter()
+        .map(|k| (*k, heard_domain::templates::indicator_label(k)))
+        .collect();
     context! {
-        segment_labels => segment_labels,
+        segment_labels => segment_labels, driver_labels => code_labels, indicator_labels => indicator_labels,
         quarter => quarter.to_string(), report => Value::from_serialize(&q), trend => Value::from_serialize(&trend.weekly),
         chart => Value::from_safe_string(svg), collection => Value::from_serialize(&collection),
         total_all_time => all.len(),

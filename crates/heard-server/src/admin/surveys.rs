@@ -203,6 +203,23 @@ fn lt(form: &FormData, prefix: &str) -> LocalizedText {
     t
 }
 
+/// A definition's problems as staff read them: a missing translation names the language ("Spanish"), not its code.
+fn in_words(mut errs: FieldErrors) -> FieldErrors {
+    for e in errs
+        .0
+        .iter_mut()
+        .filter(|e| e.code == "missing_translation")
+    {
+        if let Some(lang) = e.field.rsplit('.').next() {
+            e.message = format!(
+                "the question has no wording in {}",
+                crate::i18n::language_name(lang, "en")
+            );
+        }
+    }
+    errs
+}
+
 /// Applies the edit form to a draft. Structure stays; texts, requiredness and PRA change.
 fn apply_edit(def: &mut SurveyDefinition, form: &FormData) -> Result<(), FieldErrors> {
     let mut errs = FieldErrors::default();
@@ -256,7 +273,7 @@ fn apply_edit(def: &mut SurveyDefinition, form: &FormData) -> Result<(), FieldEr
         }
     };
     if let Err(e) = def.check() {
-        errs.0.extend(e.0);
+        errs.0.extend(in_words(e).0);
     }
     errs.into_result(())
 }
@@ -496,7 +513,7 @@ pub async fn add_question(
                         .into_response(),
                 );
             }
-            Err(e) => errs.0.extend(e.0.into_iter().map(|mut x| {
+            Err(e) => errs.0.extend(in_words(e).0.into_iter().map(|mut x| {
                 if x.field.ends_with(".options") {
                     x.field = "options_en".into();
                 }

@@ -298,6 +298,21 @@ both_backends!(people_read_words_not_codes, |app| {
         "{html}"
     );
 
+    // The dashboard names indicators, channels and languages.
+    let (_, html) = text(
+        &app,
+        &s,
+        &format!("/admin/o/{org}/surveys/{}", app.a.survey.id),
+    )
+    .await;
+    assert!(
+        html.contains("<th scope=\"row\">Ease (easy to do)</th>"),
+        "{html}"
+    );
+    assert!(html.contains("<th scope=\"row\">Spanish</th>"), "{html}");
+    assert!(html.contains("<th scope=\"row\">In person</th>"), "{html}");
+    assert!(html.contains("<dd>After an interaction</dd>"), "{html}");
+
     // Question types in words on a blank survey's editor.
     let r = app
         .post(
@@ -313,6 +328,20 @@ both_backends!(people_read_words_not_codes, |app| {
     assert_eq!(r.status(), 303);
     let edit = r.headers()["location"].to_str().unwrap().to_string();
     let questions = edit.replace("/edit", "/questions");
+    // A missing translation is named by its language.
+    let r = app
+        .post(
+            &s,
+            &questions,
+            &[("kind", "short_text"), ("prompt_en", "Anything else?")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("the question has no wording in Spanish"),
+        "{html}"
+    );
     let r = app
         .post(
             &s,
