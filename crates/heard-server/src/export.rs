@@ -20,10 +20,12 @@
 //! - **Safety.** Never contact details; cells a spreadsheet would run as formulas are defused (`csv_safe`).
 
 use heard_domain::response::AnswerValue;
-use heard_domain::survey::{Question, QuestionKind, SurveyDefinition};
+use heard_domain::survey::{Question, SurveyDefinition};
 use heard_domain::{OrgId, ServiceId, SurveyId, Zone};
 use heard_store::{Store, StoreError, StoredResponse};
 use std::collections::{BTreeMap, BTreeSet};
+
+use crate::labels::{answer_words, has_coded_answers};
 
 /// The UTF-8 byte-order mark that tells Excel the file is UTF-8.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -75,67 +77,6 @@ pub fn unique_headers(names: impl IntoIterator<Item = String>) -> Vec<String> {
         out.push(candidate);
     }
     out
-}
-
-/// Whether a question's answers are codes with words for people (so it gets a `_code` column beside its labels).
-pub fn has_coded_answers(kind: QuestionKind) -> bool {
-    matches!(
-        kind,
-        QuestionKind::SingleChoice
-            | QuestionKind::MultipleChoice
-            | QuestionKind::Agreement5
-            | QuestionKind::Thumbs
-            | QuestionKind::YesNo
-    )
-}
-
-/// The words of one answer code of `q` in `lang` (English if missing): an option's label, or the fixed scale's
-/// wording from the UI strings. An unknown code stays as it is.
-pub fn code_label(q: &Question, code: &str, lang: &str) -> String {
-    let scale = |k: &str| {
-        crate::i18n::strings(lang)["scale"][k]
-            .as_str()
-            .unwrap_or(code)
-            .to_string()
-    };
-    match (q.kind, code) {
-        (QuestionKind::Agreement5, "1" | "2" | "3" | "4" | "5") => scale(&format!("a{code}")),
-        (QuestionKind::Thumbs, "1") => scale("thumbs_up"),
-        (QuestionKind::Thumbs, "0") => scale("thumbs_down"),
-        (QuestionKind::YesNo, "yes" | "no") => scale(code),
-        _ => q
-            .options
-            .iter()
-            .find(|o| o.value == code)
-            .map(|o| {
-                let l = o.label.get(lang);
-                if l.is_empty() {
-                    o.label
-                        .0
-                        .values()
-                        .find(|v| !v.is_empty())
-                        .cloned()
-                        .unwrap_or_default()
-                } else {
-                    l.to_string()
-                }
-            })
-            .filter(|l| !l.is_empty())
-            .unwrap_or_else(|| code.to_string()),
-    }
-}
-
-/// An answer as people read it: labels for coded answers (several joined by "; "), the text itself otherwise.
-pub fn answer_words(q: Option<&Question>, v: &AnswerValue, lang: &str) -> String {
-    match q.filter(|q| has_coded_answers(q.kind)) {
-        Some(q) => v
-            .as_strings()
-            .iter()
-            .map(|c| code_label(q, c, lang))
-            .collect::<Vec<_>>()
-            .join("; "),
-        None => answer_text(v),
-    }
 }
 
 /// An answer's stored value(s), several joined by "; ".
@@ -379,8 +320,6 @@ pub fn csv_safe(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use heard_domain::LocalizedText;
-    use heard_domain::survey::Choice;
 
     #[test]
     fn formulas_are_defused() {
@@ -398,60 +337,6 @@ mod tests {
         assert_eq!(
             h,
             ["trust", "trust_code", "trust_2", "trust_3", "trust_2_2"]
-        );
-    }
-
-    #[test]
-    fn answers_read_as_their_labels() {
-        let q = Question {
-            id: "q1".into(),
-            kind: QuestionKind::MultipleChoice,
-            prompt: LocalizedText::en_only("Which?"),
-            help: LocalizedText::default(),
-            required: false,
-            options: vec![
-                Choice {
-                    value: "o1".into(),
-                    label: LocalizedText::new("Fast", "Rápido"),
-                },
-                Choice {
-                    value: "o2".into(),
-                    label: LocalizedText::new("", "Sólo en español"),
-                },
-            ],
-            show_if: None,
-            a11: None,
-        };
-        let v = AnswerValue::Many(vec!["o1".into(), "o2".into(), "o9".into()]);
-        assert_eq!(
-            answer_words(Some(&q), &v, "en"),
-            "Fast; Sólo en español; o9"
-        );
-        assert_eq!(
-            answer_words(Some(&q), &v, "es"),
-            "Rápido; Sólo en español; o9"
-        );
-        let scale = Question {
-            kind: QuestionKind::Agreement5,
-            options: vec![],
-            ..q.clone()
-        };
-        assert_eq!(
-            answer_words(Some(&scale), &AnswerValue::Number(4), "en"),
-            "Agree"
-        );
-        let thumbs = Question {
-            kind: QuestionKind::Thumbs,
-            options: vec![],
-            ..q
-        };
-        assert_eq!(
-            answer_words(Some(&thumbs), &AnswerValue::Number(0), "en"),
-            "Thumbs down (no)"
-        );
-        assert_eq!(
-            answer_words(None, &AnswerValue::Text("free".into()), "en"),
-            "free"
         );
     }
 }

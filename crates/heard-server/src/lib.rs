@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod forms;
 pub mod i18n;
+pub mod labels;
 pub mod pipeline;
 pub mod public;
 pub mod qr;

@@ -207,20 +207,8 @@ fn kind_key(k: QuestionKind) -> &'static str {
 }
 
 /// The options a person sees for a question, in their language, including the fixed scales.
-fn options_of(q: &Question, lang: &str, tr: &Value) -> Vec<(String, String)> {
-    let s = |k: &str| tr["scale"][k].as_str().unwrap_or(k).to_string();
-    match q.kind {
-        QuestionKind::Agreement5 => (1..=5)
-            .map(|n| (n.to_string(), s(&format!("a{n}"))))
-            .collect(),
-        QuestionKind::Thumbs => vec![("1".into(), s("thumbs_up")), ("0".into(), s("thumbs_down"))],
-        QuestionKind::YesNo => vec![("yes".into(), s("yes")), ("no".into(), s("no"))],
-        _ => q
-            .options
-            .iter()
-            .map(|o| (o.value.clone(), o.label.get(lang).to_string()))
-            .collect(),
-    }
+fn options_of(q: &Question, lang: &str) -> Vec<(String, String)> {
+    crate::labels::choices(q, lang)
 }
 
 /// A sentence saying when a conditional question applies, for pages read without JavaScript.
@@ -232,7 +220,7 @@ fn condition_note(def: &SurveyDefinition, c: &Condition, lang: &str, tr: &Value)
     } = c
         && let Some(q) = def.question(question)
     {
-        let labels: Vec<String> = options_of(q, lang, tr)
+        let labels: Vec<String> = options_of(q, lang)
             .into_iter()
             .filter(|(v, _)| values.contains(v))
             .map(|(_, l)| format!("“{l}”"))
@@ -265,7 +253,7 @@ fn question_views(
                 prompt: q.prompt.get(lang).to_string(),
                 help: q.help.get(lang).to_string(),
                 required: q.required,
-                options: options_of(q, lang, tr)
+                options: options_of(q, lang)
                     .into_iter()
                     .map(|(value, label)| ChoiceView {
                         checked: chosen.contains(&value.as_str()),

@@ -244,7 +244,7 @@ pub async fn show(
             let a = r.answers.get(&q.id);
             let enrichment = r.enrichment.as_ref().and_then(|e| e.get(&q.id)).cloned();
             let sentiment = enrichment.as_ref().and_then(|e| e["sentiment"]["label"].as_str()).map(sentiment_word);
-            context! { id => q.id, prompt => q.prompt.get("en"), answer => a.map(|a| crate::export::answer_words(Some(q), a, "en")),
+            context! { id => q.id, prompt => q.prompt.get("en"), answer => a.map(|a| crate::labels::answer_words(Some(q), a, "en")),
                 enrichment => minijinja::Value::from_serialize(&enrichment), sentiment => sentiment,
                 contact => q.kind.is_contact() }
         })

@@ -419,6 +419,13 @@ both_backends!(people_read_words_not_codes, |app| {
         "{html}"
     );
 
+    // Templates in words on the overview.
+    let (_, html) = text(&app, &s, &format!("/admin/o/{org}")).await;
+    assert!(
+        html.contains("<td data-label=\"Template\">A-11 version 2</td>"),
+        "{html}"
+    );
+
     // Roles in words.
     let (_, html) = text(&app, &s, &format!("/admin/o/{org}/members")).await;
     assert!(html.contains("<td>Administrator</td>"), "{html}");
