@@ -89,7 +89,7 @@ pub async fn html_errors(
             // With field errors the page lists their sentences, which say what to fix in words; the API's summary
             // ("The input has 1 problem(s): name_en: ...") names fields by their codes, so people do not see it.
             minijinja::context! { title => title, errors => v["errors"],
-                message => if v["errors"].as_array().is_some_and(|e| !e.is_empty()) { "Nothing was saved. Please fix this:".into() } else { v["message"].clone() } },
+                message => if v["errors"].as_array().is_some_and(|e| !e.is_empty()) { "Fix this and try again:".into() } else { v["message"].clone() } },
         )
         .unwrap_or_else(|_| title.to_string());
     let mut out = (parts.status, axum::response::Html(html)).into_response();
