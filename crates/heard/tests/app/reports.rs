@@ -419,6 +419,22 @@ both_backends!(people_read_words_not_codes, |app| {
         "{html}"
     );
 
+    // So is a customer count that is not a number.
+    let r = app
+        .post(
+            &s,
+            &format!("/admin/o/{org}/services/{svc}/volume"),
+            &[("quarter", "FY2026-Q4"), ("customers", "lots")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"customers-error\">Enter a whole number of customers"),
+        "{html}"
+    );
+    assert!(html.contains("Customers served in FY2026-Q4"), "{html}");
+
     // Templates in words on the overview.
     let (_, html) = text(&app, &s, &format!("/admin/o/{org}")).await;
     assert!(
