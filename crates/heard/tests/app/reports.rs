@@ -117,17 +117,30 @@ both_backends!(a_late_evening_response_counts_on_its_local_day, |app| {
     assert_eq!(matches(&html), "1");
     // Shown at its local time.
     assert!(html.contains("Sep 30, 2026 22:30 EDT"), "{html}");
+    // The urgent panel of the overview shows local times too.
+    submit_at(
+        &app,
+        &app.a,
+        "late-evening-0002",
+        json!({"trust": 0, "comment": "I waited all day and I want to kill myself."}),
+        heard_domain::Lang::en(),
+        ms(EVENING_SEPT_30) + 60_000,
+    )
+    .await;
+    let (_, html) = text(&app, &s, &format!("/admin/o/{org}")).await;
+    assert!(html.contains(">Sep 30, 2026 22:31 EDT</a>"), "{html}");
     // It is in FY2026 Q4: on the dashboard and in the A-11 file.
     let path = format!("/admin/o/{org}/surveys/{survey}");
     let (_, html) = text(&app, &s, &format!("{path}?quarter=FY2026-Q4")).await;
     assert!(
-        html.contains("Responses in FY2026-Q4</p><p class=\"heard-stat__value\">1</p>"),
+        html.contains("Responses in FY2026-Q4</p><p class=\"heard-stat__value\">2</p>"),
         "{html}"
     );
     let (_, html) = text(&app, &s, &format!("{path}?quarter=FY2027-Q1")).await;
     assert!(html.contains("Responses in FY2027-Q1</p><p class=\"heard-stat__value\">0</p>"));
     let (_, csv) = text(&app, &s, &format!("{path}/a11-v2.csv?quarter=FY2026-Q4")).await;
-    assert_eq!(csv.lines().count(), 2, "{csv}");
+    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(rdr.records().count(), 2, "{csv}");
     let (_, csv) = text(&app, &s, &format!("{path}/a11-v2.csv?quarter=FY2027-Q1")).await;
     assert_eq!(csv.lines().count(), 1, "{csv}");
     // The week of the trend is the local one: Monday, September 28.
