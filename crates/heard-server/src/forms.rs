@@ -18,6 +18,34 @@ impl FormData {
                 .collect(),
         )
     }
+
+    /// Parses a body under the edge's text rule (`input::clean_text`): textarea line breaks (CRLF) become LF, and a
+    /// field holding any other control character is refused, every such field named.
+    pub fn parse_checked(body: &[u8]) -> Result<FormData, AppError> {
+        let mut errs = heard_domain::FieldErrors::default();
+        let mut out = Vec::new();
+        for (k, v) in form_urlencoded::parse(body) {
+            match (
+                crate::input::clean_text(&k, &k),
+                crate::input::clean_text(&k, &v),
+            ) {
+                (Ok(k), Ok(v)) if !k.contains(['\t', '\n']) => {
+                    out.push((k.into_owned(), v.into_owned()))
+                }
+                (Err(e), _) | (_, Err(e)) => errs.push(e),
+                (Ok(_), Ok(_)) => errs.push(heard_domain::FieldError::new(
+                    k.replace(['\t', '\n'], "?"),
+                    "control_character",
+                    "a field name cannot hold a tab or line break",
+                )),
+            }
+        }
+        if errs.is_empty() {
+            Ok(FormData(out))
+        } else {
+            Err(AppError::Invalid(errs))
+        }
+    }
     /// The first value of `name`, trimmed; empty if absent.
     pub fn get(&self, name: &str) -> &str {
         self.0
@@ -55,6 +83,6 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
         let body = Bytes::from_request(req, state)
             .await
             .map_err(|_| AppError::PayloadTooLarge)?;
-        Ok(FormData::parse(&body))
+        FormData::parse_checked(&body)
     }
 }

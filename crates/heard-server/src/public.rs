@@ -355,6 +355,8 @@ async fn show(
     State(state): State<AppState>,
     Path((org, survey)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
+    ClientIp(ip): ClientIp,
+    method: axum::http::Method,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let p = load_published(&state, &org, &survey).await?;
@@ -372,8 +374,13 @@ async fn show(
             closed,
         },
     )?;
-    if !closed && q.preview.is_none() {
-        // A rendered page is a real display: A-11's "customers offered the survey".
+    if !closed
+        && q.preview.is_none()
+        && crate::ratelimit::is_view(&method, &headers)
+        && state.display_limiter.check(ip).is_ok()
+    {
+        // A page a person is shown is a real display: A-11's "customers offered the survey". Past the address's
+        // budget the page is still served, but no longer counted.
         let day = chrono::Utc::now().timestamp().div_euclid(86_400);
         state
             .store

@@ -15,6 +15,21 @@ impl Templates {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        // Every printed string loses its bidirectional controls, so no answer, name or title can make staff (or
+        // the public) read text in an order other than the one it was written in (see `input`).
+        env.set_formatter(|out, state, value| {
+            match value.as_str().map(crate::input::without_bidi_controls) {
+                Some(std::borrow::Cow::Owned(clean)) => {
+                    let clean = if value.is_safe() {
+                        Value::from_safe_string(clean)
+                    } else {
+                        Value::from(clean)
+                    };
+                    minijinja::escape_formatter(out, state, &clean)
+                }
+                _ => minijinja::escape_formatter(out, state, value),
+            }
+        });
         for (name, bytes) in crate::assets::TEMPLATES {
             let src = std::str::from_utf8(bytes)
                 .unwrap_or_else(|_| panic!("template {name} is not UTF-8"));

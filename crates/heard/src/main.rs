@@ -47,9 +47,11 @@ enum Command {
         /// Submissions per minute allowed from one IP address (0 turns the limit off).
         #[arg(long, env = "HEARD_SUBMISSIONS_PER_MINUTE", default_value_t = 600)]
         submissions_per_minute: u32,
-        /// Read client addresses from X-Forwarded-For (only behind a trusted proxy).
-        #[arg(long, env = "HEARD_TRUST_PROXY")]
-        trust_proxy: bool,
+        /// How many trusted proxies stand in front of the server (`--trust-proxy` alone: one). The client address
+        /// is then the X-Forwarded-For entry the outermost of them appended; entries the client wrote are ignored.
+        #[arg(long, env = "HEARD_TRUST_PROXY", value_name = "HOPS", num_args = 0..=1,
+            default_value_t = 0, default_missing_value = "1")]
+        trust_proxy: u8,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -137,10 +139,26 @@ fn main() -> std::process::ExitCode {
     match real_main() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", causes_once(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each said once. Many library errors (sqlx's among them) repeat their
+/// source's text inside their own message, so a cause already said is skipped rather than printed again.
+fn causes_once(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if out.contains(&cause) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&cause);
+    }
+    out
 }
 
 fn real_main() -> Result<()> {
@@ -190,7 +208,7 @@ async fn run(command: Command) -> Result<()> {
             let mut config = heard_server::Config::new(addr, storage.secret_key()?);
             config.public_url = public_url;
             config.submissions_per_minute = submissions_per_minute;
-            config.trust_proxy = trust_proxy;
+            config.trusted_proxy_hops = trust_proxy;
             let app = heard_server::Application::build(store, config)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
@@ -213,7 +231,9 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Migrate { storage } => {
             let url = storage.database_url()?;
-            let n = Store::migrate_only(&url).await?;
+            let n = Store::migrate_only(&url)
+                .await
+                .with_context(|| format!("migrating the {} store", url.backend_name()))?;
             println!(
                 "{} migration(s) applied to the {} store; it is up to date.",
                 n,
