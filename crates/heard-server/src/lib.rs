@@ -112,7 +112,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public::routes())
         .merge(api::routes())
-        .merge(admin::routes())
+        .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())
         .merge(widget::routes())
         .layer(axum::middleware::from_fn(input::refuse_control_characters))
@@ -126,6 +126,7 @@ pub fn router(state: AppState) -> Router {
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(security::span_without_query),
         )
+        .layer(security::compression())
         .with_state(state)
 }
 

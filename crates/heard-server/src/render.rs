@@ -41,6 +41,18 @@ impl Templates {
         env.add_filter("pct", |p: f64| format!("{:.0}%", p * 100.0));
         env.add_filter("pct1", |p: f64| format!("{:.1}%", p * 100.0));
         env.add_filter("num", |n: f64| format_thousands(n as i64));
+        // `asset("heard/heard.css")` is the file's content-hashed address, cacheable for a year.
+        env.add_function("asset", |path: &str| {
+            // Our own path of letters, digits, dots and slashes: safe to print as it is.
+            crate::assets::url(path)
+                .map(Value::from_safe_string)
+                .ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("no asset {path}"),
+                    )
+                })
+        });
         Templates { env }
     }
 

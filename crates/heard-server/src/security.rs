@@ -43,6 +43,35 @@ pub async fn headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Marks a response that holds a secret (a CSRF token, a session's pages) next to text a request can choose, such
+/// as a search filter echoed into the page: `compression` leaves it as it is, because compressing the two together
+/// lets an attacker who sees encrypted sizes guess the secret a character at a time (BREACH). The admin's responses
+/// all carry it; public pages, the API and static files hold no secret and are compressed.
+#[derive(Clone, Copy, Debug)]
+pub struct NotCompressed;
+
+pub async fn not_compressed(mut resp: Response) -> Response {
+    resp.extensions_mut().insert(NotCompressed);
+    resp
+}
+
+/// gzip for text responses (HTML, CSS, JavaScript, JSON, SVG, CSV) when the client accepts it; not for fonts and
+/// images, which are compressed already, nor for responses marked `NotCompressed`.
+pub fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+    tower_http::compression::CompressionLayer::new().compress_when(
+        DefaultPredicate::new()
+            .and(NotForContentType::const_new("font/"))
+            .and(
+                |_: axum::http::StatusCode,
+                 _: axum::http::Version,
+                 _: &axum::http::HeaderMap,
+                 ext: &axum::http::Extensions| ext.get::<NotCompressed>().is_none(),
+            ),
+    )
+}
+
 pub fn span_without_query(req: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
 }

@@ -439,3 +439,60 @@ fn an_unreachable_database_is_named_with_its_cause_once() {
     assert_eq!(err.matches("does not exist").count(), 1, "{err}");
     assert!(err.contains("5432"), "{err}");
 }
+
+// Item 17: text goes compressed, static files under hashed names are kept for a year, and pages that hold a secret
+// beside text a request chooses (the admin) are not compressed (BREACH).
+#[tokio::test]
+async fn public_text_is_compressed_and_static_files_are_cached_under_hashed_names() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let get = |path: String| {
+        app.client
+            .get(if path.starts_with("http") {
+                path
+            } else {
+                format!("{}{path}", app.base)
+            })
+            .header("accept-encoding", "gzip")
+            .send()
+    };
+    let page = get(page_url(&app)).await.unwrap();
+    assert_eq!(page.headers()["content-encoding"], "gzip");
+    let page = app
+        .client
+        .get(page_url(&app))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let css = page
+        .split("href=\"")
+        .map(|s| s.split('"').next().unwrap())
+        .find(|s| s.starts_with("/static/uswds/css/uswds.min."))
+        .expect("the page links the stylesheet by its hashed name")
+        .to_string();
+    let r = get(css.clone()).await.unwrap();
+    assert_eq!(r.status(), 200, "{css}");
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let font = heard_server::assets::url(
+        "uswds/fonts/source-sans-pro/sourcesanspro-regular-webfont.woff2",
+    )
+    .unwrap();
+    let r = get(font).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers().get("content-encoding").is_none(),
+        "fonts are compressed already"
+    );
+    let r = get("/admin/login".into()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers().get("content-encoding").is_none(),
+        "no compression beside a CSRF token"
+    );
+}
