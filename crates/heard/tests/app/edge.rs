@@ -183,7 +183,17 @@ crate::both_backends!(
         )
         .await;
         assert_eq!(s, 422, "{body}");
-        assert!(body.contains("q.comment"), "{body}");
+        // A person gets the form back, the character removed and a note beside the answer.
+        assert!(body.contains(">helloworld</textarea>"), "{body}");
+        assert!(body.contains("hidden character"), "{body}");
+        assert_eq!(
+            app.store
+                .count_responses(app.a.org, &Default::default())
+                .await
+                .unwrap(),
+            0,
+            "nothing is stored"
+        );
 
         let (s, body) = status_and_text(
         app.client
