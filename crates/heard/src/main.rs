@@ -50,7 +50,7 @@ enum Command {
         /// How many trusted proxies stand in front of the server (`--trust-proxy` alone: one). The client address
         /// is then the X-Forwarded-For entry the outermost of them appended; entries the client wrote are ignored.
         #[arg(long, env = "HEARD_TRUST_PROXY", value_name = "HOPS", num_args = 0..=1,
-            default_value_t = 0, default_missing_value = "1")]
+            default_value = "0", default_missing_value = "1", value_parser = proxy_hops)]
         trust_proxy: u8,
     },
     /// Apply pending database migrations and exit.
@@ -142,6 +142,17 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {}", causes_once(&e));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `--trust-proxy`'s value: a number of proxies, or `true`/`false` as earlier versions took (one proxy, none).
+fn proxy_hops(s: &str) -> Result<u8, String> {
+    match s {
+        "true" | "yes" => Ok(1),
+        "false" | "no" => Ok(0),
+        n => n
+            .parse()
+            .map_err(|_| format!("'{n}' is not a number of proxies (0 to 255)")),
     }
 }
 
