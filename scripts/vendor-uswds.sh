@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Copies the parts of the U.S. Web Design System that Heard serves from the npm package (pinned in package.json)
 # into crates/heard-server/assets/uswds, so that the server binary embeds them and a build needs no network.
-# Only the stylesheet, the fonts and images that stylesheet refers to, and the banner images are copied.
+# The stylesheet is cut down to the selectors Heard uses (scripts/purge-uswds.mjs); only the fonts and images that
+# the cut stylesheet refers to, and the banner images, are copied.
 # Run after changing the @uswds/uswds version: npm ci && scripts/vendor-uswds.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,8 +10,8 @@ src=node_modules/@uswds/uswds/dist
 dst=crates/heard-server/assets/uswds
 [ -f "$src/css/uswds.min.css" ] || { echo "vendor-uswds: run 'npm ci' first ($src is missing)" >&2; exit 1; }
 rm -rf "$dst" && mkdir -p "$dst/css"
-cp "$src/css/uswds.min.css" "$dst/css/"
-grep -o 'url(\.\./[^)]*)' "$src/css/uswds.min.css" | sed 's/^url(\.\.\///; s/)$//' | sort -u |
+node scripts/purge-uswds.mjs
+grep -o 'url(\.\./[^)]*)' "$dst/css/uswds.min.css" | sed 's/^url(\.\.\///; s/)$//' | sort -u |
   while read -r f; do mkdir -p "$dst/$(dirname "$f")"; cp "$src/$f" "$dst/$f"; done
 for f in img/us_flag_small.png img/icon-dot-gov.svg img/icon-https.svg img/lock.svg; do
   [ -f "$src/$f" ] && cp "$src/$f" "$dst/$f"

@@ -256,7 +256,14 @@ fn json_object(headers: &HeaderMap, body: &Bytes) -> AppResult<Map<String, Value
         return Err(AppError::UnsupportedMediaType);
     }
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
+        Ok(mut v @ Value::Object(_)) => {
+            let mut errs = FieldErrors::default();
+            crate::input::clean_json("", &mut v, &mut errs);
+            match v {
+                Value::Object(m) if errs.is_empty() => Ok(m),
+                _ => Err(AppError::Invalid(errs)),
+            }
+        }
         Ok(_) => Err(AppError::field(
             "body",
             "not_an_object",
@@ -465,7 +472,7 @@ async fn display(
 ) -> AppResult<Response> {
     let p = load_published(&state, &org, &survey).await?;
     let origin = cors(&headers, &state, &p)?;
-    state.limiter.check(ip)?;
+    state.display_limiter.check(ip)?;
     let m = if body.is_empty() {
         Map::new()
     } else {

@@ -83,7 +83,7 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) 
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
 }
 
-/// The address a request came from.
+/// The address a request came from: the key of every per-address limit (submissions, displays, sign-in throttle).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
@@ -93,23 +93,48 @@ impl FromRequestParts<AppState> for ClientIp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if state.config.trust_proxy
-            && let Some(ip) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse().ok())
-        {
-            return Ok(ClientIp(ip));
-        }
-        let ip = parts
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        Ok(ClientIp(ip))
+        Ok(ClientIp(client_ip(
+            &parts.headers,
+            peer,
+            state.config.trusted_proxy_hops,
+        )))
     }
+}
+
+/// The client's address behind `hops` trusted proxies. Each proxy appends the address it received the request from
+/// to `X-Forwarded-For` (several header lines read as one list), so the entry `hops` places from the right is the one
+/// the outermost trusted proxy wrote; everything to its left came from the client and could be anything. With no
+/// trusted proxy, or a list shorter than the proxies configured, or an entry that is not an address, the socket's
+/// peer is the client: a misconfigured proxy then puts everyone behind it under one budget rather than letting each
+/// request pick its own.
+pub fn client_ip(headers: &HeaderMap, peer: IpAddr, hops: u8) -> IpAddr {
+    if hops == 0 {
+        return peer;
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let Some(entry) = entries
+        .len()
+        .checked_sub(hops as usize)
+        .and_then(|i| entries.get(i))
+    else {
+        return peer;
+    };
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .unwrap_or(peer)
 }
 
 /// A signed-in staff member.
@@ -264,6 +289,26 @@ impl FromRequest<AppState> for AdminForm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_address_is_the_entry_the_outermost_trusted_proxy_appended() {
+        let peer: IpAddr = "10.0.0.2".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", "1.1.1.1, 2.2.2.2".parse().unwrap());
+        h.append("x-forwarded-for", "203.0.113.7:4711".parse().unwrap());
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_ip(&h, peer, 0), peer);
+        assert_eq!(client_ip(&h, peer, 1), ip("203.0.113.7"));
+        assert_eq!(client_ip(&h, peer, 2), ip("2.2.2.2"));
+        assert_eq!(client_ip(&h, peer, 3), ip("1.1.1.1"));
+        assert_eq!(client_ip(&h, peer, 4), peer, "fewer entries than proxies");
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "1.1.1.1, unknown".parse().unwrap());
+        assert_eq!(client_ip(&h, peer, 1), peer);
+        h.insert("x-forwarded-for", "[2001:db8::1]:80".parse().unwrap());
+        assert_eq!(client_ip(&h, peer, 1), ip("2001:db8::1"));
+        assert_eq!(client_ip(&HeaderMap::new(), peer, 1), peer);
+    }
 
     #[test]
     fn passwords_verify_only_with_the_right_secret() {

@@ -308,8 +308,11 @@ fn question_columns<'a>(
     out
 }
 
-/// Cells that a spreadsheet would run as a formula get a leading quote (CSV injection).
+/// Cells that a spreadsheet would run as a formula get a leading quote (CSV injection). Bidirectional controls are
+/// removed first, as on every page staff read (`input::without_bidi_controls`), which also keeps one from hiding a
+/// formula's first character from this check.
 pub fn csv_safe(s: &str) -> String {
+    let s = &*crate::input::without_bidi_controls(s);
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
@@ -325,6 +328,7 @@ mod tests {
     fn formulas_are_defused() {
         assert_eq!(csv_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(csv_safe("fine"), "fine");
+        assert_eq!(csv_safe("\u{202E}=1+1"), "'=1+1");
     }
 
     #[test]

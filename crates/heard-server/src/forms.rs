@@ -1,5 +1,6 @@
 //! HTML form bodies as ordered (name, value) pairs. Serde structs cannot express repeated checkbox names or the
-//! per-question field names of a survey, so forms are read through this one small type.
+//! per-question field names of a survey, so forms are read through this one small type. Every form passes the edge's
+//! text rule (`input`) here: `FormData` refuses a form that breaks it, `LenientForm` keeps it with the problems named.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -18,6 +19,46 @@ impl FormData {
                 .collect(),
         )
     }
+
+    /// Parses a body under the edge's text rule (`input::clean_text`): textarea line breaks (CRLF) become LF, and a
+    /// field holding any other control character is refused, every such field named.
+    pub fn parse_checked(body: &[u8]) -> Result<FormData, AppError> {
+        let LenientForm { form, errors } = FormData::parse_lenient(body);
+        if errors.is_empty() {
+            Ok(form)
+        } else {
+            Err(AppError::Invalid(errors))
+        }
+    }
+
+    /// Parses a body under the edge's text rule but keeps going: every field is kept with its refused characters
+    /// removed, and each field that held one is named in `errors`. For pages that show the form again with the
+    /// problem beside the answer (the hosted survey) instead of an error page.
+    pub fn parse_lenient(body: &[u8]) -> LenientForm {
+        let mut errors = heard_domain::FieldErrors::default();
+        let mut out = Vec::new();
+        for (k, v) in form_urlencoded::parse(body) {
+            let mut keep = |field: &str, text: &str| match crate::input::clean_text(field, text) {
+                Ok(t) => t.into_owned(),
+                Err(e) => {
+                    errors.push(e);
+                    text.replace("\r\n", "\n")
+                        .chars()
+                        .filter(|c| !crate::input::is_refused(*c))
+                        .collect()
+                }
+            };
+            let name = keep(&k, &k);
+            let value = keep(&name, &v);
+            out.push((name, value));
+        }
+        errors.0.dedup_by(|a, b| a.field == b.field);
+        LenientForm {
+            form: FormData(out),
+            errors,
+        }
+    }
+
     /// The first value of `name`, trimmed; empty if absent.
     pub fn get(&self, name: &str) -> &str {
         self.0
@@ -41,20 +82,37 @@ impl FormData {
     }
 }
 
+/// A form read by `FormData::parse_lenient`.
+#[derive(Debug, Default)]
+pub struct LenientForm {
+    pub form: FormData,
+    pub errors: heard_domain::FieldErrors,
+}
+
+async fn form_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("application/x-www-form-urlencoded") {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)
+}
+
 impl<S: Send + Sync> FromRequest<S> for FormData {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !ct.starts_with("application/x-www-form-urlencoded") {
-            return Err(AppError::UnsupportedMediaType);
-        }
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| AppError::PayloadTooLarge)?;
-        Ok(FormData::parse(&body))
+        FormData::parse_checked(&form_body(req, state).await?)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for LenientForm {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(FormData::parse_lenient(&form_body(req, state).await?))
     }
 }

@@ -84,11 +84,55 @@ pub fn choices(q: &Question, lang: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A form field's name in words, for pages that list problems away from their form ("name_en" -> "Name in
+/// English", "time_zone" -> "Time zone"): known fields by their label on the form, others by their parts, with
+/// language suffixes spelled out. A field's code is for machines (the JSON API's `field`); people read this.
+pub fn field_words(field: &str) -> String {
+    let known = match field {
+        "pra_omb" => Some("OMB control number"),
+        "pra_expires" => Some("Expiration date"),
+        "widget_sample_percent" => Some("Share of page views offered the survey"),
+        "allowed_origins" => Some("Sites allowed to embed or submit this survey"),
+        "slug" => Some("Short name for links"),
+        "kind" => Some("Type"),
+        "before" => Some("Page link"),
+        _ => None,
+    };
+    if let Some(k) = known {
+        return k.to_string();
+    }
+    let words: Vec<String> = field
+        .split(['_', '.'])
+        .filter(|w| !w.is_empty())
+        .map(|w| match w {
+            "en" | "es" => format!("in {}", crate::i18n::language_name(w, "en")),
+            "pra" => "Paperwork Reduction Act".into(),
+            "opt" => "answer".into(),
+            "q" => "question".into(),
+            other => other.to_string(),
+        })
+        .collect();
+    let mut c = words.join(" ").chars().collect::<Vec<_>>();
+    if let Some(f) = c.first_mut() {
+        *f = f.to_ascii_uppercase();
+    }
+    c.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use heard_domain::LocalizedText;
     use heard_domain::survey::Choice;
+
+    #[test]
+    fn fields_are_named_in_words() {
+        assert_eq!(field_words("name_en"), "Name in English");
+        assert_eq!(field_words("description_es"), "Description in Spanish");
+        assert_eq!(field_words("time_zone"), "Time zone");
+        assert_eq!(field_words("language"), "Language");
+        assert_eq!(field_words("pra_omb"), "OMB control number");
+    }
 
     #[test]
     fn answers_read_as_their_labels() {

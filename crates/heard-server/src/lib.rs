@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod forms;
 pub mod i18n;
+pub mod input;
 pub mod labels;
 pub mod pipeline;
 pub mod public;
@@ -39,12 +40,15 @@ pub struct Config {
     pub public_url: Option<String>,
     /// 32 bytes that seal contact details and key person hashes. Must be the same on every instance.
     pub secret_key: [u8; 32],
-    /// Submissions per minute allowed from one IP address (hosted pages and API together).
+    /// Submissions per minute allowed from one IP address (hosted pages and API together); displays counted from
+    /// one address have a budget of the same size.
     pub submissions_per_minute: u32,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Read the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_proxy: bool,
+    /// How many trusted proxies stand in front of the server (0: none, the socket's peer is the client). With N,
+    /// the client is the Nth `X-Forwarded-For` entry from the right: the one the outermost trusted proxy appended.
+    /// Entries to its left were written by the client and are never believed.
+    pub trusted_proxy_hops: u8,
 }
 
 impl Config {
@@ -55,7 +59,7 @@ impl Config {
             secret_key,
             submissions_per_minute: 600,
             body_limit: 64 * 1024,
-            trust_proxy: false,
+            trusted_proxy_hops: 0,
         }
     }
 }
@@ -68,6 +72,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     pub pipeline: Arc<pipeline::Pipeline>,
     pub limiter: Arc<ratelimit::IpLimiter>,
+    /// Displays counted per address: the same budget as submissions, kept apart from it.
+    pub display_limiter: Arc<ratelimit::IpLimiter>,
     pub templates: Arc<render::Templates>,
     pub published: Arc<public::PublishedCache>,
     /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
@@ -88,6 +94,9 @@ impl AppState {
             limiter: Arc::new(ratelimit::IpLimiter::per_minute(
                 config.submissions_per_minute,
             )),
+            display_limiter: Arc::new(ratelimit::IpLimiter::per_minute(
+                config.submissions_per_minute,
+            )),
             templates: Arc::new(render::Templates::load()),
             published: Arc::new(public::PublishedCache::default()),
             store,
@@ -104,9 +113,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public::routes())
         .merge(api::routes())
-        .merge(admin::routes())
+        .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())
         .merge(widget::routes())
+        .layer(axum::middleware::from_fn(input::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::html_errors,
@@ -117,6 +127,7 @@ pub fn router(state: AppState) -> Router {
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(security::span_without_query),
         )
+        .layer(security::compression())
         .with_state(state)
 }
 

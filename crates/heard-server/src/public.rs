@@ -334,6 +334,8 @@ async fn show(
     State(state): State<AppState>,
     Path((org, survey)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
+    ClientIp(ip): ClientIp,
+    method: axum::http::Method,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let p = load_published(&state, &org, &survey).await?;
@@ -351,8 +353,13 @@ async fn show(
             closed,
         },
     )?;
-    if !closed && q.preview.is_none() {
-        // A rendered page is a real display: A-11's "customers offered the survey".
+    if !closed
+        && q.preview.is_none()
+        && crate::ratelimit::is_view(&method, &headers)
+        && state.display_limiter.check(ip).is_ok()
+    {
+        // A page a person is shown is a real display: A-11's "customers offered the survey". Past the address's
+        // budget the page is still served, but no longer counted. Displays are counted per local day.
         let day = p.org.time_zone.day_number(heard_store::now_ms());
         state
             .store
@@ -390,7 +397,10 @@ async fn submit(
     Path((org, survey)): Path<(String, String)>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: FormData,
+    crate::forms::LenientForm {
+        form,
+        errors: bad_text,
+    }: crate::forms::LenientForm,
 ) -> AppResult<Response> {
     if !same_origin(&headers, &state) {
         return Err(AppError::Forbidden(
@@ -420,6 +430,34 @@ async fn submit(
             },
         )?;
         return Ok((StatusCode::GONE, axum::response::Html(html)).into_response());
+    }
+    if !bad_text.is_empty() {
+        // An answer with a control character (pasted from another program, say): the form comes back with the
+        // character removed and a note beside each such answer. Other fields are not typed by people.
+        let tr = i18n::strings(&lang);
+        let msg = tr["errors"]["control_character_removed"]
+            .as_str()
+            .unwrap_or("");
+        let errors: Option<BTreeMap<String, String>> = bad_text
+            .0
+            .iter()
+            .map(|e| Some((e.field.strip_prefix("q.")?.to_string(), msg.to_string())))
+            .collect();
+        let Some(errors) = errors else {
+            return Err(AppError::Invalid(bad_text));
+        };
+        let html = render_survey(
+            &state,
+            PageInput {
+                p: &p,
+                lang: &lang,
+                form: &form,
+                errors,
+                tp: form.opt("tp"),
+                closed: false,
+            },
+        )?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(html)).into_response());
     }
     // Form fields `q.<id>` become the same answers object the JSON API takes.
     let mut answers = Map::new();

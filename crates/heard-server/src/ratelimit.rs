@@ -1,7 +1,11 @@
-//! Per-IP limits on submissions, a defence against floods from one address. The limit lives in each instance's
-//! memory: with N instances an address gets N times the budget, which is acceptable for abuse defence (it is not a
-//! quota) and keeps submissions free of a database round trip.
+//! Per-IP limits on what the public can write: submissions, and displays (A-11's "offered the survey", the
+//! denominator of every response rate, which the public could otherwise push at will). Each has its own budget of
+//! the same size, so viewing pages never uses up a person's submissions. The limit lives in each instance's memory:
+//! with N instances an address gets N times the budget, which is acceptable for abuse defence (it is not a quota)
+//! and keeps submissions free of a database round trip. Any new figure the public can move (a QR scan, a share link
+//! opened, a signal from another channel) takes a budget of its own here and counts only within it.
 
+use axum::http::{HeaderMap, Method};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -28,9 +32,61 @@ impl IpLimiter {
     }
 }
 
+/// Whether a request is a person being shown a page, rather than a HEAD request, a browser fetching the page ahead
+/// of time in case it is opened (prefetch and prerender: `Sec-Purpose`, `Purpose`, `X-Purpose`, Firefox's `X-Moz`),
+/// or a fetch that embeds it as something other than a document or frame (`Sec-Fetch-Dest`). Only views count as
+/// displays; the page itself is served either way.
+pub fn is_view(method: &Method, headers: &HeaderMap) -> bool {
+    if method != Method::GET {
+        return false;
+    }
+    let has = |name: &str, words: &[&str]| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split([',', ';', ' ']))
+            .any(|w| words.iter().any(|x| w.trim().eq_ignore_ascii_case(x)))
+    };
+    let ahead = ["prefetch", "prerender", "preview"];
+    if has("sec-purpose", &ahead)
+        || has("purpose", &ahead)
+        || has("x-purpose", &ahead)
+        || has("x-moz", &ahead)
+    {
+        return false;
+    }
+    match headers.get("sec-fetch-dest").and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(d) => matches!(d, "document" | "iframe" | "frame"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_get_that_is_not_fetched_ahead_is_a_view() {
+        let h = |pairs: &[(&'static str, &'static str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.append(*k, v.parse().unwrap());
+            }
+            m
+        };
+        assert!(is_view(&Method::GET, &h(&[])));
+        assert!(is_view(&Method::GET, &h(&[("sec-fetch-dest", "document")])));
+        assert!(!is_view(&Method::HEAD, &h(&[])));
+        assert!(!is_view(
+            &Method::GET,
+            &h(&[("sec-purpose", "prefetch;prerender")])
+        ));
+        assert!(!is_view(&Method::GET, &h(&[("purpose", "prefetch")])));
+        assert!(!is_view(&Method::GET, &h(&[("x-moz", "prefetch")])));
+        assert!(!is_view(&Method::GET, &h(&[("x-purpose", "preview")])));
+        assert!(!is_view(&Method::GET, &h(&[("sec-fetch-dest", "image")])));
+    }
 
     #[test]
     fn an_address_is_limited_after_its_burst_and_others_are_not() {

@@ -15,6 +15,21 @@ impl Templates {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        // Every printed string loses its bidirectional controls, so no answer, name or title can make staff (or
+        // the public) read text in an order other than the one it was written in (see `input`).
+        env.set_formatter(|out, state, value| {
+            match value.as_str().map(crate::input::without_bidi_controls) {
+                Some(std::borrow::Cow::Owned(clean)) => {
+                    let clean = if value.is_safe() {
+                        Value::from_safe_string(clean)
+                    } else {
+                        Value::from(clean)
+                    };
+                    minijinja::escape_formatter(out, state, &clean)
+                }
+                _ => minijinja::escape_formatter(out, state, value),
+            }
+        });
         for (name, bytes) in crate::assets::TEMPLATES {
             let src = std::str::from_utf8(bytes)
                 .unwrap_or_else(|_| panic!("template {name} is not UTF-8"));
@@ -29,16 +44,21 @@ impl Templates {
         env.add_filter("datetime", |st: &minijinja::State, ms: i64| {
             zone_of(st).display(ms)
         });
-        // A sentence's first letter in upper case, the rest as written ("enter the name" -> "Enter the name").
-        env.add_filter("capitalize_first", |s: String| {
-            let mut c = s.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
-        });
         env.add_filter("pct", |p: f64| format!("{:.0}%", p * 100.0));
         env.add_filter("pct1", |p: f64| format!("{:.1}%", p * 100.0));
         env.add_filter("num", |n: f64| format_thousands(n as i64));
+        // `asset("heard/heard.css")` is the file's content-hashed address, cacheable for a year.
+        env.add_function("asset", |path: &str| {
+            // Our own path of letters, digits, dots and slashes: safe to print as it is.
+            crate::assets::url(path)
+                .map(Value::from_safe_string)
+                .ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("no asset {path}"),
+                    )
+                })
+        });
         Templates { env }
     }
 

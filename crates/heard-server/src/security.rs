@@ -43,6 +43,35 @@ pub async fn headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Marks a response that holds a secret (a CSRF token, a session's pages) next to text a request can choose, such
+/// as a search filter echoed into the page: `compression` leaves it as it is, because compressing the two together
+/// lets an attacker who sees encrypted sizes guess the secret a character at a time (BREACH). The admin's responses
+/// all carry it; public pages, the API and static files hold no secret and are compressed.
+#[derive(Clone, Copy, Debug)]
+pub struct NotCompressed;
+
+pub async fn not_compressed(mut resp: Response) -> Response {
+    resp.extensions_mut().insert(NotCompressed);
+    resp
+}
+
+/// gzip for text responses (HTML, CSS, JavaScript, JSON, SVG, CSV) when the client accepts it; not for fonts and
+/// images, which are compressed already, nor for responses marked `NotCompressed`.
+pub fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+    tower_http::compression::CompressionLayer::new().compress_when(
+        DefaultPredicate::new()
+            .and(NotForContentType::const_new("font/"))
+            .and(
+                |_: axum::http::StatusCode,
+                 _: axum::http::Version,
+                 _: &axum::http::HeaderMap,
+                 ext: &axum::http::Extensions| ext.get::<NotCompressed>().is_none(),
+            ),
+    )
+}
+
 pub fn span_without_query(req: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
 }
@@ -73,6 +102,15 @@ pub async fn html_errors(
         return parts.status.into_response();
     };
     let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let errors: Vec<minijinja::Value> = v["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            minijinja::context! { field => crate::labels::field_words(e["field"].as_str().unwrap_or_default()),
+                message => e["message"].as_str().unwrap_or_default() }
+        })
+        .collect();
     let title = match parts.status.as_u16() {
         404 => "Page not found",
         403 => "You may not do this",
@@ -86,10 +124,10 @@ pub async fn html_errors(
         .templates
         .render(
             "error.html",
-            // With field errors the page lists their sentences, which say what to fix in words; the API's summary
-            // ("The input has 1 problem(s): name_en: ...") names fields by their codes, so people do not see it.
-            minijinja::context! { title => title, errors => v["errors"],
-                message => if v["errors"].as_array().is_some_and(|e| !e.is_empty()) { "Fix this and try again:".into() } else { v["message"].clone() } },
+            // With field errors the page lists each field in words and what to fix; the API's summary ("The input
+            // has 1 problem(s): name_en: ...") names fields by their codes, so people do not see it.
+            minijinja::context! { title => title, errors => errors,
+                message => if !errors.is_empty() { "Fix this and try again:".into() } else { v["message"].clone() } },
         )
         .unwrap_or_else(|_| title.to_string());
     let mut out = (parts.status, axum::response::Html(html)).into_response();

@@ -69,6 +69,13 @@ pub enum StoreError {
     Conflict(String),
     #[error("configuration: {0}")]
     Config(String),
+    /// The database could not be opened or reached at start: which one (host and port, or file) and why, in words.
+    #[error("cannot connect to {backend} at {place}: {cause}")]
+    Connect {
+        backend: &'static str,
+        place: String,
+        cause: String,
+    },
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
     #[error("the response writer has stopped")]
@@ -198,16 +205,46 @@ impl Store {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(opts.max_connections.max(2))
                     .connect_with(options)
-                    .await?;
+                    .await
+                    .map_err(|e| StoreError::Connect {
+                        backend: "SQLite",
+                        place: path.display().to_string(),
+                        cause: cause_of(&e),
+                    })?;
                 Backend::Sqlite(pool)
             }
             DatabaseUrl::Postgres(u) => {
                 let options = PgConnectOptions::from_str(u)?;
+                let unreachable = |cause: String| StoreError::Connect {
+                    backend: "PostgreSQL",
+                    place: format!(
+                        "{}:{} (database {})",
+                        options.get_host(),
+                        options.get_port(),
+                        options.get_database().unwrap_or("default")
+                    ),
+                    cause,
+                };
+                // One plain connection first: a refused or unknown server fails here at once with its cause,
+                // where the pool would retry until its acquire timeout and then say only "pool timed out". A server
+                // that does not answer at all is given up on after CONNECT_TIMEOUT.
+                use sqlx::Connection;
+                let first = tokio::time::timeout(
+                    CONNECT_TIMEOUT,
+                    sqlx::PgConnection::connect_with(&options),
+                )
+                .await
+                .map_err(|_| {
+                    unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
+                })?
+                .map_err(|e| unreachable(cause_of(&e)))?;
+                first.close().await.ok();
                 let pool = PgPoolOptions::new()
                     .max_connections(opts.max_connections.max(2))
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
-                    .await?;
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(|e| unreachable(cause_of(&e)))?;
                 Backend::Postgres(pool)
             }
         })
@@ -254,6 +291,26 @@ impl Store {
             done += n;
         }
         Ok(done)
+    }
+}
+
+/// How long the first connection to PostgreSQL may take before the server is called unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection error in words, once: sqlx's own message repeats its source's text after a prefix ("error
+/// communicating with database: ..."), so the innermost cause is what a person needs.
+fn cause_of(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::PoolTimedOut => "no connection could be opened in time".to_string(),
+        other => {
+            let mut cause: &dyn std::error::Error = other;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            cause.to_string()
+        }
     }
 }
 

@@ -47,9 +47,11 @@ enum Command {
         /// Submissions per minute allowed from one IP address (0 turns the limit off).
         #[arg(long, env = "HEARD_SUBMISSIONS_PER_MINUTE", default_value_t = 600)]
         submissions_per_minute: u32,
-        /// Read client addresses from X-Forwarded-For (only behind a trusted proxy).
-        #[arg(long, env = "HEARD_TRUST_PROXY")]
-        trust_proxy: bool,
+        /// How many trusted proxies stand in front of the server (`--trust-proxy` alone: one). The client address
+        /// is then the X-Forwarded-For entry the outermost of them appended; entries the client wrote are ignored.
+        #[arg(long, env = "HEARD_TRUST_PROXY", value_name = "HOPS", num_args = 0..=1,
+            default_value = "0", default_missing_value = "1", value_parser = proxy_hops)]
+        trust_proxy: u8,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -140,10 +142,37 @@ fn main() -> std::process::ExitCode {
     match real_main() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", causes_once(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `--trust-proxy`'s value: a number of proxies, or `true`/`false` as earlier versions took (one proxy, none).
+fn proxy_hops(s: &str) -> Result<u8, String> {
+    match s {
+        "true" | "yes" => Ok(1),
+        "false" | "no" => Ok(0),
+        n => n
+            .parse()
+            .map_err(|_| format!("'{n}' is not a number of proxies (0 to 255)")),
+    }
+}
+
+/// An error and its causes on one line, each said once. Many library errors (sqlx's among them) repeat their
+/// source's text inside their own message, so a cause already said is skipped rather than printed again.
+fn causes_once(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if out.contains(&cause) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&cause);
+    }
+    out
 }
 
 fn real_main() -> Result<()> {
@@ -193,7 +222,7 @@ async fn run(command: Command) -> Result<()> {
             let mut config = heard_server::Config::new(addr, storage.secret_key()?);
             config.public_url = public_url;
             config.submissions_per_minute = submissions_per_minute;
-            config.trust_proxy = trust_proxy;
+            config.trusted_proxy_hops = trust_proxy;
             let app = heard_server::Application::build(store, config)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
@@ -216,7 +245,9 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Migrate { storage } => {
             let url = storage.database_url()?;
-            let n = Store::migrate_only(&url).await?;
+            let n = Store::migrate_only(&url)
+                .await
+                .with_context(|| format!("migrating the {} store", url.backend_name()))?;
             println!(
                 "{} migration(s) applied to the {} store; it is up to date.",
                 n,

@@ -89,6 +89,11 @@ pub async fn add_user(
     role: &str,
     password: &str,
 ) -> Result<()> {
+    // The same rule for text as at the server's edge: the databases disagree about control characters.
+    for (flag, text) in [("--email", email), ("--name", name), ("--org", org_slug)] {
+        heard_server::input::clean_text(flag, text)
+            .map_err(|e| anyhow::anyhow!("{flag} {}", e.message))?;
+    }
     let role = Role::parse(role).map_err(|e| anyhow::anyhow!("--role: {}", e.message))?;
     let email = heard_domain::survey::parse_email(email)
         .map_err(|(_, m)| anyhow::anyhow!("--email: {m}"))?;

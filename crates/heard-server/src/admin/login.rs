@@ -22,12 +22,26 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-/// Only paths inside the admin are valid places to return to (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+/// Where to go after signing in: `next` if it parses as a path inside the admin, else the admin's home. The target
+/// goes into a `Location` header and the browser resolves it against our origin, so it must be a plain absolute
+/// path: printable ASCII only (no spaces, line breaks or control characters, which would break the header; other
+/// characters arrive percent-encoded), no backslash (browsers read `/\host` as `//host`, another site), no `//`
+/// start, no dot segments, and `/admin` itself or below it. Anything else is not an error, only ignored.
+pub fn safe_next(next: Option<&str>) -> String {
+    let ok = |n: &str| {
+        n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+            && (n == "/admin" || n.starts_with("/admin/") || n.starts_with("/admin?"))
+            && n.parse::<axum::http::uri::PathAndQuery>().is_ok()
+            && !n
+                .split(['?', '#'])
+                .next()
+                .unwrap_or("")
+                .split('/')
+                .map(|seg| seg.to_ascii_lowercase().replace("%2e", "."))
+                .any(|seg| seg == "." || seg == "..")
+    };
     match next {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("://") => {
-            n.to_string()
-        }
+        Some(n) if ok(n) => n.to_string(),
         _ => "/admin".to_string(),
     }
 }

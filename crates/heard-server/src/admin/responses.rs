@@ -45,12 +45,7 @@ impl ListQuery {
         let date = |s: Option<&str>, field: &str| -> AppResult<Option<NaiveDate>> {
             s.map(|s| {
                 NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                    let which = if field == "from" { "From" } else { "To" };
-                    AppError::field(
-                        field,
-                        "invalid_date",
-                        format!("write the “{which}” date like 2026-10-01"),
-                    )
+                    AppError::field(field, "invalid_date", "use a date like 2026-10-01")
                 })
             })
             .transpose()

@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod durability;
+mod edge;
 mod isolation;
 mod reports;
 mod support;

@@ -423,10 +423,7 @@ both_backends!(people_read_words_not_codes, |app| {
     )
     .await;
     assert_eq!(st, 422);
-    assert!(
-        html.contains("Write the “From” date like 2026-10-01"),
-        "{html}"
-    );
+    assert!(html.contains("From: use a date like 2026-10-01"), "{html}");
     assert!(
         !html.contains("from:") && !html.contains("problem(s)"),
         "{html}"

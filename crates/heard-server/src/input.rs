@@ -1,0 +1,192 @@
+//! The one rule for text arriving at the edge, and for text shown back to staff.
+//!
+//! In: control characters other than tab and line feed are refused with a 4xx naming the field, on every input path
+//! (path segments and query strings by the `refuse_control_characters` middleware, form bodies by `FormData`, JSON
+//! bodies by `clean_json`). A carriage return followed by a line feed, which browsers send for every line break in
+//! a textarea, becomes a line feed. The rule exists because the backends disagree: PostgreSQL refuses a NUL in text
+//! (a 500 and an error in the log that anyone could repeat) where SQLite stores it, and other control characters
+//! break headers, CSV files and terminals downstream. Input paths not built yet (signals from other channels,
+//! imports, SMS) must pass their text through `clean_text` (or `clean_json`) before anything else reads it.
+//!
+//! Out: bidirectional controls (Unicode's embeddings, overrides, isolates and marks) are removed from every value a
+//! page prints and from every CSV cell, by `without_bidi_controls`. They are removed rather than only isolated
+//! because an isolate (`<bdi>`) keeps an override from reordering the text around it but not the text inside it: a
+//! right-to-left override inside an answer would still show its characters in reverse, so staff would read a
+//! different number, address or word than the one written. Genuine right-to-left writing needs no controls (the
+//! Unicode bidirectional algorithm orders Arabic or Hebrew letters by itself), and answers are also wrapped in
+//! `<bdi>` so such text does not reorder the page around it.
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use heard_domain::{FieldError, FieldErrors};
+use serde_json::Value;
+use std::borrow::Cow;
+
+use crate::AppError;
+
+/// Whether `c` is refused in input: a C0 or C1 control character, or DEL, other than tab and line feed.
+pub fn is_refused(c: char) -> bool {
+    c.is_control() && c != '\t' && c != '\n'
+}
+
+/// `value` of `field` under the rule: CRLF becomes LF, and any other control character but tab and line feed is an
+/// error naming the field and the character (its code point, since the character itself does not print).
+pub fn clean_text<'a>(field: &str, value: &'a str) -> Result<Cow<'a, str>, FieldError> {
+    let value: Cow<'a, str> = if value.contains("\r\n") {
+        Cow::Owned(value.replace("\r\n", "\n"))
+    } else {
+        Cow::Borrowed(value)
+    };
+    match value.chars().find(|c| is_refused(*c)) {
+        None => Ok(value),
+        Some(c) => Err(refused(field, c)),
+    }
+}
+
+fn refused(field: &str, c: char) -> FieldError {
+    FieldError::new(
+        printable(field),
+        "control_character",
+        format!(
+            "contains a control character (U+{:04X}); only letters, digits, punctuation, spaces, tabs and line \
+             breaks are accepted",
+            c as u32
+        ),
+    )
+}
+
+/// A field name as it can be shown: refused characters become `?`.
+fn printable(name: &str) -> String {
+    name.chars()
+        .map(|c| if is_refused(c) { '?' } else { c })
+        .collect()
+}
+
+/// Cleans every string (and object key) in a JSON value in place; fields are named by their path from `prefix`
+/// (`answers.comment`, `answers.went_well[1]`). Every problem is reported, not only the first.
+pub fn clean_json(prefix: &str, v: &mut Value, errs: &mut FieldErrors) {
+    match v {
+        Value::String(s) => match clean_text(prefix, s) {
+            Ok(Cow::Owned(c)) => *s = c,
+            Ok(Cow::Borrowed(_)) => {}
+            Err(e) => errs.push(e),
+        },
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                clean_json(&format!("{prefix}[{i}]"), item, errs);
+            }
+        }
+        Value::Object(m) => {
+            let keys: Vec<String> = m.keys().cloned().collect();
+            for k in keys {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if let Some(c) = k
+                    .chars()
+                    .find(|c| is_refused(*c) || *c == '\n' || *c == '\t')
+                {
+                    errs.push(refused(&path, c));
+                    continue;
+                }
+                if let Some(item) = m.get_mut(&k) {
+                    clean_json(&path, item, errs);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Middleware: every path segment and every query parameter (name and value), percent-decoded, under the rule. A
+/// path segment is named by its route parameter (`org`, `survey`) when the route has one, else `path`.
+pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
+    let mut errs = FieldErrors::default();
+    let template: Vec<String> = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().split('/').map(str::to_string).collect())
+        .unwrap_or_default();
+    for (i, segment) in req.uri().path().split('/').enumerate() {
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        if let Some(c) = decoded
+            .chars()
+            .find(|c| is_refused(*c) || *c == '\n' || *c == '\t')
+        {
+            let name = template
+                .get(i)
+                .and_then(|t| t.strip_prefix('{'))
+                .and_then(|t| t.strip_suffix('}'))
+                .map(|t| t.trim_start_matches('*'))
+                .unwrap_or("path");
+            errs.push(refused(name, c));
+        }
+    }
+    if let Some(q) = req.uri().query() {
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            if let Some(c) = k.chars().chain(v.chars()).find(|c| is_refused(*c)) {
+                errs.push(refused(&k, c));
+            }
+        }
+    }
+    if errs.is_empty() {
+        next.run(req).await
+    } else {
+        AppError::Invalid(errs).into_response()
+    }
+}
+
+/// Whether `c` is a bidirectional formatting character: the embeddings and overrides (U+202A-U+202E), the isolates
+/// (U+2066-U+2069), the left-to-right and right-to-left marks (U+200E, U+200F) and the Arabic letter mark (U+061C).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// `s` without bidirectional formatting characters, for showing to staff (see the module's comment for why they
+/// are removed rather than only isolated).
+pub fn without_bidi_controls(s: &str) -> Cow<'_, str> {
+    if s.chars().any(is_bidi_control) {
+        Cow::Owned(s.chars().filter(|c| !is_bidi_control(*c)).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_refused_but_tabs_and_line_breaks_are_kept() {
+        assert_eq!(clean_text("f", "a\tb\nc").unwrap(), "a\tb\nc");
+        assert_eq!(clean_text("f", "a\r\nb\r\n").unwrap(), "a\nb\n");
+        for bad in ["a\0", "a\rb", "\u{7f}", "\u{85}", "\u{1b}[31m", "\u{c}"] {
+            let e = clean_text("q.comment", bad).unwrap_err();
+            assert_eq!(e.field, "q.comment");
+            assert_eq!(e.code, "control_character");
+        }
+        assert!(clean_text("f", "¿Qué tal? – ok «bien» \u{202E}").is_ok());
+    }
+
+    #[test]
+    fn json_strings_are_cleaned_and_every_bad_one_is_named_by_its_path() {
+        let mut v = serde_json::json!({"answers": {"comment": "a\r\nb", "list": ["ok", "x\u{0}"], "k\u{1}": 1}});
+        let mut errs = FieldErrors::default();
+        clean_json("", &mut v, &mut errs);
+        assert_eq!(v["answers"]["comment"], "a\nb");
+        let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["answers.k?", "answers.list[1]"]);
+    }
+
+    #[test]
+    fn bidirectional_controls_are_removed_and_other_text_kept() {
+        assert_eq!(
+            without_bidi_controls("a\u{202E}bc\u{202C} \u{2067}d\u{2069}\u{200F}\u{61C}"),
+            "abc d"
+        );
+        assert_eq!(without_bidi_controls("مرحبا שלום"), "مرحبا שלום");
+    }
+}
