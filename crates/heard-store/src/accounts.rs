@@ -10,10 +10,22 @@ use crate::{
 };
 
 impl Store {
+    /// Creates an organization in the default time zone (America/New_York).
     pub async fn create_org(&self, name: &str, slug: &str, now: i64) -> Result<Organization> {
+        self.create_org_in(name, slug, Zone::default(), now).await
+    }
+
+    /// Creates an organization whose days, weeks and quarters are those of `zone`.
+    pub async fn create_org_in(
+        &self,
+        name: &str,
+        slug: &str,
+        zone: Zone,
+        now: i64,
+    ) -> Result<Organization> {
         let id = OrgId::new();
-        on_pool!(self, p => sqlx::query("INSERT INTO organizations (id, name, slug, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(id.as_uuid()).bind(name).bind(slug).bind(now).execute(p).await.map(|r| r.rows_affected()))
+        on_pool!(self, p => sqlx::query("INSERT INTO organizations (id, name, slug, created_at, time_zone) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id.as_uuid()).bind(name).bind(slug).bind(now).bind(zone.name()).execute(p).await.map(|r| r.rows_affected()))
         .map_err(|e| StoreError::conflict_or(e, "an organization with this short name already exists"))?;
         Ok(Organization {
             id,
@@ -21,7 +33,7 @@ impl Store {
             slug: slug.into(),
             created_at: now,
             keep_raw_text: false,
-            time_zone: Zone::default(),
+            time_zone: zone,
         })
     }
 

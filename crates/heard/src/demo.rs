@@ -122,9 +122,8 @@ pub async fn generate(
     let created = start_ms - 86_400_000;
 
     let org = store
-        .create_org("Department of Example Services", &slug, created)
+        .create_org_in("Department of Example Services", &slug, zone, created)
         .await?;
-    store.set_org_time_zone(org.id, zone).await?;
     let pra = heard_domain::pra::Pra::parse(
         "3245-0001",
         "2028-06-30",

@@ -22,7 +22,8 @@ pub async fn home(State(state): State<AppState>, me: CurrentUser) -> AppResult<R
             |m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.label() },
         )
         .collect();
-    Ok(state.templates.page("admin_home.html", context! { me => context!{ name => me.user.name }, csrf => me.csrf, orgs => list, errors => context!{}, form => context!{} }))
+    Ok(state.templates.page("admin_home.html", context! { me => context!{ name => me.user.name }, csrf => me.csrf, orgs => list, errors => context!{},
+        form => context!{ time_zone => heard_domain::Zone::DEFAULT_NAME }, time_zones => heard_domain::zone::US_ZONES }))
 }
 
 /// Checks a short name for URLs: lower-case letters, digits and hyphens.
@@ -58,11 +59,16 @@ pub async fn create(
         ));
     }
     let slug = parse_slug(form.get("slug")).map_err(|e| errs.push(e)).ok();
-    if errs.is_empty() {
+    // The time zone is optional here (New York unless chosen) and can be changed later on the overview.
+    let zone = match form.opt("time_zone") {
+        None => Some(heard_domain::Zone::default()),
+        Some(z) => heard_domain::Zone::parse(z).map_err(|e| errs.push(e)).ok(),
+    };
+    if let (true, Some(zone)) = (errs.is_empty(), zone) {
         let now = heard_store::now_ms();
         match state
             .store
-            .create_org(name, slug.as_deref().unwrap_or_default(), now)
+            .create_org_in(name, slug.as_deref().unwrap_or_default(), zone, now)
             .await
         {
             Ok(org) => {
@@ -88,7 +94,8 @@ pub async fn create(
     let html = state.templates.render(
         "admin_home.html",
         context! { me => context!{ name => me.user.name }, csrf => me.csrf, orgs => list, errors => form_errors(&errs),
-            form => context!{ name => name, slug => form.get("slug") } },
+            form => context!{ name => name, slug => form.get("slug"), time_zone => form.get("time_zone") },
+            time_zones => heard_domain::zone::US_ZONES },
     )?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(html)).into_response())
 }

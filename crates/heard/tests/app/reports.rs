@@ -530,3 +530,50 @@ async fn heard_export_writes_local_times_and_a_bom_on_request() {
     assert_eq!(cell(&h, &rows[0], "went_well_code"), "employee");
     assert_eq!(cell(&h, &rows[0], "channel"), "Phone");
 }
+
+both_backends!(organizations_are_created_in_a_chosen_time_zone, |app| {
+    let s = app.sign_in(&app.a.admin_email).await;
+    let r = app
+        .post(
+            &s,
+            "/admin/orgs",
+            &[
+                ("name", "Mountain office"),
+                ("slug", "mountain"),
+                ("time_zone", "Mars/Olympus"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"time_zone-error\""), "{html}");
+    assert!(
+        app.store.org_by_slug("mountain").await.is_err(),
+        "nothing half-written"
+    );
+    let r = app
+        .post(
+            &s,
+            "/admin/orgs",
+            &[
+                ("name", "Mountain office"),
+                ("slug", "mountain"),
+                ("time_zone", "America/Denver"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let org = app.store.org_by_slug("mountain").await.unwrap();
+    assert_eq!(org.time_zone.name(), "America/Denver");
+    // Without a choice, New York.
+    let r = app
+        .post(
+            &s,
+            "/admin/orgs",
+            &[("name", "Main office"), ("slug", "main-office")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let org = app.store.org_by_slug("main-office").await.unwrap();
+    assert_eq!(org.time_zone.name(), "America/New_York");
+});
