@@ -349,8 +349,16 @@ pub fn survey_report(
 /// week containing its last day, empty weeks included, taking each week's figures from `points` (a report's
 /// `weekly`, computed from the period's responses only, so a week that straddles the period's edge counts only the
 /// days inside it). Every figure of a page follows the period chosen; this is how its trend does.
-pub fn weeks_between(points: &[WeekPoint], from: NaiveDate, to_exclusive: NaiveDate) -> Vec<WeekPoint> {
-    let to_ms = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis();
+pub fn weeks_between(
+    points: &[WeekPoint],
+    from: NaiveDate,
+    to_exclusive: NaiveDate,
+) -> Vec<WeekPoint> {
+    let to_ms = |d: NaiveDate| {
+        d.and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_millis()
+    };
     let first = week_start(to_ms(from));
     let last = week_start(to_ms(to_exclusive) - 1);
     let mut out = Vec::new();
@@ -414,7 +422,7 @@ pub const A11_V2_CSV_HEADER: [&str; 17] = [
 ///   no spreadsheet-formula quoting: the upload is read by a program, not a spreadsheet.
 ///
 /// Where Heard deliberately differs: comments are stored redacted of personal data before anything else sees them
-/// (ARCHITECTURE.md, "No personal data"), so `question_4` holds the redacted text (`[EMAIL]`, `[PHONE]`, ...) where
+/// (ARCHITECTURE.md, "No personal data"), so `question_4` holds the redacted text (`<EMAIL_ADDRESS>`, `<PHONE_NUMBER>`, ...) where
 /// Touchpoints would hold what was typed.
 ///
 /// Cells are plain values: the caller writes them with a CSV writer, which does the quoting.
@@ -1042,7 +1050,10 @@ mod tests {
                     "en",
                     Some(0),
                     Some(false),
-                    &[("trust", n(0)), ("comment", text("=1+2 @ [EMAIL] -ok"))],
+                    &[
+                        ("trust", n(0)),
+                        ("comment", text("=1+2 @ <EMAIL_ADDRESS> -ok")),
+                    ],
                 ),
             ),
             (
@@ -1066,7 +1077,7 @@ mod tests {
                 "0",
                 vec!["0"; 7],
                 vec!["0"; 7],
-                "=1+2 @ [EMAIL] -ok"
+                "=1+2 @ <EMAIL_ADDRESS> -ok"
             )]
         );
     }
@@ -1097,8 +1108,14 @@ mod tests {
         assert_eq!(weeks.len(), 14);
         assert_eq!(weeks[0].week_start, date(2026, 9, 28));
         assert_eq!(weeks[13].week_start, date(2026, 12, 28));
-        assert_eq!((weeks[1].week_start, weeks[1].responses), (date(2026, 10, 5), 3));
-        assert_eq!((weeks[3].week_start, weeks[3].responses), (date(2026, 10, 19), 4));
+        assert_eq!(
+            (weeks[1].week_start, weeks[1].responses),
+            (date(2026, 10, 5), 3)
+        );
+        assert_eq!(
+            (weeks[3].week_start, weeks[3].responses),
+            (date(2026, 10, 19), 4)
+        );
         assert_eq!(weeks.iter().map(|w| w.responses).sum::<u64>(), 7);
         // Points outside the period are left out.
         let next = weeks_between(&r.weekly, date(2027, 1, 1), date(2027, 4, 1));

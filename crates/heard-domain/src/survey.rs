@@ -177,8 +177,9 @@ pub enum HiddenAnswers {
     Drop,
 }
 
-/// The id for a question added to a survey: `q<n>` with `n` one more than the highest `q<n>` ever used in any
-/// of `definitions` (pass every published version and the draft). Ids are never reused within a survey across
+/// The id for a question added to a survey: `q<n>` with `n` one more than the highest `q<n>` ever used in any of
+/// `definitions` (pass every published version and the draft), and than the most questions any of them has (so
+/// the first question added to a one-question survey is `q2`, as it always was). Ids are never reused within a survey across
 /// versions, so an answer stored under an id always means one question; deleting `q3` and adding a question gives
 /// `q4`, never a second `q3`. Any place that mints question ids (the editor today; imports and copies later) takes
 /// them from here.
@@ -186,15 +187,15 @@ pub fn next_question_id<'a>(definitions: impl IntoIterator<Item = &'a SurveyDefi
     let mut used: BTreeSet<&str> = BTreeSet::new();
     let mut high = 0u64;
     for d in definitions {
+        high = high.max(d.questions.len() as u64);
         for q in &d.questions {
             used.insert(&q.id);
-            let digits: String = q
-                .id
-                .strip_prefix('q')
-                .unwrap_or("")
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
+            let digits: String =
+                q.id.strip_prefix('q')
+                    .unwrap_or("")
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
             if let Ok(n) = digits.parse::<u64>() {
                 high = high.max(n);
             }
@@ -249,10 +250,8 @@ impl SurveyDefinition {
     /// sees this list before publishing: a blank Spanish text silently falls back to English on the public page.
     /// New texts added to the definition must be listed here.
     pub fn missing_translations(&self) -> Vec<MissingTranslation> {
-        let mut texts: Vec<(TextRef, &LocalizedText)> = vec![
-            (TextRef::Title, &self.title),
-            (TextRef::Intro, &self.intro),
-        ];
+        let mut texts: Vec<(TextRef, &LocalizedText)> =
+            vec![(TextRef::Title, &self.title), (TextRef::Intro, &self.intro)];
         for q in &self.questions {
             if q.kind != QuestionKind::Hidden {
                 texts.push((TextRef::Prompt(q.id.clone()), &q.prompt));
@@ -816,13 +815,22 @@ mod tests {
         q.id = "q3".into();
         q.kind = QuestionKind::SingleChoice;
         q.options = vec![
-            Choice { value: "o1".into(), label: LocalizedText::new("A", "A") },
-            Choice { value: "o2".into(), label: LocalizedText::new("B", "B") },
+            Choice {
+                value: "o1".into(),
+                label: LocalizedText::new("A", "A"),
+            },
+            Choice {
+                value: "o2".into(),
+                label: LocalizedText::new("B", "B"),
+            },
         ];
         reused.questions.push(q);
         reused.check().unwrap();
         let e = reused.check_history([(1, &v1)]).unwrap_err();
-        assert_eq!((e.0[0].field.as_str(), e.0[0].code), ("questions[2].id", "reused_id"));
+        assert_eq!(
+            (e.0[0].field.as_str(), e.0[0].code),
+            ("questions[2].id", "reused_id")
+        );
         assert!(draft.check_history([(1, &v1)]).is_ok());
     }
 
@@ -844,7 +852,10 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("es".into(), TextRef::Option("went_well".into(), "efficiency".into())),
+                (
+                    "es".into(),
+                    TextRef::Option("went_well".into(), "efficiency".into())
+                ),
                 ("es".into(), TextRef::ThankYou),
                 ("es".into(), TextRef::BurdenStatement),
             ]

@@ -3,8 +3,8 @@
 //! Spanish wording is Heard's own translation; the English is A-11's, "without modification".
 
 use crate::logic::Condition;
-use crate::{FieldError, LocalizedText};
 use crate::survey::{A11Role, Choice, Question, QuestionKind, SurveyDefinition, TemplateKind};
+use crate::{FieldError, LocalizedText};
 
 fn t(en: &str, es: &str) -> LocalizedText {
     LocalizedText::new(en, es)
@@ -348,8 +348,7 @@ pub const V1_WORDING: [(A11Role, &[&str]); 7] = [
 ];
 
 /// The A-11 v2 trust question as the template asks it, `*` standing for the service's name.
-pub const V2_TRUST_WORDING: &str =
-    "Based on my experience with *, I trust this agency to deliver on its mission for the American public.";
+pub const V2_TRUST_WORDING: &str = "Based on my experience with *, I trust this agency to deliver on its mission for the American public.";
 
 /// Whether `text` reads as `pattern`, where each `*` in the pattern stands for any non-empty text. Spaces at either
 /// end and runs of spaces are not significant; letters and punctuation are.
@@ -562,12 +561,17 @@ mod tests {
         v1.questions[3].prompt.set("en", "My issue was resolved.");
         assert_eq!(wording_warnings(&v1), vec![]);
         // A rewritten trust statement is flagged, and so is any other v1 statement.
-        v1.questions[1].prompt.set("en", "I like Passport Services.");
+        v1.questions[1]
+            .prompt
+            .set("en", "I like Passport Services.");
         v1.questions[4].prompt.set("en", "It was easy.");
         let w = wording_warnings(&v1);
         let ids: Vec<&str> = w.iter().map(|w| w.question_id.as_str()).collect();
         assert_eq!(ids, ["trust", "ease"]);
-        assert!(w[0].message.contains("This interaction increased my confidence in [name]."));
+        assert!(
+            w[0].message
+                .contains("This interaction increased my confidence in [name].")
+        );
         for scale in [TrustScale::Thumbs, TrustScale::Agreement5] {
             let mut v2 = a11_v2(&service, scale);
             assert_eq!(wording_warnings(&v2), vec![]);
@@ -590,16 +594,31 @@ mod tests {
         assert_eq!(not_applicable(&d), ["humanity", "employee"]);
         for q in &d.questions[1..3] {
             let values: Vec<&str> = q.options.iter().map(|o| o.value.as_str()).collect();
-            assert_eq!(values, ["effectiveness", "ease", "efficiency", "transparency", "other"]);
+            assert_eq!(
+                values,
+                [
+                    "effectiveness",
+                    "ease",
+                    "efficiency",
+                    "transparency",
+                    "other"
+                ]
+            );
         }
         d.check().unwrap();
         set_not_applicable(&mut d, &[]).unwrap();
         assert!(not_applicable(&d).is_empty());
-        assert_eq!(d.questions[1].options[5].label.get("en"), "Staff were helpful");
+        assert_eq!(
+            d.questions[1].options[5].label.get("en"),
+            "Staff were helpful"
+        );
         // The author's label survives.
         assert_eq!(d.questions[1].options[3].label.get("en"), "Clear rules");
         let e = set_not_applicable(&mut d, &["ease"]).unwrap_err();
-        assert_eq!((e.field.as_str(), e.code), ("not_applicable", "not_allowed"));
+        assert_eq!(
+            (e.field.as_str(), e.code),
+            ("not_applicable", "not_allowed")
+        );
         assert!(not_applicable(&a11_v1(&LocalizedText::new("X", "X"))).is_empty());
     }
 

@@ -6,4 +6,5 @@ mod api;
 mod durability;
 mod isolation;
 mod support;
+mod surveys;
 mod widget;
