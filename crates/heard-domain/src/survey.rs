@@ -283,6 +283,29 @@ impl SurveyDefinition {
         out
     }
 
+    /// Whether two definitions would show respondents the same survey: equal once texts left blank are treated as
+    /// absent (a form saves a blank Spanish hint as `""`, a template has none). Publishing uses it to refuse making
+    /// a version identical to the live one.
+    pub fn same_content(&self, other: &SurveyDefinition) -> bool {
+        fn strip(v: Value) -> Value {
+            match v {
+                Value::Object(m) => Value::Object(
+                    m.into_iter()
+                        .filter(|(_, v)| v.as_str() != Some(""))
+                        .map(|(k, v)| (k, strip(v)))
+                        .filter(|(_, v)| !v.as_object().is_some_and(|o| o.is_empty()))
+                        .collect(),
+                ),
+                Value::Array(a) => Value::Array(a.into_iter().map(strip).collect()),
+                other => other,
+            }
+        }
+        let json = |d: &SurveyDefinition| {
+            strip(serde_json::to_value(d).expect("definitions always serialize"))
+        };
+        json(self) == json(other)
+    }
+
     /// Checks a draft against the survey's published versions before it is published: an id that an earlier version
     /// used must still name the same kind of question, so that stored answers, reports and export columns keyed by
     /// it never mix two questions. `earlier` is (version, definition). Errors are named `questions[i].id`.
@@ -832,6 +855,18 @@ mod tests {
             ("questions[2].id", "reused_id")
         );
         assert!(draft.check_history([(1, &v1)]).is_ok());
+    }
+
+    #[test]
+    fn blank_texts_do_not_make_a_definition_different() {
+        let d = templates::blank(&LocalizedText::new("X", "X"));
+        let mut saved = d.clone();
+        saved.intro = LocalizedText::new("", "");
+        saved.questions[0].help = LocalizedText::new("", "");
+        assert_ne!(saved, d);
+        assert!(saved.same_content(&d));
+        saved.questions[0].help.set("es", "Pista");
+        assert!(!saved.same_content(&d));
     }
 
     #[test]

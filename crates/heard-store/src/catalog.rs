@@ -246,7 +246,7 @@ impl Store {
                 "SELECT version, definition FROM survey_versions WHERE org_id = $1 AND survey_id = $2 ORDER BY version DESC LIMIT 1")
                 .bind(org.as_uuid()).bind(id.as_uuid()).fetch_optional(&mut *tx).await?;
             let same = latest.as_ref().is_some_and(|(_, d)| {
-                serde_json::from_str::<SurveyDefinition>(d).is_ok_and(|d| d == survey.draft)
+                serde_json::from_str::<SurveyDefinition>(d).is_ok_and(|d| d.same_content(&survey.draft))
             });
             let outcome = match latest {
                 Some((v, _)) if same => Published::Unchanged(v),

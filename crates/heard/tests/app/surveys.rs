@@ -498,6 +498,13 @@ both_backends!(the_a11_v2_file_matches_the_reference_cell_by_cell, |app| {
         )
         .await;
     assert_eq!(r.status(), 409);
+    let dash = app
+        .get(&s, &format!("/admin/o/{org}/surveys/{blank}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!dash.contains("a11-v2.csv") && !dash.contains("A-11 quarterly collection"));
 });
 
 both_backends!(
