@@ -158,15 +158,40 @@ pub async fn service_figures(
     surveys: &[Survey],
     quarter: FiscalQuarter,
 ) -> AppResult<Value> {
-    let all = facts(
-        state,
-        org,
-        &ResponseFilter {
-            service_id: Some(service.id),
+    // Trust is pooled only across surveys asking the same trust question: A-11 v2's when the service has a v2
+    // survey (v1's "This interaction increased my confidence" is another question, on another scale), else v1's.
+    // The other surveys' responses still count as responses.
+    let trust_template = if surveys
+        .iter()
+        .any(|s| s.draft.template == TemplateKind::A11V2)
+    {
+        TemplateKind::A11V2
+    } else {
+        TemplateKind::A11V1
+    };
+    let mut all = Vec::new();
+    let mut trust_left_out = false;
+    for s in surveys {
+        let filter = ResponseFilter {
+            survey_id: Some(s.id),
             ..Default::default()
-        },
-    )
-    .await?;
+        };
+        let mut f = facts(state, org, &filter).await?;
+        if s.draft.template != trust_template {
+            for x in &mut f {
+                trust_left_out |= x.trust_positive.is_some();
+                x.trust = None;
+                x.trust_positive = None;
+            }
+        }
+        all.extend(f);
+    }
+    let trust_note = trust_left_out.then(|| {
+        format!(
+            "Trust counts the {} surveys' trust question only; the other surveys ask a different question, shown on their own dashboards.",
+            if trust_template == TemplateKind::A11V2 { "A-11 version 2" } else { "A-11 version 1" }
+        )
+    });
     let (from_day, to_day) = (day(quarter.start()), day(quarter.end_exclusive()));
     // A-11's collection counts the service's A-11 surveys only: a blank survey's respondents (often answering
     // through the API, with no display counted) would inflate the response rate past 100%.
@@ -211,7 +236,9 @@ pub async fn service_figures(
         customers,
         service.name.get("en"),
     );
-    Ok(context! { ..fig, ..context!{ surveys => rows, customers => customers } })
+    Ok(
+        context! { ..fig, ..context!{ surveys => rows, customers => customers, trust_note => trust_note } },
+    )
 }
 
 pub async fn survey(

@@ -536,6 +536,19 @@ both_backends!(
             )
             .await;
         }
+        // A v1 survey: its respondents count toward A-11's response rate, but its "confidence" statement is not v2's
+        // trust question, so its answers stay out of the service's trust figure.
+        let v1 = published_survey(&app, "Version 1", &templates::a11_v1(&app.a.service.name)).await;
+        for i in 0..3 {
+            submit(
+                &app,
+                &slug,
+                v1,
+                &format!("v1-{i}"),
+                json!({"satisfaction": 2, "trust": 1}),
+            )
+            .await;
+        }
         // A blank survey answered through the API, with no display counted.
         let blank = published_survey(&app, "Blank", &templates::blank(&app.a.service.name)).await;
         for i in 0..28 {
@@ -553,12 +566,18 @@ both_backends!(
             async move { readable(&app.get(s, &path).await.text().await.unwrap()) }
         };
         let service = page(format!("/admin/o/{org}/services/{svc}?quarter={quarter}")).await;
-        // 3 / 10, not 31 / 10 = 310%.
-        assert!(service.contains("30.0%"), "{service}");
-        assert!(!service.contains("310.0%"));
+        // 6 / 10, not 34 / 10 = 340%.
+        assert!(service.contains("60.0%"), "{service}");
+        assert!(!service.contains("340.0%"));
+        // Trust: the three v2 thumbs up, not pooled with the v1 answers.
+        assert!(
+            service.contains("95% interval 44% to 100%, 3 answers"),
+            "{service}"
+        );
+        assert!(service.contains("Trust counts the A-11 version 2 surveys' trust question only"));
         assert!(service.contains("No (not an A-11 survey)"));
         assert!(!service.contains("customers-warning"));
-        // Two customers served for three respondents cannot be right: said on the service page and the dashboard.
+        // Two customers served for six A-11 respondents cannot be right: said on the service page and the dashboard.
         let r = app
             .post(
                 &s,
@@ -569,7 +588,7 @@ both_backends!(
         assert_eq!(r.status(), 303);
         let service = page(format!("/admin/o/{org}/services/{svc}?quarter={quarter}")).await;
         assert!(service.contains("customers-warning"), "{service}");
-        assert!(service.contains("(2) are fewer than the 3 respondents"));
+        assert!(service.contains("(2) are fewer than the 6 respondents"));
         let dash = page(format!(
             "/admin/o/{org}/surveys/{}?quarter={quarter}",
             app.a.survey.id
