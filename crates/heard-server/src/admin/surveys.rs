@@ -332,6 +332,24 @@ async fn publish_draft(
     s: &heard_store::Survey,
     confirmed: bool,
 ) -> AppResult<Response> {
+    let unchanged = |v: i32| {
+        render_edit(
+            state,
+            m,
+            s,
+            &s.draft,
+            &FieldErrors::default(),
+            Some(&format!("No changes since version {v}; nothing published.")),
+            false,
+            StatusCode::OK,
+        )
+    };
+    // Said before any warning: there is nothing to publish, so nothing to confirm.
+    if let Some(latest) = state.store.survey_versions(m.org_id(), s.id).await?.first()
+        && latest.definition.same_content(&s.draft)
+    {
+        return unchanged(latest.version);
+    }
     if !confirmed && !publish_warnings(&s.draft).is_empty() {
         return render_edit(
             state,
@@ -357,16 +375,7 @@ async fn publish_draft(
                     .into_response(),
             )
         }
-        Published::Unchanged(v) => render_edit(
-            state,
-            m,
-            s,
-            &s.draft,
-            &FieldErrors::default(),
-            Some(&format!("No changes since version {v}; nothing published.")),
-            false,
-            StatusCode::OK,
-        ),
+        Published::Unchanged(v) => unchanged(v),
     }
 }
 

@@ -334,6 +334,14 @@ both_backends!(
             .unwrap()
             .definition;
         assert_eq!(v2.questions[0].prompt.get("en"), "Do you trust us?");
+        // Publishing again: nothing changed, so nothing to confirm either.
+        let r = app
+            .post(&s, &format!("/admin/o/{org}/surveys/{id}/publish"), &[])
+            .await;
+        let page = readable(&r.text().await.unwrap());
+        assert!(page.contains("No changes since version 2; nothing published."));
+        assert!(!page.contains("Publish anyway"));
+        assert_eq!(versions(&app, id).await, 2);
     }
 );
 
