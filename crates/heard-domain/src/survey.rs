@@ -177,6 +177,164 @@ pub enum HiddenAnswers {
     Drop,
 }
 
+/// The id for a question added to a survey: `q<n>` with `n` one more than the highest `q<n>` ever used in any of
+/// `definitions` (pass every published version and the draft), and than the most questions any of them has (so
+/// the first question added to a one-question survey is `q2`, as it always was). Ids are never reused within a survey across
+/// versions, so an answer stored under an id always means one question; deleting `q3` and adding a question gives
+/// `q4`, never a second `q3`. Any place that mints question ids (the editor today; imports and copies later) takes
+/// them from here.
+pub fn next_question_id<'a>(definitions: impl IntoIterator<Item = &'a SurveyDefinition>) -> String {
+    let mut used: BTreeSet<&str> = BTreeSet::new();
+    let mut high = 0u64;
+    for d in definitions {
+        high = high.max(d.questions.len() as u64);
+        for q in &d.questions {
+            used.insert(&q.id);
+            let digits: String =
+                q.id.strip_prefix('q')
+                    .unwrap_or("")
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+            if let Ok(n) = digits.parse::<u64>() {
+                high = high.max(n);
+            }
+        }
+    }
+    let mut n = high + 1;
+    while used.contains(format!("q{n}").as_str()) {
+        n += 1;
+    }
+    format!("q{n}")
+}
+
+/// One text of a definition: where a missing translation is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextRef {
+    Title,
+    Intro,
+    ThankYou,
+    Prompt(String),
+    Help(String),
+    /// A question's option: (question id, option value).
+    Option(String, String),
+    BurdenStatement,
+}
+
+impl TextRef {
+    /// What the author calls it, e.g. "the burden statement", "question q2's hint".
+    pub fn describe(&self) -> String {
+        match self {
+            TextRef::Title => "the title".into(),
+            TextRef::Intro => "the introduction".into(),
+            TextRef::ThankYou => "the thank-you message".into(),
+            TextRef::Prompt(q) => format!("the wording of question {q}"),
+            TextRef::Help(q) => format!("the hint of question {q}"),
+            TextRef::Option(q, o) => format!("option “{o}” of question {q}"),
+            TextRef::BurdenStatement => "the burden statement (Paperwork Reduction Act)".into(),
+        }
+    }
+}
+
+/// A text that has wording in some language the survey is offered in but not in `language`; the public page would
+/// show another language's wording in its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingTranslation {
+    pub language: String,
+    pub text: TextRef,
+}
+
+impl SurveyDefinition {
+    /// Every text (title, introduction, thank-you message, question wording, hints, option labels, the PRA burden
+    /// statement) that is written in one of the survey's languages and blank in another, in page order. The author
+    /// sees this list before publishing: a blank Spanish text silently falls back to English on the public page.
+    /// New texts added to the definition must be listed here.
+    pub fn missing_translations(&self) -> Vec<MissingTranslation> {
+        let mut texts: Vec<(TextRef, &LocalizedText)> =
+            vec![(TextRef::Title, &self.title), (TextRef::Intro, &self.intro)];
+        for q in &self.questions {
+            if q.kind != QuestionKind::Hidden {
+                texts.push((TextRef::Prompt(q.id.clone()), &q.prompt));
+            }
+            texts.push((TextRef::Help(q.id.clone()), &q.help));
+            for o in &q.options {
+                texts.push((TextRef::Option(q.id.clone(), o.value.clone()), &o.label));
+            }
+        }
+        texts.push((TextRef::ThankYou, &self.thank_you));
+        if let Some(p) = &self.pra {
+            texts.push((TextRef::BurdenStatement, &p.burden_statement));
+        }
+        let blank = |t: &LocalizedText, l: &str| t.0.get(l).is_none_or(|s| s.trim().is_empty());
+        let mut out = Vec::new();
+        for (r, t) in texts {
+            if t.is_empty() {
+                continue;
+            }
+            for lang in &self.languages {
+                if blank(t, lang) {
+                    out.push(MissingTranslation {
+                        language: lang.clone(),
+                        text: r.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether two definitions would show respondents the same survey: equal once texts left blank are treated as
+    /// absent (a form saves a blank Spanish hint as `""`, a template has none). Publishing uses it to refuse making
+    /// a version identical to the live one.
+    pub fn same_content(&self, other: &SurveyDefinition) -> bool {
+        fn strip(v: Value) -> Value {
+            match v {
+                Value::Object(m) => Value::Object(
+                    m.into_iter()
+                        .filter(|(_, v)| v.as_str() != Some(""))
+                        .map(|(k, v)| (k, strip(v)))
+                        .filter(|(_, v)| !v.as_object().is_some_and(|o| o.is_empty()))
+                        .collect(),
+                ),
+                Value::Array(a) => Value::Array(a.into_iter().map(strip).collect()),
+                other => other,
+            }
+        }
+        let json = |d: &SurveyDefinition| {
+            strip(serde_json::to_value(d).expect("definitions always serialize"))
+        };
+        json(self) == json(other)
+    }
+
+    /// Checks a draft against the survey's published versions before it is published: an id that an earlier version
+    /// used must still name the same kind of question, so that stored answers, reports and export columns keyed by
+    /// it never mix two questions. `earlier` is (version, definition). Errors are named `questions[i].id`.
+    pub fn check_history<'a>(
+        &self,
+        earlier: impl IntoIterator<Item = (i32, &'a SurveyDefinition)>,
+    ) -> Result<(), FieldErrors> {
+        let mut errs = FieldErrors::default();
+        let earlier: Vec<(i32, &SurveyDefinition)> = earlier.into_iter().collect();
+        for (i, q) in self.questions.iter().enumerate() {
+            if let Some((v, old)) = earlier
+                .iter()
+                .find_map(|(v, d)| d.question(&q.id).map(|o| (v, o)))
+                .filter(|(_, old)| old.kind != q.kind)
+            {
+                errs.push(FieldError::new(
+                    format!("questions[{i}].id"),
+                    "reused_id",
+                    format!(
+                        "question id '{}' named a {:?} question in version {v}; a different question needs a new id",
+                        q.id, old.kind
+                    ),
+                ));
+            }
+        }
+        errs.into_result(())
+    }
+}
+
 impl SurveyDefinition {
     /// Checks a definition an administrator wrote: ids, options, logic references, sizes.
     pub fn check(&self) -> Result<(), FieldErrors> {
@@ -654,6 +812,93 @@ mod tests {
         assert_eq!(parse_email("Ana@Example.GOV").unwrap(), "Ana@example.gov");
         assert!(parse_email("ana@localhost").is_err());
         assert!(parse_email("a b@example.com").is_err());
+    }
+
+    #[test]
+    fn question_ids_are_never_reused_across_versions() {
+        let mut v1 = templates::blank(&LocalizedText::new("X", "X"));
+        for id in ["q2", "q3"] {
+            let mut q = v1.questions[0].clone();
+            q.id = id.into();
+            v1.questions.push(q);
+        }
+        // The draft deleted q3: the next question is q4, not a second q3.
+        let mut draft = v1.clone();
+        draft.questions.retain(|q| q.id != "q3");
+        assert_eq!(next_question_id([&v1, &draft]), "q4");
+        assert_eq!(next_question_id([&draft]), "q3");
+        let empty = SurveyDefinition {
+            questions: vec![],
+            ..draft.clone()
+        };
+        assert_eq!(next_question_id([&empty]), "q1");
+        // A reused id of another kind is refused at publication.
+        let mut reused = draft.clone();
+        let mut q = reused.questions[0].clone();
+        q.id = "q3".into();
+        q.kind = QuestionKind::SingleChoice;
+        q.options = vec![
+            Choice {
+                value: "o1".into(),
+                label: LocalizedText::new("A", "A"),
+            },
+            Choice {
+                value: "o2".into(),
+                label: LocalizedText::new("B", "B"),
+            },
+        ];
+        reused.questions.push(q);
+        reused.check().unwrap();
+        let e = reused.check_history([(1, &v1)]).unwrap_err();
+        assert_eq!(
+            (e.0[0].field.as_str(), e.0[0].code),
+            ("questions[2].id", "reused_id")
+        );
+        assert!(draft.check_history([(1, &v1)]).is_ok());
+    }
+
+    #[test]
+    fn blank_texts_do_not_make_a_definition_different() {
+        let d = templates::blank(&LocalizedText::new("X", "X"));
+        let mut saved = d.clone();
+        saved.intro = LocalizedText::new("", "");
+        saved.questions[0].help = LocalizedText::new("", "");
+        assert_ne!(saved, d);
+        assert!(saved.same_content(&d));
+        saved.questions[0].help.set("es", "Pista");
+        assert!(!saved.same_content(&d));
+    }
+
+    #[test]
+    fn every_missing_translation_is_listed() {
+        let mut d = templates::a11_v2(
+            &LocalizedText::new("Passports", "Pasaportes"),
+            templates::TrustScale::Thumbs,
+        );
+        assert_eq!(d.missing_translations(), vec![]);
+        d.pra = Some(Pra::parse("1234-5678", "2030-01-01", "It takes 2 minutes.", "").unwrap());
+        d.thank_you.set("es", "  ");
+        d.questions[1].options[2].label.set("es", "");
+        let got: Vec<(String, TextRef)> = d
+            .missing_translations()
+            .into_iter()
+            .map(|m| (m.language, m.text))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "es".into(),
+                    TextRef::Option("went_well".into(), "efficiency".into())
+                ),
+                ("es".into(), TextRef::ThankYou),
+                ("es".into(), TextRef::BurdenStatement),
+            ]
+        );
+        assert_eq!(
+            TextRef::BurdenStatement.describe(),
+            "the burden statement (Paperwork Reduction Act)"
+        );
     }
 
     #[test]

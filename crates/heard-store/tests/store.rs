@@ -4,7 +4,7 @@
 use heard_domain::response::NewResponse;
 use heard_domain::templates::{self, TrustScale};
 use heard_domain::{Channel, Lang, LocalizedText, OrgId, ResponseId, Role, SurveyId};
-use heard_store::catalog::NewSurvey;
+use heard_store::catalog::{NewSurvey, Published};
 use heard_store::responses::{Order, ResponseFilter};
 use heard_store::{DatabaseUrl, Store, StoreError, StoreOptions};
 
@@ -157,7 +157,12 @@ both_backends!(publishing_makes_numbered_immutable_versions, |store| {
     assert_eq!(survey.published_version, None);
     assert_eq!(
         store.publish_survey(org, survey.id, None, 2).await.unwrap(),
-        1
+        Published::New(1)
+    );
+    // Publishing the same draft again makes nothing.
+    assert_eq!(
+        store.publish_survey(org, survey.id, None, 3).await.unwrap(),
+        Published::Unchanged(1)
     );
     let mut draft = survey.draft.clone();
     draft.title.set("en", "Changed");
@@ -175,7 +180,7 @@ both_backends!(publishing_makes_numbered_immutable_versions, |store| {
         .unwrap();
     assert_eq!(
         store.publish_survey(org, survey.id, None, 4).await.unwrap(),
-        2
+        Published::New(2)
     );
     let v1 = store.survey_version(org, survey.id, 1).await.unwrap();
     let v2 = store.survey_version(org, survey.id, 2).await.unwrap();

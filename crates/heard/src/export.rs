@@ -53,7 +53,9 @@ pub async fn run(args: ExportArgs) -> Result<()> {
     let columns = match survey {
         Some(s) => {
             let versions = store.survey_versions(org.id, s).await?;
-            heard_server::export::question_columns(versions.iter().rev().map(|v| &v.definition))
+            heard_server::export::question_columns(
+                versions.iter().rev().map(|v| (v.version, &v.definition)),
+            )
         }
         None => vec![],
     };

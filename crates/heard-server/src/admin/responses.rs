@@ -272,7 +272,9 @@ pub async fn export(
     let columns = match f.survey_id {
         Some(survey) => {
             let versions = state.store.survey_versions(org, survey).await?;
-            crate::export::question_columns(versions.iter().rev().map(|v| &v.definition))
+            crate::export::question_columns(
+                versions.iter().rev().map(|v| (v.version, &v.definition)),
+            )
         }
         None => vec![],
     };

@@ -7,4 +7,5 @@ mod durability;
 mod edge;
 mod isolation;
 mod support;
+mod surveys;
 mod widget;
