@@ -75,7 +75,7 @@ pub struct SignInLockout {
     /// Until when the latest failure makes the address wait (milliseconds since the epoch).
     pub wait_until: i64,
     pub ended_at: Option<i64>,
-    /// "signed_in" or "unlocked".
+    /// "signed_in", "unlocked", or "expired" (the window ended; recorded when the pair next failed).
     pub ended_by: Option<String>,
 }
 
@@ -156,6 +156,10 @@ impl Store {
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email, address) DO UPDATE SET failures = excluded.failures, \
                      window_start = excluded.window_start, wait_until = excluded.wait_until")
                     .bind(key).bind(address).bind(failures).bind(start).bind(until).execute(&mut *tx).await?;
+                // A lockout of an earlier window ended when its wait did.
+                sqlx::query("UPDATE sign_in_lockouts SET ended_at = wait_until, ended_by = 'expired' \
+                     WHERE email = $1 AND address = $2 AND ended_at IS NULL AND started_at < $3")
+                    .bind(key).bind(address).bind(start).execute(&mut *tx).await?;
                 if w > 0 {
                     let updated = sqlx::query("UPDATE sign_in_lockouts SET failures = $1, wait_until = $2 \
                          WHERE email = $3 AND address = $4 AND ended_at IS NULL")
@@ -225,16 +229,17 @@ impl Store {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    /// Lockouts not yet ended of the members of `org`, newest first.
+    /// Lockouts of the members of `org` not yet ended whose last wait was within a day of `now`, newest first.
     pub async fn open_member_lockouts(
         &self,
         org: heard_domain::OrgId,
+        now: i64,
     ) -> Result<Vec<SignInLockout>> {
         let rows: Vec<LockoutRow> = on_pool!(self, p => sqlx::query_as(
             "SELECT l.email, l.address, l.failures, l.started_at, l.wait_until, l.ended_at, l.ended_by \
              FROM sign_in_lockouts l JOIN users u ON u.email = l.email JOIN memberships m ON m.user_id = u.id \
-             WHERE m.org_id = $1 AND l.ended_at IS NULL ORDER BY l.started_at DESC LIMIT 100")
-            .bind(org.as_uuid()).fetch_all(p).await)?;
+             WHERE m.org_id = $1 AND l.ended_at IS NULL AND l.wait_until > $2 ORDER BY l.started_at DESC LIMIT 100")
+            .bind(org.as_uuid()).bind(now - ACCOUNT_AT_ADDRESS.window_ms).fetch_all(p).await)?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 }

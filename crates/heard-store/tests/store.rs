@@ -424,6 +424,26 @@ both_backends!(accounts_sessions_and_throttling, |store| {
         (l.ended_at, l.ended_by.as_deref()),
         (Some(3000), Some("signed_in"))
     );
+    // A lockout nobody ended closes when a later window begins; counting starts over then.
+    for i in 0..5 {
+        store
+            .record_sign_in_failure("b@x.gov", "10.0.0.1", 1000 + i)
+            .await
+            .unwrap();
+    }
+    let day = 24 * 3_600_000;
+    assert_eq!(
+        store
+            .record_sign_in_failure("b@x.gov", "10.0.0.1", 1000 + 2 * day)
+            .await
+            .unwrap(),
+        None
+    );
+    let l = &store.sign_in_lockouts(Some("b@x.gov")).await.unwrap()[0];
+    assert_eq!(
+        (l.ended_at, l.ended_by.as_deref()),
+        (Some(1004 + 60_000), Some("expired"))
+    );
 });
 
 both_backends!(displays_and_volumes_add_up, |store| {

@@ -64,7 +64,7 @@ async fn render(
         .collect();
     let lockouts: Vec<_> = state
         .store
-        .open_member_lockouts(m.org_id())
+        .open_member_lockouts(m.org_id(), now)
         .await?
         .into_iter()
         .map(|l| context! { email => l.email, address => l.address, failures => l.failures, started_at => l.started_at, wait_until => l.wait_until, waiting => l.wait_until > now })
