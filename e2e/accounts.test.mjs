@@ -1,5 +1,5 @@
 // End to end, in a real browser: an admin invites someone, who opens the link signed out, creates an account and
-// lands in the organization; a sign-in lockout shows on the members page. axe-core checks each of these pages.
+// lands in the organization; a sign-in lockout shows on the members page and the operator's site page. axe-core checks each of these pages.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, launchBrowser, watch, axe, describeViolations } from "./harness.mjs";
@@ -46,6 +46,11 @@ test("an invitation is made, opened signed out, and accepted by creating an acco
   await admin.goto(`${server.base}/admin/o/${org}/members`);
   assert.match(await admin.locator("main").innerText(), /Sign-in lockouts/);
   await check(admin, "members page with a lockout");
+  // The demo admin is the site operator: the site page lists the same lockout.
+  await admin.goto(`${server.base}/admin/site`);
+  assert.match(await admin.locator("main").innerText(), /viewer@demo\.heard\.example/);
+  await check(admin, "site page");
+  await admin.goto(`${server.base}/admin/o/${org}/members`);
   await admin.locator("#email").fill("new.analyst@example.gov");
   await admin.locator("#role").selectOption("analyst");
   await admin.getByRole("button", { name: "Make invitation link" }).click();

@@ -229,6 +229,15 @@ impl Store {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    /// Every lockout not yet ended whose last wait was within a day of `now`, newest first (for site operators).
+    pub async fn open_lockouts(&self, now: i64) -> Result<Vec<SignInLockout>> {
+        let rows: Vec<LockoutRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT email, address, failures, started_at, wait_until, ended_at, ended_by FROM sign_in_lockouts \
+             WHERE ended_at IS NULL AND wait_until > $1 ORDER BY started_at DESC LIMIT 100")
+            .bind(now - ACCOUNT_AT_ADDRESS.window_ms).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
     /// Lockouts of the members of `org` not yet ended whose last wait was within a day of `now`, newest first.
     pub async fn open_member_lockouts(
         &self,

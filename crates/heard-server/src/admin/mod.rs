@@ -34,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin", get(orgs::home))
         .route("/admin/orgs", post(orgs::create))
+        .route("/admin/site", get(orgs::site))
+        .route("/admin/lockouts/unlock", post(orgs::unlock))
         .route(
             "/admin/invite/{token}",
             get(invitations::show).post(invitations::answer),
@@ -117,7 +119,7 @@ pub fn routes() -> Router<AppState> {
 /// The context every admin page has: who is signed in, where, with which role, and the CSRF token for forms.
 pub fn base_ctx<R: MinRole>(m: &Member<R>, section: &str) -> Value {
     context! {
-        me => context! { name => m.me.user.name, email => m.me.user.email },
+        me => context! { name => m.me.user.name, email => m.me.user.email, is_operator => m.me.user.is_operator },
         org => context! { id => m.org.id.to_string(), name => m.org.name, slug => m.org.slug },
         role => m.role.key(), can_edit => m.role >= Role::Analyst, is_admin => m.role >= Role::Admin,
         csrf => m.me.csrf, section => section,

@@ -1,5 +1,6 @@
-//! The admin's front door: the organizations a person belongs to, the invitations waiting for them, creating an
-//! organization (site operators only), and an organization's overview and settings. Members are in `members.rs`.
+//! The admin's front door: the organizations a person belongs to, the invitations waiting for them, the site page
+//! of operators (creating organizations, sign-in lockouts of the whole site), and an organization's overview and
+//! settings. Members are in `members.rs`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,23 +22,10 @@ pub async fn home(State(state): State<AppState>, me: CurrentUser) -> AppResult<R
     if orgs.len() == 1 && invitations.is_empty() {
         return Ok(Redirect::to(&format!("/admin/o/{}", orgs[0].org.id)).into_response());
     }
-    render_home(
-        &state,
-        &me,
-        &FieldErrors::default(),
-        context! {},
-        StatusCode::OK,
-    )
-    .await
+    render_home(&state, &me).await
 }
 
-async fn render_home(
-    state: &AppState,
-    me: &CurrentUser,
-    errs: &FieldErrors,
-    form: minijinja::Value,
-    status: StatusCode,
-) -> AppResult<Response> {
+async fn render_home(state: &AppState, me: &CurrentUser) -> AppResult<Response> {
     let orgs = state.store.memberships(me.user.id).await?;
     let list: Vec<_> = orgs
         .iter()
@@ -53,9 +41,86 @@ async fn render_home(
     let html = state.templates.render(
         "admin_home.html",
         context! { me => context!{ name => me.user.name, is_operator => me.user.is_operator }, csrf => me.csrf,
-            orgs => list, invitations => invitations, errors => form_errors(errs), form => form },
+            orgs => list, invitations => invitations },
+    )?;
+    Ok(axum::response::Html(html).into_response())
+}
+
+fn not_operator(state: &AppState, me: &CurrentUser) -> Response {
+    super::message_page(
+        state,
+        me,
+        StatusCode::FORBIDDEN,
+        "You may not do this",
+        "Only a site operator can create organizations or see the whole site's sign-in lockouts. Ask the people who run Heard for your agency.",
+    )
+}
+
+/// The site page, for operators: create an organization; sign-in lockouts of the whole site, address-wide ones
+/// included (an agency's shared address waiting shows here first).
+pub async fn site(State(state): State<AppState>, me: CurrentUser) -> AppResult<Response> {
+    if !me.user.is_operator {
+        return Ok(not_operator(&state, &me));
+    }
+    render_site(
+        &state,
+        &me,
+        &FieldErrors::default(),
+        context! {},
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn render_site(
+    state: &AppState,
+    me: &CurrentUser,
+    errs: &FieldErrors,
+    form: minijinja::Value,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let now = heard_store::now_ms();
+    let lockouts: Vec<_> = state
+        .store
+        .open_lockouts(now)
+        .await?
+        .into_iter()
+        .map(|l| context! { email => l.email, address => l.address, failures => l.failures, started_at => l.started_at, wait_until => l.wait_until, waiting => l.wait_until > now })
+        .collect();
+    let html = state.templates.render(
+        "site.html",
+        context! { me => context!{ name => me.user.name, is_operator => true }, csrf => me.csrf, section => "site",
+            lockouts => lockouts, errors => form_errors(errs), form => form },
     )?;
     Ok((status, axum::response::Html(html)).into_response())
+}
+
+/// Ends lockouts from the site page: of an account (`email`, from every address) or of an address (`address`).
+pub async fn unlock(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
+    if !me.user.is_operator {
+        return Ok(not_operator(&state, &me));
+    }
+    let now = heard_store::now_ms();
+    if !form.get("email").is_empty() {
+        state.store.unlock_sign_in(form.get("email"), now).await?;
+    } else if !form.get("address").is_empty() {
+        state
+            .store
+            .unlock_sign_in_address(form.get("address"), now)
+            .await?;
+    } else {
+        return Err(crate::AppError::field(
+            "email",
+            "required",
+            "give the email or the address to unlock",
+        ));
+    }
+    tracing::info!(operator = %me.user.id, "sign-in unlocked");
+    Ok(Redirect::to("/admin/site").into_response())
 }
 
 /// Checks a short name for URLs: 2 to 40 lower-case letters, digits and hyphens, not starting with a hyphen (the
@@ -85,13 +150,7 @@ pub async fn create(
     AdminForm(form): AdminForm,
 ) -> AppResult<Response> {
     if !me.user.is_operator {
-        return Ok(super::message_page(
-            &state,
-            &me,
-            StatusCode::FORBIDDEN,
-            "You may not do this",
-            "Only a site operator can create organizations. Ask the people who run Heard for your agency.",
-        ));
+        return Ok(not_operator(&state, &me));
     }
     let mut errs = FieldErrors::default();
     let name = form.get("name");
@@ -123,7 +182,7 @@ pub async fn create(
             Err(e) => return Err(e.into()),
         }
     }
-    render_home(
+    render_site(
         &state,
         &me,
         &errs,

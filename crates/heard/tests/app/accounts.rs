@@ -128,6 +128,9 @@ both_backends_proxied!(
             .unwrap();
         assert!(html.contains("Sign-in lockouts"), "{html}");
         assert!(html.contains(attacker), "the locked address is listed");
+        // And on the site page of the operator (this admin is the first account), with the address-wide counters.
+        let html = app.get(&s, "/admin/site").await.text().await.unwrap();
+        assert!(html.contains(attacker), "{html}");
         let lockouts = app.store.sign_in_lockouts(Some(&email)).await.unwrap();
         assert_eq!(lockouts.len(), 1);
         assert_eq!(lockouts[0].address, attacker);
@@ -276,6 +279,7 @@ both_backends!(only_site_operators_create_organizations, |app| {
     let home = app.get(&v, "/admin").await;
     // The viewer has one organization, so home goes straight to it; the form is on no page they see.
     assert_eq!(home.status(), 303);
+    assert_eq!(app.get(&v, "/admin/site").await.status(), 403);
     let r = app
         .post(&v, "/admin/orgs", &[("name", "Mine"), ("slug", "mine")])
         .await;
@@ -287,6 +291,14 @@ both_backends!(only_site_operators_create_organizations, |app| {
     assert_eq!(r.status(), 403, "nor may an organization's admin");
     assert_eq!(app.store.count_orgs().await.unwrap(), before);
     let op = app.sign_in(&app.a.admin_email).await;
+    let site = app.get(&op, "/admin/site").await;
+    assert_eq!(site.status(), 200);
+    assert!(
+        site.text()
+            .await
+            .unwrap()
+            .contains("Create an organization")
+    );
     let r = app
         .post(
             &op,
