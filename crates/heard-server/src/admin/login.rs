@@ -23,7 +23,7 @@ pub struct LoginQuery {
 }
 
 /// Only paths inside the admin are valid places to return to (no open redirect).
-pub(super) fn safe_next(next: Option<&str>) -> String {
+fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("://") => {
             n.to_string()

@@ -22,28 +22,19 @@ pub async fn home(State(state): State<AppState>, me: CurrentUser) -> AppResult<R
     if orgs.len() == 1 && invitations.is_empty() {
         return Ok(Redirect::to(&format!("/admin/o/{}", orgs[0].org.id)).into_response());
     }
-    render_home(&state, &me).await
-}
-
-async fn render_home(state: &AppState, me: &CurrentUser) -> AppResult<Response> {
-    let orgs = state.store.memberships(me.user.id).await?;
     let list: Vec<_> = orgs
         .iter()
         .map(|m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.key() })
         .collect();
-    let invitations: Vec<_> = state
-        .store
-        .invitations_for(&me.user.email, heard_store::now_ms())
-        .await?
+    let invitations: Vec<_> = invitations
         .into_iter()
         .map(|i| context! { org_id => i.org_id.to_string(), id => i.id.to_string(), org_name => i.org_name, role => i.role.key(), expires_at => i.expires_at })
         .collect();
-    let html = state.templates.render(
+    Ok(state.templates.page(
         "admin_home.html",
         context! { me => context!{ name => me.user.name, is_operator => me.user.is_operator }, csrf => me.csrf,
             orgs => list, invitations => invitations },
-    )?;
-    Ok(axum::response::Html(html).into_response())
+    ))
 }
 
 fn not_operator(state: &AppState, me: &CurrentUser) -> Response {
