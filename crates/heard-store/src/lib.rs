@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod records;
 pub mod responses;
+pub mod throttle;
 mod writer;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

@@ -384,30 +384,70 @@ both_backends!(accounts_sessions_and_throttling, |store| {
         store.session(b"tokenhash", 100).await.unwrap().is_none(),
         "expired sessions are not returned"
     );
+    // Sign-in throttling: five failures make this (account, address) wait; another address is not held up.
     for i in 0..5 {
         assert!(
             store
-                .throttle_locked_until("k", 1000 + i)
+                .sign_in_wait("a@x.gov", "10.0.0.1", 1000 + i)
                 .await
                 .unwrap()
                 .is_none()
         );
         store
-            .throttle_failure("k", 1000 + i, 5, 60_000, 300_000)
+            .record_sign_in_failure("A@x.gov", "10.0.0.1", 1000 + i)
             .await
             .unwrap();
     }
     assert_eq!(
-        store.throttle_locked_until("k", 2000).await.unwrap(),
-        Some(1004 + 300_000)
+        store
+            .sign_in_wait("a@x.gov", "10.0.0.1", 2000)
+            .await
+            .unwrap(),
+        Some(1004 + 60_000)
     );
-    store.throttle_clear("k").await.unwrap();
     assert!(
         store
-            .throttle_locked_until("k", 2000)
+            .sign_in_wait("a@x.gov", "10.0.0.2", 2000)
             .await
             .unwrap()
             .is_none()
+    );
+    assert_eq!(store.sign_in_lockouts(None).await.unwrap().len(), 1);
+    store
+        .record_sign_in_success("a@x.gov", "10.0.0.1", 3000)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .sign_in_wait("a@x.gov", "10.0.0.1", 3000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let l = &store.sign_in_lockouts(Some("a@x.gov")).await.unwrap()[0];
+    assert_eq!(
+        (l.ended_at, l.ended_by.as_deref()),
+        (Some(3000), Some("signed_in"))
+    );
+    // A lockout nobody ended closes when a later window begins; counting starts over then.
+    for i in 0..5 {
+        store
+            .record_sign_in_failure("b@x.gov", "10.0.0.1", 1000 + i)
+            .await
+            .unwrap();
+    }
+    let day = 24 * 3_600_000;
+    assert_eq!(
+        store
+            .record_sign_in_failure("b@x.gov", "10.0.0.1", 1000 + 2 * day)
+            .await
+            .unwrap(),
+        None
+    );
+    let l = &store.sign_in_lockouts(Some("b@x.gov")).await.unwrap()[0];
+    assert_eq!(
+        (l.ended_at, l.ended_by.as_deref()),
+        (Some(1004 + 60_000), Some("expired"))
     );
 });
 

@@ -378,6 +378,10 @@ pub async fn generate(
             Err(_) => store.create_user(email, name, &hash, created).await?,
         };
         store.set_membership(org.id, user.id, role, created).await?;
+        // The demo admin runs this installation: a site operator, who may create organizations.
+        if email == DEMO_EMAIL {
+            store.set_operator(user.id, true).await?;
+        }
     }
 
     // Plan every response first (deterministic), then write them concurrently so group commit batches them.
