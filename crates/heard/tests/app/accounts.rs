@@ -18,11 +18,11 @@ macro_rules! both_backends_proxied {
             async fn run($app: TestApp) $body
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                run(spawn_app_with(Backend::Sqlite, |c| c.trust_proxy = true).await).await;
+                run(spawn_app_with(Backend::Sqlite, |c| c.trusted_proxy_hops = 1).await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                run(spawn_app_with(Backend::Postgres, |c| c.trust_proxy = true).await).await;
+                run(spawn_app_with(Backend::Postgres, |c| c.trusted_proxy_hops = 1).await).await;
             }
         }
     };
