@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use heard_domain::response::{parse_idempotency_key, parse_page_path};
 use heard_domain::survey::HiddenAnswers;
-use heard_domain::{Channel, FieldError, FieldErrors, Lang};
+use heard_domain::{Arrival, Channel, FieldError, FieldErrors, Lang};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::{OpenApi, ToSchema};
@@ -419,7 +419,7 @@ async fn submit(
             .survey_version(p.org.id, p.survey.id, version_no)
             .await?
     };
-    let (touchpoint_id, tp_channel) = resolve_touchpoint(&state, &p, tp.as_deref()).await?;
+    let touchpoint_id = resolve_touchpoint(&state, &p, tp.as_deref()).await?;
     let def = &version.definition;
     let language = language
         .filter(|l| def.languages.iter().any(|x| x == l.as_str()))
@@ -430,7 +430,7 @@ async fn submit(
         survey_version: version.version,
         service_id: p.survey.service_id,
         touchpoint_id,
-        channel: channel.unwrap_or(tp_channel),
+        channel: Arrival::Api(channel).channel(),
         language,
         page_path,
         idempotency_key: key.expect("checked above"),
@@ -492,11 +492,17 @@ async fn display(
     if !errs.is_empty() {
         return Err(AppError::Invalid(errs));
     }
-    let (_, tp_channel) = resolve_touchpoint(&state, &p, tp.as_deref()).await?;
+    resolve_touchpoint(&state, &p, tp.as_deref()).await?;
     let day = chrono::Utc::now().timestamp().div_euclid(86_400);
     state
         .store
-        .record_display(p.org.id, p.survey.id, channel.unwrap_or(tp_channel), day, 1)
+        .record_display(
+            p.org.id,
+            p.survey.id,
+            Arrival::Api(channel).channel(),
+            day,
+            1,
+        )
         .await?;
     Ok(with_cors(StatusCode::NO_CONTENT.into_response(), origin))
 }

@@ -3,7 +3,9 @@
 
 mod admin;
 mod api;
+mod arrival_channel;
 mod durability;
 mod isolation;
+mod keyed_writes;
 mod support;
 mod widget;
