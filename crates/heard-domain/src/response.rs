@@ -95,22 +95,21 @@ pub fn parse_idempotency_key(s: &str) -> Result<String, crate::FieldError> {
     crate::idempotency::IdempotencyKey::parse("idempotency_key", s).map(|k| k.into_string())
 }
 
-/// Validates the page path a response came from: an absolute path, at most 500 characters; the query string is
-/// dropped unless the survey opts in.
+/// Validates the page path a response came from: an absolute path (starting with `/`) of at most 500 characters
+/// without control characters, exactly as sent; the query string and fragment are then dropped unless the survey opts
+/// in. The API document states the same pattern and bound.
 pub fn parse_page_path(s: &str, keep_query: bool) -> Result<String, crate::FieldError> {
-    let s = s.trim();
+    if !s.starts_with('/') || s.chars().count() > 500 || s.chars().any(char::is_control) {
+        return Err(crate::FieldError::new(
+            "page_path",
+            "invalid_page_path",
+            "page_path must be a path starting with '/', at most 500 characters, without control characters (e.g. /renew/confirmation)",
+        ));
+    }
     let s = if keep_query {
         s
     } else {
         s.split(['?', '#']).next().unwrap_or("")
     };
-    if s.starts_with('/') && s.len() <= 500 && !s.chars().any(char::is_control) {
-        Ok(s.to_string())
-    } else {
-        Err(crate::FieldError::new(
-            "page_path",
-            "invalid_page_path",
-            "page_path must be a path starting with '/' of at most 500 characters",
-        ))
-    }
+    Ok(s.to_string())
 }

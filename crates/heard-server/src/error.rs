@@ -161,3 +161,56 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Every error under `/api/` is JSON of the one shape, including those no handler wrote: a body over the limit (413,
+/// from the body-limit layer), a method the route does not take (405), an address no route matches (404), a path
+/// that does not decode (400). Headers such as `Allow` and `Retry-After` are kept.
+pub async fn api_json_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !is_api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (AppError::PayloadTooLarge.code(), AppError::PayloadTooLarge.message()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            AppError::UnsupportedMediaType.code(),
+            AppError::UnsupportedMediaType.message(),
+        ),
+        StatusCode::NOT_FOUND => (AppError::NotFound.code(), AppError::NotFound.message()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This address does not take this method: see the Allow header and /api/v1/openapi.json.".to_string(),
+        ),
+        s if s.is_server_error() => (
+            AppError::Internal(String::new()).code(),
+            AppError::Internal(String::new()).message(),
+        ),
+        _ => (
+            "bad_request",
+            "The request could not be read: check its address, headers and body against /api/v1/openapi.json."
+                .to_string(),
+        ),
+    };
+    let (mut parts, _) = resp.into_parts();
+    let body = ErrorBody {
+        code,
+        message,
+        errors: &[],
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}

@@ -132,9 +132,19 @@ pub async fn resolve_touchpoint(
 ) -> AppResult<Option<TouchpointId>> {
     let id =
         match tp.filter(|s| !s.is_empty()) {
-            Some(s) => Some(s.parse::<TouchpointId>().map_err(|_| {
-                AppError::field("touchpoint_id", "invalid_id", "not a touchpoint id")
-            })?),
+            // Only the hyphenated form (what Heard prints, and the API document's pattern).
+            Some(s) => Some(
+                Some(s)
+                    .filter(|s| s.len() == 36)
+                    .and_then(|s| s.parse::<TouchpointId>().ok())
+                    .ok_or_else(|| {
+                        AppError::field(
+                            "touchpoint_id",
+                            "invalid_id",
+                            "touchpoint_id must be a touchpoint's id, a UUID like 0192f0c4-7a1e-7b3c-9d2e-5f6a7b8c9d0e",
+                        )
+                    })?,
+            ),
             None => return Ok(p.touchpoint),
         };
     if p.touchpoint.is_some() && p.touchpoint == id {
@@ -146,14 +156,14 @@ pub async fn resolve_touchpoint(
                 AppError::field(
                     "touchpoint_id",
                     "unknown_touchpoint",
-                    "this touchpoint does not exist in this organization",
+                    "this touchpoint does not exist in this organization: use one of the survey's service, or leave it out",
                 )
             })?;
             if t.service_id != p.survey.service_id {
                 return Err(AppError::field(
                     "touchpoint_id",
                     "wrong_service",
-                    "this touchpoint belongs to another service",
+                    "this touchpoint belongs to another service: use one of the survey's service, or leave it out",
                 ));
             }
             Ok(Some(t.id))

@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod api_contract;
 mod arrival_channel;
 mod durability;
 mod isolation;
