@@ -106,6 +106,22 @@ both_backends!(
         );
         assert_eq!(rows[1].channel, "phone");
         assert_eq!(rows[1].touchpoint_id, Some(office));
+        // Staff see both, each for what it is.
+        let session = app.sign_in(&app.a.admin_email).await;
+        let html = app
+            .get(
+                &session,
+                &format!("/admin/o/{}/responses/{}", app.a.org, rows[0].id),
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("Channel (where it arrived)</dt><dd>website"),
+            "{html}"
+        );
+        assert!(html.contains("Downtown office (In person)"), "{html}");
 
         // A widget's display is counted on the web too.
         let r = app
