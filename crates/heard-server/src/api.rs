@@ -242,7 +242,9 @@ fn cors(
     } else {
         Err(AppError::Forbidden(
             "origin_not_allowed",
-            "This survey does not accept responses from this site.".into(),
+            "This survey does not accept responses from this site: the survey's administrator can add the site to its \
+             allowed origins."
+                .into(),
         ))
     }
 }
