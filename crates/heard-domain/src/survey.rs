@@ -484,6 +484,11 @@ impl SurveyDefinition {
     /// Parses a submission's `answers` object against this exact version: unknown questions, wrong types, values
     /// outside the options, missing required answers and (per `hidden`) answers to hidden questions are errors named
     /// `answers.<question id>`.
+    ///
+    /// Each field gets at most one error, the most specific, and every message says how to put it right: an answer
+    /// that was given but is wrong is reported as what is wrong with it (`invalid_email`, `out_of_range`, ...), never
+    /// also as `required`; an answer to a question the logic hides is `not_shown` (or dropped, per `hidden`) whatever
+    /// its value.
     pub fn parse_answers(
         &self,
         raw: &serde_json::Map<String, Value>,
@@ -491,13 +496,23 @@ impl SurveyDefinition {
     ) -> Result<Answers, FieldErrors> {
         let mut errs = FieldErrors::default();
         let mut parsed: Answers = BTreeMap::new();
+        // Answers given but not valid, by question id: they stand instead of `required` for that question.
+        let mut invalid: BTreeMap<&str, FieldError> = BTreeMap::new();
         for (key, value) in raw {
             let field = format!("answers.{key}");
             let Some(q) = self.question(key) else {
                 errs.push(FieldError::new(
                     field,
                     "unknown_field",
-                    format!("this survey has no question '{key}'"),
+                    format!(
+                        "this survey has no question '{}': remove it, or use one of: {}",
+                        key.chars().take(40).collect::<String>(),
+                        self.questions
+                            .iter()
+                            .map(|q| q.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ));
                 continue;
             };
@@ -506,35 +521,59 @@ impl SurveyDefinition {
                     parsed.insert(key.clone(), v);
                 }
                 Ok(None) => {}
-                Err((code, msg)) => errs.push(FieldError::new(field, code, msg)),
+                Err((code, msg)) => {
+                    invalid.insert(q.id.as_str(), FieldError::new(field, code, msg));
+                }
             }
         }
         let visibility = self.visibility(&parsed);
         for q in &self.questions {
             let shown = visibility.get(&q.id).copied().unwrap_or(true);
             let answered = parsed.contains_key(&q.id);
-            if !shown && answered {
-                match hidden {
-                    HiddenAnswers::Reject => errs.push(FieldError::new(
-                        format!("answers.{}", q.id),
-                        "not_shown",
-                        "this question is not shown for the answers given, so it cannot be answered",
-                    )),
-                    HiddenAnswers::Drop => {
-                        parsed.remove(&q.id);
+            let wrong = invalid.remove(q.id.as_str());
+            if !shown {
+                if answered || wrong.is_some() {
+                    match hidden {
+                        HiddenAnswers::Reject => errs.push(FieldError::new(
+                            format!("answers.{}", q.id),
+                            "not_shown",
+                            "remove this answer: the question is not shown for the answers given",
+                        )),
+                        HiddenAnswers::Drop => {
+                            parsed.remove(&q.id);
+                        }
                     }
                 }
-            }
-            if shown && q.required && !answered {
+            } else if let Some(e) = wrong {
+                errs.push(e);
+            } else if q.required && !answered {
                 errs.push(FieldError::new(
                     format!("answers.{}", q.id),
                     "required",
-                    "please answer this question",
+                    required_message(q),
                 ));
             }
         }
         errs.into_result(parsed)
     }
+}
+
+/// What to send for a required question left blank, by its kind.
+fn required_message(q: &Question) -> String {
+    let how = match q.kind {
+        QuestionKind::Agreement5 => {
+            "send a whole number from 1 (strongly disagree) to 5 (strongly agree)".to_string()
+        }
+        QuestionKind::Thumbs => "send 1 (thumbs up) or 0 (thumbs down)".to_string(),
+        QuestionKind::YesNo => "send 'yes' or 'no'".to_string(),
+        QuestionKind::SingleChoice => format!("choose one of: {}", option_list(q)),
+        QuestionKind::MultipleChoice => format!("choose at least one of: {}", option_list(q)),
+        QuestionKind::ShortText | QuestionKind::LongText => "type an answer".to_string(),
+        QuestionKind::Email => "enter an email address like name@example.com".to_string(),
+        QuestionKind::Phone => "enter a phone number such as 202-555-0123".to_string(),
+        QuestionKind::Hidden => "the page or link must set this value".to_string(),
+    };
+    format!("this question needs an answer: {how}")
 }
 
 /// Parses one answer; `Ok(None)` means "left blank".
@@ -566,7 +605,7 @@ fn parse_one(q: &Question, v: &Value) -> Result<Option<AnswerValue>, (&'static s
             Some(n) if (lo..=hi).contains(&n) => Ok(Some(AnswerValue::Number(n))),
             _ => Err((
                 "out_of_range",
-                format!("{what} must be a whole number from {lo} to {hi}"),
+                format!("{what} must be a whole number from {lo} to {hi}: send one of those"),
             )),
         }
     };
@@ -649,12 +688,18 @@ fn parse_one(q: &Question, v: &Value) -> Result<Option<AnswerValue>, (&'static s
                     if s.is_empty() {
                         Ok(None)
                     } else if s.chars().count() > max {
-                        Err(("too_long", format!("at most {max} characters")))
+                        Err((
+                            "too_long",
+                            format!(
+                                "shorten the answer to at most {max} characters (it has {})",
+                                s.chars().count()
+                            ),
+                        ))
                     } else {
                         Ok(Some(AnswerValue::Text(s.to_string())))
                     }
                 }
-                _ => Err(("not_text", "the answer must be text".into())),
+                _ => Err(("not_text", "send the answer as text (a JSON string)".into())),
             }
         }
         QuestionKind::Email => match v {
@@ -801,6 +846,107 @@ mod tests {
         assert!(fields.contains(&("answers.colour", "unknown_field")));
         assert!(fields.contains(&("answers.ease", "out_of_range")));
         assert!(fields.contains(&("answers.trust", "required")));
+    }
+
+    /// A blank survey with a required email question, a required thumbs question and a follow-up shown only after
+    /// thumbs down.
+    fn contact_survey() -> SurveyDefinition {
+        let mut def = templates::blank(&LocalizedText::new("X", "X"));
+        for q in [
+            json!({"id": "email", "type": "email", "prompt": {"en": "Email", "es": "Correo"}, "required": true}),
+            json!({"id": "trust", "type": "thumbs", "prompt": {"en": "Trust", "es": "Confianza"}, "required": true}),
+            json!({"id": "why", "type": "short_text", "prompt": {"en": "Why?", "es": "¿Por qué?"},
+                "show_if": {"question": "trust", "is": "any_of", "values": ["0"]}}),
+        ] {
+            def.questions.push(serde_json::from_value(q).unwrap());
+        }
+        def.check().unwrap();
+        def
+    }
+
+    fn errors_of(
+        def: &SurveyDefinition,
+        v: Value,
+        hidden: HiddenAnswers,
+    ) -> Vec<(String, &'static str)> {
+        match def.parse_answers(&obj(v), hidden) {
+            Ok(_) => vec![],
+            Err(e) => e.0.into_iter().map(|e| (e.field, e.code)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_wrong_answer_to_a_required_question_is_one_error_saying_how_to_fix_it() {
+        let def = contact_survey();
+        let err = def
+            .parse_answers(
+                &obj(json!({"email": "maria.lopez.example.com", "trust": 1})),
+                HiddenAnswers::Reject,
+            )
+            .unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err:?}");
+        assert_eq!(
+            (err.0[0].field.as_str(), err.0[0].code),
+            ("answers.email", "invalid_email")
+        );
+        assert!(err.0[0].message.contains("name@example.com"));
+        // Every kind of wrong answer stands alone: no `required` beside it.
+        assert_eq!(
+            errors_of(
+                &def,
+                json!({"email": 42, "trust": 7}),
+                HiddenAnswers::Reject
+            ),
+            vec![
+                ("answers.email".to_string(), "invalid_email"),
+                ("answers.trust".to_string(), "out_of_range")
+            ]
+        );
+        // Left blank: `required`, saying what to send.
+        let blank = def
+            .parse_answers(&obj(json!({"email": " "})), HiddenAnswers::Reject)
+            .unwrap_err();
+        let msgs: Vec<(&str, &str, &str)> = blank
+            .0
+            .iter()
+            .map(|e| (e.field.as_str(), e.code, e.message.as_str()))
+            .collect();
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].1, "required");
+        assert!(msgs[0].2.contains("name@example.com"), "{msgs:?}");
+        assert!(msgs[1].2.contains("1 (thumbs up) or 0"), "{msgs:?}");
+    }
+
+    #[test]
+    fn an_answer_to_a_hidden_question_is_judged_as_hidden_whatever_its_value() {
+        let def = contact_survey();
+        let long = "x".repeat(SHORT_TEXT_MAX + 1);
+        // Thumbs up hides "why": a too-long answer there is `not_shown` only (API) or dropped (hosted page).
+        assert_eq!(
+            errors_of(
+                &def,
+                json!({"email": "a@example.com", "trust": 1, "why": long}),
+                HiddenAnswers::Reject
+            ),
+            vec![("answers.why".to_string(), "not_shown")]
+        );
+        assert_eq!(
+            errors_of(
+                &def,
+                json!({"email": "a@example.com", "trust": 1, "why": long}),
+                HiddenAnswers::Drop
+            ),
+            vec![]
+        );
+        // Shown, it is `too_long`, with the limit.
+        let e = def
+            .parse_answers(
+                &obj(json!({"email": "a@example.com", "trust": 0, "why": long})),
+                HiddenAnswers::Reject,
+            )
+            .unwrap_err();
+        assert_eq!(e.0[0].code, "too_long");
+        assert!(e.0[0].message.contains("at most 300 characters"));
     }
 
     #[test]

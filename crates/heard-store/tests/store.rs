@@ -135,6 +135,9 @@ fn response(
         page_path: Some("/renew".into()),
         submitted_at: at,
         idempotency_key: key.into(),
+        request_fingerprint: heard_domain::idempotency::RequestFingerprint::from_hex(format!(
+            "{trust}"
+        )),
         answers,
         trust: Some(trust),
         trust_positive: Some(trust == 1),
@@ -202,8 +205,9 @@ both_backends!(a_retried_submission_is_stored_once, |store| {
         .submit(response(org, &svc, survey.id, "key-00000001", 10, 1))
         .await
         .unwrap();
+    // The same request again (same fingerprint), a moment later.
     let again = store
-        .submit(response(org, &svc, survey.id, "key-00000001", 11, 0))
+        .submit(response(org, &svc, survey.id, "key-00000001", 11, 1))
         .await
         .unwrap();
     assert!(!first.duplicate && again.duplicate);
@@ -218,6 +222,65 @@ both_backends!(a_retried_submission_is_stored_once, |store| {
         vec![("email".to_string(), vec![1, 2, 3])]
     );
 });
+
+both_backends!(
+    a_key_reused_for_other_answers_is_refused_and_stores_nothing,
+    |store| {
+        let (org, svc, survey) = seed(&store).await;
+        let first = store
+            .submit(response(org, &svc, survey.id, "key-00000002", 10, 1))
+            .await
+            .unwrap();
+        let other = store
+            .submit(response(org, &svc, survey.id, "key-00000002", 11, 0))
+            .await;
+        assert!(
+            matches!(other, Err(StoreError::IdempotencyKeyReused)),
+            "{other:?}"
+        );
+        let f = ResponseFilter {
+            survey_id: Some(survey.id),
+            ..Default::default()
+        };
+        assert_eq!(store.count_responses(org, &f).await.unwrap(), 1);
+        let kept = store.response(org, first.id).await.unwrap();
+        assert_eq!(kept.trust, Some(1), "the first answers are kept");
+
+        // Many at once with one key, so some share a group commit: one is stored, every copy of its request gets its
+        // id, every other request is refused.
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = store.clone();
+            let r = response(
+                org,
+                &svc,
+                survey.id,
+                "key-batch-0001",
+                100 + i,
+                (i % 2) as i16,
+            );
+            tasks.push(tokio::spawn(async move { (i % 2, s.submit(r).await) }));
+        }
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.unwrap());
+        }
+        assert_eq!(store.count_responses(org, &f).await.unwrap(), 2);
+        let stored: Vec<_> = outcomes
+            .iter()
+            .filter_map(|(t, r)| r.as_ref().ok().map(|s| (*t, s.id)))
+            .collect();
+        let winner = stored[0].0;
+        assert!(
+            stored
+                .iter()
+                .all(|(t, id)| *t == winner && *id == stored[0].1)
+        );
+        assert_eq!(stored.len(), 20);
+        assert!(outcomes.iter().all(|(t, r)| (*t == winner) == r.is_ok()
+            && (r.is_ok() || matches!(r, Err(StoreError::IdempotencyKeyReused)))));
+    }
+);
 
 both_backends!(concurrent_submissions_share_commits_and_all_land, |store| {
     let (org, svc, survey) = seed(&store).await;

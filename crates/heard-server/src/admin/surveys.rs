@@ -703,6 +703,13 @@ fn share_url(state: &AppState, m: &Analyst, s: &heard_store::Survey) -> AppResul
     ))
 }
 
+/// The address a printed QR code opens: the share link marked `via=qr`, so responses from the kiosk or poster
+/// arrive on the kiosk channel (`heard_domain::Arrival::KioskQr`), whatever touchpoint the survey is about.
+fn qr_url(share_url: &str) -> String {
+    let sep = if share_url.contains('?') { '&' } else { '?' };
+    format!("{share_url}{sep}via=qr")
+}
+
 pub async fn share(
     State(state): State<AppState>,
     m: Analyst,
@@ -716,7 +723,7 @@ pub async fn share(
         base_ctx(&m, "surveys"),
         context! {
             survey => context!{ id => s.id.to_string(), name => s.name, published_version => s.published_version },
-            url => url, qr => minijinja::Value::from_safe_string(qr::svg(&url)),
+            qr => minijinja::Value::from_safe_string(qr::svg(&qr_url(&url))), qr_url => qr_url(&url), url => url,
             api => format!("{}/api/v1/{}/surveys/{}", state.public_url, m.org.slug, s.id),
         },
     ))
@@ -784,7 +791,7 @@ pub async fn qr_svg(
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
     let url = share_url(&state, &m, &s)?;
     Ok(download(
-        qr::svg(&url).into_bytes(),
+        qr::svg(&qr_url(&url)).into_bytes(),
         "image/svg+xml",
         &format!("survey-{}-qr.svg", s.id),
     ))
@@ -798,7 +805,7 @@ pub async fn qr_png(
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
     let url = share_url(&state, &m, &s)?;
     Ok(download(
-        qr::png(&url, 16),
+        qr::png(&qr_url(&url), 16),
         "image/png",
         &format!("survey-{}-qr.png", s.id),
     ))

@@ -4,9 +4,12 @@
 mod accounts;
 mod admin;
 mod api;
+mod api_contract;
+mod arrival_channel;
 mod durability;
 mod edge;
 mod isolation;
+mod keyed_writes;
 mod support;
 mod surveys;
 mod widget;
