@@ -108,7 +108,7 @@ test("errors are listed, linked to their fields, and the Spanish page is in Span
   await page.locator("button[type=submit]").click();
   await page.waitForSelector("#error-summary");
   assert.equal(await page.evaluate(() => document.activeElement?.id), "error-summary");
-  assert.match(await page.locator("#error-summary").innerText(), /Responda esta pregunta/);
+  assert.match(await page.locator("#error-summary").innerText(), /Elija una respuesta a esta pregunta/);
 });
 
 test("axe-core finds no WCAG 2.1 AA violations on public and admin pages", async () => {

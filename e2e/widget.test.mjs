@@ -263,7 +263,7 @@ test("inline: errors are announced and focused, the display counts when scrolled
   assert.equal(apiCalls(requests, "/displays").length, 1, "in view: one display");
   await page.locator(".btn").click();
   const alert = page.locator("[role=alert]");
-  assert.match(await alert.innerText(), /Please answer this question/);
+  assert.match(await alert.innerText(), /Answer this question/);
   assert.equal((await focused(page)).cls, "sum", "focus moves to the error list");
   const v = await axe(page);
   assert.equal(v.length, 0, describeViolations("inline with errors", v));

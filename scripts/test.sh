@@ -39,6 +39,9 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
-step "Browser tests (chromium + axe-core)"
+step "API contract (schemathesis, every check, against the OpenAPI document on SQLite and PostgreSQL)"
 cargo build -p heard --locked
+scripts/api-contract.sh
+
+step "Browser tests (chromium + axe-core)"
 node --test --test-concurrency=1 e2e/

@@ -14,13 +14,17 @@ impl Lang {
     pub const EN: &'static str = "en";
     pub const ES: &'static str = "es";
 
+    /// A language tag: a primary tag of 2-3 letters, then optional subtags of 1-8 letters or digits after `-` or
+    /// `_` (`en`, `es-MX`, `es_419`); only the primary tag is kept. The API document states the same pattern.
     pub fn parse(s: &str) -> Result<Lang, crate::FieldError> {
-        let primary = s
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase()) {
+        let mut parts = s.split(['-', '_']);
+        let primary = parts.next().unwrap_or("").to_ascii_lowercase();
+        let subtags_ok = parts
+            .all(|t| (1..=8).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if subtags_ok
+            && (2..=3).contains(&primary.len())
+            && primary.bytes().all(|b| b.is_ascii_lowercase())
+        {
             Ok(Lang(primary))
         } else {
             Err(crate::FieldError::new(

@@ -9,6 +9,7 @@ pub mod chart;
 pub mod error;
 pub mod fiscal;
 pub mod i18n;
+pub mod idempotency;
 pub mod ids;
 pub mod logic;
 pub mod pra;
@@ -20,7 +21,7 @@ pub mod survey;
 pub mod templates;
 pub mod zone;
 
-pub use channel::Channel;
+pub use channel::{Arrival, Channel};
 pub use error::{FieldError, FieldErrors};
 pub use i18n::{Lang, LocalizedText};
 pub use ids::*;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::response::{AnswerValue, Answers};
 use crate::stats::{Proportion, mean_1_to_5, wilson};
-use crate::survey::{A11Role, Question, QuestionKind, SurveyDefinition};
+use crate::survey::{A11Role, Question, QuestionKind, SurveyDefinition, TemplateKind};
 use crate::templates::V2_INDICATORS;
 use crate::zone::Zone;
 
@@ -49,6 +49,10 @@ pub struct SurveyReport {
     pub by_channel: Vec<SegmentStat>,
     /// Largest segment first.
     pub by_language: Vec<SegmentStat>,
+    /// The customers served that were given number fewer than the responses counted: the volume entered cannot be
+    /// right, so no finite-population correction was applied (it would have claimed a census, a 0-width interval)
+    /// and the page says so.
+    pub customers_below_responses: bool,
 }
 
 /// One v1 driver on the 1-5 agreement scale.
@@ -108,6 +112,9 @@ pub struct CollectionFigures {
     pub response_rate: Option<f64>,
     /// Customers served in the quarter, when the agency entered it.
     pub customers: Option<u64>,
+    /// Fewer customers served than respondents: the entered volume is wrong (or counts another period), and any
+    /// figure using it is not to be trusted until it is corrected.
+    pub customers_below_respondents: bool,
 }
 
 /// The local Monday, in `zone`, of the week containing `ms` milliseconds since the Unix epoch.
@@ -129,6 +136,7 @@ pub fn collection_figures(
         offered,
         response_rate: (offered > 0).then(|| respondents as f64 / offered as f64),
         customers,
+        customers_below_respondents: customers.is_some_and(|c| c < respondents),
     }
 }
 
@@ -203,8 +211,9 @@ fn segments(tallies: BTreeMap<&str, Tally>) -> Vec<SegmentStat> {
 
 /// The dashboard figures of `facts`, each response read with the definition of its own version (questions are found
 /// by their A-11 role, since ids and wording may change between versions). `population` is the number of customers
-/// served, for the finite-population correction of the overall trust and driver intervals. Weeks are local weeks of
-/// the organization's `zone`.
+/// served, for the finite-population correction of the overall trust and driver intervals; when it is below the
+/// number of responses it cannot be right, and it is ignored and flagged (`customers_below_responses`). Weeks are
+/// local weeks of the organization's `zone`.
 ///
 /// A response whose version is missing from `versions` still counts toward trust, the trend and the segments (its
 /// trust fields are denormalized), but not toward drivers or indicators.
@@ -214,6 +223,8 @@ pub fn survey_report(
     population: Option<u64>,
     zone: &Zone,
 ) -> SurveyReport {
+    let customers_below_responses = population.is_some_and(|p| p < facts.len() as u64);
+    let population = population.filter(|_| !customers_below_responses);
     let mut all = Tally::default();
     let (mut scale_sum, mut scale_n) = (0i64, 0u64);
     let mut weeks: BTreeMap<NaiveDate, Tally> = BTreeMap::new();
@@ -330,7 +341,47 @@ pub fn survey_report(
         weekly,
         by_channel: segments(channels),
         by_language: segments(languages),
+        customers_below_responses,
     }
+}
+
+/// The weeks of a period (days `from` to `to_exclusive`), Monday to Sunday, from the week containing `from` to the
+/// week containing its last day, empty weeks included, taking each week's figures from `points` (a report's
+/// `weekly`, computed from the period's responses only, so a week that straddles the period's edge counts only the
+/// days inside it). Every figure of a page follows the period chosen; this is how its trend does.
+pub fn weeks_between(
+    points: &[WeekPoint],
+    from: NaiveDate,
+    to_exclusive: NaiveDate,
+) -> Vec<WeekPoint> {
+    // Calendar days already, so no time zone is involved: the Monday on or before each.
+    let monday = |d: NaiveDate| {
+        d.checked_sub_days(Days::new(u64::from(d.weekday().num_days_from_monday())))
+            .unwrap_or(d)
+    };
+    let first = monday(from);
+    let last = monday(to_exclusive.pred_opt().unwrap_or(to_exclusive));
+    let mut out = Vec::new();
+    let mut w = first;
+    while w <= last {
+        out.push(
+            points
+                .iter()
+                .find(|p| p.week_start == w)
+                .cloned()
+                .unwrap_or(WeekPoint {
+                    week_start: w,
+                    responses: 0,
+                    positive: 0,
+                    trust: None,
+                }),
+        );
+        match w.checked_add_days(Days::new(7)) {
+            Some(next) => w = next,
+            None => break,
+        }
+    }
+    out
 }
 
 /// The columns of A-11 version 2's per-response upload file, in order.
@@ -355,9 +406,24 @@ pub const A11_V2_CSV_HEADER: [&str; 17] = [
 ];
 
 /// The rows of A-11 version 2's upload file, one per response with a trust answer, in the order given, matching
-/// `A11_V2_CSV_HEADER`. An indicator is `1` if chosen, `0` if offered but not chosen, and `null` if not offered:
-/// the respondent saw the other side's question, or the version does not list that option (or has no such question,
-/// or is missing from `versions`). `question_4` joins the answers to every comment question with a blank line.
+/// `A11_V2_CSV_HEADER`. The rules are those of the file agencies upload today, as GSA Touchpoints writes it
+/// (GSA/touchpoints, `app/models/form.rb`, `Form#to_a11_v2_csv`), which is the standard performance.gov reads:
+///
+/// - Only responses to a version built from the A-11 v2 template are written (`TemplateKind::A11V2`): a v1
+///   survey's "confidence" statement is not v2's trust question, and a blank survey has none. A response whose
+///   version is missing from `versions` cannot be shown to be one, so it is left out too.
+/// - `question_1` is the trust answer as given: `1` / `0` for thumbs, the value 1-5 on the agreement scale.
+/// - An indicator is `1` if the respondent chose it, `0` if that side's question lists the option (whichever side
+///   the respondent was shown: the other side's options were offered by the survey, just not reached), and the
+///   string `null` only when the question does not list it, that is when the agency marked the indicator not
+///   applicable (`templates::set_not_applicable`). A choice stored for the side the respondent was not shown
+///   (never written by Heard's parsing, which drops it) counts as not chosen.
+/// - `question_4` is the comment exactly as stored (several comment questions are joined with a blank line), with
+///   no spreadsheet-formula quoting: the upload is read by a program, not a spreadsheet.
+///
+/// Where Heard deliberately differs: comments are stored redacted of personal data before anything else sees them
+/// (ARCHITECTURE.md, "No personal data"), so `question_4` holds the redacted text (`<EMAIL_ADDRESS>`, `<PHONE_NUMBER>`, ...) where
+/// Touchpoints would hold what was typed.
 ///
 /// Cells are plain values: the caller writes them with a CSV writer, which does the quoting.
 pub fn a11_v2_csv_rows(
@@ -368,34 +434,41 @@ pub fn a11_v2_csv_rows(
         .iter()
         .filter_map(|(id, f)| {
             let positive = f.trust_positive?;
-            let def = versions.get(&f.survey_version);
-            let shown = indicator_question(def, Some(positive));
+            let def = versions
+                .get(&f.survey_version)
+                .filter(|d| d.template == TemplateKind::A11V2)?;
+            let shown = indicator_question(Some(def), Some(positive));
             let mut row = Vec::with_capacity(A11_V2_CSV_HEADER.len());
             row.push(id.clone());
-            row.push(if positive { "1" } else { "0" }.to_string());
-            for side in [true, false] {
+            row.push(match f.trust {
+                Some(t) => t.to_string(),
+                None => u8::from(positive).to_string(),
+            });
+            for role in [A11Role::WentWell, A11Role::WentBadly] {
+                let q = def.question_with_role(role);
+                let was_shown = q.is_some() && shown.map(|s| &s.id) == q.map(|q| &q.id);
                 for option in V2_INDICATORS {
-                    let cell =
-                        match shown {
-                            Some(q) if side == positive && offers(q, option) => {
-                                if chose(f, q, option) { "1" } else { "0" }
+                    let cell = match q {
+                        Some(q) if offers(q, option) => {
+                            if was_shown && chose(f, q, option) {
+                                "1"
+                            } else {
+                                "0"
                             }
-                            _ => "null",
-                        };
+                        }
+                        _ => "null",
+                    };
                     row.push(cell.to_string());
                 }
             }
             let comments: Vec<String> = def
-                .map(|d| {
-                    d.questions
-                        .iter()
-                        .filter(|q| q.a11 == Some(A11Role::Comment))
-                        .filter_map(|q| f.answers.get(&q.id))
-                        .map(|a| a.as_strings().join(", "))
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default();
+                .questions
+                .iter()
+                .filter(|q| q.a11 == Some(A11Role::Comment))
+                .filter_map(|q| f.answers.get(&q.id))
+                .map(|a| a.as_strings().join(", "))
+                .filter(|s| !s.is_empty())
+                .collect();
             row.push(comments.join("\n\n"));
             Some(row)
         })
@@ -712,9 +785,11 @@ mod tests {
 
     #[test]
     fn the_population_narrows_the_overall_intervals() {
-        let facts = only_facts(&v2_facts());
-        // Six trust answers from six customers is a census: no sampling error at all.
+        let mut facts = only_facts(&v2_facts());
+        // Without g (no trust answer), six trust answers from six customers is a census: no sampling error at all.
+        facts.pop();
         let census = survey_report(&v2_versions(), &facts, Some(6), &Zone::utc());
+        assert!(!census.customers_below_responses);
         let t = census.trust.unwrap();
         assert!(close(t.low, 0.5) && close(t.high, 0.5));
         let free = survey_report(&v2_versions(), &facts, None, &Zone::utc()).drivers[0].agree;
@@ -889,10 +964,6 @@ mod tests {
         assert_eq!(json["indicators"][0]["indicator"], "effectiveness");
     }
 
-    fn nulls(k: usize) -> Vec<&'static str> {
-        vec!["null"; k]
-    }
-
     fn row(id: &str, q1: &str, pos: Vec<&str>, neg: Vec<&str>, comment: &str) -> Vec<String> {
         let mut r = vec![id.to_string(), q1.to_string()];
         r.extend(pos.into_iter().chain(neg).map(String::from));
@@ -900,8 +971,13 @@ mod tests {
         r
     }
 
+    /// Expected rows computed by hand from A-11 v2's upload rules as GSA Touchpoints applies them
+    /// (GSA/touchpoints, `app/models/form.rb`, `to_a11_v2_csv`): `question_1` is the trust answer as given (thumbs
+    /// 1 / 0, or the 1-5 value); an indicator is `1` if chosen and `0` if the version's question lists the option,
+    /// on either side, whichever side the respondent saw; `null` only where the question does not list it (the
+    /// agency marked it not applicable); `question_4` is the comment as stored.
     #[test]
-    fn the_v2_upload_file_distinguishes_not_chosen_from_not_offered() {
+    fn the_v2_upload_file_follows_the_reference_rules() {
         assert_eq!(A11_V2_CSV_HEADER.len(), 17);
         assert_eq!(A11_V2_CSV_HEADER[0], "external_id");
         assert_eq!(A11_V2_CSV_HEADER[1], "question_1");
@@ -914,44 +990,47 @@ mod tests {
         }
 
         let rows = a11_v2_csv_rows(&v2_versions(), &v2_facts());
+        // Version 2 marks humanity and employee not applicable.
+        let na = |v: [&'static str; 5]| vec![v[0], v[1], v[2], v[3], "null", "null", v[4]];
         let expected = vec![
+            // The side not shown is 0, not null: its question lists every option.
             row(
                 "a",
                 "1",
                 vec!["1", "1", "0", "0", "0", "0", "0"],
-                nulls(7),
+                vec!["0"; 7],
                 "Quick",
             ),
             row(
                 "b",
                 "0",
-                nulls(7),
+                vec!["0"; 7],
                 vec!["0", "0", "1", "0", "0", "0", "0"],
                 "",
             ),
-            // c's stale "what didn't go well" answer was never shown: the negative side stays null.
-            row("c", "1", vec!["0"; 7], nulls(7), ""),
-            // Version 2 offers neither humanity nor employee.
+            // c's stale "what didn't go well" answer was never shown, so nothing on that side was chosen.
+            row("c", "1", vec!["0"; 7], vec!["0"; 7], ""),
+            // A 5-point trust answer is written as its value.
             row(
                 "d",
-                "1",
-                vec!["0", "1", "0", "0", "null", "null", "1"],
-                nulls(7),
+                "5",
+                na(["0", "1", "0", "0", "1"]),
+                na(["0", "0", "0", "0", "0"]),
                 "",
             ),
             // On the 1-5 scale, 3 is negative.
             row(
                 "e",
-                "0",
-                nulls(7),
-                vec!["0", "1", "0", "0", "null", "null", "0"],
+                "3",
+                na(["0", "0", "0", "0", "0"]),
+                na(["0", "1", "0", "0", "0"]),
                 "",
             ),
             row(
                 "f",
-                "0",
-                nulls(7),
-                vec!["0", "0", "0", "0", "null", "null", "0"],
+                "2",
+                na(["0", "0", "0", "0", "0"]),
+                na(["0", "0", "0", "0", "0"]),
                 "",
             ),
             // g has no trust answer and is left out.
@@ -961,8 +1040,12 @@ mod tests {
     }
 
     #[test]
-    fn the_upload_file_without_indicator_questions_is_all_null() {
-        let versions = BTreeMap::from([(1, templates::a11_v1(&service()))]);
+    fn the_upload_file_holds_only_a11_v2_responses_and_comments_as_stored() {
+        // A v1 version's "confidence" answers are not v2 trust answers, and a response of an unknown version
+        // cannot be shown to be one.
+        let v1 = templates::a11_v1(&service());
+        let v2 = templates::a11_v2(&service(), TrustScale::Thumbs);
+        let versions = BTreeMap::from([(1, v1), (2, v2)]);
         let ms = at(2026, 11, 23, 10, 0, 0);
         let facts = vec![
             (
@@ -974,23 +1057,33 @@ mod tests {
                     "en",
                     Some(4),
                     Some(true),
+                    &[("trust", n(4)), ("comment", text("Thanks"))],
+                ),
+            ),
+            (
+                "v2".to_string(),
+                fact(
+                    ms,
+                    2,
+                    "website",
+                    "en",
+                    Some(0),
+                    Some(false),
                     &[
-                        ("trust", n(4)),
-                        ("scores_comment", text("Good scores")),
-                        ("comment", text("Thanks")),
+                        ("trust", n(0)),
+                        ("comment", text("=1+2 @ <EMAIL_ADDRESS> -ok")),
                     ],
                 ),
             ),
             (
-                // Its version is unknown: the trust answer still goes in.
                 "lost".to_string(),
                 fact(
                     ms,
                     9,
                     "website",
                     "en",
-                    Some(2),
-                    Some(false),
+                    Some(1),
+                    Some(true),
                     &[("comment", text("x"))],
                 ),
             ),
@@ -998,11 +1091,55 @@ mod tests {
         let rows = a11_v2_csv_rows(&versions, &facts);
         assert_eq!(
             rows,
-            vec![
-                row("v1", "1", nulls(7), nulls(7), "Good scores\n\nThanks"),
-                row("lost", "0", nulls(7), nulls(7), ""),
-            ]
+            vec![row(
+                "v2",
+                "0",
+                vec!["0"; 7],
+                vec!["0"; 7],
+                "=1+2 @ <EMAIL_ADDRESS> -ok"
+            )]
         );
+    }
+
+    #[test]
+    fn customers_served_below_the_responses_are_flagged_not_a_zero_width_interval() {
+        let facts = only_facts(&v2_facts());
+        // Seven responses but three customers served: the entered volume cannot be right.
+        let r = survey_report(&v2_versions(), &facts, Some(3), &Zone::utc());
+        assert!(r.customers_below_responses);
+        let t = r.trust.unwrap();
+        assert_eq!(t, wilson(3, 6, None));
+        assert!(t.high - t.low > 0.3);
+        assert_eq!(r.drivers[0].agree, wilson(1, 3, None));
+        let ok = survey_report(&v2_versions(), &facts, Some(7), &Zone::utc());
+        assert!(!ok.customers_below_responses);
+        let c = collection_figures(30, 120, Some(20));
+        assert!(c.customers_below_respondents);
+        assert!(!collection_figures(30, 120, Some(30)).customers_below_respondents);
+        assert!(!collection_figures(30, 120, None).customers_below_respondents);
+    }
+
+    #[test]
+    fn the_trend_spans_exactly_the_chosen_period() {
+        let r = survey_report(&v2_versions(), &only_facts(&v2_facts()), None, &Zone::utc());
+        // FY2027 Q1: Thursday 1 October 2026 to 31 December 2026, weeks from Monday 28 September.
+        let weeks = weeks_between(&r.weekly, date(2026, 10, 1), date(2027, 1, 1));
+        assert_eq!(weeks.len(), 14);
+        assert_eq!(weeks[0].week_start, date(2026, 9, 28));
+        assert_eq!(weeks[13].week_start, date(2026, 12, 28));
+        assert_eq!(
+            (weeks[1].week_start, weeks[1].responses),
+            (date(2026, 10, 5), 3)
+        );
+        assert_eq!(
+            (weeks[3].week_start, weeks[3].responses),
+            (date(2026, 10, 19), 4)
+        );
+        assert_eq!(weeks.iter().map(|w| w.responses).sum::<u64>(), 7);
+        // Points outside the period are left out.
+        let next = weeks_between(&r.weekly, date(2027, 1, 1), date(2027, 4, 1));
+        assert_eq!(next.iter().map(|w| w.responses).sum::<u64>(), 0);
+        assert_eq!(next[0].week_start, date(2026, 12, 28));
     }
 
     #[test]
@@ -1015,6 +1152,7 @@ mod tests {
                 offered: 120,
                 response_rate: Some(0.25),
                 customers: Some(5000),
+                customers_below_respondents: false,
             }
         );
         assert_eq!(collection_figures(3, 0, None).response_rate, None);

@@ -64,6 +64,9 @@ pub struct NewResponse {
     /// Milliseconds since the Unix epoch.
     pub submitted_at: i64,
     pub idempotency_key: String,
+    /// The keyed hash of the normalised request (`crate::idempotency`): a retry with the same key and the same
+    /// fingerprint is the first response again; the same key with another fingerprint is refused.
+    pub request_fingerprint: crate::idempotency::RequestFingerprint,
     /// Answers with contact details (email, phone) removed: those go to `contacts`, encrypted.
     pub answers: Answers,
     /// Trust on a 0..1 (thumbs) or 1..5 scale, denormalized for dashboards; `None` if not asked or not answered.
@@ -86,38 +89,27 @@ pub struct NewResponse {
     pub raw_texts: Vec<(String, Vec<u8>)>,
 }
 
-/// Validates an idempotency key: 8 to 100 characters of letters, digits, `-` and `_`.
+/// Validates an idempotency key: 8 to 100 characters of letters, digits, `-` and `_`
+/// (`crate::idempotency::IdempotencyKey`).
 pub fn parse_idempotency_key(s: &str) -> Result<String, crate::FieldError> {
-    if (8..=100).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        Ok(s.to_string())
-    } else {
-        Err(crate::FieldError::new(
-            "idempotency_key",
-            "invalid_idempotency_key",
-            "idempotency_key must be 8 to 100 letters, digits, '-' or '_' (a UUID is a good choice)",
-        ))
-    }
+    crate::idempotency::IdempotencyKey::parse("idempotency_key", s).map(|k| k.into_string())
 }
 
-/// Validates the page path a response came from: an absolute path, at most 500 characters; the query string is
-/// dropped unless the survey opts in.
+/// Validates the page path a response came from: an absolute path (starting with `/`) of at most 500 characters
+/// without control characters, exactly as sent; the query string and fragment are then dropped unless the survey opts
+/// in. The API document states the same pattern and bound.
 pub fn parse_page_path(s: &str, keep_query: bool) -> Result<String, crate::FieldError> {
-    let s = s.trim();
+    if !s.starts_with('/') || s.chars().count() > 500 || s.chars().any(char::is_control) {
+        return Err(crate::FieldError::new(
+            "page_path",
+            "invalid_page_path",
+            "page_path must be a path starting with '/', at most 500 characters, without control characters (e.g. /renew/confirmation)",
+        ));
+    }
     let s = if keep_query {
         s
     } else {
         s.split(['?', '#']).next().unwrap_or("")
     };
-    if s.starts_with('/') && s.len() <= 500 && !s.chars().any(char::is_control) {
-        Ok(s.to_string())
-    } else {
-        Err(crate::FieldError::new(
-            "page_path",
-            "invalid_page_path",
-            "page_path must be a path starting with '/' of at most 500 characters",
-        ))
-    }
+    Ok(s.to_string())
 }

@@ -17,7 +17,9 @@ pub struct Proportion {
 }
 
 /// The Wilson score interval for `successes` out of `n`. With `population` (the customers served, N > n), the
-/// variance is scaled by the finite-population correction (N - n) / (N - 1).
+/// variance is scaled by the finite-population correction (N - n) / (N - 1); N = n is a census (no sampling error).
+/// A population below `n` is impossible, so it is ignored rather than read as a census: callers flag it to the
+/// reader (see `report::SurveyReport::customers_below_responses`).
 pub fn wilson(successes: u64, n: u64, population: Option<u64>) -> Proportion {
     if n == 0 {
         return Proportion {
@@ -32,7 +34,7 @@ pub fn wilson(successes: u64, n: u64, population: Option<u64>) -> Proportion {
     let p = successes as f64 / nf;
     let fpc = match population {
         Some(pop) if pop > n && pop > 1 => (pop - n) as f64 / (pop - 1) as f64,
-        Some(pop) if pop <= n => 0.0,
+        Some(pop) if pop == n => 0.0,
         _ => 1.0,
     };
     let z2 = Z95 * Z95 * fpc;
@@ -84,6 +86,8 @@ mod tests {
         let narrower = wilson(40, 100, Some(200));
         let wide = wilson(40, 100, None);
         assert!(narrower.high - narrower.low < wide.high - wide.low);
+        // Fewer customers than answers cannot be: no correction, never a 0-width interval.
+        assert_eq!(wilson(40, 100, Some(60)), wide);
     }
 
     #[test]

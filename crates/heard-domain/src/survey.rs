@@ -246,6 +246,164 @@ pub enum HiddenAnswers {
     Drop,
 }
 
+/// The id for a question added to a survey: `q<n>` with `n` one more than the highest `q<n>` ever used in any of
+/// `definitions` (pass every published version and the draft), and than the most questions any of them has (so
+/// the first question added to a one-question survey is `q2`, as it always was). Ids are never reused within a survey across
+/// versions, so an answer stored under an id always means one question; deleting `q3` and adding a question gives
+/// `q4`, never a second `q3`. Any place that mints question ids (the editor today; imports and copies later) takes
+/// them from here.
+pub fn next_question_id<'a>(definitions: impl IntoIterator<Item = &'a SurveyDefinition>) -> String {
+    let mut used: BTreeSet<&str> = BTreeSet::new();
+    let mut high = 0u64;
+    for d in definitions {
+        high = high.max(d.questions.len() as u64);
+        for q in &d.questions {
+            used.insert(&q.id);
+            let digits: String =
+                q.id.strip_prefix('q')
+                    .unwrap_or("")
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+            if let Ok(n) = digits.parse::<u64>() {
+                high = high.max(n);
+            }
+        }
+    }
+    let mut n = high + 1;
+    while used.contains(format!("q{n}").as_str()) {
+        n += 1;
+    }
+    format!("q{n}")
+}
+
+/// One text of a definition: where a missing translation is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextRef {
+    Title,
+    Intro,
+    ThankYou,
+    Prompt(String),
+    Help(String),
+    /// A question's option: (question id, option value).
+    Option(String, String),
+    BurdenStatement,
+}
+
+impl TextRef {
+    /// What the author calls it, e.g. "the burden statement", "question q2's hint".
+    pub fn describe(&self) -> String {
+        match self {
+            TextRef::Title => "the title".into(),
+            TextRef::Intro => "the introduction".into(),
+            TextRef::ThankYou => "the thank-you message".into(),
+            TextRef::Prompt(q) => format!("the wording of question {q}"),
+            TextRef::Help(q) => format!("the hint of question {q}"),
+            TextRef::Option(q, o) => format!("option “{o}” of question {q}"),
+            TextRef::BurdenStatement => "the burden statement (Paperwork Reduction Act)".into(),
+        }
+    }
+}
+
+/// A text that has wording in some language the survey is offered in but not in `language`; the public page would
+/// show another language's wording in its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingTranslation {
+    pub language: String,
+    pub text: TextRef,
+}
+
+impl SurveyDefinition {
+    /// Every text (title, introduction, thank-you message, question wording, hints, option labels, the PRA burden
+    /// statement) that is written in one of the survey's languages and blank in another, in page order. The author
+    /// sees this list before publishing: a blank Spanish text silently falls back to English on the public page.
+    /// New texts added to the definition must be listed here.
+    pub fn missing_translations(&self) -> Vec<MissingTranslation> {
+        let mut texts: Vec<(TextRef, &LocalizedText)> =
+            vec![(TextRef::Title, &self.title), (TextRef::Intro, &self.intro)];
+        for q in &self.questions {
+            if q.kind != QuestionKind::Hidden {
+                texts.push((TextRef::Prompt(q.id.clone()), &q.prompt));
+            }
+            texts.push((TextRef::Help(q.id.clone()), &q.help));
+            for o in &q.options {
+                texts.push((TextRef::Option(q.id.clone(), o.value.clone()), &o.label));
+            }
+        }
+        texts.push((TextRef::ThankYou, &self.thank_you));
+        if let Some(p) = &self.pra {
+            texts.push((TextRef::BurdenStatement, &p.burden_statement));
+        }
+        let blank = |t: &LocalizedText, l: &str| t.0.get(l).is_none_or(|s| s.trim().is_empty());
+        let mut out = Vec::new();
+        for (r, t) in texts {
+            if t.is_empty() {
+                continue;
+            }
+            for lang in &self.languages {
+                if blank(t, lang) {
+                    out.push(MissingTranslation {
+                        language: lang.clone(),
+                        text: r.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether two definitions would show respondents the same survey: equal once texts left blank are treated as
+    /// absent (a form saves a blank Spanish hint as `""`, a template has none). Publishing uses it to refuse making
+    /// a version identical to the live one.
+    pub fn same_content(&self, other: &SurveyDefinition) -> bool {
+        fn strip(v: Value) -> Value {
+            match v {
+                Value::Object(m) => Value::Object(
+                    m.into_iter()
+                        .filter(|(_, v)| v.as_str() != Some(""))
+                        .map(|(k, v)| (k, strip(v)))
+                        .filter(|(_, v)| !v.as_object().is_some_and(|o| o.is_empty()))
+                        .collect(),
+                ),
+                Value::Array(a) => Value::Array(a.into_iter().map(strip).collect()),
+                other => other,
+            }
+        }
+        let json = |d: &SurveyDefinition| {
+            strip(serde_json::to_value(d).expect("definitions always serialize"))
+        };
+        json(self) == json(other)
+    }
+
+    /// Checks a draft against the survey's published versions before it is published: an id that an earlier version
+    /// used must still name the same kind of question, so that stored answers, reports and export columns keyed by
+    /// it never mix two questions. `earlier` is (version, definition). Errors are named `questions[i].id`.
+    pub fn check_history<'a>(
+        &self,
+        earlier: impl IntoIterator<Item = (i32, &'a SurveyDefinition)>,
+    ) -> Result<(), FieldErrors> {
+        let mut errs = FieldErrors::default();
+        let earlier: Vec<(i32, &SurveyDefinition)> = earlier.into_iter().collect();
+        for (i, q) in self.questions.iter().enumerate() {
+            if let Some((v, old)) = earlier
+                .iter()
+                .find_map(|(v, d)| d.question(&q.id).map(|o| (v, o)))
+                .filter(|(_, old)| old.kind != q.kind)
+            {
+                errs.push(FieldError::new(
+                    format!("questions[{i}].id"),
+                    "reused_id",
+                    format!(
+                        "question id '{}' named a {:?} question in version {v}; a different question needs a new id",
+                        q.id, old.kind
+                    ),
+                ));
+            }
+        }
+        errs.into_result(())
+    }
+}
+
 impl SurveyDefinition {
     /// Checks a definition an administrator wrote: ids, options, logic references, sizes.
     pub fn check(&self) -> Result<(), FieldErrors> {
@@ -395,6 +553,11 @@ impl SurveyDefinition {
     /// Parses a submission's `answers` object against this exact version: unknown questions, wrong types, values
     /// outside the options, missing required answers and (per `hidden`) answers to hidden questions are errors named
     /// `answers.<question id>`.
+    ///
+    /// Each field gets at most one error, the most specific, and every message says how to put it right: an answer
+    /// that was given but is wrong is reported as what is wrong with it (`invalid_email`, `out_of_range`, ...), never
+    /// also as `required`; an answer to a question the logic hides is `not_shown` (or dropped, per `hidden`) whatever
+    /// its value.
     pub fn parse_answers(
         &self,
         raw: &serde_json::Map<String, Value>,
@@ -402,13 +565,23 @@ impl SurveyDefinition {
     ) -> Result<Answers, FieldErrors> {
         let mut errs = FieldErrors::default();
         let mut parsed: Answers = BTreeMap::new();
+        // Answers given but not valid, by question id: they stand instead of `required` for that question.
+        let mut invalid: BTreeMap<&str, FieldError> = BTreeMap::new();
         for (key, value) in raw {
             let field = format!("answers.{key}");
             let Some(q) = self.question(key) else {
                 errs.push(FieldError::new(
                     field,
                     "unknown_field",
-                    format!("this survey has no question '{key}'"),
+                    format!(
+                        "this survey has no question '{}': remove it, or use one of: {}",
+                        key.chars().take(40).collect::<String>(),
+                        self.questions
+                            .iter()
+                            .map(|q| q.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ));
                 continue;
             };
@@ -417,35 +590,59 @@ impl SurveyDefinition {
                     parsed.insert(key.clone(), v);
                 }
                 Ok(None) => {}
-                Err((code, msg)) => errs.push(FieldError::new(field, code, msg)),
+                Err((code, msg)) => {
+                    invalid.insert(q.id.as_str(), FieldError::new(field, code, msg));
+                }
             }
         }
         let visibility = self.visibility(&parsed);
         for q in &self.questions {
             let shown = visibility.get(&q.id).copied().unwrap_or(true);
             let answered = parsed.contains_key(&q.id);
-            if !shown && answered {
-                match hidden {
-                    HiddenAnswers::Reject => errs.push(FieldError::new(
-                        format!("answers.{}", q.id),
-                        "not_shown",
-                        "this question is not shown for the answers given, so it cannot be answered",
-                    )),
-                    HiddenAnswers::Drop => {
-                        parsed.remove(&q.id);
+            let wrong = invalid.remove(q.id.as_str());
+            if !shown {
+                if answered || wrong.is_some() {
+                    match hidden {
+                        HiddenAnswers::Reject => errs.push(FieldError::new(
+                            format!("answers.{}", q.id),
+                            "not_shown",
+                            "remove this answer: the question is not shown for the answers given",
+                        )),
+                        HiddenAnswers::Drop => {
+                            parsed.remove(&q.id);
+                        }
                     }
                 }
-            }
-            if shown && q.required && !answered {
+            } else if let Some(e) = wrong {
+                errs.push(e);
+            } else if q.required && !answered {
                 errs.push(FieldError::new(
                     format!("answers.{}", q.id),
                     "required",
-                    "please answer this question",
+                    required_message(q),
                 ));
             }
         }
         errs.into_result(parsed)
     }
+}
+
+/// What to send for a required question left blank, by its kind.
+fn required_message(q: &Question) -> String {
+    let how = match q.kind {
+        QuestionKind::Agreement5 => {
+            "send a whole number from 1 (strongly disagree) to 5 (strongly agree)".to_string()
+        }
+        QuestionKind::Thumbs => "send 1 (thumbs up) or 0 (thumbs down)".to_string(),
+        QuestionKind::YesNo => "send 'yes' or 'no'".to_string(),
+        QuestionKind::SingleChoice => format!("choose one of: {}", option_list(q)),
+        QuestionKind::MultipleChoice => format!("choose at least one of: {}", option_list(q)),
+        QuestionKind::ShortText | QuestionKind::LongText => "type an answer".to_string(),
+        QuestionKind::Email => "enter an email address like name@example.com".to_string(),
+        QuestionKind::Phone => "enter a phone number such as 202-555-0123".to_string(),
+        QuestionKind::Hidden => "the page or link must set this value".to_string(),
+    };
+    format!("this question needs an answer: {how}")
 }
 
 /// Parses one answer; `Ok(None)` means "left blank".
@@ -477,7 +674,7 @@ fn parse_one(q: &Question, v: &Value) -> Result<Option<AnswerValue>, (&'static s
             Some(n) if (lo..=hi).contains(&n) => Ok(Some(AnswerValue::Number(n))),
             _ => Err((
                 "out_of_range",
-                format!("{what} must be a whole number from {lo} to {hi}"),
+                format!("{what} must be a whole number from {lo} to {hi}: send one of those"),
             )),
         }
     };
@@ -560,12 +757,18 @@ fn parse_one(q: &Question, v: &Value) -> Result<Option<AnswerValue>, (&'static s
                     if s.is_empty() {
                         Ok(None)
                     } else if s.chars().count() > max {
-                        Err(("too_long", format!("at most {max} characters")))
+                        Err((
+                            "too_long",
+                            format!(
+                                "shorten the answer to at most {max} characters (it has {})",
+                                s.chars().count()
+                            ),
+                        ))
                     } else {
                         Ok(Some(AnswerValue::Text(s.to_string())))
                     }
                 }
-                _ => Err(("not_text", "the answer must be text".into())),
+                _ => Err(("not_text", "send the answer as text (a JSON string)".into())),
             }
         }
         QuestionKind::Email => match v {
@@ -714,6 +917,107 @@ mod tests {
         assert!(fields.contains(&("answers.trust", "required")));
     }
 
+    /// A blank survey with a required email question, a required thumbs question and a follow-up shown only after
+    /// thumbs down.
+    fn contact_survey() -> SurveyDefinition {
+        let mut def = templates::blank(&LocalizedText::new("X", "X"));
+        for q in [
+            json!({"id": "email", "type": "email", "prompt": {"en": "Email", "es": "Correo"}, "required": true}),
+            json!({"id": "trust", "type": "thumbs", "prompt": {"en": "Trust", "es": "Confianza"}, "required": true}),
+            json!({"id": "why", "type": "short_text", "prompt": {"en": "Why?", "es": "¿Por qué?"},
+                "show_if": {"question": "trust", "is": "any_of", "values": ["0"]}}),
+        ] {
+            def.questions.push(serde_json::from_value(q).unwrap());
+        }
+        def.check().unwrap();
+        def
+    }
+
+    fn errors_of(
+        def: &SurveyDefinition,
+        v: Value,
+        hidden: HiddenAnswers,
+    ) -> Vec<(String, &'static str)> {
+        match def.parse_answers(&obj(v), hidden) {
+            Ok(_) => vec![],
+            Err(e) => e.0.into_iter().map(|e| (e.field, e.code)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_wrong_answer_to_a_required_question_is_one_error_saying_how_to_fix_it() {
+        let def = contact_survey();
+        let err = def
+            .parse_answers(
+                &obj(json!({"email": "maria.lopez.example.com", "trust": 1})),
+                HiddenAnswers::Reject,
+            )
+            .unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err:?}");
+        assert_eq!(
+            (err.0[0].field.as_str(), err.0[0].code),
+            ("answers.email", "invalid_email")
+        );
+        assert!(err.0[0].message.contains("name@example.com"));
+        // Every kind of wrong answer stands alone: no `required` beside it.
+        assert_eq!(
+            errors_of(
+                &def,
+                json!({"email": 42, "trust": 7}),
+                HiddenAnswers::Reject
+            ),
+            vec![
+                ("answers.email".to_string(), "invalid_email"),
+                ("answers.trust".to_string(), "out_of_range")
+            ]
+        );
+        // Left blank: `required`, saying what to send.
+        let blank = def
+            .parse_answers(&obj(json!({"email": " "})), HiddenAnswers::Reject)
+            .unwrap_err();
+        let msgs: Vec<(&str, &str, &str)> = blank
+            .0
+            .iter()
+            .map(|e| (e.field.as_str(), e.code, e.message.as_str()))
+            .collect();
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].1, "required");
+        assert!(msgs[0].2.contains("name@example.com"), "{msgs:?}");
+        assert!(msgs[1].2.contains("1 (thumbs up) or 0"), "{msgs:?}");
+    }
+
+    #[test]
+    fn an_answer_to_a_hidden_question_is_judged_as_hidden_whatever_its_value() {
+        let def = contact_survey();
+        let long = "x".repeat(SHORT_TEXT_MAX + 1);
+        // Thumbs up hides "why": a too-long answer there is `not_shown` only (API) or dropped (hosted page).
+        assert_eq!(
+            errors_of(
+                &def,
+                json!({"email": "a@example.com", "trust": 1, "why": long}),
+                HiddenAnswers::Reject
+            ),
+            vec![("answers.why".to_string(), "not_shown")]
+        );
+        assert_eq!(
+            errors_of(
+                &def,
+                json!({"email": "a@example.com", "trust": 1, "why": long}),
+                HiddenAnswers::Drop
+            ),
+            vec![]
+        );
+        // Shown, it is `too_long`, with the limit.
+        let e = def
+            .parse_answers(
+                &obj(json!({"email": "a@example.com", "trust": 0, "why": long})),
+                HiddenAnswers::Reject,
+            )
+            .unwrap_err();
+        assert_eq!(e.0[0].code, "too_long");
+        assert!(e.0[0].message.contains("at most 300 characters"));
+    }
+
     #[test]
     fn contact_answers_are_normalized() {
         assert_eq!(parse_phone("(202) 555-0123").unwrap(), "+12025550123");
@@ -723,6 +1027,93 @@ mod tests {
         assert_eq!(parse_email("Ana@Example.GOV").unwrap(), "Ana@example.gov");
         assert!(parse_email("ana@localhost").is_err());
         assert!(parse_email("a b@example.com").is_err());
+    }
+
+    #[test]
+    fn question_ids_are_never_reused_across_versions() {
+        let mut v1 = templates::blank(&LocalizedText::new("X", "X"));
+        for id in ["q2", "q3"] {
+            let mut q = v1.questions[0].clone();
+            q.id = id.into();
+            v1.questions.push(q);
+        }
+        // The draft deleted q3: the next question is q4, not a second q3.
+        let mut draft = v1.clone();
+        draft.questions.retain(|q| q.id != "q3");
+        assert_eq!(next_question_id([&v1, &draft]), "q4");
+        assert_eq!(next_question_id([&draft]), "q3");
+        let empty = SurveyDefinition {
+            questions: vec![],
+            ..draft.clone()
+        };
+        assert_eq!(next_question_id([&empty]), "q1");
+        // A reused id of another kind is refused at publication.
+        let mut reused = draft.clone();
+        let mut q = reused.questions[0].clone();
+        q.id = "q3".into();
+        q.kind = QuestionKind::SingleChoice;
+        q.options = vec![
+            Choice {
+                value: "o1".into(),
+                label: LocalizedText::new("A", "A"),
+            },
+            Choice {
+                value: "o2".into(),
+                label: LocalizedText::new("B", "B"),
+            },
+        ];
+        reused.questions.push(q);
+        reused.check().unwrap();
+        let e = reused.check_history([(1, &v1)]).unwrap_err();
+        assert_eq!(
+            (e.0[0].field.as_str(), e.0[0].code),
+            ("questions[2].id", "reused_id")
+        );
+        assert!(draft.check_history([(1, &v1)]).is_ok());
+    }
+
+    #[test]
+    fn blank_texts_do_not_make_a_definition_different() {
+        let d = templates::blank(&LocalizedText::new("X", "X"));
+        let mut saved = d.clone();
+        saved.intro = LocalizedText::new("", "");
+        saved.questions[0].help = LocalizedText::new("", "");
+        assert_ne!(saved, d);
+        assert!(saved.same_content(&d));
+        saved.questions[0].help.set("es", "Pista");
+        assert!(!saved.same_content(&d));
+    }
+
+    #[test]
+    fn every_missing_translation_is_listed() {
+        let mut d = templates::a11_v2(
+            &LocalizedText::new("Passports", "Pasaportes"),
+            templates::TrustScale::Thumbs,
+        );
+        assert_eq!(d.missing_translations(), vec![]);
+        d.pra = Some(Pra::parse("1234-5678", "2030-01-01", "It takes 2 minutes.", "").unwrap());
+        d.thank_you.set("es", "  ");
+        d.questions[1].options[2].label.set("es", "");
+        let got: Vec<(String, TextRef)> = d
+            .missing_translations()
+            .into_iter()
+            .map(|m| (m.language, m.text))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "es".into(),
+                    TextRef::Option("went_well".into(), "efficiency".into())
+                ),
+                ("es".into(), TextRef::ThankYou),
+                ("es".into(), TextRef::BurdenStatement),
+            ]
+        );
+        assert_eq!(
+            TextRef::BurdenStatement.describe(),
+            "the burden statement (Paperwork Reduction Act)"
+        );
     }
 
     #[test]

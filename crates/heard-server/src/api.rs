@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use heard_domain::response::{parse_idempotency_key, parse_page_path};
 use heard_domain::survey::HiddenAnswers;
-use heard_domain::{Channel, FieldError, FieldErrors, Lang};
+use heard_domain::{Arrival, Channel, FieldError, FieldErrors, Lang};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::{OpenApi, ToSchema};
@@ -41,7 +41,7 @@ pub fn routes() -> Router<AppState> {
     info(
         title = "Heard public API",
         version = "1",
-        description = "Collect feedback for a published survey. Errors have a stable `code`, a `message` and, for invalid input, `errors` naming each field."
+        description = "Collect feedback for a published survey. Every error, whatever its status, has the same JSON body: a stable `code`, a `message` that says how to put it right, and `errors` naming each field at fault (empty when no field is). Answers are checked against the survey's own questions (read them with GET first): answers that do not fit get 422."
     ),
     paths(definition, submit, display),
     components(schemas(
@@ -55,6 +55,8 @@ pub fn routes() -> Router<AppState> {
 )]
 struct ApiDoc;
 
+/// The document at `/api/v1/openapi.json`. `scripts/test.sh` checks the running server against it with schemathesis
+/// on both backends, so what it states (enums, patterns, bounds, statuses, error shape) is what the server enforces.
 async fn openapi() -> Response {
     let mut resp = Json(ApiDoc::openapi()).into_response();
     resp.headers_mut().insert(
@@ -64,13 +66,16 @@ async fn openapi() -> Response {
     resp
 }
 
-/// The error body of every API error.
+/// The error body of every API error, for every status.
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)]
 struct ApiError {
-    /// Stable, machine-readable: invalid_input, not_found, survey_expired, origin_not_allowed, rate_limited, ...
+    /// Stable, machine-readable: invalid_input, not_found, survey_expired, origin_not_allowed, rate_limited,
+    /// idempotency_key_reused, payload_too_large, unsupported_media_type, method_not_allowed, bad_request, ...
     code: String,
+    /// A sentence for a person that says what went wrong and how to put it right.
     message: String,
+    /// Each field at fault; empty when the error is not about a field.
     errors: Vec<ApiFieldError>,
 }
 
@@ -79,16 +84,21 @@ struct ApiError {
 struct ApiFieldError {
     /// `answers.trust`, `idempotency_key`, ...
     field: String,
-    /// required, unknown_field, not_an_option, out_of_range, too_long, invalid_email, not_shown, ...
+    /// required, unknown_field, not_an_option, out_of_range, too_long, invalid_email, invalid_phone, not_text,
+    /// not_shown, invalid_idempotency_key, idempotency_key_reused, unknown_channel, ... One per field: the most
+    /// specific.
     code: String,
+    /// How to put it right.
     message: String,
 }
 
 /// A published survey version, ready to render.
 #[derive(Serialize, ToSchema)]
 struct SurveyDocument {
+    #[schema(format = Uuid)]
     survey_id: String,
     /// The version to send back with answers.
+    #[schema(minimum = 1)]
     version: i32,
     /// True when the survey's PRA approval has expired: it takes no responses.
     closed: bool,
@@ -98,6 +108,7 @@ struct SurveyDocument {
     submit_url: String,
     display_url: String,
     /// The share of page views (0-100) the embedded widget offers the survey to, decided in the browser.
+    #[schema(minimum = 0, maximum = 100)]
     sample_percent: i32,
     /// Whether `page_path` may keep the page's query string.
     keep_query: bool,
@@ -106,39 +117,110 @@ struct SurveyDocument {
     texts: Value,
 }
 
-/// A response to a survey.
+/// A response to a survey. Unknown fields are refused.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct SubmitRequest {
-    /// 8-100 letters, digits, '-' or '_', made by the client once per response; a retry with the same key stores nothing new.
+    /// 8-100 letters, digits, '-' or '_', made by the client once per response. A retry with the same key and the
+    /// same request stores nothing new and returns the first response (200); the same key with a different request
+    /// is refused (409 `idempotency_key_reused`).
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{8,100}$",
+        min_length = 8,
+        max_length = 100,
+        example = "0192f0c4-7a1e-7b3c-9d2e-5f6a7b8c9d0e"
+    )]
     idempotency_key: String,
-    /// Answers keyed by question id: numbers for scales and thumbs, strings for choices and text, arrays for several choices.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = answers_schema)]
     answers: Value,
-    /// The version answered (default: the live one).
+    /// The version answered (default: the live one); at most the live one.
+    #[schema(minimum = 1)]
     survey_version: Option<i32>,
-    /// en, es, ...
+    /// A language code, e.g. en or es (default, or when the survey does not offer it: the survey's first language).
+    #[schema(pattern = "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$", example = "en")]
     language: Option<String>,
-    /// An A-11 channel (default: the touchpoint's channel, else website).
+    #[schema(schema_with = channel_schema)]
     channel: Option<String>,
+    /// The touchpoint the response is about (default: the survey's own); one of the survey's service.
+    #[schema(
+        pattern = "^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})?$"
+    )]
     touchpoint_id: Option<String>,
     /// The page path the response came from, without query string unless the survey opts in.
+    #[schema(
+        pattern = "^/[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+        max_length = 500,
+        example = "/renew/confirmation"
+    )]
     page_path: Option<String>,
+    /// Leave out or empty. It is a form field people never see; a request that fills it is taken for a bot's,
+    /// answered 202 and not stored.
+    website: Option<String>,
+}
+
+/// `answers`: by question id, the values the survey's questions take.
+fn answers_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let item = || {
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+    };
+    let value = item()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(ArrayBuilder::new().items(item()));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(
+            "Answers keyed by question id (see the survey's definition): a whole number for scales (1-5) and thumbs \
+             (1 up, 0 down), a string for choices, yes/no, text, email and phone, an array of strings for several \
+             choices; null or an empty string leaves a question blank. Each answer is checked against its question; \
+             a wrong one gets 422 with one error naming `answers.<question id>`.",
+        ))
+        .additional_properties(Some(utoipa::openapi::schema::Schema::OneOf(value.build())))
+        .examples([serde_json::json!({"trust": 1})])
+        .build()
+}
+
+/// `channel`: A-11's channel values, from `heard_domain::Channel`, or null.
+fn channel_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let mut values: Vec<Value> = Channel::ALL.iter().map(|c| Value::from(c.key())).collect();
+    values.push(Value::Null);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(values))
+        .description(Some(
+            "Where the response arrived (an A-11 channel), not the channel of the touchpoint it is about. \
+             Default: website (the widget and web pages).",
+        ))
+        .build()
 }
 
 #[derive(Serialize, ToSchema)]
 struct SubmitResult {
+    #[schema(format = Uuid)]
     id: String,
-    /// True when this idempotency key was already stored: nothing new was written.
+    /// True when this idempotency key was already stored with the same request: nothing new was written and `id`
+    /// is the first response's.
     duplicate: bool,
+    #[schema(minimum = 1)]
     survey_version: i32,
 }
 
-/// A real display of the survey (it was shown to a person), counted as "offered the survey".
+/// A real display of the survey (it was shown to a person), counted as "offered the survey". The body is optional.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct DisplayRequest {
+    #[schema(schema_with = channel_schema)]
     channel: Option<String>,
+    /// The touchpoint the display is about (default: the survey's own).
+    #[schema(
+        pattern = "^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})?$"
+    )]
     touchpoint_id: Option<String>,
 }
 
@@ -160,7 +242,9 @@ fn cors(
     } else {
         Err(AppError::Forbidden(
             "origin_not_allowed",
-            "This survey does not accept responses from this site.".into(),
+            "This survey does not accept responses from this site: the survey's administrator can add the site to its \
+             allowed origins."
+                .into(),
         ))
     }
 }
@@ -200,7 +284,11 @@ async fn preflight(
 
 #[utoipa::path(get, path = "/api/v1/{org}/surveys/{survey}", tag = "surveys",
     params(("org" = String, Path, description = "The organization's short name"), ("survey" = String, Path, description = "Survey id")),
-    responses((status = 200, body = SurveyDocument), (status = 404, body = ApiError), (status = 403, body = ApiError)))]
+    responses((status = 200, body = SurveyDocument),
+        (status = 400, body = ApiError, description = "A malformed request (e.g. the address)"),
+        (status = 403, body = ApiError, description = "`origin_not_allowed`: a browser on a site the survey does not allow"),
+        (status = 404, body = ApiError, description = "No such published survey"),
+        (status = 413, body = ApiError, description = "The request is too large")))]
 async fn definition(
     State(state): State<AppState>,
     Path((org, survey)): Path<(String, String)>,
@@ -297,12 +385,19 @@ fn opt_str<'a>(m: &'a Map<String, Value>, k: &str, errs: &mut FieldErrors) -> Op
 }
 
 #[utoipa::path(post, path = "/api/v1/{org}/surveys/{survey}/responses", tag = "responses", request_body = SubmitRequest,
-    params(("org" = String, Path), ("survey" = String, Path)),
+    params(("org" = String, Path, description = "The organization's short name"), ("survey" = String, Path, description = "Survey id")),
     responses((status = 201, body = SubmitResult, description = "Stored durably"),
-        (status = 200, body = SubmitResult, description = "A retry: already stored"),
-        (status = 422, body = ApiError, description = "Invalid input; `errors` names each field"),
-        (status = 410, body = ApiError, description = "Survey expired (PRA)"),
-        (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 413, body = ApiError), (status = 429, body = ApiError)))]
+        (status = 200, body = SubmitResult, description = "A retry of a stored request (same key, same request): nothing new stored"),
+        (status = 202, description = "Taken for a bot's (`website` filled in): not stored"),
+        (status = 400, body = ApiError, description = "A malformed request (e.g. the address)"),
+        (status = 403, body = ApiError, description = "`origin_not_allowed`: a browser on a site the survey does not allow"),
+        (status = 404, body = ApiError, description = "No such published survey"),
+        (status = 409, body = ApiError, description = "`idempotency_key_reused`: the key was used for a different request; nothing stored"),
+        (status = 410, body = ApiError, description = "`survey_expired`: the survey's OMB approval expired"),
+        (status = 413, body = ApiError, description = "The body is too large"),
+        (status = 415, body = ApiError, description = "Not JSON: send Content-Type: application/json"),
+        (status = 422, body = ApiError, description = "Invalid input; `errors` names each field, once"),
+        (status = 429, body = ApiError, description = "Too many requests from this address; see Retry-After")))]
 async fn submit(
     State(state): State<AppState>,
     Path((org, survey)): Path<(String, String)>,
@@ -329,22 +424,25 @@ async fn submit(
         errs.push(FieldError::new(
             k.clone(),
             "unknown_field",
-            format!("'{k}' is not a field of a response"),
+            format!(
+                "'{}' is not a field of a response: remove it (the fields are {})",
+                k.chars().take(40).collect::<String>(),
+                ALLOWED.join(", ")
+            ),
         ));
     }
-    if opt_str(&m, "website", &mut errs).is_some_and(|s| !s.is_empty()) {
-        // Honeypot filled: a bot. Say nothing useful and keep nothing.
-        return Ok(with_cors(
-            (
-                StatusCode::ACCEPTED,
-                Json(serde_json::json!({"status": "received"})),
-            )
-                .into_response(),
-            origin,
-        ));
-    }
+    let honeypot = opt_str(&m, "website", &mut errs).is_some_and(|s| !s.is_empty());
     let key = match m.get("idempotency_key") {
         Some(Value::String(s)) => parse_idempotency_key(s).map_err(|e| errs.push(e)).ok(),
+        // Given, but not text: say what is wrong with it, not that it is missing.
+        Some(v) if !v.is_null() => {
+            errs.push(FieldError::new(
+                "idempotency_key",
+                "invalid_idempotency_key",
+                "idempotency_key must be a string of 8 to 100 letters, digits, '-' or '_' (a UUID is a good choice)",
+            ));
+            None
+        }
         _ => {
             errs.push(FieldError::new(
                 "idempotency_key",
@@ -360,7 +458,7 @@ async fn submit(
             errs.push(FieldError::new(
                 "answers",
                 "not_an_object",
-                "answers must be an object keyed by question id",
+                "answers must be an object keyed by question id, e.g. {\"trust\": 1}",
             ));
             Map::new()
         }
@@ -368,14 +466,19 @@ async fn submit(
             errs.push(FieldError::new(
                 "answers",
                 "required",
-                "answers is required",
+                "answers is required: an object keyed by question id, e.g. {\"trust\": 1}",
             ));
             Map::new()
         }
     };
     let version_no = match m.get("survey_version") {
         None | Some(Value::Null) => p.version.version,
-        Some(v) => match v.as_i64() {
+        // A whole number, also when written 2.0 (JSON does not tell them apart).
+        Some(v) => match v.as_i64().or_else(|| {
+            v.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e9)
+                .map(|f| f as i64)
+        }) {
             Some(n) if n >= 1 && n <= p.version.version as i64 => n as i32,
             _ => {
                 errs.push(FieldError::new(
@@ -412,6 +515,18 @@ async fn submit(
     if !errs.is_empty() {
         return Err(AppError::Invalid(errs));
     }
+    if honeypot {
+        // Honeypot filled: a bot. Say nothing useful and keep nothing (after the checks every request gets, so the
+        // document's rules hold for it too).
+        return Ok(with_cors(
+            (
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({"status": "received"})),
+            )
+                .into_response(),
+            origin,
+        ));
+    }
     if p.version.definition.is_expired(today(&p.org.time_zone)) {
         return Err(AppError::Gone(
             "survey_expired",
@@ -426,7 +541,7 @@ async fn submit(
             .survey_version(p.org.id, p.survey.id, version_no)
             .await?
     };
-    let (touchpoint_id, tp_channel) = resolve_touchpoint(&state, &p, tp.as_deref()).await?;
+    let touchpoint_id = resolve_touchpoint(&state, &p, tp.as_deref()).await?;
     let def = &version.definition;
     let language = language
         .filter(|l| def.languages.iter().any(|x| x == l.as_str()))
@@ -437,7 +552,7 @@ async fn submit(
         survey_version: version.version,
         service_id: p.survey.service_id,
         touchpoint_id,
-        channel: channel.unwrap_or(tp_channel),
+        channel: Arrival::Api(channel).channel(),
         language,
         page_path,
         idempotency_key: key.expect("checked above"),
@@ -460,9 +575,16 @@ async fn submit(
     Ok(with_cors((status, Json(body)).into_response(), origin))
 }
 
-#[utoipa::path(post, path = "/api/v1/{org}/surveys/{survey}/displays", tag = "responses", request_body = DisplayRequest,
-    params(("org" = String, Path), ("survey" = String, Path)),
-    responses((status = 204, description = "Counted"), (status = 422, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+#[utoipa::path(post, path = "/api/v1/{org}/surveys/{survey}/displays", tag = "responses", request_body(content = Option<DisplayRequest>, description = "Optional"),
+    params(("org" = String, Path, description = "The organization's short name"), ("survey" = String, Path, description = "Survey id")),
+    responses((status = 204, description = "Counted"),
+        (status = 400, body = ApiError, description = "A malformed request (e.g. the address)"),
+        (status = 403, body = ApiError, description = "`origin_not_allowed`: a browser on a site the survey does not allow"),
+        (status = 404, body = ApiError, description = "No such published survey"),
+        (status = 413, body = ApiError, description = "The body is too large"),
+        (status = 415, body = ApiError, description = "Not JSON: send Content-Type: application/json"),
+        (status = 422, body = ApiError, description = "Invalid input; `errors` names each field, once"),
+        (status = 429, body = ApiError, description = "Too many requests from this address; see Retry-After")))]
 async fn display(
     State(state): State<AppState>,
     Path((org, survey)): Path<(String, String)>,
@@ -486,7 +608,10 @@ async fn display(
         errs.push(FieldError::new(
             k.clone(),
             "unknown_field",
-            format!("'{k}' is not a field of a display"),
+            format!(
+                "'{}' is not a field of a display: remove it (the fields are channel, touchpoint_id)",
+                k.chars().take(40).collect::<String>()
+            ),
         ));
     }
     let channel: Option<Channel> = opt_str(&m, "channel", &mut errs)
@@ -499,11 +624,17 @@ async fn display(
     if !errs.is_empty() {
         return Err(AppError::Invalid(errs));
     }
-    let (_, tp_channel) = resolve_touchpoint(&state, &p, tp.as_deref()).await?;
+    resolve_touchpoint(&state, &p, tp.as_deref()).await?;
     let day = p.org.time_zone.day_number(heard_store::now_ms());
     state
         .store
-        .record_display(p.org.id, p.survey.id, channel.unwrap_or(tp_channel), day, 1)
+        .record_display(
+            p.org.id,
+            p.survey.id,
+            Arrival::Api(channel).channel(),
+            day,
+            1,
+        )
         .await?;
     Ok(with_cors(StatusCode::NO_CONTENT.into_response(), origin))
 }

@@ -1,5 +1,5 @@
 //! Staff sign-in: argon2id password hashes, sessions stored in the database (so any instance can serve any request),
-//! CSRF tokens bound to the session, login throttling per account and per address, and role extractors. Who may call
+//! CSRF tokens bound to the session, sign-in throttling (see `heard_store::throttle`), and role extractors. Who may call
 //! a handler is visible in its signature: `Viewer`, `Analyst` or `Admin` for the organization named in the path.
 
 use argon2::Argon2;
@@ -155,29 +155,39 @@ impl IntoResponse for SignInFirst {
     }
 }
 
+impl CurrentUser {
+    /// The signed-in staff member whose session cookie `headers` carry, if any (pages anyone may open, such as an
+    /// invitation, use this; pages for staff only use the extractor, which sends others to sign in).
+    pub async fn from_headers(
+        state: &AppState,
+        headers: &HeaderMap,
+    ) -> Result<Option<Self>, AppError> {
+        let Some(token) = cookie(headers, session_cookie_name(state)) else {
+            return Ok(None);
+        };
+        let token_hash = crypto::sha256(token.as_bytes()).to_vec();
+        Ok(state
+            .store
+            .session(&token_hash, heard_store::now_ms())
+            .await?
+            .map(|s| CurrentUser {
+                user: s.user,
+                csrf: s.csrf_token,
+                token_hash,
+            }))
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Response;
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let path = parts.uri.path().to_string();
-        let Some(token) = cookie(&parts.headers, session_cookie_name(state)) else {
-            return Err(SignInFirst(path).into_response());
-        };
-        let token_hash = crypto::sha256(token.as_bytes()).to_vec();
-        match state
-            .store
-            .session(&token_hash, heard_store::now_ms())
-            .await
-        {
-            Ok(Some(s)) => Ok(CurrentUser {
-                user: s.user,
-                csrf: s.csrf_token,
-                token_hash,
-            }),
-            Ok(None) => Err(SignInFirst(path).into_response()),
-            Err(e) => Err(AppError::from(e).into_response()),
+        match CurrentUser::from_headers(state, &parts.headers).await {
+            Ok(Some(me)) => Ok(me),
+            Ok(None) => Err(SignInFirst(parts.uri.path().to_string()).into_response()),
+            Err(e) => Err(e.into_response()),
         }
     }
 }

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
     person_key: [u8; 32],
+    request_key: [u8; 32],
 }
 
 impl Sealer {
@@ -25,6 +26,7 @@ impl Sealer {
         Sealer {
             cipher: ChaCha20Poly1305::new(Key::from_slice(&seal_key)),
             person_key: derive(b"heard/person/v1"),
+            request_key: derive(b"heard/request/v1"),
         }
     }
 
@@ -56,6 +58,20 @@ impl Sealer {
             <Hmac<Sha256> as Mac>::new_from_slice(&self.person_key).expect("any key length");
         mac.update(normalized_contact.to_lowercase().as_bytes());
         hex(&mac.finalize().into_bytes()[..16])
+    }
+}
+
+impl Sealer {
+    /// The fingerprint of a normalised request (`heard_domain::idempotency`): HMAC-SHA256 of its canonical JSON,
+    /// keyed so the stored hash cannot be tested against guessed answers (they may hold contact details).
+    pub fn fingerprint(
+        &self,
+        request: &serde_json::Value,
+    ) -> heard_domain::idempotency::RequestFingerprint {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.request_key).expect("any key length");
+        mac.update(heard_domain::idempotency::canonical_json(request).as_bytes());
+        heard_domain::idempotency::RequestFingerprint::from_hex(hex(&mac.finalize().into_bytes()))
     }
 }
 

@@ -17,6 +17,8 @@ pub enum AppError {
     Forbidden(&'static str, String),
     NotFound,
     Conflict(String),
+    /// 409: an idempotency key already used for a different request (`heard_domain::idempotency`); nothing stored.
+    IdempotencyKeyReused,
     /// 410: e.g. a survey past its PRA expiration date.
     Gone(&'static str, String),
     PayloadTooLarge,
@@ -34,7 +36,7 @@ impl AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(..) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::IdempotencyKeyReused => StatusCode::CONFLICT,
             AppError::Gone(..) => StatusCode::GONE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -52,6 +54,7 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
+            AppError::IdempotencyKeyReused => heard_domain::idempotency::KEY_REUSED,
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::UnsupportedMediaType => "unsupported_media_type",
             AppError::RateLimited => "rate_limited",
@@ -66,9 +69,16 @@ impl AppError {
             | AppError::Forbidden(_, m)
             | AppError::Gone(_, m)
             | AppError::Conflict(m) => m.clone(),
+            AppError::IdempotencyKeyReused => {
+                "This idempotency_key was already used for a different response, \
+                 which is kept; nothing was stored. Send a new response with a new idempotency_key."
+                    .into()
+            }
             AppError::Unauthenticated => "Sign in first.".into(),
             AppError::NotFound => "Nothing is here, or you may not see it.".into(),
-            AppError::PayloadTooLarge => "The request is too large.".into(),
+            AppError::PayloadTooLarge => {
+                "The request is too large. Send a smaller body: answers are short.".into()
+            }
             AppError::UnsupportedMediaType => {
                 "Send JSON with Content-Type: application/json.".into()
             }
@@ -103,16 +113,17 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::IdempotencyKeyReused => AppError::IdempotencyKeyReused,
             other => AppError::Internal(other.to_string()),
         }
     }
 }
 
+/// The body of every JSON error, whatever the status: `errors` is always there, empty when no field is at fault.
 #[derive(Serialize)]
 pub struct ErrorBody<'a> {
     pub code: &'a str,
     pub message: String,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub errors: &'a [heard_domain::FieldError],
 }
 
@@ -122,8 +133,17 @@ impl IntoResponse for AppError {
             // The cause may quote SQL but never request content; keep it in the log only.
             tracing::error!(%cause, "internal error");
         }
+        let reused;
         let errors: &[heard_domain::FieldError] = match &self {
             AppError::Invalid(e) => &e.0,
+            AppError::IdempotencyKeyReused => {
+                reused = [heard_domain::FieldError::new(
+                    "idempotency_key",
+                    heard_domain::idempotency::KEY_REUSED,
+                    "make a new idempotency_key for each new response; reuse a key only to retry the same request",
+                )];
+                &reused
+            }
             _ => &[],
         };
         let body = ErrorBody {
@@ -141,3 +161,56 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Every error under `/api/` is JSON of the one shape, including those no handler wrote: a body over the limit (413,
+/// from the body-limit layer), a method the route does not take (405), an address no route matches (404), a path
+/// that does not decode (400). Headers such as `Allow` and `Retry-After` are kept.
+pub async fn api_json_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !is_api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (AppError::PayloadTooLarge.code(), AppError::PayloadTooLarge.message()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            AppError::UnsupportedMediaType.code(),
+            AppError::UnsupportedMediaType.message(),
+        ),
+        StatusCode::NOT_FOUND => (AppError::NotFound.code(), AppError::NotFound.message()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This address does not take this method: see the Allow header and /api/v1/openapi.json.".to_string(),
+        ),
+        s if s.is_server_error() => (
+            AppError::Internal(String::new()).code(),
+            AppError::Internal(String::new()).message(),
+        ),
+        _ => (
+            "bad_request",
+            "The request could not be read: check its address, headers and body against /api/v1/openapi.json."
+                .to_string(),
+        ),
+    };
+    let (mut parts, _) = resp.into_parts();
+    let body = ErrorBody {
+        code,
+        message,
+        errors: &[],
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}

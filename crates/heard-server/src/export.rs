@@ -8,8 +8,9 @@
 //!   (`channel` "In person", `channel_code` "in_person"). Labels are the English wording of the version of the survey
 //!   the response answered, so a column reads in one language whatever language each respondent used (the
 //!   `language` column says which); a label missing in English falls back to any other.
-//! - **Unique headers.** Fixed columns come first; a question whose id (or `<id>_code`) repeats a header already
-//!   used gets `_2`, `_3`... (`unique_headers`). The A-11 trust figures are `trust_score` and `trust_positive`, apart
+//! - **Unique headers.** Fixed columns come first; an id that versions used for different kinds of question gets a
+//!   column per question (`id (version N)`, see `question_columns`); a question whose header (or `<id>_code`)
+//!   repeats a header already used gets `_2`, `_3`... (`unique_headers`). The A-11 trust figures are `trust_score` and `trust_positive`, apart
 //!   from the trust question's own `trust` column.
 //! - **Local times.** `submitted_at` is ISO 8601 in the organization's time zone with its offset
 //!   (`2026-09-30T22:30:00-04:00`).
@@ -20,7 +21,7 @@
 //! - **Safety.** Never contact details; cells a spreadsheet would run as formulas are defused (`csv_safe`).
 
 use heard_domain::response::AnswerValue;
-use heard_domain::survey::{Question, SurveyDefinition};
+use heard_domain::survey::{Question, QuestionKind, SurveyDefinition};
 use heard_domain::{OrgId, ServiceId, SurveyId, Zone};
 use heard_store::{Store, StoreError, StoredResponse};
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,10 +98,29 @@ fn answer_sentiment(r: &StoredResponse, question: &str) -> String {
         .to_string()
 }
 
-/// A question column of the one-survey layout.
-struct QuestionColumn {
-    id: String,
-    coded: bool,
+/// One question's column of the export. A column is one question: an id that two versions used for different kinds
+/// of question (possible before ids were never reused, see `survey::next_question_id`) gives two columns, so
+/// one column never holds one question's text answers and another's option codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuestionColumn {
+    /// The answers' key.
+    pub id: String,
+    /// The id, or for a later question under a used id, `id (version N)` with N the first version asking it.
+    pub header: String,
+    /// The versions whose answers under `id` belong in this column.
+    pub versions: Vec<i32>,
+    /// Whether its answers are codes with words (so a `_code` column follows it).
+    pub coded: bool,
+}
+
+impl QuestionColumn {
+    /// The header of the codes beside the labels: `id_code`, or `id_code (version N)`.
+    fn code_header(&self) -> String {
+        match self.header.strip_prefix(self.id.as_str()) {
+            Some(rest) => format!("{}_code{rest}", self.id),
+            None => format!("{}_code", self.header),
+        }
+    }
 }
 
 /// What an export needs besides the responses: the organization's zone, the names of its surveys and services, every
@@ -143,15 +163,21 @@ impl Exporter {
             .into_iter()
             .map(|s| (s.id, s.name.get(LABEL_LANG).to_string()))
             .collect();
-        let columns = survey
-            .map(|id| question_columns(versions.get(&id).into_iter().flat_map(|v| v.values())));
+        let columns = survey.map(|id| {
+            question_columns(
+                versions
+                    .get(&id)
+                    .into_iter()
+                    .flat_map(|v| v.iter().map(|(n, d)| (*n, d))),
+            )
+        });
         let mut names: Vec<String> = FIXED.iter().map(|s| s.to_string()).collect();
         match &columns {
             Some(cols) => {
                 for c in cols {
-                    names.push(c.id.clone());
+                    names.push(c.header.clone());
                     if c.coded {
-                        names.push(format!("{}_code", c.id));
+                        names.push(c.code_header());
                     }
                 }
             }
@@ -222,7 +248,11 @@ impl Exporter {
             Some(cols) => {
                 let mut row = fixed;
                 for c in cols {
-                    let a = r.answers.get(&c.id);
+                    // Answers under this id belong here only for the versions asking this question.
+                    let a = r
+                        .answers
+                        .get(&c.id)
+                        .filter(|_| c.versions.contains(&r.survey_version));
                     let q = question(&c.id);
                     row.push(
                         a.map(|a| answer_words(q, a, LABEL_LANG))
@@ -288,20 +318,35 @@ impl Exporter {
     }
 }
 
-/// Question columns across every version of a survey (oldest first), in order of first appearance, contacts left
-/// out; a question is coded if any version asks it with coded answers.
-fn question_columns<'a>(
-    versions: impl IntoIterator<Item = &'a SurveyDefinition>,
+/// Question columns across every version of a survey, given as (version, definition) oldest first, in order of
+/// first appearance, contacts left out. A question is its id and its kind.
+pub fn question_columns<'a>(
+    versions: impl IntoIterator<Item = (i32, &'a SurveyDefinition)>,
 ) -> Vec<QuestionColumn> {
     let mut out: Vec<QuestionColumn> = Vec::new();
-    for def in versions {
+    let mut kinds: Vec<QuestionKind> = Vec::new();
+    for (v, def) in versions {
         for q in def.questions.iter().filter(|q| !q.kind.is_contact()) {
-            match out.iter_mut().find(|c| c.id == q.id) {
-                Some(c) => c.coded |= has_coded_answers(q.kind),
-                None => out.push(QuestionColumn {
-                    id: q.id.clone(),
-                    coded: has_coded_answers(q.kind),
-                }),
+            match out
+                .iter()
+                .zip(&kinds)
+                .position(|(c, k)| c.id == q.id && *k == q.kind)
+            {
+                Some(i) => out[i].versions.push(v),
+                None => {
+                    let header = if out.iter().any(|c| c.id == q.id) {
+                        format!("{} (version {v})", q.id)
+                    } else {
+                        q.id.clone()
+                    };
+                    out.push(QuestionColumn {
+                        id: q.id.clone(),
+                        header,
+                        versions: vec![v],
+                        coded: has_coded_answers(q.kind),
+                    });
+                    kinds.push(q.kind);
+                }
             }
         }
     }
@@ -323,6 +368,29 @@ pub fn csv_safe(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reused_id_of_another_kind_gets_its_own_column() {
+        use heard_domain::LocalizedText;
+        use heard_domain::templates;
+        let v1 = templates::blank(&LocalizedText::new("X", "X"));
+        let mut v2 = v1.clone();
+        v2.questions[0].kind = QuestionKind::SingleChoice;
+        let v3 = v1.clone();
+        let cols = question_columns([(1, &v1), (2, &v2), (3, &v3)]);
+        let got: Vec<(&str, &str, &[i32])> = cols
+            .iter()
+            .map(|c| (c.id.as_str(), c.header.as_str(), c.versions.as_slice()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("comment", "comment", &[1, 3][..]),
+                ("comment", "comment (version 2)", &[2][..]),
+            ]
+        );
+        assert_eq!(cols[1].code_header(), "comment_code (version 2)");
+    }
 
     #[test]
     fn formulas_are_defused() {

@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(axum::middleware::from_fn(error::api_json_errors))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(security::span_without_query),

@@ -71,6 +71,16 @@ impl Pipeline {
     ) -> Result<NewResponse, FieldErrors> {
         // Collect: parse against the exact version the respondent saw.
         let mut answers = def.parse_answers(&s.answers, s.hidden)?;
+        // The request as it means, before contacts are sealed and text redacted: what a retry must repeat exactly.
+        let request_fingerprint = self.sealer.fingerprint(&json!({
+            "survey_id": s.survey_id.to_string(),
+            "survey_version": s.survey_version,
+            "answers": answers,
+            "language": s.language.as_str(),
+            "channel": s.channel.key(),
+            "touchpoint_id": s.touchpoint_id.map(|t| t.to_string()),
+            "page_path": s.page_path,
+        }));
 
         // Protect: contact details leave the answers, sealed; analytics keeps only a keyed person hash.
         let mut contacts = Vec::new();
@@ -153,6 +163,7 @@ impl Pipeline {
             page_path: s.page_path,
             submitted_at: s.submitted_at,
             idempotency_key: s.idempotency_key,
+            request_fingerprint,
             answers,
             trust,
             trust_positive,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use heard_domain::logic::{Condition, Test};
 use heard_domain::survey::{HiddenAnswers, Question, QuestionKind, SurveyDefinition};
-use heard_domain::{Channel, Lang, SurveyId, TouchpointId};
+use heard_domain::{Arrival, Lang, SurveyId, TouchpointId};
 use heard_store::{Organization, Survey, SurveyVersion};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,8 @@ pub struct PageQuery {
     pub tp: Option<String>,
     /// Staff previews are not counted as displays.
     pub preview: Option<String>,
+    /// `qr` when the page was opened from the survey's kiosk QR code: the response arrived at the kiosk.
+    pub via: Option<String>,
 }
 
 /// A published survey found by its public address.
@@ -52,8 +54,8 @@ pub struct Published {
     pub org: Organization,
     pub survey: Survey,
     pub version: SurveyVersion,
-    /// The survey's own touchpoint and its channel, when it has one.
-    pub touchpoint: Option<(TouchpointId, Channel)>,
+    /// The survey's own touchpoint, when it has one: what its responses are about (not where they arrive).
+    pub touchpoint: Option<TouchpointId>,
 }
 
 /// Published surveys by address, kept for a few seconds: every submission needs its survey, and reading it from the
@@ -106,16 +108,7 @@ pub async fn load_published(
     let survey = state.store.survey(org.id, survey_id).await?;
     let v = survey.published_version.ok_or(AppError::NotFound)?;
     let version = state.store.survey_version(org.id, survey.id, v).await?;
-    let touchpoint = match survey.touchpoint_id {
-        Some(t) => Some(
-            state
-                .store
-                .touchpoint(org.id, t)
-                .await
-                .map(|t| (t.id, t.channel))?,
-        ),
-        None => None,
-    };
+    let touchpoint = survey.touchpoint_id;
     let p = std::sync::Arc::new(Published {
         org,
         survey,
@@ -130,28 +123,32 @@ pub async fn load_published(
     Ok(p)
 }
 
-/// The touchpoint named in a link, if it belongs to this survey's service; the channel follows it.
+/// The touchpoint named in a link, if it belongs to this survey's service, else the survey's own. It says what the
+/// response is about; the channel is where it arrived (`heard_domain::Arrival`) and never follows the touchpoint.
 pub async fn resolve_touchpoint(
     state: &AppState,
     p: &Published,
     tp: Option<&str>,
-) -> AppResult<(Option<TouchpointId>, Channel)> {
+) -> AppResult<Option<TouchpointId>> {
     let id =
         match tp.filter(|s| !s.is_empty()) {
-            Some(s) => Some(s.parse::<TouchpointId>().map_err(|_| {
-                AppError::field("touchpoint_id", "invalid_id", "not a touchpoint id")
-            })?),
-            None => {
-                return Ok(p
-                    .touchpoint
-                    .map(|(id, c)| (Some(id), c))
-                    .unwrap_or((None, Channel::Website)));
-            }
+            // Only the hyphenated form (what Heard prints, and the API document's pattern).
+            Some(s) => Some(
+                Some(s)
+                    .filter(|s| s.len() == 36)
+                    .and_then(|s| s.parse::<TouchpointId>().ok())
+                    .ok_or_else(|| {
+                        AppError::field(
+                            "touchpoint_id",
+                            "invalid_id",
+                            "touchpoint_id must be a touchpoint's id, a UUID like 0192f0c4-7a1e-7b3c-9d2e-5f6a7b8c9d0e",
+                        )
+                    })?,
+            ),
+            None => return Ok(p.touchpoint),
         };
-    if let Some((own, channel)) = p.touchpoint
-        && Some(own) == id
-    {
-        return Ok((Some(own), channel));
+    if p.touchpoint.is_some() && p.touchpoint == id {
+        return Ok(id);
     }
     match id {
         Some(id) => {
@@ -159,19 +156,19 @@ pub async fn resolve_touchpoint(
                 AppError::field(
                     "touchpoint_id",
                     "unknown_touchpoint",
-                    "this touchpoint does not exist in this organization",
+                    "this touchpoint does not exist in this organization: use one of the survey's service, or leave it out",
                 )
             })?;
             if t.service_id != p.survey.service_id {
                 return Err(AppError::field(
                     "touchpoint_id",
                     "wrong_service",
-                    "this touchpoint belongs to another service",
+                    "this touchpoint belongs to another service: use one of the survey's service, or leave it out",
                 ));
             }
-            Ok((Some(t.id), t.channel))
+            Ok(Some(t.id))
         }
-        None => Ok((None, Channel::Website)),
+        None => Ok(None),
     }
 }
 
@@ -296,6 +293,7 @@ struct PageInput<'a> {
     form: &'a FormData,
     errors: BTreeMap<String, String>,
     tp: Option<&'a str>,
+    via: Option<&'a str>,
     closed: bool,
 }
 
@@ -323,6 +321,7 @@ fn render_survey(state: &AppState, i: PageInput<'_>) -> AppResult<String> {
             title => def.title.get(i.lang), intro => def.intro.get(i.lang),
             questions => question_views(def, i.lang, tr, i.form, &i.errors),
             errors => error_list, idempotency_key => key, tp => i.tp.unwrap_or(""),
+            via => (i.via == Some("qr")).then_some("qr"),
             pra => def.pra.as_ref().map(|p| serde_json::json!({
                 "omb": p.omb_control_number, "expires": p.expiration_us(), "burden": p.burden_statement.get(i.lang)})),
             closed => i.closed, version => i.p.version.version,
@@ -340,7 +339,8 @@ async fn show(
 ) -> AppResult<Response> {
     let p = load_published(&state, &org, &survey).await?;
     let lang = page_lang(&p.version.definition, q.lang.as_deref(), &headers);
-    let (_, channel) = resolve_touchpoint(&state, &p, q.tp.as_deref()).await?;
+    resolve_touchpoint(&state, &p, q.tp.as_deref()).await?;
+    let channel = Arrival::hosted_page(q.via.as_deref()).channel();
     let closed = p.version.definition.is_expired(today(&p.org.time_zone));
     let html = render_survey(
         &state,
@@ -350,6 +350,7 @@ async fn show(
             form: &FormData::default(),
             errors: BTreeMap::new(),
             tp: q.tp.as_deref(),
+            via: q.via.as_deref(),
             closed,
         },
     )?;
@@ -426,6 +427,7 @@ async fn submit(
                 form: &form,
                 errors: BTreeMap::new(),
                 tp: None,
+                via: None,
                 closed: true,
             },
         )?;
@@ -454,6 +456,7 @@ async fn submit(
                 form: &form,
                 errors,
                 tp: form.opt("tp"),
+                via: form.opt("via"),
                 closed: false,
             },
         )?;
@@ -474,7 +477,9 @@ async fn submit(
         answers.insert(q.id.clone(), v);
     }
     let tp = form.opt("tp");
-    let (touchpoint_id, channel) = resolve_touchpoint(&state, &p, tp).await?;
+    let touchpoint_id = resolve_touchpoint(&state, &p, tp).await?;
+    let via = form.opt("via");
+    let channel = Arrival::hosted_page(via).channel();
     let key = heard_domain::response::parse_idempotency_key(form.get("idempotency_key"))
         .unwrap_or_else(|_| uuid::Uuid::now_v7().to_string());
     let submission = Submission {
@@ -494,6 +499,22 @@ async fn submit(
     };
     match state.pipeline.submit(&state.store, submission, def).await {
         Ok(_) => Ok(Redirect::to(&thanks).into_response()),
+        Err(AppError::IdempotencyKeyReused) => {
+            // The form was sent before with other answers (the back button, then a change): those are kept, and
+            // these are not silently dropped: the person is told, and offered a fresh form.
+            let mut again = format!("/s/{}/{}?lang={lang}", p.org.slug, p.survey.id);
+            if let Some(t) = tp.and_then(|t| t.parse::<TouchpointId>().ok()) {
+                again.push_str(&format!("&tp={t}"));
+            }
+            if via == Some("qr") {
+                again.push_str("&via=qr");
+            }
+            let html = state.templates.render(
+                "reused.html",
+                context! { lang => lang, tr => i18n::strings(&lang), org => p.org.name, again => again },
+            )?;
+            Ok((StatusCode::CONFLICT, axum::response::Html(html)).into_response())
+        }
         Err(AppError::Invalid(errs)) => {
             let tr = i18n::strings(&lang);
             let errors: BTreeMap<String, String> = errs
@@ -501,9 +522,7 @@ async fn submit(
                 .iter()
                 .filter_map(|e| {
                     let q = e.field.strip_prefix("answers.")?;
-                    let msg = tr["errors"][e.code]
-                        .as_str()
-                        .map(str::to_string)
+                    let msg = page_error(tr, e.code, def.question(q))
                         .unwrap_or_else(|| e.message.clone());
                     Some((q.to_string(), msg))
                 })
@@ -516,6 +535,7 @@ async fn submit(
                     form: &form,
                     errors,
                     tp,
+                    via,
                     closed: false,
                 },
             )?;
@@ -523,6 +543,43 @@ async fn submit(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The hosted page's sentence for an answer's error, in the page's language: the most specific the translations
+/// have (a blank email question asks for an email address, a choice question for a choice), and always what to do.
+fn page_error(tr: &Value, code: &str, q: Option<&Question>) -> Option<String> {
+    let e = &tr["errors"];
+    let specific = match (code, q.map(|q| q.kind)) {
+        (
+            "required",
+            Some(
+                QuestionKind::Agreement5
+                | QuestionKind::Thumbs
+                | QuestionKind::SingleChoice
+                | QuestionKind::YesNo,
+            ),
+        ) => e["required_choice"].as_str().map(str::to_string),
+        ("required", Some(QuestionKind::MultipleChoice)) => {
+            e["required_many"].as_str().map(str::to_string)
+        }
+        ("required", Some(QuestionKind::ShortText | QuestionKind::LongText)) => {
+            e["required_text"].as_str().map(str::to_string)
+        }
+        ("required", Some(QuestionKind::Email)) => e["required_email"].as_str().map(str::to_string),
+        ("required", Some(QuestionKind::Phone)) => e["required_phone"].as_str().map(str::to_string),
+        ("too_long", Some(k)) => {
+            let n = match k {
+                QuestionKind::ShortText => heard_domain::survey::SHORT_TEXT_MAX,
+                QuestionKind::LongText => heard_domain::survey::LONG_TEXT_MAX,
+                _ => heard_domain::survey::HIDDEN_MAX,
+            };
+            e["too_long_n"]
+                .as_str()
+                .map(|m| m.replace("{n}", &n.to_string()))
+        }
+        _ => None,
+    };
+    specific.or_else(|| e[code].as_str().map(str::to_string))
 }
 
 async fn thanks(

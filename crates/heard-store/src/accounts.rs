@@ -1,7 +1,7 @@
-//! Organizations, staff accounts, memberships, sessions and login throttling. Sessions and throttling live in the
-//! database, not in memory, so any number of server instances behave as one.
+//! Organizations, staff accounts, memberships, invitations, sessions and sign-in throttling. Sessions and
+//! throttling live in the database, not in memory, so any number of server instances behave as one.
 
-use heard_domain::{OrgId, Role, UserId, Zone};
+use heard_domain::{InvitationId, OrgId, Role, UserId, Zone};
 use uuid::Uuid;
 
 use crate::records::{ORG_COLUMNS, OrgRow, UserRow};
@@ -69,6 +69,8 @@ impl Store {
         )
     }
 
+    /// Creates an account. The first account of an installation is its site operator (whoever sets Heard up runs
+    /// it); later ones are not, until `set_operator`.
     pub async fn create_user(
         &self,
         email: &str,
@@ -78,8 +80,10 @@ impl Store {
     ) -> Result<User> {
         let id = UserId::new();
         let email = email.trim().to_lowercase();
-        on_pool!(self, p => sqlx::query("INSERT INTO users (id, email, name, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id.as_uuid()).bind(&email).bind(name).bind(password_hash).bind(now).execute(p).await.map(|r| r.rows_affected()))
+        let is_operator: bool = on_pool!(self, p => sqlx::query_scalar(
+            "INSERT INTO users (id, email, name, password_hash, created_at, is_operator) \
+             SELECT $1, $2, $3, $4, $5, NOT EXISTS (SELECT 1 FROM users) RETURNING is_operator")
+            .bind(id.as_uuid()).bind(&email).bind(name).bind(password_hash).bind(now).fetch_one(p).await)
         .map_err(|e| StoreError::conflict_or(e, "an account with this email already exists"))?;
         Ok(User {
             id,
@@ -87,20 +91,44 @@ impl Store {
             name: name.into(),
             password_hash: password_hash.into(),
             created_at: now,
+            is_operator,
         })
+    }
+
+    /// Makes an account a site operator, or no longer one.
+    pub async fn set_operator(&self, user: UserId, operator: bool) -> Result<()> {
+        on_pool!(self, p => sqlx::query("UPDATE users SET is_operator = $1 WHERE id = $2")
+            .bind(operator).bind(user.as_uuid()).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<User> {
         let email = email.trim().to_lowercase();
-        let row: Option<UserRow> = on_pool!(self, p => sqlx::query_as("SELECT id, email, name, password_hash, created_at FROM users WHERE email = $1")
+        let row: Option<UserRow> = on_pool!(self, p => sqlx::query_as("SELECT id, email, name, password_hash, created_at, is_operator FROM users WHERE email = $1")
             .bind(&email).fetch_optional(p).await)?;
         row.map(Into::into).ok_or(StoreError::NotFound)
     }
 
+    /// Changes an account's password and, in the same transaction, ends every session it has: whoever knew the old
+    /// password (or holds a session made with it) is out. Every way of changing a password goes through here.
     pub async fn set_password(&self, user: UserId, password_hash: &str) -> Result<()> {
-        on_pool!(self, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash).bind(user.as_uuid()).execute(p).await.map(|r| r.rows_affected()))?;
+        on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(password_hash).bind(user.as_uuid()).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user.as_uuid()).execute(&mut *tx).await?;
+            tx.commit().await
+        })?;
         Ok(())
+    }
+
+    /// Ends every session of an account ("sign out everywhere"); returns how many there were.
+    pub async fn delete_user_sessions(&self, user: UserId) -> Result<u64> {
+        Ok(
+            on_pool!(self, p => sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user.as_uuid()).execute(p).await.map(|r| r.rows_affected()))?,
+        )
     }
 
     /// Gives `user` a role in `org`, replacing any earlier role.
@@ -184,6 +212,7 @@ impl Store {
                         name: r.name,
                         password_hash: String::new(),
                         created_at: r.created_at,
+                        is_operator: false,
                     },
                     role,
                 ))
@@ -213,11 +242,12 @@ impl Store {
             name: String,
             password_hash: String,
             created_at: i64,
+            is_operator: bool,
             csrf_token: String,
             expires_at: i64,
         }
         let row: Option<Row> = on_pool!(self, p => sqlx::query_as(
-            "SELECT u.id, u.email, u.name, u.password_hash, u.created_at, s.csrf_token, s.expires_at \
+            "SELECT u.id, u.email, u.name, u.password_hash, u.created_at, u.is_operator, s.csrf_token, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2")
             .bind(token_hash).bind(now).fetch_optional(p).await)?;
         Ok(row.map(|r| Session {
@@ -227,6 +257,7 @@ impl Store {
                 name: r.name,
                 password_hash: r.password_hash,
                 created_at: r.created_at,
+                is_operator: r.is_operator,
             }
             .into(),
             csrf_token: r.csrf_token,
@@ -239,42 +270,196 @@ impl Store {
         Ok(())
     }
 
-    /// Until when `key` is locked out, if it is.
-    pub async fn throttle_locked_until(&self, key: &str, now: i64) -> Result<Option<i64>> {
-        let until: Option<i64> = on_pool!(self, p => sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE throttle_key = $1")
-            .bind(key).fetch_optional(p).await)?;
-        Ok(until.filter(|u| *u > now))
+    /// The account with this id.
+    pub async fn user(&self, id: UserId) -> Result<User> {
+        let row: Option<UserRow> = on_pool!(self, p => sqlx::query_as("SELECT id, email, name, password_hash, created_at, is_operator FROM users WHERE id = $1")
+            .bind(id.as_uuid()).fetch_optional(p).await)?;
+        row.map(Into::into).ok_or(StoreError::NotFound)
     }
 
-    /// Counts a failed sign-in; after `max_failures` within `window_ms` the key is locked for `lock_ms`.
-    pub async fn throttle_failure(
-        &self,
-        key: &str,
-        now: i64,
-        max_failures: i64,
-        window_ms: i64,
-        lock_ms: i64,
-    ) -> Result<()> {
-        on_pool!(self, p => {
+    /// Changes a member's role. An organization keeps at least one admin, so the last one cannot step down
+    /// (`Conflict`); someone who is not a member is `NotFound`.
+    pub async fn change_role(&self, org: OrgId, user: UserId, role: Role) -> Result<()> {
+        self.change_membership(org, user, Some(role)).await
+    }
+
+    /// Removes a member from an organization. Access ends at once, because every request checks membership. The
+    /// last admin cannot be removed (`Conflict`); someone who is not a member is `NotFound`.
+    pub async fn remove_membership(&self, org: OrgId, user: UserId) -> Result<()> {
+        self.change_membership(org, user, None).await
+    }
+
+    async fn change_membership(&self, org: OrgId, user: UserId, role: Option<Role>) -> Result<()> {
+        let outcome: std::result::Result<(), StoreError> = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            let row: Option<(i64, i64)> = sqlx::query_as("SELECT failures, window_start FROM login_throttle WHERE throttle_key = $1")
-                .bind(key).fetch_optional(&mut *tx).await?;
-            let (failures, start) = match row {
-                Some((f, s)) if now - s < window_ms => (f + 1, s),
-                _ => (1, now),
+            let current: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
+                .bind(org.as_uuid()).bind(user.as_uuid()).fetch_optional(&mut *tx).await?;
+            let Some(current) = current else { return Err(StoreError::NotFound) };
+            if current == Role::Admin.key() && role != Some(Role::Admin) {
+                let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = $2")
+                    .bind(org.as_uuid()).bind(Role::Admin.key()).fetch_one(&mut *tx).await?;
+                if admins <= 1 {
+                    return Err(StoreError::Conflict(
+                        "an organization needs at least one admin: make someone else admin first".into(),
+                    ));
+                }
+            }
+            match role {
+                Some(r) => sqlx::query("UPDATE memberships SET role = $1 WHERE org_id = $2 AND user_id = $3")
+                    .bind(r.key()).bind(org.as_uuid()).bind(user.as_uuid()).execute(&mut *tx).await?,
+                None => sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+                    .bind(org.as_uuid()).bind(user.as_uuid()).execute(&mut *tx).await?,
             };
-            let locked_until = if failures >= max_failures { now + lock_ms } else { 0 };
-            sqlx::query("INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (throttle_key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, \
-                 locked_until = excluded.locked_until")
-                .bind(key).bind(failures).bind(start).bind(locked_until).execute(&mut *tx).await?;
-            tx.commit().await
-        })?;
-        Ok(())
+            tx.commit().await?;
+            Ok(())
+        });
+        outcome
     }
 
-    pub async fn throttle_clear(&self, key: &str) -> Result<()> {
-        on_pool!(self, p => sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1").bind(key).execute(p).await.map(|r| r.rows_affected()))?;
+    /// Records an invitation for `email` to join `org` as `role`, redeemable until `expires_at` with the token whose
+    /// SHA-256 is `token_hash`. Whether `email` has an account is not looked at, so inviting says nothing about it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_invitation(
+        &self,
+        org: OrgId,
+        email: &str,
+        role: Role,
+        token_hash: &[u8],
+        invited_by: UserId,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<InvitationId> {
+        let id = InvitationId::new();
+        let email = email.trim().to_lowercase();
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO invitations (org_id, id, email, role, token_hash, invited_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind(org.as_uuid()).bind(id.as_uuid()).bind(&email).bind(role.key()).bind(token_hash)
+            .bind(invited_by.as_uuid()).bind(now).bind(expires_at).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(id)
+    }
+
+    /// The invitation whose token has this SHA-256, answered or not.
+    pub async fn invitation_by_token(&self, token_hash: &[u8]) -> Result<Invitation> {
+        let row: Option<InvitationRow> = on_pool!(self, p => sqlx::query_as(&format!("{INVITATION_SELECT} WHERE i.token_hash = $1"))
+            .bind(token_hash).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// One invitation of an organization.
+    pub async fn invitation(&self, org: OrgId, id: InvitationId) -> Result<Invitation> {
+        let row: Option<InvitationRow> = on_pool!(self, p => sqlx::query_as(&format!("{INVITATION_SELECT} WHERE i.org_id = $1 AND i.id = $2"))
+            .bind(org.as_uuid()).bind(id.as_uuid()).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// An organization's invitations not yet answered and not expired, newest first.
+    pub async fn pending_invitations(&self, org: OrgId, now: i64) -> Result<Vec<Invitation>> {
+        let rows: Vec<InvitationRow> = on_pool!(self, p => sqlx::query_as(&format!(
+            "{INVITATION_SELECT} WHERE i.org_id = $1 AND i.answered_at IS NULL AND i.expires_at > $2 ORDER BY i.created_at DESC, i.id"))
+            .bind(org.as_uuid()).bind(now).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Invitations addressed to `email`, not yet answered and not expired, by organization name.
+    pub async fn invitations_for(&self, email: &str, now: i64) -> Result<Vec<Invitation>> {
+        let email = email.trim().to_lowercase();
+        let rows: Vec<InvitationRow> = on_pool!(self, p => sqlx::query_as(&format!(
+            "{INVITATION_SELECT} WHERE i.email = $1 AND i.answered_at IS NULL AND i.expires_at > $2 ORDER BY o.name, i.id"))
+            .bind(&email).bind(now).fetch_all(p).await)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    /// Answers an invitation for `user`, whose email it must name: accepting makes them a member with the invited
+    /// role (someone already a member keeps their role; roles change on the members page), declining does nothing
+    /// more. An invitation is answered once; one answered, withdrawn or expired is `Conflict`.
+    pub async fn answer_invitation(
+        &self,
+        org: OrgId,
+        id: InvitationId,
+        user: &User,
+        accept: bool,
+        now: i64,
+    ) -> Result<()> {
+        let answer = if accept { "accepted" } else { "declined" };
+        let outcome: std::result::Result<(), StoreError> = on_pool!(self, p => {
+            let mut tx = p.begin_write().await?;
+            let role: Option<String> = sqlx::query_scalar(
+                "UPDATE invitations SET answered_at = $1, answer = $2 WHERE org_id = $3 AND id = $4 \
+                 AND email = $5 AND answered_at IS NULL AND expires_at > $1 RETURNING role")
+                .bind(now).bind(answer).bind(org.as_uuid()).bind(id.as_uuid()).bind(&user.email)
+                .fetch_optional(&mut *tx).await?;
+            let Some(role) = role else {
+                return Err(StoreError::Conflict("this invitation was already answered, was withdrawn or has expired".into()));
+            };
+            if accept {
+                sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (org_id, user_id) DO NOTHING")
+                    .bind(org.as_uuid()).bind(user.id.as_uuid()).bind(&role).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        });
+        outcome
+    }
+
+    /// Withdraws an invitation not yet answered; `NotFound` if there is none such.
+    pub async fn withdraw_invitation(&self, org: OrgId, id: InvitationId, now: i64) -> Result<()> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE invitations SET answered_at = $1, answer = 'withdrawn' WHERE org_id = $2 AND id = $3 AND answered_at IS NULL")
+            .bind(now).bind(org.as_uuid()).bind(id.as_uuid()).execute(p).await.map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
+    }
+}
+
+const INVITATION_SELECT: &str = "SELECT i.org_id, i.id, o.name AS org_name, i.email, i.role, i.created_at, \
+     i.expires_at, i.answered_at, i.answer FROM invitations i JOIN organizations o ON o.id = i.org_id";
+
+#[derive(sqlx::FromRow)]
+struct InvitationRow {
+    org_id: Uuid,
+    id: Uuid,
+    org_name: String,
+    email: String,
+    role: String,
+    created_at: i64,
+    expires_at: i64,
+    answered_at: Option<i64>,
+    answer: Option<String>,
+}
+
+/// An invitation to join an organization with a role, for the person with `email`.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub org_id: OrgId,
+    pub id: InvitationId,
+    pub org_name: String,
+    /// Lower-case.
+    pub email: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub answered_at: Option<i64>,
+    /// "accepted", "declined" or "withdrawn" once answered.
+    pub answer: Option<String>,
+}
+
+impl TryFrom<InvitationRow> for Invitation {
+    type Error = StoreError;
+    fn try_from(r: InvitationRow) -> Result<Self> {
+        Ok(Invitation {
+            org_id: OrgId::from_uuid(r.org_id),
+            id: InvitationId::from_uuid(r.id),
+            org_name: r.org_name,
+            email: r.email,
+            role: Role::parse(&r.role).map_err(|e| StoreError::Corrupt(e.message))?,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            answered_at: r.answered_at,
+            answer: r.answer,
+        })
     }
 }

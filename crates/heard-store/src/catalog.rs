@@ -16,6 +16,24 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("domain values always serialize")
 }
 
+/// What publishing a survey's draft did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// The draft became this new version.
+    New(i32),
+    /// The draft is the same as this latest version: nothing was published.
+    Unchanged(i32),
+}
+
+impl Published {
+    /// The live version after publishing.
+    pub fn version(self) -> i32 {
+        match self {
+            Published::New(v) | Published::Unchanged(v) => v,
+        }
+    }
+}
+
 /// What a new survey starts as.
 pub struct NewSurvey<'a> {
     pub org_id: OrgId,
@@ -198,34 +216,54 @@ impl Store {
         }
     }
 
-    /// Publishes the current draft as the next version and makes it the live one. Returns the version number.
+    /// Publishes the current draft as the next version and makes it the live one. A draft identical to the latest
+    /// published version publishes nothing (`Published::Unchanged`): versions exist to tell apart what respondents
+    /// saw, and a copy would split one question's answers across versions for no reason. A draft that reuses an
+    /// earlier version's question id for another kind of question is refused (`Conflict`), so an id always names
+    /// one question (`SurveyDefinition::check_history`).
     pub async fn publish_survey(
         &self,
         org: OrgId,
         id: SurveyId,
         by: Option<UserId>,
         now: i64,
-    ) -> Result<i32> {
+    ) -> Result<Published> {
         let survey = self.survey(org, id).await?;
         survey
             .draft
             .check()
             .map_err(|e| StoreError::Conflict(format!("the draft cannot be published: {e}")))?;
+        let earlier = self.survey_versions(org, id).await?;
+        survey
+            .draft
+            .check_history(earlier.iter().map(|v| (v.version, &v.definition)))
+            .map_err(|e| StoreError::Conflict(format!("the draft cannot be published: {e}")))?;
         let definition = to_json(&survey.draft);
-        let version = on_pool!(self, p => {
+        let outcome = on_pool!(self, p => {
             let mut tx = p.begin_write().await?;
-            let max: Option<i32> = sqlx::query_scalar("SELECT MAX(version) FROM survey_versions WHERE org_id = $1 AND survey_id = $2")
-                .bind(org.as_uuid()).bind(id.as_uuid()).fetch_one(&mut *tx).await?;
-            let v = max.unwrap_or(0) + 1;
-            sqlx::query("INSERT INTO survey_versions (org_id, survey_id, version, definition, published_at, published_by) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(org.as_uuid()).bind(id.as_uuid()).bind(v).bind(&definition).bind(now).bind(by.map(|u| *u.as_uuid()))
-                .execute(&mut *tx).await?;
-            sqlx::query("UPDATE surveys SET published_version = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
-                .bind(v).bind(now).bind(org.as_uuid()).bind(id.as_uuid()).execute(&mut *tx).await?;
+            // Read inside the write transaction, so two publishes at once cannot both see "changed".
+            let latest: Option<(i32, String)> = sqlx::query_as(
+                "SELECT version, definition FROM survey_versions WHERE org_id = $1 AND survey_id = $2 ORDER BY version DESC LIMIT 1")
+                .bind(org.as_uuid()).bind(id.as_uuid()).fetch_optional(&mut *tx).await?;
+            let same = latest.as_ref().is_some_and(|(_, d)| {
+                serde_json::from_str::<SurveyDefinition>(d).is_ok_and(|d| d.same_content(&survey.draft))
+            });
+            let outcome = match latest {
+                Some((v, _)) if same => Published::Unchanged(v),
+                latest => {
+                    let v = latest.map_or(0, |(v, _)| v) + 1;
+                    sqlx::query("INSERT INTO survey_versions (org_id, survey_id, version, definition, published_at, published_by) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(org.as_uuid()).bind(id.as_uuid()).bind(v).bind(&definition).bind(now).bind(by.map(|u| *u.as_uuid()))
+                        .execute(&mut *tx).await?;
+                    sqlx::query("UPDATE surveys SET published_version = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
+                        .bind(v).bind(now).bind(org.as_uuid()).bind(id.as_uuid()).execute(&mut *tx).await?;
+                    Published::New(v)
+                }
+            };
             tx.commit().await?;
-            Ok::<i32, sqlx::Error>(v)
+            Ok::<Published, sqlx::Error>(outcome)
         })?;
-        Ok(version)
+        Ok(outcome)
     }
 
     pub async fn survey_version(

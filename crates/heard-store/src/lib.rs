@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod records;
 pub mod responses;
+pub mod throttle;
 mod writer;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -78,6 +79,10 @@ pub enum StoreError {
     },
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    /// A keyed write's idempotency key was already used for a different request; nothing was stored
+    /// (`heard_domain::idempotency`).
+    #[error("the idempotency key was already used for a different request")]
+    IdempotencyKeyReused,
     #[error("the response writer has stopped")]
     WriterGone,
     #[error(transparent)]
@@ -287,7 +292,9 @@ impl Store {
                 r.idempotency_key = r.id.to_string();
                 chunk.push(r);
             }
-            writer::insert_batch(&self.backend, &chunk).await?;
+            for r in writer::insert_batch(&self.backend, &chunk).await? {
+                r?;
+            }
             done += n;
         }
         Ok(done)

@@ -62,6 +62,8 @@ pub struct User {
     pub name: String,
     pub password_hash: String,
     pub created_at: i64,
+    /// A site operator runs the installation: only operators create organizations.
+    pub is_operator: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -71,6 +73,7 @@ pub(crate) struct UserRow {
     pub name: String,
     pub password_hash: String,
     pub created_at: i64,
+    pub is_operator: bool,
 }
 impl From<UserRow> for User {
     fn from(r: UserRow) -> Self {
@@ -80,6 +83,7 @@ impl From<UserRow> for User {
             name: r.name,
             password_hash: r.password_hash,
             created_at: r.created_at,
+            is_operator: r.is_operator,
         }
     }
 }

@@ -3,17 +3,20 @@
 //! responses share one fsync; idle, a single response commits at once (no waiting for a batch to fill).
 
 use heard_domain::ResponseId;
+use heard_domain::idempotency::Replay;
 use heard_domain::response::NewResponse;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{Backend, Result, StoreError, WritePool, on_pool};
 
-/// The outcome of a submission.
+/// The outcome of a submission that was stored, or found to be a retry of a stored one. A key already used for a
+/// different request is `Err(StoreError::IdempotencyKeyReused)` instead (`heard_domain::idempotency`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Submitted {
     pub id: ResponseId,
-    /// True when the idempotency key had been seen: nothing new was stored and `id` is the first response's.
+    /// True when the idempotency key had been seen with the same request fingerprint: nothing new was stored and `id`
+    /// is the first response's.
     pub duplicate: bool,
 }
 
@@ -50,7 +53,8 @@ impl WriterHandle {
 }
 
 impl crate::Store {
-    /// Stores one response durably. Returns once it is committed (or found to be a retry of a stored one).
+    /// Stores one response durably. Returns once it is committed (or found to be a retry of a stored one); a key
+    /// already used for different answers stores nothing and returns `StoreError::IdempotencyKeyReused`.
     pub async fn submit(&self, response: NewResponse) -> Result<Submitted> {
         let (reply, rx) = oneshot::channel();
         self.writer
@@ -94,7 +98,7 @@ async fn commit(backend: &Backend, jobs: &mut Vec<Job>) {
     match insert_batch(backend, &batch).await {
         Ok(results) => {
             for (job, r) in jobs.drain(..).zip(results) {
-                let _ = job.reply.send(Ok(r));
+                let _ = job.reply.send(r);
             }
         }
         Err(e) => {
@@ -103,18 +107,21 @@ async fn commit(backend: &Backend, jobs: &mut Vec<Job>) {
             for job in jobs.drain(..) {
                 let r = insert_batch(backend, std::slice::from_ref(&job.response))
                     .await
-                    .map(|mut v| v.remove(0));
+                    .and_then(|mut v| v.remove(0));
                 let _ = job.reply.send(r);
             }
         }
     }
 }
 
-/// Inserts responses in one transaction; a response whose idempotency key exists is not stored again.
+/// Inserts responses in one transaction; a response whose idempotency key exists is not stored again, and is
+/// answered by `Replay::of` the stored fingerprint: the first response's id (a retry), or `IdempotencyKeyReused`
+/// (another request under the same key). The outer error fails the whole transaction; the inner ones are per
+/// response. Two responses with one key in the same batch are judged the same way, the first one stored.
 pub(crate) async fn insert_batch(
     backend: &Backend,
     batch: &[NewResponse],
-) -> Result<Vec<Submitted>> {
+) -> Result<Vec<Result<Submitted>>> {
     let store = Holder { backend };
     let out = on_pool!(store, pool => {
         let mut tx = pool.begin_write().await?;
@@ -126,8 +133,8 @@ pub(crate) async fn insert_batch(
             let inserted = sqlx::query(
                 "INSERT INTO responses (org_id, id, survey_id, survey_version, service_id, touchpoint_id, channel, \
                  language, page_path, submitted_at, idempotency_key, answers, trust, trust_positive, person_key, enrichment, \
-                 sentiment, themes, urgent) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+                 sentiment, themes, urgent, request_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
                  ON CONFLICT (org_id, survey_id, idempotency_key) DO NOTHING",
             )
             .bind(r.org_id.as_uuid())
@@ -149,6 +156,7 @@ pub(crate) async fn insert_batch(
             .bind(r.sentiment.as_deref())
             .bind(themes.as_deref())
             .bind(r.urgent)
+            .bind(r.request_fingerprint.as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -171,17 +179,20 @@ pub(crate) async fn insert_batch(
                         .execute(&mut *tx)
                         .await?;
                 }
-                out.push(Submitted { id: r.id, duplicate: false });
+                out.push(Ok(Submitted { id: r.id, duplicate: false }));
             } else {
-                let id: Uuid = sqlx::query_scalar(
-                    "SELECT id FROM responses WHERE org_id = $1 AND survey_id = $2 AND idempotency_key = $3",
+                let (id, stored): (Uuid, Option<String>) = sqlx::query_as(
+                    "SELECT id, request_hash FROM responses WHERE org_id = $1 AND survey_id = $2 AND idempotency_key = $3",
                 )
                 .bind(r.org_id.as_uuid())
                 .bind(r.survey_id.as_uuid())
                 .bind(&r.idempotency_key)
                 .fetch_one(&mut *tx)
                 .await?;
-                out.push(Submitted { id: ResponseId::from_uuid(id), duplicate: true });
+                out.push(match Replay::of(stored.as_deref(), &r.request_fingerprint) {
+                    Replay::Same => Ok(Submitted { id: ResponseId::from_uuid(id), duplicate: true }),
+                    Replay::Reused => Err(StoreError::IdempotencyKeyReused),
+                });
             }
         }
         tx.commit().await?;

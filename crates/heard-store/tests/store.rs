@@ -4,7 +4,7 @@
 use heard_domain::response::NewResponse;
 use heard_domain::templates::{self, TrustScale};
 use heard_domain::{Channel, Lang, LocalizedText, OrgId, ResponseId, Role, SurveyId};
-use heard_store::catalog::NewSurvey;
+use heard_store::catalog::{NewSurvey, Published};
 use heard_store::responses::{Order, ResponseFilter};
 use heard_store::{DatabaseUrl, Store, StoreError, StoreOptions};
 
@@ -135,6 +135,9 @@ fn response(
         page_path: Some("/renew".into()),
         submitted_at: at,
         idempotency_key: key.into(),
+        request_fingerprint: heard_domain::idempotency::RequestFingerprint::from_hex(format!(
+            "{trust}"
+        )),
         answers,
         trust: Some(trust),
         trust_positive: Some(trust == 1),
@@ -157,7 +160,12 @@ both_backends!(publishing_makes_numbered_immutable_versions, |store| {
     assert_eq!(survey.published_version, None);
     assert_eq!(
         store.publish_survey(org, survey.id, None, 2).await.unwrap(),
-        1
+        Published::New(1)
+    );
+    // Publishing the same draft again makes nothing.
+    assert_eq!(
+        store.publish_survey(org, survey.id, None, 3).await.unwrap(),
+        Published::Unchanged(1)
     );
     let mut draft = survey.draft.clone();
     draft.title.set("en", "Changed");
@@ -175,7 +183,7 @@ both_backends!(publishing_makes_numbered_immutable_versions, |store| {
         .unwrap();
     assert_eq!(
         store.publish_survey(org, survey.id, None, 4).await.unwrap(),
-        2
+        Published::New(2)
     );
     let v1 = store.survey_version(org, survey.id, 1).await.unwrap();
     let v2 = store.survey_version(org, survey.id, 2).await.unwrap();
@@ -197,8 +205,9 @@ both_backends!(a_retried_submission_is_stored_once, |store| {
         .submit(response(org, &svc, survey.id, "key-00000001", 10, 1))
         .await
         .unwrap();
+    // The same request again (same fingerprint), a moment later.
     let again = store
-        .submit(response(org, &svc, survey.id, "key-00000001", 11, 0))
+        .submit(response(org, &svc, survey.id, "key-00000001", 11, 1))
         .await
         .unwrap();
     assert!(!first.duplicate && again.duplicate);
@@ -213,6 +222,65 @@ both_backends!(a_retried_submission_is_stored_once, |store| {
         vec![("email".to_string(), vec![1, 2, 3])]
     );
 });
+
+both_backends!(
+    a_key_reused_for_other_answers_is_refused_and_stores_nothing,
+    |store| {
+        let (org, svc, survey) = seed(&store).await;
+        let first = store
+            .submit(response(org, &svc, survey.id, "key-00000002", 10, 1))
+            .await
+            .unwrap();
+        let other = store
+            .submit(response(org, &svc, survey.id, "key-00000002", 11, 0))
+            .await;
+        assert!(
+            matches!(other, Err(StoreError::IdempotencyKeyReused)),
+            "{other:?}"
+        );
+        let f = ResponseFilter {
+            survey_id: Some(survey.id),
+            ..Default::default()
+        };
+        assert_eq!(store.count_responses(org, &f).await.unwrap(), 1);
+        let kept = store.response(org, first.id).await.unwrap();
+        assert_eq!(kept.trust, Some(1), "the first answers are kept");
+
+        // Many at once with one key, so some share a group commit: one is stored, every copy of its request gets its
+        // id, every other request is refused.
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let s = store.clone();
+            let r = response(
+                org,
+                &svc,
+                survey.id,
+                "key-batch-0001",
+                100 + i,
+                (i % 2) as i16,
+            );
+            tasks.push(tokio::spawn(async move { (i % 2, s.submit(r).await) }));
+        }
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.unwrap());
+        }
+        assert_eq!(store.count_responses(org, &f).await.unwrap(), 2);
+        let stored: Vec<_> = outcomes
+            .iter()
+            .filter_map(|(t, r)| r.as_ref().ok().map(|s| (*t, s.id)))
+            .collect();
+        let winner = stored[0].0;
+        assert!(
+            stored
+                .iter()
+                .all(|(t, id)| *t == winner && *id == stored[0].1)
+        );
+        assert_eq!(stored.len(), 20);
+        assert!(outcomes.iter().all(|(t, r)| (*t == winner) == r.is_ok()
+            && (r.is_ok() || matches!(r, Err(StoreError::IdempotencyKeyReused)))));
+    }
+);
 
 both_backends!(concurrent_submissions_share_commits_and_all_land, |store| {
     let (org, svc, survey) = seed(&store).await;
@@ -379,30 +447,70 @@ both_backends!(accounts_sessions_and_throttling, |store| {
         store.session(b"tokenhash", 100).await.unwrap().is_none(),
         "expired sessions are not returned"
     );
+    // Sign-in throttling: five failures make this (account, address) wait; another address is not held up.
     for i in 0..5 {
         assert!(
             store
-                .throttle_locked_until("k", 1000 + i)
+                .sign_in_wait("a@x.gov", "10.0.0.1", 1000 + i)
                 .await
                 .unwrap()
                 .is_none()
         );
         store
-            .throttle_failure("k", 1000 + i, 5, 60_000, 300_000)
+            .record_sign_in_failure("A@x.gov", "10.0.0.1", 1000 + i)
             .await
             .unwrap();
     }
     assert_eq!(
-        store.throttle_locked_until("k", 2000).await.unwrap(),
-        Some(1004 + 300_000)
+        store
+            .sign_in_wait("a@x.gov", "10.0.0.1", 2000)
+            .await
+            .unwrap(),
+        Some(1004 + 60_000)
     );
-    store.throttle_clear("k").await.unwrap();
     assert!(
         store
-            .throttle_locked_until("k", 2000)
+            .sign_in_wait("a@x.gov", "10.0.0.2", 2000)
             .await
             .unwrap()
             .is_none()
+    );
+    assert_eq!(store.sign_in_lockouts(None).await.unwrap().len(), 1);
+    store
+        .record_sign_in_success("a@x.gov", "10.0.0.1", 3000)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .sign_in_wait("a@x.gov", "10.0.0.1", 3000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let l = &store.sign_in_lockouts(Some("a@x.gov")).await.unwrap()[0];
+    assert_eq!(
+        (l.ended_at, l.ended_by.as_deref()),
+        (Some(3000), Some("signed_in"))
+    );
+    // A lockout nobody ended closes when a later window begins; counting starts over then.
+    for i in 0..5 {
+        store
+            .record_sign_in_failure("b@x.gov", "10.0.0.1", 1000 + i)
+            .await
+            .unwrap();
+    }
+    let day = 24 * 3_600_000;
+    assert_eq!(
+        store
+            .record_sign_in_failure("b@x.gov", "10.0.0.1", 1000 + 2 * day)
+            .await
+            .unwrap(),
+        None
+    );
+    let l = &store.sign_in_lockouts(Some("b@x.gov")).await.unwrap()[0];
+    assert_eq!(
+        (l.ended_at, l.ended_by.as_deref()),
+        (Some(1004 + 60_000), Some("expired"))
     );
 });
 

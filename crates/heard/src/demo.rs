@@ -10,7 +10,7 @@ use chrono::{Datelike, Duration, Utc};
 use futures_util::StreamExt;
 use heard_domain::survey::{HiddenAnswers, SurveyDefinition};
 use heard_domain::templates::{self, TrustScale};
-use heard_domain::{Channel, Lang, LocalizedText, OrgId, Role};
+use heard_domain::{Arrival, Channel, Lang, LocalizedText, OrgId, Role};
 use heard_server::pipeline::{Pipeline, Submission};
 use heard_store::catalog::NewSurvey;
 use heard_store::{Store, Survey, Touchpoint};
@@ -33,6 +33,7 @@ pub struct DemoLogin {
 struct SurveyPlan {
     survey: Survey,
     def: SurveyDefinition,
+    /// Where its responses arrive (`Arrival`), not the channel of the touchpoint they are about.
     channel: Channel,
     /// Base probability of positive trust for this survey's service and channel.
     base: f64,
@@ -241,6 +242,8 @@ pub async fn generate(
         name: &'a str,
         service: &'a heard_store::Service,
         tp: &'a Touchpoint,
+        /// How its responses arrive, which is their channel; the touchpoint is what they are about.
+        arrives: Arrival,
         def: SurveyDefinition,
         base: f64,
         weight: f64,
@@ -253,6 +256,7 @@ pub async fn generate(
             name: "Online claim feedback",
             service: &ui,
             tp: &ui_web,
+            arrives: Arrival::Widget,
             def: templates::a11_v2(&ui.name, TrustScale::Thumbs),
             base: 0.50,
             weight: 0.22,
@@ -264,6 +268,7 @@ pub async fn generate(
             name: "Claims line survey",
             service: &ui,
             tp: &ui_phone,
+            arrives: Arrival::Phone,
             def: templates::a11_v2(&ui.name, TrustScale::Agreement5),
             base: 0.42,
             weight: 0.12,
@@ -275,6 +280,7 @@ pub async fn generate(
             name: "Career center exit survey",
             service: &ui,
             tp: &ui_office,
+            arrives: Arrival::KioskQr,
             def: templates::a11_v1(&ui.name),
             base: 0.58,
             weight: 0.08,
@@ -286,6 +292,7 @@ pub async fn generate(
             name: "Passport renewal feedback",
             service: &passport,
             tp: &pp_web,
+            arrives: Arrival::Widget,
             def: templates::a11_v2(&passport.name, TrustScale::Thumbs),
             base: 0.81,
             weight: 0.20,
@@ -297,6 +304,7 @@ pub async fn generate(
             name: "Passport kiosk survey",
             service: &passport,
             tp: &pp_kiosk,
+            arrives: Arrival::KioskQr,
             def: templates::a11_v2(&passport.name, TrustScale::Thumbs),
             base: 0.76,
             weight: 0.08,
@@ -308,6 +316,7 @@ pub async fn generate(
             name: "SNAP application feedback",
             service: &snap,
             tp: &snap_web,
+            arrives: Arrival::HostedPage,
             def: templates::a11_v2(&snap.name, TrustScale::Thumbs),
             base: 0.64,
             weight: 0.16,
@@ -319,6 +328,7 @@ pub async fn generate(
             name: "SNAP text survey",
             service: &snap,
             tp: &snap_sms,
+            arrives: Arrival::Sms,
             def: templates::a11_v2(&snap.name, TrustScale::Thumbs),
             base: 0.60,
             weight: 0.08,
@@ -330,6 +340,7 @@ pub async fn generate(
             name: "County office survey",
             service: &snap,
             tp: &snap_office,
+            arrives: Arrival::HostedPage,
             def: templates::a11_v1(&snap.name),
             base: 0.66,
             weight: 0.06,
@@ -363,7 +374,7 @@ pub async fn generate(
         plans.push(SurveyPlan {
             survey,
             def,
-            channel: s.tp.channel,
+            channel: s.arrives.channel(),
             base: s.base,
             weight: s.weight,
             response_rate: s.rate,
@@ -385,6 +396,10 @@ pub async fn generate(
             Err(_) => store.create_user(email, name, &hash, created).await?,
         };
         store.set_membership(org.id, user.id, role, created).await?;
+        // The demo admin runs this installation: a site operator, who may create organizations.
+        if email == DEMO_EMAIL {
+            store.set_operator(user.id, true).await?;
+        }
     }
 
     // Plan every response first (deterministic), then write them concurrently so group commit batches them.

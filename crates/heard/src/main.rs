@@ -75,6 +75,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage organizations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
     /// Export responses as CSV (or NDJSON) with no row limit.
     Export(export::ExportArgs),
     /// Benchmarks that print a table and compare against a limit or a peer measured in the same run.
@@ -122,6 +127,49 @@ enum UserCommand {
         /// The password; if absent it is read from HEARD_PASSWORD or the first line of stdin.
         #[arg(long, env = "HEARD_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// Also make the account a site operator (operators create organizations).
+        #[arg(long)]
+        operator: bool,
+    },
+    /// End every session of an account, on every device.
+    SignOut {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long)]
+        email: String,
+    },
+    /// End sign-in lockouts of an account (from every address), or of an address (for every account).
+    Unlock {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long, required_unless_present = "address")]
+        email: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+    },
+    /// List the latest sign-in lockouts, of one account or of everyone.
+    Lockouts {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organization (then `heard user add --org SLUG` gives it an admin).
+    Create {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long)]
+        name: String,
+        /// The short name used in links: lower-case letters, digits and hyphens.
+        #[arg(long)]
+        slug: String,
+        /// The IANA time zone its quarters, weeks, date filters, exports and shown times follow.
+        #[arg(long, default_value = heard_domain::Zone::DEFAULT_NAME)]
+        time_zone: String,
     },
 }
 
@@ -279,6 +327,7 @@ async fn run(command: Command) -> Result<()> {
                     org,
                     role,
                     password,
+                    operator,
                 },
         } => {
             let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
@@ -292,8 +341,78 @@ async fn run(command: Command) -> Result<()> {
                     line.trim_end_matches(['\n', '\r']).to_string()
                 }
             };
-            settings::add_user(&store, &email, &name, &org, &role, &password).await?;
+            settings::add_user(&store, &email, &name, &org, &role, &password, operator).await?;
             println!("{email} is now {role} of {org}.");
+            store.close().await;
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::SignOut { storage, email },
+        } => {
+            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
+            let user = store
+                .user_by_email(&email)
+                .await
+                .map_err(|_| anyhow::anyhow!("--email: no account has the email '{email}'"))?;
+            let n = store.delete_user_sessions(user.id).await?;
+            println!("Ended {n} session(s) of {}.", user.email);
+            store.close().await;
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Unlock {
+                    storage,
+                    email,
+                    address,
+                },
+        } => {
+            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
+            let now = heard_store::now_ms();
+            if let Some(email) = email {
+                let n = store.unlock_sign_in(&email, now).await?;
+                println!("Ended {n} lockout(s) of {email}.");
+            }
+            if let Some(address) = address {
+                let n = store.unlock_sign_in_address(&address, now).await?;
+                println!("Ended {n} lockout(s) from {address}.");
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Lockouts { storage, email },
+        } => {
+            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
+            settings::print_lockouts(&store, email.as_deref()).await?;
+            store.close().await;
+            Ok(())
+        }
+        Command::Org {
+            command:
+                OrgCommand::Create {
+                    storage,
+                    name,
+                    slug,
+                    time_zone,
+                },
+        } => {
+            let name = name.trim();
+            if name.is_empty() || name.len() > 200 {
+                anyhow::bail!("--name: give the organization's name (at most 200 characters)");
+            }
+            let slug = heard_server::admin::parse_slug(&slug)
+                .map_err(|e| anyhow::anyhow!("--slug: {}", e.message))?;
+            let zone = heard_domain::Zone::parse(&time_zone)
+                .map_err(|e| anyhow::anyhow!("--time-zone: {}", e.message))?;
+            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
+            let org = store
+                .create_org_in(name, &slug, zone, heard_store::now_ms())
+                .await?;
+            println!(
+                "Created {} ({}), short name {}.",
+                org.name, org.id, org.slug
+            );
             store.close().await;
             Ok(())
         }

@@ -88,6 +88,7 @@ pub async fn add_user(
     org_slug: &str,
     role: &str,
     password: &str,
+    operator: bool,
 ) -> Result<()> {
     // The same rule for text as at the server's edge: the databases disagree about control characters.
     for (flag, text) in [("--email", email), ("--name", name), ("--org", org_slug)] {
@@ -111,11 +112,48 @@ pub async fn add_user(
     let now = heard_store::now_ms();
     let user = match store.user_by_email(&email).await {
         Ok(u) => {
+            // Ends every session of the account too: whoever had the old password is out.
             store.set_password(u.id, &hash).await?;
             u
         }
         Err(_) => store.create_user(&email, name, &hash, now).await?,
     };
     store.set_membership(org.id, user.id, role, now).await?;
+    if operator {
+        store.set_operator(user.id, true).await?;
+    }
+    Ok(())
+}
+
+/// Prints the latest sign-in lockouts, one a line: when, email (or "every account"), address, failures, state.
+pub async fn print_lockouts(store: &Store, email: Option<&str>) -> Result<()> {
+    let fmt = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default()
+    };
+    let now = heard_store::now_ms();
+    let lockouts = store.sign_in_lockouts(email).await?;
+    if lockouts.is_empty() {
+        println!("No sign-in lockouts.");
+    }
+    for l in lockouts {
+        let who = if l.email.is_empty() {
+            "every account"
+        } else {
+            l.email.as_str()
+        };
+        let state = match (&l.ended_by, l.ended_at) {
+            (Some(by), Some(at)) => format!("ended {} ({by})", fmt(at)),
+            _ if l.wait_until > now => format!("waiting until {}", fmt(l.wait_until)),
+            _ => "open, not waiting now".to_string(),
+        };
+        println!(
+            "{}\t{who}\t{}\t{} failures\t{state}",
+            fmt(l.started_at),
+            l.address,
+            l.failures
+        );
+    }
     Ok(())
 }

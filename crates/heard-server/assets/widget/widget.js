@@ -255,6 +255,9 @@
         msg = showErrors(found) ? "" : X.invalid;
       } else if (r && r.status == 410) {
         msg = S.closed;
+      } else if (r && r.status == 409) {
+        // The first answers sent with this form's key were stored (their reply was lost); these were not.
+        msg = X.reused;
       }
       if (msg) {
         sum.replaceChildren(h("p", {}, msg));

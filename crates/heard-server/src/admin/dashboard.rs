@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use heard_domain::fiscal::FiscalQuarter;
 use heard_domain::report::{self, ResponseFacts};
-use heard_domain::survey::SurveyDefinition;
+use heard_domain::survey::{SurveyDefinition, TemplateKind};
 use heard_domain::{OrgId, SurveyId, Zone, chart};
 use heard_store::responses::ResponseFilter;
 use heard_store::{Service, Survey};
@@ -80,12 +80,15 @@ pub async fn versions(
         .collect())
 }
 
-/// Everything the dashboard templates show for a set of responses in a quarter.
+/// Everything the dashboard templates show for a set of responses in a quarter. Every figure follows the chosen
+/// quarter, the trend included (its weeks are the quarter's). `respondents` is A-11's count for the collection
+/// figures when it differs from the responses shown (a service counts only its A-11 surveys); `None` uses them.
 fn figures(
     versions: &BTreeMap<i32, SurveyDefinition>,
     all: &[ResponseFacts],
     quarter: FiscalQuarter,
     offered: u64,
+    respondents: Option<u64>,
     customers: Option<u64>,
     title: &str,
     zone: &Zone,
@@ -97,20 +100,16 @@ fn figures(
         .cloned()
         .collect();
     let q = report::survey_report(versions, &in_quarter, customers, zone);
-    // The trend shows the last year of weeks up to the quarter's end, so a quarter is seen in context.
-    let trend_from = zone.day_start_ms(report::week_start(to - 52 * 7 * 86_400_000, zone));
-    let recent: Vec<ResponseFacts> = all
-        .iter()
-        .filter(|f| f.submitted_at >= trend_from && f.submitted_at < to)
-        .cloned()
-        .collect();
-    let trend = report::survey_report(versions, &recent, None, zone);
+    let trend = report::weeks_between(&q.weekly, quarter.start(), quarter.end_exclusive());
     let svg = chart::trend_svg(
-        &trend.weekly,
-        &format!("Weekly trust, {title}"),
-        "Percent of respondents who answered the trust question positively, by week, with the 95% interval shaded; bars show responses per week. The same figures are in the table below the chart.",
+        &trend,
+        &format!("Weekly trust, {title}, {quarter}"),
+        &format!(
+            "Percent of respondents who answered the trust question positively, by week of {quarter}, with the 95% interval shaded; bars show responses per week. The same figures are in the table below the chart."
+        ),
     );
-    let collection = report::collection_figures(q.responses, offered, customers);
+    let collection =
+        report::collection_figures(respondents.unwrap_or(q.responses), offered, customers);
     // Segments are keyed by code; people read the channel's and the language's names.
     let segment_labels: BTreeMap<String, String> = q
         .by_channel
@@ -141,9 +140,8 @@ fn figures(
         .collect();
     context! {
         segment_labels => segment_labels, driver_labels => code_labels, indicator_labels => indicator_labels,
-        quarter => quarter.to_string(), report => Value::from_serialize(&q), trend => Value::from_serialize(&trend.weekly),
+        quarter => quarter.to_string(), report => Value::from_serialize(&q), trend => Value::from_serialize(&trend),
         chart => Value::from_safe_string(svg), collection => Value::from_serialize(&collection),
-        total_all_time => all.len(),
     }
 }
 
@@ -182,22 +180,49 @@ pub async fn service_figures(
     quarter: FiscalQuarter,
     zone: &Zone,
 ) -> AppResult<Value> {
-    let all = facts(
-        state,
-        org,
-        &ResponseFilter {
-            service_id: Some(service.id),
+    // Trust is pooled only across surveys asking the same trust question: A-11 v2's when the service has a v2
+    // survey (v1's "This interaction increased my confidence" is another question, on another scale), else v1's.
+    // The other surveys' responses still count as responses.
+    let trust_template = if surveys
+        .iter()
+        .any(|s| s.draft.template == TemplateKind::A11V2)
+    {
+        TemplateKind::A11V2
+    } else {
+        TemplateKind::A11V1
+    };
+    let mut all = Vec::new();
+    let mut trust_left_out = false;
+    for s in surveys {
+        let filter = ResponseFilter {
+            survey_id: Some(s.id),
             ..Default::default()
-        },
-    )
-    .await?;
+        };
+        let mut f = facts(state, org, &filter).await?;
+        if s.draft.template != trust_template {
+            for x in &mut f {
+                trust_left_out |= x.trust_positive.is_some();
+                x.trust = None;
+                x.trust_positive = None;
+            }
+        }
+        all.extend(f);
+    }
+    let trust_note = trust_left_out.then(|| {
+        format!(
+            "Trust counts the {} surveys' trust question only; the other surveys ask a different question, shown on their own dashboards.",
+            if trust_template == TemplateKind::A11V2 { "A-11 version 2" } else { "A-11 version 1" }
+        )
+    });
     // Displays are counted per local day (see `Zone::day_number`).
     let (from_day, to_day) = (
         heard_domain::zone::day_number(quarter.start()),
         heard_domain::zone::day_number(quarter.end_exclusive()),
     );
     let (from_ms, to_ms) = quarter.bounds_ms(zone);
-    let mut offered = 0u64;
+    // A-11's collection counts the service's A-11 surveys only: a blank survey's respondents (often answering
+    // through the API, with no display counted) would inflate the response rate past 100%.
+    let (mut offered, mut respondents) = (0u64, 0u64);
     let mut rows = Vec::new();
     for s in surveys {
         let shown: i64 = state
@@ -207,14 +232,19 @@ pub async fn service_figures(
             .iter()
             .map(|(_, n)| n)
             .sum();
-        offered += shown as u64;
         let f = ResponseFilter {
             survey_id: Some(s.id),
             from_ms: Some(from_ms),
             to_ms: Some(to_ms),
             ..Default::default()
         };
-        rows.push(context! { id => s.id.to_string(), name => s.name, offered => shown, respondents => state.store.count_responses(org, &f).await?,
+        let answered = state.store.count_responses(org, &f).await?;
+        let a11 = s.draft.template != TemplateKind::Blank;
+        if a11 {
+            offered += shown as u64;
+            respondents += answered.max(0) as u64;
+        }
+        rows.push(context! { id => s.id.to_string(), name => s.name, offered => shown, respondents => answered, a11 => a11,
             status => s.published_version.map(|v| format!("Live (version {v})")).unwrap_or_else(|| "Draft".into()) });
     }
     let customers = state
@@ -229,11 +259,14 @@ pub async fn service_figures(
         &all,
         quarter,
         offered,
+        Some(respondents),
         customers,
         service.name.get("en"),
         zone,
     );
-    Ok(context! { ..fig, ..context!{ surveys => rows, customers => customers } })
+    Ok(
+        context! { ..fig, ..context!{ surveys => rows, customers => customers, trust_note => trust_note } },
+    )
 }
 
 pub async fn survey(
@@ -282,6 +315,7 @@ pub async fn survey(
         &all,
         quarter,
         offered as u64,
+        None,
         customers,
         &s.name,
         &zone,
@@ -296,6 +330,7 @@ pub async fn survey(
         base_ctx(&m, "surveys"),
         context! {
             survey => context!{ id => s.id.to_string(), name => s.name, template => s.draft.template.key(), published_version => s.published_version,
+                a11_v2 => s.draft.template == TemplateKind::A11V2,
                 transaction_point => super::surveys::transaction_point_label(&s.transaction_point) },
             service => context!{ id => service.id.to_string(), name => service.name.get("en") },
             figures => fig, share => share, versions => version_list, displays => displays,
@@ -306,7 +341,10 @@ pub async fn survey(
     ))
 }
 
-/// A-11 version 2 per-response upload file for a quarter.
+/// A-11 version 2 per-response upload file for a quarter, for A-11 v2 surveys only (a v1 or blank survey has no
+/// v2 trust question: 409). The cells follow `report::a11_v2_csv_rows`, which documents the standard and where Heard
+/// differs (comments are redacted). Cells are written as they are, without the spreadsheet-formula quoting of the
+/// response export: this file is read by the upload, and a quote would change the comment.
 pub async fn a11_csv(
     State(state): State<AppState>,
     m: Analyst,
@@ -315,6 +353,13 @@ pub async fn a11_csv(
 ) -> AppResult<Response> {
     let id: SurveyId = id.parse().map_err(|_| AppError::NotFound)?;
     let s = state.store.survey(m.org_id(), id).await?;
+    if s.draft.template != TemplateKind::A11V2 {
+        return Err(AppError::Conflict(
+            "The A-11 v2 response file is for surveys built from an A-11 version 2 template; this survey's responses \
+             are in its response export."
+                .into(),
+        ));
+    }
     let quarter = q.quarter(&m.org.time_zone)?;
     let versions = versions(&state, m.org_id(), id).await?;
     // The quarter's responses are those of its local days in the organization's time zone.
@@ -359,7 +404,7 @@ pub async fn a11_csv(
     w.write_record(report::A11_V2_CSV_HEADER)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     for row in report::a11_v2_csv_rows(&versions, &rows) {
-        w.write_record(row.iter().map(|c| crate::export::csv_safe(c)))
+        w.write_record(&row)
             .map_err(|e| AppError::Internal(e.to_string()))?;
     }
     let body = w

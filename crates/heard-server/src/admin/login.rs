@@ -1,5 +1,7 @@
-//! Sign-in and sign-out. Failed attempts are throttled per account and per address (in the database, so every
-//! instance agrees); the form carries a CSRF token tied to a short-lived cookie because there is no session yet.
+//! Sign-in and sign-out. Failed attempts are throttled per (account, address) and, far more loosely, per address (in
+//! the database, so every instance agrees; the rule is in `heard_store::throttle`): a right password from an address
+//! without failures of its own is never refused. The form carries a CSRF token tied to a short-lived cookie because
+//! there is no session yet. "Sign out everywhere" ends every session of the account.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,10 +14,8 @@ use crate::crypto;
 use crate::forms::FormData;
 use crate::{AppError, AppResult, AppState};
 
-const LOGIN_CSRF_COOKIE: &str = "heard_login_csrf";
-const MAX_FAILURES: i64 = 5;
-const WINDOW_MS: i64 = 15 * 60 * 1000;
-const LOCK_MS: i64 = 15 * 60 * 1000;
+/// The cookie that carries the CSRF token of forms shown before there is a session (sign-in, joining by invitation).
+pub(super) const LOGIN_CSRF_COOKIE: &str = "heard_login_csrf";
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -99,20 +99,9 @@ pub async fn submit(
         ));
     }
     let now = heard_store::now_ms();
-    let keys = [format!("account:{email}"), format!("ip:{ip}")];
-    for k in &keys {
-        if state.store.throttle_locked_until(k, now).await?.is_some() {
-            return Ok(render(
-                &state,
-                &cookie_csrf,
-                &next,
-                &email,
-                Some(
-                    "Too many failed attempts. Wait 15 minutes, or ask an administrator to reset your password.",
-                ),
-                StatusCode::TOO_MANY_REQUESTS,
-            ));
-        }
+    let address = ip.to_string();
+    if let Some(until) = state.store.sign_in_wait(&email, &address, now).await? {
+        return Ok(too_many(&state, &cookie_csrf, &next, &email, until - now));
     }
     let password = form.get("password").to_string();
     let user = state.store.user_by_email(&email).await.ok();
@@ -125,23 +114,62 @@ pub async fn submit(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let Some(user) = user.filter(|_| ok) else {
-        for k in &keys {
-            state
-                .store
-                .throttle_failure(k, now, MAX_FAILURES, WINDOW_MS, LOCK_MS)
-                .await?;
-        }
+        let wait = state
+            .store
+            .record_sign_in_failure(&email, &address, now)
+            .await?;
         tracing::info!("failed sign-in");
+        let message = match wait {
+            Some(until) => format!(
+                "The email or password is not right. {}",
+                wait_sentence(until - now)
+            ),
+            None => "The email or password is not right.".to_string(),
+        };
         return Ok(render(
             &state,
             &cookie_csrf,
             &next,
             &email,
-            Some("The email or password is not right."),
+            Some(&message),
             StatusCode::UNAUTHORIZED,
         ));
     };
-    state.store.throttle_clear(&keys[0]).await?;
+    state
+        .store
+        .record_sign_in_success(&email, &address, now)
+        .await?;
+    start_session(&state, &user, &next).await
+}
+
+/// The answer while an address must wait: how long, and who can help.
+fn too_many(state: &AppState, csrf: &str, next: &str, email: &str, wait_ms: i64) -> Response {
+    let message = wait_sentence(wait_ms);
+    render(
+        state,
+        csrf,
+        next,
+        email,
+        Some(&message),
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+}
+
+fn wait_sentence(wait_ms: i64) -> String {
+    let minutes = (wait_ms + 59_999) / 60_000;
+    format!(
+        "Too many failed attempts from this address. Try again in {minutes} minute{}, or ask an administrator of your organization to unlock your account.",
+        if minutes == 1 { "" } else { "s" }
+    )
+}
+
+/// Signs `user` in: a new session, its cookie, and a redirect to `next` (already checked by `safe_next`).
+pub(super) async fn start_session(
+    state: &AppState,
+    user: &heard_store::User,
+    next: &str,
+) -> AppResult<Response> {
+    let now = heard_store::now_ms();
     let token = crypto::random_token();
     let expires = now + auth::SESSION_HOURS * 3600 * 1000;
     state
@@ -155,13 +183,13 @@ pub async fn submit(
         )
         .await?;
     tracing::info!(user = %user.id, "signed in");
-    let mut resp = Redirect::to(&next).into_response();
+    let mut resp = Redirect::to(next).into_response();
     let h = resp.headers_mut();
     h.append(
         header::SET_COOKIE,
         auth::set_cookie(
-            &state,
-            auth::session_cookie_name(&state),
+            state,
+            auth::session_cookie_name(state),
             &token,
             auth::SESSION_HOURS * 3600,
         )
@@ -170,7 +198,7 @@ pub async fn submit(
     );
     h.append(
         header::SET_COOKIE,
-        auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0)
+        auth::set_cookie(state, LOGIN_CSRF_COOKIE, "", 0)
             .parse()
             .expect("ascii"),
     );
@@ -183,15 +211,39 @@ pub async fn logout(
     AdminForm(_): AdminForm,
 ) -> AppResult<Response> {
     state.store.delete_session(&me.token_hash).await?;
+    Ok(signed_out(&state))
+}
+
+/// Ends every session of the signed-in account, on every device (after a lost laptop, or to be sure).
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    me: auth::CurrentUser,
+    AdminForm(_): AdminForm,
+) -> AppResult<Response> {
+    let n = state.store.delete_user_sessions(me.user.id).await?;
+    tracing::info!(user = %me.user.id, sessions = n, "signed out everywhere");
+    Ok(signed_out(&state))
+}
+
+fn signed_out(state: &AppState) -> Response {
     let mut resp = Redirect::to("/admin/login").into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
-        auth::set_cookie(&state, auth::session_cookie_name(&state), "", 0)
+        auth::set_cookie(state, auth::session_cookie_name(state), "", 0)
             .parse()
             .expect("ascii"),
     );
-    Ok(resp)
+    resp
 }
 
 /// An argon2id hash of a random string, verified against when the account does not exist.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3b1n2bY5h6mT2bqH6x0c8W1o1f6wqvSLa2nL3b0mO0A";
+
+#[cfg(test)]
+mod tests {
+    /// An unknown email must cost a full verification, or timing would tell which emails have accounts.
+    #[test]
+    fn the_dummy_hash_is_a_real_hash() {
+        assert!(argon2::PasswordHash::new(super::DUMMY_HASH).is_ok());
+    }
+}

@@ -4,7 +4,9 @@
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
 mod dashboard;
+mod invitations;
 mod login;
+mod members;
 mod orgs;
 mod responses;
 mod services;
@@ -20,16 +22,47 @@ use minijinja::{Value, context};
 use crate::AppState;
 use crate::auth::{CurrentUser, Member, MinRole};
 
+pub use orgs::parse_slug;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/login", get(login::form).post(login::submit))
         .route("/admin/logout", post(login::logout))
+        .route(
+            "/admin/sign-out-everywhere",
+            post(login::sign_out_everywhere),
+        )
         .route("/admin", get(orgs::home))
         .route("/admin/orgs", post(orgs::create))
-        .route("/admin/o/{org}", get(orgs::overview))
+        .route("/admin/site", get(orgs::site))
+        .route("/admin/lockouts/unlock", post(orgs::unlock))
         .route(
-            "/admin/o/{org}/members",
-            get(orgs::members).post(orgs::add_member),
+            "/admin/invite/{token}",
+            get(invitations::show).post(invitations::answer),
+        )
+        .route(
+            "/admin/invitations/{org}/{invitation}",
+            post(invitations::answer_signed_in),
+        )
+        .route("/admin/o/{org}", get(orgs::overview))
+        .route("/admin/o/{org}/members", get(members::list))
+        .route("/admin/o/{org}/invitations", post(members::invite))
+        .route(
+            "/admin/o/{org}/invitations/{invitation}/withdraw",
+            post(members::withdraw),
+        )
+        .route("/admin/o/{org}/members/unlock", post(members::unlock))
+        .route(
+            "/admin/o/{org}/members/{user}/role",
+            post(members::change_role),
+        )
+        .route(
+            "/admin/o/{org}/members/{user}/remove",
+            post(members::remove),
+        )
+        .route(
+            "/admin/o/{org}/members/{user}/sign-out",
+            post(members::sign_out),
         )
         .route("/admin/o/{org}/settings", post(orgs::settings))
         .route("/admin/o/{org}/time-zone", post(orgs::set_time_zone))
@@ -87,7 +120,7 @@ pub fn routes() -> Router<AppState> {
 /// The context every admin page has: who is signed in, where, with which role, and the CSRF token for forms.
 pub fn base_ctx<R: MinRole>(m: &Member<R>, section: &str) -> Value {
     context! {
-        me => context! { name => m.me.user.name, email => m.me.user.email },
+        me => context! { name => m.me.user.name, email => m.me.user.email, is_operator => m.me.user.is_operator },
         org => context! { id => m.org.id.to_string(), name => m.org.name, slug => m.org.slug, time_zone => m.org.time_zone.name() },
         role => m.role.key(), can_edit => m.role >= Role::Analyst, is_admin => m.role >= Role::Admin,
         csrf => m.me.csrf, section => section,
@@ -104,6 +137,24 @@ pub fn not_found_page(state: &AppState, me: Option<&CurrentUser>) -> Response {
         .render("admin_message.html", context! { title => "Page not found", message => "This page does not exist, or your account may not see it.", me => me.map(|m| context!{ name => m.user.name }), csrf => me.map(|m| m.csrf.clone()) })
         .unwrap_or_default();
     (StatusCode::NOT_FOUND, Html(html)).into_response()
+}
+
+/// A short page with a title and a sentence, for refusals that are not about a role in an organization.
+pub fn message_page(
+    state: &AppState,
+    me: &CurrentUser,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+) -> Response {
+    let html = state
+        .templates
+        .render(
+            "admin_message.html",
+            context! { title => title, message => message, me => context!{ name => me.user.name }, csrf => me.csrf },
+        )
+        .unwrap_or_default();
+    (status, Html(html)).into_response()
 }
 
 pub fn forbidden_page(state: &AppState, me: &CurrentUser, needed: Role) -> Response {

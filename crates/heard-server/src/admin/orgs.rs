@@ -1,4 +1,6 @@
-//! The admin's front door: the organizations a person belongs to, creating one, its overview and its members.
+//! The admin's front door: the organizations a person belongs to, the invitations waiting for them, the site page
+//! of operators (creating organizations, sign-in lockouts of the whole site), and an organization's overview and
+//! settings. Members are in `members.rs`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,12 +10,16 @@ use minijinja::context;
 use serde::Serialize;
 
 use super::{base_ctx, form_errors, page};
-use crate::auth::{self, Admin, AdminForm, CurrentUser, Viewer};
+use crate::auth::{Admin, AdminForm, CurrentUser, Viewer};
 use crate::{AppResult, AppState};
 
 pub async fn home(State(state): State<AppState>, me: CurrentUser) -> AppResult<Response> {
     let orgs = state.store.memberships(me.user.id).await?;
-    if orgs.len() == 1 {
+    let invitations = state
+        .store
+        .invitations_for(&me.user.email, heard_store::now_ms())
+        .await?;
+    if orgs.len() == 1 && invitations.is_empty() {
         return Ok(Redirect::to(&format!("/admin/o/{}", orgs[0].org.id)).into_response());
     }
     let list: Vec<_> = orgs
@@ -22,12 +28,97 @@ pub async fn home(State(state): State<AppState>, me: CurrentUser) -> AppResult<R
             |m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.label() },
         )
         .collect();
-    Ok(state.templates.page("admin_home.html", context! { me => context!{ name => me.user.name }, csrf => me.csrf, orgs => list, errors => context!{},
-        form => context!{ time_zone => heard_domain::Zone::DEFAULT_NAME }, time_zones => heard_domain::zone::US_ZONES }))
+    let invitations: Vec<_> = invitations
+        .into_iter()
+        .map(|i| context! { org_id => i.org_id.to_string(), id => i.id.to_string(), org_name => i.org_name, role => i.role.label().to_lowercase(), expires_at => i.expires_at })
+        .collect();
+    Ok(state.templates.page(
+        "admin_home.html",
+        context! { me => context!{ name => me.user.name, is_operator => me.user.is_operator }, csrf => me.csrf,
+            orgs => list, invitations => invitations },
+    ))
 }
 
-/// Checks a short name for URLs: lower-case letters, digits and hyphens.
-fn parse_slug(s: &str) -> Result<String, FieldError> {
+fn not_operator(state: &AppState, me: &CurrentUser) -> Response {
+    super::message_page(
+        state,
+        me,
+        StatusCode::FORBIDDEN,
+        "You may not do this",
+        "Only a site operator can create organizations or see the whole site's sign-in lockouts. Ask the people who run Heard for your agency.",
+    )
+}
+
+/// The site page, for operators: create an organization; sign-in lockouts of the whole site, address-wide ones
+/// included (an agency's shared address waiting shows here first).
+pub async fn site(State(state): State<AppState>, me: CurrentUser) -> AppResult<Response> {
+    if !me.user.is_operator {
+        return Ok(not_operator(&state, &me));
+    }
+    render_site(
+        &state,
+        &me,
+        &FieldErrors::default(),
+        context! { time_zone => heard_domain::Zone::DEFAULT_NAME },
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn render_site(
+    state: &AppState,
+    me: &CurrentUser,
+    errs: &FieldErrors,
+    form: minijinja::Value,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let now = heard_store::now_ms();
+    let lockouts: Vec<_> = state
+        .store
+        .open_lockouts(now)
+        .await?
+        .into_iter()
+        .map(|l| context! { email => l.email, address => l.address, failures => l.failures, started_at => l.started_at, wait_until => l.wait_until, waiting => l.wait_until > now })
+        .collect();
+    let html = state.templates.render(
+        "site.html",
+        context! { me => context!{ name => me.user.name, is_operator => true }, csrf => me.csrf, section => "site",
+            lockouts => lockouts, errors => form_errors(errs), form => form, time_zones => heard_domain::zone::US_ZONES },
+    )?;
+    Ok((status, axum::response::Html(html)).into_response())
+}
+
+/// Ends lockouts from the site page: of an account (`email`, from every address) or of an address (`address`).
+pub async fn unlock(
+    State(state): State<AppState>,
+    me: CurrentUser,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
+    if !me.user.is_operator {
+        return Ok(not_operator(&state, &me));
+    }
+    let now = heard_store::now_ms();
+    if !form.get("email").is_empty() {
+        state.store.unlock_sign_in(form.get("email"), now).await?;
+    } else if !form.get("address").is_empty() {
+        state
+            .store
+            .unlock_sign_in_address(form.get("address"), now)
+            .await?;
+    } else {
+        return Err(crate::AppError::field(
+            "email",
+            "required",
+            "give the email or the address to unlock",
+        ));
+    }
+    tracing::info!(operator = %me.user.id, "sign-in unlocked");
+    Ok(Redirect::to("/admin/site").into_response())
+}
+
+/// Checks a short name for URLs: 2 to 40 lower-case letters, digits and hyphens, not starting with a hyphen (the
+/// admin form and `heard org create` both use it).
+pub fn parse_slug(s: &str) -> Result<String, FieldError> {
     let s = s.trim().to_lowercase();
     if (2..=40).contains(&s.len())
         && s.bytes()
@@ -44,11 +135,16 @@ fn parse_slug(s: &str) -> Result<String, FieldError> {
     }
 }
 
+/// Creates an organization, with its creator as admin. Only site operators may: an organization is a tenant of
+/// the installation, which the people who run it set up.
 pub async fn create(
     State(state): State<AppState>,
     me: CurrentUser,
     AdminForm(form): AdminForm,
 ) -> AppResult<Response> {
+    if !me.user.is_operator {
+        return Ok(not_operator(&state, &me));
+    }
     let mut errs = FieldErrors::default();
     let name = form.get("name");
     if name.is_empty() || name.len() > 200 {
@@ -84,20 +180,14 @@ pub async fn create(
             Err(e) => return Err(e.into()),
         }
     }
-    let orgs = state.store.memberships(me.user.id).await?;
-    let list: Vec<_> = orgs
-        .iter()
-        .map(
-            |m| context! { id => m.org.id.to_string(), name => m.org.name, role => m.role.label() },
-        )
-        .collect();
-    let html = state.templates.render(
-        "admin_home.html",
-        context! { me => context!{ name => me.user.name }, csrf => me.csrf, orgs => list, errors => form_errors(&errs),
-            form => context!{ name => name, slug => form.get("slug"), time_zone => form.get("time_zone") },
-            time_zones => heard_domain::zone::US_ZONES },
-    )?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(html)).into_response())
+    render_site(
+        &state,
+        &me,
+        &errs,
+        context! { name => name, slug => form.get("slug"), time_zone => form.get("time_zone") },
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
 #[derive(Serialize)]
@@ -214,93 +304,6 @@ pub async fn settings(
     state.published.forget_org(m.org_id());
     tracing::info!(org = %m.org_id(), keep_raw_text = keep, "organization settings changed");
     Ok(Redirect::to(&format!("/admin/o/{}", m.org_id())).into_response())
-}
-
-pub async fn members(State(state): State<AppState>, m: Admin) -> AppResult<Response> {
-    render_members(
-        &state,
-        &m,
-        &FieldErrors::default(),
-        &Default::default(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-async fn render_members(
-    state: &AppState,
-    m: &Admin,
-    errs: &FieldErrors,
-    form: &crate::forms::FormData,
-    status: StatusCode,
-) -> AppResult<Response> {
-    let list: Vec<_> = state
-        .store
-        .members(m.org_id())
-        .await?
-        .into_iter()
-        .map(|(u, r)| context! { name => u.name, email => u.email, role => r.label() })
-        .collect();
-    let mut resp = page(
-        state,
-        "members.html",
-        base_ctx(m, "members"),
-        context! { members => list, errors => form_errors(errs),
-        roles => Role::ALL.iter().map(|r| context!{ key => r.key(), label => r.label() }).collect::<Vec<_>>(),
-        form => context!{ email => form.get("email"), name => form.get("name"), role => form.get("role") } },
-    );
-    if resp.status().is_success() {
-        *resp.status_mut() = status;
-    }
-    Ok(resp)
-}
-
-/// Adds an existing account to the organization, or creates the account with an initial password.
-pub async fn add_member(
-    State(state): State<AppState>,
-    m: Admin,
-    AdminForm(form): AdminForm,
-) -> AppResult<Response> {
-    let mut errs = FieldErrors::default();
-    let email = heard_domain::survey::parse_email(form.get("email"))
-        .map_err(|(code, msg)| errs.push(FieldError::new("email", code, msg)))
-        .ok();
-    let role = Role::parse(form.get("role")).map_err(|e| errs.push(e)).ok();
-    let now = heard_store::now_ms();
-    if let (Some(email), Some(role)) = (&email, role) {
-        let user = match state.store.user_by_email(email).await {
-            Ok(u) => Some(u),
-            Err(heard_store::StoreError::NotFound) => {
-                let name = form.get("name");
-                let password = form.get("password");
-                if name.is_empty() {
-                    errs.push(FieldError::new(
-                        "name",
-                        "required",
-                        "a new account needs a name",
-                    ));
-                }
-                if let Err(crate::AppError::Invalid(e)) = auth::check_password_rules(password) {
-                    errs.0.extend(e.0);
-                }
-                if errs.is_empty() {
-                    let hash = auth::hash_password(password)?;
-                    Some(state.store.create_user(email, name, &hash, now).await?)
-                } else {
-                    None
-                }
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if let Some(u) = user {
-            state
-                .store
-                .set_membership(m.org_id(), u.id, role, now)
-                .await?;
-            return Ok(Redirect::to(&format!("/admin/o/{}/members", m.org_id())).into_response());
-        }
-    }
-    render_members(&state, &m, &errs, &form, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// Reads a name in English and Spanish from `<prefix>_en` / `<prefix>_es` fields.

@@ -249,6 +249,16 @@ pub async fn show(
             .map(|q| q.prompt.get("en").to_string())
             .unwrap_or_else(|| qid.to_string())
     };
+    // What the response is about, shown apart from its channel (where it arrived).
+    let touchpoint = match r.touchpoint_id {
+        Some(t) => state
+            .store
+            .touchpoint(m.org_id(), t)
+            .await
+            .ok()
+            .map(|t| format!("{} ({})", t.name.get("en"), t.channel.label())),
+        None => None,
+    };
     // Contact details are personal data: only roles that work cases may read them.
     let contacts: Vec<_> = if m.role >= heard_domain::Role::Analyst {
         state
@@ -280,7 +290,7 @@ pub async fn show(
         "response.html",
         base_ctx(&m, "responses"),
         context! { r => row_view(&r, &BTreeMap::from([(survey.id, survey.name.clone())])), answers => answers, contacts => contacts, originals => originals,
-        page_path => r.page_path, touchpoint => r.touchpoint_id.map(|t| t.to_string()) },
+        page_path => r.page_path, touchpoint => touchpoint },
     ))
 }
 

@@ -6,12 +6,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use heard_domain::pra::Pra;
-use heard_domain::survey::{Choice, Question, QuestionKind, SurveyDefinition, TemplateKind};
-use heard_domain::templates::{self, TrustScale};
+use heard_domain::survey::{
+    Choice, Question, QuestionKind, SurveyDefinition, TemplateKind, TextRef, next_question_id,
+};
+use heard_domain::templates::{self, TrustScale, V2_INDICATORS};
 use heard_domain::{
     FieldError, FieldErrors, LocalizedText, OrgId, ServiceId, SurveyId, TouchpointId,
 };
-use heard_store::catalog::NewSurvey;
+use heard_store::catalog::{NewSurvey, Published};
 use minijinja::context;
 
 use super::{base_ctx, form_errors, page};
@@ -245,6 +247,18 @@ fn apply_edit(def: &mut SurveyDefinition, form: &FormData) -> Result<(), FieldEr
             }
         }
     }
+    // A-11 v2: indicators the agency marks not applicable leave both indicator questions (the upload file then
+    // writes `null` for them). The marker field tells a form that shows the boxes from one that does not.
+    if def.template == TemplateKind::A11V2 && form.has("na_shown") {
+        let na: Vec<&str> = V2_INDICATORS
+            .iter()
+            .copied()
+            .filter(|i| form.has(&format!("na_{i}")))
+            .collect();
+        if let Err(e) = templates::set_not_applicable(def, &na) {
+            errs.push(e);
+        }
+    }
     let (omb, exp, b_en, b_es) = (
         form.get("pra_omb"),
         form.get("pra_expires"),
@@ -291,10 +305,108 @@ pub async fn edit_form(
         &s.draft,
         &FieldErrors::default(),
         None,
+        false,
         StatusCode::OK,
     )
 }
 
+/// What the author should know before publishing `def`, each as (form field to fix it in, sentence): texts
+/// written in one language and blank in another (the public page would silently show the other language), and
+/// A-11's mandated wording changed. Warnings, not errors: the author may publish anyway.
+fn publish_warnings(def: &SurveyDefinition) -> Vec<(String, String)> {
+    let language = |l: &str| match l {
+        "en" => "English".to_string(),
+        "es" => "Spanish".to_string(),
+        other => format!("'{other}'"),
+    };
+    let mut out: Vec<(String, String)> = def
+        .missing_translations()
+        .into_iter()
+        .map(|m| {
+            let l = &m.language;
+            let field = match &m.text {
+                TextRef::Title => format!("title_{l}"),
+                TextRef::Intro => format!("intro_{l}"),
+                TextRef::ThankYou => format!("thank_you_{l}"),
+                TextRef::Prompt(q) => format!("q.{q}.prompt_{l}"),
+                TextRef::Help(q) => format!("q.{q}.help_{l}"),
+                TextRef::Option(q, o) => format!("q.{q}.opt.{o}_{l}"),
+                TextRef::BurdenStatement => format!("pra_burden_{l}"),
+            };
+            let text = format!(
+                "No {} translation of {}: the {} page will show another language's wording instead.",
+                language(l),
+                m.text.describe(),
+                language(l),
+            );
+            (field, text)
+        })
+        .collect();
+    out.extend(
+        templates::wording_warnings(def)
+            .into_iter()
+            .map(|w| (format!("q.{}.prompt_en", w.question_id), w.message)),
+    );
+    out
+}
+
+/// Publishes `s`'s stored draft, unless the author has not yet seen its warnings (`confirmed` is false): then the
+/// edit page lists them with a "Publish anyway" button. A draft unchanged since the live version publishes nothing
+/// and says so.
+async fn publish_draft(
+    state: &AppState,
+    m: &Analyst,
+    s: &heard_store::Survey,
+    confirmed: bool,
+) -> AppResult<Response> {
+    let unchanged = |v: i32| {
+        render_edit(
+            state,
+            m,
+            s,
+            &s.draft,
+            &FieldErrors::default(),
+            Some(&format!("No changes since version {v}; nothing published.")),
+            false,
+            StatusCode::OK,
+        )
+    };
+    // Said before any warning: there is nothing to publish, so nothing to confirm.
+    if let Some(latest) = state.store.survey_versions(m.org_id(), s.id).await?.first()
+        && latest.definition.same_content(&s.draft)
+    {
+        return unchanged(latest.version);
+    }
+    if !confirmed && !publish_warnings(&s.draft).is_empty() {
+        return render_edit(
+            state,
+            m,
+            s,
+            &s.draft,
+            &FieldErrors::default(),
+            None,
+            true,
+            StatusCode::OK,
+        );
+    }
+    match state
+        .store
+        .publish_survey(m.org_id(), s.id, Some(m.me.user.id), heard_store::now_ms())
+        .await?
+    {
+        Published::New(v) => {
+            state.published.forget(s.id);
+            tracing::info!(survey = %s.id, version = v, "published");
+            Ok(
+                Redirect::to(&format!("/admin/o/{}/surveys/{}/share", m.org_id(), s.id))
+                    .into_response(),
+            )
+        }
+        Published::Unchanged(v) => unchanged(v),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn render_edit(
     state: &AppState,
     m: &Analyst,
@@ -302,8 +414,18 @@ fn render_edit(
     def: &SurveyDefinition,
     errs: &FieldErrors,
     saved: Option<&str>,
+    confirm_publish: bool,
     status: StatusCode,
 ) -> AppResult<Response> {
+    let warnings: Vec<_> = publish_warnings(def)
+        .into_iter()
+        .map(|(field, text)| context! { field, text })
+        .collect();
+    let not_applicable = templates::not_applicable(def);
+    let indicators: Vec<_> = V2_INDICATORS
+        .iter()
+        .map(|i| context! { key => i, na => not_applicable.contains(i), fixed => templates::V2_ALWAYS_OFFERED.contains(i) })
+        .collect();
     let questions: Vec<_> = def
         .questions
         .iter()
@@ -325,6 +447,8 @@ fn render_edit(
             def => context!{ template => def.template.key(), title => def.title.0, intro => def.intro.0, thank_you => def.thank_you.0,
                 pra => def.pra.as_ref().map(|p| context!{ omb => p.omb_control_number, expires => p.expiration_date.to_string(), burden => p.burden_statement.0 }) },
             questions => questions, blank => def.template == TemplateKind::Blank, errors => form_errors(errs), saved => saved,
+            warnings => warnings, confirm_publish => confirm_publish,
+            indicators => if def.template == TemplateKind::A11V2 { Some(indicators) } else { None },
             transaction_points => TRANSACTION_POINTS.iter().map(|t| context!{ key => t, label => transaction_point_label(t) }).collect::<Vec<_>>(),
             kinds => QuestionKind::ALL.iter().map(|k| context!{ key => k.key(), label => k.label() }).collect::<Vec<_>>(),
         },
@@ -387,6 +511,7 @@ pub async fn save(
             &def,
             &errs,
             None,
+            false,
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
@@ -413,19 +538,10 @@ pub async fn save(
         )
         .await?;
     state.published.forget(s.id);
-    if form.has("publish") {
-        let v = state
-            .store
-            .publish_survey(m.org_id(), s.id, Some(m.me.user.id), heard_store::now_ms())
-            .await?;
-        state.published.forget(s.id);
-        tracing::info!(survey = %s.id, version = v, "published");
-        return Ok(
-            Redirect::to(&format!("/admin/o/{}/surveys/{}/share", m.org_id(), s.id))
-                .into_response(),
-        );
-    }
     let s = state.store.survey(m.org_id(), s.id).await?;
+    if form.has("publish") {
+        return publish_draft(&state, &m, &s, form.has("confirm")).await;
+    }
     render_edit(
         &state,
         &m,
@@ -433,6 +549,7 @@ pub async fn save(
         &s.draft,
         &FieldErrors::default(),
         Some("Saved. Publish to make these changes live."),
+        false,
         StatusCode::OK,
     )
 }
@@ -472,11 +589,14 @@ pub async fn add_question(
     }
     let mut def = s.draft.clone();
     if let (true, Some(kind)) = (errs.is_empty(), kind) {
-        let n = def.questions.len() + 1;
-        let mut qid = format!("q{n}");
-        while def.question(&qid).is_some() {
-            qid.push('_');
-        }
+        // Never an id any version used: answers, reports and export columns keyed by it stay one question's.
+        let versions = state.store.survey_versions(m.org_id(), s.id).await?;
+        let qid = next_question_id(
+            versions
+                .iter()
+                .map(|v| &v.definition)
+                .chain(std::iter::once(&def)),
+        );
         let options: Vec<Choice> = if kind.has_options() {
             let en: Vec<&str> = form
                 .get("options_en")
@@ -528,6 +648,7 @@ pub async fn add_question(
         &s.draft,
         &errs,
         None,
+        false,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
 }
@@ -589,15 +710,10 @@ pub async fn publish(
     State(state): State<AppState>,
     m: Analyst,
     Path((_, id)): Path<(String, String)>,
-    AdminForm(_): AdminForm,
+    AdminForm(form): AdminForm,
 ) -> AppResult<Response> {
-    let id = survey_id(&id)?;
-    state
-        .store
-        .publish_survey(m.org_id(), id, Some(m.me.user.id), heard_store::now_ms())
-        .await?;
-    state.published.forget(id);
-    Ok(Redirect::to(&format!("/admin/o/{}/surveys/{}/share", m.org_id(), id)).into_response())
+    let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
+    publish_draft(&state, &m, &s, form.has("confirm")).await
 }
 
 fn share_url(state: &AppState, m: &Analyst, s: &heard_store::Survey) -> AppResult<String> {
@@ -616,6 +732,13 @@ fn share_url(state: &AppState, m: &Analyst, s: &heard_store::Survey) -> AppResul
     ))
 }
 
+/// The address a printed QR code opens: the share link marked `via=qr`, so responses from the kiosk or poster
+/// arrive on the kiosk channel (`heard_domain::Arrival::KioskQr`), whatever touchpoint the survey is about.
+fn qr_url(share_url: &str) -> String {
+    let sep = if share_url.contains('?') { '&' } else { '?' };
+    format!("{share_url}{sep}via=qr")
+}
+
 pub async fn share(
     State(state): State<AppState>,
     m: Analyst,
@@ -629,7 +752,7 @@ pub async fn share(
         base_ctx(&m, "surveys"),
         context! {
             survey => context!{ id => s.id.to_string(), name => s.name, published_version => s.published_version },
-            url => url, qr => minijinja::Value::from_safe_string(qr::svg(&url)),
+            qr => minijinja::Value::from_safe_string(qr::svg(&qr_url(&url))), qr_url => qr_url(&url), url => url,
             api => format!("{}/api/v1/{}/surveys/{}", state.public_url, m.org.slug, s.id),
         },
     ))
@@ -697,7 +820,7 @@ pub async fn qr_svg(
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
     let url = share_url(&state, &m, &s)?;
     Ok(download(
-        qr::svg(&url).into_bytes(),
+        qr::svg(&qr_url(&url)).into_bytes(),
         "image/svg+xml",
         &format!("survey-{}-qr.svg", s.id),
     ))
@@ -711,7 +834,7 @@ pub async fn qr_png(
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
     let url = share_url(&state, &m, &s)?;
     Ok(download(
-        qr::png(&url, 16),
+        qr::png(&qr_url(&url), 16),
         "image/png",
         &format!("survey-{}-qr.png", s.id),
     ))

@@ -46,7 +46,7 @@ both_backends!(a_retry_with_the_same_key_stores_one_response, |app| {
     assert_eq!(stored[0].language, "es");
     assert_eq!(
         stored[0].channel, "website",
-        "the touchpoint's channel is used when none is given"
+        "a response that states no channel arrived on the web"
     );
     assert_eq!(stored[0].trust_positive, Some(true));
 });
@@ -387,7 +387,12 @@ both_backends!(
             .await
             .unwrap();
         assert_eq!(r.status(), 422);
-        assert!(r.text().await.unwrap().contains("Responda esta pregunta"));
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Elija una respuesta a esta pregunta")
+        );
         let r = app
             .client
             .post(&url)

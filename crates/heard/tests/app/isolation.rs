@@ -35,6 +35,22 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
         .await
         .unwrap();
     let (a, b) = (app.a.org, app.b.org);
+    // B's admin and an invitation of B's, to name in A's member routes.
+    let b_admin = app.store.user_by_email(&app.b.admin_email).await.unwrap();
+    let b_inv = app
+        .store
+        .create_invitation(
+            b,
+            "someone@agency-b.example.gov",
+            heard_domain::Role::Viewer,
+            b"b-invitation-token-hash",
+            b_admin.id,
+            1,
+            i64::MAX,
+        )
+        .await
+        .unwrap();
+    let (bu, bemail) = (b_admin.id, app.b.admin_email.clone());
     let (bs, bsv, br) = (app.b.survey.id, app.b.service.id, b_resp.id);
     // Every GET route, first inside B's organization, then inside A's with B's object ids.
     let gets = |org: String| {
@@ -78,7 +94,7 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
     let posts = |org: String| {
         vec![
             (
-                format!("/admin/o/{org}/members"),
+                format!("/admin/o/{org}/invitations"),
                 vec![("email", "x@example.gov"), ("role", "admin")],
             ),
             (
@@ -122,6 +138,20 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
                 vec![],
             ),
             (format!("/admin/o/{org}/surveys/{bs}/publish"), vec![]),
+            (
+                format!("/admin/o/{org}/members/{bu}/role"),
+                vec![("role", "viewer")],
+            ),
+            (format!("/admin/o/{org}/members/{bu}/remove"), vec![]),
+            (format!("/admin/o/{org}/members/{bu}/sign-out"), vec![]),
+            (
+                format!("/admin/o/{org}/members/unlock"),
+                vec![("email", "BEMAIL")],
+            ),
+            (
+                format!("/admin/o/{org}/invitations/{b_inv}/withdraw"),
+                vec![],
+            ),
         ]
     };
     let bsv_s = bsv.to_string();
@@ -132,7 +162,16 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
     {
         let form: Vec<(&str, &str)> = form
             .iter()
-            .map(|(k, v)| (*k, if *v == "SVC" { bsv_s.as_str() } else { *v }))
+            .map(|(k, v)| {
+                (
+                    *k,
+                    match *v {
+                        "SVC" => bsv_s.as_str(),
+                        "BEMAIL" => bemail.as_str(),
+                        v => v,
+                    },
+                )
+            })
             .collect();
         let r = app.post(&s, &path, &form).await;
         let status = r.status().as_u16();
@@ -158,6 +197,11 @@ both_backends!(every_admin_route_refuses_another_organizations_ids, |app| {
     );
     assert_eq!(app.store.touchpoints(b).await.unwrap().len(), 1);
     assert_eq!(app.store.members(b).await.unwrap().len(), 1);
+    assert_eq!(
+        app.store.pending_invitations(b, 2).await.unwrap().len(),
+        1,
+        "B's invitation is not withdrawn"
+    );
     assert_eq!(
         app.store.surveys(a, None).await.unwrap().len(),
         1,

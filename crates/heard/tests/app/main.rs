@@ -1,11 +1,16 @@
 //! Heard's integration tests, in one binary (one link, shared helpers): the public API, the admin, tenant isolation
 //! and durability under SIGKILL. Tests that touch storage run on SQLite and on PostgreSQL (required; see support).
 
+mod accounts;
 mod admin;
 mod api;
+mod api_contract;
+mod arrival_channel;
 mod durability;
 mod edge;
 mod isolation;
+mod keyed_writes;
 mod reports;
 mod support;
+mod surveys;
 mod widget;

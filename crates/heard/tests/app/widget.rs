@@ -123,7 +123,7 @@ both_backends!(
         assert_eq!(def["texts"]["es"]["widget"]["close"], "Cerrar");
         assert_eq!(
             def["texts"]["es"]["errors"]["required"],
-            "Responda esta pregunta."
+            "Responda esta pregunta: elija o escriba una respuesta."
         );
 
         // A widget posts text/plain JSON (a simple request, no preflight); the query string is dropped by default.
