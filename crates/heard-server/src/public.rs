@@ -477,6 +477,7 @@ async fn submit(
                 form: &form,
                 errors,
                 tp: form.opt("tp"),
+                via: form.opt("via"),
                 closed: false,
             },
         )?;
