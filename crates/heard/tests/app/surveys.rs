@@ -646,6 +646,9 @@ both_backends!(
                 page_path: None,
                 submitted_at: at,
                 idempotency_key: "last-quarter".into(),
+                request_fingerprint: heard_domain::idempotency::RequestFingerprint::from_hex(
+                    "last-quarter",
+                ),
                 answers,
                 trust: Some(1),
                 trust_positive: Some(true),
