@@ -83,6 +83,8 @@ pub async fn versions(
 /// Everything the dashboard templates show for a set of responses in a quarter. Every figure follows the chosen
 /// quarter, the trend included (its weeks are the quarter's). `respondents` is A-11's count for the collection
 /// figures when it differs from the responses shown (a service counts only its A-11 surveys); `None` uses them.
+// Each argument is one independent input of the figures; a struct for one private caller pair would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn figures(
     versions: &BTreeMap<i32, SurveyDefinition>,
     all: &[ResponseFacts],

@@ -118,7 +118,7 @@ both_backends!(
             .await
             .unwrap();
         assert!(
-            html.contains("Channel (where it arrived)</dt><dd>website"),
+            html.contains("Channel (where it arrived)</dt><dd>Website"),
             "{html}"
         );
         assert!(html.contains("Downtown office (In person)"), "{html}");

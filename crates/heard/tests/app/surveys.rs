@@ -225,10 +225,12 @@ both_backends!(a_deleted_question_id_is_never_reused, |app| {
         .map(|r| (r[q3].clone(), r[q4].clone()))
         .collect();
     cells.sort();
+    // A choice is exported as its label, its code beside it (issue 16 item 10).
+    assert_eq!(rows.iter().filter(|r| r[col("q4_code")] == "o2").count(), 1);
     assert_eq!(
         cells,
         [
-            (String::new(), "o2".to_string()),
+            (String::new(), "Car".to_string()),
             ("The line was long".to_string(), String::new())
         ]
     );
