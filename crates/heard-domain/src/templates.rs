@@ -426,9 +426,9 @@ pub fn wording_warnings(def: &SurveyDefinition) -> Vec<WordingWarning> {
                 question_id: q.id.clone(),
                 role,
                 message: format!(
-                    "The {} question's English wording differs from A-11's {}; results may not be comparable \
-                     with other services.",
-                    role.key(),
+                    "The “{}” question's English wording differs from A-11's {}; results may not be \
+                     comparable with other services.",
+                    role.label(),
                     quoted.join(" or ")
                 ),
             });

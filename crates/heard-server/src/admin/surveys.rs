@@ -314,10 +314,27 @@ pub async fn edit_form(
 /// written in one language and blank in another (the public page would silently show the other language), and
 /// A-11's mandated wording changed. Warnings, not errors: the author may publish anyway.
 fn publish_warnings(def: &SurveyDefinition) -> Vec<(String, String)> {
-    let language = |l: &str| match l {
-        "en" => "English".to_string(),
-        "es" => "Spanish".to_string(),
-        other => format!("'{other}'"),
+    let language = |l: &str| crate::i18n::language_name(l, "en");
+    // Questions and answers as the editor shows them: by number, and by their English wording.
+    let number = |q: &str| {
+        def.questions
+            .iter()
+            .position(|x| x.id == q)
+            .map(|i| (i + 1).to_string())
+            .unwrap_or_else(|| q.to_string())
+    };
+    let describe = |t: &TextRef| match t {
+        TextRef::Prompt(q) => format!("the wording of question {}", number(q)),
+        TextRef::Help(q) => format!("the hint of question {}", number(q)),
+        TextRef::Option(q, o) => match def.question(q) {
+            Some(question) => format!(
+                "the answer “{}” of question {}",
+                crate::labels::code_label(question, o, "en"),
+                number(q)
+            ),
+            None => t.describe(),
+        },
+        other => other.describe(),
     };
     let mut out: Vec<(String, String)> = def
         .missing_translations()
@@ -336,7 +353,7 @@ fn publish_warnings(def: &SurveyDefinition) -> Vec<(String, String)> {
             let text = format!(
                 "No {} translation of {}: the {} page will show another language's wording instead.",
                 language(l),
-                m.text.describe(),
+                describe(&m.text),
                 language(l),
             );
             (field, text)

@@ -304,7 +304,7 @@ both_backends!(
         "No Spanish translation of the burden statement (Paperwork Reduction Act): the Spanish page will show another language's wording instead."
     ));
         assert!(page.contains("No Spanish translation of the thank-you message"));
-        assert!(page.contains("The trust question's English wording differs from A-11's"));
+        assert!(page.contains("The “Trust” question's English wording differs from A-11's"));
         assert!(page.contains("href=\"#pra_burden_es\""));
         assert!(page.contains("Publish anyway"));
         // Saved, not published.
