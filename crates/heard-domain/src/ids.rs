@@ -63,3 +63,5 @@ id_type!(/// One submitted response.
     ResponseId, "response");
 id_type!(/// A staff account.
     UserId, "user");
+id_type!(/// A job in the durable queue (`heard_store::jobs`).
+    JobId, "job");

@@ -4,6 +4,7 @@
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
 mod dashboard;
+mod jobs;
 mod login;
 mod orgs;
 mod responses;
@@ -32,6 +33,8 @@ pub fn routes() -> Router<AppState> {
             get(orgs::members).post(orgs::add_member),
         )
         .route("/admin/o/{org}/settings", post(orgs::settings))
+        .route("/admin/o/{org}/jobs", get(jobs::list))
+        .route("/admin/o/{org}/jobs/{job}/retry", post(jobs::retry))
         .route("/admin/o/{org}/services", post(services::create))
         .route(
             "/admin/o/{org}/services/{service}",
