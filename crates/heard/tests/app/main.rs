@@ -6,5 +6,6 @@ mod api;
 mod durability;
 mod edge;
 mod isolation;
+mod jobs;
 mod support;
 mod widget;

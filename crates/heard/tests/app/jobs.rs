@@ -1,0 +1,456 @@
+//! The durable job queue: enqueued with the data that causes it, run once per job (its effect committed with its
+//! completion), retried with backoff, dead after its attempts and retried by an admin; and two real `heard serve`
+//! processes on one PostgreSQL sharing 10,000 jobs while one of them is SIGKILLed, every job's effect counted once.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use heard_domain::JobId;
+use heard_server::jobs::{JobRegistry, TEST_EFFECT_KIND, TestEffect, Worker, WorkerOptions};
+use heard_store::jobs::{JobCounts, JobState, NewJob};
+use heard_store::{DatabaseUrl, Store, StoreError, StoreOptions};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::support::{Backend, database};
+
+/// A worker that runs the self-test kind, driven by the test (no background task).
+fn test_worker(store: &Store) -> Worker {
+    let mut registry = JobRegistry::product();
+    registry.register(TEST_EFFECT_KIND, TestEffect);
+    Worker::new(store.clone(), registry, WorkerOptions::default())
+}
+
+async fn effects(store: &Store) -> HashMap<JobId, i64> {
+    store
+        .job_test_effects()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+both_backends!(
+    jobs_run_once_and_their_effect_commits_with_completion,
+    |app| {
+        app.store.create_job_test_effects().await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            let e = app
+                .store
+                .enqueue(NewJob::new(app.a.org, TEST_EFFECT_KIND, json!({ "n": i })))
+                .await
+                .unwrap();
+            assert!(!e.duplicate);
+            ids.push(e.id);
+        }
+        assert_eq!(
+            app.store.job_counts(app.a.org).await.unwrap(),
+            JobCounts {
+                queued: 3,
+                ..Default::default()
+            }
+        );
+        // The other organization sees none of them.
+        assert_eq!(
+            app.store.job_counts(app.b.org).await.unwrap(),
+            JobCounts::default()
+        );
+
+        let worker = test_worker(&app.store);
+        assert_eq!(worker.run_pending_once().await.unwrap(), 3);
+        assert_eq!(
+            worker.run_pending_once().await.unwrap(),
+            0,
+            "done jobs do not run again"
+        );
+        assert_eq!(
+            app.store.job_counts(app.a.org).await.unwrap(),
+            JobCounts {
+                done: 3,
+                ..Default::default()
+            }
+        );
+        let effects = effects(&app.store).await;
+        assert_eq!(effects.len(), 3);
+        for id in ids {
+            assert_eq!(effects.get(&id), Some(&1), "job {id} took effect once");
+        }
+    }
+);
+
+both_backends!(
+    a_job_enqueued_in_a_transaction_exists_only_if_it_commits,
+    |app| {
+        let mut tx = app.store.begin().await.unwrap();
+        tx.enqueue(NewJob::new(app.a.org, TEST_EFFECT_KIND, json!({})))
+            .await
+            .unwrap();
+        drop(tx); // rolled back, as when the data that caused the job fails to write
+        assert_eq!(app.store.job_counts(app.a.org).await.unwrap().queued, 0);
+
+        let mut tx = app.store.begin().await.unwrap();
+        let e = tx
+            .enqueue(NewJob::new(app.a.org, TEST_EFFECT_KIND, json!({})))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let job = app.store.job(app.a.org, e.id).await.unwrap();
+        assert_eq!(job.state, JobState::Queued);
+        assert_eq!(job.attempts, 0);
+        assert!(matches!(
+            app.store.job(app.b.org, e.id).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+);
+
+both_backends!(
+    an_idempotency_key_enqueues_one_job_and_refuses_a_different_payload,
+    |app| {
+        let job =
+            |payload| NewJob::new(app.a.org, TEST_EFFECT_KIND, payload).dedupe_key("import-42");
+        let first = app.store.enqueue(job(json!({"rows": 10}))).await.unwrap();
+        let again = app.store.enqueue(job(json!({"rows": 10}))).await.unwrap();
+        assert!(!first.duplicate);
+        assert!(again.duplicate);
+        assert_eq!(again.id, first.id);
+        match app.store.enqueue(job(json!({"rows": 11}))).await {
+            Err(StoreError::Conflict(m)) => assert_eq!(m, "idempotency_key_reused"),
+            other => panic!("expected idempotency_key_reused, got {other:?}"),
+        }
+        // Keys are per organization.
+        let other_org = app
+            .store
+            .enqueue(
+                NewJob::new(app.b.org, TEST_EFFECT_KIND, json!({"rows": 11}))
+                    .dedupe_key("import-42"),
+            )
+            .await
+            .unwrap();
+        assert!(!other_org.duplicate);
+        assert_eq!(app.store.job_counts(app.a.org).await.unwrap().queued, 1);
+    }
+);
+
+both_backends!(
+    a_failing_job_backs_off_dies_and_an_admin_retries_it,
+    |app| {
+        app.store.create_job_test_effects().await.unwrap();
+        let e = app
+            .store
+            .enqueue(
+                NewJob::new(app.a.org, TEST_EFFECT_KIND, json!({"fail": true})).max_attempts(2),
+            )
+            .await
+            .unwrap();
+        let worker = test_worker(&app.store);
+        let before = heard_store::now_ms();
+        assert_eq!(worker.run_pending_once().await.unwrap(), 1);
+        let job = app.store.job(app.a.org, e.id).await.unwrap();
+        assert_eq!(job.state, JobState::Queued, "a first failure is retried");
+        assert_eq!(job.attempts, 1);
+        assert!(
+            job.run_at >= before + heard_store::jobs::BACKOFF_BASE_MS / 2,
+            "the retry waits (backoff)"
+        );
+        assert!(job.last_error.as_deref().unwrap().contains("asked to fail"));
+        assert_eq!(worker.run_pending_once().await.unwrap(), 0, "not due yet");
+
+        // An hour later the second (last) attempt fails too: the job is dead.
+        let later = heard_store::now_ms() + 3_600_000;
+        let claimed = app
+            .store
+            .claim_jobs(&[TEST_EFFECT_KIND], 10, 60_000, later)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(
+            app.store
+                .fail_job(&claimed[0], "still failing", later)
+                .await
+                .unwrap(),
+            heard_store::jobs::FailOutcome::Dead
+        );
+        assert_eq!(app.store.job_counts(app.a.org).await.unwrap().dead, 1);
+
+        // The admin sees it with a Retry button; another organization's admin cannot retry it.
+        let admin = app.sign_in(&app.a.admin_email).await;
+        let page = app
+            .get(&admin, &format!("/admin/o/{}/jobs", app.a.org))
+            .await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("still failing"),
+            "the dead job's error is shown"
+        );
+        let retry = format!("/admin/o/{}/jobs/{}/retry", app.a.org, e.id);
+        assert!(html.contains(&retry), "the dead job has a Retry button");
+
+        let other = app.sign_in(&app.b.admin_email).await;
+        let r = app
+            .post(
+                &other,
+                &format!("/admin/o/{}/jobs/{}/retry", app.b.org, e.id),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), 404);
+        let forged = app
+            .client
+            .post(format!("{}{retry}", app.base))
+            .header("cookie", &admin.cookie)
+            .form(&[("csrf", "forged")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403, "retry needs the form's CSRF token");
+        assert_eq!(
+            app.store.job(app.a.org, e.id).await.unwrap().state,
+            JobState::Dead
+        );
+
+        let r = app.post(&admin, &retry, &[]).await;
+        assert_eq!(r.status(), 303);
+        let job = app.store.job(app.a.org, e.id).await.unwrap();
+        assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
+        let r = app.post(&admin, &retry, &[]).await;
+        assert_eq!(
+            r.status(),
+            404,
+            "a job that is no longer dead is not retried twice"
+        );
+        assert_eq!(
+            worker.run_pending_once().await.unwrap(),
+            1,
+            "the retried job runs at once"
+        );
+    }
+);
+
+both_backends!(
+    a_lapsed_claim_cannot_complete_the_job_a_second_time,
+    |app| {
+        app.store.create_job_test_effects().await.unwrap();
+        let e = app
+            .store
+            .enqueue(NewJob::new(app.a.org, TEST_EFFECT_KIND, json!({})))
+            .await
+            .unwrap();
+        let now = heard_store::now_ms();
+        let kinds = [TEST_EFFECT_KIND];
+        let first = app.store.claim_jobs(&kinds, 10, 1_000, now).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert!(
+            app.store
+                .claim_jobs(&kinds, 10, 1_000, now + 500)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a held claim is not taken"
+        );
+        // The first worker stalls past its lease; another takes the job over.
+        let second = app
+            .store
+            .claim_jobs(&kinds, 10, 60_000, now + 2_000)
+            .await
+            .unwrap();
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].job.id, e.id);
+        assert_eq!(second[0].job.attempts, 2);
+
+        use heard_server::jobs::JobHandler;
+        let stale = TestEffect.run(&app.store, &first[0]).await;
+        assert!(stale.unwrap_err().contains("job_claim_lapsed"));
+        assert!(
+            effects(&app.store).await.is_empty(),
+            "the stale worker's effect rolled back"
+        );
+        TestEffect.run(&app.store, &second[0]).await.unwrap();
+        assert_eq!(effects(&app.store).await.get(&e.id), Some(&1));
+        assert_eq!(
+            app.store.job(app.a.org, e.id).await.unwrap().state,
+            JobState::Done
+        );
+        assert_eq!(
+            app.store
+                .fail_job(&first[0], "late", now + 3_000)
+                .await
+                .unwrap(),
+            heard_store::jobs::FailOutcome::LostClaim,
+            "a stale failure changes nothing"
+        );
+        assert_eq!(
+            app.store.job(app.a.org, e.id).await.unwrap().state,
+            JobState::Done
+        );
+    }
+);
+
+both_backends!(a_job_whose_worker_died_on_its_last_attempt_is_dead, |app| {
+    let e = app
+        .store
+        .enqueue(NewJob::new(app.a.org, TEST_EFFECT_KIND, json!({})).max_attempts(1))
+        .await
+        .unwrap();
+    let now = heard_store::now_ms();
+    let kinds = [TEST_EFFECT_KIND];
+    assert_eq!(
+        app.store
+            .claim_jobs(&kinds, 10, 1_000, now)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // The worker is killed; when its lease lapses the job has no attempt left.
+    assert!(
+        app.store
+            .claim_jobs(&kinds, 10, 1_000, now + 5_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let job = app.store.job(app.a.org, e.id).await.unwrap();
+    assert_eq!(job.state, JobState::Dead);
+    assert!(job.last_error.unwrap().contains("worker stopped"));
+});
+
+fn heard_serve(addr: &str, data_dir: &str, url: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_heard"))
+        .args([
+            "serve",
+            "--addr",
+            addr,
+            "--data-dir",
+            data_dir,
+            "--database-url",
+            url,
+        ])
+        .args(["--job-workers", "4", "--job-lease-secs", "3"])
+        .env("HEARD_TEST_JOBS", "1")
+        .env("HEARD_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server at {base} did not become ready");
+}
+
+fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_ten_thousand_jobs_and_a_sigkill_loses_or_repeats_none() {
+    const JOBS: usize = 10_000;
+    let (url, _) = database(Backend::Postgres).await;
+    let DatabaseUrl::Postgres(pg) = &url else {
+        unreachable!()
+    };
+    let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+    store.create_job_test_effects().await.unwrap();
+    let org = store
+        .create_org("Queue agency", "queue", heard_store::now_ms())
+        .await
+        .unwrap()
+        .id;
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..JOBS {
+        tx.enqueue(NewJob::new(org, TEST_EFFECT_KIND, json!({ "n": i })))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (addr_a, addr_b) = (free_addr(), free_addr());
+    let mut a = heard_serve(&addr_a, data, pg);
+    let mut b = heard_serve(&addr_b, data, pg);
+    wait_ready(&format!("http://{addr_a}")).await;
+    wait_ready(&format!("http://{addr_b}")).await;
+
+    // Midway, one server dies without warning, holding claimed jobs.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while Instant::now() < deadline && store.job_counts(org).await.unwrap().done < (JOBS / 3) as i64
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.kill().unwrap(); // SIGKILL
+    a.wait().unwrap();
+    let done_at_kill = store.job_counts(org).await.unwrap().done;
+    assert!(done_at_kill > 0, "the servers ran no jobs in time");
+    assert!(
+        (done_at_kill as usize) < JOBS,
+        "all jobs were done before the kill; it proved nothing"
+    );
+
+    // The survivor finishes everything, the dead server's claims included once their lease lapses.
+    let mut counts = JobCounts::default();
+    while Instant::now() < deadline {
+        counts = store.job_counts(org).await.unwrap();
+        if counts.done == JOBS as i64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A graceful stop of the survivor (SIGTERM) ends it cleanly.
+    let _ = Command::new("kill")
+        .args(["-TERM", &b.id().to_string()])
+        .status();
+    let stop_deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = b.try_wait().unwrap() {
+            break Some(s);
+        }
+        if Instant::now() > stop_deadline {
+            b.kill().unwrap();
+            b.wait().unwrap();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    let effects = effects(&store).await;
+    let repeated = effects.values().filter(|&&n| n > 1).count();
+    println!(
+        "jobs: {} done when one of two servers was killed; finally {counts:?}; {} jobs took effect, {repeated} more than once",
+        done_at_kill,
+        effects.len()
+    );
+    assert_eq!(
+        counts,
+        JobCounts {
+            done: JOBS as i64,
+            ..Default::default()
+        },
+        "every job finished"
+    );
+    assert_eq!(effects.len(), JOBS, "every job took effect");
+    assert_eq!(repeated, 0, "no job took effect twice");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the surviving server stops cleanly on SIGTERM"
+    );
+    store.close().await;
+}
