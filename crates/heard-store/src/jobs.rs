@@ -193,6 +193,14 @@ pub fn backoff_ms(attempts: u32, random: u64) -> i64 {
     half + (random % (half as u64 + 1)) as i64
 }
 
+/// `$first, $first+1, ...`: `n` numbered placeholders for an `IN (...)` list (SQLite has no arrays).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(sqlx::FromRow)]
 struct JobRow {
     org_id: Uuid,
@@ -292,8 +300,7 @@ impl Store {
         if kinds.is_empty() || limit == 0 {
             return Ok(vec![]);
         }
-        let kind_params: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 5)).collect();
-        let kind_list = kind_params.join(", ");
+        let kind_list = placeholders(5, kinds.len());
         let lock = match self.backend {
             Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite(_) => "",
@@ -303,10 +310,7 @@ impl Store {
              last_error = COALESCE(last_error, 'the worker stopped while running it') \
              WHERE (org_id, id) IN (SELECT org_id, id FROM jobs WHERE state = 'running' AND locked_until <= $1 \
              AND attempts >= max_attempts AND kind IN ({list}){lock})",
-            list = (0..kinds.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ")
+            list = placeholders(2, kinds.len())
         );
         let claim = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, claim = $2, locked_until = $3, \
@@ -316,8 +320,21 @@ impl Store {
                AND kind IN ({kind_list}) ORDER BY run_at LIMIT $4{lock}) \
              RETURNING {COLUMNS}"
         );
+        // Idle workers poll: look before taking the write lock, which on SQLite would stall the response writer.
+        let due = format!(
+            "SELECT 1 FROM jobs WHERE ((state = 'queued' AND run_at <= $1) OR (state = 'running' AND \
+             locked_until <= $1)) AND kind IN ({list}) LIMIT 1",
+            list = placeholders(2, kinds.len())
+        );
         let token = Uuid::new_v4();
         let rows: Vec<JobRow> = on_pool!(self, p => {
+            let mut q = sqlx::query_scalar::<_, i32>(&due).bind(now);
+            for k in kinds {
+                q = q.bind(*k);
+            }
+            if q.fetch_optional(p).await?.is_none() {
+                return Ok(vec![]);
+            }
             let mut tx = p.begin_write().await?;
             let mut q = sqlx::query(&bury).bind(now);
             for k in kinds {

@@ -1,6 +1,7 @@
 //! The durable job queue: enqueued with the data that causes it, run once per job (its effect committed with its
 //! completion), retried with backoff, dead after its attempts and retried by an admin; and two real `heard serve`
-//! processes on one PostgreSQL sharing 10,000 jobs while one of them is SIGKILLed, every job's effect counted once.
+//! processes on one PostgreSQL sharing 10,000 jobs while one is SIGKILLed and the other stopped with SIGTERM (a third
+//! finishes), every job's effect counted once.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -361,7 +362,8 @@ fn free_addr() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_servers_share_ten_thousand_jobs_and_a_sigkill_loses_or_repeats_none() {
+async fn two_servers_share_ten_thousand_jobs_through_a_sigkill_and_a_sigterm_each_taking_effect_once()
+ {
     const JOBS: usize = 10_000;
     let (url, _) = database(Backend::Postgres).await;
     let DatabaseUrl::Postgres(pg) = &url else {
@@ -386,7 +388,7 @@ async fn two_servers_share_ten_thousand_jobs_and_a_sigkill_loses_or_repeats_none
     let data = dir.path().to_str().unwrap();
     let (addr_a, addr_b) = (free_addr(), free_addr());
     let mut a = heard_serve(&addr_a, data, pg);
-    let mut b = heard_serve(&addr_b, data, pg);
+    let b = heard_serve(&addr_b, data, pg);
     wait_ready(&format!("http://{addr_a}")).await;
     wait_ready(&format!("http://{addr_b}")).await;
 
@@ -405,7 +407,31 @@ async fn two_servers_share_ten_thousand_jobs_and_a_sigkill_loses_or_repeats_none
         "all jobs were done before the kill; it proved nothing"
     );
 
-    // The survivor finishes everything, the dead server's claims included once their lease lapses.
+    // The survivor carries on, taking over the dead server's claims once their 3 s lease lapses. Past that, and
+    // before the end, it is stopped gracefully (SIGTERM): it finishes the job it is running and gives back the jobs
+    // it claimed but had not started, so no claim of its own is left for a lease to expire.
+    let killed_at = Instant::now();
+    while Instant::now() < deadline
+        && (killed_at.elapsed() < Duration::from_secs(5)
+            || store.job_counts(org).await.unwrap().done < (2 * JOBS / 3) as i64)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let b_status = stop_gracefully(b).await;
+    let at_term = store.job_counts(org).await.unwrap();
+    let now = heard_store::now_ms();
+    let still_claimed = store
+        .jobs_in_state(org, JobState::Running, JOBS as i64)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.locked_until.is_some_and(|t| t > now))
+        .count();
+
+    // A third server finishes the queue.
+    let addr_c = free_addr();
+    let c = heard_serve(&addr_c, data, pg);
+    wait_ready(&format!("http://{addr_c}")).await;
     let mut counts = JobCounts::default();
     while Instant::now() < deadline {
         counts = store.job_counts(org).await.unwrap();
@@ -414,30 +440,26 @@ async fn two_servers_share_ten_thousand_jobs_and_a_sigkill_loses_or_repeats_none
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // A graceful stop of the survivor (SIGTERM) ends it cleanly.
-    let _ = Command::new("kill")
-        .args(["-TERM", &b.id().to_string()])
-        .status();
-    let stop_deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = b.try_wait().unwrap() {
-            break Some(s);
-        }
-        if Instant::now() > stop_deadline {
-            b.kill().unwrap();
-            b.wait().unwrap();
-            break None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let c_status = stop_gracefully(c).await;
 
     let effects = effects(&store).await;
     let repeated = effects.values().filter(|&&n| n > 1).count();
     println!(
-        "jobs: {} done when one of two servers was killed; finally {counts:?}; {} jobs took effect, {repeated} more than once",
-        done_at_kill,
+        "jobs: {done_at_kill} done when one of two servers was killed, {} when the other was stopped; finally \
+         {counts:?}; {} jobs took effect, {repeated} more than once",
+        at_term.done,
         effects.len()
     );
+    assert!(
+        (at_term.done as usize) < JOBS,
+        "the graceful stop came after the end; it proved nothing"
+    );
+    assert_eq!(still_claimed, 0, "the stopped server left claims behind");
+    assert!(
+        b_status,
+        "a server stops cleanly on SIGTERM while running jobs"
+    );
+    assert!(c_status, "a server stops cleanly on SIGTERM");
     assert_eq!(
         counts,
         JobCounts {
@@ -448,9 +470,24 @@ async fn two_servers_share_ten_thousand_jobs_and_a_sigkill_loses_or_repeats_none
     );
     assert_eq!(effects.len(), JOBS, "every job took effect");
     assert_eq!(repeated, 0, "no job took effect twice");
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "the surviving server stops cleanly on SIGTERM"
-    );
     store.close().await;
+}
+
+/// Sends SIGTERM and waits (at most 30 s) for the process to exit; true when it exited successfully.
+async fn stop_gracefully(mut child: Child) -> bool {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.success();
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
