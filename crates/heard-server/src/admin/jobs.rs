@@ -1,7 +1,9 @@
 //! The job queue as an organization's admins see it: how many jobs wait, run, finished and died, the queued,
-//! running and dead ones listed, and a Retry button that puts a dead job back in the queue.
+//! running and dead ones listed, and a Retry button that puts a dead job back in the queue. The page's own words
+//! come in the admin's language (`?lang=` or `Accept-Language`, from `locales/*.json` under `jobs`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use heard_domain::JobId;
 use heard_store::jobs::{Job, JobState};
@@ -21,7 +23,32 @@ fn job_view(j: &Job) -> minijinja::Value {
     }
 }
 
-pub async fn list(State(state): State<AppState>, m: Admin) -> AppResult<Response> {
+#[derive(serde::Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    m: Admin,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let offered: Vec<String> = crate::i18n::languages()
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    let lang = crate::i18n::negotiate(
+        q.lang.as_deref(),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+        &offered,
+    );
+    let languages: Vec<_> = crate::i18n::languages()
+        .into_iter()
+        .map(|(code, name)| context! { code => code, name => name })
+        .collect();
     let org = m.org_id();
     let counts = state.store.job_counts(org).await?;
     let mut lists = Vec::new();
@@ -34,7 +61,8 @@ pub async fn list(State(state): State<AppState>, m: Admin) -> AppResult<Response
         &state,
         "jobs.html",
         base_ctx(&m, "jobs"),
-        context! { counts => counts, dead => dead, running => running, queued => queued, listed => LISTED },
+        context! { counts => counts, dead => dead, running => running, queued => queued, listed => LISTED,
+        jt => crate::i18n::strings(&lang)["jobs"], jlang => lang, languages => languages },
     ))
 }
 

@@ -189,6 +189,25 @@ both_backends!(
         );
         let retry = format!("/admin/o/{}/jobs/{}/retry", app.a.org, e.id);
         assert!(html.contains(&retry), "the dead job has a Retry button");
+        assert!(html.contains(&format!("aria-label=\"Retry job {}\"", e.id)));
+        assert!(html.contains("Stopped after failing: 1"));
+        assert!(html.contains("2 of 2"), "attempts are shown");
+        // In Spanish when the admin's browser asks for it.
+        let es = app
+            .client
+            .get(format!("{}/admin/o/{}/jobs", app.base, app.a.org))
+            .header("cookie", &admin.cookie)
+            .header("accept-language", "es-US,es;q=0.9,en;q=0.5")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(es.contains("<div lang=\"es\">"));
+        assert!(es.contains("Detenidas tras fallar: 1"));
+        assert!(es.contains(">Reintentar</button>"));
+        assert!(es.contains("2 de 2"));
 
         let other = app.sign_in(&app.b.admin_email).await;
         let r = app
