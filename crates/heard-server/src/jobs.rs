@@ -13,6 +13,7 @@
 //!
 //! Tests run jobs deterministically with [`Worker::run_pending_once`] (the test server starts no workers).
 
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use heard_store::Store;
 use heard_store::jobs::{ClaimedJob, FailOutcome};
@@ -69,7 +70,8 @@ impl JobRegistry {
     }
 }
 
-/// The queue's self-test kind: its effect is one row in `job_test_effects`, a table only the tests create. The
+/// The queue's self-test kind: its effect is one row in `job_test_effects`, a table only the tests create (a payload
+/// with `"fail": true` fails instead, with `"panic": true` panics). The
 /// product never registers it; the test harness does, and `heard serve` does only under the hidden variable
 /// `HEARD_TEST_JOBS=1` (the two-process SIGKILL test needs a real server running a countable effect).
 #[doc(hidden)]
@@ -86,6 +88,9 @@ impl JobHandler for TestEffect {
         job: &'a ClaimedJob,
     ) -> BoxFuture<'a, Result<Completed, String>> {
         Box::pin(async move {
+            if job.job.payload.get("panic").and_then(|v| v.as_bool()) == Some(true) {
+                panic!("job {} asked to panic", job.job.id);
+            }
             if job.job.payload.get("fail").and_then(|v| v.as_bool()) == Some(true) {
                 return Err(format!("job {} asked to fail", job.job.id));
             }
@@ -105,7 +110,9 @@ impl JobHandler for TestEffect {
 pub struct WorkerOptions {
     /// Jobs run at once in this process (0: no workers).
     pub concurrency: usize,
-    /// How long a claim holds before another worker may take the job.
+    /// How long a claim holds before another worker may take the job. It must be longer than the longest job:
+    /// a job still running when its lease lapses is run again elsewhere (its effect still commits once, but the
+    /// work is done twice), so long work such as enriching a large import is split into jobs of bounded size.
     pub lease: Duration,
     /// How long an idle worker waits before looking for due jobs again.
     pub poll: Duration,
@@ -234,7 +241,12 @@ impl Worker {
                 .await?;
             return Ok(());
         };
-        match handler.run(&self.store, job).await {
+        // A panicking handler is a failed attempt, not a lost worker.
+        let outcome = std::panic::AssertUnwindSafe(handler.run(&self.store, job))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err("the handler panicked".to_string()));
+        match outcome {
             Ok(Completed::WithEffect) => {}
             Ok(Completed::ByWorker) => {
                 self.store.complete_job(job).await?;

@@ -309,6 +309,36 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_panicking_handler_is_a_failed_attempt_and_the_worker_goes_on,
+    |app| {
+        app.store.create_job_test_effects().await.unwrap();
+        let bad = app
+            .store
+            .enqueue(NewJob::new(
+                app.a.org,
+                TEST_EFFECT_KIND,
+                json!({"panic": true}),
+            ))
+            .await
+            .unwrap();
+        let good = app
+            .store
+            .enqueue(NewJob::new(app.a.org, TEST_EFFECT_KIND, json!({})))
+            .await
+            .unwrap();
+        let worker = test_worker(&app.store);
+        assert_eq!(worker.run_pending_once().await.unwrap(), 2);
+        let job = app.store.job(app.a.org, bad.id).await.unwrap();
+        assert_eq!((job.state, job.attempts), (JobState::Queued, 1));
+        assert_eq!(job.last_error.as_deref(), Some("the handler panicked"));
+        assert_eq!(
+            app.store.job(app.a.org, good.id).await.unwrap().state,
+            JobState::Done
+        );
+    }
+);
+
 both_backends!(a_job_whose_worker_died_on_its_last_attempt_is_dead, |app| {
     let e = app
         .store
