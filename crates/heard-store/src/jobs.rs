@@ -21,7 +21,8 @@
 //! back and the effect is not written twice. Effects outside the database (an SMS, an email, a webhook) cannot share
 //! the commit; their handlers must pass an idempotency key derived from the job id to the provider.
 //!
-//! **Why not a crate.** apalis was evaluated first (crates.io, November 2026): `apalis-postgres` 1.0.0 and
+//! **Why not a crate.** apalis was evaluated first (crates.io, November 2026). `apalis` 1.0.0 is the worker runtime
+//! and brings no storage; `apalis-sql` 1.0.0-rc.9 holds shared helpers only; `apalis-postgres` 1.0.0 and
 //! `apalis-sqlite` 1.0.0 depend on sqlx 0.9 while Heard is on sqlx 0.8 (two sqlx would link two `libsqlite3-sys`,
 //! which Cargo refuses); `apalis-sql` 0.7.4 is on sqlx 0.8 but keeps its own schema (`apalis.jobs`, PL/pgSQL
 //! functions, its own migrations in our `_sqlx_migrations`) with no `org_id`, so it breaks the tenancy invariant,
