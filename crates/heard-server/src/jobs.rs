@@ -110,9 +110,8 @@ impl JobHandler for TestEffect {
 pub struct WorkerOptions {
     /// Jobs run at once in this process (0: no workers).
     pub concurrency: usize,
-    /// How long a claim holds before another worker may take the job. It must be longer than the longest job:
-    /// a job still running when its lease lapses is run again elsewhere (its effect still commits once, but the
-    /// work is done twice), so long work such as enriching a large import is split into jobs of bounded size.
+    /// How long a claim holds before another worker may take the job. A running job's worker renews it every
+    /// third of its length, so the lease bounds how long a stopped worker's jobs wait, not how long a job may run.
     pub lease: Duration,
     /// How long an idle worker waits before looking for due jobs again.
     pub poll: Duration,
@@ -242,10 +241,34 @@ impl Worker {
             return Ok(());
         };
         // A panicking handler is a failed attempt, not a lost worker.
-        let outcome = std::panic::AssertUnwindSafe(handler.run(&self.store, job))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| Err("the handler panicked".to_string()));
+        let run = std::panic::AssertUnwindSafe(handler.run(&self.store, job)).catch_unwind();
+        // While it runs, the lease is renewed every third of its length, so only a stopped worker's jobs are
+        // taken over, however long a job takes.
+        let heartbeat = async {
+            let every = (self.options.lease / 3).max(Duration::from_millis(10));
+            loop {
+                tokio::time::sleep(every).await;
+                match self
+                    .store
+                    .extend_job_lease(job, self.lease_ms(), heard_store::now_ms())
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => {
+                        tracing::warn!(job = %job.job.id, error = %e, "renewing a job's lease failed")
+                    }
+                }
+            }
+        };
+        tokio::pin!(run, heartbeat);
+        let mut beating = true;
+        let outcome = loop {
+            tokio::select! {
+                r = &mut run => break r.unwrap_or_else(|_| Err("the handler panicked".to_string())),
+                () = &mut heartbeat, if beating => beating = false,
+            }
+        };
         match outcome {
             Ok(Completed::WithEffect) => {}
             Ok(Completed::ByWorker) => {

@@ -395,6 +395,24 @@ impl Store {
         })
     }
 
+    /// Renews a running job's lease to `now + lease_ms` (the worker's heartbeat, so a long job is not taken over
+    /// while its worker lives). False when the claim had lapsed and another worker holds the job, or it finished.
+    pub async fn extend_job_lease(
+        &self,
+        job: &ClaimedJob,
+        lease_ms: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE jobs SET locked_until = $4 WHERE org_id = $1 AND id = $2 AND claim = $3 AND state = 'running'")
+            .bind(job.job.org_id.as_uuid())
+            .bind(job.job.id.as_uuid())
+            .bind(job.claim)
+            .bind(now.saturating_add(lease_ms))
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
     /// Gives a claimed job back without counting the attempt (a worker shutting down before it ran the job).
     pub async fn release_job(&self, job: &ClaimedJob) -> Result<()> {
         on_pool!(self, p => sqlx::query(

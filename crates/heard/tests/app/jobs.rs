@@ -339,6 +339,69 @@ both_backends!(
     }
 );
 
+/// A handler that holds its job until the test lets it go.
+struct Held(std::sync::Arc<tokio::sync::Notify>);
+
+impl heard_server::jobs::JobHandler for Held {
+    fn run<'a>(
+        &'a self,
+        _store: &'a Store,
+        _job: &'a heard_store::jobs::ClaimedJob,
+    ) -> futures_util::future::BoxFuture<'a, Result<heard_server::jobs::Completed, String>> {
+        Box::pin(async move {
+            self.0.notified().await;
+            Ok(heard_server::jobs::Completed::ByWorker)
+        })
+    }
+}
+
+both_backends!(a_long_job_keeps_its_lease_while_its_worker_lives, |app| {
+    let e = app
+        .store
+        .enqueue(NewJob::new(app.a.org, "test.held", json!({})))
+        .await
+        .unwrap();
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let mut registry = JobRegistry::product();
+    registry.register("test.held", Held(release.clone()));
+    let worker = Worker::new(
+        app.store.clone(),
+        registry,
+        WorkerOptions {
+            lease: Duration::from_millis(600),
+            ..WorkerOptions::default()
+        },
+    );
+    let running = tokio::spawn(async move { worker.run_pending_once().await.unwrap() });
+    // The job runs far longer than its lease; the lease moves forward and nobody else may claim it.
+    let mut first_lease = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let renewed = loop {
+        let job = app.store.job(app.a.org, e.id).await.unwrap();
+        if let Some(until) = job.locked_until {
+            match first_lease {
+                None => first_lease = Some(until),
+                Some(first) if until > first => break until,
+                Some(_) => {}
+            }
+        }
+        assert!(Instant::now() < deadline, "the lease was never renewed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        app.store
+            .claim_jobs(&["test.held"], 10, 60_000, renewed - 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a renewed lease is not taken over"
+    );
+    release.notify_one();
+    assert_eq!(running.await.unwrap(), 1);
+    let job = app.store.job(app.a.org, e.id).await.unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Done, 1));
+});
+
 both_backends!(a_job_whose_worker_died_on_its_last_attempt_is_dead, |app| {
     let e = app
         .store
