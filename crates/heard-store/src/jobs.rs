@@ -15,9 +15,9 @@
 //!
 //! **Exactly-once effect.** Delivery is at least once: a job can be claimed again after its lease lapsed while the
 //! first worker stalled (its heartbeat, [`Store::extend_job_lease`], did not get through). Effects are made
-//! exactly-once by fencing: every claim carries a fresh token, and completion (`UPDATE ... WHERE claim = $token AND state = 'running'`) only succeeds for the current claim. A
-//! handler whose effect is in the database writes it in a [`StoreTx`] and calls [`StoreTx::complete_job`] in that
-//! same transaction: if the claim lapsed and another worker holds the job, completion fails, the transaction rolls
+//! exactly-once by fencing: every claim carries a fresh token, and completion (`UPDATE ... WHERE claim = $token
+//! AND state = 'running'`) only succeeds for the current claim. A handler whose effect is in the database writes it
+//! in a [`StoreTx`] and calls [`StoreTx::complete_job`] in that same transaction: if the claim lapsed and another worker holds the job, completion fails, the transaction rolls
 //! back and the effect is not written twice. Effects outside the database (an SMS, an email, a webhook) cannot share
 //! the commit; their handlers must pass an idempotency key derived from the job id to the provider.
 //!
