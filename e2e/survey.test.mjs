@@ -145,6 +145,8 @@ test("axe-core finds no WCAG 2.1 AA violations on public and admin pages", async
   const responseLink = await page.locator("tbody a").first().getAttribute("href");
   await check(`${server.base}${responseLink}`);
   await check(`${base}/members`);
+  await check(`${base}/jobs`);
+  await check(`${base}/jobs?lang=es`);
   assert.equal(failures.length, 0, failures.join("\n"));
   assert.deepEqual(problems.filter((p) => p.includes("CSP")), []);
 });

@@ -65,3 +65,5 @@ id_type!(/// A staff account.
     UserId, "user");
 id_type!(/// An invitation to join an organization.
     InvitationId, "invitation");
+id_type!(/// A job in the durable queue (`heard_store::jobs`).
+    JobId, "job");

@@ -15,6 +15,7 @@ pub mod export;
 pub mod forms;
 pub mod i18n;
 pub mod input;
+pub mod jobs;
 pub mod labels;
 pub mod pipeline;
 pub mod public;
@@ -49,6 +50,8 @@ pub struct Config {
     /// the client is the Nth `X-Forwarded-For` entry from the right: the one the outermost trusted proxy appended.
     /// Entries to its left were written by the client and are never believed.
     pub trusted_proxy_hops: u8,
+    /// The job queue's workers in this process (`concurrency` 0: none, as in tests, which run jobs themselves).
+    pub jobs: jobs::WorkerOptions,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
             submissions_per_minute: 600,
             body_limit: 64 * 1024,
             trusted_proxy_hops: 0,
+            jobs: jobs::WorkerOptions::default(),
         }
     }
 }
@@ -136,6 +140,7 @@ pub fn router(state: AppState) -> Router {
 pub struct Application {
     listener: tokio::net::TcpListener,
     state: AppState,
+    jobs: jobs::JobRegistry,
 }
 
 impl Application {
@@ -146,6 +151,7 @@ impl Application {
         Ok(Application {
             listener,
             state: AppState::new(store, config),
+            jobs: jobs::JobRegistry::product(),
         })
     }
 
@@ -161,16 +167,32 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish and commits queued responses.
+    /// The job kinds this server's workers run (the product's; tests may add theirs before `run`).
+    pub fn jobs_mut(&mut self) -> &mut jobs::JobRegistry {
+        &mut self.jobs
+    }
+
+    /// Serves (and runs the job queue's workers) until `shutdown` resolves, then lets in-flight requests and jobs
+    /// finish, gives back claimed jobs not started, and commits queued responses.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        let (stop_workers, stop) = tokio::sync::watch::channel(false);
+        let workers =
+            jobs::Worker::new(store.clone(), self.jobs, self.state.config.jobs.clone()).spawn(stop);
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_workers.send(true);
+            })
             .await?;
+        // A job still running after this is left to its lease: another instance takes it over.
+        tokio::time::timeout(Duration::from_secs(20), workers)
+            .await
+            .ok();
         tokio::time::timeout(Duration::from_secs(10), store.close())
             .await
             .ok();

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod jobs;
 pub mod records;
 pub mod responses;
 pub mod throttle;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use jobs::StoreTx;
 pub use records::*;
 pub use writer::Submitted;
 

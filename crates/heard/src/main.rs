@@ -52,6 +52,12 @@ enum Command {
         #[arg(long, env = "HEARD_TRUST_PROXY", value_name = "HOPS", num_args = 0..=1,
             default_value = "0", default_missing_value = "1", value_parser = proxy_hops)]
         trust_proxy: u8,
+        /// Background jobs (the durable queue) this process runs at once; 0 runs none here.
+        #[arg(long, env = "HEARD_JOB_WORKERS", default_value_t = 2)]
+        job_workers: usize,
+        /// Seconds a worker's claim on a job holds; a killed worker's jobs are taken over after this.
+        #[arg(long, env = "HEARD_JOB_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        job_lease_secs: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -257,6 +263,8 @@ async fn run(command: Command) -> Result<()> {
             demo_responses,
             submissions_per_minute,
             trust_proxy,
+            job_workers,
+            job_lease_secs,
         } => {
             let url = storage.database_url()?;
             let store = Store::open(&url, StoreOptions::default())
@@ -271,9 +279,18 @@ async fn run(command: Command) -> Result<()> {
             config.public_url = public_url;
             config.submissions_per_minute = submissions_per_minute;
             config.trusted_proxy_hops = trust_proxy;
-            let app = heard_server::Application::build(store, config)
+            config.jobs.concurrency = job_workers;
+            config.jobs.lease = std::time::Duration::from_secs(job_lease_secs);
+            let mut app = heard_server::Application::build(store, config)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
+            // Hidden: the queue's self-test kind, for the test that SIGKILLs one of two servers mid-queue.
+            if std::env::var("HEARD_TEST_JOBS").as_deref() == Ok("1") {
+                app.jobs_mut().register(
+                    heard_server::jobs::TEST_EFFECT_KIND,
+                    heard_server::jobs::TestEffect,
+                );
+            }
             let base = app.public_url().to_string();
             println!(
                 "Heard is running on {} storage at {base}",
@@ -443,5 +460,5 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    eprintln!("Stopping: finishing requests in flight and committing queued responses.");
+    eprintln!("Stopping: finishing requests and jobs in flight and committing queued responses.");
 }

@@ -5,6 +5,7 @@
 
 mod dashboard;
 mod invitations;
+mod jobs;
 mod login;
 mod members;
 mod orgs;
@@ -66,6 +67,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/o/{org}/settings", post(orgs::settings))
         .route("/admin/o/{org}/time-zone", post(orgs::set_time_zone))
+        .route("/admin/o/{org}/jobs", get(jobs::list))
+        .route("/admin/o/{org}/jobs/{job}/retry", post(jobs::retry))
         .route("/admin/o/{org}/services", post(services::create))
         .route(
             "/admin/o/{org}/services/{service}",

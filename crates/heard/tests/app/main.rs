@@ -9,6 +9,7 @@ mod arrival_channel;
 mod durability;
 mod edge;
 mod isolation;
+mod jobs;
 mod keyed_writes;
 mod reports;
 mod support;

@@ -142,6 +142,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     let b = tenant(&store, "Agency B", "agency-b").await;
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), [9u8; 32]);
     config.submissions_per_minute = 0;
+    // No background workers: tests run jobs deterministically (`TestApp::run_jobs`).
+    config.jobs.concurrency = 0;
     tweak(&mut config);
     let app = Application::build(store.clone(), config).await.unwrap();
     let base = app.public_url().to_string();
