@@ -65,3 +65,9 @@ id_type!(/// A staff account.
     UserId, "user");
 id_type!(/// An invitation to join an organization.
     InvitationId, "invitation");
+id_type!(/// One piece of unsolicited feedback (a signal).
+    SignalId, "signal");
+id_type!(/// One operational event.
+    EventId, "event");
+id_type!(/// An organization's API key for ingesting signals and events.
+    ApiKeyId, "api key");
