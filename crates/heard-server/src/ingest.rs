@@ -455,14 +455,16 @@ fn from_cloudevent(
     let id = text("id", &mut errs);
     let source = text("source", &mut errs);
     let ty = text("type", &mut errs);
-    if let Some(ct) = m.get("datacontenttype").and_then(Value::as_str) {
-        if !ct.starts_with("application/json") {
-            errs.push(FieldError::new(
-                at(prefix, "datacontenttype"),
-                "unsupported_media_type",
-                "data must be JSON (datacontenttype application/json)",
-            ));
-        }
+    if m
+        .get("datacontenttype")
+        .and_then(Value::as_str)
+        .is_some_and(|ct| !ct.starts_with("application/json"))
+    {
+        errs.push(FieldError::new(
+            at(prefix, "datacontenttype"),
+            "unsupported_media_type",
+            "data must be JSON (datacontenttype application/json)",
+        ));
     }
     let mut item = match m.remove("data") {
         None | Some(Value::Null) => Map::new(),
