@@ -25,6 +25,7 @@ pub enum Unit {
 
 /// One measure an event type declares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MeasureDef {
     pub name: String,
     pub unit: Unit,
@@ -33,6 +34,7 @@ pub struct MeasureDef {
 /// A declared event type: its name (`call`), a label for people, its measures and the attributes it usually carries
 /// (attributes are not restricted to these; the list documents them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EventType {
     pub name: String,
     pub label: String,

@@ -50,7 +50,8 @@ pub fn routes() -> Router<AppState> {
         display,
         crate::ingest::signals,
         crate::ingest::events,
-        crate::ingest::event_types
+        crate::ingest::event_types,
+        crate::ingest::declare_event_type
     ),
     modifiers(&ApiKeyScheme),
     components(schemas(
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         crate::ingest::ItemResult,
         crate::ingest::BatchRequest,
         crate::ingest::EventTypeDoc,
+        crate::ingest::EventTypeRequest,
         SurveyDocument,
         SubmitRequest,
         SubmitResult,

@@ -39,7 +39,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/signals", post(signals))
         .route("/api/v1/events", post(events))
-        .route("/api/v1/event-types", get(event_types))
+        .route(
+            "/api/v1/event-types",
+            get(event_types).post(declare_event_type),
+        )
 }
 
 /// The largest body the ingestion API takes: 8 MiB (1,000 items of a few kilobytes each).
@@ -455,8 +458,7 @@ fn from_cloudevent(
     let id = text("id", &mut errs);
     let source = text("source", &mut errs);
     let ty = text("type", &mut errs);
-    if m
-        .get("datacontenttype")
+    if m.get("datacontenttype")
         .and_then(Value::as_str)
         .is_some_and(|ct| !ct.starts_with("application/json"))
     {
@@ -559,5 +561,77 @@ pub async fn event_types(
                 attributes: t.attributes,
             })
             .collect(),
+    ))
+}
+
+/// A new event type: `name` (`^[a-z][a-z0-9_]{0,63}$`, not in the default catalogue), `label`, `measures`
+/// (`[{"name", "unit": "seconds" | "count"}]`) and the `attributes` it usually carries.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EventTypeRequest {
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
+    name: String,
+    #[schema(min_length = 1, max_length = 200)]
+    label: String,
+    #[schema(value_type = Vec<Object>)]
+    measures: Option<Value>,
+    attributes: Option<Vec<String>>,
+}
+
+#[utoipa::path(post, path = "/api/v1/event-types", tag = "ingestion", request_body = EventTypeRequest,
+    security(("api_key" = [])),
+    responses((status = 201, body = EventTypeDoc, description = "Declared: events of this type are accepted from now on"),
+        (status = 400, body = crate::api::ApiError, description = "A malformed request"),
+        (status = 401, body = crate::api::ApiError, description = "`api_key_required`: no live API key"),
+        (status = 409, body = crate::api::ApiError, description = "`conflict`: the name is declared already, or in the default catalogue"),
+        (status = 413, body = crate::api::ApiError, description = "The body is too large"),
+        (status = 415, body = crate::api::ApiError, description = "Not JSON: send Content-Type: application/json"),
+        (status = 422, body = crate::api::ApiError, description = "Invalid declaration; `errors` names each field")))]
+/// Declares an event type for this organization: extending the catalogue is data, not code.
+pub async fn declare_event_type(
+    State(state): State<AppState>,
+    ApiKeyOrg(org): ApiKeyOrg,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<(axum::http::StatusCode, Json<EventTypeDoc>)> {
+    if content_type(&headers) != "application/json" {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let mut v = parse_json(&body)?;
+    let mut errs = FieldErrors::default();
+    crate::input::clean_json("", &mut v, &mut errs);
+    if !errs.is_empty() {
+        return Err(AppError::Invalid(errs));
+    }
+    let Value::Object(mut m) = v else {
+        return Err(AppError::field(
+            "body",
+            "not_an_object",
+            "the body must be a JSON object",
+        ));
+    };
+    m.entry("measures").or_insert_with(|| Value::Array(vec![]));
+    m.entry("attributes")
+        .or_insert_with(|| Value::Array(vec![]));
+    let t: EventType = serde_json::from_value(Value::Object(m)).map_err(|e| {
+        AppError::field(
+            "body",
+            "invalid_event_type",
+            format!("the body must be {{\"name\", \"label\", \"measures\": [{{\"name\", \"unit\": \"seconds\" | \"count\"}}], \"attributes\": [names]}}: {e}"),
+        )
+    })?;
+    t.check()?;
+    state
+        .store
+        .declare_event_type(org, &t, heard_store::now_ms())
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(EventTypeDoc {
+            measures: serde_json::to_value(&t.measures).unwrap_or_default(),
+            name: t.name,
+            label: t.label,
+            attributes: t.attributes,
+        }),
     ))
 }

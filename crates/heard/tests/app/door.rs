@@ -435,3 +435,46 @@ both_backends!(ingesting_needs_the_organizations_own_key, |app| {
     assert!(app.store.events(app.a.org).await.unwrap().is_empty());
     assert!(app.store.events(app.b.org).await.unwrap().is_empty());
 });
+
+both_backends!(
+    an_organization_declares_its_own_event_types_without_code,
+    |app| {
+        let key_a = api_key(&app, &app.a).await;
+        let key_b = api_key(&app, &app.b).await;
+        let interview = json!({"external_id": "i1", "type": "eligibility_interview", "measures": {"duration": 1800}});
+        assert_eq!(
+            statuses(&events(&app, &key_a, json!([interview.clone()])).await),
+            ["invalid"]
+        );
+        let declare = |key: String, body: Value| {
+            let app = &app;
+            async move { post(app, &key, "/api/v1/event-types", "application/json", &body).await }
+        };
+        let decl = json!({"name": "eligibility_interview", "label": "Eligibility interview",
+        "measures": [{"name": "duration", "unit": "seconds"}], "attributes": ["office"]});
+        let (status, v) = declare(key_a.clone(), decl.clone()).await;
+        assert_eq!(status, 201, "{v}");
+        assert_eq!(
+            statuses(&events(&app, &key_a, json!([interview.clone()])).await),
+            ["created"]
+        );
+        // Declared once; the default catalogue's names are taken; a bad measure unit is named.
+        assert_eq!(declare(key_a.clone(), decl.clone()).await.0, 409);
+        assert_eq!(
+            declare(key_a.clone(), json!({"name": "call", "label": "Call"}))
+                .await
+                .0,
+            409
+        );
+        let (status, v) = declare(key_a.clone(), json!({"name": "Bad Name", "label": "x"})).await;
+        assert_eq!(
+            (status, v["errors"][0]["field"].as_str()),
+            (422, Some("name"))
+        );
+        // Another organization has not declared it.
+        assert_eq!(
+            statuses(&events(&app, &key_b, json!([interview])).await),
+            ["invalid"]
+        );
+    }
+);
