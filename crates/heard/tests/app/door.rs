@@ -478,3 +478,54 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    an_admin_makes_a_key_on_a_page_sees_it_once_and_revokes_it,
+    |app| {
+        let s = app.sign_in(&app.a.admin_email).await;
+        let path = format!("/admin/o/{}/api-keys", app.a.org);
+        let resp = app.post(&s, &path, &[("name", "Contact center")]).await;
+        assert_eq!(resp.status(), 201);
+        let html = resp.text().await.unwrap();
+        let secret = html
+            .split("id=\"api-key-secret\" type=\"text\" readonly value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_string();
+        assert!(secret.starts_with("heard_"));
+        let item = json!([{"external_id": "k1", "type": "call"}]);
+        assert_eq!(
+            statuses(&events(&app, &secret, item.clone()).await),
+            ["created"]
+        );
+        // Listed, never shown again.
+        let listed = app.get(&s, &path).await.text().await.unwrap();
+        assert!(listed.contains("Contact center") && !listed.contains(&secret));
+        let id = listed
+            .split("/api-keys/")
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let resp = app.post(&s, &format!("{path}/{id}/revoke"), &[]).await;
+        assert_eq!(resp.status(), 303);
+        let (status, v) = post(
+            &app,
+            &secret,
+            "/api/v1/events",
+            "application/json",
+            &json!({"items": item}),
+        )
+        .await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (401, Some("api_key_required"))
+        );
+        // Another organization's admin cannot see or revoke it.
+        let other = app.sign_in(&app.b.admin_email).await;
+        assert_eq!(app.get(&other, &path).await.status(), 404);
+    }
+);
