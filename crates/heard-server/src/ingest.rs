@@ -128,8 +128,9 @@ pub struct BatchResult {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct BatchRequest {
-    /// 1 to 1,000 items; over 1,000 gets 413 `batch_too_large`.
-    #[schema(value_type = Vec<Object>, min_items = 1, max_items = 1000)]
+    /// 1 to 1,000 items, each an object as the operation says; over 1,000 gets 413 `batch_too_large`. An item that
+    /// is not a valid one (not even an object) is refused in its own result, not with the batch.
+    #[schema(value_type = Vec<Value>, min_items = 1, max_items = 1000)]
     items: Vec<Value>,
 }
 
@@ -344,8 +345,8 @@ pub async fn signals(
 #[utoipa::path(post, path = "/api/v1/events", tag = "ingestion",
     request_body(content(
         (BatchRequest = "application/json"),
-        (Object = "application/cloudevents+json"),
-        (Vec<Object> = "application/cloudevents-batch+json")),
+        (Value = "application/cloudevents+json"),
+        (Vec<Value> = "application/cloudevents-batch+json")),
         description = "A batch `{\"items\": [ … ]}`, one CloudEvent, or a CloudEvents batch (an array)"),
     security(("api_key" = [])),
     responses((status = 200, body = BatchResult, description = "One result per item: created, duplicate, invalid or reused"),
@@ -573,7 +574,7 @@ pub struct EventTypeRequest {
     name: String,
     #[schema(min_length = 1, max_length = 200)]
     label: String,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Option<Vec<Object>>)]
     measures: Option<Value>,
     attributes: Option<Vec<String>>,
 }
@@ -610,9 +611,11 @@ pub async fn declare_event_type(
             "the body must be a JSON object",
         ));
     };
-    m.entry("measures").or_insert_with(|| Value::Array(vec![]));
-    m.entry("attributes")
-        .or_insert_with(|| Value::Array(vec![]));
+    for k in ["measures", "attributes"] {
+        if m.get(k).is_none_or(Value::is_null) {
+            m.insert(k.into(), Value::Array(vec![]));
+        }
+    }
     let t: EventType = serde_json::from_value(Value::Object(m)).map_err(|e| {
         AppError::field(
             "body",
