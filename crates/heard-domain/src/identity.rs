@@ -18,41 +18,20 @@ use crate::FieldError;
 pub struct PersonId(String);
 
 impl PersonId {
-    /// An email, trimmed and lower-cased. `field` names the input in errors.
+    /// An email, trimmed and lower-cased (all of it: people and systems write the same mailbox in different cases),
+    /// checked by the same rule as a survey's email answers (`survey::parse_email`). `field` names the input.
     pub fn email(field: &str, s: &str) -> Result<PersonId, FieldError> {
-        let e = s.trim().to_lowercase();
-        let ok = e.len() <= 254
-            && e.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-                    && !domain.contains('@')
-            })
-            && !e.chars().any(char::is_whitespace);
-        if ok {
-            Ok(PersonId(format!("email:{e}")))
-        } else {
-            Err(FieldError::new(
-                field,
-                "invalid_email",
-                format!("{field} must be an email address such as ana@example.gov"),
-            ))
-        }
+        crate::survey::parse_email(s)
+            .map(|e| PersonId(format!("email:{}", e.to_lowercase())))
+            .map_err(|(code, msg)| FieldError::new(field, code, format!("{field}: {msg}")))
     }
 
-    /// A phone number in E.164. Spaces, dots, dashes and brackets are ignored; a number without `+` is a US number
-    /// (ten digits, or eleven starting with 1).
+    /// A phone number in E.164 by the same rule as a survey's phone answers (`survey::parse_phone`): spaces, dots,
+    /// dashes and brackets are ignored; a number without `+` is a US number (ten digits, or eleven starting with 1).
     pub fn phone(field: &str, s: &str) -> Result<PersonId, FieldError> {
-        e164(s).map(|p| PersonId(format!("phone:{p}"))).ok_or_else(|| {
-            FieldError::new(
-                field,
-                "invalid_phone",
-                format!(
-                    "{field} must be a phone number: +country code and number (+12025550123), or a US number of ten digits"
-                ),
-            )
-        })
+        crate::survey::parse_phone(s)
+            .map(|p| PersonId(format!("phone:{p}")))
+            .map_err(|(code, msg)| FieldError::new(field, code, format!("{field}: {msg}")))
     }
 
     /// The agency's own customer id, as given (trimmed): 1 to 100 characters.
@@ -140,30 +119,6 @@ pub struct PersonKey(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ReferenceKey(pub String);
-
-/// E.164 of a phone number, with the US as the default country.
-pub fn e164(s: &str) -> Option<String> {
-    let t = s.trim();
-    let plus = t.starts_with('+');
-    let body = if plus { &t[1..] } else { t };
-    if !body
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
-    {
-        return None;
-    }
-    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
-    let full = if plus {
-        digits
-    } else if digits.len() == 10 {
-        format!("1{digits}")
-    } else if digits.len() == 11 && digits.starts_with('1') {
-        digits
-    } else {
-        return None;
-    };
-    ((8..=15).contains(&full.len()) && !full.starts_with('0')).then(|| format!("+{full}"))
-}
 
 #[cfg(test)]
 mod tests {

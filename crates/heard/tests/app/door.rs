@@ -529,3 +529,18 @@ both_backends!(
         assert_eq!(app.get(&other, &path).await.status(), 404);
     }
 );
+
+both_backends!(a_full_batch_fits_where_a_response_would_not, |app| {
+    let key = api_key(&app, &app.a).await;
+    // 250 signals of about 400 characters: several times the 64 KiB a response body may be.
+    let text =
+        "The office was open late on Thursday, which helped a lot because I work days. ".repeat(5);
+    let items: Vec<Value> = (0..250)
+        .map(|i| json!({"external_id": format!("big-{i}"), "source": "web_form", "text": text}))
+        .collect();
+    let body = json!({ "items": items });
+    assert!(body.to_string().len() > 64 * 1024);
+    let v = signals(&app, &key, body["items"].clone()).await;
+    assert_eq!(v["created"], 250);
+    assert_eq!(app.store.signals(app.a.org).await.unwrap().len(), 250);
+});
