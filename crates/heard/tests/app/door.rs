@@ -92,11 +92,16 @@ both_backends!(a_batch_stores_its_valid_items_and_names_each_fault, |app| {
             {"external_id": "rev-1", "source": "review", "text": "Renewal was quick.", "rating": 5},
             {"source": "review", "text": "x", "rating": 9},
             {"external_id": "obs-1", "source": "staff_observation", "text": "The line was out the door at 9.",
-             "service_id": app.a.service.id.to_string()}
+             "service_id": app.a.service.id.to_string()},
+            {"external_id": "nul-1", "source": "chat", "text": "bad\u{0}byte"}
         ]),
     )
     .await;
-    assert_eq!(statuses(&v), ["created", "invalid", "created"]);
+    assert_eq!(statuses(&v), ["created", "invalid", "created", "invalid"]);
+    assert_eq!(
+        error_fields(&v["results"][3]),
+        [("items[3].text".to_string(), "control_character".to_string())]
+    );
     assert_eq!(v["results"][1]["index"], 1);
     assert_eq!(
         error_fields(&v["results"][1]),
@@ -107,7 +112,7 @@ both_backends!(a_batch_stores_its_valid_items_and_names_each_fault, |app| {
     );
     assert_eq!(
         (v["created"].as_u64(), v["refused"].as_u64()),
-        (Some(2), Some(1))
+        (Some(2), Some(2))
     );
     let stored = app.store.signals(app.a.org).await.unwrap();
     let ids: Vec<&str> = stored.iter().map(|s| s.external_id.as_str()).collect();
@@ -306,7 +311,8 @@ both_backends!(
         events(&app, &key_a, json!([
         {"external_id": "p1", "type": "application_submitted", "person": {"email": "Ana.Lopez@Example.GOV"},
          "reference": "APP-2026-0042"},
-        {"external_id": "p2", "type": "call", "person": {"phone": "(202) 555-0143"}},
+        {"external_id": "p2", "type": "call", "person": {"phone": "(202) 555-0143"},
+         "attributes": {"disposition": "asked to be called back at 202-555-0143"}},
         {"external_id": "p3", "type": "payment_issued", "person": {"customer_id": "CUST-9917"}, "reference": "APP-2026-0042"}
     ])).await;
         signals(&app, &key_a, json!([
