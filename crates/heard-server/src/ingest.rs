@@ -12,7 +12,8 @@
 //! different content it is `reused` and nothing is stored.
 //!
 //! CloudEvents mapping (`application/cloudevents+json`, `application/cloudevents-batch+json`): `id` is the external
-//! id; `type` names the event type, either exactly (`call`) or after a reverse-DNS prefix
+//! id (unique within the organization, across its sources: CloudEvents asks only for source + id, so a producer with
+//! several sources prefixes its ids); `type` names the event type, either exactly (`call`) or after a reverse-DNS prefix
 //! (`gov.example.contact-center.call`: the part after the last dot); `source` is kept as the event's source;
 //! `time` is when it happened (default: when received); `data` holds the rest of an event item: `service_id`,
 //! `touchpoint_id`, `person`, `reference`, `measures`, `attributes`. `specversion` must be `1.0`; extension
