@@ -371,3 +371,55 @@ impl Pipeline {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heard_domain::LocalizedText;
+    use heard_domain::templates::{TrustScale, a11_v2};
+
+    /// A survey's email answer and a signal's person are one person: the same normalisation and the same
+    /// per-organization key, whatever case the two channels wrote it in.
+    #[test]
+    fn a_response_contact_and_a_signal_person_are_one_person() {
+        let p = Pipeline::new(&[3u8; 32]);
+        let org = OrgId::new();
+        let mut def = a11_v2(&LocalizedText::en_only("Benefits"), TrustScale::Thumbs);
+        def.questions.push(
+            serde_json::from_value(json!({"id": "email", "type": "email", "required": false,
+                "prompt": {"en": "Your email"}}))
+            .unwrap(),
+        );
+        let now = 1_800_000_000_000;
+        let answers = json!({"trust": 1, "email": "Ana.Lopez@Example.gov"});
+        let r = p
+            .prepare(
+                Submission {
+                    org_id: org,
+                    survey_id: SurveyId::new(),
+                    survey_version: 1,
+                    service_id: ServiceId::new(),
+                    touchpoint_id: None,
+                    channel: Channel::Website,
+                    language: Lang::en(),
+                    page_path: None,
+                    idempotency_key: "k-00000001".into(),
+                    submitted_at: now,
+                    answers: answers.as_object().unwrap().clone(),
+                    hidden: HiddenAnswers::Reject,
+                    keep_raw_text: false,
+                },
+                &def,
+            )
+            .unwrap();
+        let item = json!({"external_id": "s1", "source": "email", "text": "Thanks",
+            "person": {"email": " ana.lopez@example.GOV"}});
+        let signal =
+            heard_domain::signal::parse_signal(item.as_object().unwrap(), "", now).unwrap();
+        let s = p.prepare_signal(org, signal.clone(), now);
+        assert!(r.person_key.is_some());
+        assert_eq!(r.person_key, s.person_key.map(|k| k.0));
+        let elsewhere = p.prepare_signal(OrgId::new(), signal, now);
+        assert_ne!(r.person_key, elsewhere.person_key.map(|k| k.0));
+    }
+}
