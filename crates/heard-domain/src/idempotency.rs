@@ -10,9 +10,10 @@
 //! - a different fingerprint is a different request reusing the key: refuse it with 409 `idempotency_key_reused`
 //!   and store nothing (`Replay::Reused`), so no answers are ever silently dropped.
 //!
-//! Responses follow it today (API, widget, hosted page). Operational events, bulk imports and SMS message ids must
-//! follow it too when they are built: parse the key with `IdempotencyKey::parse` (or take the provider's message id),
-//! fingerprint the normalised request, store both under a unique key, and decide with `Replay::of`.
+//! Responses follow it (API, widget, hosted page), and so do signals and events, keyed by each item's
+//! `external_id` (`heard_store::intake`). Bulk imports and SMS message ids must follow it too when they are built:
+//! parse the key with `IdempotencyKey::parse` (or take the provider's message id), fingerprint the normalised
+//! request, store both under a unique key, and decide with `Replay::of`.
 
 use serde_json::Value;
 use std::fmt::Write as _;

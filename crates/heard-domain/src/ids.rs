@@ -67,3 +67,9 @@ id_type!(/// An invitation to join an organization.
     InvitationId, "invitation");
 id_type!(/// A job in the durable queue (`heard_store::jobs`).
     JobId, "job");
+id_type!(/// One piece of unsolicited feedback (a signal).
+    SignalId, "signal");
+id_type!(/// One operational event.
+    EventId, "event");
+id_type!(/// An organization's API key for ingesting signals and events.
+    ApiKeyId, "api key");

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::ClientIp;
+use crate::ingest::ApiKeyScheme;
 use crate::pipeline::Submission;
 use crate::public::{Published, load_published, resolve_touchpoint, same_origin, today};
 use crate::{AppError, AppResult, AppState};
@@ -43,8 +44,22 @@ pub fn routes() -> Router<AppState> {
         version = "1",
         description = "Collect feedback for a published survey. Every error, whatever its status, has the same JSON body: a stable `code`, a `message` that says how to put it right, and `errors` naming each field at fault (empty when no field is). Answers are checked against the survey's own questions (read them with GET first): answers that do not fit get 422."
     ),
-    paths(definition, submit, display),
+    paths(
+        definition,
+        submit,
+        display,
+        crate::ingest::signals,
+        crate::ingest::events,
+        crate::ingest::event_types,
+        crate::ingest::declare_event_type
+    ),
+    modifiers(&ApiKeyScheme),
     components(schemas(
+        crate::ingest::BatchResult,
+        crate::ingest::ItemResult,
+        crate::ingest::BatchRequest,
+        crate::ingest::EventTypeDoc,
+        crate::ingest::EventTypeRequest,
         SurveyDocument,
         SubmitRequest,
         SubmitResult,
@@ -69,7 +84,7 @@ async fn openapi() -> Response {
 /// The error body of every API error, for every status.
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)]
-struct ApiError {
+pub(crate) struct ApiError {
     /// Stable, machine-readable: invalid_input, not_found, survey_expired, origin_not_allowed, rate_limited,
     /// idempotency_key_reused, payload_too_large, unsupported_media_type, method_not_allowed, bad_request, ...
     code: String,
@@ -81,7 +96,7 @@ struct ApiError {
 
 #[derive(Serialize, ToSchema)]
 #[allow(dead_code)]
-struct ApiFieldError {
+pub(crate) struct ApiFieldError {
     /// `answers.trust`, `idempotency_key`, ...
     field: String,
     /// required, unknown_field, not_an_option, out_of_range, too_long, invalid_email, invalid_phone, not_text,

@@ -4,6 +4,8 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use heard_domain::OrgId;
+use heard_domain::identity::{PersonId, PersonKey, ReferenceId, ReferenceKey};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -52,11 +54,27 @@ impl Sealer {
         String::from_utf8(plain).ok()
     }
 
-    /// The pseudonymous person key for a normalized contact (`email:ana@example.gov`, `phone:+12025550123`).
-    pub fn person_key(&self, normalized_contact: &str) -> String {
+    /// The pseudonymous key of a person within one organization, from a normalised identifier
+    /// (`heard_domain::identity::PersonId`: `email:ana@example.gov`, `phone:+12025550123`, `customer:C-42`). The
+    /// hash is keyed with a key derived per organization, so the same person links up across channels within an
+    /// organization and cannot be linked across organizations. Every channel uses this one function.
+    pub fn person_key(&self, org: OrgId, id: &PersonId) -> PersonKey {
+        PersonKey(self.org_hash(org, id.as_str()))
+    }
+
+    /// The keyed hash of a case or application number within one organization, like `person_key`.
+    pub fn reference_key(&self, org: OrgId, id: &ReferenceId) -> ReferenceKey {
+        ReferenceKey(self.org_hash(org, id.as_str()))
+    }
+
+    fn org_hash(&self, org: OrgId, normalized: &str) -> String {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(&self.person_key).expect("any key length");
-        mac.update(normalized_contact.to_lowercase().as_bytes());
+        mac.update(b"org:");
+        mac.update(org.as_uuid().as_bytes());
+        let org_key = mac.finalize().into_bytes();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&org_key).expect("any key length");
+        mac.update(normalized.as_bytes());
         hex(&mac.finalize().into_bytes()[..16])
     }
 }
@@ -119,16 +137,22 @@ mod tests {
     }
 
     #[test]
-    fn person_keys_are_stable_and_keyed() {
+    fn person_keys_are_stable_keyed_and_per_organization() {
         let a = Sealer::new(&[1u8; 32]);
         let b = Sealer::new(&[2u8; 32]);
+        let org = OrgId::new();
+        let ana = |s: &str| PersonId::email("email", s).unwrap();
         assert_eq!(
-            a.person_key("email:Ana@x.gov"),
-            a.person_key("email:ana@x.gov")
+            a.person_key(org, &ana("Ana@x.gov")),
+            a.person_key(org, &ana("ana@x.gov"))
         );
         assert_ne!(
-            a.person_key("email:ana@x.gov"),
-            b.person_key("email:ana@x.gov")
+            a.person_key(org, &ana("ana@x.gov")),
+            b.person_key(org, &ana("ana@x.gov"))
+        );
+        assert_ne!(
+            a.person_key(org, &ana("ana@x.gov")),
+            a.person_key(OrgId::new(), &ana("ana@x.gov"))
         );
     }
 }

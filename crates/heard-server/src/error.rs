@@ -14,6 +14,8 @@ pub enum AppError {
     Invalid(FieldErrors),
     BadRequest(&'static str, String),
     Unauthenticated,
+    /// 401 on the ingestion API: no API key, or one that is unknown or revoked.
+    ApiKeyRequired,
     Forbidden(&'static str, String),
     NotFound,
     Conflict(String),
@@ -22,6 +24,8 @@ pub enum AppError {
     /// 410: e.g. a survey past its PRA expiration date.
     Gone(&'static str, String),
     PayloadTooLarge,
+    /// 413: a batch of more than `heard_domain::intake::MAX_BATCH` items.
+    BatchTooLarge,
     UnsupportedMediaType,
     RateLimited,
     Internal(String),
@@ -33,12 +37,12 @@ impl AppError {
         match self {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(..) => StatusCode::BAD_REQUEST,
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated | AppError::ApiKeyRequired => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(..) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) | AppError::IdempotencyKeyReused => StatusCode::CONFLICT,
             AppError::Gone(..) => StatusCode::GONE,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::PayloadTooLarge | AppError::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -52,6 +56,8 @@ impl AppError {
             | AppError::Forbidden(code, _)
             | AppError::Gone(code, _) => code,
             AppError::Unauthenticated => "unauthenticated",
+            AppError::ApiKeyRequired => "api_key_required",
+            AppError::BatchTooLarge => "batch_too_large",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::IdempotencyKeyReused => heard_domain::idempotency::KEY_REUSED,
@@ -75,6 +81,13 @@ impl AppError {
                     .into()
             }
             AppError::Unauthenticated => "Sign in first.".into(),
+            AppError::ApiKeyRequired => "Send your organization's API key as Authorization: Bearer <key>; an \
+                 administrator makes one with `heard apikey create --org SLUG`. A revoked key no longer works."
+                .into(),
+            AppError::BatchTooLarge => format!(
+                "A batch holds at most {} items: split it into smaller batches.",
+                heard_domain::intake::MAX_BATCH
+            ),
             AppError::NotFound => "Nothing is here, or you may not see it.".into(),
             AppError::PayloadTooLarge => {
                 "The request is too large. Send a smaller body: answers are short.".into()
@@ -152,6 +165,12 @@ impl IntoResponse for AppError {
             errors,
         };
         let mut resp = (self.status(), axum::Json(body)).into_response();
+        if matches!(self, AppError::ApiKeyRequired) {
+            resp.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer realm=\"heard\""),
+            );
+        }
         if matches!(self, AppError::RateLimited) {
             resp.headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from_static("60"));

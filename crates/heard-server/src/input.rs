@@ -5,8 +5,9 @@
 //! bodies by `clean_json`). A carriage return followed by a line feed, which browsers send for every line break in
 //! a textarea, becomes a line feed. The rule exists because the backends disagree: PostgreSQL refuses a NUL in text
 //! (a 500 and an error in the log that anyone could repeat) where SQLite stores it, and other control characters
-//! break headers, CSV files and terminals downstream. Input paths not built yet (signals from other channels,
-//! imports, SMS) must pass their text through `clean_text` (or `clean_json`) before anything else reads it.
+//! break headers, CSV files and terminals downstream. The ingestion API (`ingest`) cleans each batch item
+//! with `clean_json` under its own name (`items[3]`), so one bad item is refused alone. Input paths not built yet
+//! (imports, SMS) must pass their text through `clean_text` (or `clean_json`) before anything else reads it.
 //!
 //! Out: bidirectional controls (Unicode's embeddings, overrides, isolates and marks) are removed from every value a
 //! page prints and from every CSV cell, by `without_bidi_controls`. They are removed rather than only isolated

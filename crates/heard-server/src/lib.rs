@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod forms;
 pub mod i18n;
+pub mod ingest;
 pub mod input;
 pub mod jobs;
 pub mod labels;
@@ -113,10 +114,10 @@ impl AppState {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    use tower_http::limit::RequestBodyLimitLayer;
     Router::new()
         .merge(public::routes())
         .merge(api::routes())
+        .merge(ingest::routes())
         .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())
         .merge(widget::routes())
@@ -126,7 +127,10 @@ pub fn router(state: AppState) -> Router {
             security::html_errors,
         ))
         .layer(axum::middleware::from_fn(security::headers))
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body_limit,
+        ))
         .layer(axum::middleware::from_fn(error::api_json_errors))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
@@ -134,6 +138,29 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(security::compression())
         .with_state(state)
+}
+
+/// The body limit: `Config::body_limit` for every address but the ingestion API, whose batches of up to 1,000
+/// items get `ingest::BODY_LIMIT`. Over the limit is 413 in the one error shape.
+async fn body_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tower::ServiceExt;
+    let limit = if ingest::is_ingest_path(req.uri().path()) {
+        ingest::BODY_LIMIT
+    } else {
+        state.config.body_limit
+    };
+    let svc = tower::ServiceBuilder::new()
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .map_request(|r: axum::http::Request<_>| r.map(axum::body::Body::new))
+        .service(next);
+    match svc.oneshot(req).await {
+        Ok(r) => r.map(axum::body::Body::new),
+        Err(never) => match never {},
+    }
 }
 
 /// A bound, not yet running server.

@@ -5,6 +5,7 @@
 //! replaces them with a keyed person hash, redacts and enriches free text, and denormalizes the trust answer; the
 //! store's group-commit writer then makes it durable. No channel writes responses any other way.
 
+use heard_domain::identity::PersonId;
 use heard_domain::response::{AnswerValue, NewResponse};
 use heard_domain::survey::{A11Role, HiddenAnswers, QuestionKind, SurveyDefinition};
 use heard_domain::{
@@ -87,13 +88,16 @@ impl Pipeline {
         let mut person_key = None;
         for q in def.questions.iter().filter(|q| q.kind.is_contact()) {
             if let Some(AnswerValue::Text(contact)) = answers.remove(&q.id) {
-                let kind = if q.kind == QuestionKind::Email {
-                    "email"
+                // The same normalisation and per-organization key as signals and events, so one person links
+                // across surveys and channels (`heard_domain::identity`).
+                let id = if q.kind == QuestionKind::Email {
+                    PersonId::email(&q.id, &contact)
                 } else {
-                    "phone"
+                    PersonId::phone(&q.id, &contact)
                 };
-                person_key
-                    .get_or_insert_with(|| self.sealer.person_key(&format!("{kind}:{contact}")));
+                if let (None, Ok(id)) = (&person_key, id) {
+                    person_key = Some(self.sealer.person_key(s.org_id, &id).0);
+                }
                 contacts.push((q.id.clone(), self.sealer.seal(&contact)));
             }
         }
@@ -223,4 +227,199 @@ fn pii_types<T: serde::Serialize>(spans: &[T]) -> Vec<String> {
     types.sort();
     types.dedup();
     types
+}
+
+/// Signals and events take the same path as responses: Protect (persons and references become per-organization
+/// keyed hashes, free text is redacted) → Enrich (the text engine) → Store. The request fingerprint is taken of the
+/// parsed item before anything is hashed or redacted, so a retry is recognised by what it means.
+impl Pipeline {
+    /// Protects and enriches a parsed signal. A transcript's turns are each redacted and kept; only the customer's
+    /// turns are analysed, so an agent's courtesy never reads as the customer's satisfaction.
+    pub fn prepare_signal(
+        &self,
+        org: OrgId,
+        s: heard_domain::signal::SignalInput,
+        received_at: i64,
+    ) -> heard_domain::signal::NewSignal {
+        use heard_domain::signal::{NewSignal, Turn};
+        let request_fingerprint = self.sealer.fingerprint(&json!({
+            "kind": "signal",
+            "source": s.source.key(),
+            "author": s.author.key(),
+            "text": s.text,
+            "turns": s.turns,
+            "rating": s.rating,
+            "url": s.url,
+            "language": s.language.as_ref().map(|l| l.as_str()),
+            "occurred_at": s.common.occurred_at,
+            "service_id": s.common.service_id.map(|x| x.to_string()),
+            "touchpoint_id": s.common.touchpoint_id.map(|x| x.to_string()),
+            "person": s.common.person.as_ref().map(|p| p.as_str()),
+            "reference": s.common.reference.as_ref().map(|r| r.as_str()),
+        }));
+        let hint = s.language.as_ref().map(|l| l.as_str());
+        let a = self.analyzer.analyze(&s.customer_text(), hint);
+        let turns: Vec<Turn> = s
+            .turns
+            .iter()
+            .map(|t| Turn {
+                speaker: t.speaker,
+                text: heard_text::redact(&t.text).0,
+            })
+            .collect();
+        let themes: Vec<String> = a.themes.iter().map(|t| t.id.clone()).collect();
+        let enrichment = json!({
+            "language": a.language,
+            "sentiment": a.sentiment,
+            "themes": a.themes,
+            "intent": a.intent,
+            "emotions": a.emotions,
+            "urgency": a.urgency,
+            "pii": pii_types(&a.pii),
+        });
+        let sentiment = enrichment["sentiment"]["label"]
+            .as_str()
+            .map(str::to_string);
+        NewSignal {
+            id: heard_domain::SignalId::new(),
+            org_id: org,
+            source: s.source,
+            author: s.author,
+            service_id: s.common.service_id,
+            touchpoint_id: s.common.touchpoint_id,
+            external_id: s.common.external_id,
+            request_fingerprint,
+            // An address may carry a name or an email in its query string: redacted like any text.
+            url: s.url.map(|u| heard_text::redact(&u).0),
+            rating: s.rating,
+            language: s
+                .language
+                .map(|l| l.as_str().to_string())
+                .unwrap_or(a.language.clone()),
+            text: a.redacted,
+            turns,
+            urgent: !a.urgency.is_empty(),
+            enrichment: Some(enrichment),
+            sentiment,
+            themes,
+            person_key: s
+                .common
+                .person
+                .as_ref()
+                .map(|p| self.sealer.person_key(org, p)),
+            reference_key: s
+                .common
+                .reference
+                .as_ref()
+                .map(|r| self.sealer.reference_key(org, r)),
+            occurred_at: s.common.occurred_at,
+            received_at,
+        }
+    }
+
+    /// Protects a parsed event: person and reference hashed, attribute strings redacted.
+    pub fn prepare_event(
+        &self,
+        org: OrgId,
+        e: heard_domain::event::EventInput,
+        source: &str,
+        received_at: i64,
+    ) -> heard_domain::event::NewEvent {
+        let request_fingerprint = self.sealer.fingerprint(&json!({
+            "kind": "event",
+            "type": e.event_type,
+            "source": source,
+            "measures": e.measures,
+            "attributes": e.attributes,
+            "occurred_at": e.common.occurred_at,
+            "service_id": e.common.service_id.map(|x| x.to_string()),
+            "touchpoint_id": e.common.touchpoint_id.map(|x| x.to_string()),
+            "person": e.common.person.as_ref().map(|p| p.as_str()),
+            "reference": e.common.reference.as_ref().map(|r| r.as_str()),
+        }));
+        let attributes = e
+            .attributes
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k, Value::String(heard_text::redact(&s).0)),
+                v => (k, v),
+            })
+            .collect();
+        heard_domain::event::NewEvent {
+            id: heard_domain::EventId::new(),
+            org_id: org,
+            event_type: e.event_type,
+            source: source.to_string(),
+            occurred_at: e.common.occurred_at,
+            received_at,
+            service_id: e.common.service_id,
+            touchpoint_id: e.common.touchpoint_id,
+            person_key: e
+                .common
+                .person
+                .as_ref()
+                .map(|p| self.sealer.person_key(org, p)),
+            reference_key: e
+                .common
+                .reference
+                .as_ref()
+                .map(|r| self.sealer.reference_key(org, r)),
+            measures: e.measures,
+            attributes,
+            external_id: e.common.external_id,
+            request_fingerprint,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heard_domain::LocalizedText;
+    use heard_domain::templates::{TrustScale, a11_v2};
+
+    /// A survey's email answer and a signal's person are one person: the same normalisation and the same
+    /// per-organization key, whatever case the two channels wrote it in.
+    #[test]
+    fn a_response_contact_and_a_signal_person_are_one_person() {
+        let p = Pipeline::new(&[3u8; 32]);
+        let org = OrgId::new();
+        let mut def = a11_v2(&LocalizedText::en_only("Benefits"), TrustScale::Thumbs);
+        def.questions.push(
+            serde_json::from_value(json!({"id": "email", "type": "email", "required": false,
+                "prompt": {"en": "Your email"}}))
+            .unwrap(),
+        );
+        let now = 1_800_000_000_000;
+        let answers = json!({"trust": 1, "email": "Ana.Lopez@Example.gov"});
+        let r = p
+            .prepare(
+                Submission {
+                    org_id: org,
+                    survey_id: SurveyId::new(),
+                    survey_version: 1,
+                    service_id: ServiceId::new(),
+                    touchpoint_id: None,
+                    channel: Channel::Website,
+                    language: Lang::en(),
+                    page_path: None,
+                    idempotency_key: "k-00000001".into(),
+                    submitted_at: now,
+                    answers: answers.as_object().unwrap().clone(),
+                    hidden: HiddenAnswers::Reject,
+                    keep_raw_text: false,
+                },
+                &def,
+            )
+            .unwrap();
+        let item = json!({"external_id": "s1", "source": "email", "text": "Thanks",
+            "person": {"email": " ana.lopez@example.GOV"}});
+        let signal =
+            heard_domain::signal::parse_signal(item.as_object().unwrap(), "", now).unwrap();
+        let s = p.prepare_signal(org, signal.clone(), now);
+        assert!(r.person_key.is_some());
+        assert_eq!(r.person_key, s.person_key.map(|k| k.0));
+        let elsewhere = p.prepare_signal(OrgId::new(), signal, now);
+        assert_ne!(r.person_key, elsewhere.person_key.map(|k| k.0));
+    }
 }

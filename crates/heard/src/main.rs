@@ -86,6 +86,11 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Manage API keys for the ingestion API (signals and events).
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
     /// Export responses as CSV (or NDJSON) with no row limit.
     Export(export::ExportArgs),
     /// Benchmarks that print a table and compare against a limit or a peer measured in the same run.
@@ -159,6 +164,21 @@ enum UserCommand {
         storage: StorageArgs,
         #[arg(long)]
         email: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Make an API key for an organization and print its secret, once (only its hash is kept).
+    Create {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The organization's short name.
+        #[arg(long)]
+        org: String,
+        /// What the key is for, e.g. the system that sends with it.
+        #[arg(long, default_value = "API key")]
+        name: String,
     },
 }
 
@@ -429,6 +449,33 @@ async fn run(command: Command) -> Result<()> {
             println!(
                 "Created {} ({}), short name {}.",
                 org.name, org.id, org.slug
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Apikey {
+            command: ApikeyCommand::Create { storage, org, name },
+        } => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 200 {
+                anyhow::bail!("--name: say what the key is for (at most 200 characters)");
+            }
+            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
+            let org = store.org_by_slug(&org).await.map_err(|_| {
+                anyhow::anyhow!("--org: no organization with the short name '{org}'")
+            })?;
+            let secret = heard_server::ingest::new_api_key();
+            let id = store
+                .create_api_key(
+                    org.id,
+                    name,
+                    &heard_server::crypto::sha256(secret.as_bytes()),
+                    heard_store::now_ms(),
+                )
+                .await?;
+            println!(
+                "Created API key {id} for {}. Its secret, shown only now:\n{secret}",
+                org.slug
             );
             store.close().await;
             Ok(())

@@ -3,6 +3,7 @@
 //! CSV export) and dashboards. Every route under `/admin/o/{org}` takes a role extractor for that organization, and
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
+mod api_keys;
 mod dashboard;
 mod invitations;
 mod jobs;
@@ -64,6 +65,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/o/{org}/members/{user}/sign-out",
             post(members::sign_out),
+        )
+        .route(
+            "/admin/o/{org}/api-keys",
+            get(api_keys::list).post(api_keys::create),
+        )
+        .route(
+            "/admin/o/{org}/api-keys/{key}/revoke",
+            post(api_keys::revoke),
         )
         .route("/admin/o/{org}/settings", post(orgs::settings))
         .route("/admin/o/{org}/time-zone", post(orgs::set_time_zone))
