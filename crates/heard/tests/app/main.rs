@@ -3,6 +3,7 @@
 
 mod admin;
 mod api;
+mod crisis;
 mod durability;
 mod isolation;
 mod support;
