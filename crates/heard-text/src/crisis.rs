@@ -172,7 +172,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     // Wishing to be dead (C-SSRS 1).
     (
         "wish_dead",
-        "want|wanna|wanted|wants|wish|wished|wishing|wishes|hope|hoping|pray|praying|ready|let_me|longing|feel_like|feels_like|felt_like|feeling_like|i_deserve ..2 =die|died|dying !of|laughing|from|for|on|waiting|in_line|in_this|to_know|alone|trying|when_i|happy|young|inside|in_peace_at_home",
+        "want|wanna|wanted|wants|wish|wished|wishing|wishes|hope|hoping|pray|praying|ready|let_me|longing|feel_like|feels_like|felt_like|feeling_like|i_deserve|waiting|just_waiting|praying|about ..2 =die|died|dying !of|laughing|from|for|on|waiting|in_line|in_this|to_know|alone|trying|when_i|happy|young|inside|in_peace_at_home",
     ),
     (
         "wish_dead",
@@ -211,7 +211,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
         "wish_dead",
         "=sleep|asleep|rest forever|permanently|for_good|and_never|and_not|eternally",
     ),
-    ("wish_dead", "had|have never =been born"),
+    ("wish_dead", "had|have never been =born"),
     ("wish_dead", "wish|wished ..3 =born"),
     (
         "wish_dead",
@@ -248,7 +248,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ),
     (
         "method",
-        "how much|many =pills|tablets|meds|medication|sleeping|insulin|tylenol|acetaminophen ..3 take|kill|die|lethal|overdose|enough",
+        "how much|many ..4 =pills|tablets|meds|medication|sleeping|insulin|tylenol|acetaminophen ..3 take|kill|die|lethal|overdose|enough",
     ),
     (
         "method",
@@ -324,7 +324,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ),
     (
         "hopeless",
-        "done|finished ..1 =living|existing|with_life|with_living|with_this_life !in|here|there|with|on|at|like",
+        "done|finished ..1 [with|with_this] =living|existing|life !in|here|there|with|on|at|like",
     ),
     (
         "hopeless",
@@ -346,11 +346,11 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ("wish_dead", "want|wanna|need ..1 =out $"),
     (
         "wish_dead",
-        "easier|better|want|wanna|wish|hope|like|rather|prefer|just ..5 not|stop|cease|no_longer|never ..1 =exist|existing|be_alive|be_here|be_around|wake_up|live|living !in|here|there|with|near|on|at|like_that",
+        "easier|better|want|wanna|wish|hope|like|rather|prefer|just ..5 not|stop|cease|no_longer|never ..1 [be] =exist|existing|alive|here|around|wake|live|living !in|here|there|with|near|on|at|like_that",
     ),
     (
         "wish_dead",
-        "pray|praying|prayed|hope|hoping|wish|asking|ask ..3 god|lord|jesus|someone|something|death|it|he ..1 =take|takes|took|kill|kills|to_take me",
+        "pray|praying|prayed|hope|hoping|wish|asking|ask ..3 god|lord|jesus|someone|something|death|it|he ..1 =take|takes|took|kill|kills me",
     ),
     (
         "wish_dead",
@@ -366,11 +366,11 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ),
     (
         "wish_dead",
-        "be|all|everything|it|life ..1 over ..1 =permanently|forever|for_good",
+        "be|all|everything|it|life ..1 over ..1 [for] =permanently|forever|good",
     ),
     (
         "intent",
-        "checking|check|checked out ..1 =for_good|permanently|forever",
+        "checking|check|checked out ..1 [for] =good|permanently|forever",
     ),
     (
         "hopeless",
@@ -383,7 +383,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ("behaviour", "my =affairs in order|in_order"),
     (
         "suicidal_thoughts",
-        "think|thinking|thought|thoughts|dream|dreaming|fantasize|fantasizing ..2 about|of =dying|death|suicide|ending|killing_myself|my_death|not_existing|not_being_here !of|from|in|at_the|penalty|rates|certificate|certificates|benefits|benefit|tax|row|notice|records|the_process|this_process",
+        "think|thinking|thought|thoughts|dream|dreaming|fantasize|fantasizing ..2 about|of [my|not] =dying|death|suicide|ending|killing_myself|existing !of|from|in|at_the|penalty|rates|certificate|certificates|benefits|benefit|tax|row|notice|records|the_process|this_process",
     ),
     (
         "intent",
@@ -399,7 +399,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ),
     (
         "wish_dead",
-        "don't|dont|doesn't|not ..1 care|matter ..2 if|whether i ..1 =wake|live|die|survive|make_it !up_in_time|up_early|at",
+        "don't|dont|doesn't|not ..1 care|matter ..2 if|whether i ..1 =wake|live|die|survive !up_in_time|up_early|at",
     ),
     (
         "method",
@@ -424,7 +424,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ),
     (
         "trapped",
-        "want|wish|need ..1 it|this|everything|it_all|all_of_this|life|all ..1 to|would ..1 =be over|end|stop !so|until|for|before|soon|quickly|already|and|now",
+        "want|wish|need ..1 it|everything|it_all|all_of_this|life|all ..1 to|would be =over !so|until|for|before|soon|quickly|already|and|now",
     ),
     (
         "trapped",
@@ -434,7 +434,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ("farewell", "por si me =pasa algo"),
     (
         "wish_dead",
-        "want|wish|need|like ..1 everything|it_all|all_of_it|my_life|life|the_pain|all_of_this ..1 to|would =stop|end|be_over|go_away !so|until|for|before",
+        "want|wish|need|like ..1 everything|it_all|all_of_it|my_life|life|the_pain|all_of_this ..1 to|would [be|go] =stop|end|over|away !so|until|for|before",
     ),
     (
         "method",
@@ -463,7 +463,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ),
     (
         "burden",
-        "=they'd|they_would|everyone_would|everybody_would|family_would|kids_would|we'd ..1 be better|happier off|$",
+        "they'd|they_would|everyone_would|everybody_would|family_would|kids_would|we'd ..1 be =better|happier off",
     ),
     ("burden", "better =off $"),
     (
@@ -477,7 +477,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ),
     (
         "trapped",
-        "can't|cant|cannot|can_not|couldn't|won't|don't|not|never|how|longer|long ..3 keep|go_on|going_on|carry_on|continue =going|living|on|existing !to|back|through|with|the|at|for|online|in|down|up|into|around|out|over|top",
+        "can't|cant|cannot|can_not|couldn't|won't|don't|not|never|how|longer|long|way ..3 keep|go_on|going_on|carry_on|continue =going|living|existing !to|back|through|with|the|at|for|online|in|down|up|into|around|out|over|top",
     ),
     (
         "trapped",
@@ -619,7 +619,7 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ),
     (
         "wish_dead",
-        "si ..1 yo ..1 =muriera|desapareciera|no_existiera",
+        "si ..1 yo ..1 [no] =muriera|desapareciera|existiera",
     ),
     (
         "trapped",
@@ -809,8 +809,112 @@ const CRISIS_RULES: &[(&str, &str)] = &[
     ),
     (
         "basic_needs",
-        "have|got|there's|we_have|i_have ..1 =no food|money_for_food !at|in_the|allowed|served",
+        "have|got|there's|we_have|i_have ..1 no =food|money_for_food !at|in_the|allowed|served",
     ),
+    // Found by the fourth blind round.
+    (
+        "method",
+        "balcony|bridge|roof|ledge|edge|pills|gun|rope|tracks|train|traffic|jump|window|cliff|noose|razor ..8 how =easy|simple|quick|painless",
+    ),
+    (
+        "method",
+        "how =easy|simple|quick|painless it_would_be|it'd_be|it_is|it's|it_would_be_to ..1 to ..1 end|die|jump|disappear|kill|let_go|go|stop|leave",
+    ),
+    (
+        "method",
+        "rope|noose|gun|pistol|pills|razor|blade|bridge ..8 =looking|staring|stare|look at|about it|them",
+    ),
+    (
+        "method",
+        "=looking|staring|stare at the|my ..0 rope|noose|gun|pills|bridge|razor|blade|pistol",
+    ),
+    (
+        "behaviour",
+        "bridge|roof|edge|tracks|pills|gun|rope|balcony|ledge|noose|knife|razor ..10 =couldn't|almost|nearly|didn't|tried ..1 do|go_through|did|went_through|jump|pull|swallow",
+    ),
+    (
+        "burden",
+        "world|nobody|no_one|noone|one|family|anyone|everyone ..2 doesn't|don't|does_not|do_not|won't ..0 =need|needs me !to|for|here|at",
+    ),
+    (
+        "burden",
+        "nobody|no_one|noone ..1 =needs|need|wants me !to|for|here|at",
+    ),
+    (
+        "farewell",
+        "said|say =everything i ..1 needed|wanted|had to|have_to ..0 say",
+    ),
+    (
+        "self_harm",
+        "burning|burn|burned|scratching|scratch|scratched|hitting|punching|bruising|carving|carved ..1 my =arms|arm|wrists|wrist|legs|thighs|skin|body|stomach|face !cooking|on|at_work|on_the|in_the|while|when|accidentally|by_accident",
+    ),
+    (
+        "farewell",
+        "last =time ..2 see|hear|hearing|seeing me|from_me",
+    ),
+    (
+        "wish_dead",
+        "no quiero|puedo =seguir aquí|aqui|en_este_mundo $|nadie|ya|no|sin|porque",
+    ),
+    (
+        "burden",
+        "soy|ser|sea|me_siento|siento_que_soy|siento_que_solo_soy|solo_soy ..1 un|una =estorbo|carga|peso !de|para_el|en_el_trámite",
+    ),
+    ("burden", "nadie me =necesita|quiere|extrañará|extrañara"),
+    (
+        "self_harm",
+        "se ..2 =cortando|corta|cortó|corto|lastimando|lastima|quemando|quema los|las brazos|muñecas|piernas|venas|muslos",
+    ),
+    (
+        "farewell",
+        "la =última|ultima vez que ..1 me ..0 van|vas|verán|veran|ven|oyen|escuchan a? ver|saber|oír|oir|escuchar|verán|veran",
+    ),
+    // Found by the fifth blind round.
+    (
+        "wish_dead",
+        "tired|exhausted|sick|fighting|struggling|hard|can't ..4 =stay|staying|keep|keeping alive",
+    ),
+    (
+        "wish_dead",
+        "not|no_longer ..1 scared|afraid|frightened of =dying|death|dead !of|from",
+    ),
+    (
+        "trapped",
+        "scared_of|afraid_of|hate|hate_living|tired_of ..1 =living like|this|that ..0 this|that|like_this",
+    ),
+    (
+        "behaviour",
+        "wrote|written|writing|made|making|finished|updated ..1 my =will !with|at|through|for_my_house",
+    ),
+    (
+        "behaviour",
+        "pills|gun|rope|bridge|knife|noose|razor ..8 =courage|nerve|guts",
+    ),
+    (
+        "behaviour",
+        "=pastillas|pistola|soga|cuerda listas|lista|listo|preparadas|preparada|guardadas",
+    ),
+    (
+        "farewell",
+        "won't|wont|not|never ..3 =answering|answer|here|around|alive|reachable after|past|by tonight|today|this_week|tomorrow",
+    ),
+    (
+        "method",
+        "walk|walking|walked|swim|swimming|drive|driving ..1 into|out_into ..1 =ocean|sea|river|lake|water",
+    ),
+    (
+        "hopeless",
+        "my =life ends|is_over|will_end|ends_when|is_done",
+    ),
+    (
+        "burden",
+        "if ..1 i ..1 [was] =died|die|disappeared|gone ..3 nobody|no_one|noone|anyone|no-one|nobody'd ..2 notice|care|miss|know",
+    ),
+    (
+        "self_harm",
+        "=knife|blade|razor|glass ..2 to my ..0 wrists|wrist|arms|arm|skin|throat|legs",
+    ),
+    ("wish_dead", "mejor ..3 me =muera|muriera|mate|matara"),
 ];
 
 /// Threat rules: (category, rule).
@@ -866,10 +970,10 @@ const THREAT_RULES: &[(&str, &str)] = &[
         "threat_staff",
         "better =watch out|it|yourself|yourselves|your_back !for",
     ),
-    ("threat_staff", "sleep with =one|the eye|lights open|on"),
+    ("threat_staff", "sleep with one|the =eye|lights open|on"),
     (
         "threat_staff",
-        "someone|somebody|people|you|staff|employees|workers|one_of_you|your ..3 going_to|gonna|will|is_going_to|are_going_to ..1 =get|be hurt|killed|shot|stabbed",
+        "someone|somebody|people|you|staff|employees|workers|one_of_you|your ..3 going_to|gonna|will|is_going_to|are_going_to ..1 get|be|gets =hurt|killed|shot|stabbed",
     ),
     (
         "threat_staff",
@@ -881,7 +985,7 @@ const THREAT_RULES: &[(&str, &str)] = &[
     ),
     (
         "threat_staff",
-        "you|they|people|y'all|them|all_of_you|you_people|you_all|your_staff ..3 deserve|deserves ..1 =die|death|dead|to_die|a_bullet|to_be_shot|to_suffer",
+        "you|they|people|y'all|them|all_of_you|you_people|you_all|your_staff ..3 =deserve|deserves ..1 die|death|dead|to_die|a_bullet|to_be_shot|to_suffer",
     ),
     ("threat_veiled", "keep ..3 and see what =happens|happen"),
     (
@@ -900,7 +1004,7 @@ const THREAT_RULES: &[(&str, &str)] = &[
     ),
     (
         "threat_veiled",
-        "get|gets|getting ..1 =what's|whats|what coming|is_coming to",
+        "get|gets|getting ..1 what's|whats|what|what_is =coming to",
     ),
     (
         "threat_staff",
@@ -948,11 +1052,11 @@ const THREAT_RULES: &[(&str, &str)] = &[
     ),
     (
         "threat_staff",
-        "better not =be|show ..1 there|here|up|around|at",
+        "=better not be|show ..1 there|here|up|around|at",
     ),
     (
         "threat_staff",
-        "put|send|land ..3 =in the_hospital|hospital|the_er|a_body_bag|the_ground",
+        "put|send|land ..4 =hospital|morgue|grave|er",
     ),
     ("threat_staff", "=six feet under"),
     (
@@ -965,11 +1069,11 @@ const THREAT_RULES: &[(&str, &str)] = &[
     ),
     (
         "threat_staff",
-        "=see|meet|catch you|y'all|them|him|her ..2 parking_lot|outside|after_work|alone|after_your_shift|in_the_parking",
+        "see|meet|catch you|y'all|them|him|her ..2 =parking|outside|alone",
     ),
     (
         "threat_staff",
-        "wait|waiting for you|y'all|them|her|him ..2 =after_work|outside|parking_lot|after_your_shift|in_the_parking",
+        "wait|waiting for you|y'all|them|her|him ..3 =outside|parking|shift",
     ),
     // Weapons and attacks on a place.
     (
@@ -1003,19 +1107,19 @@ const THREAT_RULES: &[(&str, &str)] = &[
         "!cost|costs|costing|spent|spend|drop|dropped|da|the|is|was a|there's|plant|planting|place|put|putting|leave|leaving =bomb|bombs|explosive|explosives|ied|pipe_bomb !squad|cyclone|diggity|dot|dropped|drop|went_off_in",
     ),
     ("threat_place", "=bomb threat|threats"),
-    ("threat_place", "=go|going|went|gone postal"),
+    ("threat_place", "go|going|went|gone =postal"),
     // Veiled threats.
     (
         "threat_veiled",
-        "!thing|only_thing|thing_that you'll|you_will|you're_going_to|youre_going_to|you_are_going_to|you're_gonna|you_gonna|you'd_better|y'all_will|y'all_gonna|you_guys_will|you_people_will|you_all_will|they'll|they_will|someone_will|you'll_live_to ..1 =regret !not|it_if|missing|nothing|skipping|is|was",
+        "!thing|only_thing|thing_that you'll|you_will|you're_going_to|they're_going_to|they're_gonna|he's_going_to|she's_going_to|they_are_going_to|gonna|youre_going_to|you_are_going_to|you're_gonna|you_gonna|you'd_better|y'all_will|y'all_gonna|you_guys_will|you_people_will|you_all_will|they'll|they_will|someone_will|you'll_live_to ..1 =regret !not|it_if|missing|nothing|skipping|is|was",
     ),
     (
         "threat_veiled",
-        "make|making|made|gonna_make|will_make =you|them|y'all|everyone|him|her|all|somebody|someone|you_people|you_guys pay !for|the|a|an|your|extra|more|twice|fees|fee|upfront|online|by|with|cash|on|in|to|up|attention|taxes|tax|rent|bills|back|off|out|less|at|every|each|again|interest|full|double|first",
+        "make|making|made|gonna_make|will_make you|them|y'all|everyone|him|her|all|somebody|someone|you_people|you_guys =pay !for|the|a|an|your|extra|more|twice|fees|fee|upfront|online|by|with|cash|on|in|to|up|attention|taxes|tax|rent|bills|back|off|out|less|at|every|each|again|interest|full|double|first",
     ),
     (
         "threat_veiled",
-        "make|making|made|gonna_make|will_make =you|them|y'all|everyone|him|her|all|somebody|someone|you_people|you_guys pay for_this|for_what|for_that|for_it|for_everything|for_treating|for_doing|dearly",
+        "make|making|made|gonna_make|will_make you|them|y'all|everyone|him|her|all|somebody|someone|you_people|you_guys =pay for_this|for_what|for_that|for_it|for_everything|for_treating|for_doing|dearly",
     ),
     (
         "threat_veiled",
@@ -1161,6 +1265,91 @@ const THREAT_RULES: &[(&str, &str)] = &[
     (
         "threat_veiled",
         "=lamentarán|lamentaran|lamentarás|lamentaras",
+    ),
+    // Found by the fourth blind round.
+    (
+        "threat_staff",
+        "somebody's|someone's|people|somebody|someone|you|your_staff|one_of_you|is|are|people_are ..1 =getting|gets hurt|shot|killed|stabbed",
+    ),
+    (
+        "threat_staff",
+        "=run|ram|mow ..2 @role|@you|@human over|down|with",
+    ),
+    (
+        "threat_staff",
+        "=run|ram|mow over|down ..1 @role|@you|@human",
+    ),
+    (
+        "threat_staff",
+        "make_sure|making_sure|see_to_it|i'll_see_to_it ..8 =walk|walks|breathe|breathes again|straight",
+    ),
+    (
+        "threat_veiled",
+        "=regret|rue the_day|being_born|ever_crossing|ever_messing|crossing_me|messing_with_me|the_moment|they_were_born|you_were_born",
+    ),
+    (
+        "threat_veiled",
+        "should|better|ought_to|gonna|going_to|need_to ..1 be =afraid|scared|terrified|frightened of me|of_what|$",
+    ),
+    (
+        "threat_veiled",
+        "make ..1 an =example of ..1 @place|@role|@you|you|that|this|your|them",
+    ),
+    (
+        "threat_place",
+        "i'll|i_will|i'm|im|i_am|i'm_gonna|i'm_going_to|gonna|we'll|we_will ..2 =armed !guard|guards|security|forces",
+    ),
+    (
+        "threat_place",
+        "=blow|blowing|bomb|burn|shoot ..1 the|this|that|your|ur ..0 @place ..0 up|down",
+    ),
+    ("threat_staff", "dar|darle|darles|dé|de ..1 su =merecido"),
+    (
+        "threat_place",
+        "=reventar|destrozar|destruir|tumbar|balacear|volar ..1 la|el|su|sus|esa|ese|esta ..0 oficina|oficinas|edificio|lugar|local|agencia|cara|madre|hocico",
+    ),
+    (
+        "threat_place",
+        "ando|voy|vengo|llego|estoy|iré|ire|voy_a_ir|iría|iria =armado|armada|armados",
+    ),
+    // Found by the fifth blind round.
+    (
+        "threat_veiled",
+        "=taking|take|takin ..3 of_you|you|y'all|all_of_you|you_people|everyone with me|down",
+    ),
+    (
+        "threat_veiled",
+        "won't|wont|not|never ..1 like|enjoy what|what's ..0 =happens|comes|happen|next",
+    ),
+    (
+        "threat_veiled",
+        "don't|dont ..1 =make me come|go ..0 down|there|back|over",
+    ),
+    ("threat_veiled", "@weapon ..8 know how to =use it|them|one"),
+    (
+        "threat_place",
+        "=burn|burning|explode|blow_up with ..3 you|y'all|them|everyone|all_of_you ..1 in|inside it|there",
+    ),
+    (
+        "threat_place",
+        "love_to_see|like_to_see|want_to_see|wanna_see|hope_to_see ..3 =burn|burning|explode|blow",
+    ),
+    (
+        "threat_staff",
+        "dar|darles|darle ..1 en la =madre|torre|jeta|cara|hocico",
+    ),
+    ("threat_veiled", "ya|y ..0 van|vas|va a =ver $"),
+    (
+        "threat_veiled",
+        "ya|y ..0 van|vas|va a =ver quién|quien|de_lo_que|lo_que",
+    ),
+    (
+        "threat_staff",
+        "!no sé|se|sabemos|conozco ..3 =carro|coche|auto|camioneta|casa se_va|sale|maneja|vive|llega|trae|tiene",
+    ),
+    (
+        "threat_staff",
+        "know|found_out|i_know ..2 what|which =car|vehicle|truck you|she|he|they ..0 drive|drives",
     ),
 ];
 

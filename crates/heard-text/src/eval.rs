@@ -401,9 +401,9 @@ pub const CRISIS_SET: &str = include_str!("../data/crisis_eval.tsv");
 /// One line of the crisis set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CrisisCase {
-    /// "dev" (seen while the rules were written), "held" (written with the dev lines, before the
-    /// rules, and never used to change them) or "blind" (written after the rules, measured once
-    /// before any change; see `data/README.md`).
+    /// "dev" (seen while the rules were written), "held" (written with the first dev lines,
+    /// before the rules, and never used to change them) or "blind" (a round written after the
+    /// rules and not yet used to change them; see `data/README.md`).
     pub split: String,
     /// "crisis", "threat" or "none" (a look-alike that must not be flagged).
     pub label: String,
