@@ -26,13 +26,19 @@
 //!
 //! A rule reads `before =anchor after`: elements are separated by spaces; `a|b` is one word from
 //! a list (`a_b` is a run of words); `[a|b]` an optional word; `..N` up to N words of anything;
-//! `!a|b` says the next word (or, before the anchor, the previous word) is none of these; `$` is
-//! the end of the text (before the anchor, its start); the
-//! element starting with `=` is the anchor, whose first words are the only ones looked up per word. Each
-//! listed word also matches its forms without apostrophes ("dont", "im"), with a typographic
+//! `!a|b` says the next word (or, before the anchor, the previous word) is none of these; `$`, alone,
+//! is the end of the text (before the anchor, its start); the element starting with `=` is the
+//! anchor, whose first words are the only ones looked up per word. Words carry no punctuation, so
+//! a window can reach across a sentence's end. Each listed word also matches its forms without apostrophes ("dont", "im"), with a typographic
 //! apostrophe ("don’t") and without Spanish accents ("mas", "adios"). Only words that anchor a
 //! rule are looked up while the text's words are scanned once, so texts without them cost nothing
-//! more; the anchors are rare words ("myself", "suicide", "die", "burden", "regret").
+//! more; most anchors are rare words ("myself", "suicide", "die", "burden", "regret"), and a rule
+//! anchored on a common one ("go", "way") fails on its next word. Callgrind over the 19,995 VADER
+//! texts through `heard analyze`: 922.8 M instructions without these rules, 971.3 M with them.
+//!
+//! Rules catch what someone has written a rule for: on rounds of phrasings written after the rules
+//! and unseen by them, about half of crisis statements and fewer threats were caught (figures in
+//! `data/README.md`); a new metaphor needs a new rule.
 //!
 //! Future sources of free text (SMS replies, imports, other channels) get this reading by going
 //! through [`crate::Analyzer::analyze`]; nothing else should hold its own list of crisis words.

@@ -156,7 +156,9 @@ impl Analyzer {
         model::train(&examples, params)
     }
 
-    /// Sentiment alone, in -1..1 (no redaction; used by the benchmark and the evaluation).
+    /// Sentiment alone, in -1..1 (no redaction; used by the benchmark and the evaluation). It
+    /// reads no urgency, so a crisis text keeps its words' score here; [`Analyzer::analyze`] is
+    /// the reading that makes an urgent text negative.
     pub fn sentiment(&self, text: &str, language_hint: Option<&str>) -> Sentiment {
         let lower = text.to_lowercase();
         let ws = tokens::Words::of(&lower);
