@@ -393,6 +393,128 @@ pub fn purity_nmi(labels: &[usize], clusters: &[usize]) -> (f64, f64) {
     (purity, if denom > 0.0 { mi / denom } else { 0.0 })
 }
 
+/// Heard's labelled set of crisis and threat language and its look-alikes
+/// (`data/crisis_eval.tsv`; how it was written and from which sources is in its header and in
+/// `data/README.md`).
+pub const CRISIS_SET: &str = include_str!("../data/crisis_eval.tsv");
+
+/// One line of the crisis set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrisisCase {
+    /// "dev" (seen while the rules were written), "held" (written with the first dev lines,
+    /// before the rules, and never used to change them) or "blind" (a round written after the
+    /// rules and not yet used to change them; see `data/README.md`).
+    pub split: String,
+    /// "crisis", "threat" or "none" (a look-alike that must not be flagged).
+    pub label: String,
+    /// The source's category: "wish_dead", "intent", "burden", "threat_veiled", "hyperbole" ...
+    pub category: String,
+    /// "en" or "es".
+    pub language: String,
+    pub text: String,
+}
+
+/// Parses the crisis set: tab-separated split, label, category, language, text; lines starting
+/// with `#` are comments. An error names the line and what is wrong with it.
+pub fn parse_crisis_set(src: &str) -> Result<Vec<CrisisCase>, String> {
+    let mut out = Vec::new();
+    for (n, line) in src.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        let [split, label, category, language, text] = f[..] else {
+            return Err(format!("line {}: expected 5 tab-separated fields", n + 1));
+        };
+        if !matches!(split, "dev" | "held" | "blind") {
+            return Err(format!("line {}: split must be dev, held or blind", n + 1));
+        }
+        if !matches!(label, "crisis" | "threat" | "none") {
+            return Err(format!(
+                "line {}: label must be crisis, threat or none",
+                n + 1
+            ));
+        }
+        if !matches!(language, "en" | "es") {
+            return Err(format!("line {}: language must be en or es", n + 1));
+        }
+        out.push(CrisisCase {
+            split: split.into(),
+            label: label.into(),
+            category: category.into(),
+            language: language.into(),
+            text: text.into(),
+        });
+    }
+    Ok(out)
+}
+
+/// How the analyser read one group of crisis-set lines.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CrisisScore {
+    pub split: String,
+    pub label: String,
+    pub category: String,
+    pub language: String,
+    pub n: usize,
+    /// Lines flagged: with the expected urgency for crisis and threat lines, with any urgency
+    /// for look-alikes (false alarms).
+    pub flagged: usize,
+    /// Flagged lines whose sentiment reads negative.
+    pub negative: usize,
+    /// Texts of the lines read wrongly (missed, or flagged when they should not be).
+    pub wrong: Vec<String>,
+}
+
+impl CrisisScore {
+    /// Share flagged: recall for crisis and threat lines, the false-alarm rate for look-alikes.
+    pub fn rate(&self) -> f64 {
+        self.flagged as f64 / self.n.max(1) as f64
+    }
+}
+
+/// Reads every case with `analyze` and groups the results by (split, label, category, language)
+/// in the order the groups first appear.
+pub fn score_crisis(cases: &[CrisisCase], analyzer: &crate::Analyzer) -> Vec<CrisisScore> {
+    let mut out: Vec<CrisisScore> = Vec::new();
+    for c in cases {
+        let a = analyzer.analyze(&c.text, Some(&c.language));
+        let flagged = match c.label.as_str() {
+            "crisis" => a.urgency.contains(&crate::Urgency::Crisis),
+            "threat" => a.urgency.contains(&crate::Urgency::Threat),
+            _ => !a.urgency.is_empty(),
+        };
+        let pos = out.iter().position(|s| {
+            s.split == c.split
+                && s.label == c.label
+                && s.category == c.category
+                && s.language == c.language
+        });
+        let s = match pos {
+            Some(p) => &mut out[p],
+            None => {
+                out.push(CrisisScore {
+                    split: c.split.clone(),
+                    label: c.label.clone(),
+                    category: c.category.clone(),
+                    language: c.language.clone(),
+                    ..CrisisScore::default()
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        s.n += 1;
+        if flagged {
+            s.flagged += 1;
+            s.negative += usize::from(a.sentiment.label == crate::Label::Negative);
+        }
+        if flagged == (c.label == "none") {
+            s.wrong.push(c.text.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! Build one [`Analyzer`] (it parses the embedded lexicons and taxonomy) and share it: it is
 //! `Send + Sync` and every call to [`Analyzer::analyze`] is independent.
 
+pub mod crisis;
 pub mod eval;
 pub mod model;
 pub mod pii;
@@ -20,6 +21,10 @@ pub use pii::{PiiSpan, RedactConfig, redact, redact_with};
 pub use sentiment::{Label, Sentiment};
 pub use signals::{Emotion, Intent, Urgency};
 pub use themes::{Cluster, Taxonomy, TaxonomyError, ThemeHit, discover};
+
+/// The highest sentiment score a text flagged urgent (crisis or threat) can have: clearly
+/// negative, whatever the valence of its words.
+pub const URGENT_SCORE: f32 = -0.5;
 
 /// Everything Heard learns from one text.
 #[derive(Serialize, Clone, Debug)]
@@ -89,7 +94,12 @@ impl Analyzer {
         let ws = tokens::Words::of(&lower);
         let cues = self.signals.scan(&ws);
         let language = signals::Signals::language_of(&cues, language_hint);
-        let score = self.sentiment_of(blanked, &lower, language == "es", &ws);
+        let mut score = self.sentiment_of(blanked, &lower, language == "es", &ws);
+        if !signals::Signals::urgency(&cues).is_empty() {
+            // Crisis and threat language reads negative whatever its words' valence ("I want to
+            // end it" holds no negative word; "make you pay" reads as a purchase).
+            score = score.min(URGENT_SCORE);
+        }
         let themes = self.taxonomy.match_words(&ws);
         let (intent, emotions, urgency) = self.signals.read(&cues, &ws.words, blanked, score);
         Analysis {
@@ -102,6 +112,20 @@ impl Analyzer {
             emotions,
             urgency,
         }
+    }
+
+    /// Why a text is flagged urgent: the crisis and threat rules it matches, as (urgency,
+    /// category, rule text); empty when it is not flagged. Reads the text as
+    /// [`Analyzer::analyze`] does, personal data blanked out.
+    pub fn urgency_reasons(&self, text: &str) -> Vec<(Urgency, &'static str, &'static str)> {
+        let (redacted, pii) = redact(text);
+        let blanked = if pii.is_empty() {
+            redacted
+        } else {
+            blank(text, &pii)
+        };
+        let lower = blanked.to_lowercase();
+        self.signals.urgency_reasons(&tokens::Words::of(&lower))
     }
 
     /// The same analyser with another learned correction (`model::Correction::none()` for the
@@ -132,7 +156,9 @@ impl Analyzer {
         model::train(&examples, params)
     }
 
-    /// Sentiment alone, in -1..1 (no redaction; used by the benchmark and the evaluation).
+    /// Sentiment alone, in -1..1 (no redaction; used by the benchmark and the evaluation). It
+    /// reads no urgency, so a crisis text keeps its words' score here; [`Analyzer::analyze`] is
+    /// the reading that makes an urgent text negative.
     pub fn sentiment(&self, text: &str, language_hint: Option<&str>) -> Sentiment {
         let lower = text.to_lowercase();
         let ws = tokens::Words::of(&lower);

@@ -1,11 +1,13 @@
 //! Language identification, intent, emotions and urgency, from word and phrase cues.
 //!
 //! These are deliberately transparent rules: each decision can be traced to the words that made
-//! it, and an agency can read the cue lists below. Crisis and threat cues favour recall: a false
+//! it, and an agency can read the cue lists below. Crisis and threat language is read by the
+//! rules of [`crate::crisis`], anchored in the same one-pass scan; they favour recall: a false
 //! alarm costs a reviewer a minute, a miss can cost a life.
 
 use serde::Serialize;
 
+use crate::crisis::{self, Kind, Rule};
 use crate::tokens::{HeadIndex, WordMap, WordTable, Words};
 
 /// What the writer wants.
@@ -29,11 +31,14 @@ pub enum Emotion {
     Gratitude,
 }
 
-/// Flags that need a human at once.
+/// Flags that need a human at once (see [`crate::crisis`] for what raises them).
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
+    /// Someone is at risk: suicidal ideation, intent, plans, preparation, farewells, self-harm,
+    /// or a basic need that cannot wait.
     Crisis,
+    /// Someone threatens violence, to staff, to others or to a building, openly or veiled.
     Threat,
 }
 
@@ -72,75 +77,6 @@ fn spanish_letters(w: &str) -> bool {
         && w.chars()
             .any(|c| matches!(c, 'ñ' | 'á' | 'é' | 'í' | 'ó' | 'ú'))
 }
-const CRISIS: &[&str] = &[
-    "kill myself",
-    "killing myself",
-    "end my life",
-    "end it all",
-    "take my own life",
-    "suicide",
-    "suicidal",
-    "want to die",
-    "wanna die",
-    "better off dead",
-    "no reason to live",
-    "hurt myself",
-    "harm myself",
-    "self harm",
-    "self-harm",
-    "cut myself",
-    "can't go on",
-    "cannot go on",
-    "overdose",
-    "don't want to live",
-    "do not want to live",
-    "no way out",
-    "quitarme la vida",
-    "suicidarme",
-    "suicidio",
-    "matarme",
-    "quiero morir",
-    "no quiero vivir",
-    "hacerme daño",
-    "homeless tonight",
-    "nowhere to sleep",
-    "no food",
-    "starving",
-    "evicted tomorrow",
-    "being evicted",
-];
-const THREAT: &[&str] = &[
-    "kill you",
-    "kill them",
-    "kill him",
-    "kill her",
-    "kill everyone",
-    "shoot",
-    "shooting up",
-    "bomb",
-    "blow up",
-    "burn down",
-    "hurt you",
-    "hurt someone",
-    "make you pay",
-    "come after you",
-    "coming for you",
-    "gun",
-    "going postal",
-    "you'll regret",
-    "you will regret",
-    "watch your back",
-    "bring a weapon",
-    "stab",
-    "matarte",
-    "matarlos",
-    "te voy a matar",
-    "bomba",
-    "pistola",
-    "quemar",
-    "te vas a arrepentir",
-];
-
 /// Cue lists by signal: (signal bit, phrases, prefixes).
 const FRUSTRATION_PREFIX: &[&str] = &[
     "frustrat",
@@ -287,9 +223,10 @@ const HELP_BIT: u16 = 64;
 const SUGGESTION_BIT: u16 = 128;
 const QUESTION_BIT: u16 = 256;
 
-/// For a word that starts a cue phrase or is a function word: its language bits (1 Spanish,
-/// 2 English) and the phrases it starts, as (signal bit, the words that must follow).
-type FirstWord = (u8, Vec<(u16, Vec<&'static str>)>);
+/// For a word that starts a cue phrase, anchors a crisis or threat rule, or is a function word:
+/// its language bits (1 Spanish, 2 English), the phrases it starts, as (signal bit, the words that
+/// must follow), and the crisis and threat rules it anchors (indices into `Signals::rules`).
+type FirstWord = (u8, Vec<(u16, Vec<&'static str>)>, Vec<u16>);
 
 /// What one pass over a text's words found.
 #[derive(Default, Clone, Copy, Debug)]
@@ -307,6 +244,8 @@ pub struct Signals {
     /// Cue phrases by first word, with the word's function-word bits, for the one-pass scan.
     phrases: WordTable<FirstWord>,
     prefixes: HeadIndex<(u16, &'static str)>,
+    /// Crisis and threat rules, found through their anchor words in `phrases`.
+    rules: Vec<Rule>,
 }
 
 impl Default for Signals {
@@ -320,8 +259,6 @@ impl Signals {
         let mut phrases: WordTable<FirstWord> = WordTable::default();
         let mut prefixes: HeadIndex<(u16, &'static str)> = HeadIndex::default();
         for (bit, list) in [
-            (CRISIS_BIT, CRISIS),
-            (THREAT_BIT, THREAT),
             (FRUSTRATION_BIT, FRUSTRATION),
             (CONFUSION_BIT, CONFUSION),
             (ANXIETY_BIT, ANXIETY),
@@ -347,6 +284,17 @@ impl Signals {
                 prefixes.insert(p, (bit, p));
             }
         }
+        let mut rules = Vec::new();
+        for (rule, anchors) in crisis::rules() {
+            let id = u16::try_from(rules.len()).expect("fewer than 65,536 crisis rules");
+            for a in anchors {
+                let ids = &mut phrases.entry(&a).2;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            rules.push(rule);
+        }
         let mut function_words: WordMap<&'static str, u8> = WordMap::default();
         for w in ES_WORDS {
             *function_words.entry(w).or_default() |= 1;
@@ -360,6 +308,7 @@ impl Signals {
             function_words,
             phrases,
             prefixes,
+            rules,
         }
     }
 
@@ -395,9 +344,19 @@ impl Signals {
         let ws = &words.words;
         let mut cues = Cues::default();
         for (i, (w, &h)) in ws.iter().zip(&words.hashes).enumerate() {
-            if let Some((lang, cands)) = self.phrases.get(w, h) {
+            if let Some((lang, cands, rules)) = self.phrases.get(w, h) {
                 cues.es += u32::from(lang & 1);
                 cues.en += u32::from(lang >> 1);
+                for &r in rules {
+                    let rule = &self.rules[usize::from(r)];
+                    let bit = match rule.kind {
+                        Kind::Crisis => CRISIS_BIT,
+                        Kind::Threat => THREAT_BIT,
+                    };
+                    if cues.bits & bit == 0 && rule.matches(ws, i) {
+                        cues.bits |= bit;
+                    }
+                }
                 for (bit, rest) in cands {
                     if rest
                         .iter()
@@ -420,12 +379,46 @@ impl Signals {
         cues
     }
 
+    /// The crisis and threat rules that match the lower-case words, as (urgency, category, rule
+    /// text), so a reviewer can see why a text was flagged.
+    pub fn urgency_reasons(&self, words: &Words) -> Vec<(Urgency, &'static str, &'static str)> {
+        let ws = &words.words;
+        let mut out = Vec::new();
+        for (i, (w, &h)) in ws.iter().zip(&words.hashes).enumerate() {
+            if let Some((_, _, rules)) = self.phrases.get(w, h) {
+                for &r in rules {
+                    let rule = &self.rules[usize::from(r)];
+                    if rule.matches(ws, i) {
+                        let u = match rule.kind {
+                            Kind::Crisis => Urgency::Crisis,
+                            Kind::Threat => Urgency::Threat,
+                        };
+                        out.push((u, rule.category, rule.source));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// "en" or "es" from a scan; an explicit hint wins when it names one of them.
     pub fn language_of(cues: &Cues, hint: Option<&str>) -> &'static str {
         if let Some(lang) = hinted_language(hint) {
             return lang;
         }
         if cues.es > cues.en { "es" } else { "en" }
+    }
+
+    /// The urgency flags a scan found.
+    pub fn urgency(cues: &Cues) -> Vec<Urgency> {
+        let mut urgency = Vec::new();
+        if cues.bits & CRISIS_BIT != 0 {
+            urgency.push(Urgency::Crisis);
+        }
+        if cues.bits & THREAT_BIT != 0 {
+            urgency.push(Urgency::Threat);
+        }
+        urgency
     }
 
     /// Intent, emotions and urgency of a text from its lower-case words, its raw text (for
@@ -438,13 +431,7 @@ impl Signals {
         score: f32,
     ) -> (Intent, Vec<Emotion>, Vec<Urgency>) {
         let bits = cues.bits;
-        let mut urgency = Vec::new();
-        if bits & CRISIS_BIT != 0 {
-            urgency.push(Urgency::Crisis);
-        }
-        if bits & THREAT_BIT != 0 {
-            urgency.push(Urgency::Threat);
-        }
+        let urgency = Signals::urgency(cues);
         let mut emotions = Vec::new();
         if bits & FRUSTRATION_BIT != 0 || raw.contains("!!") {
             emotions.push(Emotion::Frustration);

@@ -662,6 +662,7 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
         .map(|(t, _)| analyzer.analyze(t, Some("en")))
         .collect();
     complaint_reading(&recs, &analyses);
+    failures += urgency_tables(data_dir, &analyzer, &analyses)?;
 
     println!(
         "== Themes: default taxonomy coverage on CFPB narratives, and discovery of new themes =="
@@ -758,6 +759,125 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
         println!("all targets PASS");
     }
     Ok(())
+}
+
+/// Prints recall of crisis and threat language per category, language and split on the
+/// labelled set, false alarms on its look-alikes, and how many real comments and reviews are
+/// flagged (`cfpb`: the CFPB narratives, already analysed). Returns the number of failed targets.
+fn urgency_tables(data_dir: &Path, analyzer: &Analyzer, cfpb: &[Analysis]) -> Result<usize> {
+    println!(
+        "== Urgency: crisis and threat language (crates/heard-text/data/crisis_eval.tsv; categories of the C-SSRS, 988 Lifeline and SAMHSA) =="
+    );
+    println!(
+        "Recall = lines flagged with the expected urgency. \"dev\": seen while the rules were written; \"held\": written before the rules,"
+    );
+    println!(
+        "never used to change them; \"blind\": a round written after the rules, not yet used to change them (see data/README.md)."
+    );
+    let cases = eval::parse_crisis_set(eval::CRISIS_SET)
+        .map_err(|e| anyhow::anyhow!("crisis_eval.tsv: {e}"))?;
+    let scores = eval::score_crisis(&cases, analyzer);
+    let splits = ["dev", "held", "blind"];
+    let cell = |n: usize, f: usize| {
+        if n == 0 {
+            "-".to_string()
+        } else {
+            format!("{f}/{n} {:.2}", f as f64 / n as f64)
+        }
+    };
+    println!(
+        "{:<7} {:<18} {:<4} | {:>10} | {:>10} | {:>10} | {:>11}",
+        "label", "category", "lang", "dev", "held", "blind", "all"
+    );
+    let mut groups: Vec<(&str, &str, &str)> = scores
+        .iter()
+        .map(|s| (s.label.as_str(), s.category.as_str(), s.language.as_str()))
+        .collect();
+    groups.dedup();
+    let mut seen = std::collections::HashSet::new();
+    groups.retain(|g| seen.insert(*g));
+    let sum = |keep: &dyn Fn(&eval::CrisisScore) -> bool| {
+        scores
+            .iter()
+            .filter(|s| keep(s))
+            .fold((0, 0), |(n, f), s| (n + s.n, f + s.flagged))
+    };
+    for (label, category, lang) in &groups {
+        let mut row = format!("{label:<7} {category:<18} {lang:<4}");
+        for split in splits {
+            let (n, f) = sum(&|s| {
+                s.split == split
+                    && s.label == *label
+                    && s.category == *category
+                    && s.language == *lang
+            });
+            row.push_str(&format!(" | {:>10}", cell(n, f)));
+        }
+        let (n, f) = sum(&|s| s.label == *label && s.category == *category && s.language == *lang);
+        row.push_str(&format!(" | {:>11}", cell(n, f)));
+        if *label == "none" {
+            row.push_str("  (false alarms)");
+        }
+        println!("{row}");
+    }
+    let mut failures = 0;
+    for label in ["crisis", "threat", "none"] {
+        let mut row = format!("{:<7} {:<18} {:<4}", label, "all", "");
+        for split in splits {
+            let (n, f) = sum(&|s| s.split == split && s.label == label);
+            row.push_str(&format!(" | {:>10}", cell(n, f)));
+            // Blind lines are an estimate for unseen comments, not a target.
+            let rate = f as f64 / n.max(1) as f64;
+            let ok = if label == "none" {
+                rate <= 0.02
+            } else {
+                n == 0 || split == "blind" || rate >= 0.95
+            };
+            failures += usize::from(!ok);
+        }
+        let (n, f) = sum(&|s| s.label == label);
+        row.push_str(&format!(" | {:>11}", cell(n, f)));
+        println!("{row}");
+    }
+    for s in &scores {
+        for w in &s.wrong {
+            let what = if s.label == "none" {
+                "false alarm"
+            } else {
+                "missed"
+            };
+            println!("  {what} ({} {} {}): {w}", s.split, s.category, s.language);
+        }
+    }
+    let (flagged, negative) = scores
+        .iter()
+        .filter(|s| s.label != "none")
+        .fold((0, 0), |(f, n), s| (f + s.flagged, n + s.negative));
+    println!("flagged crisis and threat lines that read negative: {negative} of {flagged}");
+    failures += usize::from(negative != flagged);
+    let mut real = 0;
+    let mut real_flagged = 0;
+    for (_, rel) in CORPORA {
+        for (_, t) in rated_lines(&read(data_dir, rel)?, &rel)? {
+            real += 1;
+            real_flagged += usize::from(!analyzer.analyze(t, Some("en")).urgency.is_empty());
+        }
+    }
+    let cfpb_flagged = cfpb.iter().filter(|a| !a.urgency.is_empty()).count();
+    let all = real + cfpb.len();
+    let share = (real_flagged + cfpb_flagged) as f64 / all.max(1) as f64;
+    println!(
+        "real texts flagged: CFPB narratives {cfpb_flagged} of {}, VADER tweets, movie and NYT snippets {real_flagged} of {real} ({:.2}% of all)",
+        cfpb.len(),
+        100.0 * share
+    );
+    let ok = share <= 0.002;
+    failures += usize::from(!ok);
+    println!(
+        "targets: recall >= 0.95 on dev and held lines, false alarms <= 2%, every flag negative, real texts flagged <= 0.2%: {}\n",
+        pass(failures == 0)
+    );
+    Ok(failures)
 }
 
 /// `heard bench text`: full enrichment throughput on one core, beside vaderSentiment's sentiment

@@ -6,6 +6,7 @@ mod admin;
 mod api;
 mod api_contract;
 mod arrival_channel;
+mod crisis;
 mod door;
 mod durability;
 mod edge;
