@@ -386,6 +386,24 @@ async fn run(command: Command) -> Result<()> {
         } => {
             let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
             let now = heard_store::now_ms();
+            // Both are checked before anything ends, so a typo ends nothing and says so.
+            let address = match address {
+                Some(a) => Some(heard_store::throttle::parse_address(&a).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--address: '{a}' is not an IP address (such as 192.0.2.1 or 2001:db8::1)"
+                    )
+                })?),
+                None => None,
+            };
+            if let Some(email) = &email {
+                let known = store.user_by_email(email).await.is_ok();
+                let failures = store.sign_in_lockouts(Some(email)).await?;
+                if !known && failures.is_empty() {
+                    anyhow::bail!(
+                        "--email: no account has the email '{email}', and no lockout names it"
+                    );
+                }
+            }
             if let Some(email) = email {
                 let n = store.unlock_sign_in(&email, now).await?;
                 println!("Ended {n} lockout(s) of {email}.");
