@@ -502,7 +502,11 @@ both_backends!(a_removed_member_loses_access_at_once, |app| {
         .post(&admin, &format!("{a_home}/members/{id}/remove"), &[])
         .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(app.get(&leaver, &a_home).await.status(), 404, "at once");
+    assert_eq!(
+        app.get(&leaver, &a_home).await.status(),
+        303,
+        "at once: the removed member is signed out"
+    );
     // The last admin cannot remove themself (nobody could manage the organization).
     let me = app
         .store
@@ -743,3 +747,53 @@ both_backends!(the_site_page_refuses_an_address_that_is_not_one, |app| {
     assert_eq!(r.status(), 422, "a form error, not a silent redirect");
     assert!(r.text().await.unwrap().contains("address"));
 });
+
+both_backends!(
+    removing_a_member_withdraws_her_invitations_and_ends_her_sessions,
+    |app| {
+        let a_home = format!("/admin/o/{}", app.a.org);
+        let ana = "ana@agency-a.example.gov";
+        add_account(&app, ana, Some(heard_domain::Role::Analyst)).await;
+        let session = app.sign_in(ana).await;
+        let admin = app.sign_in(&app.a.admin_email).await;
+        let r = app
+            .post(
+                &admin,
+                &format!("{a_home}/invitations"),
+                &[("email", ana), ("role", "viewer")],
+            )
+            .await;
+        assert!(
+            r.status().is_success() || r.status().is_redirection(),
+            "{}",
+            r.status()
+        );
+        let now = heard_store::now_ms();
+        assert_eq!(app.store.invitations_for(ana, now).await.unwrap().len(), 1);
+        let user = app.store.user_by_email(ana).await.unwrap();
+        let r = app
+            .post(&admin, &format!("{a_home}/members/{}/remove", user.id), &[])
+            .await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(
+            app.get(&session, "/admin").await.status(),
+            303,
+            "her session ended: back to sign-in"
+        );
+        assert!(
+            app.store
+                .invitations_for(ana, now)
+                .await
+                .unwrap()
+                .is_empty(),
+            "her pending invitation is withdrawn, so she cannot rejoin with it"
+        );
+        assert!(
+            app.store
+                .pending_invitations(app.a.org, now)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);
