@@ -95,6 +95,9 @@ pub async fn add_user(
         heard_server::input::clean_text(flag, text)
             .map_err(|e| anyhow::anyhow!("{flag} {}", e.message))?;
     }
+    let name = heard_server::input::clean_name("--name", name)
+        .map_err(|e| anyhow::anyhow!("--name {}", e.message))?;
+    let name = name.as_str();
     let role = Role::parse(role).map_err(|e| anyhow::anyhow!("--role: {}", e.message))?;
     let email = heard_domain::survey::parse_email(email)
         .map_err(|(_, m)| anyhow::anyhow!("--email: {m}"))?;

@@ -150,7 +150,8 @@ pub async fn create(
         return Ok(not_operator(&state, &me));
     }
     let mut errs = FieldErrors::default();
-    let name = form.get("name");
+    let name = crate::input::clean_name("name", form.get("name")).unwrap_or_default();
+    let name = name.as_str();
     if name.is_empty() || name.len() > 200 {
         errs.push(FieldError::new(
             "name",

@@ -797,3 +797,73 @@ both_backends!(
         );
     }
 );
+
+#[tokio::test]
+async fn every_cli_text_argument_meets_the_edge_rule_of_the_web_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| heard(dir.path(), args);
+    let err = |o: std::process::Output| {
+        assert!(
+            !o.status.success(),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    assert!(
+        err(run(&[
+            "org", "create", "--name", "Org\u{1}", "--slug", "org-a"
+        ]))
+        .contains("--name")
+    );
+    assert!(
+        err(run(&[
+            "org",
+            "create",
+            "--name",
+            "Org\u{1b}[31m",
+            "--slug",
+            "org-b"
+        ]))
+        .contains("--name")
+    );
+    assert!(err(run(&["user", "lockouts", "--email", "a\u{1b}@x.gov"])).contains("--email"));
+    assert!(err(run(&["user", "unlock", "--email", "a\u{7}@x.gov"])).contains("--email"));
+    // Bidirectional controls are removed from names, as on the web forms' pages.
+    let o = run(&[
+        "org",
+        "create",
+        "--name",
+        "Agency\u{202E}gro",
+        "--slug",
+        "agency",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&[
+        "user",
+        "add",
+        "--org",
+        "agency",
+        "--email",
+        "pat@agency.gov",
+        "--name",
+        "Pat\u{202E}ma",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let store = heard_store::Store::open(
+        &heard_store::DatabaseUrl::sqlite_in(dir.path()),
+        heard_store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(store.org_by_slug("agency").await.unwrap().name, "Agencygro");
+    assert_eq!(
+        store.user_by_email("pat@agency.gov").await.unwrap().name,
+        "Patma"
+    );
+    assert!(
+        store.org_by_slug("org-a").await.is_err(),
+        "nothing half-written"
+    );
+    store.close().await;
+}
