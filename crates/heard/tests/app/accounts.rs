@@ -722,6 +722,14 @@ async fn the_cli_unlocks_an_address_however_it_is_written_and_refuses_what_match
                 .await
                 .unwrap();
         }
+        // `heard user lockouts` shows times as the site page does, in UTC and saying so.
+        let listed = run(&["user", "lockouts"]);
+        let since = heard_domain::Zone::utc().display(now + 4);
+        assert!(
+            String::from_utf8_lossy(&listed.stdout).contains(&since),
+            "{since} in {}",
+            String::from_utf8_lossy(&listed.stdout)
+        );
         let o = run(&["user", "unlock", "--address", written]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(
@@ -867,3 +875,23 @@ async fn every_cli_text_argument_meets_the_edge_rule_of_the_web_forms() {
     );
     store.close().await;
 }
+
+both_backends!(
+    the_site_page_shows_lockout_times_in_utc_and_says_so,
+    |app| {
+        let now = heard_store::now_ms();
+        for i in 0..6 {
+            app.store
+                .record_sign_in_failure("pat@agency.gov", "198.51.100.7", now + i)
+                .await
+                .unwrap();
+        }
+        let s = app.sign_in(&app.a.admin_email).await;
+        let html = app.get(&s, "/admin/site").await.text().await.unwrap();
+        let since = heard_domain::Zone::utc().display(now);
+        assert!(html.contains(&since), "{since} in {html}");
+        assert!(since.ends_with(" UTC"));
+        // The command line shows the same times the same way.
+        let _ = since;
+    }
+);
