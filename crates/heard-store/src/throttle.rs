@@ -64,7 +64,9 @@ pub const ACCOUNT_AT_ADDRESS: ThrottleRule = ThrottleRule {
 };
 
 /// Every account from one address: 100 failures an hour are free, because a whole agency may reach Heard through
-/// one address; past that (someone trying many accounts), the address waits as above.
+/// one address; past that (someone trying many accounts), each account with failures of its own from the address
+/// waits as above, and each further failure makes its account wait, while accounts without failures there are
+/// never held up (see the module doc).
 pub const ADDRESS: ThrottleRule = ThrottleRule {
     failures_before_wait: 100,
     first_wait_ms: 60_000,
@@ -117,8 +119,10 @@ const WHOLE_ADDRESS: &str = "";
 /// A recorded lockout: when a counter started making an address wait, and how it ended.
 #[derive(Debug, Clone)]
 pub struct SignInLockout {
-    /// The email typed, lower-case (whether or not it has an account); empty when the whole address waits.
+    /// The email typed, lower-case (whether or not it has an account); empty for the whole address's counter
+    /// (which holds up only the accounts that failed from it).
     pub email: String,
+    /// The [`address_key`]: an IPv4 address, or an IPv6 /64 network such as `2001:db8::/64`.
     pub address: String,
     /// Failures in the window so far.
     pub failures: i64,
