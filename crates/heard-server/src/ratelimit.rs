@@ -24,9 +24,13 @@ impl IpLimiter {
         IpLimiter { inner }
     }
 
+    /// Spends one of the budget of `ip`'s address group (an IPv6 address's /64, see
+    /// `heard_store::throttle::address_group`), or answers 429 when it is spent.
     pub fn check(&self, ip: IpAddr) -> Result<(), crate::AppError> {
         match &self.inner {
-            Some(l) => l.check_key(&ip).map_err(|_| crate::AppError::RateLimited),
+            Some(l) => l
+                .check_key(&heard_store::throttle::address_group(ip))
+                .map_err(|_| crate::AppError::RateLimited),
             None => Ok(()),
         }
     }
@@ -99,5 +103,13 @@ mod tests {
         assert!(l.check(a).is_err());
         assert!(l.check(b).is_ok());
         assert!(IpLimiter::per_minute(0).check(a).is_ok());
+        // The addresses of one IPv6 /64 share a budget; another /64 has its own.
+        let l = IpLimiter::per_minute(60);
+        for i in 0..10u16 {
+            l.check(IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, i]))
+                .unwrap();
+        }
+        assert!(l.check("2001:db8:0:1::ffff".parse().unwrap()).is_err());
+        assert!(l.check("2001:db8:0:2::1".parse().unwrap()).is_ok());
     }
 }

@@ -44,6 +44,11 @@ impl Templates {
         env.add_filter("datetime", |st: &minijinja::State, ms: i64| {
             zone_of(st).display(ms)
         });
+        // Pages that span organizations (the site page's lockouts) show times in UTC, labelled "UTC", as
+        // `heard user lockouts` does.
+        env.add_filter("datetime_utc", |ms: i64| {
+            heard_domain::Zone::utc().display(ms)
+        });
         env.add_filter("pct", |p: f64| format!("{:.0}%", p * 100.0));
         env.add_filter("pct1", |p: f64| format!("{:.1}%", p * 100.0));
         env.add_filter("num", |n: f64| format_thousands(n as i64));

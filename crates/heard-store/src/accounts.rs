@@ -283,8 +283,11 @@ impl Store {
         self.change_membership(org, user, Some(role)).await
     }
 
-    /// Removes a member from an organization. Access ends at once, because every request checks membership. The
-    /// last admin cannot be removed (`Conflict`); someone who is not a member is `NotFound`.
+    /// Removes a member from an organization. Access ends at once, because every request checks membership; the
+    /// organization's pending invitations for their email are withdrawn (so they cannot rejoin by accepting one),
+    /// and every session of theirs ends: sessions belong to an account, not to one organization, so the person is
+    /// signed out everywhere and signs in again for their other organizations. The last admin cannot be removed
+    /// (`Conflict`); someone who is not a member is `NotFound`.
     pub async fn remove_membership(&self, org: OrgId, user: UserId) -> Result<()> {
         self.change_membership(org, user, None).await
     }
@@ -307,8 +310,16 @@ impl Store {
             match role {
                 Some(r) => sqlx::query("UPDATE memberships SET role = $1 WHERE org_id = $2 AND user_id = $3")
                     .bind(r.key()).bind(org.as_uuid()).bind(user.as_uuid()).execute(&mut *tx).await?,
-                None => sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
-                    .bind(org.as_uuid()).bind(user.as_uuid()).execute(&mut *tx).await?,
+                None => {
+                    let now = crate::now_ms();
+                    sqlx::query("UPDATE invitations SET answered_at = $1, answer = 'withdrawn' WHERE org_id = $2 \
+                         AND answered_at IS NULL AND email = (SELECT email FROM users WHERE id = $3)")
+                        .bind(now).bind(org.as_uuid()).bind(user.as_uuid()).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                        .bind(user.as_uuid()).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+                        .bind(org.as_uuid()).bind(user.as_uuid()).execute(&mut *tx).await?
+                }
             };
             tx.commit().await?;
             Ok(())

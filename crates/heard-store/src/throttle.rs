@@ -5,9 +5,24 @@
 //! out. Each time a counter starts making someone wait, a lockout is recorded for admins, operators and
 //! `heard user lockouts` to see, and `heard user unlock` ends it.
 //!
+//! The address's budget slows guessing; it never refuses someone who has not failed. While an address is past its
+//! budget, an account with failures of its own from that address in the window (an account being guessed at, or a
+//! typed email with no account: unknown emails count like any other) waits, without its password being checked;
+//! an account with none is let in with its right password, and its first wrong one from there makes it wait too.
+//! So a person behind an agency's shared address is never kept out by other people's mistakes, and an attacker
+//! spraying guesses from it gets one guess per account per wait. Because what blocks an account is always its own
+//! counter at that address, ending that account's lockouts (an organization admin's Unlock, `heard user unlock
+//! --email`) lets it in again.
+//!
+//! Addresses are counted by [`address_key`]: an IPv4 address alone, an IPv6 address by its /64 network (one
+//! subscriber usually holds a whole /64, so counting its addresses one by one would give it 2^64 budgets). Every
+//! per-address budget (these counters, the public display and submission limits) uses that one function.
+//!
 //! The rule follows NIST SP 800-63B §5.2.2 (rate limiting rather than lockout; waits that grow; throttling must not
 //! become a denial of service) and OWASP ASVS V2.2.1. Any later way of proving who someone is (a one-time code, an
 //! invitation token, an API key) should count its failures through [`ThrottleRule`] the same way.
+
+use std::net::{IpAddr, Ipv6Addr};
 
 use uuid::Uuid;
 
@@ -49,7 +64,9 @@ pub const ACCOUNT_AT_ADDRESS: ThrottleRule = ThrottleRule {
 };
 
 /// Every account from one address: 100 failures an hour are free, because a whole agency may reach Heard through
-/// one address; past that (someone trying many accounts), the address waits as above.
+/// one address; past that (someone trying many accounts), each account with failures of its own from the address
+/// waits as above, and each further failure makes its account wait, while accounts without failures there are
+/// never held up (see the module doc).
 pub const ADDRESS: ThrottleRule = ThrottleRule {
     failures_before_wait: 100,
     first_wait_ms: 60_000,
@@ -60,14 +77,52 @@ pub const ADDRESS: ThrottleRule = ThrottleRule {
 // An address shared by a whole agency must have far more room than one account at one address.
 const _: () = assert!(ADDRESS.failures_before_wait >= 10 * ACCOUNT_AT_ADDRESS.failures_before_wait);
 
+/// The address a per-address budget counts `ip` under: an IPv4 address itself, an IPv6 address as its /64 network
+/// (the lower 64 bits cleared; an IPv4-mapped IPv6 address as the IPv4 address). Every per-address budget keys
+/// on this, so one person cannot get a fresh budget by moving within their network.
+pub fn address_group(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
+    }
+}
+
+/// [`address_group`] as the text stored in the sign-in counters and lockouts: `192.0.2.1`, or `2001:db8::/64`.
+pub fn address_key(ip: IpAddr) -> String {
+    match address_group(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("{v6}/64"),
+    }
+}
+
+/// The address key of an address as a person types it (`2001:DB8:0:0::0001`, `[2001:db8::1]`, `2001:db8::/64`,
+/// `192.0.2.1`), or `None` when it is not an address.
+pub fn parse_address(typed: &str) -> Option<String> {
+    let t = typed.trim();
+    let t = t
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(t);
+    let t = t
+        .strip_suffix("/64")
+        .filter(|x| x.contains(':'))
+        .unwrap_or(t);
+    t.parse::<IpAddr>().ok().map(address_key)
+}
+
 /// The `email` of the counter that counts every failure from an address.
 const WHOLE_ADDRESS: &str = "";
 
 /// A recorded lockout: when a counter started making an address wait, and how it ended.
 #[derive(Debug, Clone)]
 pub struct SignInLockout {
-    /// The email typed, lower-case (whether or not it has an account); empty when the whole address waits.
+    /// The email typed, lower-case (whether or not it has an account); empty for the whole address's counter
+    /// (which holds up only the accounts that failed from it).
     pub email: String,
+    /// The [`address_key`]: an IPv4 address, or an IPv6 /64 network such as `2001:db8::/64`.
     pub address: String,
     /// Failures in the window so far.
     pub failures: i64,
@@ -111,13 +166,26 @@ fn normalize(email: &str) -> String {
 }
 
 impl Store {
-    /// Until when (milliseconds since the epoch) a sign-in for `email` from `address` must wait, if it must: because
-    /// this address failed too often for this account, or for all accounts together.
+    /// Until when (milliseconds since the epoch) a sign-in for `email` from `address` (an [`address_key`]) must
+    /// wait, if it must: because this address failed too often for this account, or because the address is past
+    /// its budget and this account has failures of its own from it in the window (see the module doc: an account
+    /// without any is never refused).
     pub async fn sign_in_wait(&self, email: &str, address: &str, now: i64) -> Result<Option<i64>> {
         let email = normalize(email);
-        let until: Option<i64> = on_pool!(self, p => sqlx::query_scalar(
-            "SELECT MAX(wait_until) FROM sign_in_failures WHERE address = $1 AND (email = $2 OR email = $3)")
-            .bind(address).bind(&email).bind(WHOLE_ADDRESS).fetch_one(p).await)?;
+        let rows: Vec<(String, i64, i64, i64)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT email, failures, window_start, wait_until FROM sign_in_failures \
+             WHERE address = $1 AND (email = $2 OR email = $3)")
+            .bind(address).bind(&email).bind(WHOLE_ADDRESS).fetch_all(p).await)?;
+        let own = rows
+            .iter()
+            .find(|r| r.0 != WHOLE_ADDRESS || email == WHOLE_ADDRESS);
+        let has_own_failures =
+            own.is_some_and(|r| r.1 > 0 && now - r.2 < ACCOUNT_AT_ADDRESS.window_ms);
+        let until = rows
+            .iter()
+            .filter(|r| r.0 != WHOLE_ADDRESS || has_own_failures)
+            .map(|r| r.3)
+            .max();
         Ok(until.filter(|u| *u > now))
     }
 
@@ -141,6 +209,8 @@ impl Store {
             sqlx::query("DELETE FROM sign_in_failures WHERE window_start < $1 AND wait_until < $2")
                 .bind(now - ACCOUNT_AT_ADDRESS.window_ms.max(ADDRESS.window_ms)).bind(now).execute(&mut *tx).await?;
             let mut wait = 0i64;
+            // The whole address's counter comes first: while it makes the address wait, this account's failure
+            // makes this account wait as long (one guess per account per wait, see the module doc).
             for (key, rule) in &counters {
                 let row: Option<(i64, i64)> = sqlx::query_as(
                     "SELECT failures, window_start FROM sign_in_failures WHERE email = $1 AND address = $2")
@@ -151,6 +221,7 @@ impl Store {
                 };
                 let w = rule.wait_after(failures);
                 let until = if w > 0 { now + w } else { 0 };
+                let (w, until) = if key != WHOLE_ADDRESS && wait > until { (wait - now, wait) } else { (w, until) };
                 wait = wait.max(until);
                 sqlx::query("INSERT INTO sign_in_failures (email, address, failures, window_start, wait_until) \
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email, address) DO UPDATE SET failures = excluded.failures, \
@@ -269,5 +340,24 @@ mod tests {
         );
         assert_eq!(ADDRESS.wait_after(99), 0);
         assert_eq!(ADDRESS.wait_after(100), 60_000);
+    }
+
+    #[test]
+    fn addresses_are_grouped_by_ipv4_address_and_ipv6_network() {
+        let key = |s: &str| parse_address(s);
+        assert_eq!(key("192.0.2.1").as_deref(), Some("192.0.2.1"));
+        assert_eq!(key("::ffff:192.0.2.1").as_deref(), Some("192.0.2.1"));
+        for typed in [
+            "2001:db8::1",
+            "2001:DB8:0:0::0001",
+            "[2001:db8::1]",
+            "2001:db8::ffff:1",
+            "2001:db8::/64",
+        ] {
+            assert_eq!(key(typed).as_deref(), Some("2001:db8::/64"), "{typed}");
+        }
+        assert_eq!(key("2001:db8:0:1::1").as_deref(), Some("2001:db8:0:1::/64"));
+        assert_eq!(key("not-an-ip"), None);
+        assert_eq!(key("192.0.2.1/64"), None);
     }
 }

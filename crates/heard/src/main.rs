@@ -386,6 +386,8 @@ async fn run(command: Command) -> Result<()> {
         Command::User {
             command: UserCommand::SignOut { storage, email },
         } => {
+            heard_server::input::clean_text("--email", &email)
+                .map_err(|err| anyhow::anyhow!("--email {}", err.message))?;
             let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
             let user = store
                 .user_by_email(&email)
@@ -406,6 +408,28 @@ async fn run(command: Command) -> Result<()> {
         } => {
             let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
             let now = heard_store::now_ms();
+            // Both are checked before anything ends, so a typo ends nothing and says so.
+            if let Some(e) = &email {
+                heard_server::input::clean_text("--email", e)
+                    .map_err(|err| anyhow::anyhow!("--email {}", err.message))?;
+            }
+            let address = match address {
+                Some(a) => Some(heard_store::throttle::parse_address(&a).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--address: '{a}' is not an IP address (such as 192.0.2.1 or 2001:db8::1)"
+                    )
+                })?),
+                None => None,
+            };
+            if let Some(email) = &email {
+                let known = store.user_by_email(email).await.is_ok();
+                let failures = store.sign_in_lockouts(Some(email)).await?;
+                if !known && failures.is_empty() {
+                    anyhow::bail!(
+                        "--email: no account has the email '{email}', and no lockout names it"
+                    );
+                }
+            }
             if let Some(email) = email {
                 let n = store.unlock_sign_in(&email, now).await?;
                 println!("Ended {n} lockout(s) of {email}.");
@@ -420,6 +444,10 @@ async fn run(command: Command) -> Result<()> {
         Command::User {
             command: UserCommand::Lockouts { storage, email },
         } => {
+            if let Some(e) = &email {
+                heard_server::input::clean_text("--email", e)
+                    .map_err(|err| anyhow::anyhow!("--email {}", err.message))?;
+            }
             let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
             settings::print_lockouts(&store, email.as_deref()).await?;
             store.close().await;
@@ -434,7 +462,10 @@ async fn run(command: Command) -> Result<()> {
                     time_zone,
                 },
         } => {
-            let name = name.trim();
+            // The same edge rule as the site page's form: control characters refused, bidi controls removed.
+            let name = heard_server::input::clean_name("--name", &name)
+                .map_err(|e| anyhow::anyhow!("--name {}", e.message))?;
+            let name = name.as_str();
             if name.is_empty() || name.len() > 200 {
                 anyhow::bail!("--name: give the organization's name (at most 200 characters)");
             }

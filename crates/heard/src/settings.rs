@@ -95,6 +95,9 @@ pub async fn add_user(
         heard_server::input::clean_text(flag, text)
             .map_err(|e| anyhow::anyhow!("{flag} {}", e.message))?;
     }
+    let name = heard_server::input::clean_name("--name", name)
+        .map_err(|e| anyhow::anyhow!("--name {}", e.message))?;
+    let name = name.as_str();
     let role = Role::parse(role).map_err(|e| anyhow::anyhow!("--role: {}", e.message))?;
     let email = heard_domain::survey::parse_email(email)
         .map_err(|(_, m)| anyhow::anyhow!("--email: {m}"))?;
@@ -127,11 +130,8 @@ pub async fn add_user(
 
 /// Prints the latest sign-in lockouts, one a line: when, email (or "every account"), address, failures, state.
 pub async fn print_lockouts(store: &Store, email: Option<&str>) -> Result<()> {
-    let fmt = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default()
-    };
+    // In UTC, labelled, exactly as the site page shows them (lockouts span organizations and their zones).
+    let fmt = |ms: i64| heard_domain::Zone::utc().display(ms);
     let now = heard_store::now_ms();
     let lockouts = store.sign_in_lockouts(email).await?;
     if lockouts.is_empty() {

@@ -212,7 +212,8 @@ pub async fn answer(
         return Ok(Redirect::to(&format!("/admin/login?next={next}")).into_response());
     }
     let mut errs = FieldErrors::default();
-    let name = form.get("name").trim();
+    let name = crate::input::clean_name("name", form.get("name")).unwrap_or_default();
+    let name = name.as_str();
     if name.is_empty() || name.chars().count() > 200 {
         errs.push(FieldError::new(
             "name",

@@ -99,7 +99,7 @@ pub async fn submit(
         ));
     }
     let now = heard_store::now_ms();
-    let address = ip.to_string();
+    let address = heard_store::throttle::address_key(ip);
     if let Some(until) = state.store.sign_in_wait(&email, &address, now).await? {
         return Ok(too_many(&state, &cookie_csrf, &next, &email, until - now));
     }
@@ -158,7 +158,7 @@ fn too_many(state: &AppState, csrf: &str, next: &str, email: &str, wait_ms: i64)
 fn wait_sentence(wait_ms: i64) -> String {
     let minutes = (wait_ms + 59_999) / 60_000;
     format!(
-        "Too many failed attempts from this address. Try again in {minutes} minute{}, or ask an administrator of your organization to unlock your account.",
+        "Too many failed sign-ins to this account from this address. Try again in {minutes} minute{}, or ask an administrator of your organization to unlock your account.",
         if minutes == 1 { "" } else { "s" }
     )
 }

@@ -101,10 +101,14 @@ pub async fn unlock(
     if !form.get("email").is_empty() {
         state.store.unlock_sign_in(form.get("email"), now).await?;
     } else if !form.get("address").is_empty() {
-        state
-            .store
-            .unlock_sign_in_address(form.get("address"), now)
-            .await?;
+        let Some(address) = heard_store::throttle::parse_address(form.get("address")) else {
+            return Err(crate::AppError::field(
+                "address",
+                "invalid",
+                "give an IP address, such as 192.0.2.1 or 2001:db8::1",
+            ));
+        };
+        state.store.unlock_sign_in_address(&address, now).await?;
     } else {
         return Err(crate::AppError::field(
             "email",
@@ -146,7 +150,8 @@ pub async fn create(
         return Ok(not_operator(&state, &me));
     }
     let mut errs = FieldErrors::default();
-    let name = form.get("name");
+    let name = crate::input::clean_name("name", form.get("name")).unwrap_or_default();
+    let name = name.as_str();
     if name.is_empty() || name.len() > 200 {
         errs.push(FieldError::new(
             "name",

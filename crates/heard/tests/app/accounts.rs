@@ -502,7 +502,11 @@ both_backends!(a_removed_member_loses_access_at_once, |app| {
         .post(&admin, &format!("{a_home}/members/{id}/remove"), &[])
         .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(app.get(&leaver, &a_home).await.status(), 404, "at once");
+    assert_eq!(
+        app.get(&leaver, &a_home).await.status(),
+        303,
+        "at once: the removed member is signed out"
+    );
     // The last admin cannot remove themself (nobody could manage the organization).
     let me = app
         .store
@@ -608,3 +612,286 @@ async fn the_cli_resets_passwords_signs_out_and_unlocks() {
     );
     store.close().await;
 }
+
+both_backends_proxied!(
+    failures_against_other_accounts_never_refuse_a_member_with_none_of_her_own,
+    |app| {
+        let shared = "192.0.2.77";
+        let now = heard_store::now_ms();
+        // 105 wrong guesses at accounts that do not exist, from the agency's one address: past its budget.
+        for i in 0..105 {
+            app.store
+                .record_sign_in_failure(&format!("nobody{i}@example.gov"), shared, now + i)
+                .await
+                .unwrap();
+        }
+        // A guess at one of those accounts waits.
+        assert_eq!(
+            sign_in_from(&app, "nobody3@example.gov", "wrong password!!", shared)
+                .await
+                .status(),
+            429
+        );
+        // A member who has not failed from that address signs in with her right password.
+        let r = sign_in_from(&app, &app.a.admin_email, PASSWORD, shared).await;
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+        // A member who mistyped once from that address while it was past its budget waits; the message says what
+        // helps, and her organization's Unlock lets her in.
+        add_account(
+            &app,
+            "ana@agency-a.example.gov",
+            Some(heard_domain::Role::Viewer),
+        )
+        .await;
+        assert_eq!(
+            sign_in_from(&app, "ana@agency-a.example.gov", "wrong password!!", shared)
+                .await
+                .status(),
+            401
+        );
+        let r = sign_in_from(&app, "ana@agency-a.example.gov", PASSWORD, shared).await;
+        assert_eq!(r.status(), 429);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("ask an administrator of your organization to unlock your account"),
+            "{html}"
+        );
+        app.store
+            .unlock_sign_in("ana@agency-a.example.gov", heard_store::now_ms())
+            .await
+            .unwrap();
+        assert_eq!(
+            sign_in_from(&app, "ana@agency-a.example.gov", PASSWORD, shared)
+                .await
+                .status(),
+            303,
+            "the organization's unlock clears what blocked her"
+        );
+    }
+);
+
+both_backends_proxied!(ipv6_addresses_of_one_network_share_a_budget, |app| {
+    let email = app.a.admin_email.clone();
+    // One attacker rotating through the addresses of its /64 network is one address.
+    for i in 1..=6 {
+        sign_in_from(
+            &app,
+            &email,
+            "wrong password!!",
+            &format!("2001:db8:0:1::{i:x}"),
+        )
+        .await;
+    }
+    assert_eq!(
+        sign_in_from(&app, &email, PASSWORD, "2001:db8:0:1::abcd")
+            .await
+            .status(),
+        429,
+        "another address of the same /64 waits too"
+    );
+    assert_eq!(
+        sign_in_from(&app, &email, PASSWORD, "2001:db8:0:2::1")
+            .await
+            .status(),
+        303,
+        "another network does not"
+    );
+});
+
+#[tokio::test]
+async fn the_cli_unlocks_an_address_however_it_is_written_and_refuses_what_matches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| heard(dir.path(), args);
+    assert!(
+        run(&["org", "create", "--name", "Agency", "--slug", "agency"])
+            .status
+            .success()
+    );
+    let store = heard_store::Store::open(
+        &heard_store::DatabaseUrl::sqlite_in(dir.path()),
+        heard_store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    let key = heard_store::throttle::address_key("2001:db8::1".parse().unwrap());
+    for written in ["2001:DB8:0:0::0001", "[2001:db8::1]"] {
+        let now = heard_store::now_ms();
+        for i in 0..6 {
+            store
+                .record_sign_in_failure("pat@agency.gov", &key, now + i)
+                .await
+                .unwrap();
+        }
+        // `heard user lockouts` shows times as the site page does, in UTC and saying so.
+        let listed = run(&["user", "lockouts"]);
+        let since = heard_domain::Zone::utc().display(now + 4);
+        assert!(
+            String::from_utf8_lossy(&listed.stdout).contains(&since),
+            "{since} in {}",
+            String::from_utf8_lossy(&listed.stdout)
+        );
+        let o = run(&["user", "unlock", "--address", written]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("Ended 1 lockout"),
+            "{written}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    let o = run(&["user", "unlock", "--address", "not-an-ip"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--address"));
+    let o = run(&["user", "unlock", "--email", "nobody@x.y"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--email"));
+    store.close().await;
+}
+
+both_backends!(the_site_page_refuses_an_address_that_is_not_one, |app| {
+    let s = app.sign_in(&app.a.admin_email).await;
+    let r = app
+        .post(&s, "/admin/lockouts/unlock", &[("address", "not an ip")])
+        .await;
+    assert_eq!(r.status(), 422, "a form error, not a silent redirect");
+    assert!(r.text().await.unwrap().contains("address"));
+});
+
+both_backends!(
+    removing_a_member_withdraws_her_invitations_and_ends_her_sessions,
+    |app| {
+        let a_home = format!("/admin/o/{}", app.a.org);
+        let ana = "ana@agency-a.example.gov";
+        add_account(&app, ana, Some(heard_domain::Role::Analyst)).await;
+        let session = app.sign_in(ana).await;
+        let admin = app.sign_in(&app.a.admin_email).await;
+        let r = app
+            .post(
+                &admin,
+                &format!("{a_home}/invitations"),
+                &[("email", ana), ("role", "viewer")],
+            )
+            .await;
+        assert!(
+            r.status().is_success() || r.status().is_redirection(),
+            "{}",
+            r.status()
+        );
+        let now = heard_store::now_ms();
+        assert_eq!(app.store.invitations_for(ana, now).await.unwrap().len(), 1);
+        let user = app.store.user_by_email(ana).await.unwrap();
+        let r = app
+            .post(&admin, &format!("{a_home}/members/{}/remove", user.id), &[])
+            .await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(
+            app.get(&session, "/admin").await.status(),
+            303,
+            "her session ended: back to sign-in"
+        );
+        assert!(
+            app.store
+                .invitations_for(ana, now)
+                .await
+                .unwrap()
+                .is_empty(),
+            "her pending invitation is withdrawn, so she cannot rejoin with it"
+        );
+        assert!(
+            app.store
+                .pending_invitations(app.a.org, now)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);
+
+#[tokio::test]
+async fn every_cli_text_argument_meets_the_edge_rule_of_the_web_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| heard(dir.path(), args);
+    let err = |o: std::process::Output| {
+        assert!(
+            !o.status.success(),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    assert!(
+        err(run(&[
+            "org", "create", "--name", "Org\u{1}", "--slug", "org-a"
+        ]))
+        .contains("--name")
+    );
+    assert!(
+        err(run(&[
+            "org",
+            "create",
+            "--name",
+            "Org\u{1b}[31m",
+            "--slug",
+            "org-b"
+        ]))
+        .contains("--name")
+    );
+    assert!(err(run(&["user", "lockouts", "--email", "a\u{1b}@x.gov"])).contains("--email"));
+    assert!(err(run(&["user", "unlock", "--email", "a\u{7}@x.gov"])).contains("--email"));
+    // Bidirectional controls are removed from names, as on the web forms' pages.
+    let o = run(&[
+        "org",
+        "create",
+        "--name",
+        "Agency\u{202E}gro",
+        "--slug",
+        "agency",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&[
+        "user",
+        "add",
+        "--org",
+        "agency",
+        "--email",
+        "pat@agency.gov",
+        "--name",
+        "Pat\u{202E}ma",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let store = heard_store::Store::open(
+        &heard_store::DatabaseUrl::sqlite_in(dir.path()),
+        heard_store::StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(store.org_by_slug("agency").await.unwrap().name, "Agencygro");
+    assert_eq!(
+        store.user_by_email("pat@agency.gov").await.unwrap().name,
+        "Patma"
+    );
+    assert!(
+        store.org_by_slug("org-a").await.is_err(),
+        "nothing half-written"
+    );
+    store.close().await;
+}
+
+both_backends!(
+    the_site_page_shows_lockout_times_in_utc_and_says_so,
+    |app| {
+        let now = heard_store::now_ms();
+        for i in 0..6 {
+            app.store
+                .record_sign_in_failure("pat@agency.gov", "198.51.100.7", now + i)
+                .await
+                .unwrap();
+        }
+        let s = app.sign_in(&app.a.admin_email).await;
+        let html = app.get(&s, "/admin/site").await.text().await.unwrap();
+        let since = heard_domain::Zone::utc().display(now);
+        assert!(html.contains(&since), "{since} in {html}");
+        assert!(since.ends_with(" UTC"));
+        // The command line shows the same times the same way.
+        let _ = since;
+    }
+);
