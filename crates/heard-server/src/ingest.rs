@@ -161,6 +161,15 @@ fn parse_json(body: &Bytes) -> AppResult<Value> {
     })
 }
 
+/// The body of an operation that takes only `application/json`: 415 for any other content type, and the field
+/// error `body`/`invalid_json` (naming the line and column) for a body that does not parse.
+fn json_body(headers: &HeaderMap, body: &Bytes) -> AppResult<Value> {
+    if content_type(headers) != "application/json" {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    parse_json(body)
+}
+
 /// `{"items": [...]}` → the items, each with its name prefix.
 fn batch_items(v: Value) -> AppResult<Vec<(String, Value)>> {
     let mut m = match v {
@@ -310,10 +319,7 @@ pub async fn signals(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<Json<BatchResult>> {
-    if content_type(&headers) != "application/json" {
-        return Err(AppError::UnsupportedMediaType);
-    }
-    let items = batch_items(parse_json(&body)?)?;
+    let items = batch_items(json_body(&headers, &body)?)?;
     let now = heard_store::now_ms();
     let services = state.store.services(org).await?;
     let touchpoints = state.store.touchpoints(org).await?;
@@ -596,10 +602,7 @@ pub async fn declare_event_type(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<(axum::http::StatusCode, Json<EventTypeDoc>)> {
-    if content_type(&headers) != "application/json" {
-        return Err(AppError::UnsupportedMediaType);
-    }
-    let mut v = parse_json(&body)?;
+    let mut v = json_body(&headers, &body)?;
     let mut errs = FieldErrors::default();
     crate::input::clean_json("", &mut v, &mut errs);
     if !errs.is_empty() {

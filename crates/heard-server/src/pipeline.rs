@@ -116,15 +116,7 @@ impl Pipeline {
                     raw_texts.push((q.id.clone(), self.sealer.seal(text)));
                 }
                 *text = a.redacted.clone();
-                let v = json!({
-                    "language": a.language,
-                    "sentiment": a.sentiment,
-                    "themes": a.themes,
-                    "intent": a.intent,
-                    "emotions": a.emotions,
-                    "urgency": a.urgency,
-                    "pii": pii_types(&a.pii),
-                });
+                let v = enrichment_json(&a);
                 // The most negative label of any answer describes the response: one complaint matters.
                 let label = match v["sentiment"]["label"].as_str() {
                     Some("negative") => Some("negative"),
@@ -212,6 +204,21 @@ pub fn trust_of(
     (Some(n as i16), Some(positive))
 }
 
+/// The stored enrichment of one analysed text: language, sentiment, themes, intent, emotions, urgency and the
+/// personal-data entity types found (never the personal data itself). Survey answers and signals store the same
+/// shape, so reports read both alike.
+fn enrichment_json(a: &heard_text::Analysis) -> Value {
+    json!({
+        "language": a.language,
+        "sentiment": a.sentiment,
+        "themes": a.themes,
+        "intent": a.intent,
+        "emotions": a.emotions,
+        "urgency": a.urgency,
+        "pii": pii_types(&a.pii),
+    })
+}
+
 /// The entity types found in a text (never the text itself), for filters and audits.
 fn pii_types<T: serde::Serialize>(spans: &[T]) -> Vec<String> {
     let mut types: Vec<String> = spans
@@ -268,18 +275,11 @@ impl Pipeline {
             })
             .collect();
         let themes: Vec<String> = a.themes.iter().map(|t| t.id.clone()).collect();
-        let enrichment = json!({
-            "language": a.language,
-            "sentiment": a.sentiment,
-            "themes": a.themes,
-            "intent": a.intent,
-            "emotions": a.emotions,
-            "urgency": a.urgency,
-            "pii": pii_types(&a.pii),
-        });
+        let enrichment = enrichment_json(&a);
         let sentiment = enrichment["sentiment"]["label"]
             .as_str()
             .map(str::to_string);
+        let (person_key, reference_key) = self.sealed_keys(org, &s.common);
         NewSignal {
             id: heard_domain::SignalId::new(),
             org_id: org,
@@ -302,19 +302,29 @@ impl Pipeline {
             enrichment: Some(enrichment),
             sentiment,
             themes,
-            person_key: s
-                .common
-                .person
-                .as_ref()
-                .map(|p| self.sealer.person_key(org, p)),
-            reference_key: s
-                .common
-                .reference
-                .as_ref()
-                .map(|r| self.sealer.reference_key(org, r)),
+            person_key,
+            reference_key,
             occurred_at: s.common.occurred_at,
             received_at,
         }
+    }
+
+    /// The keyed hashes of a signal's or an event's person and reference (never the values themselves), per
+    /// organization, so the same person links across channels within it and nowhere else.
+    fn sealed_keys(
+        &self,
+        org: OrgId,
+        c: &heard_domain::intake::Common,
+    ) -> (
+        Option<heard_domain::identity::PersonKey>,
+        Option<heard_domain::identity::ReferenceKey>,
+    ) {
+        (
+            c.person.as_ref().map(|p| self.sealer.person_key(org, p)),
+            c.reference
+                .as_ref()
+                .map(|r| self.sealer.reference_key(org, r)),
+        )
     }
 
     /// Protects a parsed event: person and reference hashed, attribute strings redacted.
@@ -345,6 +355,7 @@ impl Pipeline {
                 v => (k, v),
             })
             .collect();
+        let (person_key, reference_key) = self.sealed_keys(org, &e.common);
         heard_domain::event::NewEvent {
             id: heard_domain::EventId::new(),
             org_id: org,
@@ -354,16 +365,8 @@ impl Pipeline {
             received_at,
             service_id: e.common.service_id,
             touchpoint_id: e.common.touchpoint_id,
-            person_key: e
-                .common
-                .person
-                .as_ref()
-                .map(|p| self.sealer.person_key(org, p)),
-            reference_key: e
-                .common
-                .reference
-                .as_ref()
-                .map(|r| self.sealer.reference_key(org, r)),
+            person_key,
+            reference_key,
             measures: e.measures,
             attributes,
             external_id: e.common.external_id,

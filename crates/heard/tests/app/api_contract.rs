@@ -7,7 +7,7 @@ use heard_store::catalog::NewSurvey;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::support::{Backend, TestApp, spawn_app};
+use crate::support::{Backend, TestApp, create_published_survey, spawn_app};
 
 fn assert_error_shape(e: &Value, code: &str) {
     assert_eq!(e["code"], code, "{e}");
@@ -155,26 +155,20 @@ async fn email_survey(app: &TestApp) -> (String, String) {
     );
     def.check().unwrap();
     let origins: Vec<String> = vec![];
-    let s = app
-        .store
-        .create_survey(
-            NewSurvey {
-                org_id: app.a.org,
-                service_id: app.a.service.id,
-                touchpoint_id: None,
-                name: "Follow-up",
-                draft: &def,
-                allowed_origins: &origins,
-                transaction_point: "post_interaction",
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    app.store
-        .publish_survey(app.a.org, s.id, None, now)
-        .await
-        .unwrap();
+    let s = create_published_survey(
+        &app.store,
+        NewSurvey {
+            org_id: app.a.org,
+            service_id: app.a.service.id,
+            touchpoint_id: None,
+            name: "Follow-up",
+            draft: &def,
+            allowed_origins: &origins,
+            transaction_point: "post_interaction",
+        },
+        now,
+    )
+    .await;
     (
         format!(
             "{}/api/v1/{}/surveys/{}/responses",

@@ -7,7 +7,7 @@ use heard_store::catalog::NewSurvey;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::support::TestApp;
+use crate::support::{TestApp, create_published_survey};
 
 /// A published survey of tenant A attached to an in-person touchpoint (an office): its id and the touchpoint's.
 async fn office_survey(app: &TestApp) -> (heard_domain::SurveyId, heard_domain::TouchpointId) {
@@ -25,26 +25,20 @@ async fn office_survey(app: &TestApp) -> (heard_domain::SurveyId, heard_domain::
         .unwrap();
     let def = templates::a11_v2(&app.a.service.name, TrustScale::Thumbs);
     let origins = vec!["https://www.partner.gov".to_string()];
-    let survey = app
-        .store
-        .create_survey(
-            NewSurvey {
-                org_id: app.a.org,
-                service_id: app.a.service.id,
-                touchpoint_id: Some(office.id),
-                name: "Office exit survey",
-                draft: &def,
-                allowed_origins: &origins,
-                transaction_point: "post_interaction",
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    app.store
-        .publish_survey(app.a.org, survey.id, None, now)
-        .await
-        .unwrap();
+    let survey = create_published_survey(
+        &app.store,
+        NewSurvey {
+            org_id: app.a.org,
+            service_id: app.a.service.id,
+            touchpoint_id: Some(office.id),
+            name: "Office exit survey",
+            draft: &def,
+            allowed_origins: &origins,
+            transaction_point: "post_interaction",
+        },
+        now,
+    )
+    .await;
     (survey.id, office.id)
 }
 

@@ -14,7 +14,7 @@ use heard_store::{DatabaseUrl, Store, StoreError, StoreOptions};
 use serde_json::json;
 
 use crate::both_backends;
-use crate::support::{Backend, database};
+use crate::support::{Backend, database, free_port, wait_ready};
 
 /// A worker that runs the self-test kind, driven by the test (no background task).
 fn test_worker(store: &Store) -> Worker {
@@ -450,27 +450,8 @@ fn heard_serve(addr: &str, data_dir: &str, url: &str) -> Child {
         .unwrap()
 }
 
-async fn wait_ready(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if reqwest::get(format!("{base}/healthz"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server at {base} did not become ready");
-}
-
 fn free_addr() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    format!("127.0.0.1:{port}")
+    format!("127.0.0.1:{}", free_port())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -285,3 +285,40 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Creates the survey and publishes its draft as version 1 (by no user), as a tenant's admin would; returns it as
+/// stored after publishing.
+pub async fn create_published_survey(store: &Store, new: NewSurvey<'_>, now: i64) -> Survey {
+    let org = new.org_id;
+    let survey = store.create_survey(new, now).await.unwrap();
+    store
+        .publish_survey(org, survey.id, None, now)
+        .await
+        .unwrap();
+    store.survey(org, survey.id).await.unwrap()
+}
+
+/// Waits (at most 60 seconds) until a `heard serve` child process at `base` (`http://host:port`) answers
+/// `/healthz` with 200.
+pub async fn wait_ready(base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("server at {base} did not become ready");
+}
+
+/// A loopback port free at the time of asking, for a `heard serve` child process to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
