@@ -8,6 +8,7 @@ mod api_contract;
 mod arrival_channel;
 mod durability;
 mod edge;
+mod edge_more;
 mod isolation;
 mod jobs;
 mod keyed_writes;

@@ -1,0 +1,180 @@
+//! More faults at the edge (issue 16, items 4, 7, 12 and 13 as a tester broke them): a display counted once per
+//! address and survey each hour, previews only for the organization's staff, errors as pages on HTML routes, a
+//! silent database given up on in 2 s, and every status the API can answer written in its document.
+
+use serde_json::Value;
+
+use crate::both_backends;
+use crate::support::{Backend, TestApp, spawn_app};
+
+/// Days since the Unix epoch, today, as the display counter stores them.
+fn today() -> i64 {
+    chrono::Utc::now().timestamp().div_euclid(86_400)
+}
+
+async fn displays_today(app: &TestApp) -> i64 {
+    app.store
+        .displays(app.a.org, app.a.survey.id, today() - 1, today() + 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum()
+}
+
+fn page_url(app: &TestApp) -> String {
+    format!("{}/s/{}/{}", app.base, app.a.slug, app.a.survey.id)
+}
+
+// Item 4: a repeat view by the same address is not a new offer of the survey, on the hosted page or the widget's
+// display beacon; the page is served every time.
+both_backends!(repeat_views_from_one_address_are_one_display, |app| {
+    for _ in 0..20 {
+        let r = app.client.get(page_url(&app)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "the page is always served");
+    }
+    assert_eq!(displays_today(&app).await, 1);
+    // The widget's display beacon, on tenant B's survey.
+    let url = format!(
+        "{}/api/v1/{}/surveys/{}/displays",
+        app.base, app.b.slug, app.b.survey.id
+    );
+    for _ in 0..20 {
+        let r = app.client.post(&url).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+    }
+    let b: i64 = app
+        .store
+        .displays(app.b.org, app.b.survey.id, today() - 1, today() + 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(b, 1);
+});
+
+// Item 4: `?preview=1` is uncounted only for a signed-in staff member of the survey's organization; anyone else
+// (no session, or staff of another organization) is counted, and the page does not call itself a preview.
+both_backends!(
+    only_the_organizations_staff_preview_without_counting,
+    |app| {
+        let preview = format!("{}?preview=1", page_url(&app));
+        let staff = app.sign_in(&app.a.admin_email).await;
+        let r = app
+            .client
+            .get(&preview)
+            .header("cookie", &staff.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            displays_today(&app).await,
+            0,
+            "the organization's own staff preview"
+        );
+
+        let other = app.sign_in(&app.b.admin_email).await;
+        let r = app
+            .client
+            .get(&preview)
+            .header("cookie", &other.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(!r.text().await.unwrap().to_lowercase().contains("preview"));
+        assert_eq!(
+            displays_today(&app).await,
+            1,
+            "another organization's staff is counted"
+        );
+
+        // The public, on tenant B's survey (this address has been counted on A's already).
+        let r = app
+            .client
+            .get(format!(
+                "{}/s/{}/{}?preview=1",
+                app.base, app.b.slug, app.b.survey.id
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let b: i64 = app
+            .store
+            .displays(app.b.org, app.b.survey.id, today() - 1, today() + 2)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(b, 1, "the public is counted");
+    }
+);
+
+// Item 13: a server that takes the connection and never answers is given up on in 2 s, naming host and port.
+#[test]
+fn a_silent_database_is_given_up_on_in_two_seconds() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        // Accept and keep the connection open without a word until the test ends.
+        let c = listener.accept().map(|(s, _)| s);
+        std::thread::sleep(std::time::Duration::from_secs(8));
+        drop(c);
+    });
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_heard"))
+        .args([
+            "migrate",
+            "--database-url",
+            &format!("postgres://postgres@127.0.0.1:{port}/heard_silent"),
+        ])
+        .env_remove("HEARD_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(err.contains("gave up after 2 s"), "{err}");
+    drop(held);
+}
+
+// Item 12: every status an API route can answer is in the document: 422 for a survey id that is not one, and 405
+// for a method the address does not take.
+#[tokio::test]
+async fn the_document_lists_422_and_405_where_they_happen() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let r = app
+        .client
+        .get(format!("{}/api/v1/{}/surveys/%7f", app.base, app.a.slug))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16().to_string();
+    let doc: Value = app
+        .client
+        .get(format!("{}/api/v1/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let get = &doc["paths"]["/api/v1/{org}/surveys/{survey}"]["get"]["responses"];
+    assert!(
+        get.get(&status).is_some(),
+        "{status} is not documented: {get}"
+    );
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                assert!(
+                    op["responses"].get("405").is_some(),
+                    "{method} {path}: no 405"
+                );
+            }
+        }
+    }
+}
