@@ -124,12 +124,12 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::routes())
         .merge(widget::routes())
         .layer(axum::middleware::from_fn(input::refuse_control_characters))
+        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::html_errors,
         ))
         .layer(axum::middleware::from_fn(security::headers))
-        .layer(RequestBodyLimitLayer::new(state.config.body_limit))
         .layer(axum::middleware::from_fn(error::api_json_errors))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()

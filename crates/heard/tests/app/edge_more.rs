@@ -178,3 +178,60 @@ async fn the_document_lists_422_and_405_where_they_happen() {
         }
     }
 }
+
+fn content_type(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+// Item 7: outside /api/, what axum refuses before a handler runs (a repeated query parameter, a path that is not
+// UTF-8, a body over the limit) and a refused control character are answered with an HTML page, not text or JSON;
+// an over-long hosted form is told in the page's language how long an answer may be.
+#[tokio::test]
+async fn html_routes_answer_refusals_with_a_page() {
+    let app = spawn_app(Backend::Sqlite).await;
+    for url in [
+        format!("{}?lang=en&lang=es", page_url(&app)),
+        format!("{}/s/{}/%FF", app.base, app.a.slug),
+        format!("{}/admin/login?next=%0B", app.base),
+    ] {
+        let r = app.client.get(&url).send().await.unwrap();
+        assert!(r.status().is_client_error(), "{url}: {}", r.status());
+        assert!(
+            content_type(&r).starts_with("text/html"),
+            "{url}: {}",
+            content_type(&r)
+        );
+    }
+    let comment = "x".repeat(70_000);
+    let r = app
+        .client
+        .post(page_url(&app))
+        .header("accept-language", "es")
+        .form(&[
+            ("idempotency_key", "too-long-form-0001"),
+            ("lang", "es"),
+            ("q.trust", "1"),
+            ("q.comment", comment.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(content_type(&r).starts_with("text/html"));
+    let html = r.text().await.unwrap();
+    assert!(html.contains("5000 caracteres"), "{html}");
+    // The API keeps its JSON.
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/v1/{}/surveys/a?x=1&x=2",
+            app.base, app.a.slug
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(content_type(&r).starts_with("application/json"));
+}
