@@ -235,3 +235,36 @@ async fn html_routes_answer_refusals_with_a_page() {
         .unwrap();
     assert!(content_type(&r).starts_with("application/json"));
 }
+
+// Item 7: a form value that is not UTF-8 is not stored with a replacement character: the hosted form comes back
+// with the note beside the answer, and an admin form is refused naming the field.
+#[tokio::test]
+async fn a_form_value_that_is_not_utf8_is_refused_naming_the_field() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let r = app
+        .client
+        .post(page_url(&app))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("idempotency_key=not-utf8-form-0001&lang=en&q.trust=1&q.comment=ok%FF")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 303, "not stored");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("We removed it"), "{html}");
+    assert!(!html.contains('\u{FFFD}'), "{html}");
+
+    let staff = app.sign_in(&app.a.admin_email).await;
+    let r = app
+        .client
+        .post(format!("{}/admin/o/{}/services", app.base, app.a.org))
+        .header("cookie", &staff.cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&name_en=Pass%FFports", staff.csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Name in English"), "{html}");
+}
