@@ -3,7 +3,7 @@
 
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use axum::response::Response;
@@ -104,7 +104,10 @@ pub async fn html_errors(
     if is_api || content_type.starts_with(b"text/html") || resp.status().as_u16() < 400 {
         return resp;
     }
-    if !content_type.starts_with(b"application/json") {
+    // A body over the limit says how long an answer may be, whichever layer noticed it.
+    if !content_type.starts_with(b"application/json")
+        || resp.status() == StatusCode::PAYLOAD_TOO_LARGE
+    {
         return plain_error_page(&state, resp, lang);
     }
     let (parts, body) = resp.into_parts();

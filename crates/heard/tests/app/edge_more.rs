@@ -223,6 +223,20 @@ async fn html_routes_answer_refusals_with_a_page() {
     assert!(content_type(&r).starts_with("text/html"));
     let html = r.text().await.unwrap();
     assert!(html.contains("5000 caracteres"), "{html}");
+    // A sign-in with a password far over the limit gets a page too.
+    let password = "p".repeat(100_000);
+    let r = app
+        .client
+        .post(format!("{}/admin/login", app.base))
+        .form(&[
+            ("email", "someone@example.gov"),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert!(content_type(&r).starts_with("text/html"));
     // The API keeps its JSON.
     let r = app
         .client
