@@ -105,8 +105,11 @@ pub async fn html_errors(
         return resp;
     }
     // A body over the limit says how long an answer may be, whichever layer noticed it.
+    // A hosted page that does not exist is told in the page's language too.
+    let hosted_missing = path.starts_with("/s/") && resp.status() == StatusCode::NOT_FOUND;
     if !content_type.starts_with(b"application/json")
         || resp.status() == StatusCode::PAYLOAD_TOO_LARGE
+        || hosted_missing
     {
         return plain_error_page(&state, resp, lang);
     }
@@ -198,7 +201,8 @@ fn plain_error_page(state: &crate::AppState, resp: Response, lang: &str) -> Resp
         .templates
         .render(
             "error.html",
-            minijinja::context! { title => tr["errors"]["error_title"].clone(), message => message,
+            minijinja::context! { title => if status == StatusCode::NOT_FOUND { tr["errors"]["page_not_found_title"].clone() }
+                else { tr["errors"]["error_title"].clone() }, message => message,
             back => tr["errors"]["back"].clone(), lang => lang },
         )
         .unwrap_or_else(|_| message.clone());

@@ -205,6 +205,27 @@ async fn html_routes_answer_refusals_with_a_page() {
             content_type(&r)
         );
     }
+    // A hosted page that does not exist, or cannot be read, says so in the page's language.
+    for url in [
+        format!("{}/s/{}/%FF?lang=es", app.base, app.a.slug),
+        format!(
+            "{}/s/{}/{}?lang=es",
+            app.base,
+            app.a.slug,
+            uuid::Uuid::now_v7()
+        ),
+    ] {
+        let html = app
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("lang=\"es\""), "{url}: {html}");
+    }
     let comment = "x".repeat(70_000);
     let r = app
         .client
