@@ -303,7 +303,9 @@ async fn preflight(
         (status = 400, body = ApiError, description = "A malformed request (e.g. the address)"),
         (status = 403, body = ApiError, description = "`origin_not_allowed`: a browser on a site the survey does not allow"),
         (status = 404, body = ApiError, description = "No such published survey"),
-        (status = 413, body = ApiError, description = "The request is too large")))]
+        (status = 405, body = ApiError, description = "`method_not_allowed`: the address does not take this method; `Allow` lists those it takes"),
+        (status = 413, body = ApiError, description = "The request is too large"),
+        (status = 422, body = ApiError, description = "Text in the address that cannot be stored (a control character); `errors` names the field")))]
 async fn definition(
     State(state): State<AppState>,
     Path((org, survey)): Path<(String, String)>,
@@ -409,6 +411,7 @@ fn opt_str<'a>(m: &'a Map<String, Value>, k: &str, errs: &mut FieldErrors) -> Op
         (status = 404, body = ApiError, description = "No such published survey"),
         (status = 409, body = ApiError, description = "`idempotency_key_reused`: the key was used for a different request; nothing stored"),
         (status = 410, body = ApiError, description = "`survey_expired`: the survey's OMB approval expired"),
+        (status = 405, body = ApiError, description = "`method_not_allowed`: the address does not take this method; `Allow` lists those it takes"),
         (status = 413, body = ApiError, description = "The body is too large"),
         (status = 415, body = ApiError, description = "Not JSON: send Content-Type: application/json"),
         (status = 422, body = ApiError, description = "Invalid input; `errors` names each field, once"),
@@ -596,6 +599,7 @@ async fn submit(
         (status = 400, body = ApiError, description = "A malformed request (e.g. the address)"),
         (status = 403, body = ApiError, description = "`origin_not_allowed`: a browser on a site the survey does not allow"),
         (status = 404, body = ApiError, description = "No such published survey"),
+        (status = 405, body = ApiError, description = "`method_not_allowed`: the address does not take this method; `Allow` lists those it takes"),
         (status = 413, body = ApiError, description = "The body is too large"),
         (status = 415, body = ApiError, description = "Not JSON: send Content-Type: application/json"),
         (status = 422, body = ApiError, description = "Invalid input; `errors` names each field, once"),
@@ -640,16 +644,18 @@ async fn display(
         return Err(AppError::Invalid(errs));
     }
     resolve_touchpoint(&state, &p, tp.as_deref()).await?;
-    let day = p.org.time_zone.day_number(heard_store::now_ms());
-    state
-        .store
-        .record_display(
-            p.org.id,
-            p.survey.id,
-            Arrival::Api(channel).channel(),
-            day,
-            1,
-        )
-        .await?;
+    // A repeat display from the same address within the hour is not a new offer: answered alike, not counted.
+    let channel = Arrival::Api(channel).channel();
+    let now = heard_store::now_ms();
+    if state
+        .displays_seen
+        .first(ip, format!("{}/{channel}", p.survey.id), now)
+    {
+        let day = p.org.time_zone.day_number(now);
+        state
+            .store
+            .record_display(p.org.id, p.survey.id, channel, day, 1)
+            .await?;
+    }
     Ok(with_cors(StatusCode::NO_CONTENT.into_response(), origin))
 }

@@ -37,7 +37,23 @@ impl FormData {
     pub fn parse_lenient(body: &[u8]) -> LenientForm {
         let mut errors = heard_domain::FieldErrors::default();
         let mut out = Vec::new();
+        // `form_urlencoded` decodes bytes that are not UTF-8 as U+FFFD without saying so; each pair is checked
+        // raw first (pairs come in the same order, empty segments skipped), so such a value is named, not stored.
+        let mut raw = body
+            .split(|b| *b == b'&')
+            .filter(|seg| !seg.is_empty())
+            .map(|seg| {
+                seg.split(|b| *b == b'=').all(|part| {
+                    let plus: Vec<u8> = part
+                        .iter()
+                        .map(|b| if *b == b'+' { b' ' } else { *b })
+                        .collect();
+                    let bytes: Vec<u8> = percent_encoding::percent_decode(&plus).collect();
+                    std::str::from_utf8(&bytes).is_ok()
+                })
+            });
         for (k, v) in form_urlencoded::parse(body) {
+            let utf8 = raw.next().unwrap_or(true);
             let mut keep = |field: &str, text: &str| match crate::input::clean_text(field, text) {
                 Ok(t) => t.into_owned(),
                 Err(e) => {
@@ -49,7 +65,15 @@ impl FormData {
                 }
             };
             let name = keep(&k, &k);
-            let value = keep(&name, &v);
+            let mut value = keep(&name, &v);
+            if !utf8 {
+                errors.push(heard_domain::FieldError::new(
+                    name.clone(),
+                    "not_utf8",
+                    "holds bytes that are not text (not UTF-8); type it again",
+                ));
+                value.retain(|c| c != '\u{FFFD}');
+            }
             out.push((name, value));
         }
         errors.0.dedup_by(|a, b| a.field == b.field);

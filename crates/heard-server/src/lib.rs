@@ -79,6 +79,8 @@ pub struct AppState {
     pub limiter: Arc<ratelimit::IpLimiter>,
     /// Displays counted per address: the same budget as submissions, kept apart from it.
     pub display_limiter: Arc<ratelimit::IpLimiter>,
+    /// Displays counted this hour, so a repeat view is not a new one.
+    pub displays_seen: Arc<ratelimit::DisplayOnce>,
     pub templates: Arc<render::Templates>,
     pub published: Arc<public::PublishedCache>,
     /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
@@ -102,6 +104,7 @@ impl AppState {
             display_limiter: Arc::new(ratelimit::IpLimiter::per_minute(
                 config.submissions_per_minute,
             )),
+            displays_seen: Arc::default(),
             templates: Arc::new(render::Templates::load()),
             published: Arc::new(public::PublishedCache::default()),
             store,
@@ -124,13 +127,13 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(input::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            body_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             security::html_errors,
         ))
         .layer(axum::middleware::from_fn(security::headers))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            body_limit,
-        ))
         .layer(axum::middleware::from_fn(error::api_json_errors))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()

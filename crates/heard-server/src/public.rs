@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use heard_domain::logic::{Condition, Test};
 use heard_domain::survey::{HiddenAnswers, Question, QuestionKind, SurveyDefinition};
-use heard_domain::{Arrival, Lang, SurveyId, TouchpointId};
+use heard_domain::{Arrival, Lang, OrgId, SurveyId, TouchpointId};
 use heard_store::{Organization, Survey, SurveyVersion};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -43,7 +43,8 @@ pub struct PageQuery {
     pub lang: Option<String>,
     /// The touchpoint a link or QR code was made for.
     pub tp: Option<String>,
-    /// Staff previews are not counted as displays.
+    /// A preview by a signed-in staff member of the survey's organization is not counted as a display; anyone else
+    /// asking for a preview is shown the page as everyone is, and counted.
     pub preview: Option<String>,
     /// `qr` when the page was opened from the survey's kiosk QR code: the response arrived at the kiosk.
     pub via: Option<String>,
@@ -355,12 +356,18 @@ async fn show(
         },
     )?;
     if !closed
-        && q.preview.is_none()
         && crate::ratelimit::is_view(&method, &headers)
+        && !(q.preview.is_some() && is_staff_of(&state, &headers, p.org.id).await?)
+        && state.displays_seen.first(
+            ip,
+            format!("{}/{channel}", p.survey.id),
+            heard_store::now_ms(),
+        )
         && state.display_limiter.check(ip).is_ok()
     {
-        // A page a person is shown is a real display: A-11's "customers offered the survey". Past the address's
-        // budget the page is still served, but no longer counted. Displays are counted per local day.
+        // A page a person is shown is a real display: A-11's "customers offered the survey". A repeat view from the
+        // same address within the hour is not a new offer, and past the address's budget the page is still served,
+        // but no longer counted. Displays are counted per local day.
         let day = p.org.time_zone.day_number(heard_store::now_ms());
         state
             .store
@@ -373,6 +380,14 @@ async fn show(
         StatusCode::OK
     };
     Ok((status, axum::response::Html(html)).into_response())
+}
+
+/// Whether the request carries the session of a staff member (any role) of organization `org`.
+async fn is_staff_of(state: &AppState, headers: &HeaderMap, org: OrgId) -> AppResult<bool> {
+    let Some(me) = crate::auth::CurrentUser::from_headers(state, headers).await? else {
+        return Ok(false);
+    };
+    Ok(state.store.role_in(org, me.user.id).await?.is_some())
 }
 
 /// The origin a browser would send for our own pages, from the Host header.

@@ -36,6 +36,61 @@ impl IpLimiter {
     }
 }
 
+/// Displays already counted this hour, per address group, survey and channel: a repeat view by the same person
+/// is not a new offer of the survey (A-11's "offered the survey"), so one address adds at most one display per
+/// survey and channel each hour (24 a day), however often it reloads the page or calls the display beacon. An
+/// hour, not a day, because many people share one address behind an office's or a carrier's NAT; a person who
+/// comes back the next hour is counted again. IPv6 addresses are grouped by their /64, the block one subscriber
+/// is given. Like the limits above this lives in each instance's memory: with N instances a view may be counted
+/// up to N times in an hour. At most `CAP` keys are kept; past that (a flood of distinct addresses) displays are
+/// counted within the address's budget only, until the hour turns. Any new public figure that counts "a person
+/// was shown something" (a QR scan, a share link opened) should count through this too.
+pub struct DisplayOnce {
+    seen: std::sync::Mutex<std::collections::HashSet<(IpAddr, String, i64)>>,
+}
+
+impl Default for DisplayOnce {
+    fn default() -> Self {
+        DisplayOnce {
+            seen: std::sync::Mutex::new(std::collections::HashSet::new()),
+        }
+    }
+}
+
+impl DisplayOnce {
+    const CAP: usize = 200_000;
+
+    /// Whether this is the first view this hour (`now_ms`, Unix milliseconds) from `ip`'s group of what `what`
+    /// names (the survey and channel); it is remembered as seen.
+    pub fn first(&self, ip: IpAddr, what: String, now_ms: i64) -> bool {
+        let hour = now_ms.div_euclid(3_600_000);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= Self::CAP {
+            seen.retain(|(_, _, h)| *h >= hour);
+        }
+        let key = (address_group(ip), what, hour);
+        if seen.contains(&key) {
+            return false;
+        }
+        if seen.len() < Self::CAP {
+            seen.insert(key);
+        }
+        true
+    }
+}
+
+/// The address that stands for `ip`'s owner: an IPv4 address itself (IPv4-mapped IPv6 included), an IPv6 address's
+/// /64 network. (A private copy: the sign-in throttles may grow the same rule; one of them should be kept.)
+fn address_group(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+    }
+}
+
 /// Whether a request is a person being shown a page, rather than a HEAD request, a browser fetching the page ahead
 /// of time in case it is opened (prefetch and prerender: `Sec-Purpose`, `Purpose`, `X-Purpose`, Firefox's `X-Moz`),
 /// or a fetch that embeds it as something other than a document or frame (`Sec-Fetch-Dest`). Only views count as
@@ -90,6 +145,21 @@ mod tests {
         assert!(!is_view(&Method::GET, &h(&[("x-moz", "prefetch")])));
         assert!(!is_view(&Method::GET, &h(&[("x-purpose", "preview")])));
         assert!(!is_view(&Method::GET, &h(&[("sec-fetch-dest", "image")])));
+    }
+
+    #[test]
+    fn a_view_is_counted_once_per_address_group_and_hour() {
+        let d = DisplayOnce::default();
+        let t = 1_700_000_000_000;
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(d.first(v6("2001:db8::1"), "s".into(), t));
+        assert!(!d.first(v6("2001:db8::1"), "s".into(), t + 1000));
+        assert!(!d.first(v6("2001:db8::ffff:1"), "s".into(), t), "same /64");
+        assert!(d.first(v6("2001:db8:0:1::1"), "s".into(), t), "another /64");
+        assert!(d.first(v6("2001:db8::1"), "other".into(), t));
+        assert!(d.first(v6("2001:db8::1"), "s".into(), t + 3_600_000));
+        assert!(d.first(v6("192.0.2.1"), "s".into(), t));
+        assert!(!d.first(v6("::ffff:192.0.2.1"), "s".into(), t));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
 use axum::response::Response;
@@ -76,26 +76,42 @@ pub fn span_without_query(req: &Request) -> tracing::Span {
     tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
 }
 
-/// People using the admin or the public pages get an HTML page for an error, not the API's JSON: any JSON error
-/// outside `/api/` is rendered with the same code and message.
+/// People using the admin or the public pages get an HTML page for an error, not the API's JSON or a framework's
+/// plain text: any error outside `/api/` that is not a page already is rendered with its status. This is the one
+/// place every refusal passes through, whoever wrote it: a handler's `AppError` (JSON), axum's rejections of a query
+/// string, a form or a path (a repeated parameter, text that is not UTF-8: plain text), and the body limit (413:
+/// plain text, or no body). It sits outside the body limit so that refusal is rendered too. Hosted survey pages
+/// (`/s/...`) are answered in the page's language (`?lang=`, else the browser's), with how long an answer may be
+/// when the form was too large.
 pub async fn html_errors(
     State(state): State<crate::AppState>,
     req: Request,
     next: Next,
 ) -> Response {
-    let is_api = req.uri().path().starts_with("/api/");
-    let wants_html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
+    let path = req.uri().path().to_string();
+    let is_api = path.starts_with("/api/");
+    let lang = if path.starts_with("/s/") {
+        error_lang(&req)
+    } else {
+        "en"
+    };
     let resp = next.run(req).await;
-    let is_json = resp
+    let content_type = resp
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_api || !wants_html || !is_json || resp.status().as_u16() < 400 {
+        .map(|v| v.as_bytes().to_vec())
+        .unwrap_or_default();
+    if is_api || content_type.starts_with(b"text/html") || resp.status().as_u16() < 400 {
         return resp;
+    }
+    // A body over the limit says how long an answer may be, whichever layer noticed it.
+    // A hosted page that does not exist is told in the page's language too.
+    let hosted_missing = path.starts_with("/s/") && resp.status() == StatusCode::NOT_FOUND;
+    if !content_type.starts_with(b"application/json")
+        || resp.status() == StatusCode::PAYLOAD_TOO_LARGE
+        || hosted_missing
+    {
+        return plain_error_page(&state, resp, lang);
     }
     let (parts, body) = resp.into_parts();
     let Ok(bytes) = to_bytes(body, 64 * 1024).await else {
@@ -135,6 +151,66 @@ pub async fn html_errors(
         .headers
         .iter()
         .filter(|(k, _)| *k == header::RETRY_AFTER)
+    {
+        out.headers_mut().insert(k, val.clone());
+    }
+    out
+}
+
+/// The language of a hosted page's error: `?lang=` when it names a language we have (the first, if repeated), else
+/// Spanish when the browser prefers it, else English.
+fn error_lang(req: &Request) -> &'static str {
+    let asked = req.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v.into_owned())
+    });
+    let browser = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim_start().to_ascii_lowercase());
+    match (asked.as_deref(), browser.as_deref()) {
+        (Some("es"), _) => "es",
+        (Some("en"), _) => "en",
+        (_, Some(b)) if b.starts_with("es") => "es",
+        _ => "en",
+    }
+}
+
+/// An error that is not the project's own (a rejection by axum or the body limit), as a page saying in words what
+/// to do, in `lang`.
+fn plain_error_page(state: &crate::AppState, resp: Response, lang: &str) -> Response {
+    let tr = crate::i18n::strings(lang);
+    let status = resp.status();
+    let message = match status.as_u16() {
+        413 => tr["errors"]["request_too_large"]
+            .as_str()
+            .unwrap_or_default()
+            .replace("{n}", &heard_domain::survey::LONG_TEXT_MAX.to_string()),
+        404 => tr["errors"]["page_not_found"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        _ => tr["errors"]["bad_request"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let html = state
+        .templates
+        .render(
+            "error.html",
+            minijinja::context! { title => if status == StatusCode::NOT_FOUND { tr["errors"]["page_not_found_title"].clone() }
+                else { tr["errors"]["error_title"].clone() }, message => message,
+            back => tr["errors"]["back"].clone(), lang => lang },
+        )
+        .unwrap_or_else(|_| message.clone());
+    let mut out = (status, axum::response::Html(html)).into_response();
+    for (k, val) in resp
+        .headers()
+        .iter()
+        .filter(|(k, _)| *k == header::RETRY_AFTER || *k == header::ALLOW)
     {
         out.headers_mut().insert(k, val.clone());
     }

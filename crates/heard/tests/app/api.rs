@@ -334,8 +334,8 @@ both_backends!(
             .unwrap();
         assert_eq!(
             shown,
-            vec![("website".to_string(), 3)],
-            "previews are not displays"
+            vec![("website".to_string(), 1)],
+            "a repeat view from one address within the hour is one display"
         );
         let r = app
             .client

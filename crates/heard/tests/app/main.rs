@@ -10,6 +10,7 @@ mod crisis;
 mod door;
 mod durability;
 mod edge;
+mod edge_more;
 mod isolation;
 mod jobs;
 mod keyed_writes;
