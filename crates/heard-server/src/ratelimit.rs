@@ -68,7 +68,7 @@ impl DisplayOnce {
         if seen.len() >= Self::CAP {
             seen.retain(|(_, _, h)| *h >= hour);
         }
-        let key = (address_group(ip), what, hour);
+        let key = (heard_store::throttle::address_group(ip), what, hour);
         if seen.contains(&key) {
             return false;
         }
@@ -76,18 +76,6 @@ impl DisplayOnce {
             seen.insert(key);
         }
         true
-    }
-}
-
-/// The address that stands for `ip`'s owner: an IPv4 address itself (IPv4-mapped IPv6 included), an IPv6 address's
-/// /64 network. (A private copy: the sign-in throttles may grow the same rule; one of them should be kept.)
-fn address_group(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
-        },
     }
 }
 
