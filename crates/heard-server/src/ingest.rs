@@ -305,6 +305,7 @@ fn results(
     responses((status = 200, body = BatchResult, description = "One result per item: created, duplicate, invalid or reused"),
         (status = 400, body = crate::api::ApiError, description = "A malformed request"),
         (status = 401, body = crate::api::ApiError, description = "`api_key_required`: no live API key"),
+        (status = 405, body = crate::api::ApiError, description = "`method_not_allowed`: the address does not take this method; `Allow` lists those it takes"),
         (status = 413, body = crate::api::ApiError, description = "More than 1,000 items, or the body is too large"),
         (status = 415, body = crate::api::ApiError, description = "Not JSON: send Content-Type: application/json"),
         (status = 422, body = crate::api::ApiError, description = "The body is not {\"items\": [ … ]}")))]
@@ -359,6 +360,7 @@ pub async fn signals(
     responses((status = 200, body = BatchResult, description = "One result per item: created, duplicate, invalid or reused"),
         (status = 400, body = crate::api::ApiError, description = "A malformed request"),
         (status = 401, body = crate::api::ApiError, description = "`api_key_required`: no live API key"),
+        (status = 405, body = crate::api::ApiError, description = "`method_not_allowed`: the address does not take this method; `Allow` lists those it takes"),
         (status = 413, body = crate::api::ApiError, description = "More than 1,000 items, or the body is too large"),
         (status = 415, body = crate::api::ApiError, description = "Send application/json, application/cloudevents+json or application/cloudevents-batch+json"),
         (status = 422, body = crate::api::ApiError, description = "The body is not a batch or a CloudEvent")))]
@@ -552,7 +554,9 @@ pub struct EventTypeDoc {
 #[utoipa::path(get, path = "/api/v1/event-types", tag = "ingestion", security(("api_key" = [])),
     responses((status = 200, body = Vec<EventTypeDoc>, description = "The default catalogue and the organization's own types"),
         (status = 400, body = crate::api::ApiError, description = "A malformed request"),
-        (status = 401, body = crate::api::ApiError, description = "`api_key_required`: no live API key")))]
+        (status = 401, body = crate::api::ApiError, description = "`api_key_required`: no live API key"),
+        (status = 405, body = crate::api::ApiError, description = "`method_not_allowed`: the address does not take this method; `Allow` lists those it takes"),
+        (status = 422, body = crate::api::ApiError, description = "A control character in the address; `errors` names it")))]
 /// The event types this organization may send: the default catalogue and its own declarations.
 pub async fn event_types(
     State(state): State<AppState>,
@@ -591,6 +595,7 @@ pub struct EventTypeRequest {
     responses((status = 201, body = EventTypeDoc, description = "Declared: events of this type are accepted from now on"),
         (status = 400, body = crate::api::ApiError, description = "A malformed request"),
         (status = 401, body = crate::api::ApiError, description = "`api_key_required`: no live API key"),
+        (status = 405, body = crate::api::ApiError, description = "`method_not_allowed`: the address does not take this method; `Allow` lists those it takes"),
         (status = 409, body = crate::api::ApiError, description = "`conflict`: the name is declared already, or in the default catalogue"),
         (status = 413, body = crate::api::ApiError, description = "The body is too large"),
         (status = 415, body = crate::api::ApiError, description = "Not JSON: send Content-Type: application/json"),
