@@ -193,6 +193,11 @@ impl Exporter {
         })
     }
 
+    /// The organization's time zone, in which every time of the export is written.
+    pub fn zone(&self) -> Zone {
+        self.zone
+    }
+
     /// The header row.
     pub fn header(&self) -> &[String] {
         &self.header

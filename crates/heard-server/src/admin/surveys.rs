@@ -369,21 +369,27 @@ fn publish_warnings(def: &SurveyDefinition) -> Vec<(String, String)> {
 
 /// Publishes `s`'s stored draft, unless the author has not yet seen its warnings (`confirmed` is false): then the
 /// edit page lists them with a "Publish anyway" button. A draft unchanged since the live version publishes nothing
-/// and says so.
+/// and says so; `saved` (from the editor's "Save and publish") says first that what was typed was saved, since the
+/// survey's settings are saved whether or not a version is published.
 async fn publish_draft(
     state: &AppState,
     m: &Analyst,
     s: &heard_store::Survey,
     confirmed: bool,
+    saved: bool,
 ) -> AppResult<Response> {
     let unchanged = |v: i32| {
+        let notice = format!(
+            "{}The questions have not changed since version {v}, so no new version was published.",
+            if saved { "Settings saved. " } else { "" }
+        );
         render_edit(
             state,
             m,
             s,
             &s.draft,
             &FieldErrors::default(),
-            Some(&format!("No changes since version {v}; nothing published.")),
+            Some(&notice),
             false,
             StatusCode::OK,
         )
@@ -557,7 +563,7 @@ pub async fn save(
     state.published.forget(s.id);
     let s = state.store.survey(m.org_id(), s.id).await?;
     if form.has("publish") {
-        return publish_draft(&state, &m, &s, form.has("confirm")).await;
+        return publish_draft(&state, &m, &s, form.has("confirm"), true).await;
     }
     render_edit(
         &state,
@@ -730,7 +736,7 @@ pub async fn publish(
     AdminForm(form): AdminForm,
 ) -> AppResult<Response> {
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
-    publish_draft(&state, &m, &s, form.has("confirm")).await
+    publish_draft(&state, &m, &s, form.has("confirm"), false).await
 }
 
 fn share_url(state: &AppState, m: &Analyst, s: &heard_store::Survey) -> AppResult<String> {

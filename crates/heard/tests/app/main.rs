@@ -15,3 +15,4 @@ mod reports;
 mod support;
 mod surveys;
 mod widget;
+mod words;

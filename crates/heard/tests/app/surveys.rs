@@ -247,10 +247,9 @@ both_backends!(
             .post(&s, &format!("/admin/o/{org}/surveys/{id}/publish"), &[])
             .await;
         assert_eq!(r.status(), 200);
-        assert!(
-            readable(&r.text().await.unwrap())
-                .contains("No changes since version 1; nothing published.")
-        );
+        assert!(readable(&r.text().await.unwrap()).contains(
+            "The questions have not changed since version 1, so no new version was published."
+        ));
         // From the editor, saving the same texts.
         let def = app.store.survey(org, id).await.unwrap().draft;
         let mut form = edit_form(&def, "Agency A survey");
@@ -264,10 +263,10 @@ both_backends!(
         )
         .await;
         assert_eq!(r.status(), 200);
-        assert!(
-            readable(&r.text().await.unwrap())
-                .contains("No changes since version 1; nothing published.")
-        );
+        // The settings were saved even though nothing was published, and the page says so.
+        assert!(readable(&r.text().await.unwrap()).contains(
+            "Settings saved. The questions have not changed since version 1, so no new version was published."
+        ));
         assert_eq!(versions(&app, id).await, 1);
         assert_eq!(
             app.store.survey(org, id).await.unwrap().published_version,
@@ -341,7 +340,9 @@ both_backends!(
             .post(&s, &format!("/admin/o/{org}/surveys/{id}/publish"), &[])
             .await;
         let page = readable(&r.text().await.unwrap());
-        assert!(page.contains("No changes since version 2; nothing published."));
+        assert!(page.contains(
+            "The questions have not changed since version 2, so no new version was published."
+        ));
         assert!(!page.contains("Publish anyway"));
         assert_eq!(versions(&app, id).await, 2);
     }
@@ -428,6 +429,15 @@ both_backends!(the_a11_v2_file_matches_the_reference_cell_by_cell, |app| {
     )
     .await;
     submit(&app, &slug, scale, "v2-e", json!({"trust": 2})).await;
+    // Bidirectional controls are invisible formatting, not text: the A-11 file drops them like the other exports.
+    submit(
+        &app,
+        &slug,
+        scale,
+        "v2-f",
+        json!({"trust": 3, "comment": "slow \u{202E}enil\u{202C} line"}),
+    )
+    .await;
 
     let quarter = FiscalQuarter::containing(chrono::Utc::now().date_naive());
     let file = |survey: SurveyId| {
@@ -463,6 +473,7 @@ both_backends!(the_a11_v2_file_matches_the_reference_cell_by_cell, |app| {
     for e in [
         "4,0,1,0,0,0,0,0,0,0,0,0,0,0,0,",
         "2,0,0,0,0,0,0,0,0,0,0,0,0,0,0,",
+        "3,0,0,0,0,0,0,0,0,0,0,0,0,0,0,slow enil line",
     ] {
         assert!(got.iter().any(|g| g == e), "{e} not in {got:?}");
     }

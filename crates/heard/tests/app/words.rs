@@ -1,0 +1,121 @@
+//! Words people read: error messages that say how to put things right, and exports that read without a code book
+//! (issue 16, items 10, 11, 15, 16 and 19, as a tester met them).
+
+use serde_json::json;
+
+/// `heard export --format ndjson` writes times as the CSV does (ISO 8601 with the organization's offset, the
+/// milliseconds kept beside them), and refuses `--bom`, which only a CSV can carry, rather than ignoring it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heard_export_ndjson_has_local_times_and_refuses_a_bom() {
+    let (url, dir) = crate::support::database(crate::support::Backend::Sqlite).await;
+    let dir = dir.unwrap();
+    let store = heard_store::Store::open(&url, heard_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let t = crate::support::tenant(&store, "Agencia", "cli-ndjson").await;
+    store
+        .set_org_time_zone(t.org, heard_domain::Zone::parse("America/Chicago").unwrap())
+        .await
+        .unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-10-01T02:30:00Z")
+        .unwrap()
+        .timestamp_millis();
+    let response = heard_server::pipeline::Pipeline::new(&[9u8; 32])
+        .prepare(
+            heard_server::pipeline::Submission {
+                org_id: t.org,
+                survey_id: t.survey.id,
+                survey_version: 1,
+                service_id: t.service.id,
+                touchpoint_id: None,
+                channel: heard_domain::Channel::Phone,
+                language: heard_domain::Lang::es(),
+                page_path: None,
+                idempotency_key: "cli-ndjson-0001".into(),
+                submitted_at: at,
+                answers: json!({"trust": 1}).as_object().unwrap().clone(),
+                hidden: heard_domain::survey::HiddenAnswers::Reject,
+                keep_raw_text: false,
+            },
+            &t.survey.draft,
+        )
+        .unwrap();
+    store.submit(response).await.unwrap();
+    store.close().await;
+    let out = dir.path().join("out.ndjson");
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_heard"))
+            .args([
+                "export",
+                "--org",
+                "cli-ndjson",
+                "--format",
+                "ndjson",
+                "--out",
+            ])
+            .arg(&out)
+            .args(extra)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("HEARD_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let refused = run(&["--bom"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("--bom") && err.contains("CSV"), "{err}");
+    let ok = run(&[]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(line["submitted_at"], "2026-09-30T21:30:00-05:00");
+    assert_eq!(line["submitted_at_ms"], at);
+}
+
+/// Strips tags and entities' most common forms, and squeezes whitespace, so assertions read like the page.
+fn readable(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// A name too long is refused saying how long it may be, not asking for a name that was given.
+crate::both_backends!(a_too_long_service_name_says_how_long_it_may_be, |app| {
+    let s = app.sign_in(&app.a.admin_email).await;
+    let long = "a".repeat(9000);
+    let r = app
+        .post(
+            &s,
+            &format!("/admin/o/{}/services", app.a.org),
+            &[("name_en", long.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let page = readable(&r.text().await.unwrap());
+    assert!(
+        page.contains("The service's name in English is 9000 characters long; shorten it to 200 characters or fewer"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Enter the service's name in English"),
+        "{page}"
+    );
+});
