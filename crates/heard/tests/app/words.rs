@@ -119,3 +119,28 @@ crate::both_backends!(a_too_long_service_name_says_how_long_it_may_be, |app| {
         "{page}"
     );
 });
+
+// A refused character in a field the page does not show (an unknown question) is dropped silently, as the server
+// drops answers it does not ask for: the person is never asked to fix what they cannot see, and no "None" shows.
+crate::both_backends!(
+    a_control_character_in_an_unknown_question_is_dropped,
+    |app| {
+        let r = app
+            .client
+            .post(format!("{}/s/{}/{}", app.base, app.a.slug, app.a.survey.id))
+            .form(&[
+                ("idempotency_key", "words-unknown-0001"),
+                ("lang", "es"),
+                ("q.trust", "1"),
+                ("q.nonexistent", "x\u{1}"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let page = readable(&r.text().await.unwrap());
+        assert!(!page.contains("None"), "{page}");
+        assert!(status == 303 || status == 200, "{status} {page}");
+        assert!(!page.contains("hidden character"), "{page}");
+    }
+);
