@@ -205,19 +205,37 @@ fn lt(form: &FormData, prefix: &str) -> LocalizedText {
     t
 }
 
-/// A definition's problems as staff read them: a missing translation names the language ("Spanish"), not its code.
-fn in_words(mut errs: FieldErrors) -> FieldErrors {
+/// A definition's problems as staff read them. A question's wording missing in one of the survey's languages is
+/// an error (the page in that language could not ask the question), named by the question's number and English
+/// wording and the language's name, never its code; `publish_warnings` leaves it out so the page says it once, as a
+/// block.
+fn in_words(mut errs: FieldErrors, def: &SurveyDefinition) -> FieldErrors {
     for e in errs
         .0
         .iter_mut()
         .filter(|e| e.code == "missing_translation")
     {
-        if let Some(lang) = e.field.rsplit('.').next() {
-            e.message = format!(
-                "the question has no wording in {}",
-                crate::i18n::language_name(lang, "en")
-            );
-        }
+        let Some(lang) = e.field.rsplit('.').next() else {
+            continue;
+        };
+        let language = crate::i18n::language_name(lang, "en");
+        let index = e
+            .field
+            .strip_prefix("questions[")
+            .and_then(|r| r.split(']').next())
+            .and_then(|i| i.parse::<usize>().ok());
+        e.message = match index.and_then(|i| def.questions.get(i).map(|q| (i, q))) {
+            Some((i, q)) => format!(
+                "Question {}, “{}”, has no wording in {language}: write it in {language} before saving, since every \
+                 question is asked in each language of the survey",
+                i + 1,
+                q.prompt.get("en")
+            ),
+            None => format!(
+                "A question has no wording in {language}: write it in {language} before saving, since every \
+                 question is asked in each language of the survey"
+            ),
+        };
     }
     errs
 }
@@ -287,7 +305,7 @@ fn apply_edit(def: &mut SurveyDefinition, form: &FormData) -> Result<(), FieldEr
         }
     };
     if let Err(e) = def.check() {
-        errs.0.extend(in_words(e).0);
+        errs.0.extend(in_words(e, def).0);
     }
     errs.into_result(())
 }
@@ -336,9 +354,12 @@ fn publish_warnings(def: &SurveyDefinition) -> Vec<(String, String)> {
         },
         other => other.describe(),
     };
+    // A question's own wording missing in a language is not a warning but an error (`in_words`): leaving it out
+    // here keeps the page from saying both "blocked" and "will show another language".
     let mut out: Vec<(String, String)> = def
         .missing_translations()
         .into_iter()
+        .filter(|m| !matches!(m.text, TextRef::Prompt(_)))
         .map(|m| {
             let l = &m.language;
             let field = match &m.text {
@@ -656,7 +677,7 @@ pub async fn add_question(
                         .into_response(),
                 );
             }
-            Err(e) => errs.0.extend(in_words(e).0.into_iter().map(|mut x| {
+            Err(e) => errs.0.extend(in_words(e, &def).0.into_iter().map(|mut x| {
                 if x.field.ends_with(".options") {
                     x.field = "options_en".into();
                 }

@@ -352,7 +352,7 @@ both_backends!(people_read_words_not_codes, |app| {
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("the question has no wording in Spanish"),
+        html.contains("Question 2, “Anything else?”, has no wording in Spanish"),
         "{html}"
     );
     let r = app

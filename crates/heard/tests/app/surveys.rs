@@ -718,3 +718,35 @@ both_backends!(
         assert!(html.contains(&format!("<th scope=\"row\">{}</th>", week(mid))));
     }
 );
+
+// A question's wording left blank in Spanish blocks saving, and the block and the page agree: the error names the
+// question by number and wording, and no warning says the Spanish page would show another language instead.
+both_backends!(
+    a_blank_spanish_question_is_named_and_blocked_in_one_voice,
+    |app| {
+        let s = app.sign_in(&app.a.admin_email).await;
+        let (org, id) = (app.a.org, app.a.survey.id);
+        let def = app.store.survey(org, id).await.unwrap().draft;
+        let mut form = edit_form(&def, "Agency A survey");
+        form.push(("na_shown".into(), "1".into()));
+        let q1 = &def.questions[0];
+        set(&mut form, &format!("q.{}.prompt_es", q1.id), "");
+        set(&mut form, "publish", "1");
+        let r = post_form(
+            &app,
+            &s,
+            &format!("/admin/o/{org}/surveys/{id}/edit"),
+            &form,
+        )
+        .await;
+        assert_eq!(r.status(), 422);
+        let page = readable(&r.text().await.unwrap());
+        let expected = format!(
+            "Question 1, “{}”, has no wording in Spanish: write it in Spanish before saving, since every question is asked in each language of the survey",
+            q1.prompt.get("en")
+        );
+        assert!(page.contains(&expected), "{page}");
+        assert!(!page.contains("the question has no wording"), "{page}");
+        assert!(!page.contains("another language's wording"), "{page}");
+    }
+);
