@@ -5,7 +5,8 @@
 //!   without which Excel on Windows reads "sí" as "sÃ­".
 //! - **Words, with codes beside them.** A choice answer (options, the agreement scale, thumbs, yes/no) is its label
 //!   in the column named after the question and its code in `<question>_code`; channels and languages likewise
-//!   (`channel` "In person", `channel_code` "in_person"). Labels are the English wording of the version of the survey
+//!   (`channel` "In person", `channel_code` "in_person"; `sentiment` "Negative", `sentiment_code` "negative"); the
+//!   touchpoint's name is in `touchpoint`, its id in `touchpoint_id`, as the service's are. Labels are the English wording of the version of the survey
 //!   the response answered, so a column reads in one language whatever language each respondent used (the
 //!   `language` column says which); a label missing in English falls back to any other.
 //! - **Unique headers.** Fixed columns come first; an id that versions used for different kinds of question gets a
@@ -16,7 +17,7 @@
 //!   (`2026-09-30T22:30:00-04:00`).
 //! - **Two layouts.** One survey: one row per response, one column (or label and code pair) per question of any of
 //!   its versions. All surveys: one row per answer ("long" format: the response's columns, then `question_id`,
-//!   `question`, `answer`, `answer_code`, `sentiment`), which a pivot table or a filter reads directly whatever the
+//!   `question`, `answer`, `answer_code`, `answer_sentiment` and `answer_sentiment_code`), which a pivot table or a filter reads directly whatever the
 //!   survey; a response without answers still has one row.
 //! - **Safety.** Never contact details; cells a spreadsheet would run as formulas are defused (`csv_safe`).
 
@@ -32,7 +33,7 @@ use crate::labels::{answer_words, has_coded_answers};
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The columns every row starts with, in both layouts.
-const FIXED: [&str; 16] = [
+const FIXED: [&str; 18] = [
     "response_id",
     "submitted_at",
     "survey",
@@ -40,6 +41,7 @@ const FIXED: [&str; 16] = [
     "survey_version",
     "service",
     "service_id",
+    "touchpoint",
     "touchpoint_id",
     "channel",
     "channel_code",
@@ -49,15 +51,17 @@ const FIXED: [&str; 16] = [
     "trust_score",
     "trust_positive",
     "sentiment",
+    "sentiment_code",
 ];
 
 /// The columns after `FIXED` in the long (all surveys) layout.
-const LONG: [&str; 5] = [
+const LONG: [&str; 6] = [
     "question_id",
     "question",
     "answer",
     "answer_code",
     "answer_sentiment",
+    "answer_sentiment_code",
 ];
 
 /// The language labels are exported in.
@@ -130,6 +134,7 @@ pub struct Exporter {
     survey_names: BTreeMap<SurveyId, String>,
     versions: BTreeMap<SurveyId, BTreeMap<i32, SurveyDefinition>>,
     services: BTreeMap<ServiceId, String>,
+    touchpoints: BTreeMap<heard_domain::TouchpointId, String>,
     /// `Some` for one survey (wide layout), `None` for all (long layout).
     columns: Option<Vec<QuestionColumn>>,
     header: Vec<String>,
@@ -163,6 +168,12 @@ impl Exporter {
             .into_iter()
             .map(|s| (s.id, s.name.get(LABEL_LANG).to_string()))
             .collect();
+        let touchpoints = store
+            .touchpoints(org)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name.get(LABEL_LANG).to_string()))
+            .collect();
         let columns = survey.map(|id| {
             question_columns(
                 versions
@@ -188,6 +199,7 @@ impl Exporter {
             survey_names: surveys.into_iter().map(|s| (s.id, s.name)).collect(),
             versions,
             services,
+            touchpoints,
             columns,
             header: unique_headers(names),
         })
@@ -235,6 +247,9 @@ impl Exporter {
                 .cloned()
                 .unwrap_or_default(),
             r.service_id.to_string(),
+            r.touchpoint_id
+                .and_then(|t| self.touchpoints.get(&t).cloned())
+                .unwrap_or_default(),
             r.touchpoint_id.map(|t| t.to_string()).unwrap_or_default(),
             channel
                 .map(|c| c.label().to_string())
@@ -246,6 +261,10 @@ impl Exporter {
             r.trust.map(|t| t.to_string()).unwrap_or_default(),
             r.trust_positive
                 .map(|t| (t as u8).to_string())
+                .unwrap_or_default(),
+            r.sentiment
+                .as_deref()
+                .map(|s| crate::labels::sentiment_word(s).to_string())
                 .unwrap_or_default(),
             r.sentiment.clone().unwrap_or_default(),
         ];
@@ -305,7 +324,9 @@ impl Exporter {
                         } else {
                             String::new()
                         });
-                        row.push(answer_sentiment(r, id));
+                        let sentiment = answer_sentiment(r, id);
+                        row.push(crate::labels::sentiment_word(&sentiment).to_string());
+                        row.push(sentiment);
                         row
                     })
                     .collect();

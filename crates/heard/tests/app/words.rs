@@ -144,3 +144,78 @@ crate::both_backends!(
         assert!(!page.contains("hidden character"), "{page}");
     }
 );
+
+// The per-survey CSV names the touchpoint in words beside its id, and the sentiment in words beside its code, like
+// the other label and code pairs.
+crate::both_backends!(the_export_has_touchpoint_and_sentiment_in_words, |app| {
+    let tp = app
+        .store
+        .create_touchpoint(
+            app.a.org,
+            app.a.service.id,
+            &heard_domain::LocalizedText::new("Front desk", "Recepción"),
+            heard_domain::Channel::InPerson,
+            1,
+        )
+        .await
+        .unwrap();
+    let response = heard_server::pipeline::Pipeline::new(&[9u8; 32])
+        .prepare(
+            heard_server::pipeline::Submission {
+                org_id: app.a.org,
+                survey_id: app.a.survey.id,
+                survey_version: 1,
+                service_id: app.a.service.id,
+                touchpoint_id: Some(tp.id),
+                channel: heard_domain::Channel::InPerson,
+                language: heard_domain::Lang::en(),
+                page_path: None,
+                idempotency_key: "words-tp-0001".into(),
+                submitted_at: 1_790_000_000_000,
+                answers: json!({"trust": 0, "comment": "Terrible, rude and slow. I hated it."})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+                hidden: heard_domain::survey::HiddenAnswers::Reject,
+                keep_raw_text: false,
+            },
+            &app.a.survey.draft,
+        )
+        .unwrap();
+    app.store.submit(response).await.unwrap();
+    let s = app.sign_in(&app.a.admin_email).await;
+    let body = app
+        .get(
+            &s,
+            &format!(
+                "/admin/o/{}/responses.csv?survey={}",
+                app.a.org, app.a.survey.id
+            ),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let body = body.trim_start_matches('\u{feff}');
+    let mut rdr = csv::Reader::from_reader(body.as_bytes());
+    let h: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
+    let row: Vec<String> = rdr
+        .records()
+        .next()
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let cell = |name: &str| {
+        let i = h
+            .iter()
+            .position(|x| x == name)
+            .unwrap_or_else(|| panic!("no {name} in {h:?}"));
+        row[i].clone()
+    };
+    assert_eq!(cell("touchpoint"), "Front desk");
+    assert_eq!(cell("touchpoint_id"), tp.id.to_string());
+    assert_eq!(cell("sentiment"), "Negative");
+    assert_eq!(cell("sentiment_code"), "negative");
+});
