@@ -476,7 +476,7 @@ fn render_edit(
         .map(|q| {
             context! { id => q.id, kind => q.kind.label(), prompt => q.prompt.0, help => q.help.0, required => q.required,
                 conditional => q.show_if.is_some(), options => q.options.iter().map(|o| context!{ value => o.value, label => o.label.0 }).collect::<Vec<_>>(),
-                a11 => q.a11.is_some() }
+                a11 => q.a11.is_some(), hidden => q.kind == heard_domain::survey::QuestionKind::Hidden }
         })
         .collect();
     let mut resp = page(
@@ -843,6 +843,16 @@ pub async fn embed(
         ),
     ];
     let origin = state.public_url.to_string();
+    // The ids `data-hidden` takes, with the question's number as the editor shows it: staff cannot fill a hidden
+    // question whose id they cannot see.
+    let hidden: Vec<_> = s
+        .draft
+        .questions
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| q.kind == heard_domain::survey::QuestionKind::Hidden)
+        .map(|(i, q)| context! { id => q.id, number => i + 1 })
+        .collect();
     Ok(page(
         &state,
         "survey_embed.html",
@@ -852,6 +862,7 @@ pub async fn embed(
                 sample => s.widget_sample_percent, keep_query => s.keep_query, allowed_origins => s.allowed_origins },
             snippets => snippets.iter().map(|(key, title, note, code)| context!{ key, title, note, code }).collect::<Vec<_>>(),
             path => crate::widget::versioned_path(), src => src, integrity => crate::widget::WIDGET.integrity, api => api, origin => origin,
+            hidden => hidden,
         },
     ))
 }

@@ -219,3 +219,63 @@ crate::both_backends!(the_export_has_touchpoint_and_sentiment_in_words, |app| {
     assert_eq!(cell("sentiment"), "Negative");
     assert_eq!(cell("sentiment_code"), "negative");
 });
+
+// The embed page tells staff to fill hidden questions by id, so it lists each hidden question's id (and the editor
+// shows it beside the question).
+crate::both_backends!(the_embed_page_and_editor_show_hidden_question_ids, |app| {
+    use heard_domain::survey::{Question, QuestionKind};
+    let mut def = heard_domain::templates::blank(&app.a.service.name);
+    def.questions.push(Question {
+        id: "q6".into(),
+        kind: QuestionKind::Hidden,
+        prompt: heard_domain::LocalizedText::default(),
+        help: heard_domain::LocalizedText::default(),
+        required: false,
+        options: vec![],
+        show_if: None,
+        a11: None,
+    });
+    let survey = app
+        .store
+        .create_survey(
+            heard_store::catalog::NewSurvey {
+                org_id: app.a.org,
+                service_id: app.a.service.id,
+                touchpoint_id: None,
+                name: "With a hidden question",
+                draft: &def,
+                allowed_origins: &[],
+                transaction_point: "post_interaction",
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    app.store
+        .publish_survey(app.a.org, survey.id, None, 2)
+        .await
+        .unwrap();
+    let s = app.sign_in(&app.a.admin_email).await;
+    let org = app.a.org;
+    let embed = app
+        .get(&s, &format!("/admin/o/{org}/surveys/{}/embed", survey.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let embed = readable(&embed);
+    assert!(
+        embed.contains("Hidden questions of this survey: q6 (question 2)"),
+        "{embed}"
+    );
+    let edit = app
+        .get(&s, &format!("/admin/o/{org}/surveys/{}/edit", survey.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        readable(&edit).contains("filled by the page, id q6"),
+        "{edit}"
+    );
+});
