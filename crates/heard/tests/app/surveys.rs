@@ -219,14 +219,18 @@ both_backends!(a_deleted_question_id_is_never_reused, |app| {
         .unwrap();
     let (header, rows) = csv_rows(&csv);
     let col = |h: &str| header.iter().position(|x| x == h).unwrap();
-    let (q3, q4) = (col("q3"), col("q4"));
+    // Headers read as the questions' wording with their ids in brackets (issue 16 item 10).
+    let (q3, q4) = (col("What happened? [q3]"), col("How did you come? [q4]"));
     let mut cells: Vec<(String, String)> = rows
         .iter()
         .map(|r| (r[q3].clone(), r[q4].clone()))
         .collect();
     cells.sort();
     // A choice is exported as its label, its code beside it (issue 16 item 10).
-    assert_eq!(rows.iter().filter(|r| r[col("q4_code")] == "o2").count(), 1);
+    assert_eq!(
+        rows.iter().filter(|r| r[col("[q4] code")] == "o2").count(),
+        1
+    );
     assert_eq!(
         cells,
         [
