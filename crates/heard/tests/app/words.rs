@@ -279,3 +279,56 @@ crate::both_backends!(the_embed_page_and_editor_show_hidden_question_ids, |app| 
         "{edit}"
     );
 });
+
+// A refused character in a hidden question (filled from the page's address, never typed) is dropped silently: the
+// Spanish page does not show the question's English wording nor ask the person to fix it.
+crate::both_backends!(a_control_character_in_a_hidden_question_is_dropped, |app| {
+    use heard_domain::survey::{Question, QuestionKind};
+    let mut def = heard_domain::templates::blank(&app.a.service.name);
+    def.questions.push(Question {
+        id: "q6".into(),
+        kind: QuestionKind::Hidden,
+        prompt: heard_domain::LocalizedText::en_only("Case number"),
+        help: heard_domain::LocalizedText::default(),
+        required: false,
+        options: vec![],
+        show_if: None,
+        a11: None,
+    });
+    let survey = app
+        .store
+        .create_survey(
+            heard_store::catalog::NewSurvey {
+                org_id: app.a.org,
+                service_id: app.a.service.id,
+                touchpoint_id: None,
+                name: "Hidden case number",
+                draft: &def,
+                allowed_origins: &[],
+                transaction_point: "post_interaction",
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    app.store
+        .publish_survey(app.a.org, survey.id, None, 2)
+        .await
+        .unwrap();
+    let r = app
+        .client
+        .post(format!("{}/s/{}/{}", app.base, app.a.slug, survey.id))
+        .form(&[
+            ("idempotency_key", "words-hidden-0001"),
+            ("lang", "es"),
+            ("q.comment", "Bien"),
+            ("q.q6", "A-12\u{1}"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let page = readable(&r.text().await.unwrap());
+    assert_ne!(status, 422, "{page}");
+    assert!(!page.contains("Case number"), "{page}");
+});
