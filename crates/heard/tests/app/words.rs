@@ -332,3 +332,34 @@ crate::both_backends!(a_control_character_in_a_hidden_question_is_dropped, |app|
     assert_ne!(status, 422, "{page}");
     assert!(!page.contains("Case number"), "{page}");
 });
+
+// An invitation opened by someone with an account, not signed in, reads as one sentence: the full stop is not cut
+// off from its words by the link's end, which text readers that break at elements showed as "decline .".
+crate::both_backends!(the_invitation_page_reads_without_a_stray_space, |app| {
+    let admin = app.sign_in(&app.a.admin_email).await;
+    let r = app
+        .post(
+            &admin,
+            &format!("/admin/o/{}/invitations", app.a.org),
+            &[("email", app.b.admin_email.as_str()), ("role", "analyst")],
+        )
+        .await;
+    let html = r.text().await.unwrap().replace("&#x2f;", "/");
+    let path = html
+        .split(&format!("{}/admin/invite/", app.base))
+        .nth(1)
+        .map(|s| format!("/admin/invite/{}", s.split(['"', '<', ' ']).next().unwrap()))
+        .expect("an invitation link");
+    let page = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("</a>."), "{page}");
+    let page = readable(&page);
+    assert!(page.contains("Sign in to accept or decline."), "{page}");
+});
