@@ -423,7 +423,8 @@ pub const A11_V2_CSV_HEADER: [&str; 17] = [
 ///
 /// Where Heard deliberately differs: comments are stored redacted of personal data before anything else sees them
 /// (ARCHITECTURE.md, "No personal data"), so `question_4` holds the redacted text (`<EMAIL_ADDRESS>`, `<PHONE_NUMBER>`, ...) where
-/// Touchpoints would hold what was typed.
+/// Touchpoints would hold what was typed; and the server removes bidirectional controls (U+202A-U+202E,
+/// U+2066-U+2069, marks) from every cell as it writes the file, since they are invisible formatting, not text.
 ///
 /// Cells are plain values: the caller writes them with a CSV writer, which does the quoting.
 pub fn a11_v2_csv_rows(

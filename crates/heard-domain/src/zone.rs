@@ -46,20 +46,35 @@ impl Zone {
     /// The zone new organizations get.
     pub const DEFAULT_NAME: &'static str = "America/New_York";
 
-    /// Parses an IANA zone name exactly as the database spells it (`America/New_York`); anything else is an error
-    /// naming the `time_zone` field.
+    /// Parses an IANA zone name (`America/New_York`). Case does not matter (`america/chicago` is America/Chicago,
+    /// stored as the database spells it); an empty name or an unknown one is an error naming the `time_zone` field
+    /// and saying how to put it right.
     pub fn parse(s: &str) -> Result<Zone, FieldError> {
         let s = s.trim();
-        s.parse::<Tz>().map(Zone).map_err(|_| {
-            FieldError::new(
+        if s.is_empty() {
+            return Err(FieldError::new(
                 "time_zone",
-                "unknown_time_zone",
-                format!(
-                    "'{}' is not a time zone name; use one like America/New_York or America/Chicago",
-                    s.chars().take(60).collect::<String>()
-                ),
-            )
-        })
+                "missing_time_zone",
+                "Choose a time zone, like America/Chicago",
+            ));
+        }
+        if let Ok(tz) = s.parse::<Tz>() {
+            return Ok(Zone(tz));
+        }
+        if let Some(tz) = chrono_tz::TZ_VARIANTS
+            .iter()
+            .find(|tz| tz.name().eq_ignore_ascii_case(s))
+        {
+            return Ok(Zone(*tz));
+        }
+        Err(FieldError::new(
+            "time_zone",
+            "unknown_time_zone",
+            format!(
+                "'{}' is not a time zone name; use one like America/New_York or America/Chicago",
+                s.chars().take(60).collect::<String>()
+            ),
+        ))
     }
 
     /// UTC, for tests and for data with no organization.
@@ -209,5 +224,21 @@ mod tests {
             Zone::parse(z).unwrap();
         }
         assert_eq!(Zone::default().name(), Zone::DEFAULT_NAME);
+    }
+
+    #[test]
+    fn an_empty_zone_says_to_choose_one_and_case_does_not_matter() {
+        let e = Zone::parse("  ").unwrap_err();
+        assert_eq!(e.code, "missing_time_zone");
+        assert_eq!(e.message, "Choose a time zone, like America/Chicago");
+        assert_eq!(
+            Zone::parse("america/chicago").unwrap().name(),
+            "America/Chicago"
+        );
+        assert_eq!(
+            Zone::parse("PACIFIC/PAGO_PAGO").unwrap().name(),
+            "Pacific/Pago_Pago"
+        );
+        assert!(Zone::parse("america/nowhere").is_err());
     }
 }

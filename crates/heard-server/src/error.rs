@@ -70,7 +70,10 @@ impl AppError {
 
     pub fn message(&self) -> String {
         match self {
-            AppError::Invalid(e) => format!("The input has {} problem(s): {e}", e.0.len()),
+            AppError::Invalid(e) => match e.0.len() {
+                1 => format!("The input has 1 problem: {e}"),
+                n => format!("The input has {n} problems: {e}"),
+            },
             AppError::BadRequest(_, m)
             | AppError::Forbidden(_, m)
             | AppError::Gone(_, m)
@@ -232,4 +235,20 @@ pub async fn api_json_errors(
     );
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heard_domain::{FieldError, FieldErrors};
+
+    #[test]
+    fn the_count_of_problems_is_singular_or_plural() {
+        let one = FieldErrors(vec![FieldError::new("name_en", "required", "Enter a name")]);
+        let m = AppError::Invalid(one.clone()).message();
+        assert!(m.starts_with("The input has 1 problem: "), "{m}");
+        let two = FieldErrors(vec![one.0[0].clone(), one.0[0].clone()]);
+        let m = AppError::Invalid(two).message();
+        assert!(m.starts_with("The input has 2 problems: "), "{m}");
+    }
 }

@@ -4,19 +4,22 @@
 //! - **Encoding.** UTF-8; the admin download starts with a byte-order mark (`BOM`; `heard export --bom` adds it too),
 //!   without which Excel on Windows reads "sí" as "sÃ­".
 //! - **Words, with codes beside them.** A choice answer (options, the agreement scale, thumbs, yes/no) is its label
-//!   in the column named after the question and its code in `<question>_code`; channels and languages likewise
-//!   (`channel` "In person", `channel_code` "in_person"). Labels are the English wording of the version of the survey
+//!   in the question's column (`How easy was it? [q4]`) and its code in `[q4] code`; channels and languages likewise
+//!   (`channel` "In person", `channel_code` "in_person"; `sentiment` "Negative", `sentiment_code` "negative"); the
+//!   touchpoint's name is in `touchpoint`, its id in `touchpoint_id`, as the service's are. Labels are the English wording of the version of the survey
 //!   the response answered, so a column reads in one language whatever language each respondent used (the
 //!   `language` column says which); a label missing in English falls back to any other.
-//! - **Unique headers.** Fixed columns come first; an id that versions used for different kinds of question gets a
-//!   column per question (`id (version N)`, see `question_columns`); a question whose header (or `<id>_code`)
-//!   repeats a header already used gets `_2`, `_3`... (`unique_headers`). The A-11 trust figures are `trust_score` and `trust_positive`, apart
+//! - **Readable, unique headers.** Fixed columns come first. A question's column is headed by its English wording
+//!   with its id in brackets (`How easy was it? [q4]`, its codes in `[q4] code`; see `QuestionColumn::header`), so
+//!   people read it without a code book and machines still find the id between the last brackets; an id that
+//!   versions used for different kinds of question gets a column per question (`... [q4] (version N)`, see
+//!   `question_columns`); a header that repeats one already used gets `_2`, `_3`... (`unique_headers`). The A-11 trust figures are `trust_score` and `trust_positive`, apart
 //!   from the trust question's own `trust` column.
 //! - **Local times.** `submitted_at` is ISO 8601 in the organization's time zone with its offset
 //!   (`2026-09-30T22:30:00-04:00`).
 //! - **Two layouts.** One survey: one row per response, one column (or label and code pair) per question of any of
 //!   its versions. All surveys: one row per answer ("long" format: the response's columns, then `question_id`,
-//!   `question`, `answer`, `answer_code`, `sentiment`), which a pivot table or a filter reads directly whatever the
+//!   `question`, `answer`, `answer_code`, `answer_sentiment` and `answer_sentiment_code`), which a pivot table or a filter reads directly whatever the
 //!   survey; a response without answers still has one row.
 //! - **Safety.** Never contact details; cells a spreadsheet would run as formulas are defused (`csv_safe`).
 
@@ -32,7 +35,7 @@ use crate::labels::{answer_words, has_coded_answers};
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The columns every row starts with, in both layouts.
-const FIXED: [&str; 16] = [
+const FIXED: [&str; 18] = [
     "response_id",
     "submitted_at",
     "survey",
@@ -40,6 +43,7 @@ const FIXED: [&str; 16] = [
     "survey_version",
     "service",
     "service_id",
+    "touchpoint",
     "touchpoint_id",
     "channel",
     "channel_code",
@@ -49,15 +53,17 @@ const FIXED: [&str; 16] = [
     "trust_score",
     "trust_positive",
     "sentiment",
+    "sentiment_code",
 ];
 
 /// The columns after `FIXED` in the long (all surveys) layout.
-const LONG: [&str; 5] = [
+const LONG: [&str; 6] = [
     "question_id",
     "question",
     "answer",
     "answer_code",
     "answer_sentiment",
+    "answer_sentiment_code",
 ];
 
 /// The language labels are exported in.
@@ -105,21 +111,45 @@ fn answer_sentiment(r: &StoredResponse, question: &str) -> String {
 pub struct QuestionColumn {
     /// The answers' key.
     pub id: String,
-    /// The id, or for a later question under a used id, `id (version N)` with N the first version asking it.
+    /// What people read: the question's English wording in its newest version (on one line, without a closing
+    /// full stop) and the id in brackets, `How easy was it? [q4]`; `[q6]` alone for a question without wording (a
+    /// hidden one). A later question under a used id adds ` (version N)`, N the first version asking it. The id
+    /// keeps two questions with the same wording apart, and keeps the column findable when the wording changes.
     pub header: String,
     /// The versions whose answers under `id` belong in this column.
     pub versions: Vec<i32>,
-    /// Whether its answers are codes with words (so a `_code` column follows it).
+    /// Whether its answers are codes with words (so a code column follows it).
     pub coded: bool,
+    /// The first version asking this question, for a later question under a used id.
+    since: Option<i32>,
 }
 
 impl QuestionColumn {
-    /// The header of the codes beside the labels: `id_code`, or `id_code (version N)`.
+    /// The header of the codes beside the labels: `[id] code`, or `[id] code (version N)`.
     fn code_header(&self) -> String {
-        match self.header.strip_prefix(self.id.as_str()) {
-            Some(rest) => format!("{}_code{rest}", self.id),
-            None => format!("{}_code", self.header),
+        match self.since {
+            Some(v) => format!("[{}] code (version {v})", self.id),
+            None => format!("[{}] code", self.id),
         }
+    }
+
+    fn set_header(&mut self, q: &Question) {
+        let wording = q
+            .prompt
+            .get(LABEL_LANG)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let wording = wording.trim_end_matches(['.', ':', ';', ',', '…']);
+        let mut h = if wording.is_empty() {
+            format!("[{}]", self.id)
+        } else {
+            format!("{wording} [{}]", self.id)
+        };
+        if let Some(v) = self.since {
+            h.push_str(&format!(" (version {v})"));
+        }
+        self.header = h;
     }
 }
 
@@ -130,6 +160,7 @@ pub struct Exporter {
     survey_names: BTreeMap<SurveyId, String>,
     versions: BTreeMap<SurveyId, BTreeMap<i32, SurveyDefinition>>,
     services: BTreeMap<ServiceId, String>,
+    touchpoints: BTreeMap<heard_domain::TouchpointId, String>,
     /// `Some` for one survey (wide layout), `None` for all (long layout).
     columns: Option<Vec<QuestionColumn>>,
     header: Vec<String>,
@@ -163,6 +194,12 @@ impl Exporter {
             .into_iter()
             .map(|s| (s.id, s.name.get(LABEL_LANG).to_string()))
             .collect();
+        let touchpoints = store
+            .touchpoints(org)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.name.get(LABEL_LANG).to_string()))
+            .collect();
         let columns = survey.map(|id| {
             question_columns(
                 versions
@@ -188,9 +225,16 @@ impl Exporter {
             survey_names: surveys.into_iter().map(|s| (s.id, s.name)).collect(),
             versions,
             services,
+            touchpoints,
             columns,
-            header: unique_headers(names),
+            // Headers hold staff's wording, so they are defused like any cell.
+            header: unique_headers(names.iter().map(|h| csv_safe(h))),
         })
+    }
+
+    /// The organization's time zone, in which every time of the export is written.
+    pub fn zone(&self) -> Zone {
+        self.zone
     }
 
     /// The header row.
@@ -230,6 +274,9 @@ impl Exporter {
                 .cloned()
                 .unwrap_or_default(),
             r.service_id.to_string(),
+            r.touchpoint_id
+                .and_then(|t| self.touchpoints.get(&t).cloned())
+                .unwrap_or_default(),
             r.touchpoint_id.map(|t| t.to_string()).unwrap_or_default(),
             channel
                 .map(|c| c.label().to_string())
@@ -241,6 +288,10 @@ impl Exporter {
             r.trust.map(|t| t.to_string()).unwrap_or_default(),
             r.trust_positive
                 .map(|t| (t as u8).to_string())
+                .unwrap_or_default(),
+            r.sentiment
+                .as_deref()
+                .map(|s| crate::labels::sentiment_word(s).to_string())
                 .unwrap_or_default(),
             r.sentiment.clone().unwrap_or_default(),
         ];
@@ -300,7 +351,9 @@ impl Exporter {
                         } else {
                             String::new()
                         });
-                        row.push(answer_sentiment(r, id));
+                        let sentiment = answer_sentiment(r, id);
+                        row.push(crate::labels::sentiment_word(&sentiment).to_string());
+                        row.push(sentiment);
                         row
                     })
                     .collect();
@@ -332,19 +385,20 @@ pub fn question_columns<'a>(
                 .zip(&kinds)
                 .position(|(c, k)| c.id == q.id && *k == q.kind)
             {
-                Some(i) => out[i].versions.push(v),
+                Some(i) => {
+                    out[i].versions.push(v);
+                    out[i].set_header(q);
+                }
                 None => {
-                    let header = if out.iter().any(|c| c.id == q.id) {
-                        format!("{} (version {v})", q.id)
-                    } else {
-                        q.id.clone()
-                    };
-                    out.push(QuestionColumn {
+                    let mut c = QuestionColumn {
                         id: q.id.clone(),
-                        header,
+                        header: String::new(),
                         versions: vec![v],
                         coded: has_coded_answers(q.kind),
-                    });
+                        since: out.iter().any(|c| c.id == q.id).then_some(v),
+                    };
+                    c.set_header(q);
+                    out.push(c);
                     kinds.push(q.kind);
                 }
             }
@@ -385,11 +439,40 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("comment", "comment", &[1, 3][..]),
-                ("comment", "comment (version 2)", &[2][..]),
+                (
+                    "comment",
+                    "Tell us about your experience [comment]",
+                    &[1, 3][..]
+                ),
+                (
+                    "comment",
+                    "Tell us about your experience [comment] (version 2)",
+                    &[2][..]
+                ),
             ]
         );
-        assert_eq!(cols[1].code_header(), "comment_code (version 2)");
+        assert_eq!(cols[1].code_header(), "[comment] code (version 2)");
+    }
+
+    #[test]
+    fn headers_read_as_the_questions_wording_with_the_id_in_brackets() {
+        use heard_domain::LocalizedText;
+        use heard_domain::templates;
+        let mut v1 = templates::blank(&LocalizedText::new("X", "X"));
+        v1.questions[0].prompt = LocalizedText::new("How easy was it?", "¿Fue fácil?");
+        v1.questions[0].kind = QuestionKind::SingleChoice;
+        let mut v2 = v1.clone();
+        // A later wording names the column; the id keeps it apart from any other question.
+        v2.questions[0].prompt = LocalizedText::new("How easy was it\nto apply?", "");
+        let mut hidden = v2.questions[0].clone();
+        hidden.id = "q6".into();
+        hidden.kind = QuestionKind::Hidden;
+        hidden.prompt = LocalizedText::default();
+        v2.questions.push(hidden);
+        let cols = question_columns([(1, &v1), (2, &v2)]);
+        assert_eq!(cols[0].header, "How easy was it to apply? [comment]");
+        assert_eq!(cols[0].code_header(), "[comment] code");
+        assert_eq!(cols[1].header, "[q6]");
     }
 
     #[test]

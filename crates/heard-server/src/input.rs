@@ -54,13 +54,37 @@ pub fn clean_name(field: &str, value: &str) -> Result<String, FieldError> {
     Ok(without_bidi_controls(&value).trim().to_string())
 }
 
+/// The error for a refused character `c` in a text value (where tabs and line breaks are kept). Each message is
+/// true where it is given: a lone carriage return is named as such, since "line breaks are accepted" would
+/// otherwise contradict its refusal.
 fn refused(field: &str, c: char) -> FieldError {
+    let what = if c == '\r' {
+        "a carriage return (U+000D) not followed by a line feed".to_string()
+    } else {
+        format!("a control character (U+{:04X})", c as u32)
+    };
+    let rule = if c == '\r' {
+        "only letters, digits, punctuation, spaces, tabs and line breaks are accepted, and a line break is a line \
+         feed (U+000A), alone or after a carriage return"
+    } else {
+        "only letters, digits, punctuation, spaces, tabs and line breaks are accepted"
+    };
+    FieldError::new(
+        printable(field),
+        "control_character",
+        format!("contains {what}; {rule}"),
+    )
+}
+
+/// The error for a refused character `c` in a name (a JSON key, a path segment, a query parameter's name), where
+/// tabs and line breaks are refused too.
+fn refused_in_name(field: &str, c: char) -> FieldError {
     FieldError::new(
         printable(field),
         "control_character",
         format!(
-            "contains a control character (U+{:04X}); only letters, digits, punctuation, spaces, tabs and line \
-             breaks are accepted",
+            "contains a control character (U+{:04X}); names and paths take only letters, digits, punctuation and \
+             spaces, with no tabs or line breaks",
             c as u32
         ),
     )
@@ -99,7 +123,7 @@ pub fn clean_json(prefix: &str, v: &mut Value, errs: &mut FieldErrors) {
                     .chars()
                     .find(|c| is_refused(*c) || *c == '\n' || *c == '\t')
                 {
-                    errs.push(refused(&path, c));
+                    errs.push(refused_in_name(&path, c));
                     continue;
                 }
                 if let Some(item) = m.get_mut(&k) {
@@ -132,7 +156,7 @@ pub async fn refuse_control_characters(req: Request, next: Next) -> Response {
                 .and_then(|t| t.strip_suffix('}'))
                 .map(|t| t.trim_start_matches('*'))
                 .unwrap_or("path");
-            errs.push(refused(name, c));
+            errs.push(refused_in_name(name, c));
         }
     }
     if let Some(q) = req.uri().query() {
@@ -179,6 +203,33 @@ mod tests {
             assert_eq!(e.code, "control_character");
         }
         assert!(clean_text("f", "¿Qué tal? – ok «bien» \u{202E}").is_ok());
+    }
+
+    #[test]
+    fn each_message_is_true_where_it_is_given() {
+        // A lone carriage return is not a line break this rule keeps; the message says which line break is.
+        let e = clean_text("q.comment", "a\rb").unwrap_err();
+        assert_eq!(
+            e.message,
+            "contains a carriage return (U+000D) not followed by a line feed; only letters, digits, punctuation, \
+             spaces, tabs and line breaks are accepted, and a line break is a line feed (U+000A), alone or after a \
+             carriage return"
+        );
+        // Names (JSON keys, path segments) take no line breaks or tabs, and say so.
+        let mut v = serde_json::json!({"a\nb": 1});
+        let mut errs = FieldErrors::default();
+        clean_json("", &mut v, &mut errs);
+        assert_eq!(
+            errs.0[0].message,
+            "contains a control character (U+000A); names and paths take only letters, digits, punctuation and \
+             spaces, with no tabs or line breaks"
+        );
+        let e = clean_text("q.comment", "a\u{1}").unwrap_err();
+        assert!(
+            e.message.contains("tabs and line breaks are accepted"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -119,6 +119,16 @@ pub fn field_words(field: &str) -> String {
     c.into_iter().collect()
 }
 
+/// A sentiment label for people ("Negative" for `negative`), in English; an unknown label is shown as it is.
+pub fn sentiment_word(s: &str) -> &str {
+    match s {
+        "negative" => "Negative",
+        "neutral" => "Neutral",
+        "positive" => "Positive",
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -288,6 +288,16 @@ fn page_lang(def: &SurveyDefinition, q: Option<&str>, headers: &HeaderMap) -> St
     )
 }
 
+/// A question's wording as the error summary shows it before a colon ("Tell us about your experience: ..."):
+/// without the full stop, colon, semicolon, comma or ellipsis it may end with, which would read "experience.: ...".
+/// Question and exclamation marks stay: "¿Qué tal" without its "?" would be a half-asked question.
+fn summary_prompt(prompt: &str) -> &str {
+    prompt
+        .trim_end()
+        .trim_end_matches(['.', ':', ';', ',', '…'])
+        .trim_end()
+}
+
 struct PageInput<'a> {
     p: &'a Published,
     lang: &'a str,
@@ -312,8 +322,16 @@ fn render_survey(state: &AppState, i: PageInput<'_>) -> AppResult<String> {
         .opt("idempotency_key")
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let error_list: Vec<Value> =
-        i.errors.iter().map(|(q, m)| serde_json::json!({"id": q, "message": m, "prompt": def.question(q).map(|x| x.prompt.get(i.lang))})).collect();
+    // The summary names each question by its wording, so only questions of the survey are listed (an error for
+    // any other field would read "None").
+    let error_list: Vec<Value> = i
+        .errors
+        .iter()
+        .filter_map(|(q, m)| {
+            let prompt = summary_prompt(def.question(q)?.prompt.get(i.lang));
+            Some(serde_json::json!({"id": q, "message": m, "prompt": prompt}))
+        })
+        .collect();
     state.templates.render(
         "survey.html",
         context! {
@@ -450,32 +468,45 @@ async fn submit(
     }
     if !bad_text.is_empty() {
         // An answer with a control character (pasted from another program, say): the form comes back with the
-        // character removed and a note beside each such answer. Other fields are not typed by people.
-        let tr = i18n::strings(&lang);
-        let msg = tr["errors"]["control_character_removed"]
-            .as_str()
-            .unwrap_or("");
-        let errors: Option<BTreeMap<String, String>> = bad_text
-            .0
-            .iter()
-            .map(|e| Some((e.field.strip_prefix("q.")?.to_string(), msg.to_string())))
-            .collect();
-        let Some(errors) = errors else {
-            return Err(AppError::Invalid(bad_text));
-        };
-        let html = render_survey(
-            &state,
-            PageInput {
-                p: &p,
-                lang: &lang,
-                form: &form,
-                errors,
-                tp: form.opt("tp"),
-                via: form.opt("via"),
-                closed: false,
-            },
-        )?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(html)).into_response());
+        // character removed and a note beside each such answer. Other fields are not typed by people. Only
+        // questions the page shows are named: a field for an unknown or hidden question (one filled from the page's
+        // address, not typed) is dropped silently, as its answer would be, so no one is asked to fix an answer they
+        // cannot see.
+        let mut shown = Vec::new();
+        for e in &bad_text.0 {
+            let Some(id) = e.field.strip_prefix("q.") else {
+                return Err(AppError::Invalid(bad_text));
+            };
+            if def
+                .question(id)
+                .is_some_and(|q| q.kind != heard_domain::survey::QuestionKind::Hidden)
+            {
+                shown.push(id.to_string());
+            }
+        }
+        if !shown.is_empty() {
+            let tr = i18n::strings(&lang);
+            let msg = tr["errors"]["control_character_removed"]
+                .as_str()
+                .unwrap_or("");
+            let errors: BTreeMap<String, String> =
+                shown.into_iter().map(|id| (id, msg.to_string())).collect();
+            let html = render_survey(
+                &state,
+                PageInput {
+                    p: &p,
+                    lang: &lang,
+                    form: &form,
+                    errors,
+                    tp: form.opt("tp"),
+                    via: form.opt("via"),
+                    closed: false,
+                },
+            )?;
+            return Ok(
+                (StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(html)).into_response(),
+            );
+        }
     }
     // Form fields `q.<id>` become the same answers object the JSON API takes.
     let mut answers = Map::new();
@@ -617,4 +648,22 @@ async fn thanks(
         context! { lang => lang, tr => tr, org => p.org.name, title => def.title.get(&lang), message => msg,
             pra => def.pra.as_ref().map(|p| serde_json::json!({"omb": p.omb_control_number, "expires": p.expiration_us(), "burden": p.burden_statement.get(&lang)})) },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary_prompt;
+
+    #[test]
+    fn the_error_summary_drops_a_prompts_closing_full_stop_before_its_colon() {
+        assert_eq!(
+            summary_prompt("Cuéntenos sobre su experiencia."),
+            "Cuéntenos sobre su experiencia"
+        );
+        assert_eq!(
+            summary_prompt("Tell us about your experience. "),
+            "Tell us about your experience"
+        );
+        assert_eq!(summary_prompt("¿Qué tal?"), "¿Qué tal?");
+    }
 }

@@ -1,7 +1,9 @@
 //! `heard export`: every response of an organization (optionally one survey) as CSV or NDJSON, page by page with a
 //! progress bar, so exports of millions of rows use little memory. The CSV is `heard_server::export`'s format (local
 //! times with their offset, labels with codes beside them, unique headers); `--bom` starts it with a UTF-8 byte-order
-//! mark for Excel on Windows.
+//! mark for Excel on Windows, and is refused with NDJSON (a byte-order mark would make its first line invalid JSON).
+//! NDJSON is one stored response a line, with `submitted_at` in ISO 8601 with the organization's offset (as in the
+//! CSV) and `submitted_at_ms`, the same instant in milliseconds since the Unix epoch.
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -41,6 +43,12 @@ pub struct ExportArgs {
 }
 
 pub async fn run(args: ExportArgs) -> Result<()> {
+    if args.bom && matches!(args.format, Format::Ndjson) {
+        anyhow::bail!(
+            "--bom is for CSV files (Excel needs it to read accents); NDJSON is always UTF-8 without one. \
+             Leave out --bom, or use --format csv."
+        );
+    }
     let store = Store::open(&args.storage.database_url()?, StoreOptions::default()).await?;
     let org = store.org_by_slug(&args.org).await.map_err(|_| {
         anyhow::anyhow!("--org: no organization with the short name '{}'", args.org)
@@ -91,7 +99,15 @@ pub async fn run(args: ExportArgs) -> Result<()> {
                     }
                 }
                 None => {
-                    serde_json::to_writer(&mut out, r)?;
+                    let mut v = serde_json::to_value(r)?;
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("submitted_at_ms".into(), r.submitted_at.into());
+                        o.insert(
+                            "submitted_at".into(),
+                            exporter.zone().iso(r.submitted_at).into(),
+                        );
+                    }
+                    serde_json::to_writer(&mut out, &v)?;
                     out.write_all(b"\n")?;
                 }
             }

@@ -345,8 +345,10 @@ pub async fn survey(
 
 /// A-11 version 2 per-response upload file for a quarter, for A-11 v2 surveys only (a v1 or blank survey has no
 /// v2 trust question: 409). The cells follow `report::a11_v2_csv_rows`, which documents the standard and where Heard
-/// differs (comments are redacted). Cells are written as they are, without the spreadsheet-formula quoting of the
-/// response export: this file is read by the upload, and a quote would change the comment.
+/// differs (comments are redacted; bidirectional controls are dropped). Cells are written as they are, without the
+/// spreadsheet-formula quoting of the response export: this file is read by the upload, and a quote would change the
+/// comment. Bidirectional controls (U+202E and its kin, `input::is_bidi_control`) are removed as in every other
+/// export: they are invisible formatting, not text, and could make a comment read backwards to whoever opens it.
 pub async fn a11_csv(
     State(state): State<AppState>,
     m: Analyst,
@@ -406,8 +408,11 @@ pub async fn a11_csv(
     w.write_record(report::A11_V2_CSV_HEADER)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     for row in report::a11_v2_csv_rows(&versions, &rows) {
-        w.write_record(&row)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        w.write_record(
+            row.iter()
+                .map(|c| crate::input::without_bidi_controls(c).into_owned()),
+        )
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     }
     let body = w
         .into_inner()

@@ -311,7 +311,12 @@ pub async fn settings(
     Ok(Redirect::to(&format!("/admin/o/{}", m.org_id())).into_response())
 }
 
-/// Reads a name in English and Spanish from `<prefix>_en` / `<prefix>_es` fields.
+/// The most characters a name (of a service, a touchpoint) may have in each language: names are shown in headings,
+/// menus and export columns, where a paragraph would not fit.
+pub const NAME_MAX_CHARS: usize = 200;
+
+/// Reads a name in English and Spanish from `<prefix>_en` / `<prefix>_es` fields. The English one is required; each
+/// may have at most `NAME_MAX_CHARS` characters, and a longer one is refused saying how long it is and may be.
 pub fn localized(
     form: &crate::forms::FormData,
     prefix: &str,
@@ -326,5 +331,19 @@ pub fn localized(
             format!("Enter the {label} in English"),
         ));
     }
-    LocalizedText::new(en, form.get(&format!("{prefix}_es")))
+    let es = form.get(&format!("{prefix}_es"));
+    for (lang, language, text) in [("en", "English", en), ("es", "Spanish", es)] {
+        let n = text.chars().count();
+        if n > NAME_MAX_CHARS {
+            errs.push(FieldError::new(
+                format!("{prefix}_{lang}"),
+                "too_long",
+                format!(
+                    "The {label} in {language} is {n} characters long; shorten it to {NAME_MAX_CHARS} characters or \
+                     fewer"
+                ),
+            ));
+        }
+    }
+    LocalizedText::new(en, es)
 }

@@ -139,15 +139,7 @@ fn channel_label(key: &str) -> String {
         .unwrap_or_else(|_| key.to_string())
 }
 
-/// A sentiment label for people ("Negative").
-fn sentiment_word(s: &str) -> &str {
-    match s {
-        "negative" => "Negative",
-        "neutral" => "Neutral",
-        "positive" => "Positive",
-        other => other,
-    }
-}
+use crate::labels::sentiment_word;
 
 fn row_view(r: &StoredResponse, survey_names: &BTreeMap<SurveyId, String>) -> minijinja::Value {
     let comment = r

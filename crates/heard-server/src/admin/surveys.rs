@@ -205,19 +205,37 @@ fn lt(form: &FormData, prefix: &str) -> LocalizedText {
     t
 }
 
-/// A definition's problems as staff read them: a missing translation names the language ("Spanish"), not its code.
-fn in_words(mut errs: FieldErrors) -> FieldErrors {
+/// A definition's problems as staff read them. A question's wording missing in one of the survey's languages is
+/// an error (the page in that language could not ask the question), named by the question's number and English
+/// wording and the language's name, never its code; `publish_warnings` leaves it out so the page says it once, as a
+/// block.
+fn in_words(mut errs: FieldErrors, def: &SurveyDefinition) -> FieldErrors {
     for e in errs
         .0
         .iter_mut()
         .filter(|e| e.code == "missing_translation")
     {
-        if let Some(lang) = e.field.rsplit('.').next() {
-            e.message = format!(
-                "the question has no wording in {}",
-                crate::i18n::language_name(lang, "en")
-            );
-        }
+        let Some(lang) = e.field.rsplit('.').next() else {
+            continue;
+        };
+        let language = crate::i18n::language_name(lang, "en");
+        let index = e
+            .field
+            .strip_prefix("questions[")
+            .and_then(|r| r.split(']').next())
+            .and_then(|i| i.parse::<usize>().ok());
+        e.message = match index.and_then(|i| def.questions.get(i).map(|q| (i, q))) {
+            Some((i, q)) => format!(
+                "Question {}, “{}”, has no wording in {language}: write it in {language} before saving, since every \
+                 question is asked in each language of the survey",
+                i + 1,
+                q.prompt.get("en")
+            ),
+            None => format!(
+                "A question has no wording in {language}: write it in {language} before saving, since every \
+                 question is asked in each language of the survey"
+            ),
+        };
     }
     errs
 }
@@ -287,7 +305,7 @@ fn apply_edit(def: &mut SurveyDefinition, form: &FormData) -> Result<(), FieldEr
         }
     };
     if let Err(e) = def.check() {
-        errs.0.extend(in_words(e).0);
+        errs.0.extend(in_words(e, def).0);
     }
     errs.into_result(())
 }
@@ -336,9 +354,12 @@ fn publish_warnings(def: &SurveyDefinition) -> Vec<(String, String)> {
         },
         other => other.describe(),
     };
+    // A question's own wording missing in a language is not a warning but an error (`in_words`): leaving it out
+    // here keeps the page from saying both "blocked" and "will show another language".
     let mut out: Vec<(String, String)> = def
         .missing_translations()
         .into_iter()
+        .filter(|m| !matches!(m.text, TextRef::Prompt(_)))
         .map(|m| {
             let l = &m.language;
             let field = match &m.text {
@@ -369,21 +390,27 @@ fn publish_warnings(def: &SurveyDefinition) -> Vec<(String, String)> {
 
 /// Publishes `s`'s stored draft, unless the author has not yet seen its warnings (`confirmed` is false): then the
 /// edit page lists them with a "Publish anyway" button. A draft unchanged since the live version publishes nothing
-/// and says so.
+/// and says so; `saved` (from the editor's "Save and publish") says first that what was typed was saved, since the
+/// survey's settings are saved whether or not a version is published.
 async fn publish_draft(
     state: &AppState,
     m: &Analyst,
     s: &heard_store::Survey,
     confirmed: bool,
+    saved: bool,
 ) -> AppResult<Response> {
     let unchanged = |v: i32| {
+        let notice = format!(
+            "{}The questions have not changed since version {v}, so no new version was published.",
+            if saved { "Settings saved. " } else { "" }
+        );
         render_edit(
             state,
             m,
             s,
             &s.draft,
             &FieldErrors::default(),
-            Some(&format!("No changes since version {v}; nothing published.")),
+            Some(&notice),
             false,
             StatusCode::OK,
         )
@@ -449,7 +476,7 @@ fn render_edit(
         .map(|q| {
             context! { id => q.id, kind => q.kind.label(), prompt => q.prompt.0, help => q.help.0, required => q.required,
                 conditional => q.show_if.is_some(), options => q.options.iter().map(|o| context!{ value => o.value, label => o.label.0 }).collect::<Vec<_>>(),
-                a11 => q.a11.is_some() }
+                a11 => q.a11.is_some(), hidden => q.kind == heard_domain::survey::QuestionKind::Hidden }
         })
         .collect();
     let mut resp = page(
@@ -557,7 +584,7 @@ pub async fn save(
     state.published.forget(s.id);
     let s = state.store.survey(m.org_id(), s.id).await?;
     if form.has("publish") {
-        return publish_draft(&state, &m, &s, form.has("confirm")).await;
+        return publish_draft(&state, &m, &s, form.has("confirm"), true).await;
     }
     render_edit(
         &state,
@@ -650,7 +677,7 @@ pub async fn add_question(
                         .into_response(),
                 );
             }
-            Err(e) => errs.0.extend(in_words(e).0.into_iter().map(|mut x| {
+            Err(e) => errs.0.extend(in_words(e, &def).0.into_iter().map(|mut x| {
                 if x.field.ends_with(".options") {
                     x.field = "options_en".into();
                 }
@@ -730,7 +757,7 @@ pub async fn publish(
     AdminForm(form): AdminForm,
 ) -> AppResult<Response> {
     let s = state.store.survey(m.org_id(), survey_id(&id)?).await?;
-    publish_draft(&state, &m, &s, form.has("confirm")).await
+    publish_draft(&state, &m, &s, form.has("confirm"), false).await
 }
 
 fn share_url(state: &AppState, m: &Analyst, s: &heard_store::Survey) -> AppResult<String> {
@@ -816,6 +843,16 @@ pub async fn embed(
         ),
     ];
     let origin = state.public_url.to_string();
+    // The ids `data-hidden` takes, with the question's number as the editor shows it: staff cannot fill a hidden
+    // question whose id they cannot see.
+    let hidden: Vec<_> = s
+        .draft
+        .questions
+        .iter()
+        .enumerate()
+        .filter(|(_, q)| q.kind == heard_domain::survey::QuestionKind::Hidden)
+        .map(|(i, q)| context! { id => q.id, number => i + 1 })
+        .collect();
     Ok(page(
         &state,
         "survey_embed.html",
@@ -825,6 +862,7 @@ pub async fn embed(
                 sample => s.widget_sample_percent, keep_query => s.keep_query, allowed_origins => s.allowed_origins },
             snippets => snippets.iter().map(|(key, title, note, code)| context!{ key, title, note, code }).collect::<Vec<_>>(),
             path => crate::widget::versioned_path(), src => src, integrity => crate::widget::WIDGET.integrity, api => api, origin => origin,
+            hidden => hidden,
         },
     ))
 }

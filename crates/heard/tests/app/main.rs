@@ -18,3 +18,4 @@ mod reports;
 mod support;
 mod surveys;
 mod widget;
+mod words;

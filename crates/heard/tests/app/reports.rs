@@ -73,7 +73,7 @@ fn read_csv(body: &str) -> (Vec<String>, Vec<Vec<String>>) {
 fn cell<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {
     let i = header
         .iter()
-        .position(|h| h == name)
+        .position(|h| h == name || (name.starts_with('[') && h.ends_with(&format!(" {name}"))))
         .unwrap_or_else(|| panic!("no column {name} in {header:?}"));
     &row[i]
 }
@@ -237,18 +237,18 @@ both_backends!(exports_open_in_excel_with_words_and_codes, |app| {
     let row = &rows[0];
     // The A-11 flag and the trust question are apart; choices are words with their codes beside them.
     assert_eq!(cell(&h, row, "trust_positive"), "0");
-    assert_eq!(cell(&h, row, "trust"), "Thumbs down (no)");
-    assert_eq!(cell(&h, row, "trust_code"), "0");
+    assert_eq!(cell(&h, row, "[trust]"), "Thumbs down (no)");
+    assert_eq!(cell(&h, row, "[trust] code"), "0");
     assert_eq!(
-        cell(&h, row, "went_badly"),
+        cell(&h, row, "[went_badly]"),
         "It was hard to do; Something else"
     );
-    assert_eq!(cell(&h, row, "went_badly_code"), "ease; other");
+    assert_eq!(cell(&h, row, "[went_badly] code"), "ease; other");
     assert_eq!(cell(&h, row, "channel"), "In person");
     assert_eq!(cell(&h, row, "channel_code"), "in_person");
     assert_eq!(cell(&h, row, "language"), "Spanish");
     assert_eq!(cell(&h, row, "language_code"), "es");
-    assert!(cell(&h, row, "comment").contains("explicó el trámite, señor"));
+    assert!(cell(&h, row, "[comment]").contains("explicó el trámite, señor"));
     assert_eq!(cell(&h, row, "submitted_at"), "2027-01-15T12:00:00-05:00");
 
     // All surveys: one row per answer, with the question's wording, not a JSON column.
@@ -352,7 +352,7 @@ both_backends!(people_read_words_not_codes, |app| {
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("the question has no wording in Spanish"),
+        html.contains("Question 2, “Anything else?”, has no wording in Spanish"),
         "{html}"
     );
     let r = app
@@ -526,8 +526,8 @@ async fn heard_export_writes_local_times_and_a_bom_on_request() {
         cell(&h, &rows[0], "submitted_at"),
         "2026-09-30T21:30:00-05:00"
     );
-    assert_eq!(cell(&h, &rows[0], "went_well"), "Staff were helpful");
-    assert_eq!(cell(&h, &rows[0], "went_well_code"), "employee");
+    assert_eq!(cell(&h, &rows[0], "[went_well]"), "Staff were helpful");
+    assert_eq!(cell(&h, &rows[0], "[went_well] code"), "employee");
     assert_eq!(cell(&h, &rows[0], "channel"), "Phone");
 }
 

@@ -219,14 +219,18 @@ both_backends!(a_deleted_question_id_is_never_reused, |app| {
         .unwrap();
     let (header, rows) = csv_rows(&csv);
     let col = |h: &str| header.iter().position(|x| x == h).unwrap();
-    let (q3, q4) = (col("q3"), col("q4"));
+    // Headers read as the questions' wording with their ids in brackets (issue 16 item 10).
+    let (q3, q4) = (col("What happened? [q3]"), col("How did you come? [q4]"));
     let mut cells: Vec<(String, String)> = rows
         .iter()
         .map(|r| (r[q3].clone(), r[q4].clone()))
         .collect();
     cells.sort();
     // A choice is exported as its label, its code beside it (issue 16 item 10).
-    assert_eq!(rows.iter().filter(|r| r[col("q4_code")] == "o2").count(), 1);
+    assert_eq!(
+        rows.iter().filter(|r| r[col("[q4] code")] == "o2").count(),
+        1
+    );
     assert_eq!(
         cells,
         [
@@ -247,10 +251,9 @@ both_backends!(
             .post(&s, &format!("/admin/o/{org}/surveys/{id}/publish"), &[])
             .await;
         assert_eq!(r.status(), 200);
-        assert!(
-            readable(&r.text().await.unwrap())
-                .contains("No changes since version 1; nothing published.")
-        );
+        assert!(readable(&r.text().await.unwrap()).contains(
+            "The questions have not changed since version 1, so no new version was published."
+        ));
         // From the editor, saving the same texts.
         let def = app.store.survey(org, id).await.unwrap().draft;
         let mut form = edit_form(&def, "Agency A survey");
@@ -264,10 +267,10 @@ both_backends!(
         )
         .await;
         assert_eq!(r.status(), 200);
-        assert!(
-            readable(&r.text().await.unwrap())
-                .contains("No changes since version 1; nothing published.")
-        );
+        // The settings were saved even though nothing was published, and the page says so.
+        assert!(readable(&r.text().await.unwrap()).contains(
+            "Settings saved. The questions have not changed since version 1, so no new version was published."
+        ));
         assert_eq!(versions(&app, id).await, 1);
         assert_eq!(
             app.store.survey(org, id).await.unwrap().published_version,
@@ -341,7 +344,9 @@ both_backends!(
             .post(&s, &format!("/admin/o/{org}/surveys/{id}/publish"), &[])
             .await;
         let page = readable(&r.text().await.unwrap());
-        assert!(page.contains("No changes since version 2; nothing published."));
+        assert!(page.contains(
+            "The questions have not changed since version 2, so no new version was published."
+        ));
         assert!(!page.contains("Publish anyway"));
         assert_eq!(versions(&app, id).await, 2);
     }
@@ -428,6 +433,15 @@ both_backends!(the_a11_v2_file_matches_the_reference_cell_by_cell, |app| {
     )
     .await;
     submit(&app, &slug, scale, "v2-e", json!({"trust": 2})).await;
+    // Bidirectional controls are invisible formatting, not text: the A-11 file drops them like the other exports.
+    submit(
+        &app,
+        &slug,
+        scale,
+        "v2-f",
+        json!({"trust": 3, "comment": "slow \u{202E}enil\u{202C} line"}),
+    )
+    .await;
 
     let quarter = FiscalQuarter::containing(chrono::Utc::now().date_naive());
     let file = |survey: SurveyId| {
@@ -463,6 +477,7 @@ both_backends!(the_a11_v2_file_matches_the_reference_cell_by_cell, |app| {
     for e in [
         "4,0,1,0,0,0,0,0,0,0,0,0,0,0,0,",
         "2,0,0,0,0,0,0,0,0,0,0,0,0,0,0,",
+        "3,0,0,0,0,0,0,0,0,0,0,0,0,0,0,slow enil line",
     ] {
         assert!(got.iter().any(|g| g == e), "{e} not in {got:?}");
     }
@@ -705,5 +720,37 @@ both_backends!(
                 .unwrap(),
         );
         assert!(html.contains(&format!("<th scope=\"row\">{}</th>", week(mid))));
+    }
+);
+
+// A question's wording left blank in Spanish blocks saving, and the block and the page agree: the error names the
+// question by number and wording, and no warning says the Spanish page would show another language instead.
+both_backends!(
+    a_blank_spanish_question_is_named_and_blocked_in_one_voice,
+    |app| {
+        let s = app.sign_in(&app.a.admin_email).await;
+        let (org, id) = (app.a.org, app.a.survey.id);
+        let def = app.store.survey(org, id).await.unwrap().draft;
+        let mut form = edit_form(&def, "Agency A survey");
+        form.push(("na_shown".into(), "1".into()));
+        let q1 = &def.questions[0];
+        set(&mut form, &format!("q.{}.prompt_es", q1.id), "");
+        set(&mut form, "publish", "1");
+        let r = post_form(
+            &app,
+            &s,
+            &format!("/admin/o/{org}/surveys/{id}/edit"),
+            &form,
+        )
+        .await;
+        assert_eq!(r.status(), 422);
+        let page = readable(&r.text().await.unwrap());
+        let expected = format!(
+            "Question 1, “{}”, has no wording in Spanish: write it in Spanish before saving, since every question is asked in each language of the survey",
+            q1.prompt.get("en")
+        );
+        assert!(page.contains(&expected), "{page}");
+        assert!(!page.contains("the question has no wording"), "{page}");
+        assert!(!page.contains("another language's wording"), "{page}");
     }
 );
