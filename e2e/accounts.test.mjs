@@ -37,7 +37,7 @@ test("an invitation is made, opened signed out, and accepted by creating an acco
   const other = await browser.newContext();
   const clumsy = await other.newPage();
   for (let i = 0; i < 5; i++) await signIn(clumsy, "viewer@demo.heard.example", "not the password at all");
-  assert.match(await clumsy.locator(".usa-alert").innerText(), /Too many failed attempts/);
+  assert.match(await clumsy.locator(".usa-alert").innerText(), /Too many failed sign-ins to this account from this address/);
   await check(clumsy, "sign-in while waiting");
   await other.close();
 
