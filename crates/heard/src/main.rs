@@ -1,9 +1,10 @@
 //! The one Heard binary. It parses the command line, picks the storage backend (the only place that does), and runs
-//! a command: serve, migrate, demo-data, user, export, bench, analyze, eval, train-sentiment.
+//! a command: serve, migrate, demo-data, user, export, import, bench, analyze, eval, train-sentiment.
 
 mod bench;
 mod demo;
 mod export;
+mod import;
 mod settings;
 mod text_cmds;
 
@@ -93,6 +94,8 @@ enum Command {
     },
     /// Export responses as CSV (or NDJSON) with no row limit.
     Export(export::ExportArgs),
+    /// Import responses, signals or events from a CSV or NDJSON file (resumable; all or nothing per batch).
+    Import(import::ImportArgs),
     /// Benchmarks that print a table and compare against a limit or a peer measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -512,6 +515,7 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Export(args) => export::run(args).await,
+        Command::Import(args) => import::run(args).await,
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => bench::ingest(args).await,
