@@ -49,6 +49,59 @@ pub struct ImportArgs {
     pub report: Option<PathBuf>,
 }
 
+/// What to import from a file and how (the command's options, checked).
+pub struct FileImport {
+    pub kind: Kind,
+    pub format: Format,
+    pub plan: Plan,
+    /// The mapping file's text (part of what makes a re-run the same import).
+    pub mapping_text: String,
+    pub survey: Option<heard_domain::SurveyId>,
+    pub batch_size: usize,
+    pub enrich: Enrich,
+}
+
+/// Imports a file into `org`: its hash and line count first (`total` gets the expected number of records), then
+/// its records through `heard_server::import` under a resume key made of the file's content and the options.
+pub async fn import_file(
+    store: &Store,
+    pipeline: &Pipeline,
+    org: heard_domain::OrgId,
+    path: &Path,
+    f: &FileImport,
+    total: &mut dyn FnMut(u64),
+    progress: &mut (dyn FnMut(&heard_server::import::Progress) + Send),
+) -> Result<ImportReport> {
+    let extra = format!(
+        "kind={};format={:?};survey={};mapping={}",
+        f.kind.key(),
+        f.format,
+        f.survey.map(|s| s.to_string()).unwrap_or_default(),
+        f.mapping_text
+    );
+    let (hash, lines) = fingerprint(path, &extra)?;
+    total(match f.format {
+        Format::Csv => lines.saturating_sub(1),
+        Format::Ndjson => lines,
+    });
+    let mut spec = ImportSpec::new(org, f.kind);
+    spec.survey = f.survey;
+    spec.batch_size = f.batch_size;
+    spec.enrich = f.enrich;
+    spec.resume = Some(ResumeKey {
+        content_hash: hash,
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    });
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, file));
+    let records = heard_channels::import::records(reader, f.format, f.plan.clone())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(heard_server::import::import_records(store, pipeline, &spec, records, progress).await?)
+}
+
 /// The file's SHA-256 (with the options that change what an import stores) and its line count.
 fn fingerprint(path: &Path, extra: &str) -> Result<(String, u64)> {
     let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -125,57 +178,45 @@ pub async fn run(args: ImportArgs) -> Result<()> {
         (None, _) => None,
     };
     let (plan, mapping_text) = load_plan(kind, args.mapping.as_deref())?;
-    let extra = format!(
-        "kind={};format={format:?};survey={};mapping={mapping_text}",
-        kind.key(),
-        args.survey.as_deref().unwrap_or("")
-    );
-    let (hash, lines) = fingerprint(&args.file, &extra)?;
     let store = Store::open(&args.storage.database_url()?, StoreOptions::default()).await?;
     let org = store.org_by_slug(&args.org).await.map_err(|_| {
         anyhow::anyhow!("--org: no organization with the short name '{}'", args.org)
     })?;
     let pipeline = Pipeline::new(&args.storage.secret_key()?);
-    let mut spec = ImportSpec::new(org.id, kind);
-    spec.survey = survey;
-    spec.batch_size = args.batch_size;
-    spec.enrich = if args.enrich == "now" {
-        Enrich::Now
-    } else {
-        Enrich::Later
+    let file = FileImport {
+        kind,
+        format,
+        plan: plan.clone(),
+        mapping_text,
+        survey,
+        batch_size: args.batch_size,
+        enrich: if args.enrich == "now" {
+            Enrich::Now
+        } else {
+            Enrich::Later
+        },
     };
-    spec.resume = Some(ResumeKey {
-        content_hash: hash,
-        name: args
-            .file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    });
-    let file = std::fs::File::open(&args.file)
-        .with_context(|| format!("opening {}", args.file.display()))?;
-    let reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, file));
-    let records = heard_channels::import::records(reader, format, plan.clone())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
-    let total = match format {
-        Format::Csv => lines.saturating_sub(1),
-        Format::Ndjson => lines,
-    };
-    let bar = ProgressBar::new(total).with_style(
+    let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} records ({per_sec}, {eta} left)")
             .expect("valid template"),
     );
     bar.set_message(format!("Importing {}s", kind.key()));
     let report = {
-        let bar = bar.clone();
-        heard_server::import::import_records(&store, &pipeline, &spec, records, &mut move |p| {
-            bar.set_position(p.records)
-        })
+        let bar2 = bar.clone();
+        import_file(
+            &store,
+            &pipeline,
+            org.id,
+            &args.file,
+            &file,
+            &mut |total| bar.set_length(total),
+            &mut move |p| bar2.set_position(p.records),
+        )
         .await?
     };
     bar.finish_and_clear();
     store.close().await;
-    print_report(&report, &plan, kind, spec.enrich);
+    print_report(&report, &plan, kind, file.enrich);
     if let Some(path) = &args.report {
         write_report(path, &report.errors, &plan)?;
         println!("The validation report is in {}.", path.display());

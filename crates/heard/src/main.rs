@@ -2,6 +2,7 @@
 //! a command: serve, migrate, demo-data, user, export, import, bench, analyze, eval, train-sentiment.
 
 mod bench;
+mod bench_import;
 mod demo;
 mod export;
 mod import;
@@ -206,6 +207,8 @@ enum OrgCommand {
 enum BenchCommand {
     /// Durable submissions per second over HTTP, beside the raw insert rate of the same database.
     Ingest(bench::IngestArgs),
+    /// Events per second through `heard import` into SQLite (and PostgreSQL), beside sqlite3's .import and COPY.
+    Import(bench_import::ImportBenchArgs),
     /// Comments per second for full text enrichment, beside vaderSentiment on the same texts.
     Text {
         #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
@@ -519,6 +522,9 @@ async fn run(command: Command) -> Result<()> {
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => bench::ingest(args).await,
+        Command::Bench {
+            command: BenchCommand::Import(args),
+        } => bench_import::run(args).await,
         Command::Analyze { .. }
         | Command::Eval { .. }
         | Command::TrainSentiment { .. }
