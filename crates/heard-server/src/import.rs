@@ -211,6 +211,9 @@ where
     }
     let mut batch_no = position.div_ceil(batch_size as u64);
     let mut batch: Vec<Result<Record, Vec<RecordError>>> = Vec::with_capacity(batch_size);
+    // One batch is written while the next is parsed and protected: the store's connection works on one core while
+    // the pipeline works on another. Batches still commit one after another, in order.
+    let mut in_flight: Option<Write> = None;
     loop {
         batch.clear();
         while batch.len() < batch_size {
@@ -224,25 +227,19 @@ where
         }
         batch_no += 1;
         position += batch.len() as u64;
-        report.progress.records += batch.len() as u64;
         let now = heard_store::now_ms();
         let (prepared, lines, errors) = prepare_batch(pipeline, spec, &ctx, &mut batch, now);
-        let first_line = lines.first().copied().unwrap_or(0);
-        let last_line = lines.last().copied().unwrap_or(0);
-        let refuse = |report: &mut ImportReport, errors: Vec<RecordError>| {
-            let bad: HashSet<u64> = errors.iter().map(|e| e.line).collect();
-            report.refused_batches.push(RefusedBatch {
-                number: batch_no,
-                first_line,
-                last_line,
-                records: lines.len(),
-                bad_records: bad.len(),
-            });
-            report.progress.refused += lines.len() as u64;
-            report.errors.extend(errors);
-        };
+        if let Some(w) = in_flight.take() {
+            finish_write(store, spec, w, &mut report).await?;
+            progress(&report.progress);
+            if spec.stop_after_batches.is_some_and(|n| report.batches >= n) {
+                report.stopped = true;
+                return Ok(report);
+            }
+        }
+        report.progress.records += lines.len() as u64;
         if !errors.is_empty() {
-            refuse(&mut report, errors);
+            refuse(&mut report, batch_no, &lines, errors);
             if let Some(id) = report.import_id {
                 store
                     .note_refused_rows(spec.org, id, lines.len() as i64, now)
@@ -255,83 +252,57 @@ where
             import_id: id,
             position: position as i64,
         });
-        let (ids_with_text, rows) = match &prepared {
-            Prepared::Events(v) => (HashSet::new(), BulkRows::Events(v)),
-            Prepared::Signals(v) => (
-                v.iter()
-                    .filter(|s| s.enrichment.is_none())
-                    .map(|s| *s.id.as_uuid())
-                    .collect(),
-                BulkRows::Signals(v),
-            ),
-            Prepared::Responses(v) => (
-                v.iter()
-                    .filter(|r| spec.enrich == Enrich::Later && has_free_text(&ctx, r))
-                    .map(|r| *r.id.as_uuid())
-                    .collect(),
-                BulkRows::Responses(v),
-            ),
+        let ids_with_text: HashSet<Uuid> = match &prepared {
+            Prepared::Events(_) => HashSet::new(),
+            Prepared::Signals(v) => v
+                .iter()
+                .filter(|s| s.enrichment.is_none())
+                .map(|s| *s.id.as_uuid())
+                .collect(),
+            Prepared::Responses(v) => v
+                .iter()
+                .filter(|r| spec.enrich == Enrich::Later && has_free_text(&ctx, r))
+                .map(|r| *r.id.as_uuid())
+                .collect(),
         };
-        let mut jobs_made = 0;
-        let kind = spec.kind;
-        let outcome = store
-            .bulk_write(spec.org, rows, mark, |created| {
-                let ids: Vec<String> = created
-                    .iter()
-                    .filter(|id| ids_with_text.contains(id))
-                    .map(|id| id.to_string())
-                    .collect();
-                if ids.is_empty() {
-                    return vec![];
-                }
-                jobs_made += 1;
-                vec![NewJob::new(
-                    spec.org,
-                    ENRICH_KIND,
-                    json!({"kind": kind.key(), "ids": ids}),
-                )]
-            })
-            .await?;
-        match outcome {
-            BulkOutcome::Committed(results) => {
-                report.batches += 1;
-                report.enrichment_jobs += jobs_made;
-                for r in results {
-                    if r.duplicate {
-                        report.progress.duplicates += 1;
-                    } else {
-                        report.progress.created += 1;
+        let (store2, org, kind) = (store.clone(), spec.org, spec.kind);
+        let task = tokio::spawn(async move {
+            let rows = match &prepared {
+                Prepared::Events(v) => BulkRows::Events(v),
+                Prepared::Signals(v) => BulkRows::Signals(v),
+                Prepared::Responses(v) => BulkRows::Responses(v),
+            };
+            let mut jobs_made = 0;
+            let outcome = store2
+                .bulk_write(org, rows, mark, |created| {
+                    let ids: Vec<String> = created
+                        .iter()
+                        .filter(|id| ids_with_text.contains(id))
+                        .map(|id| id.to_string())
+                        .collect();
+                    if ids.is_empty() {
+                        return vec![];
                     }
-                }
-            }
-            BulkOutcome::Reused(rows) => {
-                let field = match spec.kind {
-                    Kind::Response | Kind::Signal | Kind::Event => "external_id",
-                };
-                let errors = rows
-                    .into_iter()
-                    .map(|i| RecordError::new(
-                        lines[i],
-                        field,
-                        heard_domain::idempotency::KEY_REUSED,
-                        "this external_id was already stored with different content, which is kept: give a new item a \
-                         new external_id, and reuse one only to import the same item again",
-                    ))
-                    .collect();
-                refuse(&mut report, errors);
-                if let Some(id) = report.import_id {
-                    store
-                        .note_refused_rows(spec.org, id, lines.len() as i64, now)
-                        .await?;
-                }
-            }
-        }
+                    jobs_made += 1;
+                    vec![NewJob::new(
+                        org,
+                        ENRICH_KIND,
+                        json!({"kind": kind.key(), "ids": ids}),
+                    )]
+                })
+                .await?;
+            Ok((outcome, jobs_made))
+        });
+        in_flight = Some(Write {
+            task,
+            lines,
+            batch_no,
+            now,
+        });
+    }
+    if let Some(w) = in_flight.take() {
+        finish_write(store, spec, w, &mut report).await?;
         progress(&report.progress);
-        if spec.stop_after_batches.is_some_and(|n| report.batches >= n) && records.peek().is_some()
-        {
-            report.stopped = true;
-            return Ok(report);
-        }
     }
     if let Some(id) = report.import_id {
         store
@@ -339,6 +310,75 @@ where
             .await?;
     }
     Ok(report)
+}
+
+/// A batch being written.
+struct Write {
+    task: tokio::task::JoinHandle<Result<(BulkOutcome, u64), StoreError>>,
+    lines: Vec<u64>,
+    batch_no: u64,
+    now: i64,
+}
+
+/// Records a refused batch and its errors in the report.
+fn refuse(report: &mut ImportReport, batch_no: u64, lines: &[u64], errors: Vec<RecordError>) {
+    let bad: HashSet<u64> = errors.iter().map(|e| e.line).collect();
+    report.refused_batches.push(RefusedBatch {
+        number: batch_no,
+        first_line: lines.first().copied().unwrap_or(0),
+        last_line: lines.last().copied().unwrap_or(0),
+        records: lines.len(),
+        bad_records: bad.len(),
+    });
+    report.progress.refused += lines.len() as u64;
+    report.errors.extend(errors);
+}
+
+/// Waits for a batch's write and counts its outcome.
+async fn finish_write(
+    store: &Store,
+    spec: &ImportSpec,
+    w: Write,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    let (outcome, jobs_made) = w
+        .task
+        .await
+        .map_err(|e| ImportError::Setup(format!("the batch writer stopped: {e}")))??;
+    match outcome {
+        BulkOutcome::Committed(results) => {
+            report.batches += 1;
+            report.enrichment_jobs += jobs_made;
+            for r in results {
+                if r.duplicate {
+                    report.progress.duplicates += 1;
+                } else {
+                    report.progress.created += 1;
+                }
+            }
+        }
+        BulkOutcome::Reused(rows) => {
+            let errors = rows
+                .into_iter()
+                .map(|i| {
+                    RecordError::new(
+                        w.lines[i],
+                        "external_id",
+                        heard_domain::idempotency::KEY_REUSED,
+                        "this external_id was already stored with different content, which is kept: give a new \
+                         item a new external_id, and reuse one only to import the same item again",
+                    )
+                })
+                .collect();
+            refuse(report, w.batch_no, &w.lines, errors);
+            if let Some(id) = report.import_id {
+                store
+                    .note_refused_rows(spec.org, id, w.lines.len() as i64, w.now)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn has_free_text(ctx: &Context, r: &NewResponse) -> bool {
