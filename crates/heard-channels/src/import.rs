@@ -302,6 +302,10 @@ impl Plan {
 
     /// Where a column's cells go, worked out once per column (a CSV header) rather than once per cell.
     fn resolve(&self, name: &str) -> Resolved {
+        if name.is_empty() {
+            // A column without a name (a spreadsheet's trailing comma) cannot be any field.
+            return Resolved::Skip;
+        }
         let path = match &self.columns {
             Some(cols) => match cols.iter().find(|(c, _)| c == name) {
                 Some((_, p)) => p.clone(),
@@ -978,6 +982,25 @@ mod tests {
                 .as_object()
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn unnamed_columns_are_not_read() {
+        // Found by the fuzz target: a cell that is not UTF-8 under an unnamed column was named by no field.
+        let got = all(
+            Format::Csv,
+            Plan::identity(Kind::Event),
+            "external_id,\ne1,x\n",
+        );
+        assert_eq!(
+            got[0].as_ref().unwrap().item,
+            *json!({"external_id": "e1"}).as_object().unwrap()
+        );
+        let bytes: &[u8] = b"external_id,\ne1,\xff\n";
+        let got: Vec<_> = records(bytes, Format::Csv, Plan::identity(Kind::Event))
+            .unwrap()
+            .collect();
+        assert!(got[0].is_ok());
     }
 
     #[test]
