@@ -101,6 +101,13 @@ impl Mapping {
     /// characters (Amazon Connect's limit for attribute keys); queue names 1 to 256 and unique; at most
     /// `MAX_QUEUES`. Whether the services and touchpoints are the organization's is the server's check.
     pub fn parse(v: &Value) -> Result<Mapping, FieldErrors> {
+        if !v.is_object() {
+            return Err(FieldErrors::single(
+                "body",
+                "not_an_object",
+                "the body must be a JSON object: {\"reference_attribute\", \"customer_id_attribute\", \"disposition_attribute\", \"queues\"}",
+            ));
+        }
         let m: Mapping = serde_json::from_value(v.clone()).map_err(|e| {
             FieldErrors::single(
                 "body",

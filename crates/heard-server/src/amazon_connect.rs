@@ -287,6 +287,7 @@ pub async fn transcripts(
 
 /// How an organization's Amazon Connect records map to Heard.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ConnectMapping {
     /// The contact attribute holding the case or application number (e.g. `caseNumber`).
@@ -305,6 +306,7 @@ pub struct ConnectMapping {
 
 /// One queue's service and touchpoint.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ConnectQueue {
     #[schema(min_length = 1, max_length = 256)]
