@@ -356,8 +356,31 @@ both_backends!(
     a_record_sent_again_is_a_duplicate_and_a_changed_one_is_refused,
     |app| {
         let key = api_key(&app).await;
-        let first = records(&app, &key, &[voice_call()]).await;
-        assert_eq!(statuses(&first), ["created"]);
+        // One record as a JSON object, then a copy in a JSON array; the rest as newline-delimited records.
+        let (status, first) = send(
+            &app,
+            &key,
+            "POST",
+            "contact-records",
+            "application/json",
+            voice_call().to_string(),
+        )
+        .await;
+        assert_eq!(
+            (status, statuses(&first)),
+            (200, vec!["created"]),
+            "{first}"
+        );
+        let (_, arr) = send(
+            &app,
+            &key,
+            "POST",
+            "contact-records",
+            "application/json",
+            json!([voice_call()]).to_string(),
+        )
+        .await;
+        assert_eq!(statuses(&arr), ["duplicate"]);
         // At-least-once delivery, and a later copy whose only change is one Heard does not read.
         let mut later = voice_call();
         later["LastUpdateTimestamp"] = json!("2026-11-02T18:00:00Z");
@@ -453,6 +476,18 @@ both_backends!(errors_name_the_record_and_the_connect_field, |app| {
         json!({"queues": [{"queue": "BenefitsClaims", "service_id": app.b.service.id.to_string()}]}).to_string()).await;
     assert_eq!(status, 422);
     assert_eq!(v["errors"][0]["field"], "queues[0].service_id");
+    // More than 1,000 records: refused whole.
+    let many = format!("{}\n", abandoned_call()).repeat(1001);
+    let (status, v) = send(
+        &app,
+        &key,
+        "POST",
+        "contact-records",
+        "application/x-ndjson",
+        many,
+    )
+    .await;
+    assert_eq!((status, v["code"].as_str()), (413, Some("batch_too_large")));
     // Not JSON at all.
     let (status, v) = send(
         &app,
