@@ -4,7 +4,8 @@
 //! Sources (the published data models these names follow):
 //! - Contact records, streamed through Kinesis: "Data model for Amazon Connect contact records",
 //!   <https://docs.aws.amazon.com/connect/latest/adminguide/ctr-data-model.html> (`ContactTraceRecord`, `Agent`,
-//!   `QueueInfo`, `Endpoint`, and "How to identify abandoned contacts").
+//!   `QueueInfo`, `Endpoint`, and "How to identify abandoned contacts"); the endpoint types (`TELEPHONE_NUMBER`,
+//!   `EMAIL_ADDRESS`, …) as the API reference lists them, <https://docs.aws.amazon.com/connect/latest/APIReference/API_Endpoint.html>.
 //! - Contact Lens output files: "Example Contact Lens output files for a call",
 //!   <https://docs.aws.amazon.com/connect/latest/adminguide/contact-lens-example-output-files.html>, and the
 //!   `Transcript` type, <https://docs.aws.amazon.com/contact-lens/latest/APIReference/API_Transcript.html>.
@@ -906,6 +907,19 @@ mod tests {
         };
         let e = contact_record_event(&chat(), "[2]", &m, &default_catalogue(), NOW).unwrap();
         assert_eq!(e.common.person.unwrap().as_str(), "customer:Ana");
+    }
+
+    #[test]
+    fn an_email_endpoint_is_the_person() {
+        let mut r = chat();
+        r["CustomerEndpoint"] =
+            json!({"Type": "EMAIL_ADDRESS", "Address": "Ana.Lopez@Example.com"});
+        let e = contact_record_event(&r, "[0]", &Mapping::default(), &default_catalogue(), NOW)
+            .unwrap();
+        assert_eq!(
+            e.common.person.unwrap().as_str(),
+            "email:ana.lopez@example.com"
+        );
     }
 
     #[test]

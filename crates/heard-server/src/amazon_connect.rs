@@ -13,6 +13,10 @@
 //!   to the next record. It is an API, like the rest of this integration, because the people who wire a contact
 //!   centre's stream to Heard are the ones who know its queue names and attributes.
 //!
+//! Kinesis Data Firehose's own HTTP-endpoint envelope (`{"requestId", "records": [{"data": base64}]}` with its access
+//! key header) is not taken: a small forwarder (a Lambda on the stream, or on the S3 objects Firehose and Contact
+//! Lens write) posts the records and files here with the API key.
+//!
 //! All with the organization's API key (`ingest::ApiKeyOrg`). A transcript is linked to its call by `ContactId`
 //! after either is stored (`Store::link_call_transcripts`), whichever arrives first. A transcript's idempotency
 //! fingerprint is its content alone (not the time or person the link later gives it), so resending the same file
