@@ -1087,7 +1087,7 @@ mod tests {
             ]
         );
         let mut r = analysis();
-        r["Transcript"][2]["Content"] = json!("x".repeat(20_001));
+        r["Transcript"][2]["Content"] = json!("x".repeat(heard_domain::signal::MAX_TRANSCRIPT + 1));
         let e = contact_lens_transcript(&r, "", NOW).unwrap_err();
         assert_eq!(
             (e.0[0].field.as_str(), e.0[0].code),
