@@ -123,8 +123,11 @@ pub struct Driver {
     pub importance: f64,
     /// importance / R², in [0, 1] (the shares add up to 1); 0 when R² is 0.
     pub share: f64,
-    /// Bootstrap percentile interval of `importance` (R² units), when resamples were asked for and enough worked.
+    /// Bootstrap percentile interval of `importance` (R² units), when resamples were asked for and at least two
+    /// worked.
     pub interval: Option<Interval>,
+    /// Bootstrap percentile interval of `share` (each resample's importance over its own R²), likewise.
+    pub share_interval: Option<Interval>,
     /// 1 for the most important.
     pub rank: usize,
     /// The predictor's performance over the complete rows, as [`DriverOptions::performance`] says.
@@ -244,7 +247,8 @@ pub fn key_drivers(
     let r_squared: f64 = importance.iter().sum();
 
     // Bootstrap.
-    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(options.resamples); p + 1];
+    // Per resample: the p importances, R², then the p shares (0 when R² is 0).
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(options.resamples); 2 * p + 1];
     let mut skipped = 0;
     let mut rng = SplitMix64::new(options.seed);
     let mut idx = vec![0usize; n];
@@ -255,7 +259,14 @@ pub fn key_drivers(
         match fit(&data, &idx, &names, method) {
             Ok(imp) => {
                 let r2: f64 = imp.iter().sum();
-                for (s, v) in samples.iter_mut().zip(imp.into_iter().chain([r2])) {
+                let shares: Vec<f64> = imp
+                    .iter()
+                    .map(|v| if r2 > 0.0 { v / r2 } else { 0.0 })
+                    .collect();
+                for (s, v) in samples
+                    .iter_mut()
+                    .zip(imp.into_iter().chain([r2]).chain(shares))
+                {
                     s.push(v);
                 }
             }
@@ -293,6 +304,7 @@ pub fn key_drivers(
                 0.0
             },
             interval: intervals[j],
+            share_interval: intervals[p + 1 + j],
             rank: rank[j],
             performance: performance(&data[j], options.performance),
         })

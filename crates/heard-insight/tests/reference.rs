@@ -205,6 +205,22 @@ fn key_drivers_match_brute_force_shapley_and_relative_weights() {
                 close(i.low, low[j], 1e-9, &format!("{name}: {} low", dr.name));
                 close(i.high, high[j], 1e-9, &format!("{name}: {} high", dr.name));
             }
+            let p = preds.len();
+            for (j, dr) in d.drivers.iter().enumerate() {
+                let i = dr.share_interval.unwrap();
+                close(
+                    i.low,
+                    low[p + 1 + j],
+                    1e-9,
+                    &format!("{name}: {} share low", dr.name),
+                );
+                close(
+                    i.high,
+                    high[p + 1 + j],
+                    1e-9,
+                    &format!("{name}: {} share high", dr.name),
+                );
+            }
             let r2 = d.r_squared_interval.unwrap();
             close(r2.low, low[preds.len()], 1e-9, "R² low");
             close(r2.high, high[preds.len()], 1e-9, "R² high");
