@@ -54,7 +54,9 @@ const COLLINEAR_TOLERANCE: f64 = 1e-10;
 /// One predictor: its name and one value per respondent (`None` when missing).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Predictor {
+    /// Its name, as the page shows it (unique among the predictors and different from the outcome's).
     pub name: String,
+    /// One value per respondent, in the outcome's row order; `None` where missing.
     pub values: Vec<Option<f64>>,
 }
 
@@ -85,7 +87,10 @@ pub enum Performance {
     /// The predictor's mean over the complete rows (e.g. 1-5).
     Mean,
     /// The share of complete rows with a value at or above `at_least` (top box: 4 on a 1-5 scale, 1 for 0/1).
-    TopBox { at_least: f64 },
+    TopBox {
+        /// The lowest value that counts as top box.
+        at_least: f64,
+    },
 }
 
 /// Options for [`key_drivers`].
@@ -118,6 +123,7 @@ impl Default for DriverOptions {
 /// One predictor's importance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Driver {
+    /// The predictor's name.
     pub name: String,
     /// Its part of R², in R² units (the parts add up to `r_squared`).
     pub importance: f64,
@@ -137,6 +143,7 @@ pub struct Driver {
 /// The key drivers of one outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyDrivers {
+    /// The method that computed the importances (label it with [`Method::label`]).
     pub method: Method,
     /// Complete rows used.
     pub n: usize,
@@ -144,12 +151,15 @@ pub struct KeyDrivers {
     pub dropped: usize,
     /// R² of the regression on every predictor.
     pub r_squared: f64,
+    /// Bootstrap percentile interval of R², when resamples were asked for and at least two worked.
     pub r_squared_interval: Option<Interval>,
     /// In the order of the input predictors.
     pub drivers: Vec<Driver>,
     /// Resamples that were refitted, and those skipped (a constant or collinear column in the resample).
     pub resamples_used: usize,
+    /// See `resamples_used`.
     pub resamples_skipped: usize,
+    /// How [`Driver::performance`] was measured.
     pub performance: Performance,
 }
 
@@ -656,11 +666,13 @@ pub enum Quadrant {
 /// One point of the impact × performance chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuadrantPoint {
+    /// The driver's name.
     pub name: String,
     /// x: the driver's share of R², in [0, 1].
     pub importance: f64,
     /// y: the driver's performance, in the unit of [`KeyDrivers::performance`].
     pub performance: f64,
+    /// The quadrant the point falls in.
     pub quadrant: Quadrant,
 }
 
@@ -671,7 +683,9 @@ pub struct ImpactPerformance {
     pub importance_cut: f64,
     /// The average performance.
     pub performance_cut: f64,
+    /// How performance was measured.
     pub performance_measure: Performance,
+    /// One point per driver, most important first.
     pub points: Vec<QuadrantPoint>,
 }
 

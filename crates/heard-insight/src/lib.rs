@@ -18,6 +18,8 @@
 //! This crate re-implements the Wilson interval of `heard_domain::stats` (same formula, checked equal in the tests)
 //! rather than depend on heard-domain, so that statistics can move here without a dependency cycle.
 
+#![deny(missing_docs)]
+
 pub mod drivers;
 pub mod hypothesis;
 pub mod multiple;
@@ -43,56 +45,93 @@ pub enum InsightError {
     /// More successes than trials (e.g. more positive answers than answers).
     #[error("{item}: {successes} positive out of {n}: cannot be more than the total")]
     SuccessesAboveTotal {
+        /// What was counted (e.g. "language = Spanish").
         item: String,
+        /// The successes given.
         successes: u64,
+        /// The trials given.
         n: u64,
     },
     /// A proportion of nothing.
     #[error("{item}: no observations")]
-    Empty { item: String },
+    Empty {
+        /// What was empty.
+        item: String,
+    },
     /// The population (customers served) is smaller than the sample drawn from it.
     #[error("population {population} is smaller than the {n} responses drawn from it")]
-    PopulationBelowSample { population: u64, n: u64 },
+    PopulationBelowSample {
+        /// The population given.
+        population: u64,
+        /// The sample size given.
+        n: u64,
+    },
     /// A probability outside [0, 1] or not a number.
     #[error("p-value {index}: {value} is not a probability between 0 and 1")]
-    NotAProbability { index: usize, value: f64 },
+    NotAProbability {
+        /// Its position in the input (from 0).
+        index: usize,
+        /// The value given.
+        value: f64,
+    },
     /// A parameter out of its range.
     #[error("{parameter}: {reason}")]
     BadParameter {
+        /// The parameter's name.
         parameter: &'static str,
+        /// Why it is refused and what is allowed.
         reason: String,
     },
     /// Columns of different lengths.
     #[error("{item} has {found} values; expected {expected} (one per respondent)")]
     LengthMismatch {
+        /// The column's name.
         item: String,
+        /// The length of the first column (the outcome or the segment membership).
         expected: usize,
+        /// This column's length.
         found: usize,
     },
     /// A value that is not finite (infinite or NaN; a missing value is `None`, not NaN).
     #[error("{item}, row {row}: {value} is not a finite number")]
     NotFinite {
+        /// The column's name.
         item: String,
+        /// The row (from 0).
         row: usize,
+        /// The value given.
         value: f64,
     },
     /// Too few complete rows for the model: a regression on p predictors needs at least p + 2.
     #[error("{n} complete rows for {predictors} predictors: at least {needed} are needed")]
     TooFewRows {
+        /// Complete rows (no value missing).
         n: usize,
+        /// Predictors in the model.
         predictors: usize,
+        /// predictors + 2.
         needed: usize,
     },
     /// A column with one value only among the complete rows: it cannot explain anything.
     #[error("{item} has the same value in every complete row")]
-    Constant { item: String },
+    Constant {
+        /// The column's name.
+        item: String,
+    },
     /// A predictor that is (almost) a linear combination of others.
     #[error("{predictor} is (almost) a linear combination of {}: drop one of them", with.join(", "))]
     Collinear {
+        /// The predictor found to be redundant.
         predictor: String,
+        /// The predictors it is a combination of.
         with: Vec<String>,
     },
     /// The same name twice where names must be unique.
     #[error("{item}: {name} appears twice")]
-    Duplicate { item: String, name: String },
+    Duplicate {
+        /// Where (e.g. "features", or a characteristic's name for its values).
+        item: String,
+        /// The repeated name.
+        name: String,
+    },
 }

@@ -41,7 +41,9 @@ impl Count {
 /// A closed interval of proportions, both ends in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Interval {
+    /// Lower end.
     pub low: f64,
+    /// Upper end.
     pub high: f64,
 }
 
@@ -120,11 +122,14 @@ impl SmallCountRule {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Reportable<T> {
+    /// The figure.
     Reported(T),
     /// Fewer answers than the rule's minimum: say "too few to report" and show n only if the page's own
     /// suppression allows it.
     TooFew {
+        /// The answers there were.
         n: u64,
+        /// The fewest the rule reports.
         min_n: u64,
     },
 }
@@ -142,6 +147,7 @@ impl<T> Reportable<T> {
 /// % positive with its 95% interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PercentPositive {
+    /// Positive answers and all answers.
     pub count: Count,
     /// Customers served, when known (the finite-population correction was applied).
     pub population: Option<u64>,
@@ -187,7 +193,9 @@ pub fn percent_positive(
 /// The change in % positive from the previous period to this one.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Change {
+    /// This period.
     pub current: PercentPositive,
+    /// The period before.
     pub previous: PercentPositive,
     /// current share - previous share, in proportion points (0.05 = 5 percentage points).
     pub difference: f64,

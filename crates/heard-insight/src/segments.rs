@@ -14,7 +14,9 @@ use crate::suppress::{Suppressed, suppress_one_way};
 /// One value of a characteristic and its count of positive answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentCell {
+    /// The value (e.g. "Spanish"), unique within its characteristic.
     pub value: String,
+    /// Positive answers and all answers of the respondents with this value.
     pub count: Count,
 }
 
@@ -23,7 +25,9 @@ pub struct SegmentCell {
 /// "everyone else" for each segment, are their sums.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Characteristic {
+    /// The characteristic's name (e.g. "language"), unique in a call.
     pub name: String,
+    /// Its cells, in the order the page shows them.
     pub cells: Vec<SegmentCell>,
 }
 
@@ -45,15 +49,19 @@ impl Default for GapOptions {
 /// One segment against everyone else with the same characteristic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentGap {
+    /// The characteristic's name.
     pub characteristic: String,
+    /// The segment's value.
     pub value: String,
     /// Why the segment is hidden; when `Some`, every figure below is `None`.
     pub suppressed: Option<Suppressed>,
+    /// Positive answers and all answers in the segment.
     pub count: Option<Count>,
     /// % positive of the segment, in [0, 1].
     pub share: Option<f64>,
     /// Everyone else: the other cells of the characteristic together.
     pub rest: Option<Count>,
+    /// % positive of everyone else, in [0, 1].
     pub rest_share: Option<f64>,
     /// share - rest_share, in proportion points (negative: the segment is worse off).
     pub difference: Option<f64>,
@@ -68,6 +76,7 @@ pub struct SegmentGap {
 /// The segments of one characteristic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CharacteristicGaps {
+    /// The characteristic's name.
     pub name: String,
     /// The total over all cells; `None` when the whole table is too small to show.
     pub total: Option<Count>,
@@ -183,7 +192,9 @@ fn check_alpha(alpha: f64) -> Result<(), InsightError> {
 /// a threshold. `None` where it is not known for that respondent (left out of that feature's test).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Feature {
+    /// The feature's name (e.g. "theme: wait times", "wait ≥ 20 min"), unique in a call.
     pub name: String,
+    /// One value per respondent, in the order of `in_segment`.
     pub values: Vec<Option<bool>>,
 }
 
@@ -246,6 +257,7 @@ impl Default for CauseOptions {
 /// One feature's over-representation in the segment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LikelyCause {
+    /// The feature's name.
     pub feature: String,
     /// In the segment: `positive` = respondents with the feature, `n` = respondents with the feature known.
     pub segment: Count,
@@ -253,12 +265,14 @@ pub struct LikelyCause {
     pub rest: Count,
     /// segment.positive / segment.n, in [0, 1].
     pub segment_rate: f64,
+    /// rest.positive / rest.n, in [0, 1].
     pub rest_rate: f64,
     /// segment_rate / rest_rate (the rate ratio); `None` when nobody else has the feature.
     pub lift: Option<f64>,
     /// Respondents in the segment with the feature beyond what the rest's rate predicts:
     /// segment.positive - segment.n × rest_rate. A measure of how many people the cause touches.
     pub excess: f64,
+    /// Which test gave `p_value`.
     pub test: CauseTest,
     /// Two-sided p-value of the test.
     pub p_value: f64,
