@@ -783,6 +783,49 @@ mod tests {
     }
 
     #[test]
+    fn lmg_is_the_average_over_every_order_of_entry() {
+        // The Shapley definition by permutations (5! = 120 orders), each R² by a direct Cholesky solve.
+        let p = 5;
+        let (rxx, rxy) = example(p);
+        let mut total = vec![0.0; p];
+        let mut orders = 0;
+        let mut perm: Vec<usize> = (0..p).collect();
+        // Heap's algorithm, iterative: every permutation once.
+        let mut c = vec![0; p];
+        let mut visit = |perm: &[usize]| {
+            for k in 0..p {
+                let mut before = perm[..k].to_vec();
+                let r0 = r2_direct(&rxx, &rxy, &before);
+                before.push(perm[k]);
+                total[perm[k]] += r2_direct(&rxx, &rxy, &before) - r0;
+            }
+            orders += 1;
+        };
+        visit(&perm);
+        let mut i = 0;
+        while i < p {
+            if c[i] < i {
+                if i % 2 == 0 {
+                    perm.swap(0, i);
+                } else {
+                    perm.swap(c[i], i);
+                }
+                visit(&perm);
+                c[i] += 1;
+                i = 0;
+            } else {
+                c[i] = 0;
+                i += 1;
+            }
+        }
+        assert_eq!(orders, 120);
+        let lmg = importance_from_correlations(&names(p), &rxx, &rxy, Method::Lmg).unwrap();
+        for j in 0..p {
+            assert!((lmg[j] - total[j] / 120.0).abs() < 1e-12, "{j}");
+        }
+    }
+
+    #[test]
     fn uncorrelated_predictors_get_their_squared_correlation() {
         // With R_xx = I both methods give r_jy² exactly.
         let p = 4;
@@ -925,6 +968,42 @@ mod tests {
         assert!((chart.importance_cut - 1.0 / 3.0).abs() < 1e-12);
         let other = key_drivers("y", &y, &preds, DriverOptions { seed: 12, ..opts }).unwrap();
         assert_ne!(a.drivers[0].interval, other.drivers[0].interval);
+    }
+
+    #[test]
+    fn resamples_without_a_rare_theme_are_skipped_and_counted() {
+        // A theme mentioned by 1 respondent in 30: about e^-1 of the resamples leave it out (a constant column).
+        let n = 30;
+        let theme: Vec<Option<f64>> = (0..n).map(|i| Some(f64::from(u8::from(i == 3)))).collect();
+        let easy: Vec<Option<f64>> = (0..n)
+            .map(|i| Some(f64::from((i * 7 % 5) as u8 + 1)))
+            .collect();
+        let y: Vec<Option<f64>> = (0..n)
+            .map(|i| Some(easy[i].unwrap() - 2.0 * theme[i].unwrap() + f64::from((i % 3) as u8)))
+            .collect();
+        let preds = [
+            Predictor {
+                name: "theme: wait".into(),
+                values: theme,
+            },
+            Predictor {
+                name: "easy".into(),
+                values: easy,
+            },
+        ];
+        let d = key_drivers(
+            "trust",
+            &y,
+            &preds,
+            DriverOptions {
+                resamples: 100,
+                ..DriverOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(d.resamples_used + d.resamples_skipped, 100);
+        assert!(d.resamples_skipped > 10 && d.resamples_used > 10, "{d:?}");
+        assert!(d.drivers[0].interval.is_some());
     }
 
     #[test]
