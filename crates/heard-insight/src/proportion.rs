@@ -320,6 +320,29 @@ mod tests {
     }
 
     #[test]
+    fn json_says_whether_a_figure_is_reported() {
+        let rule = SmallCountRule::default();
+        let few = percent_positive(Count { positive: 2, n: 3 }, None, rule).unwrap();
+        assert_eq!(
+            serde_json::to_value(few).unwrap(),
+            serde_json::json!({"status": "too_few", "n": 3, "min_n": 11})
+        );
+        let shown = percent_positive(
+            Count {
+                positive: 30,
+                n: 40,
+            },
+            None,
+            rule,
+        )
+        .unwrap();
+        let v = serde_json::to_value(shown).unwrap();
+        assert_eq!(v["status"], "reported");
+        assert_eq!(v["share"], 0.75);
+        assert!(v["interval"]["low"].as_f64().unwrap() < 0.75);
+    }
+
+    #[test]
     fn change_is_too_few_when_either_period_is() {
         let rule = SmallCountRule::default();
         let c = change_from_previous(
