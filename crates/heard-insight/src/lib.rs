@@ -9,6 +9,7 @@
 //! - [`suppress`]: small-cell suppression (CMS's k = 11) with complementary suppression for one-way tables.
 //! - [`drivers`]: key drivers: exact Shapley (LMG) decomposition of R² up to 15 predictors, Johnson's relative
 //!   weights above, bootstrap percentile intervals, and the impact × performance quadrant.
+//! - [`moments`]: mergeable means and co-moments, so a rollup can keep what key drivers need without the rows.
 //! - [`segments`]: every segment against everyone else, BH-corrected, suppressed; and the likely causes of a gap.
 //!
 //! Shares and differences are proportions in [0, 1] (multiply by 100 for a percentage) unless a field says otherwise.
@@ -22,6 +23,7 @@
 
 pub mod drivers;
 pub mod hypothesis;
+pub mod moments;
 pub mod multiple;
 pub mod proportion;
 mod rng;
@@ -30,6 +32,7 @@ pub mod suppress;
 
 pub use drivers::{KeyDrivers, Method, Predictor, key_drivers};
 pub use hypothesis::{ZTest, fisher_exact, two_proportion_z};
+pub use moments::Moments;
 pub use multiple::benjamini_hochberg;
 pub use proportion::{
     Change, Count, Interval, PercentPositive, Reportable, SmallCountRule, change_from_previous,
