@@ -11,6 +11,8 @@
 //!   weights above, bootstrap percentile intervals, and the impact × performance quadrant.
 //! - [`moments`]: mergeable means and co-moments, so a rollup can keep what key drivers need without the rows.
 //! - [`segments`]: every segment against everyone else, BH-corrected, suppressed; and the likely causes of a gap.
+//! - [`journeys`]: process mining over an event log: traces, variants, the directly-follows graph, journey
+//!   funnels with time between stages, where journeys start, channel switching, rework and repeat contacts.
 //!
 //! Shares and differences are proportions in [0, 1] (multiply by 100 for a percentage) unless a field says otherwise.
 //! Every figure is checked against an independent implementation (Python: statsmodels, scipy, numpy) in
@@ -23,6 +25,7 @@
 
 pub mod drivers;
 pub mod hypothesis;
+pub mod journeys;
 pub mod moments;
 pub mod multiple;
 pub mod proportion;
