@@ -1,9 +1,11 @@
 //! The one Heard binary. It parses the command line, picks the storage backend (the only place that does), and runs
-//! a command: serve, migrate, demo-data, user, export, bench, analyze, eval, train-sentiment.
+//! a command: serve, migrate, demo-data, user, export (responses, or events for process mining), bench, analyze,
+//! eval, train-sentiment.
 
 mod bench;
 mod demo;
 mod export;
+mod journeys;
 mod settings;
 mod text_cmds;
 
@@ -91,7 +93,7 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
-    /// Export responses as CSV (or NDJSON) with no row limit.
+    /// Export responses as CSV (or NDJSON) with no row limit; `export events`: the event log as OCEL 2.0 or XES.
     Export(export::ExportArgs),
     /// Benchmarks that print a table and compare against a limit or a peer measured in the same run.
     Bench {
@@ -208,6 +210,9 @@ enum BenchCommand {
         #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
         data: PathBuf,
     },
+    /// Heard's directly-follows graph beside PM4Py's `discover_dfg` on the same generated log (PM4Py from PyPI,
+    /// run out of process); checks both count the same.
+    Journeys(journeys::BenchArgs),
 }
 
 /// Errors are printed as their chain of causes, one sentence each, never as a backtrace: they are for the person at
@@ -265,6 +270,9 @@ fn real_main() -> Result<()> {
         Command::Bench {
             command: BenchCommand::Text { data },
         } => return text_cmds::bench(&data),
+        Command::Bench {
+            command: BenchCommand::Journeys(args),
+        } => return journeys::bench(args),
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -519,7 +527,7 @@ async fn run(command: Command) -> Result<()> {
         | Command::Eval { .. }
         | Command::TrainSentiment { .. }
         | Command::Bench {
-            command: BenchCommand::Text { .. },
+            command: BenchCommand::Text { .. } | BenchCommand::Journeys(_),
         } => unreachable!("handled before the runtime starts"),
     }
 }
