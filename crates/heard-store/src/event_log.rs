@@ -101,7 +101,8 @@ fn sql(order: LogOrder) -> &'static str {
             let names = "LEFT JOIN touchpoints t ON t.org_id = x.org_id AND t.id = x.touchpoint_id \
                          LEFT JOIN services s ON s.org_id = x.org_id AND s.id = x.service_id";
             format!(
-                "SELECT x.id, x.type AS activity, x.occurred_at, x.person_key, x.reference_key, t.channel, \
+                "SELECT x.id AS id, x.type AS activity, x.occurred_at AS occurred_at, x.person_key AS person_key, \
+                   x.reference_key AS reference_key, t.channel AS channel, \
                    t.name AS touchpoint, s.name AS service, 0 AS src FROM events x {names} \
                  WHERE x.org_id = $1 AND x.occurred_at >= $2 AND x.occurred_at < $3{person} \
                  UNION ALL \

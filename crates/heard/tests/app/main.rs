@@ -14,6 +14,7 @@ mod edge;
 mod edge_more;
 mod isolation;
 mod jobs;
+mod journeys;
 mod keyed_writes;
 mod reports;
 mod support;
