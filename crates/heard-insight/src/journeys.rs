@@ -626,7 +626,8 @@ impl EventLog {
             let i = self.case_start[c] as usize;
             *by.entry((self.channel[i], self.touchpoint[i])).or_default() += 1;
         }
-        let mut v: Vec<((Option<String>, Option<String>), u64)> = by
+        type Place = (Option<String>, Option<String>);
+        let mut v: Vec<(Place, u64)> = by
             .into_iter()
             .map(|((ch, tp), n)| {
                 (

@@ -509,14 +509,15 @@ async fn write_ocel_sqlite(mut rows: Rows<'_>, path: &Path) -> Result<u64> {
     Ok(n)
 }
 
-/// Heard's DFG as PM4Py's `discover_dfg` gives it: (from, to) → count, and start and end activity counts.
-pub fn dfg_counts(
-    d: &Dfg,
-) -> (
+/// A DFG as PM4Py's `discover_dfg` gives it: (from, to) → count, and start and end activity counts.
+type DfgCounts = (
     BTreeMap<(String, String), u64>,
     BTreeMap<String, u64>,
     BTreeMap<String, u64>,
-) {
+);
+
+/// Heard's DFG in PM4Py's shape.
+pub fn dfg_counts(d: &Dfg) -> DfgCounts {
     (
         d.edges
             .iter()
