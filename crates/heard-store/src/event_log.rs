@@ -45,9 +45,9 @@ pub struct LogRow {
     pub reference_key: Option<String>,
     /// A response's channel, else the channel of the touchpoint named.
     pub channel: Option<String>,
-    /// The touchpoint's name, when one is named.
+    /// The touchpoint's name (in English), when one is named.
     pub touchpoint: Option<String>,
-    /// The service's name, when one is named.
+    /// The service's name (in English), when one is named.
     pub service: Option<String>,
 }
 
@@ -134,9 +134,17 @@ impl From<Raw> for LogRow {
             person_key: r.person_key,
             reference_key: r.reference_key,
             channel: r.channel,
-            touchpoint: r.touchpoint,
-            service: r.service,
+            touchpoint: r.touchpoint.map(english),
+            service: r.service.map(english),
         }
+    }
+}
+
+/// A stored name (a `LocalizedText` as JSON) in English, or as stored when it is not one.
+fn english(name: String) -> String {
+    match serde_json::from_str::<heard_domain::LocalizedText>(&name) {
+        Ok(t) => t.get("en").to_string(),
+        Err(_) => name,
     }
 }
 

@@ -307,6 +307,14 @@ async fn exports_are_read_by_pm4py_with_the_same_dfg(backend: Backend) {
             .as_array()
             .unwrap()
             .iter()
+            .any(|a| a["name"] == "touchpoint" && a["value"] == "Web"),
+        "{at_web}"
+    );
+    assert!(
+        at_web["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
             .any(|a| a["name"] == "channel" && a["value"] == "website")
     );
     // No raw identifier leaves: persons are keyed hashes.
