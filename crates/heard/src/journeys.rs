@@ -824,3 +824,84 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_text_is_escaped() {
+        assert_eq!(xml_escape("plain"), "plain");
+        assert_eq!(
+            xml_escape("a<b & \"c\"\n"),
+            "a&lt;b &amp; &quot;c&quot;&#10;"
+        );
+    }
+
+    #[test]
+    fn event_type_tables_are_safe_and_unique() {
+        let mut taken = HashSet::new();
+        let a = type_map("call", &taken);
+        taken.insert(a.to_ascii_lowercase());
+        assert_eq!(a, "call");
+        let b = type_map("Call", &taken);
+        assert_eq!(b, "Call_2");
+        assert_eq!(
+            type_map("x\"; DROP TABLE event; --", &taken),
+            "x___DROP_TABLE_event____"
+        );
+    }
+
+    #[test]
+    fn days_are_local_and_in_order() {
+        let zone = heard_domain::Zone::parse("America/New_York").unwrap();
+        let d = |s: &str| Some(s.parse::<NaiveDate>().unwrap());
+        let (from, to) = range(zone, d("2026-10-01"), d("2026-10-01")).unwrap();
+        // Midnight in New York is 04:00 UTC in October; one whole local day.
+        assert_eq!(iso(from), "2026-10-01T04:00:00.000+00:00");
+        assert_eq!(to - from, 24 * 3_600_000);
+        assert_eq!(range(zone, None, None).unwrap(), (i64::MIN, i64::MAX));
+        let e = range(zone, d("2026-10-02"), d("2026-10-01")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("--from 2026-10-02 is after --to 2026-10-01")
+        );
+        assert_eq!(
+            partial_path(Path::new("out/log.xes")).unwrap(),
+            Path::new("out/log.xes.partial")
+        );
+    }
+
+    #[test]
+    fn contact_events_have_a_channel_without_a_touchpoint() {
+        let row = |activity: &str, channel: Option<&str>| LogRow {
+            id: uuid::Uuid::nil(),
+            source: heard_store::event_log::LogSource::Event,
+            activity: activity.into(),
+            occurred_at: 0,
+            person_key: None,
+            reference_key: None,
+            channel: channel.map(str::to_string),
+            touchpoint: None,
+            service: None,
+        };
+        assert_eq!(channel_of(&row("call", None)), Some("phone"));
+        assert_eq!(
+            channel_of(&row("call", Some("automated_phone"))),
+            Some("automated_phone")
+        );
+        assert_eq!(channel_of(&row("office_visit", None)), Some("in_person"));
+        assert_eq!(channel_of(&row("application_started", None)), None);
+    }
+
+    #[test]
+    fn the_generated_log_is_in_time_order_with_repeats() {
+        let (rows, cases) = generate(5_000, 7);
+        assert!(rows.len() >= 5_000);
+        assert!(rows.windows(2).all(|w| w[0].time <= w[1].time));
+        let calls_per_case =
+            rows.iter().filter(|r| r.activity == "call").count() as f64 / cases as f64;
+        assert!(calls_per_case > 0.3, "{calls_per_case}");
+        assert!(rows.iter().any(|r| r.activity == "information_asked_again"));
+    }
+}
