@@ -433,80 +433,117 @@ async fn write_ocel_sqlite(mut rows: Rows<'_>, path: &Path) -> Result<u64> {
     let mut maps: BTreeMap<String, String> = BTreeMap::new();
     let mut taken: HashSet<String> = HashSet::new();
     let mut n = 0u64;
+    let mut batch: Vec<LogRow> = Vec::with_capacity(SQLITE_BATCH);
     let mut tx = db.begin().await?;
-    let epoch = iso(0);
     while let Some(row) = rows.try_next().await? {
-        let map = match maps.get(&row.activity) {
-            Some(m) => m.clone(),
-            None => {
-                let m = type_map(&row.activity, &taken);
-                taken.insert(m.to_ascii_lowercase());
-                sqlx::query(&format!(
-                    "CREATE TABLE \"event_{m}\" (ocel_id TEXT PRIMARY KEY, ocel_time TIMESTAMP, channel TEXT, \
-                     touchpoint TEXT, service TEXT)"
-                ))
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("INSERT INTO event_map_type VALUES ($1, $2)")
-                    .bind(&row.activity)
-                    .bind(&m)
-                    .execute(&mut *tx)
-                    .await?;
-                maps.insert(row.activity.clone(), m.clone());
-                m
-            }
-        };
-        let id = row.id.to_string();
-        sqlx::query("INSERT INTO event VALUES ($1, $2)")
-            .bind(&id)
-            .bind(&row.activity)
+        if !maps.contains_key(&row.activity) {
+            let m = type_map(&row.activity, &taken);
+            taken.insert(m.to_ascii_lowercase());
+            sqlx::query(&format!(
+                "CREATE TABLE \"event_{m}\" (ocel_id TEXT PRIMARY KEY, ocel_time TIMESTAMP, channel TEXT, \
+                 touchpoint TEXT, service TEXT)"
+            ))
             .execute(&mut *tx)
             .await?;
-        let [channel, touchpoint, service] = attributes(&row).map(|a| a.1);
-        sqlx::query(&format!(
-            "INSERT INTO \"event_{map}\" VALUES ($1, $2, $3, $4, $5)"
-        ))
-        .bind(&id)
-        .bind(iso(row.occurred_at))
-        .bind(channel)
-        .bind(touchpoint)
-        .bind(service)
-        .execute(&mut *tx)
-        .await?;
-        for (key, kind) in [
-            (row.person_key.as_deref().map(person_object), "person"),
-            (row.reference_key.as_deref().map(case_object), "case"),
-        ] {
-            let Some(object) = key else { continue };
-            let new = sqlx::query("INSERT OR IGNORE INTO object VALUES ($1, $2)")
-                .bind(&object)
-                .bind(kind)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if new == 1 {
-                sqlx::query(&format!("INSERT INTO object_{kind} VALUES ($1, $2, NULL)"))
-                    .bind(&object)
-                    .bind(&epoch)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query("INSERT INTO event_object VALUES ($1, $2, $3)")
-                .bind(&id)
-                .bind(&object)
-                .bind(kind)
+            sqlx::query("INSERT INTO event_map_type VALUES ($1, $2)")
+                .bind(&row.activity)
+                .bind(&m)
                 .execute(&mut *tx)
                 .await?;
+            maps.insert(row.activity.clone(), m);
         }
+        batch.push(row);
         n += 1;
-        if n.is_multiple_of(20_000) {
+        if batch.len() == SQLITE_BATCH {
+            insert_batch(&mut tx, &batch, &maps).await?;
+            batch.clear();
+        }
+        if n.is_multiple_of(50_000) {
             tx.commit().await?;
             tx = db.begin().await?;
         }
     }
+    insert_batch(&mut tx, &batch, &maps).await?;
+    // Objects have no attributes: one row each in their type's table, at OCEL's initial time.
+    for kind in ["person", "case"] {
+        sqlx::query(&format!(
+            "INSERT INTO object_{kind} SELECT ocel_id, $1, NULL FROM object WHERE ocel_type = $2"
+        ))
+        .bind(iso(0))
+        .bind(kind)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     db.close().await?;
     Ok(n)
+}
+
+/// Events per multi-row INSERT (at most 5 parameters each: well under SQLite's 32,766).
+const SQLITE_BATCH: usize = 1000;
+
+/// Writes a batch of events with one INSERT per table.
+async fn insert_batch(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    batch: &[LogRow],
+    maps: &BTreeMap<String, String>,
+) -> Result<()> {
+    use sqlx::QueryBuilder;
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let mut q = QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO event ");
+    q.push_values(batch, |mut b, r| {
+        b.push_bind(r.id.to_string()).push_bind(r.activity.clone());
+    });
+    q.build().execute(&mut **tx).await?;
+    for (activity, map) in maps {
+        let of_type: Vec<&LogRow> = batch.iter().filter(|r| &r.activity == activity).collect();
+        if of_type.is_empty() {
+            continue;
+        }
+        let mut q = QueryBuilder::<sqlx::Sqlite>::new(format!("INSERT INTO \"event_{map}\" "));
+        q.push_values(of_type, |mut b, r| {
+            let [channel, touchpoint, service] = attributes(r).map(|a| a.1.map(str::to_string));
+            b.push_bind(r.id.to_string())
+                .push_bind(iso(r.occurred_at))
+                .push_bind(channel)
+                .push_bind(touchpoint)
+                .push_bind(service);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    let relations: Vec<(String, String, &str)> = batch
+        .iter()
+        .flat_map(|r| {
+            let id = r.id.to_string();
+            [
+                r.person_key
+                    .as_deref()
+                    .map(|k| (id.clone(), person_object(k), "person")),
+                r.reference_key
+                    .as_deref()
+                    .map(|k| (id.clone(), case_object(k), "case")),
+            ]
+        })
+        .flatten()
+        .collect();
+    if relations.is_empty() {
+        return Ok(());
+    }
+    let mut q = QueryBuilder::<sqlx::Sqlite>::new("INSERT OR IGNORE INTO object ");
+    q.push_values(&relations, |mut b, (_, object, kind)| {
+        b.push_bind(object.clone()).push_bind(*kind);
+    });
+    q.build().execute(&mut **tx).await?;
+    let mut q = QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO event_object ");
+    q.push_values(&relations, |mut b, (event, object, kind)| {
+        b.push_bind(event.clone())
+            .push_bind(object.clone())
+            .push_bind(*kind);
+    });
+    q.build().execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// A DFG as PM4Py's `discover_dfg` gives it: (from, to) → count, and start and end activity counts.
