@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod inbox;
 pub mod intake;
 pub mod jobs;
 pub mod records;
