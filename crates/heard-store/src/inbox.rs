@@ -223,15 +223,27 @@ impl Store {
         cursor: Option<SignalCursor>,
         limit: i64,
     ) -> Result<Vec<InboxSignal>> {
+        // The cursor's condition is written only when there is one, bare, so both engines read it as a range of
+        // `signals_inbox` (an `x IS NULL OR` around it would make every page walk from the top).
+        let Some(c) = cursor else {
+            let sql = format!(
+                "SELECT {SIGNAL_COLUMNS} FROM signals WHERE {} \
+                 ORDER BY urgent DESC, occurred_at DESC, id DESC LIMIT $10",
+                self.signal_filter_sql()
+            );
+            return Ok(
+                on_pool!(self, p => bind_signal_filter!(sqlx::query_as(&sql), org, f)
+                .bind(limit).fetch_all(p).await)?,
+            );
+        };
         let sql = format!(
-            "SELECT {SIGNAL_COLUMNS} FROM signals WHERE {} \
-             AND ($10 IS NULL OR (urgent, occurred_at, id) < ($10, $11, $12)) \
+            "SELECT {SIGNAL_COLUMNS} FROM signals WHERE {} AND (urgent, occurred_at, id) < ($10, $11, $12) \
              ORDER BY urgent DESC, occurred_at DESC, id DESC LIMIT $13",
             self.signal_filter_sql()
         );
         Ok(
             on_pool!(self, p => bind_signal_filter!(sqlx::query_as(&sql), org, f)
-            .bind(cursor.map(|c| c.urgent)).bind(cursor.map(|c| c.occurred_at)).bind(cursor.map(|c| *c.id.as_uuid()))
+            .bind(c.urgent).bind(c.occurred_at).bind(*c.id.as_uuid())
             .bind(limit).fetch_all(p).await)?,
         )
     }
@@ -353,12 +365,16 @@ impl Store {
         cursor: Option<(i64, Uuid)>,
         limit: i64,
     ) -> Result<Vec<EventRecord>> {
-        Ok(on_pool!(self, p => sqlx::query_as(
-            "SELECT id, type, source, occurred_at, service_id, person_key, reference_key, measures, attributes, external_id \
-             FROM events WHERE org_id = $1 AND service_id = $2 AND ($3 IS NULL OR (occurred_at, id) < ($3, $4)) \
-             ORDER BY occurred_at DESC, id DESC LIMIT $5")
-            .bind(org.as_uuid()).bind(service.as_uuid()).bind(cursor.map(|c| c.0)).bind(cursor.map(|c| c.1)).bind(limit)
-            .fetch_all(p).await)?)
+        let columns = "id, type, source, occurred_at, service_id, person_key, reference_key, measures, attributes, external_id";
+        let order = "ORDER BY occurred_at DESC, id DESC";
+        Ok(match cursor {
+            None => on_pool!(self, p => sqlx::query_as(&format!(
+                "SELECT {columns} FROM events WHERE org_id = $1 AND service_id = $2 {order} LIMIT $3"))
+                .bind(org.as_uuid()).bind(service.as_uuid()).bind(limit).fetch_all(p).await)?,
+            Some((t, id)) => on_pool!(self, p => sqlx::query_as(&format!(
+                "SELECT {columns} FROM events WHERE org_id = $1 AND service_id = $2 AND (occurred_at, id) < ($3, $4) {order} LIMIT $5"))
+                .bind(org.as_uuid()).bind(service.as_uuid()).bind(t).bind(id).bind(limit).fetch_all(p).await)?,
+        })
     }
 
     /// The person key of one response (set when it gave contact details), if any.

@@ -170,7 +170,7 @@ fn enrichment_view(e: Option<&str>) -> Value {
         .collect();
     context! {
         sentiment => e["sentiment"]["label"].as_str().map(sentiment_word),
-        score => e["sentiment"]["score"].as_f64().map(|s| format!("{s:+.2}")),
+        score => e["sentiment"]["score"].as_f64().map(|s| format!("{s:+.2}").replace('-', "\u{2212}")),
         themes => themes,
         intent => e["intent"].as_str().map(words::intent_words),
         emotions => list("emotions", words::emotion_words),

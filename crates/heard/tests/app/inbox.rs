@@ -295,6 +295,23 @@ both_backends!(events_by_week_match_figures_worked_by_hand, |app| {
     let w2 = m(week2, "call", "wait");
     assert_eq!((w2.n, w2.median, w2.p90), (1, 45.0, 45.0));
 
+    // The newest events page by (time, id): two pages of three and one cover the service's seven events once each.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for _ in 0..4 {
+        let page = app
+            .store
+            .service_events_page(app.a.org, app.a.service.id, cursor, 3)
+            .await
+            .unwrap();
+        cursor = page.last().map(|e| (e.occurred_at, e.id));
+        seen.extend(page.iter().map(|e| e.external_id.clone()));
+        if page.len() < 3 {
+            break;
+        }
+    }
+    assert_eq!(seen, ["c5", "c4", "c3", "c2", "o1", "c1", "c6"]);
+
     // The page shows the same figures, durations as durations, with the chart and its table.
     let s = app.sign_in(&app.a.admin_email).await;
     let org = app.a.org;
@@ -467,6 +484,11 @@ both_backends!(a_person_timeline_joins_channels_for_analysts_only, |app| {
     let (status, sig) = html(&app, &v, &format!("/admin/o/{org}/signals/{signal_id}")).await;
     assert_eq!(status, 200);
     assert!(!sig.contains("/people/"));
+    let (_, resp) = html(&app, &v, &format!("/admin/o/{org}/responses/{response_id}")).await;
+    assert!(
+        resp.contains("Nobody answered") && !resp.contains("/people/"),
+        "no timeline link for viewers"
+    );
     assert_eq!(html(&app, &v, &timeline).await.0, 403);
     member(&app, "analyst@agency-a.example.gov", Role::Analyst).await;
     let a = app.sign_in("analyst@agency-a.example.gov").await;
