@@ -719,6 +719,7 @@ pub async fn person(
         timeline.push((
             (e.occurred_at, 2, e.id.to_string()),
             context! { kind => "event", at => e.occurred_at, id => e.id.to_string(), what => format!("Event: {label}"), event => ev,
+                service_id => e.service_id.map(|s| s.to_string()), day => m.org.time_zone.date(e.occurred_at).format("%Y-%m-%d").to_string(),
                 service => e.service_id.and_then(|id| services.get(&id).cloned()) },
         ));
     }
