@@ -6,6 +6,7 @@
 //! `security`, including a strict Content-Security-Policy with no inline script or style.
 
 pub mod admin;
+pub mod amazon_connect;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .merge(public::routes())
         .merge(api::routes())
         .merge(ingest::routes())
+        .merge(amazon_connect::routes())
         .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())
         .merge(widget::routes())

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod amazon_connect;
 mod api;
 mod api_contract;
 mod arrival_channel;
