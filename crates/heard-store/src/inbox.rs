@@ -440,3 +440,33 @@ impl PersonItems {
         self.responses.is_empty() && self.signals.is_empty() && self.events.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_interpolate_like_percentile_cont() {
+        // 1..=10: PostgreSQL's percentile_cont(0.9) is 9.1 (rank 1 + 0.9 x 9 = 9.1).
+        assert!((interpolate(10, 9, Some(9.0), Some(10.0)) - 9.1).abs() < 1e-12);
+        // 60, 120, 300, 600: rank 3.7, so 300 + 0.7 x 300.
+        assert!((interpolate(4, 9, Some(300.0), Some(600.0)) - 510.0).abs() < 1e-12);
+        // One value is every percentile.
+        assert_eq!(interpolate(1, 9, Some(45.0), None), 45.0);
+        // Eleven values: rank 10 exactly, no interpolation.
+        assert_eq!(interpolate(11, 9, Some(10.0), Some(11.0)), 10.0);
+    }
+
+    #[test]
+    fn cursors_read_back_what_they_write() {
+        let c = SignalCursor {
+            urgent: true,
+            occurred_at: 1_790_000_000_000,
+            id: SignalId::new(),
+        };
+        assert_eq!(c.to_string().parse::<SignalCursor>().unwrap(), c);
+        for bad in ["", "2_1_x", "1_x_0", "1_5"] {
+            assert!(bad.parse::<SignalCursor>().is_err(), "{bad}");
+        }
+    }
+}

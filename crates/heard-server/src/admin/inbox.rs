@@ -736,3 +736,43 @@ pub async fn person(
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(t: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    #[test]
+    fn weeks_are_local_and_follow_daylight_saving() {
+        let ny = Zone::parse("America/New_York").unwrap();
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        // From a Wednesday to a Tuesday: whole weeks from the Monday before to the Sunday after.
+        let w = local_weeks(&ny, d(10, 21), d(11, 3));
+        let mondays: Vec<NaiveDate> = w.iter().map(|(m, _)| *m).collect();
+        assert_eq!(mondays, [d(10, 19), d(10, 26), d(11, 2)]);
+        // Daylight saving ends on Sunday, November 1: that week is an hour longer, and ends at local midnight.
+        assert_eq!(
+            w[1].1,
+            (ms("2026-10-26T04:00:00Z"), ms("2026-11-02T05:00:00Z"))
+        );
+        assert_eq!(w[2].1.0, w[1].1.1, "weeks meet without a gap");
+        assert!(local_weeks(&ny, d(1, 1), d(12, 31)).len() <= MAX_WEEKS);
+        assert!(
+            local_weeks(&ny, d(3, 1), d(2, 1)).is_empty(),
+            "a range that ends before it starts"
+        );
+    }
+
+    #[test]
+    fn person_keys_are_checked_before_the_store() {
+        assert!(is_person_key("0123456789abcdef0123456789abcdef"));
+        assert!(!is_person_key("0123456789ABCDEF0123456789abcdef"));
+        assert!(!is_person_key("x"));
+        assert_eq!(short_key("0123456789abcdef0123456789abcdef"), "01234567");
+    }
+}
