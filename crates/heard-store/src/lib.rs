@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod amazon_connect;
 pub mod catalog;
+pub mod inbox;
 pub mod intake;
 pub mod jobs;
 pub mod records;

@@ -1,10 +1,12 @@
 //! The admin, server-rendered: sign-in, organizations and members, services and touchpoints, surveys (create from a
 //! template, edit wording in every language, publish versions, share link and QR code), responses (list, filters,
-//! CSV export) and dashboards. Every route under `/admin/o/{org}` takes a role extractor for that organization, and
+//! CSV export), dashboards, and what arrives besides responses (the signals inbox, events by service and week, one
+//! person's timeline). Every route under `/admin/o/{org}` takes a role extractor for that organization, and
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
 mod api_keys;
 mod dashboard;
+mod inbox;
 mod invitations;
 mod jobs;
 mod login;
@@ -127,6 +129,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/o/{org}/responses", get(responses::list))
         .route("/admin/o/{org}/responses.csv", get(responses::export))
         .route("/admin/o/{org}/responses/{response}", get(responses::show))
+        .route("/admin/o/{org}/signals", get(inbox::list))
+        .route("/admin/o/{org}/signals/{signal}", get(inbox::show))
+        .route("/admin/o/{org}/events", get(inbox::events))
+        .route("/admin/o/{org}/people/{person}", get(inbox::person))
 }
 
 /// The context every admin page has: who is signed in, where, with which role, and the CSRF token for forms.
