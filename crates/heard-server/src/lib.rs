@@ -23,6 +23,7 @@ pub mod public;
 pub mod qr;
 pub mod ratelimit;
 pub mod render;
+pub mod report;
 pub mod security;
 pub mod widget;
 
@@ -119,6 +120,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public::routes())
+        .merge(report::routes())
         .merge(api::routes())
         .merge(ingest::routes())
         .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))

@@ -14,6 +14,7 @@ mod edge_more;
 mod isolation;
 mod jobs;
 mod keyed_writes;
+mod report_page;
 mod reports;
 mod support;
 mod surveys;
