@@ -475,4 +475,53 @@ mod tests {
         let elsewhere = p.prepare_signal(OrgId::new(), signal, now);
         assert_ne!(r.person_key, elsewhere.person_key.map(|k| k.0));
     }
+
+    /// A form's signal: the same form sent again later is the same signal (its time is not what it says), another
+    /// sender is not; the contact is sealed and its text is nowhere in the clear; attribute text is redacted.
+    #[test]
+    fn a_form_signal_is_recognised_on_a_second_send_and_protected() {
+        use heard_domain::voice::{ObservationForm, ReportForm, parse_observation, parse_report};
+        let p = Pipeline::new(&[3u8; 32]);
+        let org = OrgId::new();
+        let svc = ServiceId::new();
+        let form = ReportForm {
+            what: "The page froze",
+            contact: "202-555-0199",
+            ..Default::default()
+        };
+        let at = |now| {
+            let f = parse_report(&form, svc, &[], Lang::en(), "k", now).unwrap();
+            p.prepare_form_signal(org, f, now)
+        };
+        let (first, extras) = at(1_800_000_000_000);
+        let (later, _) = at(1_800_000_005_000);
+        assert_eq!(first.request_fingerprint, later.request_fingerprint);
+        let sealed = extras.sealed_contact.unwrap();
+        assert_eq!(p.sealer().open(&sealed).as_deref(), Some("202-555-0199"));
+        assert!(first.person_key.is_some());
+
+        let services = vec![(svc, vec![])];
+        let obs = |who| {
+            let f = parse_observation(
+                &ObservationForm {
+                    what: "Queue out the door",
+                    frequency: "daily",
+                    fix: "Call ana.lopez@example.gov for the rota",
+                    service: &svc.to_string(),
+                    ..Default::default()
+                },
+                &services,
+                who,
+                "t",
+                5,
+            )
+            .unwrap();
+            p.prepare_form_signal(org, f, 5)
+        };
+        let (a, ax) = obs(heard_domain::UserId::new());
+        let (b, _) = obs(heard_domain::UserId::new());
+        assert_ne!(a.request_fingerprint, b.request_fingerprint);
+        let fix = ax.attributes["fix"].as_str().unwrap();
+        assert!(!fix.contains("ana.lopez"), "{fix}");
+    }
 }
