@@ -11,6 +11,7 @@ mod invitations;
 mod jobs;
 mod login;
 mod members;
+mod observations;
 mod orgs;
 mod responses;
 mod services;
@@ -125,6 +126,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/o/{org}/surveys/{survey}/a11-v2.csv",
             get(dashboard::a11_csv),
+        )
+        .route(
+            "/admin/o/{org}/observations",
+            get(observations::show).post(observations::submit),
+        )
+        .route(
+            "/admin/o/{org}/services/{service}/report-qr.svg",
+            get(services::report_qr_svg),
+        )
+        .route(
+            "/admin/o/{org}/services/{service}/report-qr.png",
+            get(services::report_qr_png),
         )
         .route("/admin/o/{org}/responses", get(responses::list))
         .route("/admin/o/{org}/responses.csv", get(responses::export))

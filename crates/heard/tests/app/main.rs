@@ -16,6 +16,7 @@ mod inbox;
 mod isolation;
 mod jobs;
 mod keyed_writes;
+mod report_page;
 mod reports;
 mod support;
 mod surveys;
