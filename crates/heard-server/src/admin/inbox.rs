@@ -269,11 +269,46 @@ pub async fn show(
             .map(|t| format!("{} ({})", t.name.get("en"), t.channel.label())),
         None => None,
     };
+    // What a form added beside the text: a staff observation's answers and its sender, and whether the person
+    // asked for a reply. The reply contact is opened from its sealed form for the roles that see responses'
+    // contact details (analysts and up), never for viewers.
+    let form = state.store.signal_form_fields(m.org_id(), s.id).await?;
+    let attrs: serde_json::Map<String, Json> = form
+        .attributes
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_default();
+    let sent_by = match form.sent_by {
+        Some(u) => state
+            .store
+            .user(heard_domain::UserId::from_uuid(u))
+            .await
+            .ok()
+            .map(|u| u.name),
+        None => None,
+    };
+    let reply_wanted = attrs.get("reply_wanted") == Some(&Json::Bool(true));
+    let reply_to = match (&form.sealed_contact, m.role >= heard_domain::Role::Analyst) {
+        (Some(sealed), true) => Some(
+            state
+                .pipeline
+                .sealer()
+                .open(sealed)
+                .unwrap_or_else(|| "(cannot be opened with this server's key)".into()),
+        ),
+        _ => None,
+    };
+    let observation = context! {
+        frequency => attrs.get("frequency").and_then(|f| f.as_str()).and_then(heard_domain::voice::Frequency::parse).map(heard_domain::voice::Frequency::label),
+        fix => attrs.get("fix").and_then(|f| f.as_str()),
+        people => attrs.get("people_affected").and_then(|n| n.as_i64()),
+    };
     Ok(page(
         &state,
         "signal.html",
         base_ctx(&m, "signals"),
-        context! { s => signal_view(&s, &services), turns => turns, touchpoint => touchpoint },
+        context! { s => signal_view(&s, &services), turns => turns, touchpoint => touchpoint,
+        observation => observation, sent_by => sent_by, reply_wanted => reply_wanted, reply_to => reply_to },
     ))
 }
 

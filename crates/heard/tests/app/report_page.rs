@@ -138,6 +138,32 @@ both_backends!(
         );
         let attrs: Value = serde_json::from_str(f.attributes.as_deref().unwrap()).unwrap();
         assert_eq!(attrs, serde_json::json!({"reply_wanted": true}));
+        // The signal's page says the person asked for a reply; the contact is opened for analysts and up only.
+        let signal_page = format!("/admin/o/{}/signals/{}", app.a.org, s.id);
+        let admin = app.sign_in(&app.a.admin_email).await;
+        let shown = app.get(&admin, &signal_page).await.text().await.unwrap();
+        assert!(
+            readable(&shown).contains("Asked for a reply at <bdi>Ana.Lopez@Example.com"),
+            "{shown}"
+        );
+        let now = heard_store::now_ms();
+        let hash = heard_server::auth::hash_password(PASSWORD).unwrap();
+        let v = app
+            .store
+            .create_user("viewer@agency-a.example.gov", "Vic Viewer", &hash, now)
+            .await
+            .unwrap();
+        app.store
+            .set_membership(app.a.org, v.id, Role::Viewer, now)
+            .await
+            .unwrap();
+        let vs = app.sign_in("viewer@agency-a.example.gov").await;
+        let shown = app.get(&vs, &signal_page).await.text().await.unwrap();
+        assert!(
+            shown.contains("Asked for a reply (analysts and admins"),
+            "{shown}"
+        );
+        assert!(!readable(&shown).contains("Ana.Lopez@Example.com"));
         // Another organization cannot read it by id.
         assert!(app.store.signal_form_fields(app.b.org, s.id).await.is_err());
 
@@ -482,6 +508,21 @@ both_backends!(staff_observations_are_staff_signals_of_the_sender, |app| {
     let admin = app.sign_in(&app.a.admin_email).await;
     let theirs = app.get(&admin, &path).await.text().await.unwrap();
     assert!(!theirs.contains("People keep bringing the old form 12B"));
+    // In the signals inbox, the observation's page shows who sent it and the form's answers.
+    let shown = app
+        .get(
+            &admin,
+            &format!("/admin/o/{}/signals/{}", app.a.org, sig.id),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("Sent by</dt><dd>Frontline Fran"), "{shown}");
+    assert!(shown.contains("How often it happens</dt><dd>Daily"));
+    assert!(shown.contains("Roughly how many people</dt><dd>1200"));
+    assert!(shown.contains("Take the old form off the website"));
+    assert!(!shown.contains("202-555-0143"));
 
     // Without the CSRF token: refused, nothing stored.
     let r = app
