@@ -1,0 +1,396 @@
+//! Full-text search of comments (the free-text answers of responses and the text of signals, as stored: redacted),
+//! and the weekly theme counts the themes explorer reads.
+//!
+//! Both come from `comments` (migration 0020), a row per commented response or signal kept by triggers on
+//! `responses` and `signals`, so every write path (the group-commit writer, the ingestion API, imports) fills it in
+//! its own transaction. SQLite searches it with FTS5 (Porter stemming of English over Unicode words, diacritics
+//! folded; Spanish words match as written); PostgreSQL with a `tsvector` in the item's language (Spanish stemming
+//! for Spanish items, English for the rest; accents are kept, so "informacion" does not find "información" there).
+//! A query is searched in both English and Spanish forms on PostgreSQL, so "esperar" finds "esperando" in a
+//! Spanish comment.
+//!
+//! People's queries never reach either engine's syntax: [`SearchQuery::parse`] keeps only words (runs of letters
+//! and digits) and phrases (words between double quotes), and the store writes each as a quoted term, all of them
+//! required. Operators people might type (`OR`, `NEAR(`, `-`, `*`, `:`) are searched as words or dropped.
+//!
+//! Every method takes the organization and filters by it.
+
+use heard_domain::{OrgId, ServiceId};
+use uuid::Uuid;
+
+use crate::{Backend, Result, Store, StoreError, on_pool};
+
+/// The most terms (words and phrases) a query keeps; the rest are ignored.
+pub const MAX_TERMS: usize = 16;
+/// The most characters of one word kept.
+const MAX_WORD: usize = 64;
+
+/// Marks the start of a matched word in a snippet (a control character, which stored text never holds: `input.rs`
+/// refuses them at the edge). Escape the snippet first, then turn the marks into `<mark>` tags.
+pub const MATCH_START: char = '\u{1}';
+/// Marks the end of a matched word in a snippet.
+pub const MATCH_END: char = '\u{2}';
+
+/// A parsed search: every term is required; a term is one word or a phrase of words in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchQuery {
+    pub terms: Vec<Vec<String>>,
+}
+
+fn words(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().take(MAX_WORD).collect::<String>().to_lowercase())
+}
+
+impl SearchQuery {
+    /// Reads what a person typed: text between double quotes is a phrase (an unclosed quote runs to the end), any
+    /// other word is a term of its own. Only letters and digits are kept, so nothing typed is ever an operator.
+    pub fn parse(input: &str) -> SearchQuery {
+        let mut terms: Vec<Vec<String>> = Vec::new();
+        for (i, part) in input.split('"').enumerate() {
+            if i % 2 == 1 {
+                let phrase: Vec<String> = words(part).collect();
+                if !phrase.is_empty() {
+                    terms.push(phrase);
+                }
+            } else {
+                terms.extend(words(part).map(|w| vec![w]));
+            }
+        }
+        terms.dedup();
+        terms.truncate(MAX_TERMS);
+        SearchQuery { terms }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// The FTS5 query: each term a quoted string (a phrase when it has several words), joined by AND. Words hold
+    /// only letters and digits, so no quote can close a string early.
+    pub fn fts5(&self) -> String {
+        self.terms
+            .iter()
+            .map(|t| format!("\"{}\"", t.join(" ").replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// The `to_tsquery` text: each word a quoted lexeme (normalised by the configuration), phrases joined by `<->`,
+    /// terms by `&`.
+    pub fn tsquery(&self) -> String {
+        self.terms
+            .iter()
+            .map(|t| {
+                let p: Vec<String> = t
+                    .iter()
+                    .map(|w| format!("'{}'", w.replace('\'', "''")))
+                    .collect();
+                format!("({})", p.join(" <-> "))
+            })
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+}
+
+/// What a comment belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentKind {
+    Response,
+    Signal,
+}
+
+impl CommentKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            CommentKind::Response => "response",
+            CommentKind::Signal => "signal",
+        }
+    }
+    pub fn parse(s: &str) -> Option<CommentKind> {
+        match s {
+            "response" => Some(CommentKind::Response),
+            "signal" => Some(CommentKind::Signal),
+            _ => None,
+        }
+    }
+}
+
+/// Which comments to search or count. Every field narrows; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct CommentFilter {
+    pub kind: Option<CommentKind>,
+    pub service_id: Option<ServiceId>,
+    /// Milliseconds since the epoch, inclusive (submitted, or happened for signals).
+    pub from_ms: Option<i64>,
+    /// Milliseconds since the epoch, exclusive.
+    pub to_ms: Option<i64>,
+    /// `positive`, `neutral` or `negative`.
+    pub sentiment: Option<String>,
+    /// A theme id of the taxonomy.
+    pub theme: Option<String>,
+}
+
+/// Where a page of results ends. Results are newest first, then by kind and id; written `<ms>_<kind>_<id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchCursor {
+    pub at_ms: i64,
+    pub kind: CommentKind,
+    pub item_id: Uuid,
+}
+
+impl std::fmt::Display for SearchCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}_{}_{}", self.at_ms, self.kind.key(), self.item_id)
+    }
+}
+
+impl std::str::FromStr for SearchCursor {
+    type Err = heard_domain::FieldError;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let bad = || {
+            heard_domain::FieldError::new(
+                "before",
+                "invalid_cursor",
+                "this page link is damaged; start from the first page",
+            )
+        };
+        let mut parts = s.splitn(3, '_');
+        let at_ms = parts.next().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
+        let kind = parts
+            .next()
+            .and_then(CommentKind::parse)
+            .ok_or_else(bad)?;
+        let item_id = parts.next().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
+        Ok(SearchCursor {
+            at_ms,
+            kind,
+            item_id,
+        })
+    }
+}
+
+/// One comment that matched.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SearchHit {
+    /// `response` or `signal`.
+    pub kind: String,
+    pub item_id: Uuid,
+    pub service_id: Option<Uuid>,
+    pub at_ms: i64,
+    pub language: String,
+    pub sentiment: Option<String>,
+    /// Theme ids as `,id,id,`.
+    pub themes: Option<String>,
+    /// A part of the text around the matches, each match between [`MATCH_START`] and [`MATCH_END`]; not escaped.
+    pub snippet: String,
+}
+
+impl SearchHit {
+    pub fn cursor(&self) -> SearchCursor {
+        SearchCursor {
+            at_ms: self.at_ms,
+            kind: CommentKind::parse(&self.kind).unwrap_or(CommentKind::Response),
+            item_id: self.item_id,
+        }
+    }
+}
+
+/// Comments of one local week (or any range): how many, and how many read as negative.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CommentWeek {
+    /// The week's first instant, milliseconds since the epoch, as given.
+    pub week: i64,
+    pub items: i64,
+    pub negative: i64,
+}
+
+/// Comments of one week that carry one theme.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ThemeWeek {
+    pub week: i64,
+    pub theme: String,
+    pub items: i64,
+    pub negative: i64,
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+impl Store {
+    /// One page of comments matching `q` and `f`, newest first, after `cursor`; empty when `q` has no terms.
+    pub async fn search_comments(
+        &self,
+        org: OrgId,
+        q: &SearchQuery,
+        f: &CommentFilter,
+        cursor: Option<SearchCursor>,
+        limit: i64,
+    ) -> Result<Vec<SearchHit>> {
+        if q.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sqlite = matches!(self.backend, Backend::Sqlite(_));
+        let keyset = if cursor.is_some() {
+            "AND (c.at_ms, c.kind, c.item_id) < ($9, $10, $11)"
+        } else {
+            "AND $9 IS NULL AND $10 IS NULL AND $11 IS NULL"
+        };
+        let filters = "c.org_id = $1 AND ($3 IS NULL OR c.kind = $3) AND ($4 IS NULL OR c.service_id = $4) \
+             AND ($5 IS NULL OR c.at_ms >= $5) AND ($6 IS NULL OR c.at_ms < $6) AND ($7 IS NULL OR c.sentiment = $7) \
+             AND ($8 IS NULL OR c.themes LIKE $8)";
+        let sql = if sqlite {
+            format!(
+                "SELECT c.kind, c.item_id, c.service_id, c.at_ms, c.language, c.sentiment, c.themes, \
+                 snippet(comments_fts, 0, char(1), char(2), '…', 24) AS snippet \
+                 FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid \
+                 WHERE comments_fts MATCH $2 AND {filters} {keyset} \
+                 ORDER BY c.at_ms DESC, c.kind DESC, c.item_id DESC LIMIT $12"
+            )
+        } else {
+            // The headline is computed for the page's rows only.
+            format!(
+                "WITH q AS (SELECT to_tsquery('english', $2) || to_tsquery('spanish', $2) AS q), \
+                 page AS (SELECT c.* FROM comments c, q WHERE c.tsv @@ q.q AND {filters} {keyset} \
+                          ORDER BY c.at_ms DESC, c.kind DESC, c.item_id DESC LIMIT $12) \
+                 SELECT p.kind, p.item_id, p.service_id, p.at_ms, p.language, p.sentiment, p.themes, \
+                 ts_headline(CASE WHEN p.language LIKE 'es%' THEN 'spanish'::regconfig ELSE 'english'::regconfig END, \
+                   p.body, q.q, 'StartSel=' || chr(1) || ', StopSel=' || chr(2) || \
+                   ', MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet \
+                 FROM page p, q ORDER BY p.at_ms DESC, p.kind DESC, p.item_id DESC"
+            )
+        };
+        let text = if sqlite { q.fts5() } else { q.tsquery() };
+        let rows: Vec<SearchHit> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(org.as_uuid())
+            .bind(&text)
+            .bind(f.kind.map(CommentKind::key))
+            .bind(f.service_id.map(|s| *s.as_uuid()))
+            .bind(f.from_ms)
+            .bind(f.to_ms)
+            .bind(f.sentiment.as_deref())
+            .bind(f.theme.as_ref().map(|t| format!("%,{t},%")))
+            .bind(cursor.map(|c| c.at_ms))
+            .bind(cursor.map(|c| c.kind.key()))
+            .bind(cursor.map(|c| c.item_id))
+            .bind(limit)
+            .fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// Comments and theme mentions per week, read from the hourly rollups the triggers keep (no comment is read).
+    /// `weeks` are half-open ranges `[start, end)` of milliseconds, the organization's local weeks, in order, at
+    /// most 160. Each bound is taken to the UTC hour that holds it: exact in every zone whose offset from UTC is a
+    /// whole number of hours (all of the United States'); elsewhere a week's edges move by the offset's minutes.
+    /// `f`'s kind and service narrow; its other fields are not read.
+    pub async fn theme_weeks(
+        &self,
+        org: OrgId,
+        f: &CommentFilter,
+        weeks: &[(i64, i64)],
+    ) -> Result<(Vec<CommentWeek>, Vec<ThemeWeek>)> {
+        if weeks.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        if weeks.len() > 160 {
+            return Err(StoreError::Config("at most 160 weeks at once".to_string()));
+        }
+        let values: Vec<String> = (0..weeks.len())
+            .map(|i| format!("(${}, ${}, ${})", 4 + 3 * i, 5 + 3 * i, 6 + 3 * i))
+            .collect();
+        let cte = format!("WITH w(start_ms, start_h, end_h) AS (VALUES {})", values.join(", "));
+        let scan = |table: &str| {
+            format!(
+                "FROM w JOIN {table} h ON h.org_id = $1 AND h.hour >= w.start_h AND h.hour < w.end_h \
+                 AND ($2 IS NULL OR h.kind = $2) AND ($3 IS NULL OR h.service_id = $3)"
+            )
+        };
+        let totals_sql = format!(
+            "{cte} SELECT w.start_ms AS week, CAST(SUM(h.items) AS BIGINT) AS items, \
+             CAST(SUM(h.negative) AS BIGINT) AS negative {} GROUP BY w.start_ms ORDER BY w.start_ms",
+            scan("comment_hours")
+        );
+        let themes_sql = format!(
+            "{cte} SELECT w.start_ms AS week, h.theme AS theme, CAST(SUM(h.items) AS BIGINT) AS items, \
+             CAST(SUM(h.negative) AS BIGINT) AS negative {} GROUP BY w.start_ms, h.theme \
+             HAVING SUM(h.items) > 0 ORDER BY w.start_ms, h.theme",
+            scan("theme_hours")
+        );
+        macro_rules! bind_weeks {
+            ($q:expr) => {{
+                let mut q = $q
+                    .bind(org.as_uuid())
+                    .bind(f.kind.map(CommentKind::key))
+                    .bind(f.service_id.map(|s| *s.as_uuid()));
+                for (a, b) in weeks {
+                    q = q
+                        .bind(*a)
+                        .bind(a.div_euclid(HOUR_MS))
+                        .bind(b.div_euclid(HOUR_MS));
+                }
+                q
+            }};
+        }
+        let totals: Vec<CommentWeek> = on_pool!(self, p => bind_weeks!(sqlx::query_as(&totals_sql)).fetch_all(p).await)?;
+        let themes: Vec<ThemeWeek> = on_pool!(self, p => bind_weeks!(sqlx::query_as(&themes_sql)).fetch_all(p).await)?;
+        Ok((
+            totals.into_iter().filter(|t| t.items > 0).collect(),
+            themes,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_are_words_or_nothing() {
+        for q in ["\"", "*", "NEAR(", "-", ":", "\"\"", "(", "^", "'", "a:b"] {
+            let p = SearchQuery::parse(q);
+            assert!(
+                p.fts5().chars().filter(|c| *c == '"').count() % 2 == 0,
+                "{q}"
+            );
+        }
+        assert!(SearchQuery::parse("\"").is_empty());
+        assert!(SearchQuery::parse("* - : NEAR(").terms == vec![vec!["near".to_string()]]);
+        assert_eq!(SearchQuery::parse("a OR b").fts5(), "\"a\" AND \"or\" AND \"b\"");
+    }
+
+    #[test]
+    fn phrases_and_words() {
+        let q = SearchQuery::parse("phone \"on hold\" it's");
+        assert_eq!(
+            q.terms,
+            vec![
+                vec!["phone".to_string()],
+                vec!["on".to_string(), "hold".to_string()],
+                vec!["it".to_string()],
+                vec!["s".to_string()]
+            ]
+        );
+        assert_eq!(q.fts5(), "\"phone\" AND \"on hold\" AND \"it\" AND \"s\"");
+        assert_eq!(q.tsquery(), "('phone') & ('on' <-> 'hold') & ('it') & ('s')");
+        // An unclosed quote runs to the end.
+        assert_eq!(
+            SearchQuery::parse("\"long wait").terms,
+            vec![vec!["long".to_string(), "wait".to_string()]]
+        );
+        assert_eq!(
+            SearchQuery::parse("información").terms,
+            vec![vec!["información".to_string()]]
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let c = SearchCursor {
+            at_ms: 12,
+            kind: CommentKind::Signal,
+            item_id: Uuid::nil(),
+        };
+        assert_eq!(c.to_string().parse::<SearchCursor>().unwrap(), c);
+        assert!("12_x_y".parse::<SearchCursor>().is_err());
+    }
+}
