@@ -158,10 +158,7 @@ impl std::str::FromStr for SearchCursor {
         };
         let mut parts = s.splitn(3, '_');
         let at_ms = parts.next().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
-        let kind = parts
-            .next()
-            .and_then(CommentKind::parse)
-            .ok_or_else(bad)?;
+        let kind = parts.next().and_then(CommentKind::parse).ok_or_else(bad)?;
         let item_id = parts.next().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
         Ok(SearchCursor {
             at_ms,
@@ -298,7 +295,10 @@ impl Store {
         let values: Vec<String> = (0..weeks.len())
             .map(|i| format!("(${}, ${}, ${})", 4 + 3 * i, 5 + 3 * i, 6 + 3 * i))
             .collect();
-        let cte = format!("WITH w(start_ms, start_h, end_h) AS (VALUES {})", values.join(", "));
+        let cte = format!(
+            "WITH w(start_ms, start_h, end_h) AS (VALUES {})",
+            values.join(", ")
+        );
         let scan = |table: &str| {
             format!(
                 "FROM w JOIN {table} h ON h.org_id = $1 AND h.hour >= w.start_h AND h.hour < w.end_h \
@@ -331,12 +331,11 @@ impl Store {
                 q
             }};
         }
-        let totals: Vec<CommentWeek> = on_pool!(self, p => bind_weeks!(sqlx::query_as(&totals_sql)).fetch_all(p).await)?;
-        let themes: Vec<ThemeWeek> = on_pool!(self, p => bind_weeks!(sqlx::query_as(&themes_sql)).fetch_all(p).await)?;
-        Ok((
-            totals.into_iter().filter(|t| t.items > 0).collect(),
-            themes,
-        ))
+        let totals: Vec<CommentWeek> =
+            on_pool!(self, p => bind_weeks!(sqlx::query_as(&totals_sql)).fetch_all(p).await)?;
+        let themes: Vec<ThemeWeek> =
+            on_pool!(self, p => bind_weeks!(sqlx::query_as(&themes_sql)).fetch_all(p).await)?;
+        Ok((totals.into_iter().filter(|t| t.items > 0).collect(), themes))
     }
 }
 
@@ -355,7 +354,10 @@ mod tests {
         }
         assert!(SearchQuery::parse("\"").is_empty());
         assert!(SearchQuery::parse("* - : NEAR(").terms == vec![vec!["near".to_string()]]);
-        assert_eq!(SearchQuery::parse("a OR b").fts5(), "\"a\" AND \"or\" AND \"b\"");
+        assert_eq!(
+            SearchQuery::parse("a OR b").fts5(),
+            "\"a\" AND \"or\" AND \"b\""
+        );
     }
 
     #[test]
@@ -371,7 +373,10 @@ mod tests {
             ]
         );
         assert_eq!(q.fts5(), "\"phone\" AND \"on hold\" AND \"it\" AND \"s\"");
-        assert_eq!(q.tsquery(), "('phone') & ('on' <-> 'hold') & ('it') & ('s')");
+        assert_eq!(
+            q.tsquery(),
+            "('phone') & ('on' <-> 'hold') & ('it') & ('s')"
+        );
         // An unclosed quote runs to the end.
         assert_eq!(
             SearchQuery::parse("\"long wait").terms,

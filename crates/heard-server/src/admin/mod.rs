@@ -7,7 +7,6 @@
 mod api_keys;
 mod dashboard;
 mod inbox;
-pub mod themes;
 mod invitations;
 mod jobs;
 mod login;
@@ -16,6 +15,7 @@ mod orgs;
 mod responses;
 mod services;
 mod surveys;
+pub mod themes;
 
 use axum::Router;
 use axum::http::StatusCode;

@@ -74,9 +74,8 @@ fn theme_param(t: Option<&str>) -> AppResult<Option<String>> {
 
 fn kind_param(k: Option<&str>) -> AppResult<Option<CommentKind>> {
     k.map(|k| {
-        CommentKind::parse(k).ok_or_else(|| {
-            AppError::field("kind", "not_an_option", "kind is response or signal")
-        })
+        CommentKind::parse(k)
+            .ok_or_else(|| AppError::field("kind", "not_an_option", "kind is response or signal"))
     })
     .transpose()
 }
@@ -125,19 +124,13 @@ pub fn theme_figures(
     let mut rows: Vec<ThemeFigures> = taxonomy
         .iter()
         .map(|(id, label)| {
-            let get = |w: i64| {
-                themes
-                    .get(&(id.clone(), w))
-                    .copied()
-                    .unwrap_or((0, 0))
-            };
+            let get = |w: i64| themes.get(&(id.clone(), w)).copied().unwrap_or((0, 0));
             let (mentions, negative) = weeks.iter().fold((0, 0), |a, w| {
                 let c = get(*w);
                 (a.0 + c.0, a.1 + c.1)
             });
             let share = (rule.allows(n)).then(|| mentions as f64 / n as f64);
-            let pct_negative =
-                (rule.allows(mentions)).then(|| negative as f64 / mentions as f64);
+            let pct_negative = (rule.allows(mentions)).then(|| negative as f64 / mentions as f64);
             let testable = rule.allows(mentions) && rule.allows(n_neg) && rule.allows(n - n_neg);
             let (lift, lift_p) = if testable {
                 let lift = (negative as f64 / n_neg as f64) / (mentions as f64 / n as f64);
@@ -202,7 +195,9 @@ pub fn theme_figures(
     let adjust = |rows: &mut Vec<ThemeFigures>,
                   get: fn(&ThemeFigures) -> Option<f64>,
                   set: fn(&mut ThemeFigures, f64)| {
-        let idx: Vec<usize> = (0..rows.len()).filter(|i| get(&rows[*i]).is_some()).collect();
+        let idx: Vec<usize> = (0..rows.len())
+            .filter(|i| get(&rows[*i]).is_some())
+            .collect();
         let ps: Vec<f64> = idx.iter().filter_map(|i| get(&rows[*i])).collect();
         if let Ok(qs) = benjamini_hochberg(&ps) {
             for (i, q) in idx.into_iter().zip(qs) {
@@ -215,7 +210,8 @@ pub fn theme_figures(
     for r in &mut rows {
         let rose = r.latest.1 > 0
             && r.baseline.1 > 0
-            && (r.latest.0 as f64 / r.latest.1 as f64) > (r.baseline.0 as f64 / r.baseline.1 as f64);
+            && (r.latest.0 as f64 / r.latest.1 as f64)
+                > (r.baseline.0 as f64 / r.baseline.1 as f64);
         r.emerging = rose && r.rise_q.is_some_and(|q| q < ALPHA);
     }
     rows.sort_by(|a, b| b.mentions.cmp(&a.mentions).then(a.id.cmp(&b.id)));
@@ -278,9 +274,7 @@ async fn explore(state: &AppState, m: &Viewer, q: &ExplorerQuery) -> AppResult<E
             .parse::<u64>()
             .ok()
             .filter(|w| PERIODS.contains(w))
-            .ok_or_else(|| {
-                AppError::field("weeks", "not_an_option", "weeks is 8, 12, 26 or 52")
-            })?,
+            .ok_or_else(|| AppError::field("weeks", "not_an_option", "weeks is 8, 12, 26 or 52"))?,
     };
     let filter = CommentFilter {
         kind: kind_param(nonempty(&q.kind))?,
@@ -310,11 +304,20 @@ async fn explore(state: &AppState, m: &Viewer, q: &ExplorerQuery) -> AppResult<E
         .collect();
     let taxonomy = state.pipeline.themes();
     let starts: Vec<i64> = ranges.iter().map(|r| r.0).collect();
-    let (n, n_neg, rows) =
-        theme_figures(&taxonomy, &starts, &totals, &themes, SmallCountRule::default());
+    let (n, n_neg, rows) = theme_figures(
+        &taxonomy,
+        &starts,
+        &totals,
+        &themes,
+        SmallCountRule::default(),
+    );
     let chosen = theme_param(nonempty(&q.theme))?
         .filter(|t| taxonomy.iter().any(|(id, _)| id == t))
-        .or_else(|| rows.first().filter(|r| r.mentions > 0).map(|r| r.id.clone()));
+        .or_else(|| {
+            rows.first()
+                .filter(|r| r.mentions > 0)
+                .map(|r| r.id.clone())
+        });
     Ok(Explorer {
         weeks,
         n,
@@ -479,9 +482,25 @@ pub async fn explorer_csv(
     let (name, result) = match nonempty(&q.table).unwrap_or("themes") {
         "themes" => {
             let mut r = w.write_record([
-                "theme", "theme_id", "period", "comments", "negative_comments", "mentions", "negative_mentions",
-                "share", "share_negative", "lift_among_negative", "lift_p", "lift_q", "latest_week_mentions",
-                "latest_week_comments", "baseline_mentions", "baseline_comments", "rise_p", "rise_q", "emerging",
+                "theme",
+                "theme_id",
+                "period",
+                "comments",
+                "negative_comments",
+                "mentions",
+                "negative_mentions",
+                "share",
+                "share_negative",
+                "lift_among_negative",
+                "lift_p",
+                "lift_q",
+                "latest_week_mentions",
+                "latest_week_comments",
+                "baseline_mentions",
+                "baseline_comments",
+                "rise_p",
+                "rise_q",
+                "emerging",
             ]);
             for t in &e.rows {
                 if r.is_err() {
@@ -512,7 +531,9 @@ pub async fn explorer_csv(
             ("heard-themes.csv", r)
         }
         "weekly" => {
-            let mut r = w.write_record(["theme", "theme_id", "week_of", "comments", "mentions", "share"]);
+            let mut r = w.write_record([
+                "theme", "theme_id", "week_of", "comments", "mentions", "share",
+            ]);
             for t in &e.rows {
                 for (d, n, x, s) in e.weekly(&t.id) {
                     if r.is_err() {
@@ -539,7 +560,9 @@ pub async fn explorer_csv(
         }
     };
     result.map_err(|e| AppError::Internal(e.to_string()))?;
-    let body = w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
+    let body = w
+        .into_inner()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut resp = Body::from(body).into_response();
     let h = resp.headers_mut();
     h.insert(

@@ -19,5 +19,6 @@ mod keyed_writes;
 mod reports;
 mod support;
 mod surveys;
+mod themes;
 mod widget;
 mod words;
