@@ -236,11 +236,13 @@ impl Store {
         let filters = "c.org_id = $1 AND ($3 IS NULL OR c.kind = $3) AND ($4 IS NULL OR c.service_id = $4) \
              AND ($5 IS NULL OR c.at_ms >= $5) AND ($6 IS NULL OR c.at_ms < $6) AND ($7 IS NULL OR c.sentiment = $7) \
              AND ($8 IS NULL OR c.themes LIKE $8)";
+        // On SQLite the index drives (CROSS JOIN keeps that order): walking comments by time and testing each
+        // against the index would read every comment when few match.
         let sql = if sqlite {
             format!(
                 "SELECT c.kind, c.item_id, c.service_id, c.at_ms, c.language, c.sentiment, c.themes, \
                  snippet(comments_fts, 0, char(1), char(2), '…', 24) AS snippet \
-                 FROM comments_fts JOIN comments c ON c.id = comments_fts.rowid \
+                 FROM comments_fts CROSS JOIN comments c ON c.id = comments_fts.rowid \
                  WHERE comments_fts MATCH $2 AND {filters} {keyset} \
                  ORDER BY c.at_ms DESC, c.kind DESC, c.item_id DESC LIMIT $12"
             )

@@ -43,7 +43,7 @@ CREATE TABLE comment_hours (
     items INTEGER NOT NULL,
     negative INTEGER NOT NULL,
     PRIMARY KEY (org_id, hour, kind, service_id)
-);
+) WITHOUT ROWID;
 CREATE TABLE theme_hours (
     org_id BLOB NOT NULL,
     hour INTEGER NOT NULL,
@@ -53,7 +53,7 @@ CREATE TABLE theme_hours (
     items INTEGER NOT NULL,
     negative INTEGER NOT NULL,
     PRIMARY KEY (org_id, hour, kind, service_id, theme)
-);
+) WITHOUT ROWID;
 
 CREATE TRIGGER comments_after_insert AFTER INSERT ON comments BEGIN
     INSERT INTO comments_fts (rowid, body) VALUES (new.id, new.body);

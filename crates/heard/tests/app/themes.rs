@@ -333,8 +333,8 @@ both_backends!(explorer_figures_and_emerging_alert, |app| {
     let weekly = csv_rows(&weekly);
     let last = weekly
         .iter()
-        .filter(|r| r["theme_id"] == "phone_access")
-        .last()
+        .rev()
+        .find(|r| r["theme_id"] == "phone_access")
         .unwrap();
     assert_eq!(
         (
