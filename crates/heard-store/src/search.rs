@@ -214,6 +214,29 @@ pub struct ThemeWeek {
 
 const HOUR_MS: i64 = 3_600_000;
 
+/// How `theme_weeks` reads the range `[start, end)` of milliseconds: `[start_h, head_end_h)` in hours, then
+/// `[day_lo, day_hi)` in whole UTC days, then `[tail_start_h, end_h)` in hours; with the week's start (ms) first.
+/// Bounds are taken to the UTC hour that holds them. When no whole day fits, the hours cover it all.
+fn week_bounds(start: i64, end: i64) -> [i64; 7] {
+    let start_h = start.div_euclid(HOUR_MS);
+    let end_h = end.div_euclid(HOUR_MS).max(start_h);
+    let day_lo = (start_h + 23).div_euclid(24);
+    let day_hi = end_h.div_euclid(24);
+    if day_lo < day_hi {
+        [
+            start,
+            start_h,
+            day_lo * 24,
+            day_lo,
+            day_hi,
+            day_hi * 24,
+            end_h,
+        ]
+    } else {
+        [start, start_h, end_h, 0, 0, end_h, end_h]
+    }
+}
+
 impl Store {
     /// One page of comments matching `q` and `f`, newest first, after `cursor`; empty when `q` has no terms.
     pub async fn search_comments(
@@ -277,7 +300,8 @@ impl Store {
         Ok(rows)
     }
 
-    /// Comments and theme mentions per week, read from the hourly rollups the triggers keep (no comment is read).
+    /// Comments and theme mentions per week, read from the daily and hourly rollups the triggers keep (no comment is
+    /// read).
     /// `weeks` are half-open ranges `[start, end)` of milliseconds, the organization's local weeks, in order, at
     /// most 160. Each bound is taken to the UTC hour that holds it: exact in every zone whose offset from UTC is a
     /// whole number of hours (all of the United States'); elsewhere a week's edges move by the offset's minutes.
@@ -294,41 +318,54 @@ impl Store {
         if weeks.len() > 160 {
             return Err(StoreError::Config("at most 160 weeks at once".to_string()));
         }
+        // Each week is read as its whole UTC days from the daily rollups, and the hours before the first and after
+        // the last whole day from the hourly ones.
+        const COLS: usize = 7;
         let values: Vec<String> = (0..weeks.len())
-            .map(|i| format!("(${}, ${}, ${})", 4 + 3 * i, 5 + 3 * i, 6 + 3 * i))
+            .map(|i| {
+                let p: Vec<String> = (0..COLS)
+                    .map(|c| format!("${}", 4 + COLS * i + c))
+                    .collect();
+                format!("({})", p.join(", "))
+            })
             .collect();
         let cte = format!(
-            "WITH w(start_ms, start_h, end_h) AS (VALUES {})",
+            "WITH w(start_ms, start_h, head_end_h, day_lo, day_hi, tail_start_h, end_h) AS (VALUES {})",
             values.join(", ")
         );
-        let scan = |table: &str| {
+        let filters =
+            "h.org_id = $1 AND ($2 IS NULL OR h.kind = $2) AND ($3 IS NULL OR h.service_id = $3)";
+        let parts = |daily: &str, hourly: &str, theme: &str| {
             format!(
-                "FROM w JOIN {table} h ON h.org_id = $1 AND h.hour >= w.start_h AND h.hour < w.end_h \
-                 AND ($2 IS NULL OR h.kind = $2) AND ($3 IS NULL OR h.service_id = $3)"
+                "SELECT w.start_ms AS week, {theme} h.items AS items, h.negative AS negative FROM w JOIN {daily} h \
+                   ON {filters} AND h.day >= w.day_lo AND h.day < w.day_hi \
+                 UNION ALL SELECT w.start_ms, {theme} h.items, h.negative FROM w JOIN {hourly} h \
+                   ON {filters} AND h.hour >= w.start_h AND h.hour < w.head_end_h \
+                 UNION ALL SELECT w.start_ms, {theme} h.items, h.negative FROM w JOIN {hourly} h \
+                   ON {filters} AND h.hour >= w.tail_start_h AND h.hour < w.end_h"
             )
         };
         let totals_sql = format!(
-            "{cte} SELECT w.start_ms AS week, CAST(SUM(h.items) AS BIGINT) AS items, \
-             CAST(SUM(h.negative) AS BIGINT) AS negative {} GROUP BY w.start_ms ORDER BY w.start_ms",
-            scan("comment_hours")
+            "{cte} SELECT week, CAST(SUM(items) AS BIGINT) AS items, CAST(SUM(negative) AS BIGINT) AS negative \
+             FROM ({}) x GROUP BY week ORDER BY week",
+            parts("comment_days", "comment_hours", "")
         );
         let themes_sql = format!(
-            "{cte} SELECT w.start_ms AS week, h.theme AS theme, CAST(SUM(h.items) AS BIGINT) AS items, \
-             CAST(SUM(h.negative) AS BIGINT) AS negative {} GROUP BY w.start_ms, h.theme \
-             HAVING SUM(h.items) > 0 ORDER BY w.start_ms, h.theme",
-            scan("theme_hours")
+            "{cte} SELECT week, theme, CAST(SUM(items) AS BIGINT) AS items, CAST(SUM(negative) AS BIGINT) AS negative \
+             FROM ({}) x GROUP BY week, theme HAVING SUM(items) > 0 ORDER BY week, theme",
+            parts("theme_days", "theme_hours", "h.theme AS theme,")
         );
+        let bounds: Vec<[i64; COLS]> = weeks.iter().map(|&(a, b)| week_bounds(a, b)).collect();
         macro_rules! bind_weeks {
             ($q:expr) => {{
                 let mut q = $q
                     .bind(org.as_uuid())
                     .bind(f.kind.map(CommentKind::key))
                     .bind(f.service_id.map(|s| *s.as_uuid()));
-                for (a, b) in weeks {
-                    q = q
-                        .bind(*a)
-                        .bind(a.div_euclid(HOUR_MS))
-                        .bind(b.div_euclid(HOUR_MS));
+                for b in &bounds {
+                    for v in b {
+                        q = q.bind(*v);
+                    }
                 }
                 q
             }};
@@ -388,6 +425,26 @@ mod tests {
             SearchQuery::parse("información").terms,
             vec![vec!["información".to_string()]]
         );
+    }
+
+    #[test]
+    fn a_week_is_whole_days_and_edge_hours() {
+        const DAY_MS: i64 = 86_400_000;
+        // Monday 05:00 UTC to the next Monday 05:00 UTC (New York in winter).
+        let start = 20_000 * DAY_MS + 5 * HOUR_MS;
+        let b = week_bounds(start, start + 7 * DAY_MS);
+        let hours = (b[2] - b[1]) + (b[6] - b[5]);
+        let days = b[4] - b[3];
+        assert_eq!((hours, days), (24, 6));
+        assert_eq!(b[1], 20_000 * 24 + 5);
+        assert_eq!(b[2], 20_001 * 24);
+        assert_eq!(b[5], 20_007 * 24);
+        // Aligned on UTC days: no edge hours.
+        let b = week_bounds(20_000 * DAY_MS, 20_007 * DAY_MS);
+        assert_eq!((b[2] - b[1], b[4] - b[3], b[6] - b[5]), (0, 7, 0));
+        // Shorter than a day: hours only.
+        let b = week_bounds(start, start + 3 * HOUR_MS);
+        assert_eq!((b[2] - b[1], b[4] - b[3], b[6] - b[5]), (3, 0, 0));
     }
 
     #[test]

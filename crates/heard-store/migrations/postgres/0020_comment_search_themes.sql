@@ -37,6 +37,27 @@ CREATE TABLE comment_hours (
     negative BIGINT NOT NULL,
     PRIMARY KEY (org_id, hour, kind, service_id)
 );
+-- The same per UTC day: a local week is read as its whole UTC days from these and its few edge hours from the
+-- hourly tables, so a year of weeks reads about a sixth of the rows.
+CREATE TABLE comment_days (
+    org_id UUID NOT NULL,
+    day BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    service_id UUID NOT NULL,
+    items BIGINT NOT NULL,
+    negative BIGINT NOT NULL,
+    PRIMARY KEY (org_id, day, kind, service_id)
+);
+CREATE TABLE theme_days (
+    org_id UUID NOT NULL,
+    day BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    service_id UUID NOT NULL,
+    theme TEXT NOT NULL,
+    items BIGINT NOT NULL,
+    negative BIGINT NOT NULL,
+    PRIMARY KEY (org_id, day, kind, service_id, theme)
+);
 CREATE TABLE theme_hours (
     org_id UUID NOT NULL,
     hour BIGINT NOT NULL,
@@ -64,6 +85,17 @@ BEGIN
     ORDER BY t
     ON CONFLICT (org_id, hour, kind, service_id, theme)
     DO UPDATE SET items = theme_hours.items + sign, negative = theme_hours.negative + neg;
+    INSERT INTO comment_days (org_id, day, kind, service_id, items, negative)
+    VALUES (c.org_id, c.at_ms / 86400000, c.kind, svc, sign, neg)
+    ON CONFLICT (org_id, day, kind, service_id)
+    DO UPDATE SET items = comment_days.items + sign, negative = comment_days.negative + neg;
+    INSERT INTO theme_days (org_id, day, kind, service_id, theme, items, negative)
+    SELECT c.org_id, c.at_ms / 86400000, c.kind, svc, t, sign, neg
+    FROM unnest(string_to_array(trim(BOTH ',' FROM c.themes), ',')) AS t
+    WHERE c.themes IS NOT NULL AND t <> ''
+    ORDER BY t
+    ON CONFLICT (org_id, day, kind, service_id, theme)
+    DO UPDATE SET items = theme_days.items + sign, negative = theme_days.negative + neg;
 END $$;
 
 -- Concurrent writers of one organization would otherwise lock the same rollup rows in different orders and could

@@ -44,6 +44,27 @@ CREATE TABLE comment_hours (
     negative INTEGER NOT NULL,
     PRIMARY KEY (org_id, hour, kind, service_id)
 ) WITHOUT ROWID;
+-- The same per UTC day: a local week is read as its whole UTC days from these and its few edge hours from the
+-- hourly tables, so a year of weeks reads about a sixth of the rows.
+CREATE TABLE comment_days (
+    org_id BLOB NOT NULL,
+    day INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    service_id BLOB NOT NULL,
+    items INTEGER NOT NULL,
+    negative INTEGER NOT NULL,
+    PRIMARY KEY (org_id, day, kind, service_id)
+) WITHOUT ROWID;
+CREATE TABLE theme_days (
+    org_id BLOB NOT NULL,
+    day INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    service_id BLOB NOT NULL,
+    theme TEXT NOT NULL,
+    items INTEGER NOT NULL,
+    negative INTEGER NOT NULL,
+    PRIMARY KEY (org_id, day, kind, service_id, theme)
+) WITHOUT ROWID;
 CREATE TABLE theme_hours (
     org_id BLOB NOT NULL,
     hour INTEGER NOT NULL,
@@ -67,6 +88,16 @@ CREATE TRIGGER comments_after_insert AFTER INSERT ON comments BEGIN
     FROM json_each('["' || replace(trim(new.themes, ','), ',', '","') || '"]') t
     WHERE new.themes IS NOT NULL AND trim(new.themes, ',') <> ''
     ON CONFLICT (org_id, hour, kind, service_id, theme) DO UPDATE SET items = items + 1, negative = negative + excluded.negative;
+    INSERT INTO comment_days (org_id, day, kind, service_id, items, negative)
+    VALUES (new.org_id, new.at_ms / 86400000, new.kind, COALESCE(new.service_id, zeroblob(16)), 1,
+            CASE WHEN new.sentiment = 'negative' THEN 1 ELSE 0 END)
+    ON CONFLICT (org_id, day, kind, service_id) DO UPDATE SET items = items + 1, negative = negative + excluded.negative;
+    INSERT INTO theme_days (org_id, day, kind, service_id, theme, items, negative)
+    SELECT new.org_id, new.at_ms / 86400000, new.kind, COALESCE(new.service_id, zeroblob(16)), t.value, 1,
+           CASE WHEN new.sentiment = 'negative' THEN 1 ELSE 0 END
+    FROM json_each('["' || replace(trim(new.themes, ','), ',', '","') || '"]') t
+    WHERE new.themes IS NOT NULL AND trim(new.themes, ',') <> ''
+    ON CONFLICT (org_id, day, kind, service_id, theme) DO UPDATE SET items = items + 1, negative = negative + excluded.negative;
 END;
 
 CREATE TRIGGER comments_after_delete AFTER DELETE ON comments BEGIN
@@ -76,6 +107,14 @@ CREATE TRIGGER comments_after_delete AFTER DELETE ON comments BEGIN
       AND service_id = COALESCE(old.service_id, zeroblob(16));
     UPDATE theme_hours SET items = items - 1, negative = negative - CASE WHEN old.sentiment = 'negative' THEN 1 ELSE 0 END
     WHERE org_id = old.org_id AND hour = old.at_ms / 3600000 AND kind = old.kind
+      AND service_id = COALESCE(old.service_id, zeroblob(16))
+      AND old.themes IS NOT NULL AND trim(old.themes, ',') <> ''
+      AND theme IN (SELECT value FROM json_each('["' || replace(trim(old.themes, ','), ',', '","') || '"]'));
+    UPDATE comment_days SET items = items - 1, negative = negative - CASE WHEN old.sentiment = 'negative' THEN 1 ELSE 0 END
+    WHERE org_id = old.org_id AND day = old.at_ms / 86400000 AND kind = old.kind
+      AND service_id = COALESCE(old.service_id, zeroblob(16));
+    UPDATE theme_days SET items = items - 1, negative = negative - CASE WHEN old.sentiment = 'negative' THEN 1 ELSE 0 END
+    WHERE org_id = old.org_id AND day = old.at_ms / 86400000 AND kind = old.kind
       AND service_id = COALESCE(old.service_id, zeroblob(16))
       AND old.themes IS NOT NULL AND trim(old.themes, ',') <> ''
       AND theme IN (SELECT value FROM json_each('["' || replace(trim(old.themes, ','), ',', '","') || '"]'));
