@@ -194,6 +194,19 @@ impl SearchHit {
     }
 }
 
+/// Matches are counted up to this many; a page's work is bounded by about as many rows.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// A page of search results.
+#[derive(Debug, Clone, Default)]
+pub struct SearchPage {
+    pub hits: Vec<SearchHit>,
+    /// Comments that match in all (every page), counted up to [`COUNT_CAP`].
+    pub matches: i64,
+    /// Whether more than [`COUNT_CAP`] match (then `matches` is the cap).
+    pub more: bool,
+}
+
 /// Comments of one local week (or any range): how many, and how many read as negative.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CommentWeek {
@@ -238,7 +251,13 @@ fn week_bounds(start: i64, end: i64) -> [i64; 7] {
 }
 
 impl Store {
-    /// One page of comments matching `q` and `f`, newest first, after `cursor`; empty when `q` has no terms.
+    /// One page of comments matching `q` and `f`, newest first, after `cursor`, with how many match in all (counted
+    /// up to [`COUNT_CAP`]); nothing when `q` has no terms.
+    ///
+    /// How it reads: the matches are counted first, from the search index, up to the cap. Fewer than that, and the
+    /// page is taken from the index's matches, sorted by time; more, and comments are walked newest first and each
+    /// tested against the index, which finds a page of a common word after a few rows. Either way a page reads at
+    /// most about the cap's worth of rows, whether a word is rare or everywhere.
     pub async fn search_comments(
         &self,
         org: OrgId,
@@ -246,58 +265,96 @@ impl Store {
         f: &CommentFilter,
         cursor: Option<SearchCursor>,
         limit: i64,
-    ) -> Result<Vec<SearchHit>> {
+    ) -> Result<SearchPage> {
         if q.is_empty() {
-            return Ok(Vec::new());
+            return Ok(SearchPage::default());
         }
         let sqlite = matches!(self.backend, Backend::Sqlite(_));
+        let filters = "c.org_id = $1 AND ($3 IS NULL OR c.kind = $3) AND ($4 IS NULL OR c.service_id = $4) \
+             AND ($5 IS NULL OR c.at_ms >= $5) AND ($6 IS NULL OR c.at_ms < $6) AND ($7 IS NULL OR c.sentiment = $7) \
+             AND ($8 IS NULL OR c.themes LIKE $8)";
+        let tsq = "(to_tsquery('english', $2) || to_tsquery('spanish', $2))";
+        let text = if sqlite { q.fts5() } else { q.tsquery() };
+        macro_rules! bind_filter {
+            ($q:expr) => {
+                $q.bind(org.as_uuid())
+                    .bind(&text)
+                    .bind(f.kind.map(CommentKind::key))
+                    .bind(f.service_id.map(|s| *s.as_uuid()))
+                    .bind(f.from_ms)
+                    .bind(f.to_ms)
+                    .bind(f.sentiment.as_deref())
+                    .bind(f.theme.as_ref().map(|t| format!("%,{t},%")))
+            };
+        }
+        let count_sql = if sqlite {
+            format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM comments_fts CROSS JOIN comments c ON c.id = comments_fts.rowid \
+                 WHERE comments_fts MATCH $2 AND {filters} LIMIT $9) x"
+            )
+        } else {
+            format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM comments c WHERE c.tsv @@ {tsq} AND {filters} LIMIT $9) x"
+            )
+        };
+        let matches: i64 = on_pool!(self, p => bind_filter!(sqlx::query_scalar(&count_sql))
+            .bind(COUNT_CAP).fetch_one(p).await)?;
+        if matches == 0 {
+            return Ok(SearchPage::default());
+        }
+        let few = matches < COUNT_CAP;
         let keyset = if cursor.is_some() {
             "AND (c.at_ms, c.kind, c.item_id) < ($9, $10, $11)"
         } else {
             "AND $9 IS NULL AND $10 IS NULL AND $11 IS NULL"
         };
-        let filters = "c.org_id = $1 AND ($3 IS NULL OR c.kind = $3) AND ($4 IS NULL OR c.service_id = $4) \
-             AND ($5 IS NULL OR c.at_ms >= $5) AND ($6 IS NULL OR c.at_ms < $6) AND ($7 IS NULL OR c.sentiment = $7) \
-             AND ($8 IS NULL OR c.themes LIKE $8)";
-        // On SQLite the index drives (CROSS JOIN keeps that order): walking comments by time and testing each
-        // against the index would read every comment when few match.
+        let order = "ORDER BY c.at_ms DESC, c.kind DESC, c.item_id DESC";
         let sql = if sqlite {
+            // CROSS JOIN fixes which table drives: the index's matches (few), or comments by time (many).
+            let from = if few {
+                "comments_fts CROSS JOIN comments c ON c.id = comments_fts.rowid"
+            } else {
+                "comments c CROSS JOIN comments_fts ON comments_fts.rowid = c.id"
+            };
             format!(
                 "SELECT c.kind, c.item_id, c.service_id, c.at_ms, c.language, c.sentiment, c.themes, \
                  snippet(comments_fts, 0, char(1), char(2), '…', 24) AS snippet \
-                 FROM comments_fts CROSS JOIN comments c ON c.id = comments_fts.rowid \
-                 WHERE comments_fts MATCH $2 AND {filters} {keyset} \
-                 ORDER BY c.at_ms DESC, c.kind DESC, c.item_id DESC LIMIT $12"
+                 FROM {from} WHERE comments_fts MATCH $2 AND {filters} {keyset} {order} LIMIT $12"
             )
         } else {
+            // A MATERIALIZED match set makes the GIN index drive; otherwise the planner walks comments by time.
+            let page = if few {
+                format!(
+                    "m AS MATERIALIZED (SELECT c.org_id, c.kind, c.item_id FROM comments c \
+                       WHERE c.tsv @@ {tsq} AND {filters} {keyset}), \
+                     page AS (SELECT c.* FROM m JOIN comments c USING (org_id, kind, item_id) {order} LIMIT $12)"
+                )
+            } else {
+                format!(
+                    "page AS (SELECT c.* FROM comments c WHERE c.tsv @@ {tsq} AND {filters} {keyset} {order} LIMIT $12)"
+                )
+            };
             // The headline is computed for the page's rows only.
             format!(
-                "WITH q AS (SELECT to_tsquery('english', $2) || to_tsquery('spanish', $2) AS q), \
-                 page AS (SELECT c.* FROM comments c, q WHERE c.tsv @@ q.q AND {filters} {keyset} \
-                          ORDER BY c.at_ms DESC, c.kind DESC, c.item_id DESC LIMIT $12) \
+                "WITH {page} \
                  SELECT p.kind, p.item_id, p.service_id, p.at_ms, p.language, p.sentiment, p.themes, \
                  ts_headline(CASE WHEN p.language LIKE 'es%' THEN 'spanish'::regconfig ELSE 'english'::regconfig END, \
-                   p.body, q.q, 'StartSel=' || chr(1) || ', StopSel=' || chr(2) || \
+                   p.body, {tsq}, 'StartSel=' || chr(1) || ', StopSel=' || chr(2) || \
                    ', MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet \
-                 FROM page p, q ORDER BY p.at_ms DESC, p.kind DESC, p.item_id DESC"
+                 FROM page p ORDER BY p.at_ms DESC, p.kind DESC, p.item_id DESC"
             )
         };
-        let text = if sqlite { q.fts5() } else { q.tsquery() };
-        let rows: Vec<SearchHit> = on_pool!(self, p => sqlx::query_as(&sql)
-            .bind(org.as_uuid())
-            .bind(&text)
-            .bind(f.kind.map(CommentKind::key))
-            .bind(f.service_id.map(|s| *s.as_uuid()))
-            .bind(f.from_ms)
-            .bind(f.to_ms)
-            .bind(f.sentiment.as_deref())
-            .bind(f.theme.as_ref().map(|t| format!("%,{t},%")))
+        let hits: Vec<SearchHit> = on_pool!(self, p => bind_filter!(sqlx::query_as(&sql))
             .bind(cursor.map(|c| c.at_ms))
             .bind(cursor.map(|c| c.kind.key()))
             .bind(cursor.map(|c| c.item_id))
             .bind(limit)
             .fetch_all(p).await)?;
-        Ok(rows)
+        Ok(SearchPage {
+            hits,
+            matches,
+            more: !few,
+        })
     }
 
     /// Comments and theme mentions per week, read from the daily and hourly rollups the triggers keep (no comment is

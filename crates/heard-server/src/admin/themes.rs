@@ -705,10 +705,11 @@ pub async fn search(
     let cursor = nonempty(&q.before)
         .map(|s| s.parse::<SearchCursor>())
         .transpose()?;
-    let hits = state
+    let found = state
         .store
         .search_comments(m.org_id(), &query, &f, cursor, PAGE)
         .await?;
+    let hits = found.hits;
     let next = (hits.len() as i64 == PAGE)
         .then(|| hits.last().map(|h| h.cursor().to_string()))
         .flatten();
@@ -727,6 +728,7 @@ pub async fn search(
         base_ctx(&m, "search"),
         context! {
             searched => !query.is_empty(), typed => nonempty(&q.q).is_some(),
+            matches => found.matches, more => found.more,
             hits => hits.iter().map(|h| hit_view(h, &services, &labels)).collect::<Vec<_>>(),
             next => next, params => q.params(), first_page => cursor.is_none(),
             filter => context!{ q => q.q, kind => q.kind, service => q.service, sentiment => q.sentiment,

@@ -93,6 +93,7 @@ both_backends!(search_finds_words_phrases_and_only_its_own, |app| {
     let p = page(&app, &s, &search("waiting")).await;
     assert_eq!(linked(&p, &org, "responses"), 1, "{p}");
     assert_eq!(linked(&p, &org, "signals"), 1, "{p}");
+    assert!(p.contains("<strong>2</strong> comments match"), "{p}");
     assert!(!p.contains("zebra"));
     // Agency B's words are not found in agency A, and are in B.
     let p = page(&app, &s, &search("zebra")).await;
