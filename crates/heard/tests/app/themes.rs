@@ -350,6 +350,8 @@ both_backends!(explorer_figures_and_emerging_alert, |app| {
     let sb = app.sign_in(&app.b.admin_email).await;
     let pb = page(&app, &sb, &format!("/admin/o/{}/themes", app.b.org)).await;
     assert!(pb.contains("No theme is emerging"), "{pb}");
+    // Each organization counts only its own: 9 weeks of 30 + 3 or 4.
+    assert!(pb.contains("<strong>302</strong> comments"), "{pb}");
     // A viewer's bad input is named.
     let r = app.get(&s, &format!("/admin/o/{org}/themes?weeks=7")).await;
     assert!(r.status().is_client_error());
