@@ -13,6 +13,7 @@ pub mod intake;
 pub mod jobs;
 pub mod records;
 pub mod responses;
+pub mod search;
 pub mod throttle;
 mod writer;
 

@@ -1,7 +1,7 @@
 //! The admin, server-rendered: sign-in, organizations and members, services and touchpoints, surveys (create from a
 //! template, edit wording in every language, publish versions, share link and QR code), responses (list, filters,
 //! CSV export), dashboards, and what arrives besides responses (the signals inbox, events by service and week, one
-//! person's timeline). Every route under `/admin/o/{org}` takes a role extractor for that organization, and
+//! person's timeline, the themes explorer and comment search). Every route under `/admin/o/{org}` takes a role extractor for that organization, and
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
 mod api_keys;
@@ -16,6 +16,7 @@ mod orgs;
 mod responses;
 mod services;
 mod surveys;
+pub mod themes;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -146,6 +147,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/o/{org}/signals/{signal}", get(inbox::show))
         .route("/admin/o/{org}/events", get(inbox::events))
         .route("/admin/o/{org}/people/{person}", get(inbox::person))
+        .route("/admin/o/{org}/themes", get(themes::explorer))
+        .route("/admin/o/{org}/themes.csv", get(themes::explorer_csv))
+        .route("/admin/o/{org}/search", get(themes::search))
 }
 
 /// The context every admin page has: who is signed in, where, with which role, and the CSRF token for forms.

@@ -20,5 +20,6 @@ mod report_page;
 mod reports;
 mod support;
 mod surveys;
+mod themes;
 mod widget;
 mod words;
