@@ -24,6 +24,7 @@ pub mod public;
 pub mod qr;
 pub mod ratelimit;
 pub mod render;
+pub mod report;
 pub mod security;
 pub mod widget;
 
@@ -120,6 +121,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public::routes())
+        .merge(report::routes())
         .merge(api::routes())
         .merge(ingest::routes())
         .merge(amazon_connect::routes())

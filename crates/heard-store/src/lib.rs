@@ -9,10 +9,12 @@ pub mod accounts;
 pub mod amazon_connect;
 pub mod catalog;
 pub mod event_log;
+pub mod inbox;
 pub mod intake;
 pub mod jobs;
 pub mod records;
 pub mod responses;
+pub mod search;
 pub mod throttle;
 mod writer;
 
