@@ -238,6 +238,144 @@ pub fn trend_svg(points: &[WeekPoint], title: &str, desc: &str) -> String {
     s
 }
 
+/// One bar of a weekly bar chart: the week's local Monday and its figure (`None` when the week has none, drawn as
+/// no bar and said so in the bar's tooltip).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WeekBar {
+    pub week_start: chrono::NaiveDate,
+    pub value: Option<f64>,
+}
+
+/// A weekly bar chart of one figure (events per week, a median wait...), scaled from zero to the largest week, with
+/// three gridlines labelled by `label` (so durations read as durations) and week dates along the bottom, as many
+/// as fit without overlapping. `title` and `desc` become the accessible name and description; they are escaped here.
+pub fn weekly_bars_svg(
+    points: &[WeekBar],
+    title: &str,
+    desc: &str,
+    label: &dyn Fn(f64) -> String,
+) -> String {
+    const TOP: f64 = 16.0;
+    const BOTTOM: f64 = 214.0;
+    let seed: Vec<WeekPoint> = Vec::new();
+    let id = chart_id(&seed, title, &format!("{desc}{}", points.len()));
+    let mut s = String::with_capacity(2048 + points.len() * 300);
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-labelledby="{id}-title {id}-desc" font-family="{FONT}" font-size="12" fill="{TEXT}"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+        escape(title),
+        escape(desc),
+    );
+    if points.iter().all(|p| p.value.is_none()) {
+        let _ = write!(
+            s,
+            r#"<rect x="0.5" y="0.5" width="{}" height="{}" fill="white" stroke="{GRID}"/><text x="{}" y="{}" text-anchor="middle" font-size="16">Nothing in these weeks</text></svg>"#,
+            WIDTH - 1.0,
+            HEIGHT - 1.0,
+            WIDTH / 2.0,
+            HEIGHT / 2.0,
+        );
+        return s;
+    }
+    // Wide enough for a duration label such as "1 h 05 min" at the left of the axis.
+    let left = LEFT + 24.0;
+    let n = points.len();
+    let step = (WIDTH - left - RIGHT) / n as f64;
+    let x = |i: usize| left + (i as f64 + 0.5) * step;
+    let max = points
+        .iter()
+        .filter_map(|p| p.value)
+        .fold(0.0_f64, f64::max);
+    let scale = if max > 0.0 { max } else { 1.0 };
+    let y = |v: f64| BOTTOM - (v / scale).clamp(0.0, 1.0) * (BOTTOM - TOP);
+    for k in [0.0, 0.5, 1.0] {
+        let gy = y(k * scale);
+        let _ = write!(
+            s,
+            r#"<line x1="{left}" x2="{}" y1="{}" y2="{}" stroke="{GRID}" stroke-width="1"/><text x="{}" y="{}" text-anchor="end">{}</text>"#,
+            WIDTH - RIGHT,
+            num(gy),
+            num(gy),
+            left - 6.0,
+            num(gy + 4.0),
+            escape(&label(k * scale)),
+        );
+    }
+    let bar_w = (step * 0.6).clamp(1.0, 28.0);
+    for (i, p) in points.iter().enumerate() {
+        let when = p.week_start.format("%b %-d, %Y");
+        match p.value {
+            Some(v) => {
+                let h = (BOTTOM - y(v)).max(if v > 0.0 { 1.0 } else { 0.0 });
+                let _ = write!(
+                    s,
+                    r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{LINE}"><title>Week of {when}: {}</title></rect>"#,
+                    num(x(i) - bar_w / 2.0),
+                    num(BOTTOM - h),
+                    num(bar_w),
+                    num(h),
+                    escape(&label(v)),
+                );
+            }
+            None => {
+                let _ = write!(
+                    s,
+                    r#"<rect x="{}" y="{}" width="{}" height="1" fill="{BARS}"><title>Week of {when}: none</title></rect>"#,
+                    num(x(i) - bar_w / 2.0),
+                    num(BOTTOM - 1.0),
+                    num(bar_w),
+                );
+            }
+        }
+    }
+    let every = (1..=n)
+        .find(|k| *k as f64 * step >= MIN_LABEL_GAP)
+        .unwrap_or(n);
+    let mut last_year = None;
+    for i in (0..n).step_by(every) {
+        let d = points[i].week_start;
+        let _ = write!(
+            s,
+            r#"<line x1="{0}" x2="{0}" y1="{BOTTOM}" y2="{1}" stroke="{TEXT}" stroke-width="1"/><text x="{0}" y="{LABEL_Y}" text-anchor="middle">{2}</text>"#,
+            num(x(i)),
+            num(BOTTOM + 4.0),
+            d.format("%b %-d"),
+        );
+        if last_year != Some(d.year()) {
+            last_year = Some(d.year());
+            let _ = write!(
+                s,
+                r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+                num(x(i)),
+                num(LABEL_Y + 14.0),
+                d.year(),
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A number of seconds as people read a duration: `45 s`, `3 min 20 s`, `2 h 05 min`, `3 d 4 h` (rounded to the
+/// whole second, minute or hour shown last).
+pub fn duration_words(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return "—".to_string();
+    }
+    let s = seconds.round() as u64;
+    if s < 60 {
+        format!("{s} s")
+    } else if s < 3600 {
+        format!("{} min {:02} s", s / 60, s % 60)
+    } else if s < 86_400 {
+        let m = (s + 30) / 60;
+        format!("{} h {:02} min", m / 60, m % 60)
+    } else {
+        let h = (s + 1800) / 3600;
+        format!("{} d {} h", h / 24, h % 24)
+    }
+}
+
 /// The key to the three marks, along the top edge.
 fn legend(s: &mut String) {
     let _ = write!(
@@ -481,5 +619,42 @@ mod tests {
         assert!(svg.contains(">Jan 5</text>") && svg.contains(">Mar 2</text>"));
         assert!(!svg.contains(">Feb 2</text>") && !svg.contains(">Dec 1</text>"));
         assert!(svg.contains(">2026</text>") && svg.contains(">2027</text>"));
+    }
+
+    #[test]
+    fn weekly_bars_are_accessible_and_free_of_styles() {
+        let d = |day| chrono::NaiveDate::from_ymd_opt(2026, 9, day).unwrap();
+        let points = [
+            WeekBar {
+                week_start: d(7),
+                value: Some(90.0),
+            },
+            WeekBar {
+                week_start: d(14),
+                value: None,
+            },
+            WeekBar {
+                week_start: d(21),
+                value: Some(3725.0),
+            },
+        ];
+        let svg = weekly_bars_svg(&points, "Median <wait>", "By week", &duration_words);
+        assert!(svg.contains("role=\"img\""));
+        assert!(svg.contains("Median &lt;wait&gt;"));
+        assert!(!svg.contains("style"));
+        assert!(svg.contains("Week of Sep 7, 2026: 1 min 30 s"));
+        assert!(svg.contains("Week of Sep 14, 2026: none"));
+        assert!(svg.contains("Week of Sep 21, 2026: 1 h 02 min"));
+        assert!(balanced(&svg).iter().filter(|n| *n == "rect").count() >= 3);
+        let empty = weekly_bars_svg(&points[1..2], "t", "d", &duration_words);
+        assert!(empty.contains("Nothing in these weeks"));
+    }
+
+    #[test]
+    fn durations_read_as_durations() {
+        assert_eq!(duration_words(45.4), "45 s");
+        assert_eq!(duration_words(200.0), "3 min 20 s");
+        assert_eq!(duration_words(7500.0), "2 h 05 min");
+        assert_eq!(duration_words(3.0 * 86_400.0 + 4.0 * 3600.0), "3 d 4 h");
     }
 }

@@ -23,6 +23,7 @@ pub mod signal;
 pub mod stats;
 pub mod survey;
 pub mod templates;
+pub mod voice;
 pub mod zone;
 
 pub use channel::{Arrival, Channel};

@@ -96,8 +96,12 @@ pub struct Turn {
     pub text: String,
 }
 
-/// The longest text a signal (or all of a transcript's turns together) may have, in characters.
+/// The longest text a signal other than a transcript may have, in characters.
 pub const MAX_TEXT: usize = 20_000;
+
+/// The longest a transcript's turns may be together, in characters: about three hours of speech at 150 words a
+/// minute, so a long call (or a chat kept open all day) still gets in.
+pub const MAX_TRANSCRIPT: usize = 200_000;
 
 /// A signal as parsed from the edge, before its text is redacted and enriched and its person hashed.
 #[derive(Debug, Clone, PartialEq)]
@@ -230,12 +234,17 @@ pub fn parse_signal(
     let text = text.unwrap_or_default();
     let total: usize =
         text.chars().count() + turns.iter().map(|t| t.text.chars().count()).sum::<usize>();
-    if total > MAX_TEXT {
+    let limit = if turns.is_empty() {
+        MAX_TEXT
+    } else {
+        MAX_TRANSCRIPT
+    };
+    if total > limit {
         let f = at(prefix, if turns.is_empty() { "text" } else { "turns" });
         errs.push(FieldError::new(
             &f,
             "too_long",
-            format!("{f} must be at most {MAX_TEXT} characters"),
+            format!("{f} must be at most {limit} characters"),
         ));
     } else if turns.is_empty()
         && source.is_some()

@@ -51,7 +51,11 @@ pub fn routes() -> Router<AppState> {
         crate::ingest::signals,
         crate::ingest::events,
         crate::ingest::event_types,
-        crate::ingest::declare_event_type
+        crate::ingest::declare_event_type,
+        crate::amazon_connect::contact_records,
+        crate::amazon_connect::transcripts,
+        crate::amazon_connect::get_mapping,
+        crate::amazon_connect::put_mapping
     ),
     modifiers(&ApiKeyScheme),
     components(schemas(
@@ -60,6 +64,8 @@ pub fn routes() -> Router<AppState> {
         crate::ingest::BatchRequest,
         crate::ingest::EventTypeDoc,
         crate::ingest::EventTypeRequest,
+        crate::amazon_connect::ConnectMapping,
+        crate::amazon_connect::ConnectQueue,
         SurveyDocument,
         SubmitRequest,
         SubmitResult,

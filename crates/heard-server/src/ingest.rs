@@ -51,7 +51,9 @@ pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Whether `path` is an ingestion address (it gets `BODY_LIMIT`).
 pub fn is_ingest_path(path: &str) -> bool {
-    path == "/api/v1/signals" || path == "/api/v1/events"
+    path == "/api/v1/signals"
+        || path == "/api/v1/events"
+        || path.starts_with("/api/v1/amazon-connect/")
 }
 
 /// The organization whose API key the request carries. Without a live key: 401 `api_key_required`.
@@ -135,7 +137,7 @@ pub struct BatchRequest {
     items: Vec<Value>,
 }
 
-fn content_type(headers: &HeaderMap) -> String {
+pub(crate) fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -147,7 +149,7 @@ fn content_type(headers: &HeaderMap) -> String {
         .to_ascii_lowercase()
 }
 
-fn parse_json(body: &Bytes) -> AppResult<Value> {
+pub(crate) fn parse_json(body: &Bytes) -> AppResult<Value> {
     serde_json::from_slice(body).map_err(|e| {
         AppError::field(
             "body",
@@ -205,7 +207,7 @@ fn batch_items(v: Value) -> AppResult<Vec<(String, Value)>> {
 }
 
 /// Cleans an item's text under the edge rule (`input::clean_json`) and checks it is an object.
-fn item_object(prefix: &str, mut v: Value) -> Result<Map<String, Value>, FieldErrors> {
+pub(crate) fn item_object(prefix: &str, mut v: Value) -> Result<Map<String, Value>, FieldErrors> {
     let mut errs = FieldErrors::default();
     crate::input::clean_json(prefix, &mut v, &mut errs);
     match v {
@@ -253,7 +255,7 @@ pub(crate) fn check_owned(
 }
 
 /// Builds the per-item results from the refused items and the store's answers for the accepted ones.
-fn results(
+pub(crate) fn results(
     n: usize,
     refused: Vec<(usize, FieldErrors)>,
     accepted: Vec<(usize, String)>,

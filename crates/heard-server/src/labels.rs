@@ -129,6 +129,98 @@ pub fn sentiment_word(s: &str) -> &str {
     }
 }
 
+/// Words for the codes of signals and events (the admin's inbox, events view and person timeline). An unknown code is
+/// shown as it is.
+pub mod intake {
+    /// Where a signal came from ("Call transcript" for `call_transcript`).
+    pub fn source_words(key: &str) -> &str {
+        match key {
+            "web_form" => "Web form",
+            "social" => "Social media post",
+            "review" => "Review",
+            "chat" => "Chat",
+            "call_transcript" => "Call transcript",
+            "email" => "Email",
+            "staff_observation" => "Staff observation",
+            other => other,
+        }
+    }
+
+    /// Who wrote a signal.
+    pub fn author_words(key: &str) -> &str {
+        match key {
+            "public" => "A member of the public",
+            "staff" => "Staff",
+            other => other,
+        }
+    }
+
+    /// Who spoke in a transcript's turn.
+    pub fn speaker_words(key: &str) -> &str {
+        match key {
+            "customer" => "Customer",
+            "agent" => "Agent",
+            other => other,
+        }
+    }
+
+    /// What the writer wants, as the text engine read it.
+    pub fn intent_words(key: &str) -> &str {
+        match key {
+            "complaint" => "Complaint",
+            "compliment" => "Compliment",
+            "question" => "Question",
+            "suggestion" => "Suggestion",
+            "request_for_help" => "Request for help",
+            other => other,
+        }
+    }
+
+    /// An emotion the text expresses.
+    pub fn emotion_words(key: &str) -> &str {
+        match key {
+            "frustration" => "Frustration",
+            "confusion" => "Confusion",
+            "anxiety" => "Anxiety",
+            "gratitude" => "Gratitude",
+            other => other,
+        }
+    }
+
+    /// An urgency flag, or an urgency filter's choice.
+    pub fn urgency_words(key: &str) -> &str {
+        match key {
+            "crisis" => "Crisis (someone at risk)",
+            "threat" => "Threat of violence",
+            "urgent" => "Urgent (crisis or threat)",
+            "not_urgent" => "Not urgent",
+            other => other,
+        }
+    }
+
+    /// A measure's statistic, as a column heading.
+    pub fn statistic_words(key: &str) -> &str {
+        match key {
+            "count" => "Events",
+            "sum" => "Total",
+            "mean" => "Mean",
+            "median" => "Median",
+            "p90" => "90th percentile",
+            other => other,
+        }
+    }
+
+    /// A measure's name in words ("handle_time" -> "Handle time").
+    pub fn measure_words(name: &str) -> String {
+        let mut w = name.replace('_', " ");
+        if let Some(f) = w.get(0..1) {
+            let up = f.to_ascii_uppercase();
+            w.replace_range(0..1, &up);
+        }
+        w
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 //! `security`, including a strict Content-Security-Policy with no inline script or style.
 
 pub mod admin;
+pub mod amazon_connect;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -24,6 +25,7 @@ pub mod public;
 pub mod qr;
 pub mod ratelimit;
 pub mod render;
+pub mod report;
 pub mod security;
 pub mod widget;
 
@@ -120,8 +122,10 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public::routes())
+        .merge(report::routes())
         .merge(api::routes())
         .merge(ingest::routes())
+        .merge(amazon_connect::routes())
         .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())
         .merge(widget::routes())

@@ -298,7 +298,7 @@ impl Pipeline {
         s: heard_domain::signal::SignalInput,
         received_at: i64,
     ) -> heard_domain::signal::NewSignal {
-        self.prepare_signal_with(org, s, received_at, Enrich::Now)
+        self.prepare_signal_full(org, s, None, received_at, Enrich::Now)
     }
 
     /// [`Pipeline::prepare_signal`], with enrichment now or left to the `imports.enrich` job (`Enrich::Later`: the
@@ -311,8 +311,51 @@ impl Pipeline {
         received_at: i64,
         enrich: Enrich,
     ) -> heard_domain::signal::NewSignal {
+        self.prepare_signal_full(org, s, None, received_at, enrich)
+    }
+
+    /// Prepares a signal from one of Heard's own forms (`heard_domain::voice`): the signal exactly as
+    /// `prepare_signal` does, and the form's extras protected the same way: attribute text redacted, the contact
+    /// sealed (the signal's person is already its keyed hash). A retry of the same form is recognised by the
+    /// signal, its attributes and its sender.
+    pub fn prepare_form_signal(
+        &self,
+        org: OrgId,
+        f: heard_domain::voice::FormSignal,
+        received_at: i64,
+    ) -> (
+        heard_domain::signal::NewSignal,
+        heard_domain::voice::ProtectedExtras,
+    ) {
+        let signal =
+            self.prepare_signal_full(org, f.signal, Some(&f.extras), received_at, Enrich::Now);
+        let attributes = f
+            .extras
+            .attributes
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => (k, Value::String(heard_text::redact(&s).0)),
+                v => (k, v),
+            })
+            .collect();
+        let extras = heard_domain::voice::ProtectedExtras {
+            attributes,
+            sent_by: f.extras.sent_by,
+            sealed_contact: f.extras.contact.as_deref().map(|c| self.sealer.seal(c)),
+        };
+        (signal, extras)
+    }
+
+    fn prepare_signal_full(
+        &self,
+        org: OrgId,
+        s: heard_domain::signal::SignalInput,
+        extras: Option<&heard_domain::voice::Extras>,
+        received_at: i64,
+        enrich: Enrich,
+    ) -> heard_domain::signal::NewSignal {
         use heard_domain::signal::{NewSignal, Turn};
-        let request_fingerprint = self.sealer.fingerprint(&json!({
+        let mut meaning = json!({
             "kind": "signal",
             "source": s.source.key(),
             "author": s.author.key(),
@@ -326,7 +369,16 @@ impl Pipeline {
             "touchpoint_id": s.common.touchpoint_id.map(|x| x.to_string()),
             "person": s.common.person.as_ref().map(|p| p.as_str()),
             "reference": s.common.reference.as_ref().map(|r| r.as_str()),
-        }));
+        });
+        // Only a form's signal has extras; the API's fingerprints stay exactly what they were, so retries of items
+        // stored before forms existed are still recognised. A form's time is when it arrived, not something the
+        // person said: a second send of the same form a moment later is the same signal.
+        if let Some(x) = extras {
+            meaning["occurred_at"] = Value::Null;
+            meaning["attributes"] = Value::Object(x.attributes.clone());
+            meaning["sent_by"] = json!(x.sent_by.map(|u| u.to_string()));
+        }
+        let request_fingerprint = self.sealer.fingerprint(&meaning);
         let hint = s.language.as_ref().map(|l| l.as_str());
         let customer = s.customer_text();
         let (text, language, urgent, enrichment, sentiment, themes) = match enrich {
@@ -504,5 +556,54 @@ mod tests {
         assert_eq!(r.person_key, s.person_key.map(|k| k.0));
         let elsewhere = p.prepare_signal(OrgId::new(), signal, now);
         assert_ne!(r.person_key, elsewhere.person_key.map(|k| k.0));
+    }
+
+    /// A form's signal: the same form sent again later is the same signal (its time is not what it says), another
+    /// sender is not; the contact is sealed and its text is nowhere in the clear; attribute text is redacted.
+    #[test]
+    fn a_form_signal_is_recognised_on_a_second_send_and_protected() {
+        use heard_domain::voice::{ObservationForm, ReportForm, parse_observation, parse_report};
+        let p = Pipeline::new(&[3u8; 32]);
+        let org = OrgId::new();
+        let svc = ServiceId::new();
+        let form = ReportForm {
+            what: "The page froze",
+            contact: "202-555-0199",
+            ..Default::default()
+        };
+        let at = |now| {
+            let f = parse_report(&form, svc, &[], Lang::en(), "k", now).unwrap();
+            p.prepare_form_signal(org, f, now)
+        };
+        let (first, extras) = at(1_800_000_000_000);
+        let (later, _) = at(1_800_000_005_000);
+        assert_eq!(first.request_fingerprint, later.request_fingerprint);
+        let sealed = extras.sealed_contact.unwrap();
+        assert_eq!(p.sealer().open(&sealed).as_deref(), Some("202-555-0199"));
+        assert!(first.person_key.is_some());
+
+        let services = vec![(svc, vec![])];
+        let obs = |who| {
+            let f = parse_observation(
+                &ObservationForm {
+                    what: "Queue out the door",
+                    frequency: "daily",
+                    fix: "Call ana.lopez@example.gov for the rota",
+                    service: &svc.to_string(),
+                    ..Default::default()
+                },
+                &services,
+                who,
+                "t",
+                5,
+            )
+            .unwrap();
+            p.prepare_form_signal(org, f, 5)
+        };
+        let (a, ax) = obs(heard_domain::UserId::new());
+        let (b, _) = obs(heard_domain::UserId::new());
+        assert_ne!(a.request_fingerprint, b.request_fingerprint);
+        let fix = ax.attributes["fix"].as_str().unwrap();
+        assert!(!fix.contains("ana.lopez"), "{fix}");
     }
 }

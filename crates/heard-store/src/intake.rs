@@ -9,7 +9,8 @@
 use heard_domain::event::{EventType, MeasureDef, NewEvent};
 use heard_domain::idempotency::{Replay, RequestFingerprint};
 use heard_domain::signal::NewSignal;
-use heard_domain::{ApiKeyId, OrgId};
+use heard_domain::voice::ProtectedExtras;
+use heard_domain::{ApiKeyId, OrgId, UserId};
 use uuid::Uuid;
 
 use crate::{Result, Store, StoreError, WritePool, on_pool};
@@ -41,6 +42,36 @@ pub struct SignalRecord {
     pub person_key: Option<String>,
     pub reference_key: Option<String>,
     pub occurred_at: i64,
+}
+
+/// What one of Heard's own forms added to a signal (`Store::insert_form_signal`), with the signal's service and
+/// touchpoint.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignalFormFields {
+    pub id: Uuid,
+    pub service_id: Option<Uuid>,
+    pub touchpoint_id: Option<Uuid>,
+    /// A JSON object, or NULL for a signal without attributes.
+    pub attributes: Option<String>,
+    /// The staff account that sent it.
+    pub sent_by: Option<Uuid>,
+    /// The sealed contact of a person who asked for a reply (open it with the server's sealer).
+    pub sealed_contact: Option<Vec<u8>>,
+}
+
+/// One staff observation as its sender sees it in their list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ObservationRecord {
+    pub id: Uuid,
+    pub service_id: Option<Uuid>,
+    pub touchpoint_id: Option<Uuid>,
+    /// Redacted.
+    pub text: String,
+    pub attributes: Option<String>,
+    pub sentiment: Option<String>,
+    pub urgent: bool,
+    /// Milliseconds since the Unix epoch.
+    pub received_at: i64,
 }
 
 /// A stored event's columns.
@@ -147,17 +178,47 @@ impl Store {
 
     /// Stores signals in one transaction, one result per item (see the module's rule).
     pub async fn insert_signals(&self, items: &[NewSignal]) -> Result<Vec<Result<Ingested>>> {
+        self.insert_signals_with(items.iter().map(|s| (s, None)))
+            .await
+    }
+
+    /// Stores one signal from one of Heard's own forms (`heard_domain::voice`) by the same insert as the ingestion
+    /// API's, with what only a form knows: its attributes, the staff account that sent it, and a sealed contact
+    /// (written with the signal, in its transaction, and only when the signal is new).
+    pub async fn insert_form_signal(
+        &self,
+        s: &NewSignal,
+        extras: &ProtectedExtras,
+    ) -> Result<Ingested> {
+        self.insert_signals_with(std::iter::once((s, Some(extras))))
+            .await?
+            .pop()
+            .expect("one result per item")
+    }
+
+    async fn insert_signals_with<'a>(
+        &self,
+        items: impl ExactSizeIterator<Item = (&'a NewSignal, Option<&'a ProtectedExtras>)>,
+    ) -> Result<Vec<Result<Ingested>>> {
+        let items: Vec<_> = items.collect();
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let mut out = Vec::with_capacity(items.len());
-            for s in items {
+            for &(s, extras) in &items {
                 let turns = (!s.turns.is_empty()).then(|| serde_json::to_string(&s.turns)).transpose().map_err(corrupt)?;
                 let enrichment = s.enrichment.as_ref().map(|e| e.to_string());
                 let themes = (!s.themes.is_empty()).then(|| format!(",{},", s.themes.join(",")));
+                let attributes = extras
+                    .filter(|x| !x.attributes.is_empty())
+                    .map(|x| serde_json::to_string(&x.attributes))
+                    .transpose()
+                    .map_err(corrupt)?;
+                let sent_by = extras.and_then(|x| x.sent_by).map(|u| *u.as_uuid());
                 let n = sqlx::query(
                     "INSERT INTO signals (org_id, id, source, author, service_id, touchpoint_id, external_id, request_hash, url, \
-                     rating, language, text, turns, enrichment, sentiment, themes, urgent, person_key, reference_key, occurred_at, received_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+                     rating, language, text, turns, enrichment, sentiment, themes, urgent, person_key, reference_key, occurred_at, received_at, \
+                     attributes, sent_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
                      ON CONFLICT (org_id, source, external_id) DO NOTHING",
                 )
                 .bind(s.org_id.as_uuid()).bind(s.id.as_uuid()).bind(s.source.key()).bind(s.author.key())
@@ -166,9 +227,14 @@ impl Store {
                 .bind(&s.language).bind(&s.text).bind(turns.as_deref()).bind(enrichment.as_deref())
                 .bind(s.sentiment.as_deref()).bind(themes.as_deref()).bind(s.urgent)
                 .bind(s.person_key.as_ref().map(|k| k.0.as_str())).bind(s.reference_key.as_ref().map(|k| k.0.as_str()))
-                .bind(s.occurred_at).bind(s.received_at)
+                .bind(s.occurred_at).bind(s.received_at).bind(attributes.as_deref()).bind(sent_by)
                 .execute(&mut *tx).await?.rows_affected();
                 out.push(if n == 1 {
+                    if let Some(sealed) = extras.and_then(|x| x.sealed_contact.as_ref()) {
+                        sqlx::query("INSERT INTO signal_contacts (org_id, signal_id, sealed) VALUES ($1, $2, $3)")
+                            .bind(s.org_id.as_uuid()).bind(s.id.as_uuid()).bind(sealed)
+                            .execute(&mut *tx).await?;
+                    }
                     Ok(Ingested { id: *s.id.as_uuid(), duplicate: false })
                 } else {
                     let (id, stored): (Uuid, String) = sqlx::query_as(
@@ -224,6 +290,30 @@ impl Store {
             "SELECT id, source, author, external_id, url, rating, language, text, turns, enrichment, sentiment, themes, urgent, \
              person_key, reference_key, occurred_at FROM signals WHERE org_id = $1 ORDER BY occurred_at, id")
             .bind(org.as_uuid()).fetch_all(p).await)?)
+    }
+
+    /// What a form added to one of `org`'s signals, and where it points (service, touchpoint); `NotFound` for a
+    /// signal of another organization.
+    pub async fn signal_form_fields(&self, org: OrgId, id: Uuid) -> Result<SignalFormFields> {
+        on_pool!(self, p => sqlx::query_as(
+            "SELECT s.id, s.service_id, s.touchpoint_id, s.attributes, s.sent_by, c.sealed AS sealed_contact \
+             FROM signals s LEFT JOIN signal_contacts c ON c.org_id = s.org_id AND c.signal_id = s.id \
+             WHERE s.org_id = $1 AND s.id = $2")
+            .bind(org.as_uuid()).bind(id).fetch_optional(p).await)?
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// The staff observations `user` sent in `org`, newest first, at most `limit`.
+    pub async fn observations_by(
+        &self,
+        org: OrgId,
+        user: UserId,
+        limit: i64,
+    ) -> Result<Vec<ObservationRecord>> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT id, service_id, touchpoint_id, text, attributes, sentiment, urgent, received_at FROM signals \
+             WHERE org_id = $1 AND sent_by = $2 AND source = 'staff_observation' ORDER BY received_at DESC, id DESC LIMIT $3")
+            .bind(org.as_uuid()).bind(user.as_uuid()).bind(limit).fetch_all(p).await)?)
     }
 
     /// An organization's events, oldest first.

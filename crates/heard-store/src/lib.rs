@@ -6,12 +6,16 @@
 //! submissions share one durable commit, so a 2xx always means "on disk" without paying one fsync per response.
 
 pub mod accounts;
+pub mod amazon_connect;
 pub mod bulk;
 pub mod catalog;
+pub mod event_log;
+pub mod inbox;
 pub mod intake;
 pub mod jobs;
 pub mod records;
 pub mod responses;
+pub mod search;
 pub mod throttle;
 mod writer;
 

@@ -23,12 +23,16 @@ pub enum Format {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ExportArgs {
+    /// What else to export (without it: responses).
+    #[command(subcommand)]
+    what: Option<ExportWhat>,
     #[command(flatten)]
     storage: StorageArgs,
     /// The organization's short name.
     #[arg(long)]
-    org: String,
+    org: Option<String>,
     /// Only this survey (then each question is a CSV column; without it, each answer is a row).
     #[arg(long)]
     survey: Option<String>,
@@ -42,7 +46,20 @@ pub struct ExportArgs {
     bom: bool,
 }
 
+#[derive(clap::Subcommand)]
+pub enum ExportWhat {
+    /// The event log (events, and responses and signals as activities) as OCEL 2.0 JSON or SQLite, or XES, for
+    /// process mining tools (PM4Py, ProM, Celonis, Disco).
+    Events(crate::journeys::ExportEventsArgs),
+}
+
 pub async fn run(args: ExportArgs) -> Result<()> {
+    if let Some(ExportWhat::Events(a)) = args.what {
+        return crate::journeys::export_events(a).await;
+    }
+    let Some(org_slug) = args.org.as_deref() else {
+        anyhow::bail!("--org: give the organization's short name");
+    };
     if args.bom && matches!(args.format, Format::Ndjson) {
         anyhow::bail!(
             "--bom is for CSV files (Excel needs it to read accents); NDJSON is always UTF-8 without one. \
@@ -50,9 +67,10 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         );
     }
     let store = Store::open(&args.storage.database_url()?, StoreOptions::default()).await?;
-    let org = store.org_by_slug(&args.org).await.map_err(|_| {
-        anyhow::anyhow!("--org: no organization with the short name '{}'", args.org)
-    })?;
+    let org = store
+        .org_by_slug(org_slug)
+        .await
+        .map_err(|_| anyhow::anyhow!("--org: no organization with the short name '{org_slug}'"))?;
     let survey: Option<SurveyId> = args
         .survey
         .as_deref()

@@ -1,11 +1,13 @@
 //! The one Heard binary. It parses the command line, picks the storage backend (the only place that does), and runs
-//! a command: serve, migrate, demo-data, user, export, import, bench, analyze, eval, train-sentiment.
+//! a command: serve, migrate, demo-data, user, export (responses, or events for process mining), import, bench,
+//! analyze, eval, train-sentiment.
 
 mod bench;
 mod bench_import;
 mod demo;
 mod export;
 mod import;
+mod journeys;
 mod settings;
 mod text_cmds;
 
@@ -93,7 +95,7 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
-    /// Export responses as CSV (or NDJSON) with no row limit.
+    /// Export responses as CSV (or NDJSON) with no row limit; `export events`: the event log as OCEL 2.0 or XES.
     Export(export::ExportArgs),
     /// Import responses, signals or events from a CSV or NDJSON file (resumable; all or nothing per batch).
     Import(import::ImportArgs),
@@ -214,6 +216,9 @@ enum BenchCommand {
         #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
         data: PathBuf,
     },
+    /// Heard's directly-follows graph beside PM4Py's `discover_dfg` on the same generated log (PM4Py from PyPI,
+    /// run out of process); checks both count the same.
+    Journeys(journeys::BenchArgs),
 }
 
 /// Errors are printed as their chain of causes, one sentence each, never as a backtrace: they are for the person at
@@ -271,6 +276,9 @@ fn real_main() -> Result<()> {
         Command::Bench {
             command: BenchCommand::Text { data },
         } => return text_cmds::bench(&data),
+        Command::Bench {
+            command: BenchCommand::Journeys(args),
+        } => return journeys::bench(args),
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -529,7 +537,7 @@ async fn run(command: Command) -> Result<()> {
         | Command::Eval { .. }
         | Command::TrainSentiment { .. }
         | Command::Bench {
-            command: BenchCommand::Text { .. },
+            command: BenchCommand::Text { .. } | BenchCommand::Journeys(_),
         } => unreachable!("handled before the runtime starts"),
     }
 }

@@ -1,18 +1,22 @@
 //! The admin, server-rendered: sign-in, organizations and members, services and touchpoints, surveys (create from a
 //! template, edit wording in every language, publish versions, share link and QR code), responses (list, filters,
-//! CSV export) and dashboards. Every route under `/admin/o/{org}` takes a role extractor for that organization, and
+//! CSV export), dashboards, and what arrives besides responses (the signals inbox, events by service and week, one
+//! person's timeline, the themes explorer and comment search). Every route under `/admin/o/{org}` takes a role extractor for that organization, and
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
 mod api_keys;
 mod dashboard;
+mod inbox;
 mod invitations;
 mod jobs;
 mod login;
 mod members;
+mod observations;
 mod orgs;
 mod responses;
 mod services;
 mod surveys;
+pub mod themes;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -124,9 +128,28 @@ pub fn routes() -> Router<AppState> {
             "/admin/o/{org}/surveys/{survey}/a11-v2.csv",
             get(dashboard::a11_csv),
         )
+        .route(
+            "/admin/o/{org}/observations",
+            get(observations::show).post(observations::submit),
+        )
+        .route(
+            "/admin/o/{org}/services/{service}/report-qr.svg",
+            get(services::report_qr_svg),
+        )
+        .route(
+            "/admin/o/{org}/services/{service}/report-qr.png",
+            get(services::report_qr_png),
+        )
         .route("/admin/o/{org}/responses", get(responses::list))
         .route("/admin/o/{org}/responses.csv", get(responses::export))
         .route("/admin/o/{org}/responses/{response}", get(responses::show))
+        .route("/admin/o/{org}/signals", get(inbox::list))
+        .route("/admin/o/{org}/signals/{signal}", get(inbox::show))
+        .route("/admin/o/{org}/events", get(inbox::events))
+        .route("/admin/o/{org}/people/{person}", get(inbox::person))
+        .route("/admin/o/{org}/themes", get(themes::explorer))
+        .route("/admin/o/{org}/themes.csv", get(themes::explorer_csv))
+        .route("/admin/o/{org}/search", get(themes::search))
 }
 
 /// The context every admin page has: who is signed in, where, with which role, and the CSRF token for forms.

@@ -277,12 +277,19 @@ pub async fn show(
     } else {
         vec![]
     };
+    // The person's timeline is for the same roles as contact details; only the key's short form is shown.
+    let person = if m.role >= heard_domain::Role::Analyst {
+        state.store.response_person_key(m.org_id(), id).await?
+    } else {
+        None
+    };
     Ok(page(
         &state,
         "response.html",
         base_ctx(&m, "responses"),
         context! { r => row_view(&r, &BTreeMap::from([(survey.id, survey.name.clone())])), answers => answers, contacts => contacts, originals => originals,
-        page_path => r.page_path, touchpoint => touchpoint },
+        page_path => r.page_path, touchpoint => touchpoint,
+        person => person.clone(), person_short => person.as_deref().map(super::inbox::short_key) },
     ))
 }
 

@@ -123,6 +123,8 @@ async fn render(
                 description_en => service.description.0.get("en"), description_es => service.description.0.get("es") },
             touchpoints => touchpoints, channels => channels, figures => figures, errors => form_errors(errs),
             quarter => quarter.to_string(), quarters => dashboard::recent_quarters(&zone),
+            report_url => report_url(state, m, id),
+            report_qr => minijinja::Value::from_safe_string(crate::qr::svg(&report_url(state, m, id))),
         },
     );
     if resp.status().is_success() {
@@ -211,4 +213,37 @@ pub async fn set_volume(
         id
     ))
     .into_response())
+}
+
+/// The public "Report a problem / Tell us about your experience" page of a service (`crate::report`).
+fn report_url(state: &AppState, m: &Viewer, id: ServiceId) -> String {
+    crate::report::page_url(&state.public_url, &m.org.slug, id)
+}
+
+/// The report page's QR code for a poster, as SVG (print).
+pub async fn report_qr_svg(
+    State(state): State<AppState>,
+    m: Viewer,
+    Path((_, id)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let s = state.store.service(m.org_id(), service_id(&id)?).await?;
+    Ok(super::surveys::download(
+        crate::qr::svg(&report_url(&state, &m, s.id)).into_bytes(),
+        "image/svg+xml",
+        &format!("service-{}-report-qr.svg", s.id),
+    ))
+}
+
+/// The report page's QR code as PNG (documents).
+pub async fn report_qr_png(
+    State(state): State<AppState>,
+    m: Viewer,
+    Path((_, id)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let s = state.store.service(m.org_id(), service_id(&id)?).await?;
+    Ok(super::surveys::download(
+        crate::qr::png(&report_url(&state, &m, s.id), 16),
+        "image/png",
+        &format!("service-{}-report-qr.png", s.id),
+    ))
 }

@@ -895,7 +895,7 @@ pub async fn qr_png(
     ))
 }
 
-fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
+pub(super) fn download(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

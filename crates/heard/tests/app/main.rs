@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod amazon_connect;
 mod api;
 mod api_contract;
 mod arrival_channel;
@@ -12,11 +13,15 @@ mod durability;
 mod edge;
 mod edge_more;
 mod import;
+mod inbox;
 mod isolation;
 mod jobs;
+mod journeys;
 mod keyed_writes;
+mod report_page;
 mod reports;
 mod support;
 mod surveys;
+mod themes;
 mod widget;
 mod words;

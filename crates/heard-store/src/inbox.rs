@@ -1,0 +1,472 @@
+//! What the admin reads of signals and events: the signals inbox (filtered pages, urgent first, keyset pagination so
+//! a page costs one index walk at any depth), one signal, an events summary per service by local week computed in
+//! the database, the newest events of a service, and one pseudonymous person's responses, signals and events.
+//!
+//! Every method takes the organization and filters by it, so another organization's ids and person keys are simply
+//! not found.
+
+use heard_domain::{OrgId, ResponseId, ServiceId, SignalId};
+use uuid::Uuid;
+
+use crate::intake::EventRecord;
+use crate::records::{RESPONSE_COLUMNS, ResponseRow};
+use crate::{Backend, Result, Store, StoreError, StoredResponse, on_pool};
+
+/// Which signals to read. Every field narrows; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct SignalFilter {
+    pub service_id: Option<ServiceId>,
+    /// A source key (`review`, `call_transcript`, ...).
+    pub source: Option<String>,
+    /// A sentiment label: `positive`, `neutral` or `negative`.
+    pub sentiment: Option<String>,
+    /// A theme id of the taxonomy.
+    pub theme: Option<String>,
+    pub urgency: Option<UrgencyFilter>,
+    /// Milliseconds since the epoch, inclusive, on the time the signal happened.
+    pub from_ms: Option<i64>,
+    /// Milliseconds since the epoch, exclusive.
+    pub to_ms: Option<i64>,
+}
+
+/// The urgency a signal must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrgencyFilter {
+    /// Crisis or threat language.
+    Urgent,
+    /// Crisis language (someone at risk).
+    Crisis,
+    /// Threat language (violence threatened).
+    Threat,
+    /// Neither.
+    NotUrgent,
+}
+
+impl UrgencyFilter {
+    pub fn key(self) -> &'static str {
+        match self {
+            UrgencyFilter::Urgent => "urgent",
+            UrgencyFilter::Crisis => "crisis",
+            UrgencyFilter::Threat => "threat",
+            UrgencyFilter::NotUrgent => "not_urgent",
+        }
+    }
+}
+
+/// Where a page of the inbox ends. The inbox is ordered urgent first, then by the time the signal happened (newest
+/// first), then id; written `<urgent 0|1>_<ms>_<id>` in links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalCursor {
+    pub urgent: bool,
+    pub occurred_at: i64,
+    pub id: SignalId,
+}
+
+impl std::fmt::Display for SignalCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}_{}_{}",
+            u8::from(self.urgent),
+            self.occurred_at,
+            self.id
+        )
+    }
+}
+
+impl std::str::FromStr for SignalCursor {
+    type Err = heard_domain::FieldError;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let bad = || {
+            heard_domain::FieldError::new(
+                "before",
+                "invalid_cursor",
+                "this page link is damaged; start from the first page",
+            )
+        };
+        let mut parts = s.splitn(3, '_');
+        let urgent = match parts.next() {
+            Some("1") => true,
+            Some("0") => false,
+            _ => return Err(bad()),
+        };
+        let occurred_at = parts.next().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
+        let id = parts.next().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
+        Ok(SignalCursor {
+            urgent,
+            occurred_at,
+            id,
+        })
+    }
+}
+
+/// A stored signal as the admin reads it (text and turns redacted; person and reference as keyed hashes).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InboxSignal {
+    pub id: Uuid,
+    pub source: String,
+    pub author: String,
+    pub service_id: Option<Uuid>,
+    pub touchpoint_id: Option<Uuid>,
+    pub url: Option<String>,
+    pub rating: Option<i16>,
+    pub language: String,
+    /// Redacted; for a transcript, its customer turns.
+    pub text: String,
+    /// JSON `[{"speaker", "text"}]` for transcripts.
+    pub turns: Option<String>,
+    /// JSON: the text engine's reading (sentiment, themes, intent, emotions, urgency).
+    pub enrichment: Option<String>,
+    pub sentiment: Option<String>,
+    pub urgent: bool,
+    pub person_key: Option<String>,
+    pub occurred_at: i64,
+    pub received_at: i64,
+}
+
+impl InboxSignal {
+    pub fn cursor(&self) -> SignalCursor {
+        SignalCursor {
+            urgent: self.urgent,
+            occurred_at: self.occurred_at,
+            id: SignalId::from_uuid(self.id),
+        }
+    }
+}
+
+/// Binds `$1` (the organization) to `$9` (the filter's fields) in the order `signal_filter_sql` reads them.
+macro_rules! bind_signal_filter {
+    ($q:expr, $org:expr, $f:expr) => {
+        $q.bind($org.as_uuid())
+            .bind($f.service_id.map(|s| *s.as_uuid()))
+            .bind($f.source.as_deref())
+            .bind($f.sentiment.as_deref())
+            .bind($f.theme.as_ref().map(|t| format!("%,{t},%")))
+            .bind(match $f.urgency {
+                Some(UrgencyFilter::NotUrgent) => Some(false),
+                Some(UrgencyFilter::Urgent) => Some(true),
+                _ => None,
+            })
+            .bind(match $f.urgency {
+                Some(UrgencyFilter::Crisis) => Some("crisis"),
+                Some(UrgencyFilter::Threat) => Some("threat"),
+                _ => None,
+            })
+            .bind($f.from_ms)
+            .bind($f.to_ms)
+    };
+}
+
+const SIGNAL_COLUMNS: &str = "id, source, author, service_id, touchpoint_id, url, rating, language, text, turns, \
+     enrichment, sentiment, urgent, person_key, occurred_at, received_at";
+
+/// Events of one type in one week: how many.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct WeekCount {
+    /// The week's first instant (local Monday 00:00), milliseconds since the epoch, as given in `weeks`.
+    pub week: i64,
+    #[sqlx(rename = "type")]
+    pub event_type: String,
+    pub events: i64,
+}
+
+/// One measure of one event type in one week, over the events that carry it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeekMeasure {
+    pub week: i64,
+    pub event_type: String,
+    pub measure: String,
+    /// Events that carry this measure.
+    pub n: i64,
+    pub sum: f64,
+    pub mean: f64,
+    /// The 50th percentile, interpolated (the mean of the middle two when `n` is even).
+    pub median: f64,
+    /// The 90th percentile, interpolated.
+    pub p90: f64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MeasureRow {
+    week: i64,
+    #[sqlx(rename = "type")]
+    event_type: String,
+    name: String,
+    cnt: i64,
+    total: f64,
+    mean: f64,
+    med_lo: Option<f64>,
+    med_hi: Option<f64>,
+    p90_lo: Option<f64>,
+    p90_hi: Option<f64>,
+}
+
+/// The percentile `p` (0 to 1) of `n` sorted values by linear interpolation between closest ranks, the definition of
+/// Hyndman and Fan's type 7 (R's default, Excel's PERCENTILE.INC, PostgreSQL's `percentile_cont`): the value at rank
+/// `h = (n - 1) p + 1`, `lo` being the value at `floor(h)` and `hi` at `floor(h) + 1` (absent when `floor(h) = n`).
+fn interpolate(n: i64, tenths: i64, lo: Option<f64>, hi: Option<f64>) -> f64 {
+    let lo = lo.unwrap_or(0.0);
+    let frac = ((tenths * (n - 1)) % 10) as f64 / 10.0;
+    lo + frac * (hi.unwrap_or(lo) - lo)
+}
+
+impl Store {
+    fn sqlite(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite(_))
+    }
+
+    /// One page of the inbox after `cursor`: urgent signals first, then newest first.
+    pub async fn signals_page(
+        &self,
+        org: OrgId,
+        f: &SignalFilter,
+        cursor: Option<SignalCursor>,
+        limit: i64,
+    ) -> Result<Vec<InboxSignal>> {
+        // The cursor's condition is written only when there is one, bare, so both engines read it as a range of
+        // `signals_inbox` (an `x IS NULL OR` around it would make every page walk from the top).
+        let Some(c) = cursor else {
+            let sql = format!(
+                "SELECT {SIGNAL_COLUMNS} FROM signals WHERE {} \
+                 ORDER BY urgent DESC, occurred_at DESC, id DESC LIMIT $10",
+                self.signal_filter_sql()
+            );
+            return Ok(
+                on_pool!(self, p => bind_signal_filter!(sqlx::query_as(&sql), org, f)
+                .bind(limit).fetch_all(p).await)?,
+            );
+        };
+        let sql = format!(
+            "SELECT {SIGNAL_COLUMNS} FROM signals WHERE {} AND (urgent, occurred_at, id) < ($10, $11, $12) \
+             ORDER BY urgent DESC, occurred_at DESC, id DESC LIMIT $13",
+            self.signal_filter_sql()
+        );
+        Ok(
+            on_pool!(self, p => bind_signal_filter!(sqlx::query_as(&sql), org, f)
+            .bind(c.urgent).bind(c.occurred_at).bind(*c.id.as_uuid())
+            .bind(limit).fetch_all(p).await)?,
+        )
+    }
+
+    /// How many signals match `f`.
+    pub async fn count_signals(&self, org: OrgId, f: &SignalFilter) -> Result<i64> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM signals WHERE {}",
+            self.signal_filter_sql()
+        );
+        Ok(
+            on_pool!(self, p => bind_signal_filter!(sqlx::query_scalar(&sql), org, f).fetch_one(p).await)?,
+        )
+    }
+
+    /// The filter's SQL; `$1` is the organization and `$2`..`$9` the filter's fields (see `bind_signal_filter`).
+    /// Urgency kinds are read from the enrichment's `urgency` list, with each backend's JSON functions.
+    fn signal_filter_sql(&self) -> String {
+        let kind = if self.sqlite() {
+            "EXISTS (SELECT 1 FROM json_each(signals.enrichment, '$.urgency') u WHERE u.value = $7)"
+        } else {
+            "jsonb_exists(signals.enrichment::jsonb -> 'urgency', $7)"
+        };
+        format!(
+            "org_id = $1 AND ($2 IS NULL OR service_id = $2) AND ($3 IS NULL OR source = $3) \
+             AND ($4 IS NULL OR sentiment = $4) AND ($5 IS NULL OR themes LIKE $5) AND ($6 IS NULL OR urgent = $6) \
+             AND ($7 IS NULL OR {kind}) AND ($8 IS NULL OR occurred_at >= $8) AND ($9 IS NULL OR occurred_at < $9)"
+        )
+    }
+
+    /// One signal of `org`.
+    pub async fn signal(&self, org: OrgId, id: SignalId) -> Result<InboxSignal> {
+        let sql = format!("SELECT {SIGNAL_COLUMNS} FROM signals WHERE org_id = $1 AND id = $2");
+        let row: Option<InboxSignal> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(org.as_uuid()).bind(id.as_uuid()).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)
+    }
+
+    /// Events of one service by type and week: counts, and each measure's sum, mean, median and 90th percentile.
+    /// `weeks` are half-open ranges of milliseconds `[start, end)`, the organization's local weeks (the caller
+    /// computes them with its `Zone`, so daylight saving changes fall where they belong), in order and not
+    /// overlapping; at most 160 of them. Everything is computed in the database with one range scan per week on
+    /// `events_by_service`; the percentiles by ranking each week's values (`interpolate` says how). This is the
+    /// one place the events view reads, so a rollup table can later answer instead.
+    pub async fn event_weeks(
+        &self,
+        org: OrgId,
+        service: ServiceId,
+        weeks: &[(i64, i64)],
+    ) -> Result<(Vec<WeekCount>, Vec<WeekMeasure>)> {
+        if weeks.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        if weeks.len() > 160 {
+            return Err(StoreError::Config("at most 160 weeks at once".to_string()));
+        }
+        let values: Vec<String> = (0..weeks.len())
+            .map(|i| format!("(${}, ${})", 3 + 2 * i, 4 + 2 * i))
+            .collect();
+        let cte = format!("WITH w(start_ms, end_ms) AS (VALUES {})", values.join(", "));
+        let scan = "FROM w JOIN events e ON e.org_id = $1 AND e.service_id = $2 \
+                    AND e.occurred_at >= w.start_ms AND e.occurred_at < w.end_ms";
+        let counts_sql = format!(
+            "{cte} SELECT w.start_ms AS week, e.type AS type, COUNT(*) AS events {scan} \
+             GROUP BY w.start_ms, e.type ORDER BY w.start_ms, e.type"
+        );
+        let (each, real) = if self.sqlite() {
+            ("CROSS JOIN json_each(e.measures) j", "REAL")
+        } else {
+            (
+                "CROSS JOIN LATERAL jsonb_each_text(e.measures::jsonb) AS j(key, value)",
+                "DOUBLE PRECISION",
+            )
+        };
+        let measures_sql = format!(
+            "{cte}, m AS (SELECT w.start_ms AS week, e.type AS type, j.key AS name, CAST(j.value AS {real}) AS x {scan} {each}), \
+             r AS (SELECT week, type, name, x, ROW_NUMBER() OVER (PARTITION BY week, type, name ORDER BY x) AS rn, \
+                   COUNT(*) OVER (PARTITION BY week, type, name) AS n FROM m) \
+             SELECT week, type, name, COUNT(*) AS cnt, SUM(x) AS total, AVG(x) AS mean, \
+               MAX(CASE WHEN rn = (n - 1) / 2 + 1 THEN x END) AS med_lo, MAX(CASE WHEN rn = n / 2 + 1 THEN x END) AS med_hi, \
+               MAX(CASE WHEN rn = (9 * (n - 1)) / 10 + 1 THEN x END) AS p90_lo, \
+               MAX(CASE WHEN rn = (9 * (n - 1)) / 10 + 2 THEN x END) AS p90_hi \
+             FROM r GROUP BY week, type, name ORDER BY week, type, name"
+        );
+        let counts: Vec<WeekCount> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(&counts_sql).bind(org.as_uuid()).bind(service.as_uuid());
+            for (a, b) in weeks { q = q.bind(*a).bind(*b); }
+            q.fetch_all(p).await
+        })?;
+        let rows: Vec<MeasureRow> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(&measures_sql).bind(org.as_uuid()).bind(service.as_uuid());
+            for (a, b) in weeks { q = q.bind(*a).bind(*b); }
+            q.fetch_all(p).await
+        })?;
+        let measures = rows
+            .into_iter()
+            .map(|r| WeekMeasure {
+                median: match (r.med_lo, r.med_hi) {
+                    (Some(a), Some(b)) => (a + b) / 2.0,
+                    (a, b) => a.or(b).unwrap_or(0.0),
+                },
+                p90: interpolate(r.cnt, 9, r.p90_lo, r.p90_hi),
+                week: r.week,
+                event_type: r.event_type,
+                measure: r.name,
+                n: r.cnt,
+                sum: r.total,
+                mean: r.mean,
+            })
+            .collect();
+        Ok((counts, measures))
+    }
+
+    /// The newest events of one service, after `cursor` (`(occurred_at, id)` of the last one shown).
+    pub async fn service_events_page(
+        &self,
+        org: OrgId,
+        service: ServiceId,
+        cursor: Option<(i64, Uuid)>,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>> {
+        let columns = "id, type, source, occurred_at, service_id, person_key, reference_key, measures, attributes, external_id";
+        let order = "ORDER BY occurred_at DESC, id DESC";
+        Ok(match cursor {
+            None => on_pool!(self, p => sqlx::query_as(&format!(
+                "SELECT {columns} FROM events WHERE org_id = $1 AND service_id = $2 {order} LIMIT $3"))
+                .bind(org.as_uuid()).bind(service.as_uuid()).bind(limit).fetch_all(p).await)?,
+            Some((t, id)) => on_pool!(self, p => sqlx::query_as(&format!(
+                "SELECT {columns} FROM events WHERE org_id = $1 AND service_id = $2 AND (occurred_at, id) < ($3, $4) {order} LIMIT $5"))
+                .bind(org.as_uuid()).bind(service.as_uuid()).bind(t).bind(id).bind(limit).fetch_all(p).await)?,
+        })
+    }
+
+    /// The person key of one response (set when it gave contact details), if any.
+    pub async fn response_person_key(&self, org: OrgId, id: ResponseId) -> Result<Option<String>> {
+        let row: Option<Option<String>> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT person_key FROM responses WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid()).bind(id.as_uuid()).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)
+    }
+
+    /// The person key of one event, if any.
+    pub async fn event_person_key(&self, org: OrgId, id: Uuid) -> Result<Option<String>> {
+        let row: Option<Option<String>> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT person_key FROM events WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid()).bind(id).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)
+    }
+
+    /// One person's newest responses, signals and events in `org` (at most `limit` of each kind, newest first).
+    pub async fn person_items(
+        &self,
+        org: OrgId,
+        person_key: &str,
+        limit: i64,
+    ) -> Result<PersonItems> {
+        let rsql = format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE org_id = $1 AND person_key = $2 \
+             ORDER BY submitted_at DESC, id DESC LIMIT $3"
+        );
+        let rows: Vec<ResponseRow> = on_pool!(self, p => sqlx::query_as(&rsql)
+            .bind(org.as_uuid()).bind(person_key).bind(limit).fetch_all(p).await)?;
+        let ssql = format!(
+            "SELECT {SIGNAL_COLUMNS} FROM signals WHERE org_id = $1 AND person_key = $2 \
+             ORDER BY occurred_at DESC, id DESC LIMIT $3"
+        );
+        let signals: Vec<InboxSignal> = on_pool!(self, p => sqlx::query_as(&ssql)
+            .bind(org.as_uuid()).bind(person_key).bind(limit).fetch_all(p).await)?;
+        let events: Vec<EventRecord> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, type, source, occurred_at, service_id, person_key, reference_key, measures, attributes, external_id \
+             FROM events WHERE org_id = $1 AND person_key = $2 ORDER BY occurred_at DESC, id DESC LIMIT $3")
+            .bind(org.as_uuid()).bind(person_key).bind(limit).fetch_all(p).await)?;
+        Ok(PersonItems {
+            responses: rows
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_>>()?,
+            signals,
+            events,
+        })
+    }
+}
+
+/// What one person left: each list newest first.
+#[derive(Debug, Clone, Default)]
+pub struct PersonItems {
+    pub responses: Vec<StoredResponse>,
+    pub signals: Vec<InboxSignal>,
+    pub events: Vec<EventRecord>,
+}
+
+impl PersonItems {
+    pub fn is_empty(&self) -> bool {
+        self.responses.is_empty() && self.signals.is_empty() && self.events.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_interpolate_like_percentile_cont() {
+        // 1..=10: PostgreSQL's percentile_cont(0.9) is 9.1 (rank 1 + 0.9 x 9 = 9.1).
+        assert!((interpolate(10, 9, Some(9.0), Some(10.0)) - 9.1).abs() < 1e-12);
+        // 60, 120, 300, 600: rank 3.7, so 300 + 0.7 x 300.
+        assert!((interpolate(4, 9, Some(300.0), Some(600.0)) - 510.0).abs() < 1e-12);
+        // One value is every percentile.
+        assert_eq!(interpolate(1, 9, Some(45.0), None), 45.0);
+        // Eleven values: rank 10 exactly, no interpolation.
+        assert_eq!(interpolate(11, 9, Some(10.0), Some(11.0)), 10.0);
+    }
+
+    #[test]
+    fn cursors_read_back_what_they_write() {
+        let c = SignalCursor {
+            urgent: true,
+            occurred_at: 1_790_000_000_000,
+            id: SignalId::new(),
+        };
+        assert_eq!(c.to_string().parse::<SignalCursor>().unwrap(), c);
+        for bad in ["", "2_1_x", "1_x_0", "1_5"] {
+            assert!(bad.parse::<SignalCursor>().is_err(), "{bad}");
+        }
+    }
+}
