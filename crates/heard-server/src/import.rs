@@ -890,11 +890,17 @@ impl JobHandler for EnrichImported {
                                 fold.add(&q.id, &self.analyzer.analyze(text, Some(&r.language)));
                             }
                         }
-                        updates.push((r.id, fold));
+                        // As comment search reads an enriched response: its enriched text answers, in key order.
+                        let comment: Vec<&str> = answers
+                            .iter()
+                            .filter(|(k, _)| fold.enrichment.contains_key(*k))
+                            .filter_map(|(_, v)| v.as_str().filter(|s| !s.is_empty()))
+                            .collect();
+                        updates.push((r.id, comment.join("\n"), fold));
                     }
                     let mut tx = store.begin().await.map_err(err)?;
                     tx.complete_job(job).await.map_err(err)?;
-                    for (id, f) in updates {
+                    for (id, comment, f) in updates {
                         let e = if f.enrichment.is_empty() {
                             None
                         } else {
@@ -903,6 +909,7 @@ impl JobHandler for EnrichImported {
                         tx.set_response_enrichment(
                             org,
                             id,
+                            Some(&comment),
                             e.as_ref(),
                             f.sentiment,
                             &f.themes,

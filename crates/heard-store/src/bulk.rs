@@ -575,14 +575,26 @@ impl crate::StoreTx {
             .bind(org.as_uuid()).bind(id).bind(language).bind(enrichment.to_string()).bind(sentiment)
             .bind(themes).bind(urgent)
             .execute(&mut **t).await.map(|_| ()))?;
+        // Comment search and its theme rollups (`search`) took the signal as stored, without enrichment: made again
+        // from the enriched row (the delete and insert triggers keep the rollups).
+        on_tx!(self, t => sqlx::query("DELETE FROM comments WHERE org_id = $1 AND kind = 'signal' AND item_id = $2")
+            .bind(org.as_uuid()).bind(id).execute(&mut **t).await.map(|_| ()))?;
+        on_tx!(self, t => sqlx::query(
+            "INSERT INTO comments (org_id, kind, item_id, service_id, at_ms, language, sentiment, themes, body) \
+             SELECT org_id, 'signal', id, service_id, occurred_at, language, sentiment, themes, text FROM signals \
+             WHERE org_id = $1 AND id = $2 AND text <> ''")
+            .bind(org.as_uuid()).bind(id).execute(&mut **t).await.map(|_| ()))?;
         Ok(())
     }
 
-    /// Stores a response's enrichment (the `imports.enrich` job). `urgent` only ever turns a flag on.
+    /// Stores a response's enrichment (the `imports.enrich` job). `urgent` only ever turns a flag on. `comment` is
+    /// its enriched free-text answers joined by line feeds, as comment search keeps them (`search`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn set_response_enrichment(
         &mut self,
         org: OrgId,
         id: Uuid,
+        comment: Option<&str>,
         enrichment: Option<&serde_json::Value>,
         sentiment: Option<&str>,
         themes: &[String],
@@ -595,6 +607,16 @@ impl crate::StoreTx {
             .bind(org.as_uuid()).bind(id).bind(enrichment.map(|e| e.to_string())).bind(sentiment)
             .bind(themes).bind(urgent)
             .execute(&mut **t).await.map(|_| ()))?;
+        // Stored without enrichment, the response had no comment row (the insert trigger waits for enrichment).
+        if let Some(body) = comment.filter(|b| !b.is_empty()) {
+            on_tx!(self, t => sqlx::query("DELETE FROM comments WHERE org_id = $1 AND kind = 'response' AND item_id = $2")
+                .bind(org.as_uuid()).bind(id).execute(&mut **t).await.map(|_| ()))?;
+            on_tx!(self, t => sqlx::query(
+                "INSERT INTO comments (org_id, kind, item_id, service_id, at_ms, language, sentiment, themes, body) \
+                 SELECT org_id, 'response', id, service_id, submitted_at, language, sentiment, themes, $3 \
+                 FROM responses WHERE org_id = $1 AND id = $2")
+                .bind(org.as_uuid()).bind(id).bind(body).execute(&mut **t).await.map(|_| ()))?;
+        }
         Ok(())
     }
 }

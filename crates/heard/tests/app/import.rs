@@ -420,6 +420,20 @@ both_backends!(deferred_enrichment_is_a_job_that_fills_it_in, |app| {
     assert_eq!(resp.sentiment.as_deref(), Some("negative"));
     assert!(resp.enrichment.unwrap().get("comment").is_some());
     assert_eq!(app.store.job_counts(t.org).await.unwrap().done, 2);
+    // Comment search sees the enriched items: the signal's row carries its sentiment, the response has one now.
+    use heard_store::search::{CommentFilter, SearchQuery};
+    let negative = CommentFilter {
+        sentiment: Some("negative".into()),
+        ..CommentFilter::default()
+    };
+    for word in ["renewal", "nobody"] {
+        let page = app
+            .store
+            .search_comments(t.org, &SearchQuery::parse(word), &negative, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(page.matches, 1, "{word}");
+    }
 });
 
 /// The command itself: a validation report on screen and in a file, a non-zero exit when a batch was refused, and
