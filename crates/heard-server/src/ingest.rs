@@ -220,7 +220,7 @@ fn item_object(prefix: &str, mut v: Value) -> Result<Map<String, Value>, FieldEr
 }
 
 /// Checks that a parsed item's service and touchpoint are the organization's.
-fn check_owned(
+pub(crate) fn check_owned(
     common: &heard_domain::intake::Common,
     prefix: &str,
     services: &[heard_store::Service],

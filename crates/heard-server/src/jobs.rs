@@ -49,10 +49,15 @@ pub struct JobRegistry {
 }
 
 impl JobRegistry {
-    /// The kinds the product runs. Empty today: the first features to enqueue jobs (imports, sends, webhooks,
-    /// rules) register theirs here.
+    /// The kinds the product runs: `imports.enrich` (enrichment of text stored by large imports,
+    /// `crate::import::EnrichImported`). Sends, webhooks and rules register theirs here.
     pub fn product() -> JobRegistry {
-        JobRegistry::default()
+        let mut r = JobRegistry::default();
+        r.register(
+            crate::import::ENRICH_KIND,
+            crate::import::EnrichImported::new(),
+        );
+        r
     }
 
     /// Adds (or replaces) the handler of `kind`.

@@ -70,6 +70,17 @@ impl Pipeline {
         s: Submission,
         def: &SurveyDefinition,
     ) -> Result<NewResponse, FieldErrors> {
+        self.prepare_with(s, def, Enrich::Now)
+    }
+
+    /// [`Pipeline::prepare`], with enrichment now or left to a job (`Enrich::Later`: text redacted and crisis
+    /// language flagged here, since urgent is immediate; sentiment, themes, intent and emotions by the job).
+    pub fn prepare_with(
+        &self,
+        s: Submission,
+        def: &SurveyDefinition,
+        enrich: Enrich,
+    ) -> Result<NewResponse, FieldErrors> {
         // Collect: parse against the exact version the respondent saw.
         let mut answers = def.parse_answers(&s.answers, s.hidden)?;
         // The request as it means, before contacts are sealed and text redacted: what a retry must repeat exactly.
@@ -103,48 +114,35 @@ impl Pipeline {
         }
 
         // Protect and enrich free text: the stored text is the redacted one; the analysis goes beside it. The original
-        // is kept only if the organization turned that on, and then sealed like a contact.
-        let mut enrichment = Map::new();
-        let mut sentiment: Option<&'static str> = None;
-        let mut themes: Vec<String> = Vec::new();
-        let mut urgent = false;
+        // is kept only if the organization turned that on, and then sealed like a contact. With enrichment deferred
+        // (large imports, `Enrich::Later`) the text is redacted and checked for crisis language here, and the rest of
+        // the analysis is left to the `imports.enrich` job.
+        let mut fold = TextFold::default();
         let mut raw_texts = Vec::new();
         for q in def.questions.iter().filter(|q| q.kind.is_free_text()) {
             if let Some(AnswerValue::Text(text)) = answers.get_mut(&q.id) {
-                let a = self.analyzer.analyze(text, Some(s.language.as_str()));
                 if s.keep_raw_text {
                     raw_texts.push((q.id.clone(), self.sealer.seal(text)));
                 }
-                *text = a.redacted.clone();
-                let v = enrichment_json(&a);
-                // The most negative label of any answer describes the response: one complaint matters.
-                let label = match v["sentiment"]["label"].as_str() {
-                    Some("negative") => Some("negative"),
-                    Some("neutral") => Some("neutral"),
-                    Some("positive") => Some("positive"),
-                    _ => None,
-                };
-                let rank = |l: Option<&str>| match l {
-                    Some("negative") => 0,
-                    Some("neutral") => 1,
-                    Some("positive") => 2,
-                    _ => 3,
-                };
-                if rank(label) < rank(sentiment) {
-                    sentiment = label;
-                }
-                for t in v["themes"].as_array().into_iter().flatten() {
-                    if let Some(id) = t["id"]
-                        .as_str()
-                        .filter(|id| !themes.iter().any(|x| x == id))
-                    {
-                        themes.push(id.to_string());
+                match enrich {
+                    Enrich::Now => {
+                        let a = self.analyzer.analyze(text, Some(s.language.as_str()));
+                        *text = a.redacted.clone();
+                        fold.add(&q.id, &a);
+                    }
+                    Enrich::Later => {
+                        fold.urgent |= !self.analyzer.urgency_reasons(text).is_empty();
+                        *text = heard_text::redact(text).0;
                     }
                 }
-                urgent |= v["urgency"].as_array().is_some_and(|u| !u.is_empty());
-                enrichment.insert(q.id.clone(), v);
             }
         }
+        let TextFold {
+            enrichment,
+            sentiment,
+            themes,
+            urgent,
+        } = fold;
 
         let (trust, trust_positive) = trust_of(def, &answers);
         Ok(NewResponse {
@@ -204,10 +202,62 @@ pub fn trust_of(
     (Some(n as i16), Some(positive))
 }
 
+/// When free text is enriched: in the request (`Now`), or by the `imports.enrich` job after the batch committed
+/// (`Later`, for large imports: redaction and the urgent flag still happen before storing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Enrich {
+    #[default]
+    Now,
+    Later,
+}
+
+/// What a response's free-text answers add up to: the enrichment per question, the most negative label (one
+/// complaint matters), every theme once, and whether any is urgent. The pipeline and the enrichment job both fold
+/// analyses through it, so a response enriched later reads like one enriched at once.
+#[derive(Default)]
+pub struct TextFold {
+    pub enrichment: Map<String, Value>,
+    pub sentiment: Option<&'static str>,
+    pub themes: Vec<String>,
+    pub urgent: bool,
+}
+
+impl TextFold {
+    /// Adds the analysis of question `id`'s answer.
+    pub fn add(&mut self, id: &str, a: &heard_text::Analysis) {
+        let v = enrichment_json(a);
+        let label = match v["sentiment"]["label"].as_str() {
+            Some("negative") => Some("negative"),
+            Some("neutral") => Some("neutral"),
+            Some("positive") => Some("positive"),
+            _ => None,
+        };
+        let rank = |l: Option<&str>| match l {
+            Some("negative") => 0,
+            Some("neutral") => 1,
+            Some("positive") => 2,
+            _ => 3,
+        };
+        if rank(label) < rank(self.sentiment) {
+            self.sentiment = label;
+        }
+        for t in v["themes"].as_array().into_iter().flatten() {
+            if let Some(id) = t["id"]
+                .as_str()
+                .filter(|id| !self.themes.iter().any(|x| x == id))
+            {
+                self.themes.push(id.to_string());
+            }
+        }
+        self.urgent |= v["urgency"].as_array().is_some_and(|u| !u.is_empty());
+        self.enrichment.insert(id.to_string(), v);
+    }
+}
+
 /// The stored enrichment of one analysed text: language, sentiment, themes, intent, emotions, urgency and the
 /// personal-data entity types found (never the personal data itself). Survey answers and signals store the same
 /// shape, so reports read both alike.
-fn enrichment_json(a: &heard_text::Analysis) -> Value {
+pub fn enrichment_json(a: &heard_text::Analysis) -> Value {
     json!({
         "language": a.language,
         "sentiment": a.sentiment,
@@ -248,6 +298,19 @@ impl Pipeline {
         s: heard_domain::signal::SignalInput,
         received_at: i64,
     ) -> heard_domain::signal::NewSignal {
+        self.prepare_signal_with(org, s, received_at, Enrich::Now)
+    }
+
+    /// [`Pipeline::prepare_signal`], with enrichment now or left to the `imports.enrich` job (`Enrich::Later`: the
+    /// text redacted and crisis language flagged here; no enrichment, sentiment or themes until the job ran, and the
+    /// language is the one given, or `und` until then).
+    pub fn prepare_signal_with(
+        &self,
+        org: OrgId,
+        s: heard_domain::signal::SignalInput,
+        received_at: i64,
+        enrich: Enrich,
+    ) -> heard_domain::signal::NewSignal {
         use heard_domain::signal::{NewSignal, Turn};
         let request_fingerprint = self.sealer.fingerprint(&json!({
             "kind": "signal",
@@ -265,7 +328,32 @@ impl Pipeline {
             "reference": s.common.reference.as_ref().map(|r| r.as_str()),
         }));
         let hint = s.language.as_ref().map(|l| l.as_str());
-        let a = self.analyzer.analyze(&s.customer_text(), hint);
+        let customer = s.customer_text();
+        let (text, language, urgent, enrichment, sentiment, themes) = match enrich {
+            Enrich::Now => {
+                let a = self.analyzer.analyze(&customer, hint);
+                let enrichment = enrichment_json(&a);
+                let sentiment = enrichment["sentiment"]["label"]
+                    .as_str()
+                    .map(str::to_string);
+                (
+                    a.redacted,
+                    hint.map(str::to_string).unwrap_or(a.language),
+                    !a.urgency.is_empty(),
+                    Some(enrichment),
+                    sentiment,
+                    a.themes.iter().map(|t| t.id.clone()).collect(),
+                )
+            }
+            Enrich::Later => (
+                heard_text::redact(&customer).0,
+                hint.unwrap_or("und").to_string(),
+                !self.analyzer.urgency_reasons(&customer).is_empty(),
+                None,
+                None,
+                Vec::new(),
+            ),
+        };
         let turns: Vec<Turn> = s
             .turns
             .iter()
@@ -274,11 +362,6 @@ impl Pipeline {
                 text: heard_text::redact(&t.text).0,
             })
             .collect();
-        let themes: Vec<String> = a.themes.iter().map(|t| t.id.clone()).collect();
-        let enrichment = enrichment_json(&a);
-        let sentiment = enrichment["sentiment"]["label"]
-            .as_str()
-            .map(str::to_string);
         let (person_key, reference_key) = self.sealed_keys(org, &s.common);
         NewSignal {
             id: heard_domain::SignalId::new(),
@@ -292,14 +375,11 @@ impl Pipeline {
             // An address may carry a name or an email in its query string: redacted like any text.
             url: s.url.map(|u| heard_text::redact(&u).0),
             rating: s.rating,
-            language: s
-                .language
-                .map(|l| l.as_str().to_string())
-                .unwrap_or(a.language.clone()),
-            text: a.redacted,
+            language,
+            text,
             turns,
-            urgent: !a.urgency.is_empty(),
-            enrichment: Some(enrichment),
+            urgent,
+            enrichment,
             sentiment,
             themes,
             person_key,

@@ -248,7 +248,7 @@ impl JobRow {
     }
 }
 
-enum TxInner {
+pub(crate) enum TxInner {
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
@@ -256,18 +256,19 @@ enum TxInner {
 /// A write transaction on either backend. What a feature writes through it and the jobs it enqueues commit
 /// together or not at all. Dropped without [`StoreTx::commit`], it rolls back.
 pub struct StoreTx {
-    inner: TxInner,
+    pub(crate) inner: TxInner,
 }
 
 /// Runs the same body against whichever transaction `$tx` holds; `$t` is `&mut Transaction<..>`.
 macro_rules! on_tx {
     ($tx:expr, $t:ident => $body:expr) => {
         match &mut $tx.inner {
-            TxInner::Sqlite($t) => $body,
-            TxInner::Postgres($t) => $body,
+            $crate::jobs::TxInner::Sqlite($t) => $body,
+            $crate::jobs::TxInner::Postgres($t) => $body,
         }
     };
 }
+pub(crate) use on_tx;
 
 impl Store {
     /// Starts a write transaction (on SQLite it takes the write lock at once: `BEGIN IMMEDIATE`).

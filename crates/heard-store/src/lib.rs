@@ -6,6 +6,7 @@
 //! submissions share one durable commit, so a 2xx always means "on disk" without paying one fsync per response.
 
 pub mod accounts;
+pub mod bulk;
 pub mod catalog;
 pub mod intake;
 pub mod jobs;

@@ -1,9 +1,11 @@
 //! The one Heard binary. It parses the command line, picks the storage backend (the only place that does), and runs
-//! a command: serve, migrate, demo-data, user, export, bench, analyze, eval, train-sentiment.
+//! a command: serve, migrate, demo-data, user, export, import, bench, analyze, eval, train-sentiment.
 
 mod bench;
+mod bench_import;
 mod demo;
 mod export;
+mod import;
 mod settings;
 mod text_cmds;
 
@@ -102,6 +104,8 @@ enum Command {
     },
     /// Export responses as CSV (or NDJSON) with no row limit.
     Export(export::ExportArgs),
+    /// Import responses, signals or events from a CSV or NDJSON file (resumable; all or nothing per batch).
+    Import(import::ImportArgs),
     /// Benchmarks that print a table and compare against a limit or a peer measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -212,6 +216,8 @@ enum OrgCommand {
 enum BenchCommand {
     /// Durable submissions per second over HTTP, beside the raw insert rate of the same database.
     Ingest(bench::IngestArgs),
+    /// Events per second through `heard import` into SQLite (and PostgreSQL), beside sqlite3's .import and COPY.
+    Import(bench_import::ImportBenchArgs),
     /// Comments per second for full text enrichment, beside vaderSentiment on the same texts.
     Text {
         #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
@@ -529,9 +535,13 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Export(args) => export::run(args).await,
+        Command::Import(args) => import::run(args).await,
         Command::Bench {
             command: BenchCommand::Ingest(args),
         } => bench::ingest(args).await,
+        Command::Bench {
+            command: BenchCommand::Import(args),
+        } => bench_import::run(args).await,
         Command::Analyze { .. }
         | Command::Eval { .. }
         | Command::TrainSentiment { .. }

@@ -12,6 +12,7 @@ mod door;
 mod durability;
 mod edge;
 mod edge_more;
+mod import;
 mod isolation;
 mod jobs;
 mod keyed_writes;

@@ -1,0 +1,588 @@
+//! The bulk path: many events, signals or responses written in one transaction per batch, for file imports
+//! (`heard import`) and the demo data generator. The ingestion API and the group-commit writer keep their own path;
+//! this one stores the same columns, under the same idempotency rule, faster.
+//!
+//! **One batch, one transaction, all or nothing.** Rows go in as multi-row `INSERT ... ON CONFLICT DO NOTHING
+//! RETURNING` statements of up to [`ROWS_PER_STATEMENT`] rows (one prepared statement per size, reused from sqlx's
+//! statement cache), so SQLite parses and plans once per statement, not per row, and PostgreSQL takes one round
+//! trip per thousand rows. A row whose key was stored already (the returned keys say which) is judged by
+//! `Replay::of` its stored fingerprint: the same content is a duplicate (nothing written, the first id answered);
+//! different content is a reused key, and then the whole batch rolls back and the caller is told which rows (an
+//! import refuses the batch, naming them). The jobs the batch causes (enrichment) and the import's new position
+//! commit in the same transaction: on SQLite (WAL, `synchronous=FULL`) and PostgreSQL each batch is durable when
+//! [`Store::bulk_write`] returns.
+//!
+//! PostgreSQL could also take `COPY`, but `COPY` has no `ON CONFLICT`: keeping the reuse rule would need a staging
+//! table and a second pass, and multi-row `INSERT` already keeps PostgreSQL within reach of its own `COPY` (see
+//! `heard bench import`).
+
+use std::collections::{HashMap, HashSet};
+
+use heard_domain::OrgId;
+use heard_domain::event::NewEvent;
+use heard_domain::idempotency::{Replay, RequestFingerprint};
+use heard_domain::response::NewResponse;
+use heard_domain::signal::NewSignal;
+use uuid::Uuid;
+
+use crate::intake::Ingested;
+use crate::jobs::{NewJob, on_tx};
+use crate::{Result, Store, StoreError};
+
+/// Rows per `INSERT` statement. SQLite takes up to 32,766 parameters per statement and PostgreSQL 65,535: 1,000
+/// rows of at most 21 columns stay under both.
+pub const ROWS_PER_STATEMENT: usize = 1000;
+
+/// A batch of prepared rows of one kind (made by the server's pipeline).
+#[derive(Debug, Clone, Copy)]
+pub enum BulkRows<'a> {
+    Events(&'a [NewEvent]),
+    Signals(&'a [NewSignal]),
+    Responses(&'a [NewResponse]),
+}
+
+impl BulkRows<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            BulkRows::Events(r) => r.len(),
+            BulkRows::Signals(r) => r.len(),
+            BulkRows::Responses(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn org(&self) -> Option<OrgId> {
+        match self {
+            BulkRows::Events(r) => r.first().map(|x| x.org_id),
+            BulkRows::Signals(r) => r.first().map(|x| x.org_id),
+            BulkRows::Responses(r) => r.first().map(|x| x.org_id),
+        }
+    }
+}
+
+/// The outcome of one batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkOutcome {
+    /// Committed: one result per row, in order (created, or a duplicate answered with the first id).
+    Committed(Vec<Ingested>),
+    /// Nothing was written: these rows (indexes into the batch) reuse a stored key with different content.
+    Reused(Vec<usize>),
+}
+
+/// A file import's record in `imports`: where a re-run resumes and what it did so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRun {
+    pub org_id: OrgId,
+    pub id: Uuid,
+    /// Records read up to the end of the last committed batch.
+    pub position: i64,
+    pub batches: i64,
+    pub created_rows: i64,
+    pub duplicate_rows: i64,
+    pub refused_rows: i64,
+    pub finished_at: Option<i64>,
+    /// True when this call made the record (a first run); false when it resumes one.
+    pub new: bool,
+}
+
+/// Where a batch leaves its import: the position after its last record, saved with its rows.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchMark {
+    pub import_id: Uuid,
+    pub position: i64,
+}
+
+/// `($1, ..., $cols), (...)` for `rows` rows.
+fn values(cols: usize, rows: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 6);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push('$');
+            s.push_str(&(r * cols + c + 1).to_string());
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// `$first, ...` for `n` values.
+fn list(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// Judges each row: inserted (the first row of its key that the insert returned), or a replay of the stored one.
+fn judge<K: std::hash::Hash + Eq + Clone>(
+    keys: &[K],
+    ids: &[Uuid],
+    fingerprints: &[&RequestFingerprint],
+    mut inserted: HashSet<K>,
+    stored: &HashMap<K, (Uuid, String)>,
+) -> std::result::Result<Vec<Ingested>, Vec<usize>> {
+    let mut out = Vec::with_capacity(keys.len());
+    let mut reused = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        if inserted.remove(k) {
+            out.push(Ingested {
+                id: ids[i],
+                duplicate: false,
+            });
+            continue;
+        }
+        match stored.get(k) {
+            Some((id, hash)) => match Replay::of(Some(hash), fingerprints[i]) {
+                Replay::Same => out.push(Ingested {
+                    id: *id,
+                    duplicate: true,
+                }),
+                Replay::Reused => reused.push(i),
+            },
+            None => {
+                return Err(vec![i]);
+            }
+        }
+    }
+    if reused.is_empty() {
+        Ok(out)
+    } else {
+        Err(reused)
+    }
+}
+
+impl Store {
+    /// Finds the import of `content_hash` (for `org` and `kind`), or starts one at position 0.
+    pub async fn open_import(
+        &self,
+        org: OrgId,
+        kind: &str,
+        content_hash: &str,
+        name: &str,
+        now: i64,
+    ) -> Result<ImportRun> {
+        let mut tx = self.begin().await?;
+        let id = Uuid::now_v7();
+        let n = on_tx!(tx, t => sqlx::query(
+            "INSERT INTO imports (org_id, id, kind, content_hash, name, started_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (org_id, kind, content_hash) DO NOTHING")
+            .bind(org.as_uuid()).bind(id).bind(kind).bind(content_hash).bind(name).bind(now)
+            .execute(&mut **t).await.map(|r| r.rows_affected()))?;
+        type Row = (Uuid, i64, i64, i64, i64, i64, Option<i64>);
+        let row: Row = on_tx!(tx, t => sqlx::query_as(
+            "SELECT id, position, CAST(batches AS BIGINT), created_rows, duplicate_rows, refused_rows, finished_at \
+             FROM imports WHERE org_id = $1 AND kind = $2 AND content_hash = $3")
+            .bind(org.as_uuid()).bind(kind).bind(content_hash)
+            .fetch_one(&mut **t).await)?;
+        tx.commit().await?;
+        Ok(ImportRun {
+            org_id: org,
+            id: row.0,
+            position: row.1,
+            batches: row.2,
+            created_rows: row.3,
+            duplicate_rows: row.4,
+            refused_rows: row.5,
+            finished_at: row.6,
+            new: n == 1,
+        })
+    }
+
+    /// Counts a refused batch's rows on its import (nothing else changes: its position stays where the last
+    /// committed batch left it).
+    pub async fn note_refused_rows(
+        &self,
+        org: OrgId,
+        import: Uuid,
+        rows: i64,
+        now: i64,
+    ) -> Result<()> {
+        crate::on_pool!(self, p => sqlx::query(
+            "UPDATE imports SET refused_rows = refused_rows + $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid()).bind(import).bind(rows).bind(now)
+            .execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Marks an import's whole file read.
+    pub async fn finish_import(&self, org: OrgId, import: Uuid, now: i64) -> Result<()> {
+        crate::on_pool!(self, p => sqlx::query(
+            "UPDATE imports SET finished_at = $3, updated_at = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid()).bind(import).bind(now)
+            .execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// An import's record, by id.
+    pub async fn import_run(&self, org: OrgId, import: Uuid) -> Result<ImportRun> {
+        type Row = (Uuid, i64, i64, i64, i64, i64, Option<i64>);
+        let row: Option<Row> = crate::on_pool!(self, p => sqlx::query_as(
+            "SELECT id, position, CAST(batches AS BIGINT), created_rows, duplicate_rows, refused_rows, finished_at \
+             FROM imports WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid()).bind(import).fetch_optional(p).await)?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        Ok(ImportRun {
+            org_id: org,
+            id: row.0,
+            position: row.1,
+            batches: row.2,
+            created_rows: row.3,
+            duplicate_rows: row.4,
+            refused_rows: row.5,
+            finished_at: row.6,
+            new: false,
+        })
+    }
+
+    /// Writes one batch in one transaction (see the module): the rows, the jobs `jobs` makes from the ids of the rows
+    /// actually created, and the import's new position when `mark` is given. Every row must be `org`'s.
+    pub async fn bulk_write(
+        &self,
+        org: OrgId,
+        rows: BulkRows<'_>,
+        mark: Option<BatchMark>,
+        jobs: impl FnOnce(&[Uuid]) -> Vec<NewJob>,
+    ) -> Result<BulkOutcome> {
+        if rows.org().is_some_and(|o| o != org) {
+            return Err(StoreError::Config(
+                "a bulk batch holds another organization's rows".into(),
+            ));
+        }
+        let mut tx = self.begin().await?;
+        let judged = match rows {
+            BulkRows::Events(items) => {
+                debug_assert!(items.iter().all(|e| e.org_id == org));
+                let mut inserted = HashSet::new();
+                for chunk in items.chunks(ROWS_PER_STATEMENT) {
+                    let sql = format!(
+                        "INSERT INTO events (org_id, id, type, source, occurred_at, received_at, service_id, \
+                         touchpoint_id, person_key, reference_key, measures, attributes, external_id, request_hash) \
+                         VALUES {} ON CONFLICT (org_id, external_id) DO NOTHING RETURNING external_id",
+                        values(14, chunk.len())
+                    );
+                    let got: Vec<String> = on_tx!(tx, t => {
+                        let mut q = sqlx::query_scalar(&sql);
+                        for e in chunk {
+                            q = q.bind(e.org_id.as_uuid()).bind(e.id.as_uuid()).bind(&e.event_type).bind(&e.source)
+                                .bind(e.occurred_at).bind(e.received_at)
+                                .bind(e.service_id.map(|x| *x.as_uuid())).bind(e.touchpoint_id.map(|x| *x.as_uuid()))
+                                .bind(e.person_key.as_ref().map(|k| k.0.as_str()))
+                                .bind(e.reference_key.as_ref().map(|k| k.0.as_str()))
+                                .bind(serde_json::to_string(&e.measures).map_err(corrupt)?)
+                                .bind(serde_json::to_string(&e.attributes).map_err(corrupt)?)
+                                .bind(&e.external_id).bind(e.request_fingerprint.as_str());
+                        }
+                        q.fetch_all(&mut **t).await
+                    })?;
+                    inserted.extend(got);
+                }
+                let keys: Vec<String> = items.iter().map(|e| e.external_id.clone()).collect();
+                let missing: Vec<&String> =
+                    keys.iter().filter(|k| !inserted.contains(*k)).collect();
+                let mut stored = HashMap::new();
+                for chunk in missing.chunks(ROWS_PER_STATEMENT) {
+                    let sql = format!(
+                        "SELECT external_id, id, request_hash FROM events WHERE org_id = $1 AND external_id IN ({})",
+                        list(2, chunk.len())
+                    );
+                    let found: Vec<(String, Uuid, String)> = on_tx!(tx, t => {
+                        let mut q = sqlx::query_as(&sql).bind(org.as_uuid());
+                        for k in chunk {
+                            q = q.bind(k.as_str());
+                        }
+                        q.fetch_all(&mut **t).await
+                    })?;
+                    stored.extend(found.into_iter().map(|(k, id, h)| (k, (id, h))));
+                }
+                let ids: Vec<Uuid> = items.iter().map(|e| *e.id.as_uuid()).collect();
+                let fps: Vec<&RequestFingerprint> =
+                    items.iter().map(|e| &e.request_fingerprint).collect();
+                judge(&keys, &ids, &fps, inserted, &stored)
+            }
+            BulkRows::Signals(items) => {
+                let mut inserted = HashSet::new();
+                for chunk in items.chunks(ROWS_PER_STATEMENT) {
+                    let sql = format!(
+                        "INSERT INTO signals (org_id, id, source, author, service_id, touchpoint_id, external_id, \
+                         request_hash, url, rating, language, text, turns, enrichment, sentiment, themes, urgent, \
+                         person_key, reference_key, occurred_at, received_at) \
+                         VALUES {} ON CONFLICT (org_id, source, external_id) DO NOTHING RETURNING source, external_id",
+                        values(21, chunk.len())
+                    );
+                    let got: Vec<(String, String)> = on_tx!(tx, t => {
+                        let mut q = sqlx::query_as(&sql);
+                        for s in chunk {
+                            let turns = (!s.turns.is_empty()).then(|| serde_json::to_string(&s.turns)).transpose().map_err(corrupt)?;
+                            q = q.bind(s.org_id.as_uuid()).bind(s.id.as_uuid()).bind(s.source.key()).bind(s.author.key())
+                                .bind(s.service_id.map(|x| *x.as_uuid())).bind(s.touchpoint_id.map(|x| *x.as_uuid()))
+                                .bind(&s.external_id).bind(s.request_fingerprint.as_str()).bind(s.url.as_deref()).bind(s.rating)
+                                .bind(&s.language).bind(&s.text).bind(turns)
+                                .bind(s.enrichment.as_ref().map(|e| e.to_string()))
+                                .bind(s.sentiment.as_deref())
+                                .bind((!s.themes.is_empty()).then(|| format!(",{},", s.themes.join(","))))
+                                .bind(s.urgent)
+                                .bind(s.person_key.as_ref().map(|k| k.0.as_str()))
+                                .bind(s.reference_key.as_ref().map(|k| k.0.as_str()))
+                                .bind(s.occurred_at).bind(s.received_at);
+                        }
+                        q.fetch_all(&mut **t).await
+                    })?;
+                    inserted.extend(got);
+                }
+                let keys: Vec<(String, String)> = items
+                    .iter()
+                    .map(|s| (s.source.key().to_string(), s.external_id.clone()))
+                    .collect();
+                let mut stored = HashMap::new();
+                for k in keys.iter().filter(|k| !inserted.contains(*k)) {
+                    let found: Option<(Uuid, String)> = on_tx!(tx, t => sqlx::query_as(
+                        "SELECT id, request_hash FROM signals WHERE org_id = $1 AND source = $2 AND external_id = $3")
+                        .bind(org.as_uuid()).bind(k.0.as_str()).bind(k.1.as_str())
+                        .fetch_optional(&mut **t).await)?;
+                    if let Some(f) = found {
+                        stored.insert(k.clone(), f);
+                    }
+                }
+                let ids: Vec<Uuid> = items.iter().map(|s| *s.id.as_uuid()).collect();
+                let fps: Vec<&RequestFingerprint> =
+                    items.iter().map(|s| &s.request_fingerprint).collect();
+                judge(&keys, &ids, &fps, inserted, &stored)
+            }
+            BulkRows::Responses(items) => {
+                let mut inserted = HashSet::new();
+                for chunk in items.chunks(ROWS_PER_STATEMENT) {
+                    let sql = format!(
+                        "INSERT INTO responses (org_id, id, survey_id, survey_version, service_id, touchpoint_id, channel, \
+                         language, page_path, submitted_at, idempotency_key, answers, trust, trust_positive, person_key, \
+                         enrichment, sentiment, themes, urgent, request_hash) \
+                         VALUES {} ON CONFLICT (org_id, survey_id, idempotency_key) DO NOTHING \
+                         RETURNING survey_id, idempotency_key",
+                        values(20, chunk.len())
+                    );
+                    let got: Vec<(Uuid, String)> = on_tx!(tx, t => {
+                        let mut q = sqlx::query_as(&sql);
+                        for r in chunk {
+                            q = q.bind(r.org_id.as_uuid()).bind(r.id.as_uuid()).bind(r.survey_id.as_uuid())
+                                .bind(r.survey_version).bind(r.service_id.as_uuid())
+                                .bind(r.touchpoint_id.map(|t| *t.as_uuid())).bind(r.channel.key())
+                                .bind(r.language.as_str()).bind(r.page_path.as_deref()).bind(r.submitted_at)
+                                .bind(&r.idempotency_key)
+                                .bind(serde_json::to_string(&r.answers).map_err(corrupt)?)
+                                .bind(r.trust).bind(r.trust_positive).bind(r.person_key.as_deref())
+                                .bind(r.enrichment.as_ref().map(|e| e.to_string()))
+                                .bind(r.sentiment.as_deref())
+                                .bind((!r.themes.is_empty()).then(|| format!(",{},", r.themes.join(","))))
+                                .bind(r.urgent).bind(r.request_fingerprint.as_str());
+                        }
+                        q.fetch_all(&mut **t).await
+                    })?;
+                    inserted.extend(got);
+                }
+                let keys: Vec<(Uuid, String)> = items
+                    .iter()
+                    .map(|r| (*r.survey_id.as_uuid(), r.idempotency_key.clone()))
+                    .collect();
+                // Contacts and kept originals of the rows created, as the group-commit writer stores them.
+                let mut created = inserted.clone();
+                for r in items {
+                    if !created.remove(&(*r.survey_id.as_uuid(), r.idempotency_key.clone())) {
+                        continue;
+                    }
+                    for (table, list) in [
+                        ("response_contacts", &r.contacts),
+                        ("response_raw_text", &r.raw_texts),
+                    ] {
+                        for (question, sealed) in list {
+                            let sql = format!(
+                                "INSERT INTO {table} (org_id, response_id, question_id, sealed) VALUES ($1, $2, $3, $4)"
+                            );
+                            on_tx!(tx, t => sqlx::query(&sql)
+                                .bind(r.org_id.as_uuid()).bind(r.id.as_uuid()).bind(question).bind(sealed)
+                                .execute(&mut **t).await.map(|_| ()))?;
+                        }
+                    }
+                }
+                let mut stored = HashMap::new();
+                for k in keys.iter().filter(|k| !inserted.contains(*k)) {
+                    let found: Option<(Uuid, Option<String>)> = on_tx!(tx, t => sqlx::query_as(
+                        "SELECT id, request_hash FROM responses WHERE org_id = $1 AND survey_id = $2 AND idempotency_key = $3")
+                        .bind(org.as_uuid()).bind(k.0).bind(k.1.as_str())
+                        .fetch_optional(&mut **t).await)?;
+                    if let Some((id, hash)) = found {
+                        // A response stored before fingerprints were kept has none: never a match.
+                        stored.insert(k.clone(), (id, hash.unwrap_or_default()));
+                    }
+                }
+                let ids: Vec<Uuid> = items.iter().map(|r| *r.id.as_uuid()).collect();
+                let fps: Vec<&RequestFingerprint> =
+                    items.iter().map(|r| &r.request_fingerprint).collect();
+                judge(&keys, &ids, &fps, inserted, &stored)
+            }
+        };
+        let results = match judged {
+            Ok(r) => r,
+            // Dropped without commit: the transaction rolls back and nothing of the batch is stored.
+            Err(reused) => return Ok(BulkOutcome::Reused(reused)),
+        };
+        let created: Vec<Uuid> = results
+            .iter()
+            .filter(|r| !r.duplicate)
+            .map(|r| r.id)
+            .collect();
+        if !created.is_empty() {
+            for job in jobs(&created) {
+                tx.enqueue(job).await?;
+            }
+        }
+        if let Some(m) = mark {
+            let dups = results.len() - created.len();
+            on_tx!(tx, t => sqlx::query(
+                "UPDATE imports SET position = $3, batches = batches + 1, created_rows = created_rows + $4, \
+                 duplicate_rows = duplicate_rows + $5, updated_at = $6 WHERE org_id = $1 AND id = $2")
+                .bind(org.as_uuid()).bind(m.import_id).bind(m.position)
+                .bind(created.len() as i64).bind(dups as i64).bind(crate::now_ms())
+                .execute(&mut **t).await.map(|_| ()))?;
+        }
+        tx.commit().await?;
+        Ok(BulkOutcome::Committed(results))
+    }
+}
+
+/// A signal stored without enrichment (bulk path, `Enrich::Later`): its id, language (`und` when not given) and
+/// redacted text.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignalText {
+    pub id: Uuid,
+    pub language: String,
+    pub text: String,
+}
+
+/// A response stored without enrichment: where its definition is and its (redacted) answers as stored JSON.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ResponseText {
+    pub id: Uuid,
+    pub survey_id: Uuid,
+    pub survey_version: i32,
+    pub language: String,
+    pub answers: String,
+}
+
+impl Store {
+    /// Of `ids`, the signals of `org` that have no enrichment yet.
+    pub async fn signals_awaiting_enrichment(
+        &self,
+        org: OrgId,
+        ids: &[Uuid],
+    ) -> Result<Vec<SignalText>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, language, text FROM signals WHERE org_id = $1 AND enrichment IS NULL AND id IN ({})",
+                list(2, chunk.len())
+            );
+            let rows: Vec<SignalText> = crate::on_pool!(self, p => {
+                let mut q = sqlx::query_as(&sql).bind(org.as_uuid());
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(p).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Of `ids`, the responses of `org` that have no enrichment yet.
+    pub async fn responses_awaiting_enrichment(
+        &self,
+        org: OrgId,
+        ids: &[Uuid],
+    ) -> Result<Vec<ResponseText>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, survey_id, survey_version, language, answers FROM responses \
+                 WHERE org_id = $1 AND enrichment IS NULL AND id IN ({})",
+                list(2, chunk.len())
+            );
+            let rows: Vec<ResponseText> = crate::on_pool!(self, p => {
+                let mut q = sqlx::query_as(&sql).bind(org.as_uuid());
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(p).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+}
+
+impl crate::StoreTx {
+    /// Stores a signal's enrichment (the `imports.enrich` job). `urgent` only ever turns a flag on.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn set_signal_enrichment(
+        &mut self,
+        org: OrgId,
+        id: Uuid,
+        language: &str,
+        enrichment: &serde_json::Value,
+        sentiment: Option<&str>,
+        themes: &[String],
+        urgent: bool,
+    ) -> Result<()> {
+        let themes = (!themes.is_empty()).then(|| format!(",{},", themes.join(",")));
+        on_tx!(self, t => sqlx::query(
+            "UPDATE signals SET language = $3, enrichment = $4, sentiment = $5, themes = $6, urgent = (urgent OR $7) \
+             WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid()).bind(id).bind(language).bind(enrichment.to_string()).bind(sentiment)
+            .bind(themes).bind(urgent)
+            .execute(&mut **t).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Stores a response's enrichment (the `imports.enrich` job). `urgent` only ever turns a flag on.
+    pub async fn set_response_enrichment(
+        &mut self,
+        org: OrgId,
+        id: Uuid,
+        enrichment: Option<&serde_json::Value>,
+        sentiment: Option<&str>,
+        themes: &[String],
+        urgent: bool,
+    ) -> Result<()> {
+        let themes = (!themes.is_empty()).then(|| format!(",{},", themes.join(",")));
+        on_tx!(self, t => sqlx::query(
+            "UPDATE responses SET enrichment = $3, sentiment = $4, themes = $5, urgent = (urgent OR $6) \
+             WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid()).bind(id).bind(enrichment.map(|e| e.to_string())).bind(sentiment)
+            .bind(themes).bind(urgent)
+            .execute(&mut **t).await.map(|_| ()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_rows_then_columns() {
+        assert_eq!(values(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(list(2, 3), "$2, $3, $4");
+    }
+}
