@@ -746,12 +746,18 @@ impl<R: BufRead> Iterator for NdjsonRecords<R> {
     }
 }
 
+/// What a reader yields for one record: the item, or every problem of its line.
+pub type RecordResult = Result<Record, Vec<RecordError>>;
+
+/// A reader of records.
+pub type Records<'a> = Box<dyn Iterator<Item = RecordResult> + 'a>;
+
 /// Reads `input` in `format` under `plan`: an iterator of records, each an item or the errors of its line.
 pub fn records<'a, R: BufRead + 'a>(
     input: R,
     format: Format,
     plan: Plan,
-) -> Result<Box<dyn Iterator<Item = Result<Record, Vec<RecordError>>> + 'a>, RecordError> {
+) -> Result<Records<'a>, RecordError> {
     Ok(match format {
         Format::Csv => Box::new(CsvRecords::new(input, plan)?),
         Format::Ndjson => Box::new(NdjsonRecords::new(input, plan)),

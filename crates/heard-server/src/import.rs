@@ -866,18 +866,20 @@ impl JobHandler for EnrichImported {
                     let mut updates = Vec::with_capacity(rows.len());
                     for r in rows {
                         let key = (r.survey_id, r.survey_version);
-                        if !defs.contains_key(&key) {
-                            let v = store
-                                .survey_version(
-                                    org,
-                                    SurveyId::from_uuid(r.survey_id),
-                                    r.survey_version,
-                                )
-                                .await
-                                .map_err(err)?;
-                            defs.insert(key, v.definition);
-                        }
-                        let def = &defs[&key];
+                        let def = match defs.entry(key) {
+                            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                            std::collections::btree_map::Entry::Vacant(e) => {
+                                let v = store
+                                    .survey_version(
+                                        org,
+                                        SurveyId::from_uuid(r.survey_id),
+                                        r.survey_version,
+                                    )
+                                    .await
+                                    .map_err(err)?;
+                                e.insert(v.definition)
+                            }
+                        };
                         let answers: Map<String, Value> = serde_json::from_str(&r.answers)
                             .map_err(|e| {
                                 format!("response {}: stored answers unreadable: {e}", r.id)
@@ -893,7 +895,11 @@ impl JobHandler for EnrichImported {
                     let mut tx = store.begin().await.map_err(err)?;
                     tx.complete_job(job).await.map_err(err)?;
                     for (id, f) in updates {
-                        let e = (!f.enrichment.is_empty()).then(|| Value::Object(f.enrichment));
+                        let e = if f.enrichment.is_empty() {
+                            None
+                        } else {
+                            Some(Value::Object(f.enrichment))
+                        };
                         tx.set_response_enrichment(
                             org,
                             id,
