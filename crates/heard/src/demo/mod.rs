@@ -1,9 +1,15 @@
-//! A realistic demo agency, generated deterministically from a seed: three services on several channels, A-11
-//! surveys of both versions, and months of responses with patterns worth finding: one service clearly worse, an
-//! outage that sinks a few weeks, Spanish speakers faring worse online (a language-access gap), phone worse than
-//! in person, comments in both languages (some with personal data for the redaction to catch). Responses go through
-//! the same pipeline as every channel, so they are redacted, enriched and committed like real ones. Times are relative
-//! to the start of the current week, so a seed gives the same data all week.
+//! A realistic demo agency, generated deterministically from a seed: three services on ten touchpoints, A-11
+//! surveys of both versions, and months of what happened to its people: survey responses, operational events
+//! (applications with their steps, documents asked for and asked for again, decisions, payments, calls with waits
+//! and transfers, office visits, weekly backlogs) and signals (social posts, reviews, call transcripts, "report a
+//! problem" forms, staff notes). Every person has a pseudonymous person key (from the email their survey answer
+//! leaves, the same the pipeline derives for any channel) and a reference key for their application, so one
+//! person's response, events and signals link up. The patterns worth finding are described in `journey`.
+//!
+//! Everything goes through the same pipeline as every channel (redacted, enriched, keyed) and is stored through the
+//! store's bulk path, one transaction per batch (`sink`). Generation runs in chunks on several threads while one task
+//! writes; a chunk depends only on the seed and its index. Times are relative to the start of the current week, so
+//! a seed gives the same data all week (nothing is generated after the moment it runs).
 
 mod journey;
 mod sink;
@@ -531,7 +537,7 @@ pub async fn generate(store: &Store, secret: &[u8; 32], o: &Options) -> Result<S
         services,
     });
     let pipeline = Arc::new(Pipeline::new(secret));
-    let sink = Sink::new(store);
+    let sink = Sink::new(store, org.id);
     let counts = write_all(&world, &pipeline, &sink, o.threads).await?;
 
     // Customers served per quarter, as staff would enter them from operational records.
@@ -603,7 +609,10 @@ async fn write_all(
         workers.push(std::thread::spawn(move || {
             loop {
                 let c = next.fetch_add(1, Ordering::Relaxed);
-                if c >= chunks || tx.blocking_send(world.chunk(c, &pipeline)).is_err() {
+                if c >= chunks {
+                    return;
+                }
+                if tx.blocking_send(world.chunk(c, &pipeline)).is_err() {
                     return;
                 }
             }
