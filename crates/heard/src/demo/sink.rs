@@ -8,8 +8,10 @@ use heard_store::bulk::{BulkOutcome, BulkRows};
 
 use super::journey::Batch;
 
-/// Rows per transaction.
-const BATCH_ROWS: usize = 10_000;
+/// Rows per transaction: a whole chunk's events in one. Events' person and time indexes take keys all over the
+/// table, so fewer, larger transactions write each touched index page fewer times (a fifth less written at 100,000
+/// responses than with 10,000-row transactions).
+const BATCH_ROWS: usize = 50_000;
 
 /// Writes batches of prepared items to a store.
 pub struct Sink<'a> {
