@@ -300,57 +300,92 @@ impl Plan {
             .filter(|c| *c != field)
     }
 
-    /// Builds an item from named cells (CSV: header → text; NDJSON: key → value). Empty text is a field not given.
+    /// Where a column's cells go, worked out once per column (a CSV header) rather than once per cell.
+    fn resolve(&self, name: &str) -> Resolved {
+        if name.is_empty() {
+            // A column without a name (a spreadsheet's trailing comma) cannot be any field.
+            return Resolved::Skip;
+        }
+        let path = match &self.columns {
+            Some(cols) => match cols.iter().find(|(c, _)| c == name) {
+                Some((_, p)) => p.clone(),
+                None => return Resolved::Skip,
+            },
+            None => match target_path(self.kind, name) {
+                Ok(p) => p,
+                Err(_) if name.contains('.') => {
+                    return Resolved::Unknown {
+                        name: name.to_string(),
+                        message: format!(
+                            "{name} is not a field of {} {}: rename the column or map it (--mapping)",
+                            article(self.kind),
+                            self.kind.key()
+                        ),
+                    };
+                }
+                // A plain unknown name goes through, for the domain parser to refuse by name.
+                Err(_) => vec![name.to_string()],
+            },
+        };
+        let field = path.join(".");
+        Resolved::To {
+            numeric: numeric(&field),
+            time: TIME_FIELDS.contains(&field.as_str()),
+            column: (field != name).then(|| name.to_string()),
+            path,
+            field,
+        }
+    }
+
+    /// Builds an item from named cells (NDJSON with a mapping: key → value). Empty text is a field not given.
     fn build<'a>(
         &self,
         line: u64,
         cells: impl Iterator<Item = (&'a str, Value)>,
     ) -> Result<Map<String, Value>, Vec<RecordError>> {
+        let resolved: Vec<(Resolved, Value)> = cells
+            .filter(|(_, v)| !is_empty(v))
+            .map(|(n, v)| (self.resolve(n), v))
+            .collect();
+        self.build_resolved(line, resolved.iter().map(|(r, v)| (r, v.clone())))
+    }
+
+    /// Builds an item from cells whose columns are resolved. Empty text is a field not given.
+    fn build_resolved<'a>(
+        &self,
+        line: u64,
+        cells: impl Iterator<Item = (&'a Resolved, Value)>,
+    ) -> Result<Map<String, Value>, Vec<RecordError>> {
         let mut item = Map::new();
         let mut errs = Vec::new();
-        for (name, value) in cells {
-            if matches!(&value, Value::String(s) if s.is_empty()) || value.is_null() {
+        for (target, value) in cells {
+            if is_empty(&value) {
                 continue;
             }
-            let owned;
-            let path: &[String] = match &self.columns {
-                Some(cols) => match cols.iter().find(|(c, _)| c == name) {
-                    Some((_, p)) => p,
-                    None => continue,
-                },
-                None => {
-                    owned = match target_path(self.kind, name) {
-                        Ok(p) => p,
-                        Err(_) if name.contains('.') => {
-                            errs.push(RecordError::new(
-                                line,
-                                name,
-                                "unknown_field",
-                                format!(
-                                    "{name} is not a field of {} {}: rename the column or map it (--mapping)",
-                                    article(self.kind),
-                                    self.kind.key()
-                                ),
-                            ));
-                            continue;
-                        }
-                        // A plain unknown name goes through, for the domain parser to refuse by name.
-                        Err(_) => vec![name.to_string()],
-                    };
-                    &owned
-                }
-            };
-            let field = path.join(".");
-            let column = (field != name).then(|| name.to_string());
-            match self.convert(&field, value) {
-                Ok(v) => insert(&mut item, path, v),
-                Err((code, message)) => errs.push(RecordError {
+            match target {
+                Resolved::Skip => {}
+                Resolved::Unknown { name, message } => errs.push(RecordError::new(
                     line,
+                    name,
+                    "unknown_field",
+                    message.clone(),
+                )),
+                Resolved::To {
+                    path,
                     field,
                     column,
-                    code,
-                    message,
-                }),
+                    numeric,
+                    time,
+                } => match self.convert(field, *numeric, *time, value) {
+                    Ok(v) => insert(&mut item, path, v),
+                    Err((code, message)) => errs.push(RecordError {
+                        line,
+                        field: field.clone(),
+                        column: column.clone(),
+                        code,
+                        message,
+                    }),
+                },
             }
         }
         for (k, v) in &self.constants {
@@ -363,9 +398,15 @@ impl Plan {
     }
 
     /// Types a cell for its field: numbers for numeric fields (from text), times in the mapping's format as RFC 3339.
-    fn convert(&self, field: &str, v: Value) -> Result<Value, (&'static str, String)> {
+    fn convert(
+        &self,
+        field: &str,
+        numeric: bool,
+        time: bool,
+        v: Value,
+    ) -> Result<Value, (&'static str, String)> {
         match v {
-            Value::String(s) if numeric(field) => {
+            Value::String(s) if numeric => {
                 let t = s.trim();
                 let n = t
                     .parse::<i64>()
@@ -382,7 +423,7 @@ impl Plan {
                     )
                 })
             }
-            Value::String(s) if TIME_FIELDS.contains(&field) => match &self.time {
+            Value::String(s) if time => match &self.time {
                 None => Ok(Value::String(s)),
                 Some((format, tz)) => {
                     parse_local_time(s.trim(), format, *tz)
@@ -401,6 +442,27 @@ impl Plan {
             v => Ok(v),
         }
     }
+}
+
+/// Where one column's cells go.
+#[derive(Debug, Clone)]
+enum Resolved {
+    /// Not read (a mapping that does not name it).
+    Skip,
+    /// A dotted name that is no field of the kind.
+    Unknown { name: String, message: String },
+    To {
+        path: Vec<String>,
+        field: String,
+        /// The file's column, when it differs from the field.
+        column: Option<String>,
+        numeric: bool,
+        time: bool,
+    },
+}
+
+fn is_empty(v: &Value) -> bool {
+    v.is_null() || matches!(v, Value::String(s) if s.is_empty())
 }
 
 fn article(k: Kind) -> &'static str {
@@ -479,6 +541,7 @@ fn get<'a>(item: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
 pub struct CsvRecords<R: Read> {
     reader: csv::Reader<R>,
     headers: Vec<String>,
+    resolved: Vec<Resolved>,
     plan: Plan,
     record: csv::ByteRecord,
     done: bool,
@@ -530,6 +593,7 @@ impl<R: Read> CsvRecords<R> {
             }
         }
         Ok(CsvRecords {
+            resolved: headers.iter().map(|h| plan.resolve(h)).collect(),
             reader,
             headers,
             plan,
@@ -608,9 +672,17 @@ impl<R: Read> Iterator for CsvRecords<R> {
                 }
                 let mut errs = Vec::new();
                 let mut cells = Vec::with_capacity(self.headers.len());
-                for (h, raw) in self.headers.iter().zip(self.record.iter()) {
+                for ((h, target), raw) in self
+                    .headers
+                    .iter()
+                    .zip(&self.resolved)
+                    .zip(self.record.iter())
+                {
+                    if raw.is_empty() || matches!(target, Resolved::Skip) {
+                        continue;
+                    }
                     match std::str::from_utf8(raw) {
-                        Ok(s) => cells.push((h.as_str(), Value::String(s.to_string()))),
+                        Ok(s) => cells.push((target, Value::String(s.to_string()))),
                         Err(_) => errs.push(RecordError::new(
                             line,
                             h,
@@ -624,7 +696,7 @@ impl<R: Read> Iterator for CsvRecords<R> {
                 }
                 Some(
                     self.plan
-                        .build(line, cells.into_iter())
+                        .build_resolved(line, cells.into_iter())
                         .map(|item| Record { line, item }),
                 )
             }
@@ -910,6 +982,25 @@ mod tests {
                 .as_object()
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn unnamed_columns_are_not_read() {
+        // Found by the fuzz target: a cell that is not UTF-8 under an unnamed column was named by no field.
+        let got = all(
+            Format::Csv,
+            Plan::identity(Kind::Event),
+            "external_id,\ne1,x\n",
+        );
+        assert_eq!(
+            got[0].as_ref().unwrap().item,
+            *json!({"external_id": "e1"}).as_object().unwrap()
+        );
+        let bytes: &[u8] = b"external_id,\ne1,\xff\n";
+        let got: Vec<_> = records(bytes, Format::Csv, Plan::identity(Kind::Event))
+            .unwrap()
+            .collect();
+        assert!(got[0].is_ok());
     }
 
     #[test]

@@ -189,10 +189,12 @@ fn parse_measures(
         }
     };
     for (k, v) in m {
-        let fk = format!("{f}.{}", k.chars().take(64).collect::<String>());
+        // Named only when something is wrong: this runs for every imported event.
+        let fk = || format!("{f}.{}", k.chars().take(64).collect::<String>());
         let Some(ty) = ty else { continue };
         let Some(def) = ty.measure(k) else {
             let declared: Vec<&str> = ty.measures.iter().map(|m| m.name.as_str()).collect();
+            let fk = fk();
             errs.push(FieldError::new(
                 &fk,
                 "undeclared_measure",
@@ -218,11 +220,11 @@ fn parse_measures(
                 out.insert(k.clone(), n);
             }
             _ => errs.push(FieldError::new(
-                &fk,
+                fk(),
                 "invalid_measure",
                 match def.unit {
-                    Unit::Seconds => format!("{fk} must be a number of seconds, 0 or more"),
-                    Unit::Count => format!("{fk} must be a whole number, 0 or more"),
+                    Unit::Seconds => format!("{} must be a number of seconds, 0 or more", fk()),
+                    Unit::Count => format!("{} must be a whole number, 0 or more", fk()),
                 },
             )),
         }

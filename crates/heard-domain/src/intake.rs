@@ -203,10 +203,11 @@ pub fn parse_attributes(
         Some(Value::Object(m)) if m.len() <= 50 => {
             let mut out = Map::new();
             for (k, v) in m {
-                let fk = format!("{f}.{}", k.chars().take(64).collect::<String>());
+                // Named only when something is wrong: this runs for every imported item.
+                let fk = || format!("{f}.{}", k.chars().take(64).collect::<String>());
                 if !(1..=64).contains(&k.chars().count()) {
                     errs.push(FieldError::new(
-                        &fk,
+                        fk(),
                         "invalid_name",
                         format!("{f} names must be 1 to 64 characters"),
                     ));
@@ -214,17 +215,17 @@ pub fn parse_attributes(
                 }
                 match v {
                     Value::String(s) if s.chars().count() > 1000 => errs.push(FieldError::new(
-                        &fk,
+                        fk(),
                         "too_long",
-                        format!("{fk} must be at most 1,000 characters"),
+                        format!("{} must be at most 1,000 characters", fk()),
                     )),
                     Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null => {
                         out.insert(k.clone(), v.clone());
                     }
                     _ => errs.push(FieldError::new(
-                        &fk,
+                        fk(),
                         "invalid_attribute",
-                        format!("{fk} must be a string, number, boolean or null"),
+                        format!("{} must be a string, number, boolean or null", fk()),
                     )),
                 }
             }

@@ -112,8 +112,7 @@ pub fn clean_json(prefix: &str, v: &mut Value, errs: &mut FieldErrors) {
             }
         }
         Value::Object(m) => {
-            let keys: Vec<String> = m.keys().cloned().collect();
-            for k in keys {
+            for (k, item) in m.iter_mut() {
                 let path = if prefix.is_empty() {
                     k.clone()
                 } else {
@@ -126,9 +125,7 @@ pub fn clean_json(prefix: &str, v: &mut Value, errs: &mut FieldErrors) {
                     errs.push(refused_in_name(&path, c));
                     continue;
                 }
-                if let Some(item) = m.get_mut(&k) {
-                    clean_json(&path, item, errs);
-                }
+                clean_json(&path, item, errs);
             }
         }
         _ => {}
