@@ -57,6 +57,9 @@ test("a person answers the hosted survey with the keyboard only and staff find t
   }
   assert.ok(onComment, "the comment box is reachable by Tab");
   await page.keyboard.type(comment);
+  // The demo's surveys end with an optional email for a reply; this person leaves it empty.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.name), "q.email");
   await page.keyboard.press("Tab");
   assert.equal(await page.evaluate(() => document.activeElement?.type), "submit");
   await page.keyboard.press("Enter");

@@ -68,14 +68,23 @@ enum Command {
         #[command(flatten)]
         storage: StorageArgs,
     },
-    /// Generate a deterministic demo agency with months of responses.
+    /// Generate a deterministic demo agency with months of responses, operational events and signals, linked by
+    /// pseudonymous person keys, with patterns to find.
     DemoData {
         #[command(flatten)]
         storage: StorageArgs,
+        /// Survey responses (exactly); each respondent is a person with a journey of events behind the answer.
         #[arg(long, default_value_t = 20_000)]
         responses: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// People who used the services without answering a survey, per respondent (their events and signals are
+        /// written too; 0 for respondents only).
+        #[arg(long, default_value_t = 0.2)]
+        non_respondents: f64,
+        /// Threads generating the data (0: one per CPU).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
         /// The demo organization's IANA time zone, which its quarters, weeks and shown times follow.
         #[arg(long, default_value = heard_domain::Zone::DEFAULT_NAME)]
         time_zone: String,
@@ -358,13 +367,21 @@ async fn run(command: Command) -> Result<()> {
             storage,
             responses,
             seed,
+            non_respondents,
+            threads,
             time_zone,
         } => {
             let zone = heard_domain::Zone::parse(&time_zone)
                 .map_err(|e| anyhow::anyhow!("--time-zone: {}", e.message))?;
             let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
-            let summary =
-                demo::generate(&store, &storage.secret_key()?, seed, responses, zone).await?;
+            let options = demo::Options {
+                seed,
+                responses,
+                non_respondents,
+                zone,
+                threads,
+            };
+            let summary = demo::generate(&store, &storage.secret_key()?, &options).await?;
             println!("{summary}");
             store.close().await;
             Ok(())

@@ -8,6 +8,7 @@ mod api;
 mod api_contract;
 mod arrival_channel;
 mod crisis;
+mod demo;
 mod door;
 mod durability;
 mod edge;
