@@ -23,6 +23,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 use uuid::Uuid;
 
+use super::filters::{self, date, nonempty};
 use super::{base_ctx, page};
 use crate::auth::{Analyst, Viewer};
 use crate::labels::intake as words;
@@ -37,18 +38,6 @@ const MAX_WEEKS: usize = 104;
 const DEFAULT_WEEKS: u64 = 12;
 /// The most items of each kind (responses, signals, events) a person's timeline reads: their newest.
 const TIMELINE_LIMIT: i64 = 500;
-
-fn nonempty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn date(s: Option<&str>, field: &str) -> AppResult<Option<NaiveDate>> {
-    s.map(|s| {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| AppError::field(field, "invalid_date", "use a date like 2026-10-01"))
-    })
-    .transpose()
-}
 
 /// A person key's short form, for people: its first 8 hex digits (the key itself is 32).
 pub fn short_key(key: &str) -> String {
@@ -77,6 +66,7 @@ pub struct InboxQuery {
 impl InboxQuery {
     /// The filter; `from` and `to` are local days of the organization, both included.
     fn filter(&self, zone: &Zone) -> AppResult<SignalFilter> {
+        let (from_ms, to_ms) = filters::local_days(zone, &self.from, &self.to)?;
         Ok(SignalFilter {
             service_id: nonempty(&self.service)
                 .map(|s| s.parse::<ServiceId>())
@@ -84,32 +74,8 @@ impl InboxQuery {
             source: nonempty(&self.source)
                 .map(|s| SignalSource::parse("source", s).map(|s| s.key().to_string()))
                 .transpose()?,
-            sentiment: match nonempty(&self.sentiment) {
-                Some(s @ ("positive" | "neutral" | "negative")) => Some(s.to_string()),
-                None => None,
-                Some(_) => {
-                    return Err(AppError::field(
-                        "sentiment",
-                        "not_an_option",
-                        "sentiment is positive, neutral or negative",
-                    ));
-                }
-            },
-            theme: nonempty(&self.theme)
-                .map(|t| {
-                    if t.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                    {
-                        Ok(t.to_string())
-                    } else {
-                        Err(AppError::field(
-                            "theme",
-                            "not_an_option",
-                            "choose a theme from the list",
-                        ))
-                    }
-                })
-                .transpose()?,
+            sentiment: filters::sentiment(&self.sentiment)?,
+            theme: filters::theme(nonempty(&self.theme))?,
             urgency: match nonempty(&self.urgency) {
                 None => None,
                 Some("urgent") => Some(UrgencyFilter::Urgent),
@@ -124,15 +90,14 @@ impl InboxQuery {
                     ));
                 }
             },
-            from_ms: date(nonempty(&self.from), "from")?.map(|d| zone.day_start_ms(d)),
-            to_ms: date(nonempty(&self.to), "to")?.map(|d| zone.days_ms(d, d).1),
+            from_ms,
+            to_ms,
         })
     }
 
     /// The query string without the cursor, for the next page's link.
     fn params(&self) -> String {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
+        filters::query_string(&[
             ("service", &self.service),
             ("source", &self.source),
             ("sentiment", &self.sentiment),
@@ -140,12 +105,7 @@ impl InboxQuery {
             ("urgency", &self.urgency),
             ("from", &self.from),
             ("to", &self.to),
-        ] {
-            if let Some(v) = nonempty(v) {
-                s.append_pair(k, v);
-            }
-        }
-        s.finish()
+        ])
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod dashboard;
+mod filters;
 mod inbox;
 mod invitations;
 mod jobs;

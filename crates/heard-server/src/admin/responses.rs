@@ -5,7 +5,6 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
 use heard_domain::{ResponseId, ServiceId, SurveyId, Zone};
 use heard_store::StoredResponse;
 use heard_store::responses::{Order, ResponseFilter};
@@ -13,6 +12,7 @@ use minijinja::context;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+use super::filters::{self, nonempty};
 use super::{base_ctx, page};
 use crate::auth::{Analyst, Viewer};
 use crate::{AppError, AppResult, AppState};
@@ -34,22 +34,11 @@ pub struct ListQuery {
     before: Option<String>,
 }
 
-fn nonempty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 impl ListQuery {
     /// The filter; `from` and `to` are local days of the organization's `zone`, both included: a response at 22:30
     /// on September 30 in New York is found by a filter ending September 30.
     fn filter(&self, zone: &Zone) -> AppResult<ResponseFilter> {
-        let date = |s: Option<&str>, field: &str| -> AppResult<Option<NaiveDate>> {
-            s.map(|s| {
-                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                    AppError::field(field, "invalid_date", "use a date like 2026-10-01")
-                })
-            })
-            .transpose()
-        };
+        let (from_ms, to_ms) = filters::local_days(zone, &self.from, &self.to)?;
         Ok(ResponseFilter {
             survey_id: nonempty(&self.survey)
                 .map(|s| s.parse::<SurveyId>())
@@ -76,43 +65,17 @@ impl ListQuery {
                     ));
                 }
             },
-            sentiment: match nonempty(&self.sentiment) {
-                Some(s @ ("positive" | "neutral" | "negative")) => Some(s.to_string()),
-                None => None,
-                Some(_) => {
-                    return Err(AppError::field(
-                        "sentiment",
-                        "not_an_option",
-                        "sentiment is positive, neutral or negative",
-                    ));
-                }
-            },
-            theme: nonempty(&self.theme)
-                .map(|t| {
-                    if t.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-                    {
-                        Ok(t.to_string())
-                    } else {
-                        Err(AppError::field(
-                            "theme",
-                            "not_an_option",
-                            "choose a theme from the list",
-                        ))
-                    }
-                })
-                .transpose()?,
+            sentiment: filters::sentiment(&self.sentiment)?,
+            theme: filters::theme(nonempty(&self.theme))?,
             urgent: nonempty(&self.urgent).map(|_| true),
-            from_ms: date(nonempty(&self.from), "from")?.map(|d| zone.day_start_ms(d)),
-            // "to" is inclusive for people: everything before the next local day.
-            to_ms: date(nonempty(&self.to), "to")?.map(|d| zone.days_ms(d, d).1),
+            from_ms,
+            to_ms,
         })
     }
 
     /// The query string without the cursor, for links to next pages and to the export.
     fn params(&self) -> String {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
+        filters::query_string(&[
             ("survey", &self.survey),
             ("service", &self.service),
             ("channel", &self.channel),
@@ -123,12 +86,7 @@ impl ListQuery {
             ("urgent", &self.urgent),
             ("from", &self.from),
             ("to", &self.to),
-        ] {
-            if let Some(v) = nonempty(v) {
-                s.append_pair(k, v);
-            }
-        }
-        s.finish()
+        ])
     }
 }
 

@@ -36,6 +36,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::filters::{self, nonempty};
 use super::{base_ctx, page};
 use crate::auth::Viewer;
 use crate::labels::sentiment_word;
@@ -50,27 +51,6 @@ const DEFAULT_WEEKS: u64 = 12;
 const ALPHA: f64 = 0.05;
 /// Results on one page of search.
 const PAGE: i64 = 25;
-
-fn nonempty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn theme_param(t: Option<&str>) -> AppResult<Option<String>> {
-    t.map(|t| {
-        if t.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            Ok(t.to_string())
-        } else {
-            Err(AppError::field(
-                "theme",
-                "not_an_option",
-                "choose a theme from the list",
-            ))
-        }
-    })
-    .transpose()
-}
 
 fn kind_param(k: Option<&str>) -> AppResult<Option<CommentKind>> {
     k.map(|k| {
@@ -311,7 +291,7 @@ async fn explore(state: &AppState, m: &Viewer, q: &ExplorerQuery) -> AppResult<E
         &themes,
         SmallCountRule::default(),
     );
-    let chosen = theme_param(nonempty(&q.theme))?
+    let chosen = filters::theme(nonempty(&q.theme))?
         .filter(|t| taxonomy.iter().any(|(id, _)| id == t))
         .or_else(|| {
             rows.first()
@@ -621,41 +601,23 @@ pub struct SearchParams {
     before: Option<String>,
 }
 
-fn date(s: Option<&str>, field: &str) -> AppResult<Option<NaiveDate>> {
-    s.map(|s| {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| AppError::field(field, "invalid_date", "use a date like 2026-10-01"))
-    })
-    .transpose()
-}
-
 impl SearchParams {
     fn filter(&self, zone: &Zone) -> AppResult<CommentFilter> {
+        let (from_ms, to_ms) = filters::local_days(zone, &self.from, &self.to)?;
         Ok(CommentFilter {
             kind: kind_param(nonempty(&self.kind))?,
             service_id: nonempty(&self.service)
                 .map(|s| s.parse::<ServiceId>())
                 .transpose()?,
-            sentiment: match nonempty(&self.sentiment) {
-                Some(s @ ("positive" | "neutral" | "negative")) => Some(s.to_string()),
-                None => None,
-                Some(_) => {
-                    return Err(AppError::field(
-                        "sentiment",
-                        "not_an_option",
-                        "sentiment is positive, neutral or negative",
-                    ));
-                }
-            },
-            theme: theme_param(nonempty(&self.theme))?,
-            from_ms: date(nonempty(&self.from), "from")?.map(|d| zone.day_start_ms(d)),
-            to_ms: date(nonempty(&self.to), "to")?.map(|d| zone.days_ms(d, d).1),
+            sentiment: filters::sentiment(&self.sentiment)?,
+            theme: filters::theme(nonempty(&self.theme))?,
+            from_ms,
+            to_ms,
         })
     }
 
     fn params(&self) -> String {
-        let mut s = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
+        filters::query_string(&[
             ("q", &self.q),
             ("kind", &self.kind),
             ("service", &self.service),
@@ -663,12 +625,7 @@ impl SearchParams {
             ("theme", &self.theme),
             ("from", &self.from),
             ("to", &self.to),
-        ] {
-            if let Some(v) = nonempty(v) {
-                s.append_pair(k, v);
-            }
-        }
-        s.finish()
+        ])
     }
 }
 
