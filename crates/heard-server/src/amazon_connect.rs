@@ -36,7 +36,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::ingest::{
-    ApiKeyOrg, BatchResult, check_owned, content_type, item_object, parse_json, results,
+    ApiKeyOrg, BatchResult, Sorted, check_owned, content_type, item_object, parse_json,
 };
 use crate::{AppError, AppResult, AppState};
 
@@ -185,8 +185,8 @@ pub async fn contact_records(
     let catalogue = state.store.event_types(org).await?;
     let services = state.store.services(org).await?;
     let touchpoints = state.store.touchpoints(org).await?;
-    let n = items.len();
-    let (mut refused, mut accepted, mut prepared, mut ids) = (vec![], vec![], vec![], vec![]);
+    let mut batch = Sorted::new(items.len());
+    let mut ids = vec![];
     for (i, (prefix, v)) in items.into_iter().enumerate() {
         let parsed = v
             .and_then(|v| item_object(&prefix, v))
@@ -207,21 +207,14 @@ pub async fn contact_records(
                     })
                     .map(|_| e)
             });
-        match parsed {
-            Ok(e) => {
-                ids.push((i, e.common.external_id.clone()));
-                prepared.push(state.pipeline.prepare_event(org, e, connect::SOURCE, now));
-                accepted.push((i, prefix));
-            }
-            Err(e) => refused.push((i, e)),
-        }
+        let parsed = parsed.map(|e| {
+            ids.push((i, e.common.external_id.clone()));
+            state.pipeline.prepare_event(org, e, connect::SOURCE, now)
+        });
+        batch.push(i, prefix, parsed);
     }
-    let stored = if prepared.is_empty() {
-        vec![]
-    } else {
-        state.store.insert_events(&prepared).await?
-    };
-    let r = rename_reused(results(n, refused, accepted, stored)?, "ContactId");
+    let stored = state.store.insert_events(&batch.prepared).await?;
+    let r = rename_reused(batch.results(stored)?, "ContactId");
     state
         .store
         .link_call_transcripts(org, &stored_ids(&r, &ids))
@@ -253,35 +246,25 @@ pub async fn transcripts(
 ) -> AppResult<Json<BatchResult>> {
     let items = items(&headers, &body, false)?;
     let now = heard_store::now_ms();
-    let n = items.len();
-    let (mut refused, mut accepted, mut prepared, mut ids) = (vec![], vec![], vec![], vec![]);
+    let mut batch = Sorted::new(items.len());
+    let mut ids = vec![];
     for (i, (prefix, v)) in items.into_iter().enumerate() {
         let parsed = v
             .and_then(|v| item_object(&prefix, v))
-            .and_then(|m| contact_lens_transcript(&Value::Object(m), &prefix, now));
-        match parsed {
-            Ok(t) => {
+            .and_then(|m| contact_lens_transcript(&Value::Object(m), &prefix, now))
+            .map(|t| {
                 let mut input = t.signal;
                 // The file has no time; its fingerprint must not depend on when it came or what it is linked to.
                 input.common.occurred_at = 0;
                 let mut s = state.pipeline.prepare_signal(org, input, now);
                 s.occurred_at = now;
                 ids.push((i, t.contact_id));
-                prepared.push(s);
-                accepted.push((i, prefix));
-            }
-            Err(e) => refused.push((i, e)),
-        }
+                s
+            });
+        batch.push(i, prefix, parsed);
     }
-    let stored = if prepared.is_empty() {
-        vec![]
-    } else {
-        state.store.insert_signals(&prepared).await?
-    };
-    let r = rename_reused(
-        results(n, refused, accepted, stored)?,
-        "CustomerMetadata.ContactId",
-    );
+    let stored = state.store.insert_signals(&batch.prepared).await?;
+    let r = rename_reused(batch.results(stored)?, "CustomerMetadata.ContactId");
     state
         .store
         .link_call_transcripts(org, &stored_ids(&r, &ids))

@@ -254,8 +254,48 @@ pub(crate) fn check_owned(
     errs.into_result(())
 }
 
+/// A batch's items by position: those refused at the edge (with their errors) and those prepared for the store
+/// (with their name prefix), in order. `results` turns it and the store's answers into one result per item.
+pub(crate) struct Sorted<P> {
+    n: usize,
+    refused: Vec<(usize, FieldErrors)>,
+    accepted: Vec<(usize, String)>,
+    /// What goes to the store, in the order of `accepted`.
+    pub prepared: Vec<P>,
+}
+
+impl<P> Sorted<P> {
+    pub fn new(n: usize) -> Sorted<P> {
+        Sorted {
+            n,
+            refused: vec![],
+            accepted: vec![],
+            prepared: vec![],
+        }
+    }
+
+    /// Item `i` (named `prefix`): prepared, or refused with its errors.
+    pub fn push(&mut self, i: usize, prefix: String, item: Result<P, FieldErrors>) {
+        match item {
+            Ok(p) => {
+                self.prepared.push(p);
+                self.accepted.push((i, prefix));
+            }
+            Err(e) => self.refused.push((i, e)),
+        }
+    }
+
+    /// One result per item, given what the store answered for `prepared` (in its order).
+    pub fn results(
+        self,
+        stored: Vec<Result<heard_store::intake::Ingested, StoreError>>,
+    ) -> AppResult<BatchResult> {
+        results(self.n, self.refused, self.accepted, stored)
+    }
+}
+
 /// Builds the per-item results from the refused items and the store's answers for the accepted ones.
-pub(crate) fn results(
+fn results(
     n: usize,
     refused: Vec<(usize, FieldErrors)>,
     accepted: Vec<(usize, String)>,
@@ -326,30 +366,18 @@ pub async fn signals(
     let now = heard_store::now_ms();
     let services = state.store.services(org).await?;
     let touchpoints = state.store.touchpoints(org).await?;
-    let n = items.len();
-    let mut refused = Vec::new();
-    let mut accepted = Vec::new();
-    let mut prepared = Vec::new();
-    // Enrichment runs inline, in this request. When the durable job queue lands, large batches are to be enriched
-    // there instead (stored first, enriched by a job), so a 1,000-item batch does not hold its connection.
+    let mut batch = Sorted::new(items.len());
+    // Enrichment runs inline, in this request (a batch is at most 1,000 items); file imports enrich on the job
+    // queue instead.
     for (i, (prefix, v)) in items.into_iter().enumerate() {
         let parsed = item_object(&prefix, v)
             .and_then(|m| parse_signal(&m, &prefix, now))
-            .and_then(|s| check_owned(&s.common, &prefix, &services, &touchpoints).map(|_| s));
-        match parsed {
-            Ok(s) => {
-                prepared.push(state.pipeline.prepare_signal(org, s, now));
-                accepted.push((i, prefix));
-            }
-            Err(e) => refused.push((i, e)),
-        }
+            .and_then(|s| check_owned(&s.common, &prefix, &services, &touchpoints).map(|_| s))
+            .map(|s| state.pipeline.prepare_signal(org, s, now));
+        batch.push(i, prefix, parsed);
     }
-    let stored = if prepared.is_empty() {
-        vec![]
-    } else {
-        state.store.insert_signals(&prepared).await?
-    };
-    Ok(Json(results(n, refused, accepted, stored)?))
+    let stored = state.store.insert_signals(&batch.prepared).await?;
+    Ok(Json(batch.results(stored)?))
 }
 
 #[utoipa::path(post, path = "/api/v1/events", tag = "ingestion",
@@ -408,32 +436,21 @@ pub async fn events(
     let catalogue = state.store.event_types(org).await?;
     let services = state.store.services(org).await?;
     let touchpoints = state.store.touchpoints(org).await?;
-    let n = items.len();
-    let mut refused = Vec::new();
-    let mut accepted = Vec::new();
-    let mut prepared = Vec::new();
+    let mut batch = Sorted::new(items.len());
     for (i, (prefix, v, ce)) in items.into_iter().enumerate() {
         let parsed = item_object(&prefix, v).and_then(|m| match ce {
             None => parse_event(&m, &prefix, &catalogue, now).map(|e| (e, "api".to_string())),
             Some(_) => from_cloudevent(m, &prefix, &catalogue, now),
         });
-        let parsed = parsed.and_then(|(e, src)| {
-            check_owned(&e.common, &prefix, &services, &touchpoints).map(|_| (e, src))
-        });
-        match parsed {
-            Ok((e, src)) => {
-                prepared.push(state.pipeline.prepare_event(org, e, &src, now));
-                accepted.push((i, prefix));
-            }
-            Err(e) => refused.push((i, e)),
-        }
+        let parsed = parsed
+            .and_then(|(e, src)| {
+                check_owned(&e.common, &prefix, &services, &touchpoints).map(|_| (e, src))
+            })
+            .map(|(e, src)| state.pipeline.prepare_event(org, e, &src, now));
+        batch.push(i, prefix, parsed);
     }
-    let stored = if prepared.is_empty() {
-        vec![]
-    } else {
-        state.store.insert_events(&prepared).await?
-    };
-    Ok(Json(results(n, refused, accepted, stored)?))
+    let stored = state.store.insert_events(&batch.prepared).await?;
+    Ok(Json(batch.results(stored)?))
 }
 
 /// One CloudEvent → an event item, with errors named by CloudEvents fields.

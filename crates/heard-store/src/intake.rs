@@ -178,6 +178,9 @@ impl Store {
 
     /// Stores signals in one transaction, one result per item (see the module's rule).
     pub async fn insert_signals(&self, items: &[NewSignal]) -> Result<Vec<Result<Ingested>>> {
+        if items.is_empty() {
+            return Ok(vec![]);
+        }
         self.insert_signals_with(items.iter().map(|s| (s, None)))
             .await
     }
@@ -251,6 +254,9 @@ impl Store {
 
     /// Stores events in one transaction, one result per item (see the module's rule).
     pub async fn insert_events(&self, items: &[NewEvent]) -> Result<Vec<Result<Ingested>>> {
+        if items.is_empty() {
+            return Ok(vec![]);
+        }
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let mut out = Vec::with_capacity(items.len());
