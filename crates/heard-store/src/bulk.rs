@@ -5,7 +5,9 @@
 //! **One batch, one transaction, all or nothing.** Rows go in as multi-row `INSERT ... ON CONFLICT DO NOTHING
 //! RETURNING` statements of up to [`ROWS_PER_STATEMENT`] rows (one prepared statement per size, reused from sqlx's
 //! statement cache), so SQLite parses and plans once per statement, not per row, and PostgreSQL takes one round
-//! trip per thousand rows. A row whose key was stored already (the returned keys say which) is judged by
+//! trip per thousand rows. A row whose key was stored already (the keys PostgreSQL returns say which; SQLite events
+//! are inserted without `RETURNING`, and only a statement that stored fewer rows than it was given is looked up again)
+//! is judged by
 //! `Replay::of` its stored fingerprint: the same content is a duplicate (nothing written, the first id answered);
 //! different content is a reused key, and then the whole batch rolls back and the caller is told which rows (an
 //! import refuses the batch, naming them). The jobs the batch causes (enrichment) and the import's new position
@@ -23,6 +25,7 @@ use heard_domain::event::NewEvent;
 use heard_domain::idempotency::{Replay, RequestFingerprint};
 use heard_domain::response::NewResponse;
 use heard_domain::signal::NewSignal;
+use sqlx::Row;
 use uuid::Uuid;
 
 use crate::intake::Ingested;
@@ -298,6 +301,8 @@ impl Store {
             BulkRows::Events(items) => {
                 debug_assert!(items.iter().all(|e| e.org_id == org));
                 let mut inserted = HashSet::new();
+                // Statements (on SQLite) that stored fewer rows than they were given.
+                let mut partial = Vec::new();
                 let chunks: Vec<&[NewEvent]> = items.chunks(ROWS_PER_STATEMENT).collect();
                 // On SQLite `OR IGNORE` (the same outcome here: every NOT NULL column is bound from a value, and a
                 // fresh id that met a stored one would be missing from the returned keys, which refuses the batch in
@@ -310,13 +315,13 @@ impl Store {
                         format!(
                             "INSERT {}INTO events (org_id, id, type, source, occurred_at, received_at, service_id, \
                              touchpoint_id, person_key, reference_key, measures, attributes, external_id, \
-                             request_hash) VALUES {} {}RETURNING external_id",
+                             request_hash) VALUES {} {}",
                             if anon { "OR IGNORE " } else { "" },
                             values(14, chunk.len(), anon),
                             if anon {
                                 ""
                             } else {
-                                "ON CONFLICT (org_id, external_id) DO NOTHING "
+                                "ON CONFLICT (org_id, external_id) DO NOTHING RETURNING external_id"
                             },
                         )
                     })
@@ -325,7 +330,7 @@ impl Store {
                 // the current one: the two overlap on two cores instead of taking turns.
                 on_tx!(tx, t => {
                     let build = |i: usize| -> Result<_> {
-                        let mut q = sqlx::query_scalar::<_, String>(&sqls[i]);
+                        let mut q = sqlx::query(&sqls[i]);
                         for e in chunks[i] {
                             q = q.bind(e.org_id.as_uuid()).bind(e.id.as_uuid()).bind(&e.event_type).bind(&e.source)
                                 .bind(e.occurred_at).bind(e.received_at)
@@ -341,16 +346,61 @@ impl Store {
                     let mut next = if chunks.is_empty() { None } else { Some(build(0)?) };
                     let mut i = 0;
                     while let Some(q) = next.take() {
-                        let (got, built) = futures_util::future::join(q.fetch_all(&mut **t), async {
+                        let run = async {
+                            if anon {
+                                q.execute(&mut **t).await.map(|r| (r.rows_affected(), Vec::new()))
+                            } else {
+                                let rows = q.fetch_all(&mut **t).await?;
+                                let keys = rows.iter().map(|r| r.try_get::<String, _>(0)).collect::<std::result::Result<Vec<_>, _>>()?;
+                                Ok((keys.len() as u64, keys))
+                            }
+                        };
+                        let (got, built) = futures_util::future::join(run, async {
                             (i + 1 < chunks.len()).then(|| build(i + 1)).transpose()
                         })
                         .await;
-                        inserted.extend(got?);
+                        let (count, keys) = got?;
+                        if anon {
+                            if count as usize == chunks[i].len() {
+                                inserted.extend(chunks[i].iter().map(|e| e.external_id.clone()));
+                            } else {
+                                partial.push(i);
+                            }
+                        } else {
+                            inserted.extend(keys);
+                        }
                         next = built?;
                         i += 1;
                     }
                     Ok::<(), StoreError>(())
                 })?;
+                // A statement that stored fewer rows than it was given: its stored rows are those whose stored id is
+                // the one this batch gave (ids are fresh), the same set `RETURNING` would have named.
+                for i in partial {
+                    let chunk = chunks[i];
+                    let sql = format!(
+                        "SELECT external_id, id FROM events WHERE org_id = {} AND external_id IN ({})",
+                        list(1, 1, anon),
+                        list(2, chunk.len(), anon)
+                    );
+                    let found: Vec<(String, Uuid)> = on_tx!(tx, t => {
+                        let mut q = sqlx::query_as(&sql).bind(org.as_uuid());
+                        for e in chunk {
+                            q = q.bind(e.external_id.as_str());
+                        }
+                        q.fetch_all(&mut **t).await
+                    })?;
+                    let ours: HashSet<(&str, Uuid)> = chunk
+                        .iter()
+                        .map(|e| (e.external_id.as_str(), *e.id.as_uuid()))
+                        .collect();
+                    inserted.extend(
+                        found
+                            .into_iter()
+                            .filter(|(k, id)| ours.contains(&(k.as_str(), *id)))
+                            .map(|(k, _)| k),
+                    );
+                }
                 let keys: Vec<String> = items.iter().map(|e| e.external_id.clone()).collect();
                 let missing: Vec<&String> =
                     keys.iter().filter(|k| !inserted.contains(*k)).collect();
