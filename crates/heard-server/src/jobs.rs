@@ -76,7 +76,8 @@ impl JobRegistry {
 }
 
 /// The queue's self-test kind: its effect is one row in `job_test_effects`, a table only the tests create (a payload
-/// with `"fail": true` fails instead, with `"panic": true` panics). The
+/// with `"fail": true` fails instead, with `"panic": true` panics, and `"sleep_ms": N` (at most 1,000) takes that long
+/// first, so a test can keep a queue busy for a known time). The
 /// product never registers it; the test harness does, and `heard serve` does only under the hidden variable
 /// `HEARD_TEST_JOBS=1` (the two-process SIGKILL test needs a real server running a countable effect).
 #[doc(hidden)]
@@ -98,6 +99,9 @@ impl JobHandler for TestEffect {
             }
             if job.job.payload.get("fail").and_then(|v| v.as_bool()) == Some(true) {
                 return Err(format!("job {} asked to fail", job.job.id));
+            }
+            if let Some(ms) = job.job.payload.get("sleep_ms").and_then(|v| v.as_u64()) {
+                tokio::time::sleep(std::time::Duration::from_millis(ms.min(1000))).await;
             }
             let mut tx = store.begin().await.map_err(|e| e.to_string())?;
             tx.complete_job(job).await.map_err(|e| e.to_string())?;

@@ -469,11 +469,17 @@ async fn two_servers_share_ten_thousand_jobs_through_a_sigkill_and_a_sigterm_eac
         .await
         .unwrap()
         .id;
+    // Each job takes at least 5 ms, so one server (4 workers) does at most 800 a second and the survivor cannot
+    // finish the queue in the 5 s it is given after the kill, however fast the machine.
     let mut tx = store.begin().await.unwrap();
     for i in 0..JOBS {
-        tx.enqueue(NewJob::new(org, TEST_EFFECT_KIND, json!({ "n": i })))
-            .await
-            .unwrap();
+        tx.enqueue(NewJob::new(
+            org,
+            TEST_EFFECT_KIND,
+            json!({ "n": i, "sleep_ms": 5 }),
+        ))
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
 
