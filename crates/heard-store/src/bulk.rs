@@ -600,22 +600,8 @@ impl Store {
         org: OrgId,
         ids: &[Uuid],
     ) -> Result<Vec<SignalText>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT id, language, text FROM signals WHERE org_id = $1 AND enrichment IS NULL AND id IN ({})",
-                list(2, chunk.len(), false)
-            );
-            let rows: Vec<SignalText> = crate::on_pool!(self, p => {
-                let mut q = sqlx::query_as(&sql).bind(org.as_uuid());
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.fetch_all(p).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
+        self.awaiting_enrichment(org, ids, "id, language, text", "signals")
+            .await
     }
 
     /// Of `ids`, the responses of `org` that have no enrichment yet.
@@ -624,14 +610,36 @@ impl Store {
         org: OrgId,
         ids: &[Uuid],
     ) -> Result<Vec<ResponseText>> {
+        self.awaiting_enrichment(
+            org,
+            ids,
+            "id, survey_id, survey_version, language, answers",
+            "responses",
+        )
+        .await
+    }
+
+    /// `columns` of the rows of `table` among `ids` (of `org`) with no enrichment yet, 500 ids to a query.
+    async fn awaiting_enrichment<T>(
+        &self,
+        org: OrgId,
+        ids: &[Uuid],
+        columns: &str,
+        table: &str,
+    ) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
         let mut out = Vec::new();
         for chunk in ids.chunks(500) {
             let sql = format!(
-                "SELECT id, survey_id, survey_version, language, answers FROM responses \
-                 WHERE org_id = $1 AND enrichment IS NULL AND id IN ({})",
+                "SELECT {columns} FROM {table} WHERE org_id = $1 AND enrichment IS NULL AND id IN ({})",
                 list(2, chunk.len(), false)
             );
-            let rows: Vec<ResponseText> = crate::on_pool!(self, p => {
+            let rows: Vec<T> = crate::on_pool!(self, p => {
                 let mut q = sqlx::query_as(&sql).bind(org.as_uuid());
                 for id in chunk {
                     q = q.bind(*id);
