@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod records;
 pub mod responses;
 pub mod search;
+pub mod snapshots;
 pub mod throttle;
 mod writer;
 

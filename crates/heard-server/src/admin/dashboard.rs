@@ -2,8 +2,7 @@
 //! data table, and the A-11 exports (the v2 per-response CSV and the quarterly collection figures).
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use heard_domain::fiscal::FiscalQuarter;
 use heard_domain::report::{self, ResponseFacts};
 use heard_domain::survey::{SurveyDefinition, TemplateKind};
@@ -418,15 +417,5 @@ pub async fn a11_csv(
         .into_inner()
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let name = format!("a11-v2-{}-{}.csv", s.id, quarter);
-    let mut resp = body.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).expect("ascii"),
-    );
-    Ok(resp)
+    super::csv_table::attachment(&name, body.into())
 }

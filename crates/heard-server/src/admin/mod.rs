@@ -5,6 +5,7 @@
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
 mod api_keys;
+pub mod csv_table;
 mod dashboard;
 mod filters;
 mod inbox;

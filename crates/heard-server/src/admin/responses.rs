@@ -3,8 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use heard_domain::{ResponseId, ServiceId, SurveyId, Zone};
 use heard_store::StoredResponse;
 use heard_store::responses::{Order, ResponseFilter};
@@ -305,15 +304,5 @@ pub async fn export(
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
-    let mut resp = Body::from_stream(stream).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"heard-responses.csv\""),
-    );
-    Ok(resp)
+    super::csv_table::attachment("heard-responses.csv", Body::from_stream(stream))
 }

@@ -22,8 +22,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{Days, NaiveDate};
 use heard_domain::{ServiceId, Zone, chart, report};
 use heard_insight::hypothesis::two_proportion_z;
@@ -543,18 +542,7 @@ pub async fn explorer_csv(
     let body = w
         .into_inner()
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut resp = Body::from(body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-            .map_err(|e| AppError::Internal(e.to_string()))?,
-    );
-    Ok(resp)
+    super::csv_table::attachment(name, Body::from(body))
 }
 
 /// A snippet as HTML: the text escaped, then each match between the store's marks wrapped in `<mark>`. Marks
