@@ -206,7 +206,7 @@ pub struct Step<'a> {
 }
 
 /// How often b directly follows a in a trace, and the time between them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Edge {
     /// The earlier activity.
     pub from: String,
@@ -223,7 +223,7 @@ pub struct Edge {
 /// The directly-follows graph, in PM4Py's `discover_dfg` shape: the edges between activities (no artificial start
 /// or end node among them), and separately how many traces start and end with each activity. A Sankey or a drawn
 /// DFG adds the artificial start and end nodes from `start_activities` and `end_activities`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dfg {
     /// Edges, most frequent first (ties by activity names).
     pub edges: Vec<Edge>,
@@ -234,7 +234,7 @@ pub struct Dfg {
 }
 
 /// A variant: a sequence of activities and the number of cases whose trace is exactly it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Variant {
     /// The activities in order.
     pub activities: Vec<String>,
@@ -243,7 +243,7 @@ pub struct Variant {
 }
 
 /// Variants, most frequent first, the first `top` of them, and what the rest add up to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Variants {
     /// The most frequent variants (ties by their activities, alphabetically).
     pub top: Vec<Variant>,
@@ -256,7 +256,7 @@ pub struct Variants {
 }
 
 /// Where journeys start: the channel and touchpoint of each case's first event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Start {
     /// The first event's channel (None: not known).
     pub channel: Option<String>,
@@ -267,7 +267,7 @@ pub struct Start {
 }
 
 /// Channel switching: consecutive events of a case, both with a channel, through different channels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelSwitching {
     /// Cases with at least two events whose channel is known.
     pub cases: u64,
@@ -281,7 +281,7 @@ pub struct ChannelSwitching {
 
 /// Rework of one activity: it happened more than once in a case (e.g. information asked for again, a second call).
 /// `cases_with_rework` is PM4Py's `get_rework_cases_per_activity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rework {
     /// The activity.
     pub activity: String,
@@ -296,7 +296,7 @@ pub struct Rework {
 }
 
 /// Repeat contacts: how many contact events (calls, chats, visits: the activities named) each case had.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepeatContacts {
     /// Cases with at least one contact.
     pub cases_with_contact: u64,
@@ -308,12 +308,53 @@ pub struct RepeatContacts {
     pub per_case: Vec<u64>,
 }
 
+/// One node of [`Flows`]: the activity at one position of the traces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowNode {
+    /// The position in the trace, from 0 (the first event).
+    pub position: usize,
+    /// The activity; None pools the less frequent ones ("other activities").
+    pub activity: Option<String>,
+    /// Traces with this activity at this position.
+    pub cases: u64,
+}
+
+/// One link of [`Flows`]: traces going from one activity at `position` to another at `position + 1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowLink {
+    /// The position of the earlier event, from 0.
+    pub position: usize,
+    /// The activity at `position` (None: other activities).
+    pub from: Option<String>,
+    /// The activity at `position + 1` (None: other activities).
+    pub to: Option<String>,
+    /// Traces that go this way.
+    pub cases: u64,
+}
+
+/// The first steps of every trace by position ([`EventLog::flows`]), the data of a Sankey diagram.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flows {
+    /// Positions covered.
+    pub depth: usize,
+    /// All cases (each is in the first position's nodes).
+    pub cases: u64,
+    /// Nodes by position, most frequent first, "other" last in each position.
+    pub nodes: Vec<FlowNode>,
+    /// Links by position, most frequent first.
+    pub links: Vec<FlowLink>,
+}
+
 /// A journey: ordered stages, each reached by events of given activities or at given touchpoints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JourneyDefinition {
     /// The journey's name, e.g. "Apply for disability benefits".
     pub name: String,
+    /// When set, the journey covers only events, responses and signals of this service (its name as the event log
+    /// gives it, in English); when absent, everything the organization has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// The stages in the order a person goes through them.
     pub stages: Vec<StageDefinition>,
 }
@@ -364,6 +405,12 @@ impl JourneyDefinition {
     pub fn validate(&self) -> Result<(), JourneyError> {
         if self.name.trim().is_empty() {
             return Err(bad("name", "give the journey a name"));
+        }
+        if self.service.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err(bad(
+                "service",
+                "name a service, or leave the field out for every service",
+            ));
         }
         if self.stages.is_empty() || self.stages.len() > 50 {
             return Err(bad(
@@ -426,7 +473,7 @@ impl JourneyDefinition {
 }
 
 /// One stage of a funnel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunnelStage {
     /// The stage's name.
     pub name: String,
@@ -442,7 +489,7 @@ pub struct FunnelStage {
 }
 
 /// A distribution of durations, ms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Durations {
     /// How many.
     pub n: u64,
@@ -453,7 +500,7 @@ pub struct Durations {
 }
 
 /// A journey's funnel: each stage in order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Funnel {
     /// The journey's name.
     pub journey: String,
@@ -802,6 +849,98 @@ impl EventLog {
             out.per_case[(n - 1).min(buckets - 1)] += 1;
         }
         out
+    }
+
+    /// Flows by position, for a Sankey diagram: where traces go in their first `depth` steps. Node (k, a) is "the
+    /// k-th event (from 0) is activity a"; a link (k, a, b) counts traces whose k-th event is a and (k+1)-th is b.
+    /// In each position only the `top` most frequent activities keep their name; the rest are pooled as `None`
+    /// ("other activities"), so the diagram stays legible. Unlike the DFG this is acyclic by construction.
+    pub fn flows(&self, depth: usize, top: usize) -> Flows {
+        let a = self.activities.len();
+        let depth = depth.max(1);
+        // Per position, cases whose trace has an event there, by activity.
+        let mut at = vec![vec![0u64; a]; depth];
+        for c in 0..self.cases.len() {
+            for (k, i) in self.range(c).take(depth).enumerate() {
+                at[k][self.activity[i] as usize] += 1;
+            }
+        }
+        // The kept activities per position: `keep[k][act]` is true for the named ones.
+        let keep: Vec<Vec<bool>> = at
+            .iter()
+            .map(|counts| {
+                let mut order: Vec<usize> = (0..a).filter(|&x| counts[x] > 0).collect();
+                order.sort_by(|&x, &y| {
+                    counts[y]
+                        .cmp(&counts[x])
+                        .then_with(|| self.activities[x].cmp(&self.activities[y]))
+                });
+                let mut k = vec![false; a];
+                for &x in order.iter().take(top) {
+                    k[x] = true;
+                }
+                k
+            })
+            .collect();
+        let label = |k: usize, x: u32| -> Option<String> {
+            keep[k][x as usize].then(|| self.activities[x as usize].clone())
+        };
+        let mut nodes: HashMap<(usize, Option<String>), u64> = HashMap::new();
+        let mut links: HashMap<(usize, Option<String>, Option<String>), u64> = HashMap::new();
+        for c in 0..self.cases.len() {
+            let r = self.range(c);
+            let n = r.len().min(depth);
+            for k in 0..n {
+                let i = r.start + k;
+                *nodes.entry((k, label(k, self.activity[i]))).or_default() += 1;
+                if k + 1 < n {
+                    let key = (
+                        k,
+                        label(k, self.activity[i]),
+                        label(k + 1, self.activity[i + 1]),
+                    );
+                    *links.entry(key).or_default() += 1;
+                }
+            }
+        }
+        let mut nodes: Vec<FlowNode> = nodes
+            .into_iter()
+            .map(|((position, activity), cases)| FlowNode {
+                position,
+                activity,
+                cases,
+            })
+            .collect();
+        // By position, then most frequent first, "other" last.
+        nodes.sort_by(|x, y| {
+            x.position
+                .cmp(&y.position)
+                .then(x.activity.is_none().cmp(&y.activity.is_none()))
+                .then(y.cases.cmp(&x.cases))
+                .then_with(|| x.activity.cmp(&y.activity))
+        });
+        let mut links: Vec<FlowLink> = links
+            .into_iter()
+            .map(|((position, from, to), cases)| FlowLink {
+                position,
+                from,
+                to,
+                cases,
+            })
+            .collect();
+        links.sort_by(|x, y| {
+            x.position
+                .cmp(&y.position)
+                .then(y.cases.cmp(&x.cases))
+                .then_with(|| x.from.cmp(&y.from))
+                .then_with(|| x.to.cmp(&y.to))
+        });
+        Flows {
+            depth,
+            cases: self.cases.len() as u64,
+            nodes,
+            links,
+        }
     }
 
     /// The journey's funnel. A case reaches stage 0 at its first event of stage 0, and stage i + 1 at its first
@@ -1209,6 +1348,45 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field, "stages[0].touchpoints[0]");
+    }
+
+    #[test]
+    fn flows_by_position_pool_the_rare_activities() {
+        let f = sample().flows(3, 1);
+        assert_eq!(f.cases, 3);
+        // Position 0: application_started ×2 (kept), call ×1 (other).
+        let at0: Vec<_> = f
+            .nodes
+            .iter()
+            .filter(|n| n.position == 0)
+            .map(|n| (n.activity.as_deref(), n.cases))
+            .collect();
+        assert_eq!(at0, [(Some("application_started"), 2), (None, 1)]);
+        // Position 1: application_submitted (p1), application_started (p2): a tie, the first by name is kept.
+        let link = |from: Option<&str>, to: Option<&str>| {
+            f.links
+                .iter()
+                .find(|l| l.position == 0 && l.from.as_deref() == from && l.to.as_deref() == to)
+                .map(|l| l.cases)
+        };
+        assert_eq!(link(Some("application_started"), None), Some(1));
+        assert_eq!(link(None, Some("application_started")), Some(1));
+        // p3 has one event: no link from it. Each position's nodes add up to the traces that reach it.
+        let total = |k: usize| {
+            f.nodes
+                .iter()
+                .filter(|n| n.position == k)
+                .map(|n| n.cases)
+                .sum::<u64>()
+        };
+        assert_eq!((total(0), total(1), total(2)), (3, 2, 2));
+        let from0: u64 = f
+            .links
+            .iter()
+            .filter(|l| l.position == 0)
+            .map(|l| l.cases)
+            .sum();
+        assert_eq!(from0, 2);
     }
 
     #[test]
