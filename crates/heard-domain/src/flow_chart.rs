@@ -245,7 +245,7 @@ pub fn sankey_svg(nodes: &[SankeyNode], links: &[SankeyLink], title: &str, desc:
                 r#"<text x="{}" y="{}">{} ({})</text>"#,
                 num(x(n.column) + NODE_W + 3.0),
                 num(y[i] + h.min(24.0) / 2.0 + 4.0),
-                escape(&short(&n.label, 20)),
+                escape(&short(&n.label, 15)),
                 n.value,
             );
         }
