@@ -24,8 +24,7 @@ use futures_util::future::BoxFuture;
 use heard_domain::fiscal::FiscalQuarter;
 use heard_domain::{FieldError, OrgId, Zone};
 use heard_insight::journeys::{
-    ChannelSwitching, Dfg, EventLog, EventLogBuilder, Flows, Funnel, JourneyDefinition,
-    RepeatContacts, Rework, Start, Variants,
+    EventLogBuilder, JourneyAccumulator, JourneyDefinition, JourneyFigures,
 };
 use heard_store::Store;
 use heard_store::event_log::{LogOrder, LogQuery, LogRow};
@@ -155,27 +154,25 @@ pub struct JourneyResult {
     pub definition: JourneyDefinition,
     /// The period (`""`: all time).
     pub period: String,
-    /// Events of known people read, and the people (cases).
-    pub events: u64,
-    pub people: u64,
-    pub starts: Vec<Start>,
-    pub funnel: Funnel,
-    pub dfg: Dfg,
-    pub variants: Variants,
-    pub switching: ChannelSwitching,
-    pub rework: Vec<Rework>,
-    pub repeat_contacts: RepeatContacts,
-    pub flows: Flows,
+    /// The figures; `cases` are people.
+    pub figures: JourneyFigures,
 }
 
-/// Reads the organization's log for the journey and period and builds it. Rows stream from the database with a
-/// cursor in (person, time) order; the log itself holds about 24 bytes per event plus each distinct string once.
-pub async fn build_log(
+/// Events of one chunk: the log is built and folded into the figures this many events at a time (about 24 bytes
+/// each, plus each distinct person key once).
+pub const CHUNK_EVENTS: usize = 250_000;
+
+/// Computes the journey's figures over the organization's log in `range`, in bounded memory: rows stream from the
+/// database with a cursor in (person, time) order, and every `chunk_events` events (at a person's boundary) the
+/// chunk's log is built and added to a [`JourneyAccumulator`]. Memory is one chunk plus the figures, whatever the
+/// size of the log.
+pub async fn compute(
     store: &Store,
     org: OrgId,
     journey: &JourneyDefinition,
     range: (i64, i64),
-) -> heard_store::Result<EventLog> {
+    chunk_events: usize,
+) -> heard_store::Result<JourneyFigures> {
     let mut rows = store.log_rows(
         org,
         LogQuery {
@@ -184,31 +181,27 @@ pub async fn build_log(
             order: LogOrder::Person,
         },
     );
-    let mut b = EventLogBuilder::new();
+    let mut acc =
+        JourneyAccumulator::new(journey, &CONTACT_ACTIVITIES, CONTACT_BUCKETS, FLOW_DEPTH);
+    let mut chunk = EventLogBuilder::new();
+    let mut person: Option<String> = None;
     while let Some(row) = rows.try_next().await? {
-        if in_scope(journey, &row) {
-            push_row(&mut b, &row);
+        let Some(p) = row.person_key.as_deref() else {
+            continue;
+        };
+        if !in_scope(journey, &row) {
+            continue;
         }
+        if person.as_deref() != Some(p) {
+            if chunk.len() >= chunk_events.max(1) {
+                acc.add(&std::mem::take(&mut chunk).build());
+            }
+            person = Some(p.to_string());
+        }
+        push_row(&mut chunk, &row);
     }
-    Ok(b.build())
-}
-
-/// The journey's figures over a built log.
-pub fn figures(log: &EventLog, journey: &JourneyDefinition, period: &str) -> JourneyResult {
-    JourneyResult {
-        definition: journey.clone(),
-        period: period.to_string(),
-        events: log.len() as u64,
-        people: log.case_count() as u64,
-        starts: log.starts(),
-        funnel: log.funnel(journey),
-        dfg: log.directly_follows(),
-        variants: log.variants(TOP_VARIANTS),
-        switching: log.channel_switching(),
-        rework: log.rework(),
-        repeat_contacts: log.repeat_contacts(&CONTACT_ACTIVITIES, CONTACT_BUCKETS),
-        flows: log.flows(FLOW_DEPTH, FLOW_TOP),
-    }
+    acc.add(&chunk.build());
+    Ok(acc.finish(TOP_VARIANTS, FLOW_TOP))
 }
 
 /// The scope of a journey's snapshots.
@@ -350,12 +343,15 @@ impl JobHandler for RefreshJourney {
             let zone = store.org(org).await.map_err(|e| e.to_string())?.time_zone;
             let range = period_range(&zone, period).map_err(|e| e.message.clone())?;
             let started = heard_store::now_ms();
-            let log = build_log(store, org, &def, range)
+            let figures = compute(store, org, &def, range, CHUNK_EVENTS)
                 .await
                 .map_err(|e| e.to_string())?;
-            let result = figures(&log, &def, period);
-            let n = log.len() as i64;
-            drop(log);
+            let n = figures.events as i64;
+            let result = JourneyResult {
+                definition: def,
+                period: period.to_string(),
+                figures,
+            };
             let json = serde_json::to_string(&result).map_err(|e| e.to_string())?;
             store
                 .put_insight_snapshot(

@@ -182,9 +182,10 @@ pub async fn show(
 }
 
 /// The page's figures: tables as rows of words, and the two charts.
-fn view(r: &JourneyResult, period: &str) -> Value {
+fn view(res: &JourneyResult, period: &str) -> Value {
+    let r = &res.figures;
     let pw = period_words(period);
-    let people = r.people;
+    let people = r.cases;
     let first = r.funnel.stages.first().map(|s| s.cases).unwrap_or(0);
     let biggest = r
         .funnel
@@ -219,7 +220,7 @@ fn view(r: &JourneyResult, period: &str) -> Value {
         .collect();
     let funnel_svg = flow_chart::funnel_svg(
         &bars,
-        &format!("{}: people reaching each stage", r.definition.name),
+        &format!("{}: people reaching each stage", res.definition.name),
         &format!(
             "A funnel of the journey's stages, in order, {pw}: for each stage the people who reached it (n = {first} at the first stage) and, in grey, those who reached the stage before but not this one. The same figures are in the table below the chart."
         ),
@@ -260,7 +261,7 @@ fn view(r: &JourneyResult, period: &str) -> Value {
     let sankey_svg = flow_chart::sankey_svg(
         &nodes,
         &links,
-        &format!("{}: the first {} steps", r.definition.name, r.flows.depth),
+        &format!("{}: the first {} steps", res.definition.name, r.flows.depth),
         &format!(
             "A Sankey diagram of what people did first, second and so on, {pw}, n = {people} people: each column is a step, each bar an activity with the people whose step it was, and each band the people who went from one activity to the next. Activities beyond the {} most frequent in a step are pooled as other activities. The same figures are in the table below the chart.",
             j::FLOW_TOP
@@ -327,7 +328,8 @@ fn opt(x: Option<f64>) -> String {
 }
 
 /// One of the page's tables as CSV: codes beside words, durations in milliseconds.
-fn csv(r: &JourneyResult, table: &str, id: &str, period: &str) -> AppResult<Response> {
+fn csv(res: &JourneyResult, table: &str, id: &str, period: &str) -> AppResult<Response> {
+    let r = &res.figures;
     let p = if period.is_empty() {
         "all-time"
     } else {

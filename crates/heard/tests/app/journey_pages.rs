@@ -6,6 +6,7 @@
 
 use std::process::{Command, Stdio};
 
+use futures_util::TryStreamExt;
 use heard_domain::Role;
 use heard_server::jobs::{JobRegistry, Worker, WorkerOptions};
 use heard_server::journeys::{self as j, JourneyResult};
@@ -234,8 +235,8 @@ both_backends!(definitions_round_trip_and_are_validated, |app| {
         .unwrap()
         .unwrap();
     let r: JourneyResult = serde_json::from_str(&snap.result).unwrap();
-    assert_eq!((r.events, r.people, snap.n), (2, 1, 2));
-    assert_eq!(r.funnel.stages[0].cases, 1);
+    assert_eq!((r.figures.events, r.figures.cases, snap.n), (2, 1, 2));
+    assert_eq!(r.figures.funnel.stages[0].cases, 1);
 });
 
 /// `heard demo-data` on a small N into a fresh database, then a test server over it.
@@ -267,6 +268,14 @@ fn cell_after<'a>(html: &'a str, row_header: &str) -> Vec<&'a str> {
         .skip(1)
         .map(|c| c.split("</td>").next().unwrap())
         .collect()
+}
+
+/// heard-insight's figures over the whole log, computed directly.
+struct Direct {
+    events: u64,
+    people: u64,
+    funnel: heard_insight::journeys::Funnel,
+    dfg: heard_insight::journeys::Dfg,
 }
 
 fn thousands(n: u64) -> String {
@@ -317,10 +326,56 @@ async fn demo_journey_page(backend: Backend) {
         .unwrap()
         .unwrap();
     let def = heard_insight::journeys::JourneyDefinition::from_json(&stored.definition).unwrap();
-    let log = j::build_log(&app.store, demo.id, &def, (i64::MIN, i64::MAX))
+    // The whole log in memory, built from the store's rows as the job reads them, and heard-insight's figures.
+    let rows: Vec<heard_store::event_log::LogRow> = app
+        .store
+        .log_rows(
+            demo.id,
+            heard_store::event_log::LogQuery {
+                from: i64::MIN,
+                to: i64::MAX,
+                order: heard_store::event_log::LogOrder::Person,
+            },
+        )
+        .try_collect()
         .await
         .unwrap();
-    let direct = j::figures(&log, &def, "");
+    let mut b = heard_insight::journeys::EventLogBuilder::new();
+    for r in rows.iter().filter(|r| j::in_scope(&def, r)) {
+        j::push_row(&mut b, r);
+    }
+    let log = b.build();
+    assert!(log.case_count() > 50, "{}", log.case_count());
+    let direct = Direct {
+        events: log.len() as u64,
+        people: log.case_count() as u64,
+        funnel: log.funnel(&def),
+        dfg: log.directly_follows(),
+    };
+    // The job's chunked computation gives the same counts with chunks of any size.
+    for chunk in [1, 97, j::CHUNK_EVENTS] {
+        let f = j::compute(&app.store, demo.id, &def, (i64::MIN, i64::MAX), chunk)
+            .await
+            .unwrap();
+        assert_eq!((f.events, f.cases), (direct.events, direct.people));
+        assert_eq!(f.variants, log.variants(j::TOP_VARIANTS));
+        assert_eq!(f.starts, log.starts());
+        assert_eq!(f.rework, log.rework());
+        let counts = |d: &heard_insight::journeys::Dfg| {
+            d.edges
+                .iter()
+                .map(|e| (e.from.clone(), e.to.clone(), e.count))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(counts(&f.dfg), counts(&direct.dfg));
+        let reached = |f: &heard_insight::journeys::Funnel| {
+            f.stages
+                .iter()
+                .map(|s| (s.cases, s.dropped))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(reached(&f.funnel), reached(&direct.funnel));
+    }
     assert!(page.contains(&format!(
         "from <strong>{}</strong> events of <strong>{}</strong> people",
         thousands(direct.events),
