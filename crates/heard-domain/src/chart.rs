@@ -388,7 +388,7 @@ fn legend(s: &mut String) {
 
 /// A stable id from the chart's content, so that several charts on one page do not share ids (which would give one
 /// chart another's accessible name); identical charts may share one harmlessly.
-fn chart_id(points: &[WeekPoint], title: &str, desc: &str) -> String {
+pub(crate) fn chart_id(points: &[WeekPoint], title: &str, desc: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
         for b in bytes {
@@ -408,7 +408,7 @@ fn chart_id(points: &[WeekPoint], title: &str, desc: &str) -> String {
 }
 
 /// Escapes text for XML content and attributes, and drops the control characters XML 1.0 cannot carry at all.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -426,7 +426,7 @@ fn escape(text: &str) -> String {
 }
 
 /// Coordinates to one decimal: enough for a 720-wide drawing, and short.
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     format!("{v:.1}")
 }
 

@@ -9,6 +9,7 @@ pub mod chart;
 pub mod error;
 pub mod event;
 pub mod fiscal;
+pub mod flow_chart;
 pub mod i18n;
 pub mod idempotency;
 pub mod identity;

@@ -206,7 +206,7 @@ pub struct Step<'a> {
 }
 
 /// How often b directly follows a in a trace, and the time between them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Edge {
     /// The earlier activity.
     pub from: String,
@@ -223,7 +223,7 @@ pub struct Edge {
 /// The directly-follows graph, in PM4Py's `discover_dfg` shape: the edges between activities (no artificial start
 /// or end node among them), and separately how many traces start and end with each activity. A Sankey or a drawn
 /// DFG adds the artificial start and end nodes from `start_activities` and `end_activities`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dfg {
     /// Edges, most frequent first (ties by activity names).
     pub edges: Vec<Edge>,
@@ -234,7 +234,7 @@ pub struct Dfg {
 }
 
 /// A variant: a sequence of activities and the number of cases whose trace is exactly it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Variant {
     /// The activities in order.
     pub activities: Vec<String>,
@@ -243,7 +243,7 @@ pub struct Variant {
 }
 
 /// Variants, most frequent first, the first `top` of them, and what the rest add up to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Variants {
     /// The most frequent variants (ties by their activities, alphabetically).
     pub top: Vec<Variant>,
@@ -256,7 +256,7 @@ pub struct Variants {
 }
 
 /// Where journeys start: the channel and touchpoint of each case's first event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Start {
     /// The first event's channel (None: not known).
     pub channel: Option<String>,
@@ -267,7 +267,7 @@ pub struct Start {
 }
 
 /// Channel switching: consecutive events of a case, both with a channel, through different channels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelSwitching {
     /// Cases with at least two events whose channel is known.
     pub cases: u64,
@@ -281,7 +281,7 @@ pub struct ChannelSwitching {
 
 /// Rework of one activity: it happened more than once in a case (e.g. information asked for again, a second call).
 /// `cases_with_rework` is PM4Py's `get_rework_cases_per_activity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rework {
     /// The activity.
     pub activity: String,
@@ -296,7 +296,7 @@ pub struct Rework {
 }
 
 /// Repeat contacts: how many contact events (calls, chats, visits: the activities named) each case had.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepeatContacts {
     /// Cases with at least one contact.
     pub cases_with_contact: u64,
@@ -308,12 +308,53 @@ pub struct RepeatContacts {
     pub per_case: Vec<u64>,
 }
 
+/// One node of [`Flows`]: the activity at one position of the traces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowNode {
+    /// The position in the trace, from 0 (the first event).
+    pub position: usize,
+    /// The activity; None pools the less frequent ones ("other activities").
+    pub activity: Option<String>,
+    /// Traces with this activity at this position.
+    pub cases: u64,
+}
+
+/// One link of [`Flows`]: traces going from one activity at `position` to another at `position + 1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowLink {
+    /// The position of the earlier event, from 0.
+    pub position: usize,
+    /// The activity at `position` (None: other activities).
+    pub from: Option<String>,
+    /// The activity at `position + 1` (None: other activities).
+    pub to: Option<String>,
+    /// Traces that go this way.
+    pub cases: u64,
+}
+
+/// The first steps of every trace by position ([`EventLog::flows`]), the data of a Sankey diagram.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flows {
+    /// Positions covered.
+    pub depth: usize,
+    /// All cases (each is in the first position's nodes).
+    pub cases: u64,
+    /// Nodes by position, most frequent first, "other" last in each position.
+    pub nodes: Vec<FlowNode>,
+    /// Links by position, most frequent first.
+    pub links: Vec<FlowLink>,
+}
+
 /// A journey: ordered stages, each reached by events of given activities or at given touchpoints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JourneyDefinition {
     /// The journey's name, e.g. "Apply for disability benefits".
     pub name: String,
+    /// When set, the journey covers only events, responses and signals of this service (its name as the event log
+    /// gives it, in English); when absent, everything the organization has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// The stages in the order a person goes through them.
     pub stages: Vec<StageDefinition>,
 }
@@ -364,6 +405,12 @@ impl JourneyDefinition {
     pub fn validate(&self) -> Result<(), JourneyError> {
         if self.name.trim().is_empty() {
             return Err(bad("name", "give the journey a name"));
+        }
+        if self.service.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err(bad(
+                "service",
+                "name a service, or leave the field out for every service",
+            ));
         }
         if self.stages.is_empty() || self.stages.len() > 50 {
             return Err(bad(
@@ -426,7 +473,7 @@ impl JourneyDefinition {
 }
 
 /// One stage of a funnel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunnelStage {
     /// The stage's name.
     pub name: String,
@@ -442,7 +489,7 @@ pub struct FunnelStage {
 }
 
 /// A distribution of durations, ms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Durations {
     /// How many.
     pub n: u64,
@@ -453,7 +500,7 @@ pub struct Durations {
 }
 
 /// A journey's funnel: each stage in order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Funnel {
     /// The journey's name.
     pub journey: String,
@@ -654,7 +701,6 @@ impl EventLog {
             let i = self.case_start[c] as usize;
             *by.entry((self.channel[i], self.touchpoint[i])).or_default() += 1;
         }
-        type Place = (Option<String>, Option<String>);
         let mut v: Vec<(Place, u64)> = by
             .into_iter()
             .map(|((ch, tp), n)| {
@@ -804,11 +850,53 @@ impl EventLog {
         out
     }
 
-    /// The journey's funnel. A case reaches stage 0 at its first event of stage 0, and stage i + 1 at its first
-    /// event of stage i + 1 at or after the time it reached stage i; a case that never reaches a stage stops there.
-    /// Time between stages is from reaching one to reaching the next. The definition should be validated first
-    /// ([`JourneyDefinition::validate`]); an activity or touchpoint the log does not hold matches nothing.
-    pub fn funnel(&self, journey: &JourneyDefinition) -> Funnel {
+    /// Flows by position, for a Sankey diagram: where traces go in their first `depth` steps. Node (k, a) is "the
+    /// k-th event (from 0) is activity a"; a link (k, a, b) counts traces whose k-th event is a and (k+1)-th is b.
+    /// In each position only the `top` most frequent activities keep their name; the rest are pooled as `None`
+    /// ("other activities"), so the diagram stays legible. Unlike the DFG this is acyclic by construction.
+    pub fn flows(&self, depth: usize, top: usize) -> Flows {
+        let (nodes, links) = self.raw_flows(depth);
+        pool_flows(depth, self.cases.len() as u64, nodes, links, top)
+    }
+
+    /// Node and link counts by position over the first `depth` events of each trace, every activity by name.
+    fn raw_flows(&self, depth: usize) -> (RawNodes, RawLinks) {
+        let depth = depth.max(1);
+        let mut nodes: HashMap<(usize, u32), u64> = HashMap::new();
+        let mut links: HashMap<(usize, u32, u32), u64> = HashMap::new();
+        for c in 0..self.cases.len() {
+            let r = self.range(c);
+            let n = r.len().min(depth);
+            for k in 0..n {
+                let i = r.start + k;
+                *nodes.entry((k, self.activity[i])).or_default() += 1;
+                if k + 1 < n {
+                    *links
+                        .entry((k, self.activity[i], self.activity[i + 1]))
+                        .or_default() += 1;
+                }
+            }
+        }
+        let name = |x: u32| self.activities[x as usize].clone();
+        (
+            nodes
+                .into_iter()
+                .map(|((k, a), n)| ((k, name(a)), n))
+                .collect(),
+            links
+                .into_iter()
+                .map(|((k, a, b), n)| ((k, name(a), name(b)), n))
+                .collect(),
+        )
+    }
+
+    /// How many cases reached each stage of `journey` in order; `gap(k, ms)` is told the time from stage k - 1 to
+    /// stage k of each case that reached k (k ≥ 1).
+    fn funnel_walk(
+        &self,
+        journey: &JourneyDefinition,
+        mut gap: impl FnMut(usize, i64),
+    ) -> Vec<u64> {
         let s = journey.stages.len();
         // Stage of each activity and touchpoint index (NONE: none).
         let mut by_activity = vec![NONE; self.activities.len()];
@@ -826,7 +914,6 @@ impl EventLog {
             }
         }
         let mut reached = vec![0u64; s];
-        let mut gaps: Vec<Vec<i64>> = vec![Vec::new(); s];
         for c in 0..self.cases.len() {
             let mut next = 0usize;
             let mut at = i64::MIN;
@@ -841,7 +928,7 @@ impl EventLog {
                 }
                 if stage == next as u32 && self.time[i] >= at {
                     if next > 0 {
-                        gaps[next].push(self.time[i] - at);
+                        gap(next, self.time[i] - at);
                     }
                     at = self.time[i];
                     reached[next] += 1;
@@ -849,6 +936,16 @@ impl EventLog {
                 }
             }
         }
+        reached
+    }
+
+    /// The journey's funnel. A case reaches stage 0 at its first event of stage 0, and stage i + 1 at its first
+    /// event of stage i + 1 at or after the time it reached stage i; a case that never reaches a stage stops there.
+    /// Time between stages is from reaching one to reaching the next. The definition should be validated first
+    /// ([`JourneyDefinition::validate`]); an activity or touchpoint the log does not hold matches nothing.
+    pub fn funnel(&self, journey: &JourneyDefinition) -> Funnel {
+        let mut gaps: Vec<Vec<i64>> = vec![Vec::new(); journey.stages.len()];
+        let reached = self.funnel_walk(journey, |k, d| gaps[k].push(d));
         let stages = journey
             .stages
             .iter()
@@ -873,9 +970,469 @@ impl EventLog {
     }
 }
 
+/// Flow nodes by (position, activity) and links by (position, from, to), every activity by name.
+type RawNodes = HashMap<(usize, String), u64>;
+type RawLinks = HashMap<(usize, String, String), u64>;
+
+/// [`Flows`] from raw counts: in each position the `top` most frequent activities (ties by name) keep their name,
+/// the rest are pooled as None.
+fn pool_flows(depth: usize, cases: u64, nodes: RawNodes, links: RawLinks, top: usize) -> Flows {
+    let depth = depth.max(1);
+    let mut by_position: Vec<Vec<(&str, u64)>> = vec![Vec::new(); depth];
+    for ((k, a), n) in &nodes {
+        if *k < depth {
+            by_position[*k].push((a.as_str(), *n));
+        }
+    }
+    let keep: Vec<std::collections::HashSet<String>> = by_position
+        .into_iter()
+        .map(|mut v| {
+            v.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(y.0)));
+            v.into_iter()
+                .take(top)
+                .map(|(a, _)| a.to_string())
+                .collect()
+        })
+        .collect();
+    let label = |k: usize, a: String| keep[k].contains(&a).then_some(a);
+    let mut pooled_nodes: HashMap<(usize, Option<String>), u64> = HashMap::new();
+    for ((k, a), n) in nodes {
+        if k < depth {
+            *pooled_nodes.entry((k, label(k, a))).or_default() += n;
+        }
+    }
+    let mut pooled_links: HashMap<(usize, Option<String>, Option<String>), u64> = HashMap::new();
+    for ((k, a, b), n) in links {
+        if k + 1 < depth {
+            *pooled_links
+                .entry((k, label(k, a), label(k + 1, b)))
+                .or_default() += n;
+        }
+    }
+    let mut nodes: Vec<FlowNode> = pooled_nodes
+        .into_iter()
+        .map(|((position, activity), cases)| FlowNode {
+            position,
+            activity,
+            cases,
+        })
+        .collect();
+    // By position, then most frequent first, "other" last.
+    nodes.sort_by(|x, y| {
+        x.position
+            .cmp(&y.position)
+            .then(x.activity.is_none().cmp(&y.activity.is_none()))
+            .then(y.cases.cmp(&x.cases))
+            .then_with(|| x.activity.cmp(&y.activity))
+    });
+    let mut links: Vec<FlowLink> = pooled_links
+        .into_iter()
+        .map(|((position, from, to), cases)| FlowLink {
+            position,
+            from,
+            to,
+            cases,
+        })
+        .collect();
+    links.sort_by(|x, y| {
+        x.position
+            .cmp(&y.position)
+            .then(y.cases.cmp(&x.cases))
+            .then_with(|| x.from.cmp(&y.from))
+            .then_with(|| x.to.cmp(&y.to))
+    });
+    Flows {
+        depth,
+        cases,
+        nodes,
+        links,
+    }
+}
+
 /// The exact median (mean of the two middle values for an even count); reorders v. v is not empty.
 fn median(v: &mut [i64]) -> f64 {
     quantile(v, 0.5).expect("a pair counted at least once")
+}
+
+/// Durations for a median and a 90th percentile in bounded memory: exact (as [`EventLog`] computes them) up to
+/// [`DurationSketch::EXACT`] values, then in logarithmic buckets with 1% relative accuracy (DDSketch: Masson,
+/// Rim and Lee, "DDSketch: a fast and fully-mergeable quantile sketch with relative-error guarantees", VLDB 2019),
+/// at most a few thousand buckets from a millisecond to a century. Mergeable: sketches of disjoint sets of
+/// durations add up to the sketch of their union.
+#[derive(Debug, Clone, Default)]
+pub struct DurationSketch {
+    exact: Vec<i64>,
+    /// Bucket i holds durations in (γ^(i-1), γ^i] ms; zero is counted apart.
+    buckets: HashMap<i32, u64>,
+    zeros: u64,
+    n: u64,
+    spilled: bool,
+}
+
+impl DurationSketch {
+    /// Values kept exactly before the sketch switches to buckets.
+    pub const EXACT: usize = 1_000;
+    /// The buckets' relative accuracy.
+    pub const ALPHA: f64 = 0.01;
+
+    fn gamma() -> f64 {
+        (1.0 + Self::ALPHA) / (1.0 - Self::ALPHA)
+    }
+
+    fn bucket(&mut self, ms: i64) {
+        if ms <= 0 {
+            self.zeros += 1;
+        } else {
+            let i = ((ms as f64).ln() / Self::gamma().ln()).ceil() as i32;
+            *self.buckets.entry(i).or_default() += 1;
+        }
+    }
+
+    fn spill(&mut self) {
+        self.spilled = true;
+        for v in std::mem::take(&mut self.exact) {
+            self.bucket(v);
+        }
+    }
+
+    /// Adds one duration (ms; negative counts as 0).
+    pub fn add(&mut self, ms: i64) {
+        let ms = ms.max(0);
+        self.n += 1;
+        if self.spilled {
+            self.bucket(ms);
+        } else {
+            self.exact.push(ms);
+            if self.exact.len() > Self::EXACT {
+                self.spill();
+            }
+        }
+    }
+
+    /// Adds every duration of `other`.
+    pub fn merge(&mut self, other: &DurationSketch) {
+        if !self.spilled && !other.spilled && self.exact.len() + other.exact.len() <= Self::EXACT {
+            self.exact.extend_from_slice(&other.exact);
+            self.n += other.n;
+            return;
+        }
+        if !self.spilled {
+            self.spill();
+        }
+        for &v in &other.exact {
+            self.bucket(v);
+        }
+        for (&i, &c) in &other.buckets {
+            *self.buckets.entry(i).or_default() += c;
+        }
+        self.zeros += other.zeros;
+        self.n += other.n;
+    }
+
+    /// The q-quantile (0 ≤ q ≤ 1), ms: exact while the values are few, else the representative of the bucket
+    /// holding the value of rank ⌊q (n − 1)⌋ (within 1% of it). None when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        if !self.spilled {
+            return quantile(&mut self.exact.clone(), q);
+        }
+        let rank = ((self.n - 1) as f64 * q).floor() as u64;
+        if rank < self.zeros {
+            return Some(0.0);
+        }
+        let mut seen = self.zeros;
+        let mut keys: Vec<&i32> = self.buckets.keys().collect();
+        keys.sort();
+        let g = Self::gamma();
+        for i in keys {
+            seen += self.buckets[i];
+            if seen > rank {
+                return Some(2.0 * g.powi(*i) / (g + 1.0));
+            }
+        }
+        None
+    }
+
+    /// How many durations, their median and 90th percentile.
+    pub fn durations(&self) -> Durations {
+        Durations {
+            n: self.n,
+            median_ms: self.quantile(0.5),
+            p90_ms: self.quantile(0.9),
+        }
+    }
+}
+
+/// Everything a journey page shows, accumulated by [`JourneyAccumulator`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneyFigures {
+    /// Events read.
+    pub events: u64,
+    /// Cases (people).
+    pub cases: u64,
+    /// As [`EventLog::starts`].
+    pub starts: Vec<Start>,
+    /// As [`EventLog::funnel`].
+    pub funnel: Funnel,
+    /// As [`EventLog::directly_follows`] (medians as [`DurationSketch::quantile`]).
+    pub dfg: Dfg,
+    /// As [`EventLog::variants`].
+    pub variants: Variants,
+    /// As [`EventLog::channel_switching`].
+    pub switching: ChannelSwitching,
+    /// As [`EventLog::rework`].
+    pub rework: Vec<Rework>,
+    /// As [`EventLog::repeat_contacts`].
+    pub repeat_contacts: RepeatContacts,
+    /// As [`EventLog::flows`].
+    pub flows: Flows,
+}
+
+/// A journey's figures over a log too large to hold: feed it [`EventLog`]s of disjoint sets of cases (chunks of
+/// a stream in case order, every case whole in one chunk) with [`JourneyAccumulator::add`], and
+/// [`JourneyAccumulator::finish`]. Memory is the chunk plus what the figures need (the distinct variants, the
+/// activity pairs with a [`DurationSketch`] each), not the log. Every count equals the one [`EventLog`] gives over
+/// the whole log, in the same order; medians and 90th percentiles are exact up to [`DurationSketch::EXACT`]
+/// values and within 1% beyond.
+#[derive(Debug, Clone)]
+pub struct JourneyAccumulator {
+    journey: JourneyDefinition,
+    contacts: Vec<String>,
+    buckets: usize,
+    depth: usize,
+    events: u64,
+    cases: u64,
+    starts: HashMap<Place, u64>,
+    edges: HashMap<(String, String), (u64, i128, DurationSketch)>,
+    start_activities: HashMap<String, u64>,
+    end_activities: HashMap<String, u64>,
+    variants: HashMap<Vec<String>, u64>,
+    switching: (u64, u64, u64, HashMap<(String, String), u64>),
+    rework: HashMap<String, [u64; 4]>,
+    repeat: RepeatContacts,
+    reached: Vec<u64>,
+    gaps: Vec<DurationSketch>,
+    nodes: RawNodes,
+    links: RawLinks,
+}
+
+/// A journey's first (channel, touchpoint).
+type Place = (Option<String>, Option<String>);
+
+fn add_to<K: std::hash::Hash + Eq>(m: &mut HashMap<K, u64>, k: K, n: u64) {
+    *m.entry(k).or_default() += n;
+}
+
+impl JourneyAccumulator {
+    /// For `journey`, with repeat contacts over `contact_activities` in `buckets` buckets and flows `depth` deep.
+    pub fn new(
+        journey: &JourneyDefinition,
+        contact_activities: &[&str],
+        buckets: usize,
+        depth: usize,
+    ) -> Self {
+        let buckets = buckets.max(1);
+        JourneyAccumulator {
+            journey: journey.clone(),
+            contacts: contact_activities.iter().map(|s| s.to_string()).collect(),
+            buckets,
+            depth: depth.max(1),
+            events: 0,
+            cases: 0,
+            starts: HashMap::new(),
+            edges: HashMap::new(),
+            start_activities: HashMap::new(),
+            end_activities: HashMap::new(),
+            variants: HashMap::new(),
+            switching: (0, 0, 0, HashMap::new()),
+            rework: HashMap::new(),
+            repeat: RepeatContacts {
+                cases_with_contact: 0,
+                cases_with_repeat: 0,
+                contacts: 0,
+                per_case: vec![0; buckets],
+            },
+            reached: vec![0; journey.stages.len()],
+            gaps: vec![DurationSketch::default(); journey.stages.len()],
+            nodes: HashMap::new(),
+            links: HashMap::new(),
+        }
+    }
+
+    /// Adds a log whose cases are in no log added before.
+    pub fn add(&mut self, log: &EventLog) {
+        self.events += log.len() as u64;
+        self.cases += log.case_count() as u64;
+        for s in log.starts() {
+            add_to(&mut self.starts, (s.channel, s.touchpoint), s.cases);
+        }
+        for c in 0..log.cases.len() {
+            let r = log.range(c);
+            for i in r.start..r.end.saturating_sub(1) {
+                let key = (
+                    log.activities[log.activity[i] as usize].clone(),
+                    log.activities[log.activity[i + 1] as usize].clone(),
+                );
+                let d = log.time[i + 1] - log.time[i];
+                let e = self.edges.entry(key).or_default();
+                e.0 += 1;
+                e.1 += d as i128;
+                e.2.add(d);
+            }
+        }
+        let dfg = log.directly_follows();
+        for (a, n) in dfg.start_activities {
+            add_to(&mut self.start_activities, a, n);
+        }
+        for (a, n) in dfg.end_activities {
+            add_to(&mut self.end_activities, a, n);
+        }
+        for v in log.variants(usize::MAX).top {
+            add_to(&mut self.variants, v.activities, v.cases);
+        }
+        let sw = log.channel_switching();
+        self.switching.0 += sw.cases;
+        self.switching.1 += sw.cases_switching;
+        self.switching.2 += sw.switches;
+        for (a, b, n) in sw.pairs {
+            add_to(&mut self.switching.3, (a, b), n);
+        }
+        for r in log.rework() {
+            let e = self.rework.entry(r.activity).or_default();
+            e[0] += r.cases;
+            e[1] += r.cases_with_rework;
+            e[2] += r.repeats;
+            e[3] += r.self_loops;
+        }
+        let contacts: Vec<&str> = self.contacts.iter().map(String::as_str).collect();
+        let rc = log.repeat_contacts(&contacts, self.buckets);
+        self.repeat.cases_with_contact += rc.cases_with_contact;
+        self.repeat.cases_with_repeat += rc.cases_with_repeat;
+        self.repeat.contacts += rc.contacts;
+        for (k, n) in rc.per_case.into_iter().enumerate() {
+            self.repeat.per_case[k] += n;
+        }
+        let gaps = &mut self.gaps;
+        let reached = log.funnel_walk(&self.journey, |k, d| gaps[k].add(d));
+        for (k, n) in reached.into_iter().enumerate() {
+            self.reached[k] += n;
+        }
+        let (nodes, links) = log.raw_flows(self.depth);
+        for (k, n) in nodes {
+            add_to(&mut self.nodes, k, n);
+        }
+        for (k, n) in links {
+            add_to(&mut self.links, k, n);
+        }
+    }
+
+    /// The figures, with the `top_variants` most frequent variants and `flow_top` activities named per position.
+    pub fn finish(self, top_variants: usize, flow_top: usize) -> JourneyFigures {
+        let sorted = |m: HashMap<String, u64>| {
+            let mut v: Vec<(String, u64)> = m.into_iter().collect();
+            most_frequent_first(&mut v);
+            v
+        };
+        let mut starts: Vec<(Place, u64)> = self.starts.into_iter().collect();
+        most_frequent_first(&mut starts);
+        let mut edges: Vec<Edge> = self
+            .edges
+            .into_iter()
+            .map(|((from, to), (count, sum, sketch))| Edge {
+                from,
+                to,
+                count,
+                mean_ms: sum as f64 / count as f64,
+                median_ms: sketch.quantile(0.5).unwrap_or(0.0),
+            })
+            .collect();
+        edges.sort_by(|x, y| {
+            y.count
+                .cmp(&x.count)
+                .then_with(|| (&x.from, &x.to).cmp(&(&y.from, &y.to)))
+        });
+        let mut variants: Vec<(Vec<String>, u64)> = self.variants.into_iter().collect();
+        most_frequent_first(&mut variants);
+        let rest = variants.split_off(top_variants.min(variants.len()));
+        let mut pairs: Vec<((String, String), u64)> = self.switching.3.into_iter().collect();
+        most_frequent_first(&mut pairs);
+        let mut rework: Vec<Rework> = self
+            .rework
+            .into_iter()
+            .map(|(activity, [cases, again, repeats, loops])| Rework {
+                activity,
+                cases,
+                cases_with_rework: again,
+                repeats,
+                self_loops: loops,
+            })
+            .collect();
+        rework.sort_by(|x, y| {
+            y.cases_with_rework
+                .cmp(&x.cases_with_rework)
+                .then_with(|| x.activity.cmp(&y.activity))
+        });
+        let reached = &self.reached;
+        let stages = self
+            .journey
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(k, st)| FunnelStage {
+                name: st.name.clone(),
+                cases: reached[k],
+                dropped: if k == 0 {
+                    0
+                } else {
+                    reached[k - 1] - reached[k]
+                },
+                conversion: (k > 0 && reached[k - 1] > 0)
+                    .then(|| reached[k] as f64 / reached[k - 1] as f64),
+                time_from_previous: (k > 0).then(|| self.gaps[k].durations()),
+            })
+            .collect();
+        JourneyFigures {
+            events: self.events,
+            cases: self.cases,
+            starts: starts
+                .into_iter()
+                .map(|((channel, touchpoint), cases)| Start {
+                    channel,
+                    touchpoint,
+                    cases,
+                })
+                .collect(),
+            funnel: Funnel {
+                journey: self.journey.name.clone(),
+                stages,
+            },
+            dfg: Dfg {
+                edges,
+                start_activities: sorted(self.start_activities),
+                end_activities: sorted(self.end_activities),
+            },
+            variants: Variants {
+                top: variants
+                    .into_iter()
+                    .map(|(activities, cases)| Variant { activities, cases })
+                    .collect(),
+                other_variants: rest.len() as u64,
+                other_cases: rest.iter().map(|r| r.1).sum(),
+                total_cases: self.cases,
+            },
+            switching: ChannelSwitching {
+                cases: self.switching.0,
+                cases_switching: self.switching.1,
+                switches: self.switching.2,
+                pairs: pairs.into_iter().map(|((a, b), n)| (a, b, n)).collect(),
+            },
+            rework,
+            repeat_contacts: self.repeat,
+            flows: pool_flows(self.depth, self.cases, self.nodes, self.links, flow_top),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1209,6 +1766,177 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field, "stages[0].touchpoints[0]");
+    }
+
+    #[test]
+    fn flows_by_position_pool_the_rare_activities() {
+        let f = sample().flows(3, 1);
+        assert_eq!(f.cases, 3);
+        // Position 0: application_started ×2 (kept), call ×1 (other).
+        let at0: Vec<_> = f
+            .nodes
+            .iter()
+            .filter(|n| n.position == 0)
+            .map(|n| (n.activity.as_deref(), n.cases))
+            .collect();
+        assert_eq!(at0, [(Some("application_started"), 2), (None, 1)]);
+        // Position 1: application_submitted (p1), application_started (p2): a tie, the first by name is kept.
+        let link = |from: Option<&str>, to: Option<&str>| {
+            f.links
+                .iter()
+                .find(|l| l.position == 0 && l.from.as_deref() == from && l.to.as_deref() == to)
+                .map(|l| l.cases)
+        };
+        assert_eq!(link(Some("application_started"), None), Some(1));
+        assert_eq!(link(None, Some("application_started")), Some(1));
+        // p3 has one event: no link from it. Each position's nodes add up to the traces that reach it.
+        let total = |k: usize| {
+            f.nodes
+                .iter()
+                .filter(|n| n.position == k)
+                .map(|n| n.cases)
+                .sum::<u64>()
+        };
+        assert_eq!((total(0), total(1), total(2)), (3, 2, 2));
+        let from0: u64 = f
+            .links
+            .iter()
+            .filter(|l| l.position == 0)
+            .map(|l| l.cases)
+            .sum();
+        assert_eq!(from0, 2);
+    }
+
+    /// (case, activity, time, channel, touchpoint).
+    type Row = (
+        String,
+        &'static str,
+        i64,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+
+    /// A log of `n` cases with varied traces, pushed case by case.
+    fn generated(n: usize, seed: u64) -> Vec<Row> {
+        let acts = [
+            "application_started",
+            "call",
+            "application_submitted",
+            "information_asked_again",
+            "application_decided",
+            "office_visit",
+        ];
+        let chans = [Some("website"), Some("phone"), None, Some("in_person")];
+        let mut x = seed;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as usize
+        };
+        let mut out = Vec::new();
+        for c in 0..n {
+            let len = 1 + next() % 7;
+            let mut t = (next() % 1000) as i64;
+            for _ in 0..len {
+                t += (next() % 5000) as i64;
+                out.push((
+                    format!("c{c}"),
+                    acts[next() % acts.len()],
+                    t,
+                    chans[next() % chans.len()],
+                    Some("tp"),
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_accumulator_over_chunks_equals_the_whole_log() {
+        let rows = generated(3000, 7);
+        let build = |rows: &[Row]| {
+            let mut b = EventLogBuilder::new();
+            for (c, a, t, ch, tp) in rows {
+                b.push(c, a, *t, *ch, *tp);
+            }
+            b.build()
+        };
+        let whole = build(&rows);
+        let j = journey();
+        let contacts = ["call", "office_visit"];
+        let mut acc = JourneyAccumulator::new(&j, &contacts, 3, 4);
+        // Chunks at case boundaries, of unequal sizes.
+        let mut start = 0;
+        for cut in [1000usize, 4000, 4001, rows.len()] {
+            let mut end = cut.min(rows.len());
+            while end < rows.len() && rows[end].0 == rows[end - 1].0 {
+                end += 1;
+            }
+            if end > start {
+                acc.add(&build(&rows[start..end]));
+                start = end;
+            }
+        }
+        let f = acc.finish(10, 3);
+        assert_eq!(
+            (f.events, f.cases),
+            (whole.len() as u64, whole.case_count() as u64)
+        );
+        assert_eq!(f.starts, whole.starts());
+        assert_eq!(f.variants, whole.variants(10));
+        assert_eq!(f.switching, whole.channel_switching());
+        assert_eq!(f.rework, whole.rework());
+        assert_eq!(f.repeat_contacts, whole.repeat_contacts(&contacts, 3));
+        assert_eq!(f.flows, whole.flows(4, 3));
+        let d = whole.directly_follows();
+        assert_eq!(f.dfg.start_activities, d.start_activities);
+        assert_eq!(f.dfg.end_activities, d.end_activities);
+        assert_eq!(f.dfg.edges.len(), d.edges.len());
+        for (a, b) in f.dfg.edges.iter().zip(&d.edges) {
+            assert_eq!((&a.from, &a.to, a.count), (&b.from, &b.to, b.count));
+            assert!((a.mean_ms - b.mean_ms).abs() < 1e-6);
+            // More than EXACT durations per pair: within the sketch's accuracy (and a rank's interpolation).
+            assert!(
+                (a.median_ms - b.median_ms).abs() <= 0.02 * b.median_ms + 1.0,
+                "{a:?} {b:?}"
+            );
+        }
+        let fw = whole.funnel(&j);
+        for (a, b) in f.funnel.stages.iter().zip(&fw.stages) {
+            assert_eq!((a.cases, a.dropped), (b.cases, b.dropped));
+            let (x, y) = (a.time_from_previous, b.time_from_previous);
+            assert_eq!(x.map(|t| t.n), y.map(|t| t.n));
+            if let (Some(x), Some(y)) = (x, y)
+                && y.n > 0
+            {
+                let (m, w) = (x.median_ms.unwrap(), y.median_ms.unwrap());
+                assert!((m - w).abs() <= 0.02 * w + 1.0, "{m} {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_sketch_is_exact_while_small_and_close_beyond() {
+        let mut s = DurationSketch::default();
+        for v in [10, 3, 1, 4, 2] {
+            s.add(v);
+        }
+        assert!((s.quantile(0.9).unwrap() - 7.6).abs() < 1e-9);
+        let mut big = DurationSketch::default();
+        let mut other = DurationSketch::default();
+        let mut all: Vec<i64> = Vec::new();
+        for i in 0..5000i64 {
+            let v = (i * 7919) % 100_000 + 1;
+            all.push(v);
+            if i % 2 == 0 { big.add(v) } else { other.add(v) }
+        }
+        big.merge(&other);
+        let exact = quantile(&mut all, 0.5).unwrap();
+        let got = big.quantile(0.5).unwrap();
+        assert!((got - exact).abs() <= 0.011 * exact, "{got} {exact}");
+        assert_eq!(big.durations().n, 5000);
+        assert_eq!(DurationSketch::default().quantile(0.5), None);
     }
 
     #[test]

@@ -55,7 +55,10 @@ pub fn routes() -> Router<AppState> {
         crate::amazon_connect::contact_records,
         crate::amazon_connect::transcripts,
         crate::amazon_connect::get_mapping,
-        crate::amazon_connect::put_mapping
+        crate::amazon_connect::put_mapping,
+        crate::journeys::api_list,
+        crate::journeys::api_get,
+        crate::journeys::api_put
     ),
     modifiers(&ApiKeyScheme),
     components(schemas(
@@ -66,6 +69,8 @@ pub fn routes() -> Router<AppState> {
         crate::ingest::EventTypeRequest,
         crate::amazon_connect::ConnectMapping,
         crate::amazon_connect::ConnectQueue,
+        crate::journeys::JourneyDoc,
+        crate::journeys::StageDoc,
         SurveyDocument,
         SubmitRequest,
         SubmitResult,

@@ -309,6 +309,7 @@ where
             .finish_import(spec.org, id, heard_store::now_ms())
             .await?;
     }
+    crate::journeys::data_arrived(store, spec.org, heard_store::now_ms()).await;
     Ok(report)
 }
 

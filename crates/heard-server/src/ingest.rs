@@ -377,6 +377,7 @@ pub async fn signals(
         batch.push(i, prefix, parsed);
     }
     let stored = state.store.insert_signals(&batch.prepared).await?;
+    crate::journeys::data_arrived(&state.store, org, now).await;
     Ok(Json(batch.results(stored)?))
 }
 
@@ -450,6 +451,7 @@ pub async fn events(
         batch.push(i, prefix, parsed);
     }
     let stored = state.store.insert_events(&batch.prepared).await?;
+    crate::journeys::data_arrived(&state.store, org, now).await;
     Ok(Json(batch.results(stored)?))
 }
 

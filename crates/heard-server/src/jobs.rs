@@ -50,12 +50,17 @@ pub struct JobRegistry {
 
 impl JobRegistry {
     /// The kinds the product runs: `imports.enrich` (enrichment of text stored by large imports,
-    /// `crate::import::EnrichImported`). Sends, webhooks and rules register theirs here.
+    /// `crate::import::EnrichImported`) and `journeys.refresh` (a journey's figures, `crate::journeys`). Sends,
+    /// webhooks and rules register theirs here.
     pub fn product() -> JobRegistry {
         let mut r = JobRegistry::default();
         r.register(
             crate::import::ENRICH_KIND,
             crate::import::EnrichImported::new(),
+        );
+        r.register(
+            crate::journeys::REFRESH_KIND,
+            crate::journeys::RefreshJourney,
         );
         r
     }

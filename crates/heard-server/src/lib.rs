@@ -19,6 +19,7 @@ pub mod import;
 pub mod ingest;
 pub mod input;
 pub mod jobs;
+pub mod journeys;
 pub mod labels;
 pub mod pipeline;
 pub mod public;
@@ -126,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(ingest::routes())
         .merge(amazon_connect::routes())
+        .merge(journeys::routes())
         .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())
         .merge(widget::routes())

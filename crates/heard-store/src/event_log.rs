@@ -49,6 +49,9 @@ pub struct LogRow {
     pub touchpoint: Option<String>,
     /// The service's name (in English), when one is named.
     pub service: Option<String>,
+    /// The step of a `step_completed` event (its `step` attribute), when given: the journey pages tell a form's
+    /// steps apart by it (`heard_server::journeys::activity_of`).
+    pub step: Option<String>,
 }
 
 /// The order rows come in.
@@ -84,6 +87,7 @@ struct Raw {
     touchpoint: Option<String>,
     service: Option<String>,
     src: i32,
+    detail: Option<String>,
 }
 
 fn sql(order: LogOrder) -> &'static str {
@@ -103,15 +107,16 @@ fn sql(order: LogOrder) -> &'static str {
             format!(
                 "SELECT x.id AS id, x.type AS activity, x.occurred_at AS occurred_at, x.person_key AS person_key, \
                    x.reference_key AS reference_key, t.channel AS channel, \
-                   t.name AS touchpoint, s.name AS service, 0 AS src FROM events x {names} \
+                   t.name AS touchpoint, s.name AS service, 0 AS src, \
+                   CASE WHEN x.type = 'step_completed' THEN x.attributes END AS detail FROM events x {names} \
                  WHERE x.org_id = $1 AND x.occurred_at >= $2 AND x.occurred_at < $3{person} \
                  UNION ALL \
-                 SELECT x.id, '{SURVEY_ANSWERED}', x.submitted_at, x.person_key, NULL, x.channel, t.name, s.name, 1 \
+                 SELECT x.id, '{SURVEY_ANSWERED}', x.submitted_at, x.person_key, NULL, x.channel, t.name, s.name, 1, NULL \
                  FROM responses x {names} \
                  WHERE x.org_id = $1 AND x.submitted_at >= $2 AND x.submitted_at < $3{person} \
                  UNION ALL \
                  SELECT x.id, '{FEEDBACK_GIVEN}', x.occurred_at, x.person_key, x.reference_key, t.channel, t.name, \
-                   s.name, 2 FROM signals x {names} \
+                   s.name, 2, NULL FROM signals x {names} \
                  WHERE x.org_id = $1 AND x.occurred_at >= $2 AND x.occurred_at < $3{person} \
                  ORDER BY {by}"
             )
@@ -136,8 +141,15 @@ impl From<Raw> for LogRow {
             channel: r.channel,
             touchpoint: r.touchpoint.map(english),
             service: r.service.map(english),
+            step: r.detail.as_deref().and_then(step_of),
         }
     }
+}
+
+/// The `step` attribute of an event's stored attributes (a JSON object).
+fn step_of(attributes: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(attributes).ok()?;
+    v.get("step")?.as_str().map(str::to_string)
 }
 
 /// A stored name (a `LocalizedText` as JSON) in English, or as stored when it is not one.

@@ -13,6 +13,7 @@ pub mod event_log;
 pub mod inbox;
 pub mod intake;
 pub mod jobs;
+pub mod journeys;
 pub mod records;
 pub mod responses;
 pub mod search;

@@ -59,16 +59,7 @@ pub struct ExportEventsArgs {
     out: PathBuf,
 }
 
-/// The channel of a row: a response's channel or the named touchpoint's, else what the event type says (a call is
-/// by phone, a chat a live chat, an office visit in person).
-pub fn channel_of(row: &LogRow) -> Option<&str> {
-    row.channel.as_deref().or(match row.activity.as_str() {
-        "call" => Some("phone"),
-        "chat" => Some("live_chat"),
-        "office_visit" => Some("in_person"),
-        _ => None,
-    })
-}
+pub use heard_server::journeys::channel_of;
 
 /// ISO 8601 in UTC with milliseconds, as OCEL and XES take it.
 fn iso(ms: i64) -> String {
@@ -937,6 +928,7 @@ mod tests {
             channel: channel.map(str::to_string),
             touchpoint: None,
             service: None,
+            step: None,
         };
         assert_eq!(channel_of(&row("call", None)), Some("phone"));
         assert_eq!(

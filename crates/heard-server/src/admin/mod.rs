@@ -11,6 +11,7 @@ mod filters;
 mod inbox;
 mod invitations;
 mod jobs;
+pub mod journeys;
 mod login;
 mod members;
 mod observations;
@@ -152,6 +153,24 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/o/{org}/themes", get(themes::explorer))
         .route("/admin/o/{org}/themes.csv", get(themes::explorer_csv))
         .route("/admin/o/{org}/search", get(themes::search))
+        .route(
+            "/admin/o/{org}/journeys",
+            get(journeys::list).post(journeys::create),
+        )
+        .route("/admin/o/{org}/journeys/new", get(journeys::new_form))
+        .route(
+            "/admin/o/{org}/journeys/defaults",
+            post(journeys::add_defaults),
+        )
+        .route("/admin/o/{org}/journeys/{journey}", get(journeys::show))
+        .route(
+            "/admin/o/{org}/journeys/{journey}/edit",
+            get(journeys::edit_form).post(journeys::update),
+        )
+        .route(
+            "/admin/o/{org}/journeys/{journey}/refresh",
+            post(journeys::refresh),
+        )
 }
 
 /// The context every admin page has: who is signed in, where, with which role, and the CSRF token for forms.

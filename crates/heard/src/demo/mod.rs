@@ -557,6 +557,10 @@ pub async fn generate(store: &Store, secret: &[u8; 32], o: &Options) -> Result<S
         }
         q = q.previous();
     }
+    // The standard journeys (a benefit application, the SNAP form's steps), computed by `heard serve`'s workers.
+    for (id, def) in heard_server::journeys::default_journeys() {
+        heard_server::journeys::save_definition(store, org.id, &zone, &id, &def).await?;
+    }
     Ok(format!(
         "Demo organization '{slug}' ({}): 3 services, {touchpoints} touchpoints, {} surveys, {responses} responses, {} events and {} signals over {WEEKS} weeks. Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}.",
         org.id,

@@ -17,6 +17,7 @@ mod import;
 mod inbox;
 mod isolation;
 mod jobs;
+mod journey_pages;
 mod journeys;
 mod keyed_writes;
 mod report_page;

@@ -137,6 +137,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let (url, dir) = database(backend).await;
+    spawn_app_at(url, dir, tweak).await
+}
+
+/// A test app over a database made elsewhere (e.g. by `heard demo-data`), with tenants A and B added to it.
+pub async fn spawn_app_at(
+    url: DatabaseUrl,
+    dir: Option<tempfile::TempDir>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let store = Store::open(&url, StoreOptions::default()).await.unwrap();
     let a = tenant(&store, "Agency A", "agency-a").await;
     let b = tenant(&store, "Agency B", "agency-b").await;
