@@ -62,12 +62,19 @@ pub struct ExportEventsArgs {
 /// The channel of a row: a response's channel or the named touchpoint's, else what the event type says (a call is
 /// by phone, a chat a live chat, an office visit in person).
 pub fn channel_of(row: &LogRow) -> Option<&str> {
-    row.channel.as_deref().or(match row.activity.as_str() {
+    row.channel
+        .as_deref()
+        .or(channel_of_activity(&row.activity))
+}
+
+/// The channel an event type implies: a call is by phone, a chat a live chat, an office visit in person.
+pub fn channel_of_activity(activity: &str) -> Option<&'static str> {
+    match activity {
         "call" => Some("phone"),
         "chat" => Some("live_chat"),
         "office_visit" => Some("in_person"),
         _ => None,
-    })
+    }
 }
 
 /// ISO 8601 in UTC with milliseconds, as OCEL and XES take it.
@@ -133,7 +140,7 @@ pub async fn export_events(args: ExportEventsArgs) -> Result<()> {
     Ok(())
 }
 
-fn range(
+pub(crate) fn range(
     zone: heard_domain::Zone,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,

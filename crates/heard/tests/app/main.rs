@@ -19,6 +19,7 @@ mod isolation;
 mod jobs;
 mod journeys;
 mod keyed_writes;
+mod parquet;
 mod report_page;
 mod reports;
 mod support;
