@@ -74,6 +74,7 @@ both_backends!(inbox_tables_download_as_csv, |app| {
             .await;
         (r.status(), r.text().await.unwrap())
     };
+    assert!(page.contains("signals match, of all dates"));
     assert!(
         page.contains(&format!("/admin/o/{org}/signals.csv?source=web_form\"")),
         "{page}"
@@ -217,6 +218,10 @@ both_backends!(inbox_tables_download_as_csv, |app| {
         (r.status(), r.text().await.unwrap())
     };
     assert!(page.contains("href=\"?format=csv\""));
+    assert!(
+        page.contains("5 items, from Sep 3, 2026"),
+        "the timeline says its n and period"
+    );
     let (status, t) = csv(&app, &admin, &format!("{timeline}?format=csv")).await;
     assert_eq!(status, 200);
     let kinds: Vec<&str> = t[1..].iter().map(|r| cell(&t, r, "kind_code")).collect();
