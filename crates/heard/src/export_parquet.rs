@@ -62,8 +62,11 @@ const PAGE: i64 = 2_000;
 pub enum Kind {
     /// `responses.parquet` and `response_answers.parquet`.
     Responses,
+    /// `signals.parquet`.
     Signals,
+    /// `events.parquet`.
     Events,
+    /// All four files.
     All,
 }
 
@@ -77,6 +80,7 @@ pub struct ExportParquetArgs {
     /// The directory to write the files in (made if missing; files of the same names are replaced).
     #[arg(long)]
     out: PathBuf,
+    /// Which files to write.
     #[arg(long, value_enum, default_value = "all")]
     kind: Kind,
     /// From this local day (YYYY-MM-DD, in the organization's time zone), included.
