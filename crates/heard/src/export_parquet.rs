@@ -559,3 +559,166 @@ pub async fn export_parquet(args: ExportParquetArgs) -> Result<()> {
     store.close().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heard_domain::response::AnswerValue;
+    use heard_domain::survey::QuestionKind;
+    use heard_domain::{LocalizedText, ResponseId, ServiceId};
+    use heard_store::StoredResponse;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Row;
+
+    fn read(file: std::fs::File) -> Vec<Row> {
+        SerializedFileReader::new(file)
+            .unwrap()
+            .get_row_iter(None)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    fn get(row: &Row, name: &str) -> String {
+        row.get_column_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f.to_string())
+            .unwrap_or_else(|| panic!("no column {name}"))
+    }
+
+    #[test]
+    fn drivers_line_up_by_a11_role_and_answers_are_tidy() {
+        let service = LocalizedText::new("Benefits", "Beneficios");
+        let mut def = heard_domain::templates::a11_v1(&service);
+        // A survey whose definition says a contact question's answer is stored: it is never written.
+        def.questions.push(Question {
+            id: "email".into(),
+            kind: QuestionKind::Email,
+            prompt: LocalizedText::new("Email", "Correo"),
+            help: LocalizedText::default(),
+            required: false,
+            options: vec![],
+            show_if: None,
+            a11: None,
+        });
+        let survey = SurveyId::new();
+        let mut names = Names::default();
+        names.versions.insert((survey, 2), def);
+        names.surveys.insert(survey, "Visit".into());
+        let answers = BTreeMap::from([
+            ("satisfaction".to_string(), AnswerValue::Number(4)),
+            ("trust".to_string(), AnswerValue::Number(2)),
+            (
+                "scores_comment".to_string(),
+                AnswerValue::Text("Slow <PHONE_NUMBER>".into()),
+            ),
+            (
+                "picked".to_string(),
+                AnswerValue::Many(vec!["a".into(), "b".into()]),
+            ),
+            (
+                "email".to_string(),
+                AnswerValue::Text("x@example.com".into()),
+            ),
+        ]);
+        let x = ExtractResponse {
+            response: StoredResponse {
+                id: ResponseId::new(),
+                survey_id: survey,
+                survey_version: 2,
+                service_id: ServiceId::new(),
+                touchpoint_id: None,
+                channel: "website".into(),
+                language: "en".into(),
+                page_path: None,
+                submitted_at: 1_790_000_000_000,
+                answers,
+                trust: Some(2),
+                trust_positive: Some(false),
+                enrichment: Some(
+                    serde_json::json!({"scores_comment": {"sentiment": {"label": "negative",
+                    "score": -0.5}, "themes": [{"id": "wait_times", "label": "Wait times"}]}}),
+                ),
+                sentiment: Some("negative".into()),
+                themes: vec!["wait_times".into()],
+                urgent: false,
+            },
+            person_key: Some("0123456789abcdef0123456789abcdef".into()),
+        };
+        let mut responses =
+            Table::new(tempfile::tempfile().unwrap(), RESPONSES_SCHEMA, 10).unwrap();
+        let mut answers = Table::new(tempfile::tempfile().unwrap(), ANSWERS_SCHEMA, 10).unwrap();
+        write_response(&mut responses, &mut answers, &x, &names).unwrap();
+        let r = read(responses.finish().unwrap());
+        assert_eq!(r.len(), 1);
+        assert_eq!(get(&r[0], "a11_satisfaction"), "4");
+        assert_eq!(get(&r[0], "a11_trust"), "2");
+        assert_eq!(get(&r[0], "a11_ease"), "null", "not answered");
+        assert_eq!(get(&r[0], "themes"), "[\"wait_times\"]");
+        assert_eq!(get(&r[0], "survey"), "\"Visit\"");
+        let a = read(answers.finish().unwrap());
+        let rows: Vec<(String, String, String)> = a
+            .iter()
+            .map(|r| (get(r, "question_id"), get(r, "value"), get(r, "a11_role")))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("\"picked\"".into(), "\"a\"".into(), "null".into()),
+                ("\"picked\"".into(), "\"b\"".into(), "null".into()),
+                (
+                    "\"satisfaction\"".into(),
+                    "\"4\"".into(),
+                    "\"satisfaction\"".into()
+                ),
+                (
+                    "\"scores_comment\"".into(),
+                    "\"Slow <PHONE_NUMBER>\"".into(),
+                    "\"comment\"".into()
+                ),
+                ("\"trust\"".into(), "\"2\"".into(), "\"trust\"".into()),
+            ],
+            "one row per chosen option; no contact answer"
+        );
+        let score = a[3]
+            .get_column_iter()
+            .find(|(n, _)| *n == "sentiment_score")
+            .map(|(_, f)| f.clone());
+        assert_eq!(score, Some(parquet::record::Field::Double(-0.5)));
+        assert_eq!(get(&a[3], "themes"), "[\"wait_times\"]");
+        assert_eq!(get(&a[3], "question_kind"), "\"long_text\"");
+        assert_eq!(get(&a[4], "value_number"), "2");
+    }
+
+    #[test]
+    fn events_measures_are_a_map_and_bad_ones_are_named() {
+        let mut t = Table::new(tempfile::tempfile().unwrap(), EVENTS_SCHEMA, 10).unwrap();
+        let mut e = ExtractEvent {
+            id: Uuid::now_v7(),
+            event_type: "call".into(),
+            source: "api".into(),
+            occurred_at: 1_790_000_000_000,
+            received_at: 1_790_000_000_500,
+            service_id: None,
+            touchpoint_id: None,
+            person_key: None,
+            reference_key: Some("ffffffffffffffffffffffffffffffff".into()),
+            measures: r#"{"wait": 90, "transfers": 2}"#.into(),
+            attributes: r#"{"queue": "Claims"}"#.into(),
+            external_id: "case-12345".into(),
+        };
+        write_event(&mut t, &e, &Names::default()).unwrap();
+        e.measures = r#"{"wait": "long"}"#.into();
+        let err = write_event(&mut t, &e, &Names::default()).unwrap_err();
+        assert!(err.to_string().contains("measures"), "{err}");
+        let rows = read(t.finish().unwrap());
+        assert_eq!(rows.len(), 1, "the bad event wrote nothing");
+        assert_eq!(
+            get(&rows[0], "measures"),
+            "{\"transfers\" -> 2.0, \"wait\" -> 90.0}"
+        );
+        assert_eq!(get(&rows[0], "channel"), "\"phone\"", "a call is by phone");
+        assert_eq!(get(&rows[0], "attributes"), r#""{"queue": "Claims"}""#);
+        assert!(!format!("{:?}", rows[0]).contains("case-12345"));
+    }
+}
