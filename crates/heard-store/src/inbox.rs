@@ -157,7 +157,7 @@ macro_rules! bind_signal_filter {
     };
 }
 
-const SIGNAL_COLUMNS: &str = "id, source, author, service_id, touchpoint_id, url, rating, language, text, turns, \
+pub(crate) const SIGNAL_COLUMNS: &str = "id, source, author, service_id, touchpoint_id, url, rating, language, text, turns, \
      enrichment, sentiment, urgent, person_key, occurred_at, received_at";
 
 /// Events of one type in one week: how many.
