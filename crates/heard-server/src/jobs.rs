@@ -50,12 +50,17 @@ pub struct JobRegistry {
 
 impl JobRegistry {
     /// The kinds the product runs: `imports.enrich` (enrichment of text stored by large imports,
-    /// `crate::import::EnrichImported`). Sends, webhooks and rules register theirs here.
+    /// `crate::import::EnrichImported`) and `insights.refresh` (the key drivers, segments and operations snapshots,
+    /// `crate::insights::RefreshInsights`). Sends, webhooks and rules register theirs here.
     pub fn product() -> JobRegistry {
         let mut r = JobRegistry::default();
         r.register(
             crate::import::ENRICH_KIND,
             crate::import::EnrichImported::new(),
+        );
+        r.register(
+            crate::insights::REFRESH_KIND,
+            crate::insights::RefreshInsights,
         );
         r
     }

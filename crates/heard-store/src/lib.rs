@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod catalog;
 pub mod event_log;
 pub mod inbox;
+pub mod insight_rows;
 pub mod intake;
 pub mod jobs;
 pub mod records;

@@ -9,6 +9,7 @@ pub mod csv_table;
 mod dashboard;
 mod filters;
 mod inbox;
+mod insights;
 mod invitations;
 mod jobs;
 mod login;
@@ -149,6 +150,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/o/{org}/signals/{signal}", get(inbox::show))
         .route("/admin/o/{org}/events", get(inbox::events))
         .route("/admin/o/{org}/people/{person}", get(inbox::person))
+        .route("/admin/o/{org}/drivers", get(insights::drivers))
+        .route("/admin/o/{org}/segments", get(insights::segments))
+        .route("/admin/o/{org}/operations", get(insights::operations))
+        .route("/admin/o/{org}/insights/refresh", post(insights::refresh))
         .route("/admin/o/{org}/themes", get(themes::explorer))
         .route("/admin/o/{org}/themes.csv", get(themes::explorer_csv))
         .route("/admin/o/{org}/search", get(themes::search))

@@ -557,6 +557,15 @@ pub async fn generate(store: &Store, secret: &[u8; 32], o: &Options) -> Result<S
         }
         q = q.previous();
     }
+    // The insight pages (key drivers, barriers, operations) read snapshots a job computes: one for this quarter
+    // and the last, due now, so the first worker to run computes them.
+    let now = heard_store::now_ms();
+    let quarter = heard_domain::fiscal::FiscalQuarter::containing(today);
+    for q in [quarter, quarter.previous()] {
+        store
+            .enqueue(heard_server::insights::refresh_now_job(org.id, q, now))
+            .await?;
+    }
     Ok(format!(
         "Demo organization '{slug}' ({}): 3 services, {touchpoints} touchpoints, {} surveys, {responses} responses, {} events and {} signals over {WEEKS} weeks. Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}.",
         org.id,

@@ -15,6 +15,7 @@ mod edge;
 mod edge_more;
 mod import;
 mod inbox;
+mod insights;
 mod isolation;
 mod jobs;
 mod journeys;

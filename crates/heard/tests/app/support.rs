@@ -137,6 +137,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let (url, dir) = database(backend).await;
+    spawn_app_on(url, dir, tweak).await
+}
+
+/// A test server over a database that already holds data (e.g. `heard demo-data`'s), with the two tenants added.
+pub async fn spawn_app_on(
+    url: DatabaseUrl,
+    dir: Option<tempfile::TempDir>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let store = Store::open(&url, StoreOptions::default()).await.unwrap();
     let a = tenant(&store, "Agency A", "agency-a").await;
     let b = tenant(&store, "Agency B", "agency-b").await;
