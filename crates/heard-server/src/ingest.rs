@@ -450,6 +450,9 @@ pub async fn events(
         batch.push(i, prefix, parsed);
     }
     let stored = state.store.insert_events(&batch.prepared).await?;
+    if !batch.prepared.is_empty() {
+        crate::insights::note_arrival(&state.store, org).await;
+    }
     Ok(Json(batch.results(stored)?))
 }
 

@@ -101,6 +101,39 @@ pub fn refresh_now_job(org: OrgId, quarter: FiscalQuarter, now_ms: i64) -> NewJo
         .run_at(now_ms)
 }
 
+/// The window (see [`DEBOUNCE_MS`]) each organization's refresh was last enqueued for by this process.
+static NOTED: std::sync::LazyLock<std::sync::Mutex<HashMap<OrgId, i64>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Data arrived for `org` (a response, events, an import batch): enqueues the debounced refresh of the current
+/// quarter. Only the first arrival of a window in this process writes (a map of the last window per
+/// organization); other processes' writes of the same window meet the job's dedupe key and store nothing, so the
+/// queue gets at most one refresh per organization per window. A failure is logged, never returned: the data that
+/// arrived is already durable, and the next window (or "Refresh now") catches up. Data for an earlier quarter
+/// (an import of history) is refreshed by "Refresh now" on that quarter's page.
+pub async fn note_arrival(store: &Store, org: OrgId) {
+    let now = heard_store::now_ms();
+    let window = now.div_euclid(DEBOUNCE_MS);
+    {
+        let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
+        if noted.get(&org) == Some(&window) {
+            return;
+        }
+        noted.insert(org, window);
+    }
+    let zone = match store.org(org).await {
+        Ok(o) => o.time_zone,
+        Err(e) => {
+            tracing::warn!(org = %org, error = %e, "insights refresh not enqueued");
+            return;
+        }
+    };
+    let quarter = FiscalQuarter::containing_ms(now, &zone);
+    if let Err(e) = store.enqueue(refresh_job(org, quarter, now)).await {
+        tracing::warn!(org = %org, error = %e, "insights refresh not enqueued");
+    }
+}
+
 /// Runs [`REFRESH_KIND`]. Its effect (three snapshots, each replacing the last of its kind and period) is the same
 /// however many times it runs, so the worker completes it.
 pub struct RefreshInsights;
