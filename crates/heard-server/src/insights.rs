@@ -20,7 +20,8 @@
 //! went well / badly" is asked only after a positive or a negative trust answer, so it cannot explain trust and is
 //! used as a likely cause instead.
 //!
-//! **Segments**: language, channel, touchpoint, each value against everyone else (`heard_insight::segment_gaps`:
+//! **Segments**: language, channel, touchpoint, and every customer characteristic a survey question asks (a
+//! question's `characteristic`: age band, disability, location or another; "not stated" when skipped), each value against everyone else (`heard_insight::segment_gaps`:
 //! two-proportion z, Benjamini-Hochberg across all segments, CMS k = 11 with complementary suppression); for each
 //! significant gap, the features over-represented in the segment (`likely_causes_from_counts`): themes, driver
 //! indicators answered 1 or 2, "what did not go well" answers, and the operational measures above.
@@ -37,7 +38,9 @@ use std::str::FromStr;
 use futures_util::TryStreamExt;
 use futures_util::future::BoxFuture;
 use heard_domain::fiscal::FiscalQuarter;
-use heard_domain::survey::{A11Role, QuestionKind, SurveyDefinition, TemplateKind};
+use heard_domain::survey::{
+    A11Role, CustomerCharacteristic, QuestionKind, SurveyDefinition, TemplateKind,
+};
 use heard_domain::{Channel, OrgId};
 use heard_insight::drivers::{
     DriverOptions, KeyDrivers, Method, Performance, Predictor, impact_performance,
@@ -477,6 +480,9 @@ struct Pass<'a> {
     segments: BTreeMap<(String, String), SegAcc>,
     buckets: BTreeMap<&'static str, Vec<Count>>,
     touchpoints: HashMap<Uuid, Count>,
+    /// Characteristics asked by survey questions (age band, ...): key → label, and each value's label.
+    asked: BTreeMap<String, String>,
+    value_labels: HashMap<(String, String), String>,
 }
 
 /// The v1 driver indicators in the model (trust is the outcome).
@@ -574,6 +580,8 @@ impl<'a> Pass<'a> {
                 .map(|(k, _, labels)| (*k, vec![ZERO; labels.len()]))
                 .collect(),
             touchpoints: HashMap::new(),
+            asked: BTreeMap::new(),
+            value_labels: HashMap::new(),
         };
         for (code, label) in &names.themes {
             p.feature(
@@ -691,6 +699,38 @@ impl<'a> Pass<'a> {
             }
         }
 
+        // Characteristics the survey asks (age band, disability, location, another): "not stated" when skipped.
+        let mut characteristics: Vec<(String, String)> = Vec::new();
+        for q in def.map(|d| d.questions.as_slice()).unwrap_or_default() {
+            let Some(c) = q.characteristic else { continue };
+            let key = match c {
+                CustomerCharacteristic::Other => format!("q:{}", q.id),
+                _ => c.key().to_string(),
+            };
+            let value = answers
+                .get(&q.id)
+                .and_then(Value::as_str)
+                .unwrap_or("not_stated")
+                .to_string();
+            if !self.asked.contains_key(&key) {
+                let label = match c {
+                    CustomerCharacteristic::Other => q.prompt.get("en").to_string(),
+                    _ => c.label().to_string(),
+                };
+                self.asked.insert(key.clone(), label);
+            }
+            self.value_labels
+                .entry((key.clone(), value.clone()))
+                .or_insert_with(|| {
+                    q.options
+                        .iter()
+                        .find(|o| o.value == value)
+                        .map(|o| o.label.get("en").to_string())
+                        .unwrap_or_else(|| "Not stated".to_string())
+                });
+            characteristics.push((key, value));
+        }
+
         // What happened: only for responses linked to a person.
         let call = r.call_wait;
         let office = r.office_wait;
@@ -756,18 +796,16 @@ impl<'a> Pass<'a> {
             .touchpoint_id
             .map(|t| t.to_string())
             .unwrap_or_else(|| "none".into());
-        for (ch, value) in [
-            ("language", r.language.clone()),
-            ("channel", r.channel.clone()),
-            ("touchpoint", tp),
-        ] {
-            let s = self
-                .segments
-                .entry((ch.to_string(), value))
-                .or_insert_with(|| SegAcc {
-                    count: ZERO,
-                    features: vec![(0, 0); width],
-                });
+        characteristics.extend([
+            ("language".to_string(), r.language.clone()),
+            ("channel".to_string(), r.channel.clone()),
+            ("touchpoint".to_string(), tp),
+        ]);
+        for key in characteristics {
+            let s = self.segments.entry(key).or_insert_with(|| SegAcc {
+                count: ZERO,
+                features: vec![(0, 0); width],
+            });
             s.count.n += 1;
             s.count.positive += u64::from(trust);
             for &(i, v) in &known {
@@ -846,13 +884,22 @@ impl<'a> Pass<'a> {
         let k = SmallCountRule::default().min_n;
         let mut chars: Vec<Characteristic> = Vec::new();
         let mut labels: HashMap<(String, String), String> = HashMap::new();
-        for ch in ["language", "channel", "touchpoint"] {
+        let keys: Vec<&str> = ["language", "channel", "touchpoint"]
+            .into_iter()
+            .chain(self.asked.keys().map(String::as_str))
+            .collect();
+        for ch in keys {
             let cells: Vec<SegmentCell> = self
                 .segments
                 .iter()
                 .filter(|((c, _), _)| c == ch)
                 .map(|((_, v), s)| {
                     let label = match ch {
+                        _ if self.asked.contains_key(ch) => self
+                            .value_labels
+                            .get(&(ch.to_string(), v.clone()))
+                            .cloned()
+                            .unwrap_or_else(|| v.clone()),
                         "language" => crate::i18n::language_name(v, "en"),
                         "channel" => Channel::from_str(v)
                             .map(|c| c.label().to_string())
@@ -886,7 +933,11 @@ impl<'a> Pass<'a> {
             .iter()
             .map(|g| CharacteristicInfo {
                 key: g.name.clone(),
-                label: characteristic_label(&g.name).to_string(),
+                label: self
+                    .asked
+                    .get(&g.name)
+                    .cloned()
+                    .unwrap_or_else(|| characteristic_label(&g.name).to_string()),
                 not_collected: None,
                 total_n: g.total.map(|t| t.n),
             })

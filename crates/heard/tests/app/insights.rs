@@ -143,9 +143,21 @@ async fn insights_on_demo_data(backend: Backend) {
         .expect("a Spanish row");
     assert_eq!(es["significant"], "true", "{es:?}");
     assert!(es["difference"].parse::<f64>().unwrap() < 0.0);
+    // The age band the demo's version 2 surveys ask is a characteristic of its own, "not stated" included.
+    let ages: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["characteristic"] == "age_band")
+        .map(|r| r["segment"].as_str())
+        .collect();
+    assert!(
+        ages.contains(&"Prefer not to say")
+            && ages.contains(&"Not stated")
+            && ages.contains(&"25 to 44"),
+        "{ages:?}"
+    );
     // Suppression: a hidden cell shows no figure, and no characteristic hides exactly one cell (it could be
     // worked out from the total).
-    for ch in ["language", "channel", "touchpoint"] {
+    for ch in ["language", "channel", "touchpoint", "age_band"] {
         let hidden: Vec<_> = rows
             .iter()
             .filter(|r| r["characteristic"] == ch && !r["suppressed"].is_empty())
