@@ -211,7 +211,7 @@ fn interpolate(n: i64, tenths: i64, lo: Option<f64>, hi: Option<f64>) -> f64 {
 }
 
 impl Store {
-    fn sqlite(&self) -> bool {
+    pub(crate) fn sqlite(&self) -> bool {
         matches!(self.backend, Backend::Sqlite(_))
     }
 

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod event_log;
 pub mod extract;
 pub mod inbox;
+pub mod insight_rows;
 pub mod intake;
 pub mod jobs;
 pub mod journeys;

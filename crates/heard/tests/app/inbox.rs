@@ -379,6 +379,7 @@ both_backends!(a_person_timeline_joins_channels_for_analysts_only, |app| {
         options: vec![],
         show_if: None,
         a11: None,
+        characteristic: None,
     });
     let survey = create_published_survey(
         &app.store,

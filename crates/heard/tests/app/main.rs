@@ -16,6 +16,7 @@ mod edge_more;
 mod import;
 mod inbox;
 mod inbox_csv;
+mod insights;
 mod isolation;
 mod jobs;
 mod journey_pages;
