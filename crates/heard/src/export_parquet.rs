@@ -600,6 +600,7 @@ mod tests {
             options: vec![],
             show_if: None,
             a11: None,
+            characteristic: None,
         });
         let survey = SurveyId::new();
         let mut names = Names::default();
