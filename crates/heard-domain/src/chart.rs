@@ -434,7 +434,7 @@ pub fn impact_performance_svg(
         .map(|p| p.importance)
         .fold(importance_cut, f64::max)
         .max(0.01)
-        * 1.1;
+        * 1.25;
     let (mut y_min, mut y_max) = points
         .iter()
         .fold((performance_cut, performance_cut), |a, p| {
@@ -444,7 +444,8 @@ pub fn impact_performance_svg(
         y_min -= 0.5;
         y_max += 0.5;
     }
-    let pad = (y_max - y_min) * 0.08;
+    // Room above and below, so no dot sits on a quadrant's name in a corner.
+    let pad = (y_max - y_min) * 0.2;
     let (y_min, y_max) = (y_min - pad, y_max + pad);
     let right = WIDTH - RIGHT;
     let x = |v: f64| left + (v / x_max).clamp(0.0, 1.0) * (right - left);

@@ -12,7 +12,7 @@
 //! **Key drivers** (outcome: trust answered positively, 1 or 0), three models, each labelled with its method:
 //! the A-11 v1 driver indicators (1 to 5 agreement), the comment themes (mentioned or not, among responses with a
 //! comment; the [`MAX_THEMES`] most mentioned with at least k mentions), and what happened to the person (long
-//! call wait, long office wait, transferred, asked again, contacts, a decision that took [`SLOW_DECISION_DAYS`]
+//! call wait, long office wait, transferred, asked again, 3 or more contacts, a decision that took [`SLOW_DECISION_DAYS`]
 //! days or more; among responses linked to a person). Importance is `heard_insight::drivers` (exact Shapley/LMG
 //! up to 15 predictors, Johnson's relative weights above) from the correlation matrix of all complete rows; the 95%
 //! intervals are its bootstrap over the reservoir, which is every row up to [`RESERVOIR`] rows (above, the
@@ -208,6 +208,8 @@ pub struct DriverRow {
     pub performance: f64,
     /// `concentrate_here`, `keep_up_the_good_work`, `low_priority`, `possible_overkill`.
     pub quadrant: String,
+    /// The sign of its correlation with trust: `raises` or `lowers` (importance itself has no sign).
+    pub direction: String,
 }
 
 /// The drivers snapshot.
@@ -501,7 +503,7 @@ const OPS_PREDICTORS: [(&str, &str); 6] = [
     ("long_office_wait", "Waited 45 minutes or more at an office"),
     ("transferred", "Transferred on a call"),
     ("asked_again", "Asked again for information already given"),
-    ("contacts", "Contacts (calls, chats, visits)"),
+    ("many_contacts", "3 contacts or more (calls, chats, visits)"),
     ("slow_decision", "Waited 30 days or more for a decision"),
 ];
 
@@ -598,11 +600,8 @@ impl<'a> Pass<'a> {
             );
         }
         for (code, label) in OPS_PREDICTORS {
-            if code != "contacts" {
-                p.feature(&format!("ops:{code}"), label, "operations");
-            }
+            p.feature(&format!("ops:{code}"), label, "operations");
         }
-        p.feature("ops:many_contacts", "3 contacts or more", "operations");
         p
     }
 
@@ -744,7 +743,7 @@ impl<'a> Pass<'a> {
                 flag(office.is_some_and(|w| w >= LONG_OFFICE_WAIT)),
                 flag(r.transfers.is_some_and(|t| t >= 1.0)),
                 flag(asked >= 1.0),
-                Some(contacts as f64),
+                flag(contacts >= 3),
                 flag(days.is_some_and(|d| d >= SLOW_DECISION_DAYS)),
                 Some(y),
             ]);
@@ -875,7 +874,7 @@ impl<'a> Pass<'a> {
             (0..OPS_PREDICTORS.len()).collect(),
             &self.ops,
             Performance::Mean,
-            "share of people (contacts: mean number)",
+            "share of people it happened to",
         ));
         DriversSnapshot { models }
     }
@@ -1321,6 +1320,16 @@ fn model(
                 .and_then(|p| serde_json::to_value(p.quadrant).ok())
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
+            direction: {
+                let k = acc.moments.columns();
+                let j = names.iter().position(|n| n.0 == d.name).unwrap_or(0);
+                if acc.moments.comoment[j * k + k - 1] < 0.0 {
+                    "lowers"
+                } else {
+                    "raises"
+                }
+                .to_string()
+            },
         })
         .collect();
     rows.sort_by_key(|r| r.rank);

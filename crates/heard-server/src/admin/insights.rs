@@ -125,6 +125,7 @@ pub async fn drivers(
             "importance",
             "performance",
             "quadrant",
+            "effect_on_trust",
         ])?;
         for d in &model.drivers {
             t.row([
@@ -142,6 +143,7 @@ pub async fn drivers(
                 format!("{:.4}", d.importance),
                 format!("{:.4}", d.performance),
                 d.quadrant.clone(),
+                d.direction.clone(),
             ])?;
         }
         return t.into_response(&format!("drivers-{}-{}.csv", model.key, quarter));
@@ -151,16 +153,10 @@ pub async fn drivers(
         .unwrap_or_default()
         .into_iter()
         .map(|mo| {
-            let topbox = mo.key == "indicators";
-            let fmt = move |v: f64| {
-                if topbox {
-                    format!("{:.0}%", v * 100.0)
-                } else if v > 1.0 {
-                    format!("{v:.1}")
-                } else {
-                    format!("{:.0}%", v * 100.0)
-                }
-            };
+            // Performance is a share in every model; only the indicators' is "good" when high, so only they get
+            // the impact × performance chart and quadrants (a theme or a long wait gets its effect on trust).
+            let indicators = mo.key == "indicators";
+            let fmt = |v: f64| format!("{:.0}%", v * 100.0);
             let points: Vec<ImpactPoint> = mo
                 .drivers
                 .iter()
@@ -170,7 +166,7 @@ pub async fn drivers(
                     performance: d.performance,
                 })
                 .collect();
-            let chart = (!points.is_empty()).then(|| {
+            let chart = (indicators && !points.is_empty()).then(|| {
                 impact_performance_svg(
                     &points,
                     mo.importance_cut,
@@ -191,6 +187,7 @@ pub async fn drivers(
                         rank => d.rank, label => d.label, share => d.share,
                         low => d.share_interval.map(|i| i.0), high => d.share_interval.map(|i| i.1),
                         performance => fmt(d.performance), quadrant => quadrant_words(&d.quadrant),
+                        effect => if d.direction == "lowers" { "Lowers trust" } else { "Raises trust" },
                     }
                 })
                 .collect();
@@ -198,7 +195,7 @@ pub async fn drivers(
                 key => mo.key, title => mo.title, method => mo.method, n => mo.n, dropped => mo.dropped,
                 r_squared => mo.r_squared, r_low => mo.r_squared_interval.map(|i| i.0),
                 r_high => mo.r_squared_interval.map(|i| i.1), sampled => mo.sampled, resamples => mo.resamples,
-                performance_words => mo.performance_words, note => mo.note, chart => chart.map(Value::from_safe_string),
+                performance_words => mo.performance_words, note => mo.note, indicators => indicators, chart => chart.map(Value::from_safe_string),
                 rows => rows,
             }
         })

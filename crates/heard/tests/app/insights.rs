@@ -45,7 +45,7 @@ fn csv_rows(text: &str) -> Vec<HashMap<String, String>> {
     let headers = r.headers().unwrap().clone();
     r.records()
         .map(|rec| {
-            let rec = rec.unwrap();
+            let rec = rec.unwrap_or_else(|e| panic!("{e}: {text}"));
             headers
                 .iter()
                 .zip(rec.iter())
@@ -95,6 +95,9 @@ async fn insights_on_demo_data(backend: Backend) {
         .unwrap()
         .expect("the job stored the drivers snapshot");
     assert!(snap.n > 500, "n = {}", snap.n);
+    let drivers: heard_server::insights::DriversSnapshot =
+        serde_json::from_str(&snap.result).unwrap_or_else(|e| panic!("{e}: {}", snap.result));
+    assert_eq!(drivers.models.len(), 3);
 
     // Key drivers: what happened to people ranks long waits and being asked again first.
     let html = app
@@ -125,6 +128,10 @@ async fn insights_on_demo_data(backend: Backend) {
         "top two operational drivers: {top:?}\n{csv}"
     );
     assert!(rows.iter().all(|r| !r["share_low_95"].is_empty()), "{csv}");
+    for code in ["long_call_wait", "asked_again"] {
+        let row = rows.iter().find(|r| r["driver_code"] == code).unwrap();
+        assert_eq!(row["effect_on_trust"], "lowers", "{row:?}");
+    }
 
     // Barriers: Spanish speakers trust less, and being transferred is a likely cause.
     let csv = app
