@@ -124,6 +124,8 @@ pub async fn list(State(state): State<AppState>, m: Viewer) -> AppResult<Respons
 #[derive(Deserialize, Default, Debug)]
 pub struct JourneyQuery {
     quarter: Option<String>,
+    /// Set after "Refresh now": the page says the recomputation is queued.
+    queued: Option<String>,
     table: Option<String>,
     format: Option<String>,
 }
@@ -176,7 +178,7 @@ pub async fn show(
             stages => def.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
             period => period, period_words => period_words(&period), periods => periods(&zone),
             computed_at => snap.as_ref().map(|s| s.computed_at), changed_since => changed_since,
-            f => figures, params => params.finish(),
+            f => figures, params => params.finish(), queued => q.queued.is_some(),
         },
     ))
 }
