@@ -500,14 +500,20 @@ pub async fn refresh(
         .await?
         .ok_or(AppError::NotFound)?;
     let now = heard_store::now_ms();
-    // Presses within the same ten seconds are one job.
+    // One recomputation per snapshot: presses before it ran are the same job; once it stored a new snapshot, the
+    // next press is a new one.
+    let shown = state
+        .store
+        .insight_snapshot(m.org_id(), j::SNAPSHOT_KIND, &j::scope(&id), &period)
+        .await?
+        .map_or(0, |s| s.computed_at);
     state
         .store
         .enqueue(j::refresh_job(
             m.org_id(),
             &id,
             &period,
-            &format!("now-{}", now / 10_000),
+            &format!("now-{shown}"),
             now,
         ))
         .await?;
