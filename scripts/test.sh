@@ -21,16 +21,20 @@ if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ] || [ 
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-step "PM4Py (the process-mining oracle the journeys tests read exports with; AGPL-3.0, run out of process only)"
+step "PM4Py and DuckDB (oracles: the journeys tests read exports with PM4Py, AGPL-3.0, run out of process only; the Parquet test reads its files with DuckDB)"
 # In a virtual environment of its own (Debian's Python refuses pip installs into the system, PEP 668), installed from
 # PyPI only when missing or of another version; the tests find it through HEARD_PYTHON.
 PM4PY_VERSION=2.7.23.11
+DUCKDB_VERSION=1.5.6
 oracle_venv="${HEARD_ORACLE_VENV:-$PWD/target/oracle-venv}"
 command -v python3 >/dev/null || apt_install "Python 3" "python3"
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install "Python's venv module" "python3-venv"
 [ -x "$oracle_venv/bin/python" ] || python3 -m venv "$oracle_venv"
 if [ "$("$oracle_venv/bin/python" -m pip show pm4py 2>/dev/null | sed -n 's/^Version: //p')" != "$PM4PY_VERSION" ]; then
   "$oracle_venv/bin/python" -m pip install --quiet --disable-pip-version-check "pm4py==$PM4PY_VERSION"
+fi
+if [ "$("$oracle_venv/bin/python" -m pip show duckdb 2>/dev/null | sed -n 's/^Version: //p')" != "$DUCKDB_VERSION" ]; then
+  "$oracle_venv/bin/python" -m pip install --quiet --disable-pip-version-check "duckdb==$DUCKDB_VERSION"
 fi
 export HEARD_PYTHON="$oracle_venv/bin/python"
 

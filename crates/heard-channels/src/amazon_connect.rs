@@ -250,6 +250,23 @@ fn attribute<'a>(
     text(attrs, &at(prefix, "Attributes"), name, errs)
 }
 
+/// The JSON object one entry of a request must be (`what`: "a contact record", ...), or the error naming it by
+/// `prefix` (`body` for a request of one).
+fn entry_object<'a>(
+    v: &'a Value,
+    prefix: &str,
+    what: &str,
+) -> Result<&'a Map<String, Value>, FieldErrors> {
+    v.as_object().ok_or_else(|| {
+        let f = if prefix.is_empty() { "body" } else { prefix };
+        FieldErrors::single(
+            f,
+            "not_an_object",
+            format!("{f} must be {what} (a JSON object)"),
+        )
+    })
+}
+
 /// Maps one contact record (`ContactTraceRecord`) to an event of the organization's `catalogue`, errors named under
 /// `prefix` by Connect field (`[2].Queue.Duration`). `now_ms` bounds its times (the ingestion time rule).
 pub fn contact_record_event(
@@ -259,14 +276,7 @@ pub fn contact_record_event(
     catalogue: &[EventType],
     now_ms: i64,
 ) -> Result<EventInput, FieldErrors> {
-    let Some(r) = v.as_object() else {
-        let f = if prefix.is_empty() { "body" } else { prefix };
-        return Err(FieldErrors::single(
-            f,
-            "not_an_object",
-            format!("{f} must be a contact record (a JSON object)"),
-        ));
-    };
+    let r = entry_object(v, prefix, "a contact record")?;
     let mut errs = FieldErrors::default();
     let contact_id = text(r, prefix, "ContactId", &mut errs);
     if contact_id.is_none() && !r.contains_key("ContactId") {
@@ -502,14 +512,7 @@ pub fn contact_lens_transcript(
     prefix: &str,
     now_ms: i64,
 ) -> Result<Transcript, FieldErrors> {
-    let Some(r) = v.as_object() else {
-        let f = if prefix.is_empty() { "body" } else { prefix };
-        return Err(FieldErrors::single(
-            f,
-            "not_an_object",
-            format!("{f} must be a Contact Lens output file (a JSON object)"),
-        ));
-    };
+    let r = entry_object(v, prefix, "a Contact Lens output file")?;
     let mut errs = FieldErrors::default();
     let mp = at(prefix, "CustomerMetadata");
     let contact_id = match object(r, prefix, "CustomerMetadata", &mut errs) {

@@ -386,6 +386,138 @@ fn legend(s: &mut String) {
     );
 }
 
+/// One point of an impact × performance chart: a label, its importance (share of R², 0 to 1) and its performance
+/// (any unit; the axis runs from the lowest to the highest value shown).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImpactPoint {
+    pub label: String,
+    pub importance: f64,
+    pub performance: f64,
+}
+
+/// An impact × performance chart (Martilla & James's importance-performance analysis): each driver a numbered dot
+/// at (importance, performance), with dashed lines at `importance_cut` and `performance_cut` splitting the four
+/// quadrants, named in their corners ("Concentrate here": important and performing below the cut). Dots are numbered
+/// in the order given (the page's table uses the same numbers), so no label overlaps another. `performance_label`
+/// formats the vertical axis's values. `title` and `desc` become the accessible name and description.
+pub fn impact_performance_svg(
+    points: &[ImpactPoint],
+    importance_cut: f64,
+    performance_cut: f64,
+    title: &str,
+    desc: &str,
+    performance_label: &dyn Fn(f64) -> String,
+) -> String {
+    const TOP: f64 = 16.0;
+    const BOTTOM: f64 = 214.0;
+    let left = LEFT + 24.0;
+    let seed: Vec<WeekPoint> = Vec::new();
+    let id = chart_id(&seed, title, &format!("{desc}{}", points.len()));
+    let mut s = String::with_capacity(2048 + points.len() * 200);
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-labelledby="{id}-title {id}-desc" font-family="{FONT}" font-size="12" fill="{TEXT}"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+        escape(title),
+        escape(desc),
+    );
+    if points.is_empty() {
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle" font-size="16">Nothing to show</text></svg>"#,
+            WIDTH / 2.0,
+            HEIGHT / 2.0,
+        );
+        return s;
+    }
+    let x_max = points
+        .iter()
+        .map(|p| p.importance)
+        .fold(importance_cut, f64::max)
+        .max(0.01)
+        * 1.1;
+    let (mut y_min, mut y_max) = points
+        .iter()
+        .fold((performance_cut, performance_cut), |a, p| {
+            (a.0.min(p.performance), a.1.max(p.performance))
+        });
+    if y_max - y_min < 1e-9 {
+        y_min -= 0.5;
+        y_max += 0.5;
+    }
+    let pad = (y_max - y_min) * 0.08;
+    let (y_min, y_max) = (y_min - pad, y_max + pad);
+    let right = WIDTH - RIGHT;
+    let x = |v: f64| left + (v / x_max).clamp(0.0, 1.0) * (right - left);
+    let y = |v: f64| BOTTOM - ((v - y_min) / (y_max - y_min)).clamp(0.0, 1.0) * (BOTTOM - TOP);
+    let _ = write!(
+        s,
+        r#"<rect x="{left}" y="{TOP}" width="{}" height="{}" fill="white" stroke="{GRID}"/>"#,
+        right - left,
+        BOTTOM - TOP
+    );
+    for k in [0.0, 0.5, 1.0] {
+        let v = y_min + k * (y_max - y_min);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+            left - 6.0,
+            num(y(v) + 4.0),
+            escape(&performance_label(v)),
+        );
+        let xv = k * x_max;
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">{:.0}%</text>"#,
+            num(x(xv)),
+            BOTTOM + 14.0,
+            xv * 100.0,
+        );
+    }
+    let (cx, cy) = (x(importance_cut), y(performance_cut));
+    let _ = write!(
+        s,
+        r#"<line x1="{0}" x2="{0}" y1="{TOP}" y2="{BOTTOM}" stroke="{BARS}" stroke-dasharray="4 3"/><line x1="{left}" x2="{right}" y1="{1}" y2="{1}" stroke="{BARS}" stroke-dasharray="4 3"/>"#,
+        num(cx),
+        num(cy),
+    );
+    for (label, tx, ty, anchor) in [
+        ("Concentrate here", right - 4.0, BOTTOM - 6.0, "end"),
+        ("Keep up the good work", right - 4.0, TOP + 14.0, "end"),
+        ("Low priority", left + 4.0, BOTTOM - 6.0, "start"),
+        ("Possible overkill", left + 4.0, TOP + 14.0, "start"),
+    ] {
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="{anchor}" font-weight="bold">{label}</text>"#,
+            num(tx),
+            num(ty)
+        );
+    }
+    for (i, p) in points.iter().enumerate() {
+        let (px, py) = (x(p.importance), y(p.performance));
+        let _ = write!(
+            s,
+            r#"<g><title>{}. {}: {:.0}% of R², {}</title><circle cx="{}" cy="{}" r="9" fill="{LINE}"/><text x="{}" y="{}" text-anchor="middle" fill="white" font-size="11">{}</text></g>"#,
+            i + 1,
+            escape(&p.label),
+            p.importance * 100.0,
+            escape(&performance_label(p.performance)),
+            num(px),
+            num(py),
+            num(px),
+            num(py + 4.0),
+            i + 1,
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">Importance (share of R²)</text></svg>"#,
+        num((left + right) / 2.0),
+        BOTTOM + 32.0,
+    );
+    s
+}
+
 /// A stable id from the chart's content, so that several charts on one page do not share ids (which would give one
 /// chart another's accessible name); identical charts may share one harmlessly.
 pub(crate) fn chart_id(points: &[WeekPoint], title: &str, desc: &str) -> String {

@@ -180,6 +180,51 @@ pub struct Question {
     pub show_if: Option<Condition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a11: Option<A11Role>,
+    /// A customer characteristic this question asks (age band, disability, location, or another), so the barriers
+    /// page compares trust across its answers. Such a question should be optional and offer "prefer not to say".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub characteristic: Option<CustomerCharacteristic>,
+}
+
+/// A demographic or other customer characteristic a survey question asks about (issue 18, item 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerCharacteristic {
+    AgeBand,
+    Disability,
+    Location,
+    /// Any other characteristic an agency asks about; the question's wording names it.
+    Other,
+}
+
+impl CustomerCharacteristic {
+    pub const ALL: [CustomerCharacteristic; 4] = [
+        CustomerCharacteristic::AgeBand,
+        CustomerCharacteristic::Disability,
+        CustomerCharacteristic::Location,
+        CustomerCharacteristic::Other,
+    ];
+    pub fn key(self) -> &'static str {
+        match self {
+            CustomerCharacteristic::AgeBand => "age_band",
+            CustomerCharacteristic::Disability => "disability",
+            CustomerCharacteristic::Location => "location",
+            CustomerCharacteristic::Other => "other",
+        }
+    }
+    /// In words, for staff.
+    pub fn label(self) -> &'static str {
+        match self {
+            CustomerCharacteristic::AgeBand => "Age band",
+            CustomerCharacteristic::Disability => "Disability",
+            CustomerCharacteristic::Location => "Location",
+            CustomerCharacteristic::Other => "Other characteristic",
+        }
+    }
+    /// From its key; `None` for anything else.
+    pub fn parse(s: &str) -> Option<CustomerCharacteristic> {
+        Self::ALL.into_iter().find(|c| c.key() == s)
+    }
 }
 
 /// Which A-11 layout a survey follows; `Blank` surveys are free-form.

@@ -26,6 +26,7 @@ fn q(
         options: vec![],
         show_if: None,
         a11,
+        characteristic: None,
     }
 }
 

@@ -41,7 +41,10 @@ pub use proportion::{
     Change, Count, Interval, PercentPositive, Reportable, SmallCountRule, change_from_previous,
     percent_positive, wilson_interval,
 };
-pub use segments::{Characteristic, Feature, LikelyCause, SegmentGap, likely_causes, segment_gaps};
+pub use segments::{
+    Characteristic, Feature, FeatureCounts, LikelyCause, SegmentGap, likely_causes,
+    likely_causes_from_counts, segment_gaps,
+};
 pub use suppress::{OneWay, Suppressed, suppress_one_way};
 
 /// Everything that can be wrong with the input of a figure. Each variant names the item and the reason, so a caller

@@ -315,8 +315,7 @@ pub fn likely_causes(
             reason: "both the segment and everyone else need at least one respondent".into(),
         });
     }
-    let mut untested = Vec::new();
-    let mut causes = Vec::new();
+    let mut counts = Vec::with_capacity(features.len());
     for (fi, f) in features.iter().enumerate() {
         if f.values.len() != in_segment.len() {
             return Err(InsightError::LengthMismatch {
@@ -339,6 +338,47 @@ pub fn likely_causes(
                 c.positive += u64::from(v);
             }
         }
+        counts.push(FeatureCounts {
+            name: f.name.clone(),
+            segment: seg,
+            rest,
+        });
+    }
+    likely_causes_from_counts(&counts, options)
+}
+
+/// One feature's counts for [`likely_causes_from_counts`]: in the segment and among everyone else,
+/// `positive` = respondents with the feature and `n` = respondents for whom it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureCounts {
+    /// The feature's name, unique in a call.
+    pub name: String,
+    /// In the segment.
+    pub segment: Count,
+    /// Everyone else.
+    pub rest: Count,
+}
+
+/// [`likely_causes`] from counts a caller kept while streaming rows (so millions of respondents need no columns in
+/// memory): the same tests, lift, excess, q-values and order.
+///
+/// Errors: a count with more positive than known, a feature name twice, alpha outside (0, 1).
+pub fn likely_causes_from_counts(
+    features: &[FeatureCounts],
+    options: CauseOptions,
+) -> Result<Causes, InsightError> {
+    check_alpha(options.alpha)?;
+    let mut untested = Vec::new();
+    let mut causes = Vec::new();
+    for (fi, f) in features.iter().enumerate() {
+        if features[..fi].iter().any(|g| g.name == f.name) {
+            return Err(InsightError::Duplicate {
+                item: "features".into(),
+                name: f.name.clone(),
+            });
+        }
+        let seg = Count::new(&f.name, f.segment.positive, f.segment.n)?;
+        let rest = Count::new(&f.name, f.rest.positive, f.rest.n)?;
         if seg.n == 0 || rest.n == 0 {
             untested.push(f.name.clone());
             continue;
@@ -520,6 +560,36 @@ mod tests {
         ];
         let c = likely_causes(&in_segment, &features, CauseOptions::default()).unwrap();
         assert_eq!(c.untested, vec!["unknown".to_string()]);
+        // The same from counts kept while streaming: (with, known) in the segment and outside it.
+        let counts: Vec<FeatureCounts> = features
+            .iter()
+            .map(|f| {
+                let mut seg = Count { positive: 0, n: 0 };
+                let mut rest = Count { positive: 0, n: 0 };
+                for (&s, v) in in_segment.iter().zip(&f.values) {
+                    if let Some(v) = *v {
+                        let c = if s { &mut seg } else { &mut rest };
+                        c.n += 1;
+                        c.positive += u64::from(v);
+                    }
+                }
+                FeatureCounts {
+                    name: f.name.clone(),
+                    segment: seg,
+                    rest,
+                }
+            })
+            .collect();
+        assert_eq!(
+            likely_causes_from_counts(&counts, CauseOptions::default()).unwrap(),
+            c
+        );
+        let bad = FeatureCounts {
+            name: "x".into(),
+            segment: Count { positive: 3, n: 2 },
+            rest: Count { positive: 0, n: 5 },
+        };
+        assert!(likely_causes_from_counts(&[bad], CauseOptions::default()).is_err());
         let first = &c.causes[0];
         assert_eq!(first.feature, "long wait");
         assert_eq!(first.test, CauseTest::TwoProportionZ);

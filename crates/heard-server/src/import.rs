@@ -291,6 +291,9 @@ where
                     )]
                 })
                 .await?;
+            if kind != Kind::Signal {
+                crate::insights::note_arrival(&store2, org).await;
+            }
             Ok((outcome, jobs_made))
         });
         in_flight = Some(Write {

@@ -452,6 +452,9 @@ pub async fn events(
     }
     let stored = state.store.insert_events(&batch.prepared).await?;
     crate::journeys::data_arrived(&state.store, org, now).await;
+    if !batch.prepared.is_empty() {
+        crate::insights::note_arrival(&state.store, org).await;
+    }
     Ok(Json(batch.results(stored)?))
 }
 

@@ -50,8 +50,9 @@ pub struct JobRegistry {
 
 impl JobRegistry {
     /// The kinds the product runs: `imports.enrich` (enrichment of text stored by large imports,
-    /// `crate::import::EnrichImported`) and `journeys.refresh` (a journey's figures, `crate::journeys`). Sends,
-    /// webhooks and rules register theirs here.
+    /// `crate::import::EnrichImported`), `journeys.refresh` (a journey's figures, `crate::journeys`) and
+    /// `insights.refresh` (the key drivers, segments and operations snapshots, `crate::insights::RefreshInsights`).
+    /// Sends, webhooks and rules register theirs here.
     pub fn product() -> JobRegistry {
         let mut r = JobRegistry::default();
         r.register(
@@ -61,6 +62,10 @@ impl JobRegistry {
         r.register(
             crate::journeys::REFRESH_KIND,
             crate::journeys::RefreshJourney,
+        );
+        r.register(
+            crate::insights::REFRESH_KIND,
+            crate::insights::RefreshInsights,
         );
         r
     }

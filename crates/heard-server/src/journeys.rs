@@ -98,12 +98,19 @@ pub fn parse_journey_id(id: &str) -> Result<&str, FieldError> {
 /// The channel of a row: a response's channel or the named touchpoint's, else what the event type says (a call is
 /// by phone, a chat a live chat, an office visit in person).
 pub fn channel_of(row: &LogRow) -> Option<&str> {
-    row.channel.as_deref().or(match row.activity.as_str() {
+    row.channel
+        .as_deref()
+        .or(channel_of_activity(&row.activity))
+}
+
+/// The channel an event type implies: a call is by phone, a chat a live chat, an office visit in person.
+pub fn channel_of_activity(activity: &str) -> Option<&'static str> {
+    match activity {
         "call" => Some("phone"),
         "chat" => Some("live_chat"),
         "office_visit" => Some("in_person"),
         _ => None,
-    })
+    }
 }
 
 /// The activity of a row in a journey's log: the event type, and for a `step_completed` event with a step,

@@ -256,6 +256,7 @@ mod tests {
             ],
             show_if: None,
             a11: None,
+            characteristic: None,
         };
         let v = AnswerValue::Many(vec!["o1".into(), "o2".into(), "o9".into()]);
         assert_eq!(

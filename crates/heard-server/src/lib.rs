@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod import;
 pub mod ingest;
 pub mod input;
+pub mod insights;
 pub mod jobs;
 pub mod journeys;
 pub mod labels;

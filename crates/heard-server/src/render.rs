@@ -51,6 +51,7 @@ impl Templates {
         });
         env.add_filter("pct", |p: f64| format!("{:.0}%", p * 100.0));
         env.add_filter("pct1", |p: f64| format!("{:.1}%", p * 100.0));
+        env.add_filter("fixed", |v: f64, digits: usize| format!("{v:.digits$}"));
         env.add_filter("num", |n: f64| format_thousands(n as i64));
         // `asset("heard/heard.css")` is the file's content-hashed address, cacheable for a year.
         env.add_function("asset", |path: &str| {

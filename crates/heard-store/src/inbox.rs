@@ -157,7 +157,7 @@ macro_rules! bind_signal_filter {
     };
 }
 
-const SIGNAL_COLUMNS: &str = "id, source, author, service_id, touchpoint_id, url, rating, language, text, turns, \
+pub(crate) const SIGNAL_COLUMNS: &str = "id, source, author, service_id, touchpoint_id, url, rating, language, text, turns, \
      enrichment, sentiment, urgent, person_key, occurred_at, received_at";
 
 /// Events of one type in one week: how many.
@@ -211,7 +211,7 @@ fn interpolate(n: i64, tenths: i64, lo: Option<f64>, hi: Option<f64>) -> f64 {
 }
 
 impl Store {
-    fn sqlite(&self) -> bool {
+    pub(crate) fn sqlite(&self) -> bool {
         matches!(self.backend, Backend::Sqlite(_))
     }
 

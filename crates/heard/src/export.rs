@@ -51,11 +51,15 @@ pub enum ExportWhat {
     /// The event log (events, and responses and signals as activities) as OCEL 2.0 JSON or SQLite, or XES, for
     /// process mining tools (PM4Py, ProM, Celonis, Disco).
     Events(crate::journeys::ExportEventsArgs),
+    /// Responses (and their answers), signals and events as Parquet files, for Spark, DuckDB or a data warehouse.
+    Parquet(crate::export_parquet::ExportParquetArgs),
 }
 
 pub async fn run(args: ExportArgs) -> Result<()> {
-    if let Some(ExportWhat::Events(a)) = args.what {
-        return crate::journeys::export_events(a).await;
+    match args.what {
+        Some(ExportWhat::Events(a)) => return crate::journeys::export_events(a).await,
+        Some(ExportWhat::Parquet(a)) => return crate::export_parquet::export_parquet(a).await,
+        None => {}
     }
     let Some(org_slug) = args.org.as_deref() else {
         anyhow::bail!("--org: give the organization's short name");

@@ -124,7 +124,7 @@ pub async fn export_events(args: ExportEventsArgs) -> Result<()> {
     Ok(())
 }
 
-fn range(
+pub(crate) fn range(
     zone: heard_domain::Zone,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,

@@ -4,8 +4,10 @@
 
 mod bench;
 mod bench_import;
+mod columnar;
 mod demo;
 mod export;
+mod export_parquet;
 mod import;
 mod journeys;
 mod settings;

@@ -33,11 +33,11 @@ use crate::{AppError, AppResult, AppState};
 /// Signals on one page of the inbox.
 const PAGE: i64 = 50;
 /// The most weeks the events view reads at once (two years).
-const MAX_WEEKS: usize = 104;
+pub(super) const MAX_WEEKS: usize = 104;
 /// Weeks shown when no dates are chosen.
-const DEFAULT_WEEKS: u64 = 12;
+pub(super) const DEFAULT_WEEKS: u64 = 12;
 /// The most items of each kind (responses, signals, events) a person's timeline reads: their newest.
-const TIMELINE_LIMIT: i64 = 500;
+pub(super) const TIMELINE_LIMIT: i64 = 500;
 
 /// A person key's short form, for people: its first 8 hex digits (the key itself is 32).
 pub fn short_key(key: &str) -> String {
@@ -45,7 +45,7 @@ pub fn short_key(key: &str) -> String {
 }
 
 /// Whether `s` has the form of a person key (32 lower-case hex digits), so no other text reaches the store.
-fn is_person_key(s: &str) -> bool {
+pub(super) fn is_person_key(s: &str) -> bool {
     s.len() == 32
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
@@ -65,7 +65,7 @@ pub struct InboxQuery {
 
 impl InboxQuery {
     /// The filter; `from` and `to` are local days of the organization, both included.
-    fn filter(&self, zone: &Zone) -> AppResult<SignalFilter> {
+    pub(super) fn filter(&self, zone: &Zone) -> AppResult<SignalFilter> {
         let (from_ms, to_ms) = filters::local_days(zone, &self.from, &self.to)?;
         Ok(SignalFilter {
             service_id: nonempty(&self.service)
@@ -151,7 +151,7 @@ fn signal_view(s: &InboxSignal, services: &BTreeMap<Uuid, String>) -> Value {
     }
 }
 
-async fn service_names(
+pub(super) async fn service_names(
     state: &AppState,
     org: heard_domain::OrgId,
 ) -> AppResult<BTreeMap<Uuid, String>> {
@@ -283,7 +283,11 @@ pub struct EventsQuery {
 
 /// The local weeks (Monday to Sunday in `zone`) from the one holding `from` to the one holding `to`, as
 /// (Monday, [start, end) in milliseconds).
-fn local_weeks(zone: &Zone, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, (i64, i64))> {
+pub(super) fn local_weeks(
+    zone: &Zone,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<(NaiveDate, (i64, i64))> {
     let monday = |d: NaiveDate| report::week_start(zone.day_start_ms(d), zone);
     let mut w = monday(from);
     let last = monday(to);
@@ -619,6 +623,31 @@ fn event_view(e: &EventRecord, catalogue: &[EventType], service: Option<String>)
     }
 }
 
+/// Where a person's timeline starts when one kind of item reached `TIMELINE_LIMIT`: each kind is read newest first
+/// up to the limit, and where one kind was cut, older items of the others are left out too, so the timeline has no
+/// gap. `None` when nothing was cut.
+pub(super) fn timeline_cutoff(items: &heard_store::inbox::PersonItems) -> Option<i64> {
+    let full =
+        |n: usize, oldest: Option<i64>| (n as i64 == TIMELINE_LIMIT).then_some(oldest).flatten();
+    [
+        full(
+            items.responses.len(),
+            items.responses.last().map(|r| r.submitted_at),
+        ),
+        full(
+            items.signals.len(),
+            items.signals.last().map(|s| s.occurred_at),
+        ),
+        full(
+            items.events.len(),
+            items.events.last().map(|e| e.occurred_at),
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+}
+
 /// One person's responses, signals and events in time order, across channels. Analysts and up; another
 /// organization's person (or a key no item has) is not found.
 pub async fn person(
@@ -636,27 +665,7 @@ pub async fn person(
     if items.is_empty() {
         return Err(AppError::NotFound);
     }
-    // Each kind is read newest first up to the limit; where one kind was cut, older items of the others are left out
-    // too, so the timeline has no gap.
-    let full =
-        |n: usize, oldest: Option<i64>| (n as i64 == TIMELINE_LIMIT).then_some(oldest).flatten();
-    let cutoff = [
-        full(
-            items.responses.len(),
-            items.responses.last().map(|r| r.submitted_at),
-        ),
-        full(
-            items.signals.len(),
-            items.signals.last().map(|s| s.occurred_at),
-        ),
-        full(
-            items.events.len(),
-            items.events.last().map(|e| e.occurred_at),
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
+    let cutoff = timeline_cutoff(&items);
     let services = service_names(&state, m.org_id()).await?;
     let surveys: BTreeMap<heard_domain::SurveyId, String> = state
         .store

@@ -9,6 +9,8 @@ pub mod csv_table;
 mod dashboard;
 mod filters;
 mod inbox;
+mod inbox_csv;
+mod insights;
 mod invitations;
 mod jobs;
 pub mod journeys;
@@ -147,9 +149,15 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/o/{org}/responses.csv", get(responses::export))
         .route("/admin/o/{org}/responses/{response}", get(responses::show))
         .route("/admin/o/{org}/signals", get(inbox::list))
+        .route("/admin/o/{org}/signals.csv", get(inbox_csv::signals_csv))
+        .route("/admin/o/{org}/events.csv", get(inbox_csv::events_csv))
         .route("/admin/o/{org}/signals/{signal}", get(inbox::show))
         .route("/admin/o/{org}/events", get(inbox::events))
-        .route("/admin/o/{org}/people/{person}", get(inbox::person))
+        .route("/admin/o/{org}/people/{person}", get(inbox_csv::person))
+        .route("/admin/o/{org}/drivers", get(insights::drivers))
+        .route("/admin/o/{org}/segments", get(insights::segments))
+        .route("/admin/o/{org}/operations", get(insights::operations))
+        .route("/admin/o/{org}/insights/refresh", post(insights::refresh))
         .route("/admin/o/{org}/themes", get(themes::explorer))
         .route("/admin/o/{org}/themes.csv", get(themes::explorer_csv))
         .route("/admin/o/{org}/search", get(themes::search))

@@ -631,6 +631,21 @@ pub async fn add_question(
             "write the question in English",
         ));
     }
+    // A customer characteristic (age band, disability, location, other) the barriers page compares trust across.
+    let characteristic = match form.get("characteristic") {
+        "" => None,
+        c => {
+            let parsed = heard_domain::survey::CustomerCharacteristic::parse(c);
+            if parsed.is_none() {
+                errs.push(FieldError::new(
+                    "characteristic",
+                    "not_an_option",
+                    "choose age band, disability, location, other, or none",
+                ));
+            }
+            parsed
+        }
+    };
     let mut def = s.draft.clone();
     if let (true, Some(kind)) = (errs.is_empty(), kind) {
         // Never an id any version used: answers, reports and export columns keyed by it stay one question's.
@@ -668,6 +683,7 @@ pub async fn add_question(
             options,
             show_if: None,
             a11: None,
+            characteristic,
         });
         match def.check() {
             Ok(()) => {

@@ -729,6 +729,19 @@ impl Journey<'_> {
         let p = &self.w.plans[plan_idx];
         let svc = &self.w.services[p.service];
         let mut answers = answers_for(&p.def, svc.key, &self.x, rng);
+        // The age band, from a generator of its own so the rest of the data stays as it was for a seed.
+        if let Some(q) = p.def.questions.iter().find(|q| q.characteristic.is_some()) {
+            let mut own = StdRng::seed_from_u64(self.pid ^ 0x0A6E_BA4D);
+            if own.random::<f64>() < 0.8 {
+                let pick = own.random::<f64>();
+                let i = [0.15, 0.55, 0.85, 0.97, 1.0]
+                    .iter()
+                    .position(|&c| pick < c)
+                    .unwrap_or(4)
+                    .min(q.options.len().saturating_sub(1));
+                answers.insert(q.id.clone(), json!(q.options[i].value));
+            }
+        }
         // Most leave their email for a reply: that is how a response links to the person's other records.
         if rng.random::<f64>() < 0.8 {
             answers.insert("email".into(), json!(email));

@@ -93,6 +93,42 @@ async fn first_live_survey(store: &Store, org: OrgId) -> Result<String> {
         .unwrap_or_default())
 }
 
+/// The demo's version 2 surveys also ask an age band (optional, with "prefer not to say"), marked as a customer
+/// characteristic so the barriers page compares trust across its answers.
+fn with_age_band(mut def: SurveyDefinition) -> SurveyDefinition {
+    use heard_domain::survey::{Choice, CustomerCharacteristic, Question, QuestionKind};
+    let option = |value: &str, en: &str, es: &str| Choice {
+        value: value.into(),
+        label: lt(en, es),
+    };
+    let at = def
+        .questions
+        .iter()
+        .position(|q| q.a11 == Some(heard_domain::survey::A11Role::Comment))
+        .unwrap_or(def.questions.len());
+    def.questions.insert(
+        at,
+        Question {
+            id: "age_band".into(),
+            kind: QuestionKind::SingleChoice,
+            prompt: lt("What is your age?", "¿Cuál es su edad?"),
+            help: lt("Optional.", "Opcional."),
+            required: false,
+            options: vec![
+                option("under_25", "Under 25", "Menos de 25"),
+                option("25_44", "25 to 44", "De 25 a 44"),
+                option("45_64", "45 to 64", "De 45 a 64"),
+                option("65_plus", "65 or older", "65 o más"),
+                option("prefer_not", "Prefer not to say", "Prefiero no decirlo"),
+            ],
+            show_if: None,
+            a11: None,
+            characteristic: Some(CustomerCharacteristic::AgeBand),
+        },
+    );
+    def
+}
+
 fn lt(en: &str, es: &str) -> LocalizedText {
     LocalizedText::new(en, es)
 }
@@ -357,7 +393,7 @@ pub async fn generate(store: &Store, secret: &[u8; 32], o: &Options) -> Result<S
             service: &ui,
             tp: &ui_web,
             arrives: Arrival::Widget,
-            def: templates::a11_v2(&ui.name, TrustScale::Thumbs),
+            def: with_age_band(templates::a11_v2(&ui.name, TrustScale::Thumbs)),
             base: 0.56,
             weight: 0.22,
             rate: 0.06,
@@ -370,7 +406,7 @@ pub async fn generate(store: &Store, secret: &[u8; 32], o: &Options) -> Result<S
             service: &ui,
             tp: &ui_phone,
             arrives: Arrival::Phone,
-            def: templates::a11_v2(&ui.name, TrustScale::Agreement5),
+            def: with_age_band(templates::a11_v2(&ui.name, TrustScale::Agreement5)),
             base: 0.50,
             weight: 0.12,
             rate: 0.12,
@@ -396,7 +432,7 @@ pub async fn generate(store: &Store, secret: &[u8; 32], o: &Options) -> Result<S
             service: &passport,
             tp: &pp_web,
             arrives: Arrival::Widget,
-            def: templates::a11_v2(&passport.name, TrustScale::Thumbs),
+            def: with_age_band(templates::a11_v2(&passport.name, TrustScale::Thumbs)),
             base: 0.84,
             weight: 0.20,
             rate: 0.07,
@@ -409,7 +445,7 @@ pub async fn generate(store: &Store, secret: &[u8; 32], o: &Options) -> Result<S
             service: &passport,
             tp: &pp_kiosk,
             arrives: Arrival::KioskQr,
-            def: templates::a11_v2(&passport.name, TrustScale::Thumbs),
+            def: with_age_band(templates::a11_v2(&passport.name, TrustScale::Thumbs)),
             base: 0.79,
             weight: 0.08,
             rate: 0.25,
@@ -422,7 +458,7 @@ pub async fn generate(store: &Store, secret: &[u8; 32], o: &Options) -> Result<S
             service: &snap,
             tp: &snap_web,
             arrives: Arrival::HostedPage,
-            def: templates::a11_v2(&snap.name, TrustScale::Thumbs),
+            def: with_age_band(templates::a11_v2(&snap.name, TrustScale::Thumbs)),
             base: 0.72,
             weight: 0.16,
             rate: 0.05,
@@ -435,7 +471,7 @@ pub async fn generate(store: &Store, secret: &[u8; 32], o: &Options) -> Result<S
             service: &snap,
             tp: &snap_sms,
             arrives: Arrival::Sms,
-            def: templates::a11_v2(&snap.name, TrustScale::Thumbs),
+            def: with_age_band(templates::a11_v2(&snap.name, TrustScale::Thumbs)),
             base: 0.68,
             weight: 0.08,
             rate: 0.15,
@@ -560,6 +596,15 @@ pub async fn generate(store: &Store, secret: &[u8; 32], o: &Options) -> Result<S
     // The standard journeys (a benefit application, the SNAP form's steps), computed by `heard serve`'s workers.
     for (id, def) in heard_server::journeys::default_journeys() {
         heard_server::journeys::save_definition(store, org.id, &zone, &id, &def).await?;
+    }
+    // The insight pages (key drivers, barriers, operations) read snapshots a job computes: one for this quarter
+    // and the last, due now, so the first worker to run computes them.
+    let now = heard_store::now_ms();
+    let quarter = heard_domain::fiscal::FiscalQuarter::containing(today);
+    for q in [quarter, quarter.previous()] {
+        store
+            .enqueue(heard_server::insights::refresh_now_job(org.id, q, now))
+            .await?;
     }
     Ok(format!(
         "Demo organization '{slug}' ({}): 3 services, {touchpoints} touchpoints, {} surveys, {responses} responses, {} events and {} signals over {WEEKS} weeks. Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}.",

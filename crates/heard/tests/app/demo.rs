@@ -27,7 +27,7 @@ const RESPONSES_SQL: &str =
     "SELECT person_key, trust_positive, language FROM responses ORDER BY submitted_at";
 const EVENTS_SQL: &str = "SELECT type, touchpoint_id, person_key, reference_key, measures, attributes, occurred_at FROM events";
 
-async fn demo_data(backend: Backend, args: &[&str]) -> (DatabaseUrl, tempfile::TempDir) {
+pub(crate) async fn demo_data(backend: Backend, args: &[&str]) -> (DatabaseUrl, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let (url, _keep) = database(backend).await;
     let url = match url {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::support::{PASSWORD, Tenant, TestApp, create_published_survey};
 
-async fn api_key(app: &TestApp, t: &Tenant) -> String {
+pub(crate) async fn api_key(app: &TestApp, t: &Tenant) -> String {
     let secret = heard_server::ingest::new_api_key();
     app.store
         .create_api_key(
@@ -24,7 +24,7 @@ async fn api_key(app: &TestApp, t: &Tenant) -> String {
     secret
 }
 
-async fn send(app: &TestApp, key: &str, path: &str, items: Value) -> Value {
+pub(crate) async fn send(app: &TestApp, key: &str, path: &str, items: Value) -> Value {
     let resp = app
         .client
         .post(format!("{}{path}", app.base))
@@ -63,7 +63,7 @@ fn next_link(page: &str) -> Option<String> {
     Some(page[start..end].replace("&amp;", "&"))
 }
 
-async fn member(app: &TestApp, email: &str, role: Role) {
+pub(crate) async fn member(app: &TestApp, email: &str, role: Role) {
     let hash = heard_server::auth::hash_password(PASSWORD).unwrap();
     let now = heard_store::now_ms();
     let u = app
@@ -379,6 +379,7 @@ both_backends!(a_person_timeline_joins_channels_for_analysts_only, |app| {
         options: vec![],
         show_if: None,
         a11: None,
+        characteristic: None,
     });
     let survey = create_published_survey(
         &app.store,

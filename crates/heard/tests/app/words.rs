@@ -234,6 +234,7 @@ crate::both_backends!(the_embed_page_and_editor_show_hidden_question_ids, |app| 
         options: vec![],
         show_if: None,
         a11: None,
+        characteristic: None,
     });
     let survey = app
         .store
@@ -294,6 +295,7 @@ crate::both_backends!(a_control_character_in_a_hidden_question_is_dropped, |app|
         options: vec![],
         show_if: None,
         a11: None,
+        characteristic: None,
     });
     let survey = app
         .store

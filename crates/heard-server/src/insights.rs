@@ -1,0 +1,1386 @@
+//! The analyses that read row-level data, computed by a job and kept as snapshots (issue 18, items 3 to 5): key
+//! drivers of trust, barriers by customer characteristics and their likely causes, and trust beside operational
+//! data. They join each response to its person's events, which costs too much for a page view at millions of rows,
+//! so the job [`REFRESH_KIND`] (one per organization and fiscal quarter) computes all three from one streamed pass
+//! over `Store::insight_rows` and stores them with `Store::put_insight_snapshot` (kinds [`DRIVERS`],
+//! [`SEGMENTS`], [`OPERATIONS`], scope `""`, period the quarter as `FY2026-Q1`); the pages read the newest.
+//!
+//! **Memory.** Nothing grows with the number of responses: per model, mergeable moments (`heard_insight::Moments`)
+//! over every complete row and a uniform reservoir sample of at most [`RESERVOIR`] rows (Vitter's algorithm R,
+//! seeded) for the bootstrap; per segment and feature, counts.
+//!
+//! **Key drivers** (outcome: trust answered positively, 1 or 0), three models, each labelled with its method:
+//! the A-11 v1 driver indicators (1 to 5 agreement), the comment themes (mentioned or not, among responses with a
+//! comment; the [`MAX_THEMES`] most mentioned with at least k mentions), and what happened to the person (long
+//! call wait, long office wait, transferred, asked again, contacts, a decision that took [`SLOW_DECISION_DAYS`]
+//! days or more; among responses linked to a person). Importance is `heard_insight::drivers` (exact Shapley/LMG
+//! up to 15 predictors, Johnson's relative weights above) from the correlation matrix of all complete rows; the 95%
+//! intervals are its bootstrap over the reservoir, which is every row up to [`RESERVOIR`] rows (above, the
+//! intervals are those of a sample that size, and wider than the full data's: the page says so). A-11 v2's "what
+//! went well / badly" is asked only after a positive or a negative trust answer, so it cannot explain trust and is
+//! used as a likely cause instead.
+//!
+//! **Segments**: language, channel, touchpoint, and every customer characteristic a survey question asks (a
+//! question's `characteristic`: age band, disability, location or another; "not stated" when skipped), each value against everyone else (`heard_insight::segment_gaps`:
+//! two-proportion z, Benjamini-Hochberg across all segments, CMS k = 11 with complementary suppression); for each
+//! significant gap, the features over-represented in the segment (`likely_causes_from_counts`): themes, driver
+//! indicators answered 1 or 2, "what did not go well" answers, and the operational measures above.
+//!
+//! **Operations**: trust by the person's longest call wait, longest office wait, number of contacts, times asked
+//! again and days to a decision (buckets, each suppressed below k with complementary suppression), the share of
+//! people asked again for information per service (from events), and experience gaps per touchpoint: its trust
+//! deficit against the organization's (percentage points) times its volume of events, ranked, so the first fix is
+//! the one that helps the most people.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+use futures_util::TryStreamExt;
+use futures_util::future::BoxFuture;
+use heard_domain::fiscal::FiscalQuarter;
+use heard_domain::survey::{
+    A11Role, CustomerCharacteristic, QuestionKind, SurveyDefinition, TemplateKind,
+};
+use heard_domain::{Channel, OrgId};
+use heard_insight::drivers::{
+    DriverOptions, KeyDrivers, Method, Performance, Predictor, impact_performance,
+    importance_from_correlations, key_drivers,
+};
+use heard_insight::proportion::{Count, SmallCountRule, wilson_interval};
+use heard_insight::segments::{CauseOptions, FeatureCounts, GapOptions, SegmentCell};
+use heard_insight::suppress::suppress_one_way;
+use heard_insight::{Characteristic, Moments, likely_causes_from_counts, segment_gaps};
+use heard_store::Store;
+use heard_store::insight_rows::InsightRow;
+use heard_store::jobs::{ClaimedJob, NewJob};
+use heard_store::snapshots::InsightSnapshot;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::jobs::{Completed, JobHandler};
+
+/// The job kind that recomputes an organization's insight snapshots for one fiscal quarter.
+pub const REFRESH_KIND: &str = "insights.refresh";
+/// Snapshot kinds.
+pub const DRIVERS: &str = "drivers";
+pub const SEGMENTS: &str = "segments";
+pub const OPERATIONS: &str = "operations";
+/// Data arriving within this many milliseconds (5 minutes) shares one refresh, run when the window ends.
+pub const DEBOUNCE_MS: i64 = 5 * 60_000;
+/// Rows kept per model for the bootstrap.
+pub const RESERVOIR: usize = 20_000;
+/// Themes in the themes model at most (the most mentioned).
+pub const MAX_THEMES: usize = 15;
+/// A call or chat wait of at least this many seconds is long (20 minutes).
+pub const LONG_CALL_WAIT: f64 = 20.0 * 60.0;
+/// An office wait of at least this many seconds is long (45 minutes).
+pub const LONG_OFFICE_WAIT: f64 = 45.0 * 60.0;
+/// A decision that took at least this many days is slow.
+pub const SLOW_DECISION_DAYS: f64 = 30.0;
+/// Bootstrap resamples for the drivers' intervals.
+pub const RESAMPLES: usize = 200;
+/// Significance level (false discovery rate) of gaps and causes.
+const ALPHA: f64 = 0.05;
+const ZERO: Count = Count { positive: 0, n: 0 };
+
+/// The debounced refresh enqueued when data arrives: every arrival in the same [`DEBOUNCE_MS`] window gets the
+/// same dedupe key and so the same job, due when the window ends.
+pub fn refresh_job(org: OrgId, quarter: FiscalQuarter, now_ms: i64) -> NewJob {
+    let window = now_ms.div_euclid(DEBOUNCE_MS);
+    let period = quarter.to_string();
+    NewJob::new(org, REFRESH_KIND, json!({ "period": period }))
+        .dedupe_key(format!("{period}@{window}"))
+        .run_at((window + 1) * DEBOUNCE_MS)
+}
+
+/// The refresh an analyst asks for ("Refresh now"): due at once; clicks in the same ten seconds make one job.
+pub fn refresh_now_job(org: OrgId, quarter: FiscalQuarter, now_ms: i64) -> NewJob {
+    let period = quarter.to_string();
+    NewJob::new(org, REFRESH_KIND, json!({ "period": period }))
+        .dedupe_key(format!("{period}@now{}", now_ms.div_euclid(10_000)))
+        .run_at(now_ms)
+}
+
+/// The window (see [`DEBOUNCE_MS`]) each organization's refresh was last enqueued for by this process.
+static NOTED: std::sync::LazyLock<std::sync::Mutex<HashMap<OrgId, i64>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Data arrived for `org` (a response, events, an import batch): enqueues the debounced refresh of the current
+/// quarter. Only the first arrival of a window in this process writes (a map of the last window per
+/// organization); other processes' writes of the same window meet the job's dedupe key and store nothing, so the
+/// queue gets at most one refresh per organization per window. A failure is logged, never returned: the data that
+/// arrived is already durable, and the next window (or "Refresh now") catches up. Data for an earlier quarter
+/// (an import of history) is refreshed by "Refresh now" on that quarter's page.
+pub async fn note_arrival(store: &Store, org: OrgId) {
+    let now = heard_store::now_ms();
+    let window = now.div_euclid(DEBOUNCE_MS);
+    {
+        let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
+        if noted.get(&org) == Some(&window) {
+            return;
+        }
+        noted.insert(org, window);
+    }
+    let zone = match store.org(org).await {
+        Ok(o) => o.time_zone,
+        Err(e) => {
+            tracing::warn!(org = %org, error = %e, "insights refresh not enqueued");
+            return;
+        }
+    };
+    let quarter = FiscalQuarter::containing_ms(now, &zone);
+    if let Err(e) = store.enqueue(refresh_job(org, quarter, now)).await {
+        tracing::warn!(org = %org, error = %e, "insights refresh not enqueued");
+    }
+}
+
+/// Runs [`REFRESH_KIND`]. Its effect (three snapshots, each replacing the last of its kind and period) is the same
+/// however many times it runs, so the worker completes it.
+pub struct RefreshInsights;
+
+impl JobHandler for RefreshInsights {
+    fn run<'a>(
+        &'a self,
+        store: &'a Store,
+        job: &'a ClaimedJob,
+    ) -> BoxFuture<'a, Result<Completed, String>> {
+        Box::pin(async move {
+            let org = job.job.org_id;
+            let period = job.job.payload["period"]
+                .as_str()
+                .ok_or_else(|| format!("job {}: payload has no period", job.job.id))?;
+            let quarter = FiscalQuarter::parse(period)
+                .map_err(|e| format!("job {}: period: {}", job.job.id, e.message))?;
+            refresh(store, org, quarter, heard_store::now_ms())
+                .await
+                .map_err(|e| format!("job {}: {e}", job.job.id))?;
+            Ok(Completed::ByWorker)
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Snapshot shapes (what the pages read).
+
+/// One key-drivers model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DriverModel {
+    /// `indicators`, `themes` or `operations`.
+    pub key: String,
+    /// What the predictors are, for people.
+    pub title: String,
+    /// The method's label (e.g. "Relative importance (Shapley/LMG)").
+    pub method: String,
+    /// Complete rows and rows dropped for a missing value.
+    pub n: u64,
+    pub dropped: u64,
+    /// R² of the regression of trust on every predictor, and its bootstrap interval.
+    pub r_squared: f64,
+    pub r_squared_interval: Option<(f64, f64)>,
+    /// How the intervals were had: `None` when from every row, else the sample size.
+    pub sampled: Option<u64>,
+    pub resamples: u64,
+    /// How performance is measured, in words.
+    pub performance_words: String,
+    /// The quadrant cuts.
+    pub importance_cut: f64,
+    pub performance_cut: f64,
+    /// Most important first.
+    pub drivers: Vec<DriverRow>,
+    /// Why the model could not be fitted, when it could not.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DriverRow {
+    /// Code (question role, theme id, measure) and label.
+    pub code: String,
+    pub label: String,
+    pub rank: u64,
+    /// Share of R² (0 to 1), and its bootstrap interval.
+    pub share: f64,
+    pub share_interval: Option<(f64, f64)>,
+    /// Part of R² (R² units).
+    pub importance: f64,
+    pub performance: f64,
+    /// `concentrate_here`, `keep_up_the_good_work`, `low_priority`, `possible_overkill`.
+    pub quadrant: String,
+}
+
+/// The drivers snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DriversSnapshot {
+    pub models: Vec<DriverModel>,
+}
+
+/// One segment against everyone else.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SegmentRow {
+    pub characteristic: String,
+    pub value: String,
+    pub label: String,
+    /// Hidden (too few, or hidden so a small cell cannot be worked out): every figure is `None`.
+    pub suppressed: Option<String>,
+    pub n: Option<u64>,
+    pub positive: Option<u64>,
+    pub share: Option<f64>,
+    pub rest_n: Option<u64>,
+    pub rest_share: Option<f64>,
+    pub difference: Option<f64>,
+    pub p_value: Option<f64>,
+    pub q_value: Option<f64>,
+    pub significant: bool,
+    /// For a significant gap: the features over-represented in the segment (significant ones first).
+    pub causes: Vec<CauseRow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CauseRow {
+    pub code: String,
+    pub label: String,
+    /// `theme`, `indicator`, `went_badly`, `operations`.
+    pub family: String,
+    pub segment_rate: f64,
+    pub rest_rate: f64,
+    pub lift: Option<f64>,
+    /// People in the segment with the feature beyond what everyone else's rate predicts (rounded).
+    pub excess: f64,
+    /// Counts, `None` when one is 1 to k - 1 (rates only then).
+    pub segment_with: Option<u64>,
+    pub segment_known: Option<u64>,
+    pub test: String,
+    pub p_value: f64,
+    pub q_value: f64,
+    pub significant: bool,
+}
+
+/// A characteristic and whether it is collected.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CharacteristicInfo {
+    pub key: String,
+    pub label: String,
+    /// `None` when collected; else why not.
+    pub not_collected: Option<String>,
+    /// The total shown (`None` when the table is too small).
+    pub total_n: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SegmentsSnapshot {
+    pub k: u64,
+    pub alpha: f64,
+    pub characteristics: Vec<CharacteristicInfo>,
+    pub segments: Vec<SegmentRow>,
+}
+
+/// Trust in one bucket of an operational measure.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BucketRow {
+    pub label: String,
+    pub suppressed: Option<String>,
+    pub n: Option<u64>,
+    pub positive: Option<u64>,
+    pub share: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BucketTable {
+    pub key: String,
+    pub title: String,
+    pub rows: Vec<BucketRow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AskedAgainRow {
+    pub service_id: Option<Uuid>,
+    pub service: String,
+    pub people: u64,
+    pub asked_again: u64,
+    /// `None` when fewer than k people.
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GapRow {
+    pub touchpoint_id: Uuid,
+    pub touchpoint: String,
+    pub service: String,
+    pub n: u64,
+    pub share: f64,
+    /// Organization's share minus the touchpoint's, in proportion points (positive: worse than overall).
+    pub deficit: f64,
+    /// Events at the touchpoint in the period.
+    pub volume: u64,
+    /// deficit × volume: people a fix could turn from not trusting to trusting, at the organization's rate.
+    pub people_affected: f64,
+    pub rank: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OperationsSnapshot {
+    pub k: u64,
+    pub n: u64,
+    pub linked: u64,
+    pub overall_share: Option<f64>,
+    pub tables: Vec<BucketTable>,
+    pub asked_again: Vec<AskedAgainRow>,
+    pub gaps: Vec<GapRow>,
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The pass.
+
+/// Labels of what the analyses name: touchpoints, services, themes.
+#[derive(Default)]
+struct Names {
+    touchpoints: HashMap<Uuid, (String, Uuid)>,
+    services: HashMap<Uuid, String>,
+    themes: BTreeMap<String, String>,
+}
+
+/// Recomputes and stores `org`'s three snapshots for `quarter`. Returns the responses read.
+pub async fn refresh(
+    store: &Store,
+    org: OrgId,
+    quarter: FiscalQuarter,
+    now_ms: i64,
+) -> Result<u64, String> {
+    let e = |e: heard_store::StoreError| e.to_string();
+    let zone = store.org(org).await.map_err(e)?.time_zone;
+    let (from, to) = quarter.bounds_ms(&zone);
+    let mut names = Names::default();
+    for s in store.services(org).await.map_err(e)? {
+        names
+            .services
+            .insert(*s.id.as_uuid(), s.name.get("en").to_string());
+    }
+    for t in store.touchpoints(org).await.map_err(e)? {
+        names.touchpoints.insert(
+            *t.id.as_uuid(),
+            (t.name.get("en").to_string(), *t.service_id.as_uuid()),
+        );
+    }
+    let taxonomy =
+        heard_text::themes::Taxonomy::parse(heard_text::themes::Taxonomy::default_text())
+            .map_err(|e| e.to_string())?;
+    for t in taxonomy.themes() {
+        names.themes.insert(t.id.clone(), t.label.clone());
+    }
+    // Every version's definition, read before the rows stream (a handful of surveys, a few versions each).
+    let mut defs: HashMap<(Uuid, i32), SurveyDefinition> = HashMap::new();
+    for survey in store.surveys(org, None).await.map_err(e)? {
+        for v in store.survey_versions(org, survey.id).await.map_err(e)? {
+            defs.insert((*survey.id.as_uuid(), v.version), v.definition);
+        }
+    }
+    let mut pass = Pass::new(&names);
+    let mut rows = store.insight_rows(org, from, to);
+    while let Some(row) = rows.try_next().await.map_err(e)? {
+        pass.add(&row, defs.get(&(row.survey_id, row.survey_version)));
+    }
+    drop(rows);
+    let asked = store
+        .asked_again_by_service(org, from, to)
+        .await
+        .map_err(e)?;
+    let volumes = store.touchpoint_volumes(org, from, to).await.map_err(e)?;
+    let n = pass.n;
+    let drivers = pass.drivers();
+    let segments = pass.segments()?;
+    let operations = pass.operations(&asked, &volumes);
+    let period = quarter.to_string();
+    for (kind, result) in [
+        (DRIVERS, serde_json::to_string(&drivers)),
+        (SEGMENTS, serde_json::to_string(&segments)),
+        (OPERATIONS, serde_json::to_string(&operations)),
+    ] {
+        let snap = InsightSnapshot {
+            kind: kind.to_string(),
+            scope: String::new(),
+            period: period.clone(),
+            computed_at: now_ms,
+            n: n as i64,
+            result: result.map_err(|e| e.to_string())?,
+        };
+        store.put_insight_snapshot(org, &snap).await.map_err(e)?;
+    }
+    Ok(n)
+}
+
+/// Key drivers kept while streaming: moments of every complete row and a reservoir sample.
+struct ModelAcc {
+    moments: Moments,
+    reservoir: Vec<Vec<f64>>,
+    seen: u64,
+    dropped: u64,
+    rng: StdRng,
+}
+
+impl ModelAcc {
+    fn new(columns: usize, seed: u64) -> ModelAcc {
+        ModelAcc {
+            moments: Moments::new(columns),
+            reservoir: Vec::new(),
+            seen: 0,
+            dropped: 0,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    /// Adds a row (predictors then trust); a row with a missing value is counted as dropped.
+    fn add(&mut self, row: &[Option<f64>]) {
+        if row.iter().any(Option::is_none) {
+            self.dropped += 1;
+            return;
+        }
+        if self.moments.add(row).is_err() {
+            self.dropped += 1;
+            return;
+        }
+        self.seen += 1;
+        let dense: Vec<f64> = row.iter().map(|v| v.unwrap_or(0.0)).collect();
+        if self.reservoir.len() < RESERVOIR {
+            self.reservoir.push(dense);
+        } else {
+            let j = self.rng.random_range(0..self.seen);
+            if (j as usize) < RESERVOIR {
+                self.reservoir[j as usize] = dense;
+            }
+        }
+    }
+}
+
+/// Per-segment counts.
+#[derive(Clone)]
+struct SegAcc {
+    count: Count,
+    /// Per feature: (with, known) in the segment.
+    features: Vec<(u64, u64)>,
+}
+
+struct Pass<'a> {
+    names: &'a Names,
+    n: u64,
+    linked: u64,
+    overall: Count,
+    indicators: ModelAcc,
+    themes: ModelAcc,
+    theme_ids: Vec<String>,
+    ops: ModelAcc,
+    /// Feature names (code, label, family) and their overall (with, known).
+    features: Vec<(String, String, String)>,
+    feature_index: HashMap<String, usize>,
+    overall_features: Vec<(u64, u64)>,
+    /// (characteristic, value) → counts.
+    segments: BTreeMap<(String, String), SegAcc>,
+    buckets: BTreeMap<&'static str, Vec<Count>>,
+    touchpoints: HashMap<Uuid, Count>,
+    /// Characteristics asked by survey questions (age band, ...): key → label, and each value's label.
+    asked: BTreeMap<String, String>,
+    value_labels: HashMap<(String, String), String>,
+}
+
+/// The v1 driver indicators in the model (trust is the outcome).
+const V1_PREDICTORS: [A11Role; 6] = [
+    A11Role::Satisfaction,
+    A11Role::Effectiveness,
+    A11Role::Ease,
+    A11Role::Efficiency,
+    A11Role::Transparency,
+    A11Role::Employee,
+];
+
+/// The operational predictors: code and label.
+const OPS_PREDICTORS: [(&str, &str); 6] = [
+    ("long_call_wait", "Waited 20 minutes or more on a call"),
+    ("long_office_wait", "Waited 45 minutes or more at an office"),
+    ("transferred", "Transferred on a call"),
+    ("asked_again", "Asked again for information already given"),
+    ("contacts", "Contacts (calls, chats, visits)"),
+    ("slow_decision", "Waited 30 days or more for a decision"),
+];
+
+/// Bucket tables: key, title, labels.
+const BUCKETS: [(&str, &str, &[&str]); 5] = [
+    (
+        "call_wait",
+        "Trust by longest wait on a call",
+        &[
+            "No call",
+            "Under 5 minutes",
+            "5 to 10 minutes",
+            "10 to 20 minutes",
+            "20 to 40 minutes",
+            "40 minutes or more",
+        ],
+    ),
+    (
+        "office_wait",
+        "Trust by longest wait at an office",
+        &[
+            "No office visit",
+            "Under 15 minutes",
+            "15 to 30 minutes",
+            "30 to 45 minutes",
+            "45 to 60 minutes",
+            "60 minutes or more",
+        ],
+    ),
+    (
+        "contacts",
+        "Trust by number of contacts (calls, chats, office visits)",
+        &["None", "1", "2", "3", "4 or more"],
+    ),
+    (
+        "asked_again",
+        "Trust by times asked again for the same information",
+        &["Never", "Once", "Twice", "3 times or more"],
+    ),
+    (
+        "decision_days",
+        "Trust by days from application to decision",
+        &[
+            "No decision in the period",
+            "Under 15 days",
+            "15 to 30 days",
+            "30 to 45 days",
+            "45 to 60 days",
+            "60 days or more",
+        ],
+    ),
+];
+
+fn bucket(edges: &[f64], v: f64) -> usize {
+    1 + edges.iter().filter(|&&e| v >= e).count()
+}
+
+impl<'a> Pass<'a> {
+    fn new(names: &'a Names) -> Pass<'a> {
+        let theme_ids: Vec<String> = names.themes.keys().cloned().collect();
+        let mut p = Pass {
+            names,
+            n: 0,
+            linked: 0,
+            overall: ZERO,
+            indicators: ModelAcc::new(V1_PREDICTORS.len() + 1, 1),
+            themes: ModelAcc::new(theme_ids.len() + 1, 2),
+            theme_ids,
+            ops: ModelAcc::new(OPS_PREDICTORS.len() + 1, 3),
+            features: Vec::new(),
+            feature_index: HashMap::new(),
+            overall_features: Vec::new(),
+            segments: BTreeMap::new(),
+            buckets: BUCKETS
+                .iter()
+                .map(|(k, _, labels)| (*k, vec![ZERO; labels.len()]))
+                .collect(),
+            touchpoints: HashMap::new(),
+            asked: BTreeMap::new(),
+            value_labels: HashMap::new(),
+        };
+        for (code, label) in &names.themes {
+            p.feature(
+                &format!("theme:{code}"),
+                &format!("Comment about {label}"),
+                "theme",
+            );
+        }
+        for role in V1_PREDICTORS {
+            p.feature(
+                &format!("low:{}", role.key()),
+                &format!("{} answered 1 or 2 (disagree)", role.label()),
+                "indicator",
+            );
+        }
+        for (code, label) in OPS_PREDICTORS {
+            if code != "contacts" {
+                p.feature(&format!("ops:{code}"), label, "operations");
+            }
+        }
+        p.feature("ops:many_contacts", "3 contacts or more", "operations");
+        p
+    }
+
+    fn feature(&mut self, code: &str, label: &str, family: &str) -> usize {
+        if let Some(&i) = self.feature_index.get(code) {
+            return i;
+        }
+        let i = self.features.len();
+        self.features
+            .push((code.to_string(), label.to_string(), family.to_string()));
+        self.feature_index.insert(code.to_string(), i);
+        self.overall_features.push((0, 0));
+        for s in self.segments.values_mut() {
+            s.features.push((0, 0));
+        }
+        i
+    }
+
+    fn add(&mut self, r: &InsightRow, def: Option<&SurveyDefinition>) {
+        let Some(trust) = r.trust_positive else {
+            return;
+        };
+        self.n += 1;
+        self.linked += u64::from(r.linked);
+        let y = if trust { 1.0 } else { 0.0 };
+        self.overall.n += 1;
+        self.overall.positive += u64::from(trust);
+        let answers: Value = serde_json::from_str(&r.answers).unwrap_or(Value::Null);
+        let enrichment: Option<Value> = r
+            .enrichment
+            .as_deref()
+            .and_then(|e| serde_json::from_str(e).ok());
+        // Features known for this respondent: (index, value).
+        let mut known: Vec<(usize, bool)> = Vec::with_capacity(self.features.len());
+
+        // Themes: known when the response has a comment.
+        if let Some(enr) = enrichment.as_ref().and_then(Value::as_object) {
+            let mut mentioned: Vec<&str> = Vec::new();
+            for v in enr.values() {
+                for t in v["themes"].as_array().into_iter().flatten() {
+                    if let Some(id) = t["id"].as_str() {
+                        mentioned.push(id);
+                    }
+                }
+            }
+            let mut row: Vec<Option<f64>> = self
+                .theme_ids
+                .iter()
+                .map(|id| Some(f64::from(u8::from(mentioned.contains(&id.as_str())))))
+                .collect();
+            row.push(Some(y));
+            self.themes.add(&row);
+            for id in &self.theme_ids {
+                let i = self.feature_index[&format!("theme:{id}")];
+                known.push((i, mentioned.contains(&id.as_str())));
+            }
+        }
+
+        // Driver indicators (A-11 v1) and "what did not go well" (v2).
+        if let Some(def) = def {
+            let answer = |role: A11Role| {
+                def.question_with_role(role)
+                    .filter(|q| q.kind == QuestionKind::Agreement5)
+                    .and_then(|q| answers.get(&q.id))
+                    .and_then(Value::as_f64)
+            };
+            if def.template == TemplateKind::A11V1 {
+                let mut row: Vec<Option<f64>> = V1_PREDICTORS.iter().map(|&r| answer(r)).collect();
+                row.push(Some(y));
+                self.indicators.add(&row);
+                for role in V1_PREDICTORS {
+                    if let Some(v) = answer(role) {
+                        let i = self.feature_index[&format!("low:{}", role.key())];
+                        known.push((i, v <= 2.0));
+                    }
+                }
+            }
+            if let Some(q) = def.question_with_role(A11Role::WentBadly)
+                && !trust
+            {
+                let chosen: Vec<&str> = answers
+                    .get(&q.id)
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                for o in &q.options {
+                    let i = self.feature(
+                        &format!("badly:{}", o.value),
+                        &format!("Did not go well: {}", o.label.get("en")),
+                        "went_badly",
+                    );
+                    known.push((i, chosen.contains(&o.value.as_str())));
+                }
+            }
+        }
+
+        // Characteristics the survey asks (age band, disability, location, another): "not stated" when skipped.
+        let mut characteristics: Vec<(String, String)> = Vec::new();
+        for q in def.map(|d| d.questions.as_slice()).unwrap_or_default() {
+            let Some(c) = q.characteristic else { continue };
+            let key = match c {
+                CustomerCharacteristic::Other => format!("q:{}", q.id),
+                _ => c.key().to_string(),
+            };
+            let value = answers
+                .get(&q.id)
+                .and_then(Value::as_str)
+                .unwrap_or("not_stated")
+                .to_string();
+            if !self.asked.contains_key(&key) {
+                let label = match c {
+                    CustomerCharacteristic::Other => q.prompt.get("en").to_string(),
+                    _ => c.label().to_string(),
+                };
+                self.asked.insert(key.clone(), label);
+            }
+            self.value_labels
+                .entry((key.clone(), value.clone()))
+                .or_insert_with(|| {
+                    q.options
+                        .iter()
+                        .find(|o| o.value == value)
+                        .map(|o| o.label.get("en").to_string())
+                        .unwrap_or_else(|| "Not stated".to_string())
+                });
+            characteristics.push((key, value));
+        }
+
+        // What happened: only for responses linked to a person.
+        let call = r.call_wait;
+        let office = r.office_wait;
+        let days = r.processing_time.map(|s| s / 86_400.0);
+        let asked = r.asked_again.unwrap_or(0.0);
+        let contacts = r.contacts.unwrap_or(0);
+        if r.linked {
+            let flag = |b: bool| Some(f64::from(u8::from(b)));
+            self.ops.add(&[
+                flag(call.is_some_and(|w| w >= LONG_CALL_WAIT)),
+                flag(office.is_some_and(|w| w >= LONG_OFFICE_WAIT)),
+                flag(r.transfers.is_some_and(|t| t >= 1.0)),
+                flag(asked >= 1.0),
+                Some(contacts as f64),
+                flag(days.is_some_and(|d| d >= SLOW_DECISION_DAYS)),
+                Some(y),
+            ]);
+            let fi = |s: &Self, c: &str| s.feature_index[c];
+            if let Some(w) = call {
+                known.push((fi(self, "ops:long_call_wait"), w >= LONG_CALL_WAIT));
+                known.push((
+                    fi(self, "ops:transferred"),
+                    r.transfers.is_some_and(|t| t >= 1.0),
+                ));
+            }
+            if let Some(w) = office {
+                known.push((fi(self, "ops:long_office_wait"), w >= LONG_OFFICE_WAIT));
+            }
+            known.push((fi(self, "ops:asked_again"), asked >= 1.0));
+            known.push((fi(self, "ops:many_contacts"), contacts >= 3));
+            if let Some(d) = days {
+                known.push((fi(self, "ops:slow_decision"), d >= SLOW_DECISION_DAYS));
+            }
+            let mut put = |key: &str, b: usize| {
+                if let Some(v) = self.buckets.get_mut(key) {
+                    v[b].n += 1;
+                    v[b].positive += u64::from(trust);
+                }
+            };
+            put(
+                "call_wait",
+                call.map_or(0, |w| bucket(&[300.0, 600.0, 1200.0, 2400.0], w)),
+            );
+            put(
+                "office_wait",
+                office.map_or(0, |w| bucket(&[900.0, 1800.0, 2700.0, 3600.0], w)),
+            );
+            put("contacts", contacts.clamp(0, 4) as usize);
+            put("asked_again", (asked.max(0.0) as usize).min(3));
+            put(
+                "decision_days",
+                days.map_or(0, |d| bucket(&[15.0, 30.0, 45.0, 60.0], d)),
+            );
+        }
+
+        // Overall feature counts and the segments'.
+        for &(i, v) in &known {
+            self.overall_features[i].0 += u64::from(v);
+            self.overall_features[i].1 += 1;
+        }
+        let width = self.features.len();
+        let tp = r
+            .touchpoint_id
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "none".into());
+        characteristics.extend([
+            ("language".to_string(), r.language.clone()),
+            ("channel".to_string(), r.channel.clone()),
+            ("touchpoint".to_string(), tp),
+        ]);
+        for key in characteristics {
+            let s = self.segments.entry(key).or_insert_with(|| SegAcc {
+                count: ZERO,
+                features: vec![(0, 0); width],
+            });
+            s.count.n += 1;
+            s.count.positive += u64::from(trust);
+            for &(i, v) in &known {
+                s.features[i].0 += u64::from(v);
+                s.features[i].1 += 1;
+            }
+        }
+        if let Some(t) = r.touchpoint_id {
+            let c = self.touchpoints.entry(t).or_insert(ZERO);
+            c.n += 1;
+            c.positive += u64::from(trust);
+        }
+    }
+
+    fn drivers(&mut self) -> DriversSnapshot {
+        let mut models = Vec::new();
+        let names = self.names;
+        let ind_names: Vec<(String, String)> = V1_PREDICTORS
+            .iter()
+            .map(|r| (r.key().to_string(), r.label().to_string()))
+            .collect();
+        models.push(model(
+            "indicators",
+            "A-11 driver indicators (survey version 1, agreement 1 to 5)",
+            &ind_names,
+            (0..V1_PREDICTORS.len()).collect(),
+            &self.indicators,
+            Performance::TopBox { at_least: 4.0 },
+            "share answering 4 or 5 (agree)",
+        ));
+        // Themes: the most mentioned with at least k mentions (the moments' mean is the mention rate).
+        let k = SmallCountRule::default().min_n as f64;
+        let m = &self.themes.moments;
+        let mut chosen: Vec<usize> = (0..self.theme_ids.len())
+            .filter(|&i| m.mean[i] * m.n as f64 >= k && m.mean[i] * (m.n as f64) <= m.n as f64 - k)
+            .collect();
+        chosen.sort_by(|&a, &b| m.mean[b].total_cmp(&m.mean[a]));
+        chosen.truncate(MAX_THEMES);
+        chosen.sort_unstable();
+        let theme_names: Vec<(String, String)> = self
+            .theme_ids
+            .iter()
+            .map(|id| {
+                (
+                    id.clone(),
+                    names.themes.get(id).cloned().unwrap_or_else(|| id.clone()),
+                )
+            })
+            .collect();
+        models.push(model(
+            "themes",
+            "Comment themes (mentioned or not, among responses with a comment)",
+            &theme_names,
+            chosen,
+            &self.themes,
+            Performance::Mean,
+            "share of comments that mention it",
+        ));
+        let ops_names: Vec<(String, String)> = OPS_PREDICTORS
+            .iter()
+            .map(|(c, l)| (c.to_string(), l.to_string()))
+            .collect();
+        models.push(model(
+            "operations",
+            "What happened to the person (from operational events, responses linked to a person)",
+            &ops_names,
+            (0..OPS_PREDICTORS.len()).collect(),
+            &self.ops,
+            Performance::Mean,
+            "share of people (contacts: mean number)",
+        ));
+        DriversSnapshot { models }
+    }
+
+    fn segments(&self) -> Result<SegmentsSnapshot, String> {
+        let k = SmallCountRule::default().min_n;
+        let mut chars: Vec<Characteristic> = Vec::new();
+        let mut labels: HashMap<(String, String), String> = HashMap::new();
+        let keys: Vec<&str> = ["language", "channel", "touchpoint"]
+            .into_iter()
+            .chain(self.asked.keys().map(String::as_str))
+            .collect();
+        for ch in keys {
+            let cells: Vec<SegmentCell> = self
+                .segments
+                .iter()
+                .filter(|((c, _), _)| c == ch)
+                .map(|((_, v), s)| {
+                    let label = match ch {
+                        _ if self.asked.contains_key(ch) => self
+                            .value_labels
+                            .get(&(ch.to_string(), v.clone()))
+                            .cloned()
+                            .unwrap_or_else(|| v.clone()),
+                        "language" => crate::i18n::language_name(v, "en"),
+                        "channel" => Channel::from_str(v)
+                            .map(|c| c.label().to_string())
+                            .unwrap_or_else(|_| v.clone()),
+                        _ => Uuid::parse_str(v)
+                            .ok()
+                            .and_then(|u| self.names.touchpoints.get(&u))
+                            .map(|(n, s)| {
+                                format!(
+                                    "{n} ({})",
+                                    self.names.services.get(s).cloned().unwrap_or_default()
+                                )
+                            })
+                            .unwrap_or_else(|| "No touchpoint named".to_string()),
+                    };
+                    labels.insert((ch.to_string(), v.clone()), label);
+                    SegmentCell {
+                        value: v.clone(),
+                        count: s.count,
+                    }
+                })
+                .collect();
+            chars.push(Characteristic {
+                name: ch.to_string(),
+                cells,
+            });
+        }
+        let gaps =
+            segment_gaps(&chars, GapOptions { k, alpha: ALPHA }).map_err(|e| e.to_string())?;
+        let mut characteristics: Vec<CharacteristicInfo> = gaps
+            .iter()
+            .map(|g| CharacteristicInfo {
+                key: g.name.clone(),
+                label: self
+                    .asked
+                    .get(&g.name)
+                    .cloned()
+                    .unwrap_or_else(|| characteristic_label(&g.name).to_string()),
+                not_collected: None,
+                total_n: g.total.map(|t| t.n),
+            })
+            .collect();
+        characteristics.push(CharacteristicInfo {
+            key: "device".into(),
+            label: "Device".into(),
+            not_collected: Some(
+                "Heard does not record the device a response was given on, so it cannot be compared."
+                    .into(),
+            ),
+            total_n: None,
+        });
+        let mut segments = Vec::new();
+        for g in gaps.into_iter().flat_map(|c| c.segments) {
+            let key = (g.characteristic.clone(), g.value.clone());
+            let mut causes = Vec::new();
+            if g.significant {
+                let seg = &self.segments[&key];
+                let counts: Vec<FeatureCounts> = self
+                    .features
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (code, _, _))| {
+                        let (sw, sk) = seg.features[i];
+                        let (aw, ak) = self.overall_features[i];
+                        FeatureCounts {
+                            name: code.clone(),
+                            segment: Count {
+                                positive: sw,
+                                n: sk,
+                            },
+                            rest: Count {
+                                positive: aw - sw,
+                                n: ak - sk,
+                            },
+                        }
+                    })
+                    .collect();
+                let found = likely_causes_from_counts(
+                    &counts,
+                    CauseOptions {
+                        alpha: ALPHA,
+                        min_expected: 5.0,
+                        k,
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+                for c in found.causes.into_iter().filter(|c| c.over_represented) {
+                    let (label, family) = self
+                        .feature_index
+                        .get(&c.feature)
+                        .map(|&i| (self.features[i].1.clone(), self.features[i].2.clone()))
+                        .unwrap_or_default();
+                    causes.push(CauseRow {
+                        code: c.feature,
+                        label,
+                        family,
+                        segment_rate: c.segment_rate,
+                        rest_rate: c.rest_rate,
+                        lift: c.lift,
+                        excess: c.excess.round(),
+                        segment_with: (!c.small_count).then_some(c.segment.positive),
+                        segment_known: (!c.small_count).then_some(c.segment.n),
+                        test: match c.test {
+                            heard_insight::segments::CauseTest::FisherExact => {
+                                "Fisher's exact test"
+                            }
+                            heard_insight::segments::CauseTest::TwoProportionZ => {
+                                "two-proportion z test"
+                            }
+                        }
+                        .into(),
+                        p_value: c.p_value,
+                        q_value: c.q_value,
+                        significant: c.significant,
+                    });
+                }
+                causes.truncate(8);
+            }
+            segments.push(SegmentRow {
+                label: labels.get(&key).cloned().unwrap_or_default(),
+                characteristic: g.characteristic,
+                value: g.value,
+                suppressed: g.suppressed.map(suppressed_words),
+                n: g.count.map(|c| c.n),
+                positive: g.count.map(|c| c.positive),
+                share: g.share,
+                rest_n: g.rest.map(|c| c.n),
+                rest_share: g.rest_share,
+                difference: g.difference,
+                p_value: g.test.map(|t| t.p_value),
+                q_value: g.q_value,
+                significant: g.significant,
+                causes,
+            });
+        }
+        Ok(SegmentsSnapshot {
+            k,
+            alpha: ALPHA,
+            characteristics,
+            segments,
+        })
+    }
+
+    fn operations(
+        &self,
+        asked: &[heard_store::insight_rows::AskedAgainCount],
+        volumes: &[heard_store::insight_rows::TouchpointVolume],
+    ) -> OperationsSnapshot {
+        let rule = SmallCountRule::default();
+        let k = rule.min_n;
+        let tables = BUCKETS
+            .iter()
+            .map(|(key, title, labels)| {
+                let counts = &self.buckets[key];
+                let ns: Vec<u64> = counts.iter().map(|c| c.n).collect();
+                let sup = suppress_one_way(&ns, k).ok();
+                let rows = counts
+                    .iter()
+                    .zip(labels.iter())
+                    .enumerate()
+                    .map(|(i, (c, label))| {
+                        let hidden = sup.as_ref().and_then(|s| s.cells[i]);
+                        let shown = hidden.is_none() && c.n > 0;
+                        let iv = shown
+                            .then(|| {
+                                wilson_interval(c.positive, c.n, None, 1.959_963_984_540_054).ok()
+                            })
+                            .flatten();
+                        BucketRow {
+                            label: label.to_string(),
+                            suppressed: hidden.map(suppressed_words),
+                            n: hidden.is_none().then_some(c.n),
+                            positive: hidden.is_none().then_some(c.positive),
+                            share: shown.then(|| c.positive as f64 / c.n as f64),
+                            low: iv.map(|i| i.low),
+                            high: iv.map(|i| i.high),
+                        }
+                    })
+                    .collect();
+                BucketTable {
+                    key: key.to_string(),
+                    title: title.to_string(),
+                    rows,
+                }
+            })
+            .collect();
+        let mut asked_again: Vec<AskedAgainRow> = asked
+            .iter()
+            .map(|a| AskedAgainRow {
+                service_id: a.service_id,
+                service: a
+                    .service_id
+                    .and_then(|s| self.names.services.get(&s).cloned())
+                    .unwrap_or_else(|| "No service named".into()),
+                people: a.people.max(0) as u64,
+                asked_again: a.asked_again.max(0) as u64,
+                rate: rule
+                    .allows(a.people.max(0) as u64)
+                    .then(|| a.asked_again as f64 / a.people as f64),
+            })
+            .collect();
+        asked_again.sort_by(|a, b| {
+            b.rate
+                .unwrap_or(-1.0)
+                .total_cmp(&a.rate.unwrap_or(-1.0))
+                .then(a.service.cmp(&b.service))
+        });
+        let overall_share = self.overall.share();
+        let vol: HashMap<Uuid, u64> = volumes
+            .iter()
+            .map(|v| (v.touchpoint_id, v.events.max(0) as u64))
+            .collect();
+        let mut gaps: Vec<GapRow> = self
+            .touchpoints
+            .iter()
+            .filter(|(_, c)| rule.allows(c.n))
+            .filter_map(|(t, c)| {
+                let overall = overall_share?;
+                let share = c.positive as f64 / c.n as f64;
+                let deficit = overall - share;
+                let volume = vol.get(t).copied().unwrap_or(0).max(c.n);
+                let (name, service) = self
+                    .names
+                    .touchpoints
+                    .get(t)
+                    .map(|(n, s)| {
+                        (
+                            n.clone(),
+                            self.names.services.get(s).cloned().unwrap_or_default(),
+                        )
+                    })
+                    .unwrap_or_default();
+                Some(GapRow {
+                    touchpoint_id: *t,
+                    touchpoint: name,
+                    service,
+                    n: c.n,
+                    share,
+                    deficit,
+                    volume,
+                    people_affected: (deficit.max(0.0) * volume as f64).round(),
+                    rank: 0,
+                })
+            })
+            .collect();
+        gaps.sort_by(|a, b| {
+            b.people_affected
+                .total_cmp(&a.people_affected)
+                .then(b.deficit.total_cmp(&a.deficit))
+        });
+        for (i, g) in gaps.iter_mut().enumerate() {
+            g.rank = i as u64 + 1;
+        }
+        OperationsSnapshot {
+            k,
+            n: self.n,
+            linked: self.linked,
+            overall_share,
+            tables,
+            asked_again,
+            gaps,
+        }
+    }
+}
+
+/// Why a cell is hidden, in words.
+fn suppressed_words(s: heard_insight::Suppressed) -> String {
+    match s {
+        heard_insight::Suppressed::SmallTotal => "too few in the whole table to report",
+        heard_insight::Suppressed::SmallCell => "too few to report (fewer than 11)",
+        heard_insight::Suppressed::Complementary => "hidden so a small group cannot be worked out",
+    }
+    .to_string()
+}
+
+/// A characteristic in words.
+pub fn characteristic_label(key: &str) -> &'static str {
+    match key {
+        "language" => "Language",
+        "channel" => "Channel",
+        "touchpoint" => "Touchpoint",
+        "device" => "Device",
+        _ => "Characteristic",
+    }
+}
+
+/// The method's label as pages show it.
+pub fn method_label(m: Method) -> &'static str {
+    match m {
+        Method::Lmg => "Relative importance (Shapley value decomposition of R², LMG)",
+        Method::RelativeWeights => "Relative importance (Johnson's relative weights)",
+    }
+}
+
+/// Fits one model on the columns `chosen` of `acc` (whose last column is trust).
+fn model(
+    key: &str,
+    title: &str,
+    names: &[(String, String)],
+    chosen: Vec<usize>,
+    acc: &ModelAcc,
+    performance: Performance,
+    performance_words: &str,
+) -> DriverModel {
+    let mut out = DriverModel {
+        key: key.into(),
+        title: title.into(),
+        method: String::new(),
+        n: acc.seen,
+        dropped: acc.dropped,
+        r_squared: 0.0,
+        r_squared_interval: None,
+        sampled: (acc.seen as usize > acc.reservoir.len()).then_some(acc.reservoir.len() as u64),
+        resamples: 0,
+        performance_words: performance_words.into(),
+        importance_cut: 0.0,
+        performance_cut: 0.0,
+        drivers: Vec::new(),
+        note: None,
+    };
+    if chosen.is_empty() {
+        out.note = Some("Nothing to fit: no predictor has enough answers in this period.".into());
+        return out;
+    }
+    let outcome = acc.moments.columns() - 1;
+    let predictors: Vec<Predictor> = chosen
+        .iter()
+        .map(|&j| Predictor {
+            name: names[j].0.clone(),
+            values: acc.reservoir.iter().map(|r| Some(r[j])).collect(),
+        })
+        .collect();
+    let trust: Vec<Option<f64>> = acc.reservoir.iter().map(|r| Some(r[outcome])).collect();
+    let fitted = key_drivers(
+        "trust",
+        &trust,
+        &predictors,
+        DriverOptions {
+            resamples: RESAMPLES,
+            performance,
+            ..DriverOptions::default()
+        },
+    );
+    let mut kd: KeyDrivers = match fitted {
+        Ok(kd) => kd,
+        Err(e) => {
+            out.note = Some(format!("The model could not be fitted: {e}."));
+            return out;
+        }
+    };
+    // Above the reservoir, the point estimates come from the correlations of every complete row.
+    if out.sampled.is_some() {
+        let mut cols = chosen.clone();
+        cols.push(outcome);
+        let sub = sub_moments(&acc.moments, &cols);
+        let col_names: Vec<String> = cols
+            .iter()
+            .map(|&j| {
+                names
+                    .get(j)
+                    .map(|n| n.0.clone())
+                    .unwrap_or_else(|| "trust".into())
+            })
+            .collect();
+        if let Ok((rxx, rxy)) = sub.correlations(&col_names)
+            && let Ok(imp) =
+                importance_from_correlations(&col_names[..chosen.len()], &rxx, &rxy, kd.method)
+        {
+            let r2: f64 = imp.iter().sum();
+            kd.r_squared = r2;
+            kd.n = acc.seen as usize;
+            for (d, (v, &j)) in kd.drivers.iter_mut().zip(imp.iter().zip(&chosen)) {
+                d.importance = *v;
+                d.share = if r2 > 0.0 { v / r2 } else { 0.0 };
+                if let Performance::Mean = performance {
+                    d.performance = acc.moments.mean[j];
+                }
+            }
+            let mut order: Vec<usize> = (0..kd.drivers.len()).collect();
+            order.sort_by(|&a, &b| {
+                kd.drivers[b]
+                    .importance
+                    .total_cmp(&kd.drivers[a].importance)
+            });
+            for (r, i) in order.into_iter().enumerate() {
+                kd.drivers[i].rank = r + 1;
+            }
+        }
+    }
+    let ip = impact_performance(&kd);
+    out.method = method_label(kd.method).into();
+    out.r_squared = kd.r_squared;
+    out.r_squared_interval = kd.r_squared_interval.map(|i| (i.low, i.high));
+    out.resamples = kd.resamples_used as u64;
+    out.importance_cut = ip.importance_cut;
+    out.performance_cut = ip.performance_cut;
+    let label_of = |code: &str| {
+        names
+            .iter()
+            .find(|n| n.0 == code)
+            .map(|n| n.1.clone())
+            .unwrap_or_else(|| code.to_string())
+    };
+    let mut rows: Vec<DriverRow> = kd
+        .drivers
+        .iter()
+        .map(|d| DriverRow {
+            code: d.name.clone(),
+            label: label_of(&d.name),
+            rank: d.rank as u64,
+            share: d.share,
+            share_interval: d.share_interval.map(|i| (i.low, i.high)),
+            importance: d.importance,
+            performance: d.performance,
+            quadrant: ip
+                .points
+                .iter()
+                .find(|p| p.name == d.name)
+                .and_then(|p| serde_json::to_value(p.quadrant).ok())
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        })
+        .collect();
+    rows.sort_by_key(|r| r.rank);
+    out.drivers = rows;
+    out
+}
+
+/// The moments of the columns `cols` of `m`, in that order.
+fn sub_moments(m: &Moments, cols: &[usize]) -> Moments {
+    let k = m.columns();
+    let mut s = Moments::new(cols.len());
+    s.n = m.n;
+    s.incomplete = m.incomplete;
+    for (a, &i) in cols.iter().enumerate() {
+        s.mean[a] = m.mean[i];
+        for (b, &j) in cols.iter().enumerate() {
+            s.comoment[a * cols.len() + b] = m.comoment[i * k + j];
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrivals_in_one_window_share_a_job() {
+        let org = OrgId::new();
+        let q = FiscalQuarter::parse("FY2026-Q1").unwrap();
+        let a = refresh_job(org, q, DEBOUNCE_MS * 10 + 5);
+        let b = refresh_job(org, q, DEBOUNCE_MS * 11 - 1);
+        let c = refresh_job(org, q, DEBOUNCE_MS * 11);
+        assert_eq!(a.dedupe_key, b.dedupe_key);
+        assert_eq!(a.payload, b.payload);
+        assert_ne!(a.dedupe_key, c.dedupe_key);
+        assert_eq!(a.run_at, Some(DEBOUNCE_MS * 11));
+    }
+
+    #[test]
+    fn buckets_are_closed_below() {
+        let edges = [300.0, 600.0];
+        assert_eq!(bucket(&edges, 0.0), 1);
+        assert_eq!(bucket(&edges, 300.0), 2);
+        assert_eq!(bucket(&edges, 599.0), 2);
+        assert_eq!(bucket(&edges, 600.0), 3);
+    }
+
+    #[test]
+    fn sub_moments_pick_and_reorder_columns() {
+        let mut m = Moments::new(3);
+        for i in 0..50 {
+            let x = f64::from(i % 7);
+            let z = f64::from(i % 3);
+            m.add(&[Some(x), Some(z), Some(x + 0.5 * z + f64::from(i % 2))])
+                .unwrap();
+        }
+        let s = sub_moments(&m, &[1, 2]);
+        assert_eq!(s.mean, vec![m.mean[1], m.mean[2]]);
+        assert_eq!(s.comoment[1], m.comoment[5]);
+        assert_eq!(s.comoment[2], m.comoment[7]);
+    }
+}
