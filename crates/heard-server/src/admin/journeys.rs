@@ -124,6 +124,8 @@ pub async fn list(State(state): State<AppState>, m: Viewer) -> AppResult<Respons
 #[derive(Deserialize, Default, Debug)]
 pub struct JourneyQuery {
     quarter: Option<String>,
+    /// Set after "Refresh now": the page says the recomputation is queued.
+    queued: Option<String>,
     table: Option<String>,
     format: Option<String>,
 }
@@ -176,7 +178,7 @@ pub async fn show(
             stages => def.stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
             period => period, period_words => period_words(&period), periods => periods(&zone),
             computed_at => snap.as_ref().map(|s| s.computed_at), changed_since => changed_since,
-            f => figures, params => params.finish(),
+            f => figures, params => params.finish(), queued => q.queued.is_some(),
         },
     ))
 }
@@ -498,14 +500,20 @@ pub async fn refresh(
         .await?
         .ok_or(AppError::NotFound)?;
     let now = heard_store::now_ms();
-    // Presses within the same ten seconds are one job.
+    // One recomputation per snapshot: presses before it ran are the same job; once it stored a new snapshot, the
+    // next press is a new one.
+    let shown = state
+        .store
+        .insight_snapshot(m.org_id(), j::SNAPSHOT_KIND, &j::scope(&id), &period)
+        .await?
+        .map_or(0, |s| s.computed_at);
     state
         .store
         .enqueue(j::refresh_job(
             m.org_id(),
             &id,
             &period,
-            &format!("now-{}", now / 10_000),
+            &format!("now-{shown}"),
             now,
         ))
         .await?;

@@ -456,7 +456,7 @@ async fn demo_journey_page(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 422);
-    // "Refresh now" queues one job (twice pressed, one job), which the worker runs.
+    // "Refresh now" queues one job (pressed twice before it ran, one job), which the worker runs.
     for _ in 0..2 {
         let r = app
             .post(
@@ -469,6 +469,16 @@ async fn demo_journey_page(backend: Backend) {
     }
     assert_eq!(queued_refreshes(&app, demo.id).await.len(), 1);
     assert_eq!(worker(&app).run_pending_once().await.unwrap(), 1);
+    // Once it stored a new snapshot, the next press is a new job.
+    let r = app
+        .post(
+            &s,
+            &format!("{base}/snap-application/refresh"),
+            &[("quarter", "")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(queued_refreshes(&app, demo.id).await.len(), 1);
     // Another organization's member does not find it.
     let sb = app.sign_in(&app.b.admin_email).await;
     let r = app.get(&sb, &format!("{base}/snap-application")).await;
