@@ -637,12 +637,11 @@ struct Journey<'a> {
 }
 
 impl Journey<'_> {
+    /// An item's external id, unique within the demo's own organization: its kind, its person and its place in
+    /// the journey (`e1042-3`). Short, because the id is kept twice per row (the row and its unique index).
     fn next_id(&mut self, kind: char) -> String {
         self.seq += 1;
-        format!(
-            "demo-{}-{kind}{:010}-{:02}",
-            self.w.seed, self.pid, self.seq
-        )
+        format!("{kind}{}-{}", self.pid, self.seq)
     }
 
     fn common(&mut self, kind: char, at: i64, tp: Option<TouchpointId>, person: bool) -> Common {

@@ -52,7 +52,7 @@ impl<'a> Sink<'a> {
             .await?
         {
             BulkOutcome::Committed(_) => Ok(()),
-            // Demo keys carry the seed, and a seed's organization is refused when it exists: never expected.
+            // Demo keys are unique within the demo's organization, which is refused when it exists: never expected.
             BulkOutcome::Reused(rows) => bail!(
                 "{} demo {what} reuse stored keys with other content",
                 rows.len()

@@ -161,6 +161,58 @@ both_backends!(csv_and_ndjson_files_of_each_kind_are_imported, |app| {
     assert!(app.store.signals(app.b.org).await.unwrap().is_empty());
 });
 
+both_backends!(
+    event_text_with_tabs_backslashes_and_line_breaks_is_stored_as_given,
+    |app| {
+        // PostgreSQL takes bulk events through COPY's text format, where these characters are escapes.
+        let t = &app.a;
+        let r = import(
+        &app,
+        &spec(t, Kind::Event),
+        Format::Ndjson,
+        Plan::identity(Kind::Event),
+        "{\"external_id\": \"a\\\\b\\tc\", \"type\": \"call\", \"occurred_at\": \"2026-11-01T10:00:00Z\", \
+         \"attributes\": {\"queue\": \"C:\\\\claims\\\\N\\tnext\\nline \\\"quoted\\\"\"}}\n\
+         {\"external_id\": \"plain\", \"type\": \"call\", \"occurred_at\": \"2026-11-01T11:00:00Z\", \
+         \"attributes\": {\"queue\": \"\\\\N\"}}\n",
+    )
+    .await;
+        assert_eq!(
+            (r.progress.created, r.errors.len()),
+            (2, 0),
+            "{:?}",
+            r.errors
+        );
+        let events = app.store.events(t.org).await.unwrap();
+        let first = events.iter().find(|e| e.external_id == "a\\b\tc").unwrap();
+        let attributes: serde_json::Value = serde_json::from_str(&first.attributes).unwrap();
+        assert_eq!(attributes["queue"], "C:\\claims\\N\tnext\nline \"quoted\"");
+        let plain = events.iter().find(|e| e.external_id == "plain").unwrap();
+        let attributes: serde_json::Value = serde_json::from_str(&plain.attributes).unwrap();
+        assert_eq!(
+            attributes["queue"], "\\N",
+            "a text that reads as COPY's null is text"
+        );
+        // Imported again: every row is a duplicate, nothing is stored twice.
+        let r = import(
+        &app,
+        &spec(t, Kind::Event),
+        Format::Ndjson,
+        Plan::identity(Kind::Event),
+        "{\"external_id\": \"a\\\\b\\tc\", \"type\": \"call\", \"occurred_at\": \"2026-11-01T10:00:00Z\", \
+         \"attributes\": {\"queue\": \"C:\\\\claims\\\\N\\tnext\\nline \\\"quoted\\\"\"}}\n",
+    )
+    .await;
+        assert_eq!(
+            (r.progress.created, r.progress.duplicates),
+            (0, 1),
+            "{:?}",
+            r.errors
+        );
+        assert_eq!(app.store.events(t.org).await.unwrap().len(), 2);
+    }
+);
+
 both_backends!(a_bad_row_is_named_and_its_batch_writes_nothing, |app| {
     let t = &app.a;
     let mut s = spec(t, Kind::Event);
