@@ -15,6 +15,7 @@ pub mod intake;
 pub mod jobs;
 pub mod records;
 pub mod responses;
+pub mod rollups;
 pub mod search;
 pub mod snapshots;
 pub mod throttle;

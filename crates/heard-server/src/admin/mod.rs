@@ -17,6 +17,7 @@ mod observations;
 mod orgs;
 mod responses;
 mod services;
+mod statistics;
 mod surveys;
 pub mod themes;
 
@@ -149,6 +150,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/o/{org}/signals/{signal}", get(inbox::show))
         .route("/admin/o/{org}/events", get(inbox::events))
         .route("/admin/o/{org}/people/{person}", get(inbox::person))
+        .route("/admin/o/{org}/statistics", get(statistics::page_handler))
+        .route("/admin/o/{org}/statistics.csv", get(statistics::csv))
         .route("/admin/o/{org}/themes", get(themes::explorer))
         .route("/admin/o/{org}/themes.csv", get(themes::explorer_csv))
         .route("/admin/o/{org}/search", get(themes::search))

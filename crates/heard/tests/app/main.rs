@@ -21,6 +21,7 @@ mod journeys;
 mod keyed_writes;
 mod report_page;
 mod reports;
+mod rollups;
 mod support;
 mod surveys;
 mod themes;
