@@ -414,6 +414,13 @@ impl Store {
             .collect())
     }
 
+    /// Every organization's id (for rebuilding them all).
+    pub async fn org_ids(&self) -> Result<Vec<OrgId>> {
+        let rows: Vec<Uuid> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT id FROM organizations ORDER BY slug").fetch_all(p).await)?;
+        Ok(rows.into_iter().map(OrgId::from_uuid).collect())
+    }
+
     /// Whether `org`'s rollups are waiting to be recomputed, since when and why.
     pub async fn rollups_pending(&self, org: OrgId) -> Result<Option<Pending>> {
         let row: Option<(i64, String)> = on_pool!(self, p => sqlx::query_as(
