@@ -131,6 +131,21 @@ impl Store {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// How many responses match `f`, counting at most `cap + 1` of them: `(n, true)` when there are more than
+    /// `cap`. A list page says "more than N" rather than counting millions of rows per view.
+    pub async fn count_responses_capped(
+        &self,
+        org: OrgId,
+        f: &ResponseFilter,
+        cap: i64,
+    ) -> Result<(i64, bool)> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM responses WHERE {FILTER_SQL} LIMIT $12) AS m"
+        );
+        let n: i64 = on_pool!(self, p => bind_filter!(sqlx::query_scalar(&sql), org, f).bind(cap + 1).fetch_one(p).await)?;
+        Ok(if n > cap { (cap, true) } else { (n, false) })
+    }
+
     pub async fn count_responses(&self, org: OrgId, f: &ResponseFilter) -> Result<i64> {
         let sql = format!("SELECT COUNT(*) FROM responses WHERE {FILTER_SQL}");
         Ok(on_pool!(self, p => bind_filter!(sqlx::query_scalar(&sql), org, f).fetch_one(p).await)?)

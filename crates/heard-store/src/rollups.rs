@@ -414,6 +414,32 @@ impl Store {
             .collect())
     }
 
+    /// How many responses match a filter the rollups can answer: `scope`'s days, survey and service, and optionally
+    /// one channel, one language and the trust answer (`Some(true)` positive, `Some(false)` negative).
+    pub async fn count_from_rollups(
+        &self,
+        org: OrgId,
+        scope: &RollupScope,
+        channel: Option<&str>,
+        language: Option<&str>,
+        trust_positive: Option<bool>,
+    ) -> Result<i64> {
+        let what = match trust_positive {
+            None => "responses",
+            Some(true) => "trust_positive",
+            Some(false) => "trust_answered - trust_positive",
+        };
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM({what}), 0) AS BIGINT) FROM response_days WHERE org_id = $1 AND day >= $2 AND day < $3 \
+             AND ($4 IS NULL OR survey_id = $4) AND ($5 IS NULL OR service_id = $5) AND ($6 IS NULL OR channel = $6) \
+             AND ($7 IS NULL OR language = $7)"
+        );
+        Ok(on_pool!(self, p => sqlx::query_scalar(&sql)
+            .bind(org.as_uuid()).bind(scope.from_day).bind(scope.to_day)
+            .bind(scope.survey.map(|s| *s.as_uuid())).bind(scope.service.map(|s| *s.as_uuid()))
+            .bind(channel).bind(language).fetch_one(p).await)?)
+    }
+
     /// Every organization's id (for rebuilding them all).
     pub async fn org_ids(&self) -> Result<Vec<OrgId>> {
         let rows: Vec<Uuid> = on_pool!(self, p => sqlx::query_scalar(
