@@ -170,16 +170,7 @@ fn figures(
 /// Responses flagged urgent (crisis or threat language), newest first: shown at the top of dashboards the moment
 /// they are stored, because someone may need help now.
 pub async fn urgent(state: &AppState, org: OrgId, survey: Option<SurveyId>) -> AppResult<Value> {
-    let f = ResponseFilter {
-        survey_id: survey,
-        urgent: Some(true),
-        ..Default::default()
-    };
-    let total = state.store.count_responses(org, &f).await?;
-    let recent = state
-        .store
-        .responses_page(org, &f, None, heard_store::responses::Order::NewestFirst, 5)
-        .await?;
+    let (total, recent) = state.store.urgent_responses(org, survey, 5).await?;
     let rows: Vec<Value> = recent
         .iter()
         .map(|r| {
