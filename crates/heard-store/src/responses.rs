@@ -133,7 +133,8 @@ impl Store {
 
     /// The responses flagged urgent (of one survey, or all), newest first: how many there are and the newest
     /// `limit`. Written without the optional-filter form of `responses_page`, so both backends read the
-    /// `responses_urgent` index (organization, urgent, time) instead of walking every response to find none.
+    /// `responses_urgent` index (organization, urgent, time) instead of walking every response to find none; ordered
+    /// by time alone, which that index gives (a tie-break on id made SQLite prefer the time index and walk it all).
     pub async fn urgent_responses(
         &self,
         org: OrgId,
@@ -149,7 +150,7 @@ impl Store {
             format!("SELECT COUNT(*) FROM responses WHERE org_id = $1 AND urgent = TRUE{only}");
         let page_sql = format!(
             "SELECT {RESPONSE_COLUMNS} FROM responses WHERE org_id = $1 AND urgent = TRUE{only} \
-             ORDER BY submitted_at DESC, id DESC LIMIT {}",
+             ORDER BY submitted_at DESC LIMIT {}",
             limit.max(0)
         );
         let (n, rows): (i64, Vec<ResponseRow>) = match survey {
