@@ -791,3 +791,98 @@ mod tests {
         assert_eq!(duration_words(3.0 * 86_400.0 + 4.0 * 3600.0), "3 d 4 h");
     }
 }
+
+/// One row of an interval chart: a label, and a share with its interval (all in [0, 1]), or `None` when the row's
+/// figure is not reported (too few answers), drawn as the words "Too few to report".
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntervalRow {
+    pub label: String,
+    pub share: Option<(f64, f64, f64)>,
+}
+
+/// Horizontal bars of a share per row (% positive per service) with each 95% interval drawn as a whisker, on a
+/// 0-100% axis with gridlines at 0, 25, 50, 75 and 100%. `title` and `desc` become the accessible name and
+/// description; they are escaped here, as are the labels.
+pub fn interval_bars_svg(rows: &[IntervalRow], title: &str, desc: &str) -> String {
+    const ROW: f64 = 28.0;
+    const TOP: f64 = 24.0;
+    const LABEL_W: f64 = 220.0;
+    let height = TOP + ROW * rows.len().max(1) as f64 + 24.0;
+    let seed: Vec<WeekPoint> = Vec::new();
+    let id = chart_id(&seed, title, &format!("{desc}{}", rows.len()));
+    let mut s = String::with_capacity(1024 + rows.len() * 400);
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {}" width="100%" role="img" aria-labelledby="{id}-title {id}-desc" font-family="{FONT}" font-size="12" fill="{TEXT}"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+        num(height),
+        escape(title),
+        escape(desc),
+    );
+    let left = LABEL_W;
+    let right = WIDTH - RIGHT - 8.0;
+    let x = |v: f64| left + v.clamp(0.0, 1.0) * (right - left);
+    let bottom = TOP + ROW * rows.len().max(1) as f64;
+    for k in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let gx = x(k);
+        let _ = write!(
+            s,
+            r#"<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{GRID}" stroke-width="1"/><text x="{}" y="{}" text-anchor="middle">{}%</text>"#,
+            num(gx),
+            num(gx),
+            num(TOP - 6.0),
+            num(bottom),
+            num(gx),
+            num(bottom + 16.0),
+            (k * 100.0).round()
+        );
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let label: String = r.label.chars().take(34).collect();
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+            num(left - 8.0),
+            num(y + ROW / 2.0 + 4.0),
+            escape(&label)
+        );
+        match r.share {
+            Some((p, lo, hi)) => {
+                let _ = write!(
+                    s,
+                    r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{LINE}"><title>{}: {:.1}% (95% interval {:.1}% to {:.1}%)</title></rect><line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{TEXT}" stroke-width="2"/><line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{TEXT}" stroke-width="2"/><line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{TEXT}" stroke-width="2"/>"#,
+                    num(left),
+                    num(y + 6.0),
+                    num(x(p) - left),
+                    num(ROW - 12.0),
+                    escape(&r.label),
+                    p * 100.0,
+                    lo * 100.0,
+                    hi * 100.0,
+                    num(x(lo)),
+                    num(x(hi)),
+                    num(y + ROW / 2.0),
+                    num(y + ROW / 2.0),
+                    num(x(lo)),
+                    num(x(lo)),
+                    num(y + 8.0),
+                    num(y + ROW - 8.0),
+                    num(x(hi)),
+                    num(x(hi)),
+                    num(y + 8.0),
+                    num(y + ROW - 8.0),
+                );
+            }
+            None => {
+                let _ = write!(
+                    s,
+                    r#"<text x="{}" y="{}">Too few to report</text>"#,
+                    num(left + 4.0),
+                    num(y + ROW / 2.0 + 4.0)
+                );
+            }
+        }
+    }
+    s.push_str("</svg>");
+    s
+}

@@ -20,6 +20,7 @@ pub mod pra;
 pub mod report;
 pub mod response;
 pub mod role;
+pub mod rollup;
 pub mod signal;
 pub mod stats;
 pub mod survey;

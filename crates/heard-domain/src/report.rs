@@ -119,7 +119,11 @@ pub struct CollectionFigures {
 
 /// The local Monday, in `zone`, of the week containing `ms` milliseconds since the Unix epoch.
 pub fn week_start(ms: i64, zone: &Zone) -> NaiveDate {
-    let day = zone.date(ms);
+    week_start_of_date(zone.date(ms))
+}
+
+/// The Monday on or before the local date `day`.
+pub fn week_start_of_date(day: NaiveDate) -> NaiveDate {
     day.checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))
         .unwrap_or(day)
 }
@@ -155,7 +159,10 @@ fn trust_on_scale(def: Option<&SurveyDefinition>, f: &ResponseFacts) -> bool {
 
 /// The indicator question a respondent was shown: "what went well" after a positive trust answer, "what didn't"
 /// after a negative one, and none without a trust answer or when the version does not ask it.
-fn indicator_question(def: Option<&SurveyDefinition>, positive: Option<bool>) -> Option<&Question> {
+pub(crate) fn indicator_question(
+    def: Option<&SurveyDefinition>,
+    positive: Option<bool>,
+) -> Option<&Question> {
     let role = match positive? {
         true => A11Role::WentWell,
         false => A11Role::WentBadly,
@@ -163,7 +170,7 @@ fn indicator_question(def: Option<&SurveyDefinition>, positive: Option<bool>) ->
     def?.question_with_role(role)
 }
 
-fn offers(q: &Question, option: &str) -> bool {
+pub(crate) fn offers(q: &Question, option: &str) -> bool {
     q.options.iter().any(|o| o.value == option)
 }
 
@@ -173,10 +180,10 @@ fn chose(f: &ResponseFacts, q: &Question, option: &str) -> bool {
 
 /// Counts of trust answers in a group.
 #[derive(Default)]
-struct Tally {
-    responses: u64,
-    answered: u64,
-    positive: u64,
+pub(crate) struct Tally {
+    pub(crate) responses: u64,
+    pub(crate) answered: u64,
+    pub(crate) positive: u64,
 }
 
 impl Tally {
@@ -189,7 +196,7 @@ impl Tally {
     }
 }
 
-fn segments(tallies: BTreeMap<&str, Tally>) -> Vec<SegmentStat> {
+pub(crate) fn segments(tallies: BTreeMap<&str, Tally>) -> Vec<SegmentStat> {
     let mut out: Vec<SegmentStat> = tallies
         .into_iter()
         .map(|(key, t)| {
@@ -1141,6 +1148,111 @@ mod tests {
         let next = weeks_between(&r.weekly, date(2027, 1, 1), date(2027, 4, 1));
         assert_eq!(next.iter().map(|w| w.responses).sum::<u64>(), 0);
         assert_eq!(next[0].week_start, date(2026, 12, 28));
+    }
+
+    /// The same figures from rollups as from the responses they count (`crate::rollup`), on every fixture here.
+    fn via_rollups(
+        versions: &BTreeMap<i32, SurveyDefinition>,
+        facts: &[ResponseFacts],
+        population: Option<u64>,
+        zone: &Zone,
+    ) -> SurveyReport {
+        use crate::rollup::{AnswerDay, Counted, ResponseDay, Rollup};
+        let survey = crate::SurveyId::new();
+        let service = crate::ServiceId::new();
+        let mut r = Rollup::default();
+        for f in facts {
+            let def = versions.get(&f.survey_version);
+            r.add(
+                Counted {
+                    day: zone.day_number(f.submitted_at),
+                    survey_id: survey,
+                    survey_version: f.survey_version,
+                    service_id: service,
+                    touchpoint_id: None,
+                    channel: &f.channel,
+                    language: &f.language,
+                    trust: f.trust,
+                    trust_positive: f.trust_positive,
+                    answers: &f.answers,
+                },
+                |q| {
+                    def.and_then(|d| d.questions.iter().find(|x| x.id == q))
+                        .is_some_and(|x| crate::rollup::counted(x.kind))
+                },
+            );
+        }
+        let days: Vec<ResponseDay> = r
+            .responses
+            .into_iter()
+            .map(|(key, counts)| ResponseDay { key, counts })
+            .collect();
+        let answers: Vec<AnswerDay> = r
+            .answers
+            .into_iter()
+            .map(|(key, answers)| AnswerDay { key, answers })
+            .collect();
+        crate::rollup::survey_report(versions, &days, &answers, population)
+    }
+
+    #[test]
+    fn rollups_give_the_same_figures_as_the_responses() {
+        let v1 = templates::a11_v1(&service());
+        let v1_facts = vec![
+            fact(
+                at(2026, 11, 23, 10, 0, 0),
+                1,
+                "website",
+                "en",
+                Some(4),
+                Some(true),
+                &[("satisfaction", n(5)), ("trust", n(4)), ("ease", n(2))],
+            ),
+            fact(
+                at(2026, 11, 30, 3, 0, 0),
+                1,
+                "phone",
+                "es",
+                Some(1),
+                Some(false),
+                &[("satisfaction", n(1)), ("trust", n(1)), ("employee", n(5))],
+            ),
+            fact(
+                at(2026, 12, 14, 3, 0, 0),
+                9,
+                "phone",
+                "es",
+                Some(1),
+                Some(true),
+                &[],
+            ),
+        ];
+        let v1_versions = BTreeMap::from([(1, v1)]);
+        let v2 = only_facts(&v2_facts());
+        let zones = [Zone::utc(), Zone::parse("America/Los_Angeles").unwrap()];
+        for zone in &zones {
+            for population in [None, Some(3), Some(1000)] {
+                for (versions, facts) in [
+                    (&v2_versions(), &v2),
+                    (&v1_versions, &v1_facts),
+                    (&BTreeMap::new(), &v2),
+                ] {
+                    let want = survey_report(versions, facts, population, zone);
+                    assert_eq!(via_rollups(versions, facts, population, zone), want);
+                    // A survey without responses, too.
+                    assert_eq!(
+                        via_rollups(versions, &[], population, zone),
+                        survey_report(versions, &[], population, zone)
+                    );
+                }
+            }
+        }
+        // The figures are not trivially empty.
+        let r = via_rollups(&v2_versions(), &v2, None, &Zone::utc());
+        assert_eq!(r.responses, 7);
+        assert!(r.indicators.iter().any(|i| i.positive_chosen > 0));
+        let r1 = via_rollups(&v1_versions, &v1_facts, None, &Zone::utc());
+        assert_eq!(r1.drivers[0].counts, [1, 0, 0, 0, 1]);
     }
 
     #[test]

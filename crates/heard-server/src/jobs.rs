@@ -42,6 +42,27 @@ pub enum Completed {
     ByWorker,
 }
 
+/// Recomputes an organization's dashboard rollups from its responses (after its time zone changed, or after the
+/// migration that made them), completing the job in the rebuild's transaction (`Store::rebuild_rollups`).
+pub struct RebuildRollups;
+
+impl JobHandler for RebuildRollups {
+    fn run<'a>(
+        &'a self,
+        store: &'a Store,
+        job: &'a ClaimedJob,
+    ) -> BoxFuture<'a, Result<Completed, String>> {
+        Box::pin(async move {
+            let r = store
+                .rebuild_rollups(job.job.org_id, Some(job))
+                .await
+                .map_err(|e| format!("job {}: {e}", job.job.id))?;
+            tracing::info!(org = %job.job.org_id, responses = r.responses, rows = r.response_rows, "rollups rebuilt");
+            Ok(Completed::WithEffect)
+        })
+    }
+}
+
 /// Job kinds and their handlers.
 #[derive(Clone, Default)]
 pub struct JobRegistry {
@@ -50,9 +71,9 @@ pub struct JobRegistry {
 
 impl JobRegistry {
     /// The kinds the product runs: `imports.enrich` (enrichment of text stored by large imports,
-    /// `crate::import::EnrichImported`), `journeys.refresh` (a journey's figures, `crate::journeys`) and
-    /// `insights.refresh` (the key drivers, segments and operations snapshots, `crate::insights::RefreshInsights`).
-    /// Sends, webhooks and rules register theirs here.
+    /// `crate::import::EnrichImported`), `journeys.refresh` (a journey's figures, `crate::journeys`),
+    /// `insights.refresh` (the key drivers, segments and operations snapshots, `crate::insights::RefreshInsights`) and
+    /// `rollups.rebuild` ([`RebuildRollups`]). Sends, webhooks and rules register theirs here.
     pub fn product() -> JobRegistry {
         let mut r = JobRegistry::default();
         r.register(
@@ -67,6 +88,7 @@ impl JobRegistry {
             crate::insights::REFRESH_KIND,
             crate::insights::RefreshInsights,
         );
+        r.register(heard_store::rollups::REBUILD_KIND, RebuildRollups);
         r
     }
 

@@ -217,6 +217,13 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let store = self.state.store.clone();
+        // Organizations whose dashboard rollups wait to be recomputed (after the migration that made them) get a
+        // rebuild job, once per pending mark.
+        match store.enqueue_pending_rebuilds().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(organizations = n, "rollup rebuilds enqueued"),
+            Err(e) => tracing::warn!(error = %e, "could not enqueue rollup rebuilds"),
+        }
         let (stop_workers, stop) = tokio::sync::watch::channel(false);
         let workers =
             jobs::Worker::new(store.clone(), self.jobs, self.state.config.jobs.clone()).spawn(stop);

@@ -56,13 +56,6 @@ impl Store {
         Ok(())
     }
 
-    /// Sets the organization's time zone (validated by `Zone::parse` before it gets here).
-    pub async fn set_org_time_zone(&self, org: OrgId, zone: Zone) -> Result<()> {
-        on_pool!(self, p => sqlx::query("UPDATE organizations SET time_zone = $1 WHERE id = $2")
-            .bind(zone.name()).bind(org.as_uuid()).execute(p).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
     pub async fn count_orgs(&self) -> Result<i64> {
         Ok(
             on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(p).await)?,

@@ -652,6 +652,9 @@ impl Store {
             // Dropped without commit: the transaction rolls back and nothing of the batch is stored.
             Err(reused) => return Ok(BulkOutcome::Reused(reused)),
         };
+        if let BulkRows::Responses(items) = rows {
+            add_to_rollups(&mut tx, org, items, &results).await?;
+        }
         batch_work(&mut tx, org, &results, mark, jobs).await?;
         tx.commit().await?;
         Ok(BulkOutcome::Committed(results))
@@ -688,6 +691,24 @@ async fn batch_work(
             .execute(&mut **t).await.map(|_| ()))?;
     }
     Ok(())
+}
+
+/// The dashboards' rollups (`crate::rollups`) of the batch's created responses, in the batch's transaction: the
+/// batch is aggregated in Rust first, then one upsert per distinct rollup key.
+async fn add_to_rollups(
+    tx: &mut crate::jobs::StoreTx,
+    org: OrgId,
+    items: &[NewResponse],
+    results: &[Ingested],
+) -> Result<()> {
+    use crate::rollups::RollupTx;
+    let created: Vec<&NewResponse> = items
+        .iter()
+        .zip(results)
+        .filter(|(_, r)| !r.duplicate)
+        .map(|(i, _)| i)
+        .collect();
+    on_tx!(tx, t => t.add_responses(org, &created).await)
 }
 
 /// A signal stored without enrichment (bulk path, `Enrich::Later`): its id, language (`und` when not given) and

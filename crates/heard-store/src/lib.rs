@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod journeys;
 pub mod records;
 pub mod responses;
+pub mod rollups;
 pub mod search;
 pub mod snapshots;
 pub mod throttle;
@@ -218,7 +219,11 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
-                    .pragma("cache_size", "-32000");
+                    // 12 MB of page cache per connection (negative: KiB), so eight connections stay within the
+                    // server's memory budget (150 MB resident, `heard bench dashboards`): pages read the rollups,
+                    // whose working set is small, and the OS page cache holds the rest of the file. The bulk path
+                    // sets a larger cache on the connection it writes with (`bulk.rs`).
+                    .pragma("cache_size", "-12000");
                 let pool = SqlitePoolOptions::new()
                     .max_connections(opts.max_connections.max(2))
                     .connect_with(options)

@@ -131,6 +131,61 @@ impl Store {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    /// The responses flagged urgent (of one survey, or all), newest first: how many there are and the newest
+    /// `limit`. Written without the optional-filter form of `responses_page`, so both backends read the
+    /// `responses_urgent` index (organization, urgent, time) instead of walking every response to find none; ordered
+    /// by time alone, which that index gives (a tie-break on id made SQLite prefer the time index and walk it all).
+    pub async fn urgent_responses(
+        &self,
+        org: OrgId,
+        survey: Option<SurveyId>,
+        limit: i64,
+    ) -> Result<(i64, Vec<StoredResponse>)> {
+        let only = if survey.is_some() {
+            " AND survey_id = $2"
+        } else {
+            ""
+        };
+        let count_sql =
+            format!("SELECT COUNT(*) FROM responses WHERE org_id = $1 AND urgent = TRUE{only}");
+        let page_sql = format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE org_id = $1 AND urgent = TRUE{only} \
+             ORDER BY submitted_at DESC LIMIT {}",
+            limit.max(0)
+        );
+        let (n, rows): (i64, Vec<ResponseRow>) = match survey {
+            Some(s) => (
+                on_pool!(self, p => sqlx::query_scalar(&count_sql).bind(org.as_uuid()).bind(s.as_uuid()).fetch_one(p).await)?,
+                on_pool!(self, p => sqlx::query_as(&page_sql).bind(org.as_uuid()).bind(s.as_uuid()).fetch_all(p).await)?,
+            ),
+            None => (
+                on_pool!(self, p => sqlx::query_scalar(&count_sql).bind(org.as_uuid()).fetch_one(p).await)?,
+                on_pool!(self, p => sqlx::query_as(&page_sql).bind(org.as_uuid()).fetch_all(p).await)?,
+            ),
+        };
+        Ok((
+            n,
+            rows.into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_>>()?,
+        ))
+    }
+
+    /// How many responses match `f`, counting at most `cap + 1` of them: `(n, true)` when there are more than
+    /// `cap`. A list page says "more than N" rather than counting millions of rows per view.
+    pub async fn count_responses_capped(
+        &self,
+        org: OrgId,
+        f: &ResponseFilter,
+        cap: i64,
+    ) -> Result<(i64, bool)> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM responses WHERE {FILTER_SQL} LIMIT $12) AS m"
+        );
+        let n: i64 = on_pool!(self, p => bind_filter!(sqlx::query_scalar(&sql), org, f).bind(cap + 1).fetch_one(p).await)?;
+        Ok(if n > cap { (cap, true) } else { (n, false) })
+    }
+
     pub async fn count_responses(&self, org: OrgId, f: &ResponseFilter) -> Result<i64> {
         let sql = format!("SELECT COUNT(*) FROM responses WHERE {FILTER_SQL}");
         Ok(on_pool!(self, p => bind_filter!(sqlx::query_scalar(&sql), org, f).fetch_one(p).await)?)

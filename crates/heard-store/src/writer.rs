@@ -8,6 +8,7 @@ use heard_domain::response::NewResponse;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::rollups::RollupTx;
 use crate::{Backend, Result, StoreError, WritePool, on_pool};
 
 /// The outcome of a submission that was stored, or found to be a retry of a stored one. A key already used for a
@@ -126,6 +127,7 @@ pub(crate) async fn insert_batch(
     let out = on_pool!(store, pool => {
         let mut tx = pool.begin_write().await?;
         let mut out = Vec::with_capacity(batch.len());
+        let mut stored: Vec<&NewResponse> = Vec::with_capacity(batch.len());
         for r in batch {
             let answers = serde_json::to_string(&r.answers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let enrichment = r.enrichment.as_ref().map(|e| e.to_string());
@@ -179,6 +181,7 @@ pub(crate) async fn insert_batch(
                         .execute(&mut *tx)
                         .await?;
                 }
+                stored.push(r);
                 out.push(Ok(Submitted { id: r.id, duplicate: false }));
             } else {
                 let (id, stored): (Uuid, Option<String>) = sqlx::query_as(
@@ -194,6 +197,14 @@ pub(crate) async fn insert_batch(
                     Replay::Reused => Err(StoreError::IdempotencyKeyReused),
                 });
             }
+        }
+        // The rollups the dashboards read, in the responses' own commit (`rollups.rs`), per organization.
+        let mut orgs: Vec<heard_domain::OrgId> = stored.iter().map(|r| r.org_id).collect();
+        orgs.sort_unstable_by_key(|o| *o.as_uuid());
+        orgs.dedup();
+        for org in orgs {
+            let rows: Vec<&NewResponse> = stored.iter().copied().filter(|r| r.org_id == org).collect();
+            tx.add_responses(org, &rows).await?;
         }
         tx.commit().await?;
         Ok::<_, StoreError>(out)

@@ -3,6 +3,7 @@
 //! analyze, eval, train-sentiment.
 
 mod bench;
+mod bench_dashboards;
 mod bench_import;
 mod columnar;
 mod demo;
@@ -120,6 +121,11 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// The dashboards' rollups (figures kept per local day as responses are stored).
+    Rollups {
+        #[command(subcommand)]
+        command: RollupsCommand,
+    },
     /// Analyze comments (NDJSON lines {"id", "text", "language"?}) from FILE or stdin; writes NDJSON to stdout.
     Analyze { file: Option<PathBuf> },
     /// Measure the text engine on the labelled data in ../shared/data and print every table.
@@ -222,6 +228,19 @@ enum OrgCommand {
 }
 
 #[derive(Subcommand)]
+enum RollupsCommand {
+    /// Recompute the rollups from the stored responses, for one organization or every one (after a change of time
+    /// zone this also runs as a job; writers wait while an organization is rebuilt).
+    Rebuild {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The organization's short name; every organization when left out.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum BenchCommand {
     /// Durable submissions per second over HTTP, beside the raw insert rate of the same database.
     Ingest(bench::IngestArgs),
@@ -232,6 +251,9 @@ enum BenchCommand {
         #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
         data: PathBuf,
     },
+    /// Dashboard pages' p50/p95 and the server's peak memory on a large SQLite store (built or reused through the
+    /// bulk path), beside DuckDB computing the same figures from the same file; checks both agree.
+    Dashboards(bench_dashboards::DashboardArgs),
     /// Heard's directly-follows graph beside PM4Py's `discover_dfg` on the same generated log (PM4Py from PyPI,
     /// run out of process); checks both count the same.
     Journeys(journeys::BenchArgs),
@@ -557,6 +579,43 @@ async fn run(command: Command) -> Result<()> {
         Command::Bench {
             command: BenchCommand::Import(args),
         } => bench_import::run(args).await,
+        Command::Bench {
+            command: BenchCommand::Dashboards(args),
+        } => bench_dashboards::run(args).await,
+        Command::Rollups {
+            command: RollupsCommand::Rebuild { storage, org },
+        } => {
+            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
+            let orgs = match org {
+                Some(slug) => vec![
+                    store
+                        .org_by_slug(&slug)
+                        .await
+                        .with_context(|| format!("--org: no organization {slug}"))?,
+                ],
+                None => {
+                    let mut all = Vec::new();
+                    for id in store.org_ids().await? {
+                        all.push(store.org(id).await?);
+                    }
+                    all
+                }
+            };
+            for o in orgs {
+                let t = std::time::Instant::now();
+                let r = store.rebuild_rollups(o.id, None).await?;
+                println!(
+                    "{}: {} responses into {} day rows and {} answer rows in {:.1} s.",
+                    o.slug,
+                    r.responses,
+                    r.response_rows,
+                    r.answer_rows,
+                    t.elapsed().as_secs_f64()
+                );
+            }
+            store.close().await;
+            Ok(())
+        }
         Command::Analyze { .. }
         | Command::Eval { .. }
         | Command::TrainSentiment { .. }

@@ -5,9 +5,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use heard_domain::fiscal::FiscalQuarter;
 use heard_domain::report::{self, ResponseFacts};
+use heard_domain::rollup::{self, AnswerDay, ResponseDay};
 use heard_domain::survey::{SurveyDefinition, TemplateKind};
 use heard_domain::{OrgId, SurveyId, Zone, chart};
 use heard_store::responses::ResponseFilter;
+use heard_store::rollups::RollupScope;
 use heard_store::{Service, Survey};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -43,26 +45,51 @@ pub fn recent_quarters(zone: &Zone) -> Vec<String> {
     out
 }
 
-pub async fn facts(
+/// The rollup rows of a quarter (local days of the organization's time zone) for one survey or one service.
+pub async fn quarter_days(
     state: &AppState,
     org: OrgId,
-    f: &ResponseFilter,
-) -> AppResult<Vec<ResponseFacts>> {
-    let rows = state.store.slim_responses(org, f).await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(ResponseFacts {
-                submitted_at: r.submitted_at,
-                survey_version: r.survey_version,
-                channel: r.channel,
-                language: r.language,
-                trust: r.trust,
-                trust_positive: r.trust_positive,
-                answers: serde_json::from_str(&r.answers)
-                    .map_err(|e| AppError::Internal(format!("stored answers: {e}")))?,
-            })
-        })
-        .collect()
+    survey: Option<SurveyId>,
+    service: Option<heard_domain::ServiceId>,
+    quarter: FiscalQuarter,
+) -> AppResult<Vec<ResponseDay>> {
+    let (from_day, to_day) = quarter_day_numbers(quarter);
+    Ok(state
+        .store
+        .response_days(
+            org,
+            &RollupScope {
+                survey,
+                service,
+                from_day,
+                to_day,
+            },
+        )
+        .await?)
+}
+
+/// A quarter's local days as day numbers, half-open (`Zone::day_number`).
+pub fn quarter_day_numbers(quarter: FiscalQuarter) -> (i64, i64) {
+    (
+        heard_domain::zone::day_number(quarter.start()),
+        heard_domain::zone::day_number(quarter.end_exclusive()),
+    )
+}
+
+/// What the page says while the organization's rollups are being recomputed (after a change of time zone), or
+/// `None`.
+pub async fn rollups_note(state: &AppState, org: OrgId, zone: &Zone) -> AppResult<Option<String>> {
+    Ok(state.store.rollups_pending(org).await?.map(|p| {
+        let why = if p.reason == "time_zone" {
+            format!(" after the time zone changed ({})", zone.display(p.since))
+        } else {
+            String::new()
+        };
+        format!(
+            "The figures are being recomputed{why}; until that finishes they may count some responses under the \
+             wrong day. Reload the page in a minute."
+        )
+    }))
 }
 
 pub async fn versions(
@@ -79,28 +106,22 @@ pub async fn versions(
         .collect())
 }
 
-/// Everything the dashboard templates show for a set of responses in a quarter. Every figure follows the chosen
-/// quarter, the trend included (its weeks are the quarter's). `respondents` is A-11's count for the collection
+/// Everything the dashboard templates show for the rollups of a quarter (`days` and `answers`, the quarter's local
+/// days only). Every figure follows the chosen quarter, the trend included (its weeks are the quarter's). `respondents` is A-11's count for the collection
 /// figures when it differs from the responses shown (a service counts only its A-11 surveys); `None` uses them.
 // Each argument is one independent input of the figures; a struct for one private caller pair would only rename them.
 #[allow(clippy::too_many_arguments)]
 fn figures(
     versions: &BTreeMap<i32, SurveyDefinition>,
-    all: &[ResponseFacts],
+    days: &[ResponseDay],
+    answers: &[AnswerDay],
     quarter: FiscalQuarter,
     offered: u64,
     respondents: Option<u64>,
     customers: Option<u64>,
     title: &str,
-    zone: &Zone,
 ) -> Value {
-    let (from, to) = quarter.bounds_ms(zone);
-    let in_quarter: Vec<ResponseFacts> = all
-        .iter()
-        .filter(|f| f.submitted_at >= from && f.submitted_at < to)
-        .cloned()
-        .collect();
-    let q = report::survey_report(versions, &in_quarter, customers, zone);
+    let q = rollup::survey_report(versions, days, answers, customers);
     let trend = report::weeks_between(&q.weekly, quarter.start(), quarter.end_exclusive());
     let svg = chart::trend_svg(
         &trend,
@@ -149,16 +170,7 @@ fn figures(
 /// Responses flagged urgent (crisis or threat language), newest first: shown at the top of dashboards the moment
 /// they are stored, because someone may need help now.
 pub async fn urgent(state: &AppState, org: OrgId, survey: Option<SurveyId>) -> AppResult<Value> {
-    let f = ResponseFilter {
-        survey_id: survey,
-        urgent: Some(true),
-        ..Default::default()
-    };
-    let total = state.store.count_responses(org, &f).await?;
-    let recent = state
-        .store
-        .responses_page(org, &f, None, heard_store::responses::Order::NewestFirst, 5)
-        .await?;
+    let (total, recent) = state.store.urgent_responses(org, survey, 5).await?;
     let rows: Vec<Value> = recent
         .iter()
         .map(|r| {
@@ -192,22 +204,20 @@ pub async fn service_figures(
     } else {
         TemplateKind::A11V1
     };
-    let mut all = Vec::new();
+    let mut all = quarter_days(state, org, None, Some(service.id), quarter).await?;
     let mut trust_left_out = false;
-    for s in surveys {
-        let filter = ResponseFilter {
-            survey_id: Some(s.id),
-            ..Default::default()
-        };
-        let mut f = facts(state, org, &filter).await?;
-        if s.draft.template != trust_template {
-            for x in &mut f {
-                trust_left_out |= x.trust_positive.is_some();
-                x.trust = None;
-                x.trust_positive = None;
-            }
+    for d in &mut all {
+        let template = surveys
+            .iter()
+            .find(|s| s.id == d.key.survey_id)
+            .map(|s| s.draft.template);
+        if template != Some(trust_template) {
+            trust_left_out |= d.counts.trust_answered > 0;
+            d.counts.trust_answered = 0;
+            d.counts.trust_positive = 0;
+            d.counts.scale_n = 0;
+            d.counts.scale_sum = 0;
         }
-        all.extend(f);
     }
     let trust_note = trust_left_out.then(|| {
         format!(
@@ -220,7 +230,6 @@ pub async fn service_figures(
         heard_domain::zone::day_number(quarter.start()),
         heard_domain::zone::day_number(quarter.end_exclusive()),
     );
-    let (from_ms, to_ms) = quarter.bounds_ms(zone);
     // A-11's collection counts the service's A-11 surveys only: a blank survey's respondents (often answering
     // through the API, with no display counted) would inflate the response rate past 100%.
     let (mut offered, mut respondents) = (0u64, 0u64);
@@ -233,13 +242,11 @@ pub async fn service_figures(
             .iter()
             .map(|(_, n)| n)
             .sum();
-        let f = ResponseFilter {
-            survey_id: Some(s.id),
-            from_ms: Some(from_ms),
-            to_ms: Some(to_ms),
-            ..Default::default()
-        };
-        let answered = state.store.count_responses(org, &f).await?;
+        let answered: i64 = all
+            .iter()
+            .filter(|d| d.key.survey_id == s.id)
+            .map(|d| d.counts.responses as i64)
+            .sum();
         let a11 = s.draft.template != TemplateKind::Blank;
         if a11 {
             offered += shown as u64;
@@ -258,15 +265,16 @@ pub async fn service_figures(
     let fig = figures(
         &BTreeMap::new(),
         &all,
+        &[],
         quarter,
         offered,
         Some(respondents),
         customers,
         service.name.get("en"),
-        zone,
     );
     Ok(
-        context! { ..fig, ..context!{ surveys => rows, customers => customers, trust_note => trust_note } },
+        context! { ..fig, ..context!{ surveys => rows, customers => customers, trust_note => trust_note,
+        rollups_note => rollups_note(state, org, zone).await? } },
     )
 }
 
@@ -282,15 +290,12 @@ pub async fn survey(
     let zone = m.org.time_zone;
     let quarter = q.quarter(&zone)?;
     let versions = versions(&state, m.org_id(), id).await?;
-    let all = facts(
-        &state,
-        m.org_id(),
-        &ResponseFilter {
-            survey_id: Some(id),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let days = quarter_days(&state, m.org_id(), Some(id), None, quarter).await?;
+    let (from_day, to_day) = quarter_day_numbers(quarter);
+    let answers = state
+        .store
+        .answer_days(m.org_id(), id, from_day, to_day)
+        .await?;
     let displays = state
         .store
         .displays(
@@ -313,13 +318,13 @@ pub async fn survey(
         .map(|n| n as u64);
     let fig = figures(
         &versions,
-        &all,
+        &days,
+        &answers,
         quarter,
         offered as u64,
         None,
         customers,
         &s.name,
-        &zone,
     );
     let share = s
         .published_version
@@ -334,7 +339,8 @@ pub async fn survey(
                 a11_v2 => s.draft.template == TemplateKind::A11V2,
                 transaction_point => super::surveys::transaction_point_label(&s.transaction_point) },
             service => context!{ id => service.id.to_string(), name => service.name.get("en") },
-            figures => fig, share => share, versions => version_list, displays => displays,
+            figures => context!{ ..fig, ..context!{ rollups_note => rollups_note(&state, m.org_id(), &zone).await? } },
+            share => share, versions => version_list, displays => displays,
             urgent => urgent(&state, m.org_id(), Some(id)).await?,
             quarter => quarter.to_string(), quarters => recent_quarters(&zone),
             expired => s.draft.pra.as_ref().is_some_and(|p| p.is_expired(zone.date(heard_store::now_ms()))),

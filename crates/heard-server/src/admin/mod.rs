@@ -20,6 +20,7 @@ mod observations;
 mod orgs;
 mod responses;
 mod services;
+mod statistics;
 mod surveys;
 pub mod themes;
 
@@ -158,6 +159,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/o/{org}/segments", get(insights::segments))
         .route("/admin/o/{org}/operations", get(insights::operations))
         .route("/admin/o/{org}/insights/refresh", post(insights::refresh))
+        .route("/admin/o/{org}/statistics", get(statistics::page_handler))
+        .route("/admin/o/{org}/statistics.csv", get(statistics::csv))
         .route("/admin/o/{org}/themes", get(themes::explorer))
         .route("/admin/o/{org}/themes.csv", get(themes::explorer_csv))
         .route("/admin/o/{org}/search", get(themes::search))

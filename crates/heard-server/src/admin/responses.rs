@@ -130,6 +130,44 @@ fn row_view(r: &StoredResponse, survey_names: &BTreeMap<SurveyId, String>) -> mi
     }
 }
 
+/// Responses a list's count may read before it says "more than" instead.
+const COUNT_CAP: i64 = 10_000;
+
+/// How many responses match: from the dashboards' rollups when the filter is one they keep (survey, service,
+/// channel, language, trust answer and local dates; rebuilt rollups are exact), else by counting at most
+/// `COUNT_CAP` rows (`(COUNT_CAP, true)` means more).
+async fn count(state: &AppState, m: &Viewer, f: &ResponseFilter) -> AppResult<(i64, bool)> {
+    let pending = state.store.rollups_pending(m.org_id()).await?.is_some();
+    if f.sentiment.is_none() && f.theme.is_none() && f.urgent.is_none() && !pending {
+        let zone = m.org.time_zone;
+        // Date filters are local days (`ListQuery::filter`), so they fall on the rollups' day boundaries.
+        let scope = heard_store::rollups::RollupScope {
+            survey: f.survey_id,
+            service: f.service_id,
+            from_day: f
+                .from_ms
+                .map(|t| zone.day_number(t))
+                .unwrap_or(i64::MIN / 4),
+            to_day: f.to_ms.map(|t| zone.day_number(t)).unwrap_or(i64::MAX / 4),
+        };
+        let n = state
+            .store
+            .count_from_rollups(
+                m.org_id(),
+                &scope,
+                f.channel.as_deref(),
+                f.language.as_deref(),
+                f.trust_positive,
+            )
+            .await?;
+        return Ok((n, false));
+    }
+    Ok(state
+        .store
+        .count_responses_capped(m.org_id(), f, COUNT_CAP)
+        .await?)
+}
+
 pub async fn list(
     State(state): State<AppState>,
     m: Viewer,
@@ -143,7 +181,7 @@ pub async fn list(
         .store
         .responses_page(m.org_id(), &f, cursor, Order::NewestFirst, PAGE)
         .await?;
-    let total = state.store.count_responses(m.org_id(), &f).await?;
+    let (total, total_capped) = count(&state, &m, &f).await?;
     let surveys = state.store.surveys(m.org_id(), None).await?;
     let names: BTreeMap<SurveyId, String> =
         surveys.iter().map(|s| (s.id, s.name.clone())).collect();
@@ -156,7 +194,7 @@ pub async fn list(
         "responses.html",
         base_ctx(&m, "responses"),
         context! {
-            rows => rows.iter().map(|r| row_view(r, &names)).collect::<Vec<_>>(), total => total, next => next, params => q.params(),
+            rows => rows.iter().map(|r| row_view(r, &names)).collect::<Vec<_>>(), total => total, total_capped => total_capped, next => next, params => q.params(),
             filter => context!{ survey => q.survey, service => q.service, channel => q.channel, language => q.language, trust => q.trust,
                 sentiment => q.sentiment, theme => q.theme, urgent => q.urgent, from => q.from, to => q.to },
             themes => state.pipeline.themes().into_iter().map(|(id, label)| context!{ id => id, label => label }).collect::<Vec<_>>(),

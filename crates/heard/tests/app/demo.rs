@@ -105,6 +105,8 @@ async fn patterns_are_in_the_data(backend: Backend) {
     let (url, _dir) = demo_data(backend, &["--responses", "1500", "--seed", "7"]).await;
     let store = Store::open(&url, StoreOptions::default()).await.unwrap();
     let org = store.org_by_slug("demo-7").await.unwrap();
+    // The dashboards' rollups, kept by the bulk path, equal the stored responses.
+    crate::rollups::assert_rollups_match(&store, org.id).await;
     let signals = store.signals(org.id).await.unwrap();
     let touchpoints = store.touchpoints(org.id).await.unwrap();
     store.close().await;

@@ -25,6 +25,7 @@ mod keyed_writes;
 mod parquet;
 mod report_page;
 mod reports;
+mod rollups;
 mod support;
 mod surveys;
 mod themes;
