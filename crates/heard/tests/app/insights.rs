@@ -11,7 +11,7 @@ use heard_domain::fiscal::FiscalQuarter;
 use heard_server::jobs::{JobRegistry, Worker, WorkerOptions};
 use heard_store::DatabaseUrl;
 
-use crate::support::{Backend, TestApp, database, spawn_app_on};
+use crate::support::{Backend, TestApp, database, spawn_app_at};
 
 /// The demo agency with `responses` responses in a fresh database, served, tenant A's admin an analyst of it.
 async fn demo_app(backend: Backend, responses: usize) -> (TestApp, heard_domain::OrgId) {
