@@ -599,6 +599,7 @@ mod tests {
             required: false,
             options: vec![],
             show_if: None,
+            characteristic: None,
             a11: None,
             characteristic: None,
         });
