@@ -601,7 +601,6 @@ mod tests {
             show_if: None,
             characteristic: None,
             a11: None,
-            characteristic: None,
         });
         let survey = SurveyId::new();
         let mut names = Names::default();
