@@ -142,7 +142,13 @@ pub async fn drivers(
                 cell(d.share_interval.map(|i| i.1)),
                 format!("{:.4}", d.importance),
                 format!("{:.4}", d.performance),
-                d.quadrant.clone(),
+                // Quadrants read "higher is better", true only of the A-11 indicators (a theme's or a long wait's
+                // performance is how common it is): others get no quadrant, as on the page.
+                if model.key == "indicators" {
+                    d.quadrant.clone()
+                } else {
+                    String::new()
+                },
                 d.direction.clone(),
             ])?;
         }
@@ -285,7 +291,8 @@ pub async fn segments(
                     "q_value",
                     "significant",
                 ])?;
-                for s in &snap.segments {
+                // The gaps the page explains: significant and worse off than everyone else.
+                for s in snap.segments.iter().filter(|g| worse_off(g)) {
                     for c in &s.causes {
                         t.row([
                             quarter.to_string(),
@@ -318,7 +325,7 @@ pub async fn segments(
             let gaps: Vec<Value> = s
                 .segments
                 .iter()
-                .filter(|g| g.significant && g.difference.is_some_and(|d| d < 0.0))
+                .filter(|g| worse_off(g))
                 .map(Value::from_serialize)
                 .collect();
             let chars: Vec<Value> = s
@@ -357,7 +364,7 @@ pub async fn operations(
     if let Some(table) = csv_of(&q) {
         let snap = snap.ok_or(AppError::NotFound)?;
         let t = match table {
-            "asked_again" => {
+            "asked_again_rate" => {
                 let mut t = CsvTable::new(["period", "service", "people", "asked_again", "rate"])?;
                 for a in &snap.asked_again {
                     t.row([
@@ -464,4 +471,9 @@ pub async fn refresh(
         .await?;
     tracing::info!(org = %m.org_id(), period = %quarter, "insights refresh asked for");
     Ok(Redirect::to(&format!("/admin/o/{}/{back}?period={quarter}", m.org_id())).into_response())
+}
+
+/// A gap the segments page explains with likely causes: significant, and the group worse off than everyone else.
+fn worse_off(g: &crate::insights::SegmentRow) -> bool {
+    g.significant && g.difference.is_some_and(|d| d < 0.0)
 }

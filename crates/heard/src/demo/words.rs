@@ -219,7 +219,7 @@ pub fn web_form(service: &str, step: &str, x: &Experience, rng: &mut StdRng) -> 
                 "Upload documents page spins and never finishes. I could not submit my application.",
             ])
             .to_string(),
-            (false, s) => format!("I got stuck on the {} step and could not go on.", s.replace('_', " ")),
+            (false, s) => format!("I got stuck on the {} step and could not get past it.", s.replace('_', " ")),
         };
     }
     let t: &str = match (x.spanish, service) {
