@@ -41,6 +41,16 @@ export async function startServer({ responses = 1500 } = {}) {
   return { ...info, dataDir, stop: () => proc.kill("SIGTERM") };
 }
 
+/** Signs in as the demo's admin on `page` and returns the demo organization's id from the page it lands on. */
+export async function signIn(page, server) {
+  await page.goto(`${server.base}/admin/login`);
+  await page.locator("#email").fill(server.email);
+  await page.locator("#password").fill(server.password);
+  await page.locator("#password").press("Enter");
+  await page.waitForURL(/\/admin\/o\//);
+  return page.url().match(/\/admin\/o\/([^/?]+)/)[1];
+}
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",

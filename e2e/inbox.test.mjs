@@ -3,7 +3,7 @@
 // person's timeline all show them, pass axe-core and break no Content-Security-Policy rule.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, watch, axe, describeViolations } from "./harness.mjs";
+import { startServer, launchBrowser, watch, axe, describeViolations, signIn } from "./harness.mjs";
 
 let server;
 let browser;
@@ -38,12 +38,7 @@ test("the signals inbox, a signal, the events view and a person's timeline are a
     const v = await axe(page);
     if (v.length) failures.push(describeViolations(what, v));
   };
-  await page.goto(`${server.base}/admin/login`);
-  await page.locator("#email").fill(server.email);
-  await page.locator("#password").fill(server.password);
-  await page.locator("#password").press("Enter");
-  await page.waitForLoadState();
-  const org = page.url().match(/\/admin\/o\/([^/?]+)/)[1];
+  const org = await signIn(page, server);
 
   await page.goto(`${server.base}/admin/o/${org}/api-keys`);
   await page.locator("#name").fill("Contact centre");

@@ -3,7 +3,7 @@
 // pass axe-core and break no Content-Security-Policy rule.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, watch, axe, describeViolations } from "./harness.mjs";
+import { startServer, launchBrowser, watch, axe, describeViolations, signIn } from "./harness.mjs";
 
 let server;
 let browser;
@@ -26,12 +26,7 @@ test("the journey pages and the definition form are accessible", async () => {
     const v = await axe(page);
     if (v.length) failures.push(describeViolations(what, v));
   };
-  await page.goto(`${server.base}/admin/login`);
-  await page.locator("#email").fill(server.email);
-  await page.locator("#password").fill(server.password);
-  await page.locator("#password").press("Enter");
-  await page.waitForLoadState();
-  const org = page.url().match(/\/admin\/o\/([^/?]+)/)[1];
+  const org = await signIn(page, server);
 
   await page.goto(`${server.base}/admin/o/${org}/journeys`);
   assert.match(await page.locator("main").innerText(), /SNAP application form/);
