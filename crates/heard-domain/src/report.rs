@@ -178,6 +178,29 @@ fn chose(f: &ResponseFacts, q: &Question, option: &str) -> bool {
     f.answers.get(&q.id).is_some_and(|a| a.contains(option))
 }
 
+/// Every week from the first of `weeks` to the last, empty weeks included, each with its trust share (a week's
+/// population is unknown, so no finite-population correction).
+pub(crate) fn weekly_points(mut weeks: BTreeMap<NaiveDate, Tally>) -> Vec<WeekPoint> {
+    let mut weekly = Vec::new();
+    if let (Some(&first), Some(&last)) = (weeks.keys().next(), weeks.keys().next_back()) {
+        let mut w = first;
+        while w <= last {
+            let t = weeks.remove(&w).unwrap_or_default();
+            weekly.push(WeekPoint {
+                week_start: w,
+                responses: t.responses,
+                positive: t.positive,
+                trust: (t.answered > 0).then(|| wilson(t.positive, t.answered, None)),
+            });
+            match w.checked_add_days(Days::new(7)) {
+                Some(next) => w = next,
+                None => break,
+            }
+        }
+    }
+    weekly
+}
+
 /// Counts of trust answers in a group.
 #[derive(Default)]
 pub(crate) struct Tally {
@@ -320,24 +343,7 @@ pub fn survey_report(
         indicators.clear();
     }
 
-    let mut weekly = Vec::new();
-    if let (Some(&first), Some(&last)) = (weeks.keys().next(), weeks.keys().next_back()) {
-        let mut w = first;
-        while w <= last {
-            let t = weeks.remove(&w).unwrap_or_default();
-            weekly.push(WeekPoint {
-                week_start: w,
-                responses: t.responses,
-                positive: t.positive,
-                // A week's population is unknown, so no correction here.
-                trust: (t.answered > 0).then(|| wilson(t.positive, t.answered, None)),
-            });
-            match w.checked_add_days(Days::new(7)) {
-                Some(next) => w = next,
-                None => break,
-            }
-        }
-    }
+    let weekly = weekly_points(weeks);
 
     SurveyReport {
         responses: all.responses,

@@ -10,8 +10,7 @@ use chrono::{Days, NaiveDate};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::report::{
-    self, DriverStat, IndicatorStat, SegmentStat, SurveyReport, Tally, WeekPoint,
-    week_start_of_date,
+    self, DriverStat, IndicatorStat, SegmentStat, SurveyReport, Tally, week_start_of_date,
 };
 use crate::response::{AnswerValue, Answers};
 use crate::stats::{mean_1_to_5, wilson};
@@ -321,23 +320,7 @@ pub fn survey_report(
         }
     }
 
-    let mut weekly = Vec::new();
-    if let (Some(&first), Some(&last)) = (weeks.keys().next(), weeks.keys().next_back()) {
-        let mut w = first;
-        while w <= last {
-            let t = weeks.remove(&w).unwrap_or_default();
-            weekly.push(WeekPoint {
-                week_start: w,
-                responses: t.responses,
-                positive: t.positive,
-                trust: (t.answered > 0).then(|| wilson(t.positive, t.answered, None)),
-            });
-            match w.checked_add_days(Days::new(7)) {
-                Some(next) => w = next,
-                None => break,
-            }
-        }
-    }
+    let weekly = crate::report::weekly_points(weeks);
     let by_channel: Vec<SegmentStat> = report::segments(channels);
     let by_language: Vec<SegmentStat> = report::segments(languages);
     SurveyReport {
