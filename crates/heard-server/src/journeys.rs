@@ -443,10 +443,11 @@ pub async fn api_list(
 }
 
 #[utoipa::path(get, path = "/api/v1/journeys/{id}", tag = "journeys", security(("api_key" = [])),
-    params(("id" = String, Path, description = "The journey's short name")),
+    params(("id" = String, Path, description = "The journey's short name: 1 to 60 lower-case letters, digits and hyphens", pattern = "^[a-z0-9][a-z0-9-]{0,59}$")),
     responses((status = 200, body = JourneyDoc, description = "The journey's definition"),
         (status = 401, body = crate::api::ApiError, description = "`api_key_required`: no live API key"),
         (status = 404, body = crate::api::ApiError, description = "`not_found`: the organization has no journey with this id"),
+        (status = 422, body = crate::api::ApiError, description = "`control_character`: the id holds a control character (refused on every input path)"),
         (status = 405, body = crate::api::ApiError, description = "`method_not_allowed`: the address does not take this method; `Allow` lists those it takes")))]
 /// One journey definition.
 pub async fn api_get(
@@ -466,7 +467,7 @@ pub async fn api_get(
 
 #[utoipa::path(put, path = "/api/v1/journeys/{id}", tag = "journeys", request_body = JourneyDoc,
     security(("api_key" = [])),
-    params(("id" = String, Path, description = "The journey's short name: 1 to 60 lower-case letters, digits and hyphens")),
+    params(("id" = String, Path, description = "The journey's short name: 1 to 60 lower-case letters, digits and hyphens", pattern = "^[a-z0-9][a-z0-9-]{0,59}$")),
     responses((status = 200, body = JourneyDoc, description = "Stored (created, replaced, or the same definition again: nothing changed); a changed journey is recomputed in the background"),
         (status = 400, body = crate::api::ApiError, description = "A malformed request"),
         (status = 401, body = crate::api::ApiError, description = "`api_key_required`: no live API key"),
