@@ -106,7 +106,7 @@ pub struct BatchMark {
 /// `($1, ..., $cols), (...)` for `rows` rows; on SQLite (`anonymous`) `(?, ..., ?)` instead. SQLite looks up a named
 /// or numbered parameter by walking a list of all of them, which makes binding a statement of thousands of `$n`
 /// parameters quadratic (it dominated the whole import when profiled); anonymous `?` parameters are bound by position.
-fn values(cols: usize, rows: usize, anonymous: bool) -> String {
+pub(crate) fn values(cols: usize, rows: usize, anonymous: bool) -> String {
     let mut s = String::with_capacity(rows * cols * 6);
     for r in 0..rows {
         if r > 0 {

@@ -27,6 +27,7 @@ use heard_domain::survey::SurveyDefinition;
 use heard_domain::{OrgId, ServiceId, SurveyId, TouchpointId, Zone};
 use uuid::Uuid;
 
+use crate::bulk::values;
 use crate::jobs::{ClaimedJob, NewJob, on_tx};
 use crate::{Result, Store, StoreError, on_pool};
 
@@ -60,31 +61,6 @@ fn closed_of(definition: Option<&str>) -> ClosedQuestions {
             })
             .unwrap_or_default(),
     )
-}
-
-/// `(?, ..., ?)` rows on SQLite (bound by position: numbered parameters make binding thousands of them quadratic),
-/// `($1, ...)` on PostgreSQL.
-fn values(cols: usize, rows: usize, anonymous: bool) -> String {
-    let mut s = String::with_capacity(rows * cols * 6);
-    for r in 0..rows {
-        if r > 0 {
-            s.push_str(", ");
-        }
-        s.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                s.push_str(", ");
-            }
-            if anonymous {
-                s.push('?');
-            } else {
-                s.push('$');
-                s.push_str(&(r * cols + c + 1).to_string());
-            }
-        }
-        s.push(')');
-    }
-    s
 }
 
 fn response_upsert(rows: usize, anonymous: bool) -> String {
