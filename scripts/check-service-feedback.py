@@ -4,7 +4,8 @@
 Usage: scripts/check-service-feedback.py [--shared DIR] [--markdown]
 
 Checks: the header and column count, one row per line, label vocabularies, theme ids against
-crates/heard-text/data/taxonomy.txt, id format and uniqueness across both files, no duplicate texts
+crates/heard-text/data/taxonomy.txt, the labelling guide's fixed pairs (kind -> sentiment and intent, praise
+exactly on positive compliments), id format and uniqueness across both files, no duplicate texts
 (case and punctuation ignored) within or across the files, and source_ref format. When the shared
 evaluation data is present (default ../shared/data from the repository root), every CFPB row's text
 must be the start of that complaint's narrative (whitespace collapsed) and every UCI row's text must
@@ -109,6 +110,28 @@ def check_row(row, themes_ok, errors):
             if t in seen:
                 bad("themes", f"'{t}' listed twice")
             seen.add(t)
+    # Rules of the labelling guide in data/README.md that the labels must keep.
+    kind, sent, intent = row["kind"], row["sentiment"], row["intent"]
+    must = {
+        "service_failure_fact": ({"negative"}, {"complaint", "request_for_help"}),
+        "spanish_fact_complaint": ({"negative"}, {"complaint", "request_for_help"}),
+        "politeness_in_complaint": ({"negative"}, {"complaint", "request_for_help"}),
+        "sarcasm": ({"negative"}, {"complaint"}),
+        "request_or_suggestion": ({"neutral"}, {"suggestion", "question", "request_for_help"}),
+        "question": ({"neutral"}, {"question"}),
+        "non_answer": ({"neutral"}, {"none"}),
+        "negated_negative": ({"positive"}, {"compliment"}),
+        "mixed": ({"neutral"}, set(INTENTS)),
+    }
+    if kind in must:
+        sents, intents = must[kind]
+        if sent not in sents:
+            bad("sentiment", f"'{sent}' breaks the guide for kind {kind} (expected {'/'.join(sorted(sents))})")
+        if intent not in intents:
+            bad("intent", f"'{intent}' breaks the guide for kind {kind} (expected {'/'.join(sorted(intents))})")
+    has_praise = "praise" in row["themes"].split(",")
+    if has_praise != (sent == "positive" and intent == "compliment"):
+        bad("themes", "praise must be present exactly on positive compliments")
     text = row["text"]
     if not text.strip():
         bad("text", "is empty")
