@@ -38,6 +38,10 @@ if [ "$("$oracle_venv/bin/python" -m pip show duckdb 2>/dev/null | sed -n 's/^Ve
 fi
 export HEARD_PYTHON="$oracle_venv/bin/python"
 
+step "vaderSentiment 3.3.2 (the baseline \`heard eval\` and \`heard bench text\` measure the text engine beside, out of process)"
+HEARD_TEXT_PYTHON="$(bash scripts/text-venv.sh)"
+export HEARD_TEXT_PYTHON
+
 step "PostgreSQL"
 source scripts/ensure-postgres.sh
 echo "using ${HEARD_TEST_POSTGRES_URL}"

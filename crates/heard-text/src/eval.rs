@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::pii::{RedactConfig, detect};
+use crate::{Analysis, Intent, Label};
 
 /// Sentiment metrics with the VADER paper's protocol.
 #[derive(Clone, Copy, Debug, Default)]
@@ -513,6 +514,436 @@ pub fn score_crisis(cases: &[CrisisCase], analyzer: &crate::Analyzer) -> Vec<Cri
         }
     }
     out
+}
+
+/// The header line of the service-feedback set (`data/service-feedback/*.tsv` at the project root).
+pub const FEEDBACK_HEADER: &str =
+    "id\tlang\tsource\tsource_ref\tkind\tsentiment\tintent\tthemes\ttext";
+
+/// Sentiment classes of the service-feedback set, in table order.
+pub const SENTIMENTS: [&str; 3] = ["negative", "neutral", "positive"];
+
+/// Intents of the service-feedback set, in table order; "none" is a text with no intent (the
+/// engine gives none).
+pub const INTENTS: [&str; 6] = [
+    "complaint",
+    "compliment",
+    "question",
+    "suggestion",
+    "request_for_help",
+    "none",
+];
+
+/// One labelled comment of the service-feedback set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedbackItem {
+    pub id: String,
+    /// "en" or "es".
+    pub lang: String,
+    /// Where the text comes from ("cfpb", "uci-yelp", "team", ...).
+    pub source: String,
+    /// The row or page of the source.
+    pub source_ref: String,
+    /// The kinds of reading it tests ("service_failure_fact", "sarcasm", ...); comma-separated in
+    /// the file.
+    pub kinds: Vec<String>,
+    pub sentiment: Label,
+    /// One of [`INTENTS`].
+    pub intent: &'static str,
+    /// Taxonomy theme ids; comma-separated in the file, possibly none.
+    pub themes: Vec<String>,
+    pub text: String,
+}
+
+/// The index of a label in [`SENTIMENTS`].
+pub fn sentiment_index(l: Label) -> usize {
+    match l {
+        Label::Negative => 0,
+        Label::Neutral => 1,
+        Label::Positive => 2,
+    }
+}
+
+/// Parses the service-feedback set: the header [`FEEDBACK_HEADER`], then one comment per line,
+/// tab-separated (the text, last, may hold tabs); blank lines are skipped. Themes must be ids of
+/// `theme_ids` (the taxonomy in use). An error names the line, the field and the reason.
+pub fn parse_feedback(src: &str, theme_ids: &[&str]) -> Result<Vec<FeedbackItem>, String> {
+    let mut lines = src
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    match lines.next() {
+        Some((_, h)) if h.trim_end_matches('\r') == FEEDBACK_HEADER => {}
+        Some((n, _)) => {
+            return Err(format!(
+                "line {}: the header must be {:?}",
+                n + 1,
+                FEEDBACK_HEADER
+            ));
+        }
+        None => return Err("empty file: no header".to_string()),
+    }
+    let mut out: Vec<FeedbackItem> = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for (n, line) in lines {
+        let at = |field: &str, why: String| format!("line {}: {field}: {why}", n + 1);
+        let f: Vec<&str> = line.trim_end_matches('\r').splitn(9, '\t').collect();
+        let [
+            id,
+            lang,
+            source,
+            source_ref,
+            kind,
+            sentiment,
+            intent,
+            themes,
+            text,
+        ] = f[..]
+        else {
+            return Err(format!(
+                "line {}: expected 9 tab-separated fields, found {}",
+                n + 1,
+                f.len()
+            ));
+        };
+        if id.trim().is_empty() {
+            return Err(at("id", "is empty".into()));
+        }
+        if !ids.insert(id) {
+            return Err(at("id", format!("{id:?} appears twice")));
+        }
+        if !matches!(lang, "en" | "es") {
+            return Err(at("lang", format!("{lang:?} is not en or es")));
+        }
+        let sentiment = match sentiment {
+            "negative" => Label::Negative,
+            "neutral" => Label::Neutral,
+            "positive" => Label::Positive,
+            _ => {
+                return Err(at(
+                    "sentiment",
+                    format!("{sentiment:?} is not negative, neutral or positive"),
+                ));
+            }
+        };
+        let Some(intent) = INTENTS.iter().copied().find(|i| *i == intent) else {
+            return Err(at(
+                "intent",
+                format!("{intent:?} is not one of {}", INTENTS.join(", ")),
+            ));
+        };
+        let themes: Vec<String> = themes
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect();
+        if let Some(t) = themes.iter().find(|t| !theme_ids.contains(&t.as_str())) {
+            return Err(at(
+                "themes",
+                format!("{t:?} is not a theme of the taxonomy"),
+            ));
+        }
+        let kinds: Vec<String> = kind
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(String::from)
+            .collect();
+        if kinds.is_empty() {
+            return Err(at("kind", "is empty".into()));
+        }
+        if text.trim().is_empty() {
+            return Err(at("text", "is empty".into()));
+        }
+        out.push(FeedbackItem {
+            id: id.into(),
+            lang: lang.into(),
+            source: source.into(),
+            source_ref: source_ref.into(),
+            kinds,
+            sentiment,
+            intent,
+            themes,
+            text: text.into(),
+        });
+    }
+    if out.is_empty() {
+        return Err("no labelled comments after the header".to_string());
+    }
+    Ok(out)
+}
+
+/// What an engine said about one comment, in the set's terms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedbackPrediction {
+    pub sentiment: Label,
+    /// One of [`INTENTS`].
+    pub intent: &'static str,
+    pub themes: Vec<String>,
+}
+
+/// The name of an intent in [`INTENTS`].
+pub fn intent_name(i: Intent) -> &'static str {
+    match i {
+        Intent::Complaint => "complaint",
+        Intent::Compliment => "compliment",
+        Intent::Question => "question",
+        Intent::Suggestion => "suggestion",
+        Intent::RequestForHelp => "request_for_help",
+    }
+}
+
+impl FeedbackPrediction {
+    /// Heard's reading of a comment.
+    pub fn of(a: &Analysis) -> FeedbackPrediction {
+        FeedbackPrediction {
+            sentiment: a.sentiment.label,
+            intent: intent_name(a.intent),
+            themes: a.themes.iter().map(|t| t.id.clone()).collect(),
+        }
+    }
+}
+
+/// `a / b`, or 0 when `b` is 0 (scikit-learn's convention for an undefined precision or recall).
+fn frac(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// The harmonic mean of a precision and a recall, 0 when both are 0.
+pub fn f1_of(p: f64, r: f64) -> f64 {
+    if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    }
+}
+
+/// Single-label classification scores over named classes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassScores {
+    pub classes: Vec<&'static str>,
+    /// `confusion[t][p]`: items of true class `t` predicted as `p`.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+impl ClassScores {
+    /// Scores predictions against the truth, both as indices into `classes`.
+    pub fn new(classes: &[&'static str], truth: &[usize], pred: &[usize]) -> ClassScores {
+        let k = classes.len();
+        let mut confusion = vec![vec![0; k]; k];
+        for (&t, &p) in truth.iter().zip(pred) {
+            confusion[t][p] += 1;
+        }
+        ClassScores {
+            classes: classes.to_vec(),
+            confusion,
+        }
+    }
+    pub fn n(&self) -> usize {
+        self.confusion.iter().flatten().sum()
+    }
+    /// Share of items predicted as their true class (0 for no items).
+    pub fn accuracy(&self) -> f64 {
+        frac(
+            (0..self.classes.len()).map(|c| self.confusion[c][c]).sum(),
+            self.n(),
+        )
+    }
+    /// Items whose true class is `c`.
+    pub fn support(&self, c: usize) -> usize {
+        self.confusion[c].iter().sum()
+    }
+    /// Items predicted as `c`.
+    pub fn predicted(&self, c: usize) -> usize {
+        self.confusion.iter().map(|row| row[c]).sum()
+    }
+    pub fn precision(&self, c: usize) -> f64 {
+        frac(self.confusion[c][c], self.predicted(c))
+    }
+    pub fn recall(&self, c: usize) -> f64 {
+        frac(self.confusion[c][c], self.support(c))
+    }
+    pub fn f1(&self, c: usize) -> f64 {
+        f1_of(self.precision(c), self.recall(c))
+    }
+    /// Mean F1 over the classes that occur in the truth or the predictions (scikit-learn's
+    /// `f1_score(average="macro")` with its default labels).
+    pub fn macro_f1(&self) -> f64 {
+        let present: Vec<f64> = (0..self.classes.len())
+            .filter(|&c| self.support(c) + self.predicted(c) > 0)
+            .map(|c| self.f1(c))
+            .collect();
+        present.iter().sum::<f64>() / present.len().max(1) as f64
+    }
+}
+
+/// Precision and recall of one theme over a multi-label set.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ThemeScore {
+    pub id: String,
+    /// Items labelled with the theme.
+    pub support: usize,
+    /// Items the engine gave the theme.
+    pub predicted: usize,
+    /// Items both labelled with and given the theme.
+    pub tp: usize,
+}
+
+impl ThemeScore {
+    pub fn precision(&self) -> f64 {
+        frac(self.tp, self.predicted)
+    }
+    pub fn recall(&self) -> f64 {
+        frac(self.tp, self.support)
+    }
+}
+
+/// Multi-label theme scores: per theme, micro (pooled counts) and macro (mean over the themes
+/// labelled or predicted at least once).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ThemeScores {
+    /// In the order of the theme ids given to [`score_feedback`].
+    pub per_theme: Vec<ThemeScore>,
+}
+
+impl ThemeScores {
+    fn present(&self) -> impl Iterator<Item = &ThemeScore> {
+        self.per_theme
+            .iter()
+            .filter(|t| t.support + t.predicted > 0)
+    }
+    pub fn micro_precision(&self) -> f64 {
+        let (tp, p) = self
+            .per_theme
+            .iter()
+            .fold((0, 0), |(a, b), t| (a + t.tp, b + t.predicted));
+        frac(tp, p)
+    }
+    pub fn micro_recall(&self) -> f64 {
+        let (tp, s) = self
+            .per_theme
+            .iter()
+            .fold((0, 0), |(a, b), t| (a + t.tp, b + t.support));
+        frac(tp, s)
+    }
+    pub fn micro_f1(&self) -> f64 {
+        f1_of(self.micro_precision(), self.micro_recall())
+    }
+    pub fn macro_precision(&self) -> f64 {
+        let v: Vec<f64> = self.present().map(ThemeScore::precision).collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    }
+    pub fn macro_recall(&self) -> f64 {
+        let v: Vec<f64> = self.present().map(ThemeScore::recall).collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    }
+}
+
+/// Words of thanks and request ("thank you", "please", "gracias", "por favor") that are
+/// politeness, not praise.
+const POLITENESS: [&str; 14] = [
+    "thank",
+    "thanks",
+    "thankyou",
+    "thx",
+    "please",
+    "pls",
+    "plz",
+    "appreciate",
+    "appreciated",
+    "kindly",
+    "gracias",
+    "agradezco",
+    "agradecería",
+    "agradeceria",
+];
+
+/// Whether a comment's only positive cue is politeness: it says thanks or please (or "por
+/// favor", "gracias") but is labelled neither positive, nor a compliment, nor with the praise
+/// theme. Heard must not raise the praise theme on such a comment.
+pub fn politeness_only(item: &FeedbackItem) -> bool {
+    if item.sentiment == Label::Positive
+        || item.intent == "compliment"
+        || item.themes.iter().any(|t| t == "praise")
+    {
+        return false;
+    }
+    let lower = item.text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().any(|w| POLITENESS.contains(w)) || words.windows(2).any(|p| p == ["por", "favor"])
+}
+
+/// Everything measured on one group of the service-feedback set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedbackScores {
+    /// Over [`SENTIMENTS`].
+    pub sentiment: ClassScores,
+    /// Over [`INTENTS`].
+    pub intent: ClassScores,
+    pub themes: ThemeScores,
+    /// Comments whose only positive cue is politeness ([`politeness_only`]).
+    pub politeness: usize,
+    /// Of those, how many the engine gave the praise theme.
+    pub politeness_praise: usize,
+    /// Of those, how many the engine read as compliments.
+    pub politeness_compliment: usize,
+}
+
+impl FeedbackScores {
+    pub fn n(&self) -> usize {
+        self.sentiment.n()
+    }
+}
+
+/// Scores `preds` against the items `keep` selects (`items` and `preds` in the same order);
+/// themes are scored for `theme_ids`, in that order.
+pub fn score_feedback(
+    items: &[FeedbackItem],
+    preds: &[FeedbackPrediction],
+    theme_ids: &[&str],
+    keep: impl Fn(&FeedbackItem) -> bool,
+) -> FeedbackScores {
+    let (mut st, mut sp, mut it, mut ip) = (vec![], vec![], vec![], vec![]);
+    let mut themes = ThemeScores {
+        per_theme: theme_ids
+            .iter()
+            .map(|id| ThemeScore {
+                id: id.to_string(),
+                ..ThemeScore::default()
+            })
+            .collect(),
+    };
+    let (mut polite, mut polite_praise, mut polite_compliment) = (0, 0, 0);
+    let intent_index = |name: &str| INTENTS.iter().position(|i| *i == name).unwrap_or(5);
+    for (item, pred) in items.iter().zip(preds).filter(|(i, _)| keep(i)) {
+        st.push(sentiment_index(item.sentiment));
+        sp.push(sentiment_index(pred.sentiment));
+        it.push(intent_index(item.intent));
+        ip.push(intent_index(pred.intent));
+        for t in &mut themes.per_theme {
+            let (gold, given) = (item.themes.contains(&t.id), pred.themes.contains(&t.id));
+            t.support += usize::from(gold);
+            t.predicted += usize::from(given);
+            t.tp += usize::from(gold && given);
+        }
+        if politeness_only(item) {
+            polite += 1;
+            polite_praise += usize::from(pred.themes.iter().any(|t| t == "praise"));
+            polite_compliment += usize::from(pred.intent == "compliment");
+        }
+    }
+    FeedbackScores {
+        sentiment: ClassScores::new(&SENTIMENTS, &st, &sp),
+        intent: ClassScores::new(&INTENTS, &it, &ip),
+        themes,
+        politeness: polite,
+        politeness_praise: polite_praise,
+        politeness_compliment: polite_compliment,
+    }
 }
 
 #[cfg(test)]

@@ -128,15 +128,9 @@ enum Command {
     },
     /// Analyze comments (NDJSON lines {"id", "text", "language"?}) from FILE or stdin; writes NDJSON to stdout.
     Analyze { file: Option<PathBuf> },
-    /// Measure the text engine on the labelled data in ../shared/data and print every table.
-    Eval {
-        #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
-        data: PathBuf,
-        /// Also score this rated corpus (repeatable): lines of id, mean rating in -4..4 and text,
-        /// tab-separated, as in the VADER paper's ground-truth files.
-        #[arg(long = "corpus", value_name = "FILE")]
-        corpora: Vec<PathBuf>,
-    },
+    /// Measure the text engine on the labelled data in ../shared/data and data/service-feedback, beside
+    /// vaderSentiment 3.3.2 run in the same run, and print every table.
+    Eval(text_cmds::EvalArgs),
     /// Remake the learned sentiment correction (crates/heard-text/data/sentiment_model.tsv) from the rated corpora
     /// in ../shared/data.
     TrainSentiment {
@@ -246,11 +240,9 @@ enum BenchCommand {
     Ingest(bench::IngestArgs),
     /// Events per second through `heard import` into SQLite (and PostgreSQL), beside sqlite3's .import and COPY.
     Import(bench_import::ImportBenchArgs),
-    /// Comments per second for full text enrichment, beside vaderSentiment on the same texts.
-    Text {
-        #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
-        data: PathBuf,
-    },
+    /// Comments per second per core on the inline path (redaction, crisis) and the full analysis, beside
+    /// vaderSentiment 3.3.2 on the same texts.
+    Text(text_cmds::BenchTextArgs),
     /// Dashboard pages' p50/p95 and the server's peak memory on a large SQLite store (built or reused through the
     /// bulk path), beside DuckDB computing the same figures from the same file; checks both agree.
     Dashboards(bench_dashboards::DashboardArgs),
@@ -309,11 +301,11 @@ fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze { file } => return text_cmds::analyze(file),
-        Command::Eval { data, corpora } => return text_cmds::eval(&data, &corpora),
+        Command::Eval(args) => return text_cmds::eval(args),
         Command::TrainSentiment { data, out } => return text_cmds::train_sentiment(&data, &out),
         Command::Bench {
-            command: BenchCommand::Text { data },
-        } => return text_cmds::bench(&data),
+            command: BenchCommand::Text(args),
+        } => return text_cmds::bench(args),
         Command::Bench {
             command: BenchCommand::Journeys(args),
         } => return journeys::bench(args),
@@ -617,10 +609,10 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Analyze { .. }
-        | Command::Eval { .. }
+        | Command::Eval(_)
         | Command::TrainSentiment { .. }
         | Command::Bench {
-            command: BenchCommand::Text { .. } | BenchCommand::Journeys(_),
+            command: BenchCommand::Text(_) | BenchCommand::Journeys(_),
         } => unreachable!("handled before the runtime starts"),
     }
 }

@@ -247,63 +247,118 @@ pub fn train_sentiment(data_dir: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The vaderSentiment release Heard is compared with.
+const VADER_VERSION: &str = "3.3.2";
+
 /// Python program that scores texts (a JSON array on stdin) with vaderSentiment and prints
-/// `{"scores": [...], "seconds": s}`; only `polarity_scores` is timed. With a time budget as its
-/// argument it repeats whole passes until the budget is spent (at least two) and reports the
-/// fastest, as Python's own `timeit` advises for noisy machines.
+/// `{"scores": [...], "seconds": s, "version": v}`, `seconds` being the CPU time of its thread per
+/// whole pass of `polarity_scores` (`time.thread_time`, so that other programs on a shared machine
+/// do not count). With a time budget as its argument it repeats whole passes until the budget of
+/// wall time is spent (at least two).
 const VADER_PY: &str = r#"
 import json, sys, time
+from importlib.metadata import version
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 texts = json.load(sys.stdin)
 budget = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
 sia = SentimentIntensityAnalyzer()
-best = None
-spent = 0.0
+start = time.perf_counter()
+cpu = time.thread_time()
 passes = 0
-while best is None or (spent < budget or passes < 2) and budget > 0:
-    t = time.perf_counter()
+while passes == 0 or budget > 0 and (passes < 2 or time.perf_counter() - start < budget):
     scores = [sia.polarity_scores(x)["compound"] for x in texts]
-    took = time.perf_counter() - t
-    best = took if best is None else min(best, took)
-    spent += took
     passes += 1
-print(json.dumps({"scores": scores, "seconds": best}))
+cpu = (time.thread_time() - cpu) / passes
+print(json.dumps({"scores": scores, "seconds": cpu, "version": version("vaderSentiment")}))
 "#;
 
-/// Runs vaderSentiment (PyPI) on `texts` in a python3 subprocess: compound scores and the
-/// seconds of its fastest pass (one pass unless `budget_secs` > 0).
-fn run_vader(texts: &[&str], budget_secs: f64) -> Result<(Vec<f64>, f64)> {
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", VADER_PY, &budget_secs.to_string()])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .context("cannot start python3")?;
-    let input = serde_json::to_vec(texts)?;
-    let mut stdin = child.stdin.take().context("no stdin")?;
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output()?;
-    writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
-    if !output.status.success() {
-        bail!(
-            "vaderSentiment failed (pip install vaderSentiment==3.3.2): {}",
-            String::from_utf8_lossy(&output.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        );
+/// vaderSentiment 3.3.2 (PyPI), run out of process by a Python that has it.
+struct Vader {
+    python: PathBuf,
+    /// Why it cannot run, found by a first call; then every comparison says "not measured".
+    broken: Option<String>,
+}
+
+impl Vader {
+    /// Checks that `python` runs vaderSentiment 3.3.2.
+    fn new(python: &Path) -> Vader {
+        let mut v = Vader {
+            python: python.to_path_buf(),
+            broken: None,
+        };
+        if let Err(e) = v.run(&["ok"], 0.0) {
+            v.broken = Some(format!("{e:#}"));
+        }
+        v
     }
-    let v: Value = serde_json::from_slice(&output.stdout)?;
-    let scores = v["scores"]
-        .as_array()
-        .context("no scores")?
-        .iter()
-        .map(|x| x.as_f64().unwrap_or(0.0))
-        .collect();
-    Ok((scores, v["seconds"].as_f64().unwrap_or(0.0)))
+
+    /// Compound scores of `texts`, or None when vaderSentiment cannot run.
+    fn scores(&self, texts: &[&str]) -> Option<Vec<f64>> {
+        self.run(texts, 0.0).ok().map(|x| x.0)
+    }
+
+    /// Compound scores and the CPU seconds of one pass over `texts` (the mean of the passes run for
+    /// `budget_secs` of wall time, at least two; one pass when it is 0).
+    fn run(&self, texts: &[&str], budget_secs: f64) -> Result<(Vec<f64>, f64)> {
+        if let Some(why) = &self.broken {
+            bail!("{why}");
+        }
+        let setup = "make it with `sh scripts/text-venv.sh` or pass --python with a Python that has vaderSentiment==3.3.2";
+        let mut child = std::process::Command::new(&self.python)
+            .args(["-c", VADER_PY, &budget_secs.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start {} ({setup})", self.python.display()))?;
+        let input = serde_json::to_vec(texts)?;
+        let mut stdin = child.stdin.take().context("no stdin")?;
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let output = child.wait_with_output()?;
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
+        if !output.status.success() {
+            bail!(
+                "vaderSentiment failed under {} ({setup}): {}",
+                self.python.display(),
+                String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            );
+        }
+        let v: Value = serde_json::from_slice(&output.stdout)?;
+        let version = v["version"].as_str().unwrap_or("?");
+        if version != VADER_VERSION {
+            bail!(
+                "{} has vaderSentiment {version}, not {VADER_VERSION} ({setup})",
+                self.python.display()
+            );
+        }
+        let scores: Vec<f64> = v["scores"]
+            .as_array()
+            .context("no scores")?
+            .iter()
+            .map(|x| x.as_f64().unwrap_or(0.0))
+            .collect();
+        if scores.len() != texts.len() {
+            bail!(
+                "vaderSentiment returned {} scores for {} texts",
+                scores.len(),
+                texts.len()
+            );
+        }
+        Ok((scores, v["seconds"].as_f64().unwrap_or(0.0)))
+    }
+}
+
+/// One figure of Heard beside vaderSentiment's on the same corpus, measured in the same run.
+struct Versus {
+    corpus: String,
+    metric: &'static str,
+    heard: f64,
+    vader: Option<f64>,
 }
 
 fn pass(ok: bool) -> &'static str {
@@ -311,19 +366,22 @@ fn pass(ok: bool) -> &'static str {
 }
 
 /// Prints the sentiment rows of one rated corpus (`items`: mean rating -4..4 and text), one per
-/// analyser, beside the paper's row and vaderSentiment 3.3.2 when it is installed. Rows marked
-/// `true` get a verdict against the paper; returns how many of those fail.
+/// analyser, beside the paper's row and vaderSentiment 3.3.2 measured now. Rows marked `true` get a
+/// verdict against the paper and go into `versus` beside vaderSentiment; returns how many of the
+/// verdicts against the paper fail.
 fn sentiment_rows(
     name: &str,
     items: &[(f64, &str)],
     rows: &[(&str, &Analyzer, bool)],
     paper: Option<&eval::PaperRow>,
+    vader: &Vader,
+    versus: &mut Vec<Versus>,
 ) -> usize {
     let truth: Vec<f64> = items.iter().map(|x| x.0).collect();
     let texts: Vec<&str> = items.iter().map(|x| x.1).collect();
-    let vader = run_vader(&texts, 0.0)
-        .ok()
-        .map(|(v, _)| eval::sentiment_scores(&truth, &v, 0.5));
+    let vader = vader
+        .scores(&texts)
+        .map(|v| eval::sentiment_scores(&truth, &v, 0.5));
     let mut failures = 0;
     for (label, analyzer, verdict) in rows {
         let pred: Vec<f64> = texts
@@ -346,6 +404,20 @@ fn sentiment_rows(
             Some(v) => print!("{:>6.3} {:>5.3} {:>8.3} | ", v.r, v.f1, v.macro_f1_band),
             None => print!("{:>6} {:>5} {:>8} | ", "-", "-", "-"),
         }
+        if *verdict {
+            for (metric, heard, theirs) in [
+                ("r", s.r, vader.map(|v| v.r)),
+                ("F1 (3c weighted)", s.f1, vader.map(|v| v.f1)),
+                ("macroF1*", s.macro_f1_band, vader.map(|v| v.macro_f1_band)),
+            ] {
+                versus.push(Versus {
+                    corpus: format!("{name} ({label})"),
+                    metric,
+                    heard,
+                    vader: theirs,
+                });
+            }
+        }
         match paper.filter(|_| *verdict) {
             Some(p) => {
                 let r_ok = s.r > p.r;
@@ -362,7 +434,7 @@ fn sentiment_rows(
 /// How the CFPB narratives read: each is a consumer's complaint, so a sound reading of service
 /// language finds most of them negative and few of them compliments (a programme's name, a
 /// "credit report" or "I would like a copy" is not praise). vaderSentiment 3.3.2 beside.
-fn complaint_reading(recs: &[(&str, &str)], analyses: &[Analysis]) {
+fn complaint_reading(recs: &[(&str, &str)], analyses: &[Analysis], vader: &Vader) {
     println!("== Sentiment and intent: CFPB narratives (every one a consumer complaint) ==");
     let n = recs.len().max(1) as f64;
     let pct = |k: usize| 100.0 * k as f64 / n;
@@ -373,7 +445,7 @@ fn complaint_reading(recs: &[(&str, &str)], analyses: &[Analysis]) {
         .count();
     let texts: Vec<&str> = recs.iter().map(|r| r.0).collect();
     // vaderSentiment's scores labelled by the same thresholds as Heard's.
-    let vader = run_vader(&texts, 0.0).ok().map(|(v, _)| {
+    let vader = vader.scores(&texts).map(|v| {
         negative_positive(
             v.iter()
                 .map(|s| heard_text::Sentiment::from_score(*s as f32).label),
@@ -422,8 +494,17 @@ fn rated_lines<'a>(src: &'a str, what: &dyn std::fmt::Display) -> Result<Vec<(f6
 
 /// `heard eval`: every quality table, beside the VADER paper's numbers; `extra` rated corpora
 /// (the paper's ground-truth format) are scored too, as corpora the correction has never seen.
-pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
-    // The corpora given on the command line are read and checked before any table is printed.
+pub fn eval(args: EvalArgs) -> Result<()> {
+    let EvalArgs {
+        data,
+        corpora: extra,
+        service_feedback,
+        python,
+    } = args;
+    let (data_dir, extra) = (data.as_path(), extra.as_slice());
+    // The corpora given on the command line and the service-feedback set are read and checked
+    // before any table is printed.
+    let feedback = ServiceFeedback::read(&service_feedback)?;
     let extra_sources: Vec<String> = extra
         .iter()
         .map(|path| {
@@ -438,13 +519,20 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
     let analyzer = Analyzer::new();
     let paper = eval::parse_paper_table(&read(data_dir, "sentiment/vader/paper_table4.csv")?);
     let mut failures = 0;
+    let vader = Vader::new(&python);
+    let mut versus: Vec<Versus> = Vec::new();
+    match &vader.broken {
+        None => println!(
+            "vaderSentiment {VADER_VERSION}: measured in this run by {}\n",
+            python.display()
+        ),
+        Some(why) => println!("vaderSentiment {VADER_VERSION}: NOT measured: {why}\n"),
+    }
 
     println!(
         "== Sentiment, VADER paper protocol (r = Pearson vs mean rating; P/R/F1 = 3-class support-weighted, ±0.05) =="
     );
-    println!(
-        "vaderSentiment 3.3.2 columns are measured now in a python3 subprocess when it is installed."
-    );
+    println!("vaderSentiment 3.3.2 columns are measured now, out of process (--python).");
     println!(
         "Rows \"held out\" use a correction trained without that corpus (the figure a new corpus can expect);"
     );
@@ -492,6 +580,8 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
             &items,
             &[("shipped", &analyzer, false), ("held out", &held, true)],
             paper_row(name),
+            &vader,
+            &mut versus,
         );
     }
     // Rated corpora given on the command line: texts the shipped correction has never seen.
@@ -512,6 +602,8 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
             items,
             &[("rules", &rules_only, false), ("unseen", &analyzer, true)],
             paper_name.and_then(paper_row),
+            &vader,
+            &mut versus,
         );
     }
     println!("* macroF1: 3-class macro F1 with the truth neutral when |mean| <= 0.5.\n");
@@ -545,9 +637,20 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
             .collect();
         let (acc_held, f1_held) = eval::binary_scores(&truth, &pred_held);
         let texts: Vec<&str> = items.iter().map(|x| x.0).collect();
-        let vader = run_vader(&texts, 0.0)
-            .ok()
-            .map(|(v, _)| eval::binary_scores(&truth, &v));
+        let vader = vader
+            .scores(&texts)
+            .map(|v| eval::binary_scores(&truth, &v));
+        for (metric, heard, theirs) in [
+            ("accuracy", acc_held, vader.map(|v| v.0)),
+            ("F1 (3c weighted)", f1_held, vader.map(|v| v.1)),
+        ] {
+            versus.push(Versus {
+                corpus: format!("uci-{name} (held out)"),
+                metric,
+                heard,
+                vader: theirs,
+            });
+        }
         print!(
             "{:<8} {:>6} | {:>8.3} {:>7.3} | {:>8.3} {:>7.3} | ",
             name,
@@ -563,6 +666,9 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
         }
     }
     println!();
+
+    failures += feedback.report(&analyzer, &vader, &mut versus);
+    failures += versus_table(&versus, &vader);
 
     println!("== Personal data: Presidio recognizer cases (span level, per type) ==");
     let cases: Vec<PiiCase> = read(data_dir, "pii/presidio_recognizer_cases.jsonl")?
@@ -661,7 +767,7 @@ pub fn eval(data_dir: &Path, extra: &[PathBuf]) -> Result<()> {
         .iter()
         .map(|(t, _)| analyzer.analyze(t, Some("en")))
         .collect();
-    complaint_reading(&recs, &analyses);
+    complaint_reading(&recs, &analyses, &vader);
     failures += urgency_tables(data_dir, &analyzer, &analyses)?;
 
     println!(
@@ -880,12 +986,78 @@ fn urgency_tables(data_dir: &Path, analyzer: &Analyzer, cfpb: &[Analysis]) -> Re
     Ok(failures)
 }
 
-/// `heard bench text`: full enrichment throughput on one core, beside vaderSentiment's sentiment
-/// alone on the same texts, measured in the same run.
-pub fn bench(data_dir: &Path) -> Result<()> {
-    let mut owned: Vec<String> = Vec::new();
+/// The server's inline path for one comment: what it computes before it answers 2xx when
+/// enrichment is left to the job queue (`Enrich::Later` in heard-server's pipeline): the crisis
+/// and threat flag (urgent is immediate) and the redacted text that is stored. Returns a number
+/// that depends on both so that neither is optimised away.
+fn inline_path(analyzer: &Analyzer, text: &str) -> usize {
+    let urgent = !analyzer.urgency_reasons(text).is_empty();
+    heard_text::redact(text).0.len() + usize::from(urgent)
+}
+
+/// CPU seconds this thread has run, from /proc/thread-self/stat (utime and stime, in the kernel's
+/// USER_HZ ticks of 1/100 s); None where there is no such file.
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // The command name (in parentheses) may hold spaces; fields after it are space-separated, utime
+    // and stime being the 14th and 15th of the whole line.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Comments per CPU-second of one thread, that is per core: whole passes over `texts` for `seconds`
+/// of wall time (at least two), divided by the CPU time the thread took, so that other programs on
+/// a shared machine do not count (wall time where the CPU time cannot be read).
+fn per_core(texts: &[&str], seconds: f64, f: &dyn Fn(&str) -> usize) -> f64 {
+    let mut sink = 0usize;
+    for t in texts.iter().take(200) {
+        sink += f(t);
+    }
+    let start = Instant::now();
+    let cpu = thread_cpu_seconds();
+    let mut n = 0usize;
+    while n < 2 || start.elapsed().as_secs_f64() < seconds {
+        for t in texts {
+            sink += f(t);
+        }
+        n += 1;
+    }
+    let took = match (cpu, thread_cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => start.elapsed().as_secs_f64(),
+    };
+    std::hint::black_box(sink);
+    (texts.len() * n) as f64 / took.max(1e-9)
+}
+
+/// The inline path's target, comments per second per core (issue 19).
+const INLINE_TARGET: f64 = 20_000.0;
+/// What the job queue must enrich to keep up with 5,000 responses/s when a third carry a comment
+/// (issue 19: every comment enriched within 5 seconds at that rate).
+const QUEUE_NEEDS: f64 = 5_000.0 / 3.0;
+
+/// `heard bench text`: comments per second per core on the inline path (redaction and crisis
+/// detection) and the full analysis, beside vaderSentiment 3.3.2 on the same texts in the same run,
+/// for the service-feedback set, the CFPB narratives, their mix, and the VADER and UCI corpora.
+pub fn bench(args: BenchTextArgs) -> Result<()> {
+    let data_dir = args.data.as_path();
+    let feedback = ServiceFeedback::read(&args.service_feedback)?;
+    let feedback_texts: Vec<String> = feedback
+        .parts
+        .iter()
+        .flat_map(|(_, items)| items.iter().map(|i| i.text.clone()))
+        .collect();
+    let cfpb_rel = "complaints/cfpb_narratives_with_labels.csv";
+    let cfpb: Vec<String> = eval::parse_cfpb(&read(data_dir, cfpb_rel)?)
+        .map_err(|e| anyhow::anyhow!("{cfpb_rel}: {e}"))?
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    let mut reviews: Vec<String> = Vec::new();
     for (_, rel) in CORPORA {
-        owned.extend(
+        reviews.extend(
             rated_lines(&read(data_dir, rel)?, &rel)?
                 .into_iter()
                 .map(|x| x.1.to_string()),
@@ -895,88 +1067,531 @@ pub fn bench(data_dir: &Path) -> Result<()> {
         let v: Value =
             serde_json::from_str(&read(data_dir, &format!("sentiment/uci/{name}.json"))?)?;
         if let Some(a) = v.as_array() {
-            owned.extend(
+            reviews.extend(
                 a.iter()
                     .filter_map(|x| x.get("text")?.as_str().map(str::to_string)),
             );
         }
     }
-    let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let mix: Vec<String> = feedback_texts.iter().chain(&cfpb).cloned().collect();
+    let sets: [(&str, &[String]); 4] = [
+        ("service feedback", &feedback_texts),
+        ("CFPB narratives", &cfpb),
+        ("mix: feedback + CFPB", &mix),
+        ("VADER corpora + UCI", &reviews),
+    ];
     let analyzer = Analyzer::new();
-    // Warm up, then run whole passes for at least four seconds on this thread (one core). These
-    // machines are shared and noisy, so each engine is judged by its fastest whole pass (the
-    // advice of Python's `timeit`); the mean over all passes is shown beside it.
-    let mut sink = 0usize;
-    for t in texts.iter().take(1000) {
-        sink += analyzer.analyze(t, None).pii.len();
+    let vader = Vader::new(&args.python);
+    println!(
+        "== Text engine throughput, comments per CPU-second of one thread (per core), whole passes for {:.1} s each ==",
+        args.seconds
+    );
+    println!(
+        "inline: what the server computes before its 2xx when enrichment is queued (redaction, crisis and threat flag);"
+    );
+    println!(
+        "full: Analyzer::analyze (redaction, language, sentiment, themes, intent, emotions, urgency); vaderSentiment {VADER_VERSION}: sentiment alone."
+    );
+    if let Some(why) = &vader.broken {
+        println!("vaderSentiment NOT measured: {why}");
     }
-    let passes = |sink: &mut usize, f: &dyn Fn(&str) -> usize| {
-        let start = Instant::now();
-        let mut best = f64::MAX;
-        let mut n = 0usize;
-        while n < 2 || start.elapsed().as_secs_f64() < 4.0 {
-            let t0 = Instant::now();
-            for t in &texts {
-                *sink += f(t);
-            }
-            best = best.min(t0.elapsed().as_secs_f64());
-            n += 1;
+    println!(
+        "{:<22} {:>6} {:>6} | {:>9} {:>9} {:>9} | {:>10} {:>9} | {:>12}",
+        "texts",
+        "n",
+        "chars",
+        "inline/s",
+        "full/s",
+        "vader/s",
+        "full/vader",
+        "inline/vader",
+        "inline >= 20k"
+    );
+    let mut failures = 0;
+    let mut mix_full = 0.0;
+    for (name, owned) in sets {
+        let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let chars = texts.iter().map(|t| t.chars().count()).sum::<usize>() as f64
+            / texts.len().max(1) as f64;
+        let inline = per_core(&texts, args.seconds, &|t| inline_path(&analyzer, t));
+        let full = per_core(&texts, args.seconds, &|t| {
+            let a = analyzer.analyze(t, None);
+            a.themes.len() + a.redacted.len()
+        });
+        let theirs = vader
+            .run(&texts, args.seconds)
+            .ok()
+            .map(|(_, secs)| texts.len() as f64 / secs.max(1e-9));
+        let ratio = |x: f64| theirs.map_or_else(|| "-".to_string(), |v| format!("{:.1}x", x / v));
+        let ok = inline >= INLINE_TARGET;
+        // The limit is judged on the mix; the parts and the VADER and UCI snippets (not comments to an
+        // agency) are shown beside it.
+        let judged = name.starts_with("mix");
+        failures += usize::from(judged && !ok);
+        if name.starts_with("mix") {
+            mix_full = full;
         }
-        let len = texts.len() as f64;
-        (len / best, len * n as f64 / start.elapsed().as_secs_f64())
-    };
-    let (ours, ours_mean) = passes(&mut sink, &|t| {
-        let a = analyzer.analyze(t, None);
-        a.themes.len() + a.redacted.len()
-    });
-    let (ours_sentiment, _) = passes(&mut sink, &|t| {
-        usize::from(analyzer.sentiment(t, Some("en")).score > 0.0)
-    });
-    let vader = run_vader(&texts, 8.0).map(|(_, secs)| texts.len() as f64 / secs.max(1e-9));
-    let mean_len =
-        texts.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / texts.len().max(1) as f64;
-    println!(
-        "== Text enrichment benchmark: {} texts (VADER corpora + UCI), mean {:.0} characters, one core ==",
-        texts.len(),
-        mean_len
-    );
-    println!(
-        "{:<48} {:>16} {:>14}",
-        "engine", "texts/s fastest", "texts/s mean"
-    );
-    println!(
-        "{:<48} {:>16.0} {:>14.0}",
-        "heard-text full enrichment (all steps)", ours, ours_mean
-    );
-    println!(
-        "{:<48} {:>16.0} {:>14}",
-        "heard-text sentiment alone", ours_sentiment, "-"
-    );
-    match &vader {
-        Ok(v) => println!(
-            "{:<48} {:>16.0} {:>14}",
-            "vaderSentiment 3.3.2 (python3), sentiment alone", v, "-"
-        ),
-        Err(e) => println!(
-            "{:<48} {:>16}   ({e})",
-            "vaderSentiment 3.3.2 (python3)", "n/a"
-        ),
+        println!(
+            "{:<22} {:>6} {:>6.0} | {:>9.0} {:>9.0} {:>9} | {:>10} {:>12} | {:>12}",
+            name,
+            texts.len(),
+            chars,
+            inline,
+            full,
+            theirs.map_or_else(|| "-".to_string(), |v| format!("{v:.0}")),
+            ratio(full),
+            ratio(inline),
+            if judged { met(ok) } else { "(shown)" }
+        );
     }
     println!();
     println!(
-        "full enrichment >= 20,000/s/core (fastest pass): {}",
-        pass(ours >= 20_000.0)
+        "inline path >= {INLINE_TARGET:.0} comments/s per core on the mix of service feedback and CFPB narratives: {}",
+        met(failures == 0)
     );
-    match vader {
-        Ok(v) => println!(
-            "ratio full enrichment / vaderSentiment, fastest passes = {:.1}x (target >= 10x): {}",
-            ours / v,
-            pass(ours / v >= 10.0)
-        ),
-        Err(_) => println!(
-            "ratio vs vaderSentiment: not measured (install it with: pip install vaderSentiment==3.3.2): FAIL"
-        ),
+    let queue_ok = mix_full >= QUEUE_NEEDS;
+    println!(
+        "full analysis on the mix, one core: {mix_full:.0}/s; the job queue needs {QUEUE_NEEDS:.0}/s (5,000 responses/s, a third with a comment): {}",
+        met(queue_ok)
+    );
+    failures += usize::from(!queue_ok);
+    if failures > 0 {
+        println!("{failures} limit(s) NOT met");
     }
-    std::hint::black_box(sink);
     Ok(())
+}
+
+/// The project's own labelled service-feedback set, and what to run vaderSentiment with.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
+    data: PathBuf,
+    /// Also score this rated corpus (repeatable): lines of id, mean rating in -4..4 and text,
+    /// tab-separated, as in the VADER paper's ground-truth files.
+    #[arg(long = "corpus", value_name = "FILE")]
+    corpora: Vec<PathBuf>,
+    /// The folder with the service-feedback set's dev.tsv and heldout.tsv.
+    #[arg(long, default_value = "data/service-feedback")]
+    service_feedback: PathBuf,
+    /// A Python with vaderSentiment 3.3.2 (`sh scripts/text-venv.sh` makes target/text-venv).
+    #[arg(
+        long,
+        env = "HEARD_TEXT_PYTHON",
+        default_value = "target/text-venv/bin/python"
+    )]
+    python: PathBuf,
+}
+
+/// `heard bench text`: the texts to time and the Python that runs vaderSentiment.
+#[derive(clap::Args)]
+pub struct BenchTextArgs {
+    #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
+    data: PathBuf,
+    /// The folder with the service-feedback set's dev.tsv and heldout.tsv.
+    #[arg(long, default_value = "data/service-feedback")]
+    service_feedback: PathBuf,
+    /// A Python with vaderSentiment 3.3.2 (`sh scripts/text-venv.sh` makes target/text-venv).
+    #[arg(
+        long,
+        env = "HEARD_TEXT_PYTHON",
+        default_value = "target/text-venv/bin/python"
+    )]
+    python: PathBuf,
+    /// Seconds of wall time each engine runs whole passes over each set (throughput is per CPU-second).
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+}
+
+/// The targets of issue 19 on the held-out part of the service-feedback set.
+const TARGET_SENTIMENT: f64 = 0.85;
+const TARGET_INTENT: f64 = 0.80;
+/// Below this accuracy on feedback the project has never seen, the engine counts as failing.
+const FAILING_BELOW: f64 = 0.75;
+
+fn met(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
+
+/// One part of the service-feedback set read by both engines: (part, items, Heard's readings,
+/// vaderSentiment's readings when it ran).
+type PartRun<'a> = (
+    &'static str,
+    &'a [eval::FeedbackItem],
+    Vec<eval::FeedbackPrediction>,
+    Option<Vec<eval::FeedbackPrediction>>,
+);
+
+/// Selects the comments of a group (a language, a kind).
+type Keep = Box<dyn Fn(&eval::FeedbackItem) -> bool>;
+
+/// The service-feedback set: its development part and its held-out part.
+struct ServiceFeedback {
+    dir: PathBuf,
+    parts: [(&'static str, Vec<eval::FeedbackItem>); 2],
+}
+
+impl ServiceFeedback {
+    /// Reads and checks `dir`/dev.tsv and `dir`/heldout.tsv (themes against the default taxonomy).
+    fn read(dir: &Path) -> Result<ServiceFeedback> {
+        let taxonomy = heard_text::Taxonomy::default();
+        let ids: Vec<&str> = taxonomy.themes().iter().map(|t| t.id.as_str()).collect();
+        let part = |file: &str| -> Result<Vec<eval::FeedbackItem>> {
+            let p = dir.join(file);
+            let src = std::fs::read_to_string(&p).with_context(|| {
+                format!(
+                    "cannot read {} (pass the set's folder with --service-feedback)",
+                    p.display()
+                )
+            })?;
+            eval::parse_feedback(&src, &ids).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+        };
+        Ok(ServiceFeedback {
+            dir: dir.to_path_buf(),
+            parts: [
+                ("dev", part("dev.tsv")?),
+                ("held-out", part("heldout.tsv")?),
+            ],
+        })
+    }
+
+    /// Prints every service-feedback table, Heard beside vaderSentiment, and the issue's targets on
+    /// the held-out part; adds the comparisons to `versus`. Returns the number of targets not met.
+    fn report(&self, analyzer: &Analyzer, vader: &Vader, versus: &mut Vec<Versus>) -> usize {
+        let ids: Vec<&str> = analyzer
+            .taxonomy()
+            .themes()
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect();
+        println!(
+            "== Service feedback ({}: dev {}, held-out {} public- and customer-service comments, English and Spanish) ==",
+            self.dir.display(),
+            self.parts[0].1.len(),
+            self.parts[1].1.len()
+        );
+        println!(
+            "Heard reads each comment with its labelled language as the hint; vaderSentiment's compound is labelled with ±0.05."
+        );
+        println!(
+            "Intent \"none\" = the engine gives no intent. Themes are multi-label: micro pools the counts, macro averages the themes labelled or raised."
+        );
+        let runs: Vec<PartRun> = self
+            .parts
+            .iter()
+            .map(|(part, items)| {
+                let heard: Vec<eval::FeedbackPrediction> = items
+                    .iter()
+                    .map(|i| {
+                        eval::FeedbackPrediction::of(&analyzer.analyze(&i.text, Some(&i.lang)))
+                    })
+                    .collect();
+                let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+                let theirs = vader.scores(&texts).map(|v| {
+                    v.iter()
+                        .map(|s| eval::FeedbackPrediction {
+                            sentiment: heard_text::Sentiment::from_score(*s as f32).label,
+                            intent: "none",
+                            themes: Vec::new(),
+                        })
+                        .collect()
+                });
+                (*part, items.as_slice(), heard, theirs)
+            })
+            .collect();
+        let all = |_: &eval::FeedbackItem| true;
+        let scored: Vec<(&str, eval::FeedbackScores, Option<eval::FeedbackScores>)> = runs
+            .iter()
+            .map(|(part, items, heard, theirs)| {
+                (
+                    *part,
+                    eval::score_feedback(items, heard, &ids, all),
+                    theirs
+                        .as_ref()
+                        .map(|t| eval::score_feedback(items, t, &ids, all)),
+                )
+            })
+            .collect();
+
+        println!(
+            "\n{:<9} {:<16} {:>5} | {:>8} {:>8} | {:>11} {:>11} {:>11}",
+            "part", "sentiment", "n", "accuracy", "macroF1", "neg P/R", "neu P/R", "pos P/R"
+        );
+        let sentiment_row = |part: &str, who: &str, s: &eval::ClassScores| {
+            let pr = |c: usize| format!("{:.2}/{:.2}", s.precision(c), s.recall(c));
+            println!(
+                "{:<9} {:<16} {:>5} | {:>8.3} {:>8.3} | {:>11} {:>11} {:>11}",
+                part,
+                who,
+                s.n(),
+                s.accuracy(),
+                s.macro_f1(),
+                pr(0),
+                pr(1),
+                pr(2)
+            );
+        };
+        for (part, heard, theirs) in &scored {
+            sentiment_row(part, "heard", &heard.sentiment);
+            match theirs {
+                Some(v) => sentiment_row(part, "vaderSentiment", &v.sentiment),
+                None => println!("{part:<9} {:<16} not measured", "vaderSentiment"),
+            }
+            for (metric, h, v) in [
+                (
+                    "accuracy",
+                    heard.sentiment.accuracy(),
+                    theirs.as_ref().map(|v| v.sentiment.accuracy()),
+                ),
+                (
+                    "macro-F1",
+                    heard.sentiment.macro_f1(),
+                    theirs.as_ref().map(|v| v.sentiment.macro_f1()),
+                ),
+            ] {
+                versus.push(Versus {
+                    corpus: format!("service-feedback {part}"),
+                    metric,
+                    heard: h,
+                    vader: v,
+                });
+            }
+        }
+
+        println!("\nSentiment confusion (rows: the label; columns: Heard's reading)");
+        for (part, heard, _) in &scored {
+            print_confusion(part, &heard.sentiment);
+        }
+        println!("Intent confusion (rows: the label; columns: Heard's reading)");
+        for (part, heard, _) in &scored {
+            print_confusion(part, &heard.intent);
+        }
+
+        println!(
+            "{:<18} | {:>5} {:>6} {:>6} {:>6} | {:>5} {:>6} {:>6} {:>6}",
+            "intent", "dev n", "P", "R", "F1", "held", "P", "R", "F1"
+        );
+        let [(_, dev, _), (_, held, _)] = &scored[..] else {
+            unreachable!("two parts")
+        };
+        for (c, name) in eval::INTENTS.iter().enumerate() {
+            let cell = |s: &eval::ClassScores| {
+                format!(
+                    "{:>5} {:>6.3} {:>6.3} {:>6.3}",
+                    s.support(c),
+                    s.precision(c),
+                    s.recall(c),
+                    s.f1(c)
+                )
+            };
+            println!(
+                "{:<18} | {} | {}",
+                name,
+                cell(&dev.intent),
+                cell(&held.intent)
+            );
+        }
+        println!(
+            "{:<18} | {:>5} {:>6.3} {:>13} | {:>5} {:>6.3} {:>13}",
+            "accuracy",
+            dev.intent.n(),
+            dev.intent.accuracy(),
+            format!("macroF1 {:.3}", dev.intent.macro_f1()),
+            held.intent.n(),
+            held.intent.accuracy(),
+            format!("macroF1 {:.3}", held.intent.macro_f1())
+        );
+
+        println!(
+            "\n{:<26} | {:>5} {:>5} {:>6} {:>6} | {:>5} {:>5} {:>6} {:>6}",
+            "theme", "dev n", "given", "P", "R", "held", "given", "P", "R"
+        );
+        for (d, h) in dev.themes.per_theme.iter().zip(&held.themes.per_theme) {
+            let cell = |t: &eval::ThemeScore| {
+                format!(
+                    "{:>5} {:>5} {:>6.3} {:>6.3}",
+                    t.support,
+                    t.predicted,
+                    t.precision(),
+                    t.recall()
+                )
+            };
+            println!("{:<26} | {} | {}", d.id, cell(d), cell(h));
+        }
+        for (what, d, h) in [
+            (
+                "micro P / R",
+                (dev.themes.micro_precision(), dev.themes.micro_recall()),
+                (held.themes.micro_precision(), held.themes.micro_recall()),
+            ),
+            (
+                "macro P / R",
+                (dev.themes.macro_precision(), dev.themes.macro_recall()),
+                (held.themes.macro_precision(), held.themes.macro_recall()),
+            ),
+        ] {
+            println!(
+                "{:<26} | {:>11} {:>6.3} {:>6.3} | {:>11} {:>6.3} {:>6.3}",
+                what, "", d.0, d.1, "", h.0, h.1
+            );
+        }
+
+        println!(
+            "\n{:<9} {:<32} {:>5} | {:>9} {:>8} {:>9} {:>8} {:>8} | {:>10}",
+            "part",
+            "group",
+            "n",
+            "sent. acc",
+            "macroF1",
+            "intent acc",
+            "theme P",
+            "theme R",
+            "vader acc"
+        );
+        for (part, items, heard, theirs) in &runs {
+            let mut groups: Vec<(String, Keep)> = Vec::new();
+            for lang in ["en", "es"] {
+                groups.push((format!("lang {lang}"), Box::new(move |i| i.lang == lang)));
+            }
+            let mut kinds: Vec<&str> = items
+                .iter()
+                .flat_map(|i| i.kinds.iter().map(String::as_str))
+                .collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            for kind in kinds {
+                let k = kind.to_string();
+                groups.push((
+                    format!("kind {kind}"),
+                    Box::new(move |i| i.kinds.contains(&k)),
+                ));
+            }
+            for (name, keep) in &groups {
+                let s = eval::score_feedback(items, heard, &ids, keep);
+                if s.n() == 0 {
+                    continue;
+                }
+                let v = theirs.as_ref().map(|t| {
+                    eval::score_feedback(items, t, &ids, keep)
+                        .sentiment
+                        .accuracy()
+                });
+                println!(
+                    "{:<9} {:<32} {:>5} | {:>9.3} {:>8.3} {:>10.3} {:>8.3} {:>8.3} | {:>10}",
+                    part,
+                    name,
+                    s.n(),
+                    s.sentiment.accuracy(),
+                    s.sentiment.macro_f1(),
+                    s.intent.accuracy(),
+                    s.themes.micro_precision(),
+                    s.themes.micro_recall(),
+                    v.map_or_else(|| "-".to_string(), |a| format!("{a:.3}"))
+                );
+            }
+        }
+
+        println!(
+            "\nPraise raised by politeness: comments whose only positive cue is thanks or please (labelled neither positive,"
+        );
+        println!(
+            "nor a compliment, nor praise); the praise theme must not be raised on any of them."
+        );
+        println!(
+            "{:<9} {:>10} | {:>13} {:>17}",
+            "part", "comments", "praise theme", "compliment intent"
+        );
+        let mut praised = 0;
+        for (part, heard, _) in &scored {
+            praised += heard.politeness_praise;
+            println!(
+                "{:<9} {:>10} | {:>13} {:>17}",
+                part, heard.politeness, heard.politeness_praise, heard.politeness_compliment
+            );
+        }
+
+        let (s, i) = (held.sentiment.accuracy(), held.intent.accuracy());
+        let mut failures = 0;
+        println!("\nTargets (issue 19), on the held-out part:");
+        for (what, value, limit) in [
+            ("three-way sentiment accuracy", s, TARGET_SENTIMENT),
+            ("intent accuracy", i, TARGET_INTENT),
+        ] {
+            failures += usize::from(value < limit);
+            println!(
+                "  {what:<30} {value:.3} >= {limit:.2}: {}",
+                met(value >= limit)
+            );
+            if value < FAILING_BELOW {
+                println!(
+                    "  {:<30} (under {FAILING_BELOW:.2}: counts as failing on unseen feedback)",
+                    ""
+                );
+            }
+        }
+        failures += usize::from(praised > 0);
+        println!(
+            "  {:<30} {praised} (dev and held-out) = 0: {}\n",
+            "praise raised by politeness",
+            met(praised == 0)
+        );
+        failures
+    }
+}
+
+/// Prints a confusion matrix, rows the truth and columns the prediction.
+fn print_confusion(part: &str, s: &eval::ClassScores) {
+    // Row labels in full; column heads cut to 10 characters ("request_fo") to keep the table narrow.
+    let w = s.classes.iter().map(|c| c.len()).max().unwrap_or(5).max(12);
+    print!("{:<9} {:<w$} |", part, "label \\ read");
+    for c in &s.classes {
+        print!(" {:>10}", c.chars().take(10).collect::<String>());
+    }
+    println!(" | {:>6}", "n");
+    for (t, row) in s.confusion.iter().enumerate() {
+        print!("{:<9} {:<w$} |", "", s.classes[t]);
+        for v in row {
+            print!(" {v:>10}");
+        }
+        println!(" | {:>6}", s.support(t));
+    }
+    println!();
+}
+
+/// Prints Heard beside vaderSentiment on every corpus measured in this run and flags any corpus
+/// where Heard is not above it. Returns the number of figures not above (or not measured).
+fn versus_table(versus: &[Versus], vader: &Vader) -> usize {
+    println!(
+        "== Heard beside vaderSentiment {VADER_VERSION}, measured in this run (target: Heard above it on every corpus) =="
+    );
+    println!(
+        "VADER corpora and UCI: Heard's correction trained without that corpus (\"held out\"); service feedback: the shipped engine."
+    );
+    if let Some(why) = &vader.broken {
+        println!("vaderSentiment NOT measured: {why}");
+    }
+    println!(
+        "{:<34} {:<17} | {:>7} {:>7} {:>7} | verdict",
+        "corpus", "metric", "heard", "vader", "diff"
+    );
+    let mut failures = 0;
+    for v in versus {
+        let (theirs, diff, verdict) = match v.vader {
+            Some(x) => (
+                format!("{x:.3}"),
+                format!("{:+.3}", v.heard - x),
+                if v.heard > x { "above" } else { "NOT above" },
+            ),
+            None => ("-".into(), "-".into(), "NOT measured"),
+        };
+        failures += usize::from(verdict != "above");
+        println!(
+            "{:<34} {:<17} | {:>7.3} {:>7} {:>7} | {verdict}",
+            v.corpus, v.metric, v.heard, theirs, diff
+        );
+    }
+    println!(
+        "Heard above vaderSentiment on every figure: {}\n",
+        met(failures == 0)
+    );
+    failures
 }
