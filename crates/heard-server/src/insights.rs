@@ -3,14 +3,20 @@
 //! data. They join each response to its person's events, which costs too much for a page view at millions of rows,
 //! so the job [`REFRESH_KIND`] (one per organization and fiscal quarter) computes all three from one streamed pass
 //! over `Store::insight_rows` and stores them with `Store::put_insight_snapshot` (kinds [`DRIVERS`],
-//! [`SEGMENTS`], [`OPERATIONS`], scope `""`, period the quarter as `FY2026-Q1`); the pages read the newest.
+//! [`SEGMENTS`], [`OPERATIONS`], scope `""` for the organization and [`service_scope`] for each service with
+//! responses, period the quarter as `FY2026-Q1`); the pages read the newest.
+//!
+//! **Trust** is Heard's one definition (`TemplateKind::trust_template`): per service, A-11 version 2's trust
+//! question when the service has a version 2 survey, else version 1's; a response of another survey has no trust
+//! answer here (its other answers still count for the barriers' other scores).
 //!
 //! **Memory.** Nothing grows with the number of responses: per model, mergeable moments (`heard_insight::Moments`)
 //! over every complete row and a uniform reservoir sample of at most [`RESERVOIR`] rows (Vitter's algorithm R,
 //! seeded) for the bootstrap; per segment and feature, counts.
 //!
 //! **Key drivers** (outcome: trust answered positively, 1 or 0), three models, each labelled with its method:
-//! the A-11 v1 driver indicators (1 to 5 agreement), the comment themes (mentioned or not, among responses with a
+//! the A-11 v1 driver indicators (1 to 5 agreement; the outcome there is the version 1 survey's own trust item,
+//! the only trust answer given beside those indicators), the comment themes (mentioned or not, among responses with a
 //! comment; the [`MAX_THEMES`] most mentioned with at least k mentions), and what happened to the person (long
 //! call wait, long office wait, transferred, asked again, 3 or more contacts, a decision that took [`SLOW_DECISION_DAYS`]
 //! days or more; among responses linked to a person). Importance is `heard_insight::drivers` (exact Shapley/LMG
@@ -20,7 +26,8 @@
 //! went well / badly" is asked only after a positive or a negative trust answer, so it cannot explain trust and is
 //! used as a likely cause instead.
 //!
-//! **Segments**: language, channel, touchpoint, and every customer characteristic a survey question asks (a
+//! **Segments**, on each score of [`SCORES`] (trust, the six v1 driver indicators, negative comments): language,
+//! channel, touchpoint, and every customer characteristic a survey question asks (a
 //! question's `characteristic`: age band, disability, location or another; "not stated" when skipped), each value against everyone else (`heard_insight::segment_gaps`:
 //! two-proportion z, Benjamini-Hochberg across all segments, CMS k = 11 with complementary suppression); for each
 //! significant gap, the features over-represented in the segment (`likely_causes_from_counts`): themes, driver
@@ -30,7 +37,8 @@
 //! again and days to a decision (buckets, each suppressed below k with complementary suppression), the share of
 //! people asked again for information per service (from events), and experience gaps per touchpoint: its trust
 //! deficit against the organization's (percentage points) times its volume of events, ranked, so the first fix is
-//! the one that helps the most people.
+//! the one that helps the most people; and the same per journey stage ([`journey_stages`]: a response belongs to
+//! the stage of its person's latest event of the journey before it, a stage's volume is the people who reached it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -46,12 +54,14 @@ use heard_insight::drivers::{
     DriverOptions, KeyDrivers, Method, Performance, Predictor, impact_performance,
     importance_from_correlations, key_drivers,
 };
+use heard_insight::journeys::JourneyDefinition;
 use heard_insight::proportion::{Count, SmallCountRule, wilson_interval};
 use heard_insight::segments::{CauseOptions, FeatureCounts, GapOptions, SegmentCell};
 use heard_insight::suppress::suppress_one_way;
 use heard_insight::{Characteristic, Moments, likely_causes_from_counts, segment_gaps};
 use heard_store::Store;
-use heard_store::insight_rows::InsightRow;
+use heard_store::event_log::{LogOrder, LogQuery};
+use heard_store::insight_rows::{InsightRow, LOOKBACK_MS};
 use heard_store::jobs::{ClaimedJob, NewJob};
 use heard_store::snapshots::InsightSnapshot;
 use rand::rngs::StdRng;
@@ -270,13 +280,99 @@ pub struct CharacteristicInfo {
     pub total_n: Option<u64>,
 }
 
+/// Every segment compared on one score.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScoreSegments {
+    /// `trust`, a v1 driver indicator's role key (`ease`, ...), or `negative_comments`.
+    pub key: String,
+    /// The score in words, and what a respondent counts toward it.
+    pub label: String,
+    pub definition: String,
+    /// Whether a higher share is better (trust, an indicator) or worse (negative comments): a group is worse off
+    /// when its share is lower, or higher.
+    pub higher_is_better: bool,
+    /// Responses with an answer to the score.
+    pub n: u64,
+    pub characteristics: Vec<CharacteristicInfo>,
+    pub segments: Vec<SegmentRow>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentsSnapshot {
     pub k: u64,
     pub alpha: f64,
-    pub characteristics: Vec<CharacteristicInfo>,
-    pub segments: Vec<SegmentRow>,
+    /// One per score of [`SCORES`], in that order.
+    pub scores: Vec<ScoreSegments>,
 }
+
+impl ScoreSegments {
+    /// A gap the page explains with likely causes: significant, and the group worse off than everyone else.
+    pub fn worse_off(&self, g: &SegmentRow) -> bool {
+        g.significant
+            && g.difference.is_some_and(|d| {
+                if self.higher_is_better {
+                    d < 0.0
+                } else {
+                    d > 0.0
+                }
+            })
+    }
+}
+
+/// The scores barriers compare groups on: key, label, what counts, higher is better. Trust follows Heard's one
+/// rule (`TemplateKind::trust_template`); the driver indicators are A-11 version 1's agreement questions (version
+/// 2 asks none on a scale: its "what went well / badly" is asked after the trust answer); a comment counts toward
+/// negative comments when the text engine found any of the response's comments negative.
+pub const SCORES: [(&str, &str, &str, bool); 8] = [
+    (
+        "trust",
+        "Trust",
+        "share of trust answers that are positive",
+        true,
+    ),
+    (
+        "satisfaction",
+        "Satisfaction",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "effectiveness",
+        "Effectiveness (need addressed)",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "ease",
+        "Ease",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "efficiency",
+        "Efficiency (reasonable time)",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "transparency",
+        "Transparency (treated fairly)",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "employee",
+        "Employee helpfulness",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "negative_comments",
+        "Negative comments",
+        "share of responses with a comment whose sentiment is negative (lower is better)",
+        false,
+    ),
+];
 
 /// Trust in one bucket of an operational measure.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -323,6 +419,26 @@ pub struct GapRow {
     pub rank: u64,
 }
 
+/// Trust at one stage of a journey: the responses given while their person was at that stage (the stage of the
+/// person's latest event of the journey at or before the response), and the people who reached it in the period.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageGapRow {
+    pub journey_id: String,
+    pub journey: String,
+    pub stage: String,
+    /// 1-based position of the stage in the journey.
+    pub position: u64,
+    pub n: u64,
+    pub share: f64,
+    /// The scope's share minus the stage's, in proportion points (positive: worse than overall).
+    pub deficit: f64,
+    /// People who reached the stage in the period (an event of the stage).
+    pub volume: u64,
+    /// deficit × volume, as for touchpoints.
+    pub people_affected: f64,
+    pub rank: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OperationsSnapshot {
     pub k: u64,
@@ -332,6 +448,9 @@ pub struct OperationsSnapshot {
     pub tables: Vec<BucketTable>,
     pub asked_again: Vec<AskedAgainRow>,
     pub gaps: Vec<GapRow>,
+    /// Experience gaps per journey stage, ranked like `gaps` (stages with fewer than k responses left out).
+    #[serde(default)]
+    pub stage_gaps: Vec<StageGapRow>,
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -345,7 +464,17 @@ struct Names {
     themes: BTreeMap<String, String>,
 }
 
-/// Recomputes and stores `org`'s three snapshots for `quarter`. Returns the responses read.
+/// The snapshot scope of one service's figures (`""` is the whole organization's).
+pub fn service_scope(service: Uuid) -> String {
+    format!("service:{service}")
+}
+
+/// Rows kept per model for the bootstrap of one service's figures (each service has its own models; a smaller
+/// sample keeps the job's memory bounded by the number of services, not of responses).
+pub const SERVICE_RESERVOIR: usize = 5_000;
+
+/// Recomputes and stores `org`'s three snapshots for `quarter`, for the organization (scope `""`) and for each
+/// service with responses in the quarter (scope [`service_scope`]). Returns the responses with a trust answer.
 pub async fn refresh(
     store: &Store,
     org: OrgId,
@@ -373,17 +502,32 @@ pub async fn refresh(
     for t in taxonomy.themes() {
         names.themes.insert(t.id.clone(), t.label.clone());
     }
-    // Every version's definition, read before the rows stream (a handful of surveys, a few versions each).
+    // Every version's definition, read before the rows stream (a handful of surveys, a few versions each), and
+    // whether each survey's trust answers count (`TemplateKind::trust_template`, per service).
+    let surveys = store.surveys(org, None).await.map_err(e)?;
+    let counts_trust = trust_counted(&surveys);
     let mut defs: HashMap<(Uuid, i32), SurveyDefinition> = HashMap::new();
-    for survey in store.surveys(org, None).await.map_err(e)? {
+    for survey in &surveys {
         for v in store.survey_versions(org, survey.id).await.map_err(e)? {
             defs.insert((*survey.id.as_uuid(), v.version), v.definition);
         }
     }
-    let mut pass = Pass::new(&names);
+    let mut pass = Pass::new(&names, RESERVOIR);
+    let mut by_service: BTreeMap<Uuid, Pass> = BTreeMap::new();
     let mut rows = store.insight_rows(org, from, to);
-    while let Some(row) = rows.try_next().await.map_err(e)? {
-        pass.add(&row, defs.get(&(row.survey_id, row.survey_version)));
+    while let Some(mut row) = rows.try_next().await.map_err(e)? {
+        // A version 1 survey's own trust item is the outcome of its driver-indicators model, whichever question
+        // the service's trust figures count.
+        let own_trust = row.trust_positive;
+        if !counts_trust.get(&row.survey_id).copied().unwrap_or(false) {
+            row.trust_positive = None;
+        }
+        let def = defs.get(&(row.survey_id, row.survey_version));
+        pass.add(&row, def, own_trust);
+        by_service
+            .entry(row.service_id)
+            .or_insert_with(|| Pass::new(&names, SERVICE_RESERVOIR))
+            .add(&row, def, own_trust);
     }
     drop(rows);
     let asked = store
@@ -391,43 +535,165 @@ pub async fn refresh(
         .await
         .map_err(e)?;
     let volumes = store.touchpoint_volumes(org, from, to).await.map_err(e)?;
+    let journeys = journey_stages(store, org, from, to, &counts_trust).await?;
     let n = pass.n;
-    let drivers = pass.drivers();
-    let segments = pass.segments()?;
-    let operations = pass.operations(&asked, &volumes);
     let period = quarter.to_string();
-    for (kind, result) in [
-        (DRIVERS, serde_json::to_string(&drivers)),
-        (SEGMENTS, serde_json::to_string(&segments)),
-        (OPERATIONS, serde_json::to_string(&operations)),
-    ] {
-        let snap = InsightSnapshot {
-            kind: kind.to_string(),
-            scope: String::new(),
-            period: period.clone(),
-            computed_at: now_ms,
-            n: n as i64,
-            result: result.map_err(|e| e.to_string())?,
-        };
-        store.put_insight_snapshot(org, &snap).await.map_err(e)?;
+    let mut scopes: Vec<(String, Option<Uuid>, Pass)> = vec![(String::new(), None, pass)];
+    scopes.extend(
+        by_service
+            .into_iter()
+            .map(|(id, p)| (service_scope(id), Some(id), p)),
+    );
+    for (scope, service, mut pass) in scopes {
+        let drivers = pass.drivers();
+        let segments = pass.segments()?;
+        let operations = pass.operations(&asked, &volumes, &journeys, service);
+        for (kind, result) in [
+            (DRIVERS, serde_json::to_string(&drivers)),
+            (SEGMENTS, serde_json::to_string(&segments)),
+            (OPERATIONS, serde_json::to_string(&operations)),
+        ] {
+            let snap = InsightSnapshot {
+                kind: kind.to_string(),
+                scope: scope.clone(),
+                period: period.clone(),
+                computed_at: now_ms,
+                n: pass.n as i64,
+                result: result.map_err(|e| e.to_string())?,
+            };
+            store.put_insight_snapshot(org, &snap).await.map_err(e)?;
+        }
     }
     Ok(n)
+}
+
+/// Per survey: whether its trust answers count ([`TemplateKind::trust_template`] of its service's surveys).
+pub fn trust_counted(surveys: &[heard_store::Survey]) -> HashMap<Uuid, bool> {
+    let mut by_service: HashMap<_, Vec<TemplateKind>> = HashMap::new();
+    for s in surveys {
+        by_service
+            .entry(s.service_id)
+            .or_default()
+            .push(s.draft.template);
+    }
+    surveys
+        .iter()
+        .map(|s| {
+            let rule = TemplateKind::trust_template(by_service[&s.service_id].iter().copied());
+            (*s.id.as_uuid(), s.draft.template == rule)
+        })
+        .collect()
+}
+
+/// Trust and reach per stage of each of the organization's journeys over `[from, to)`.
+pub struct JourneyStages {
+    pub id: String,
+    pub definition: JourneyDefinition,
+    /// Per stage: trust answers given while the person was at the stage.
+    pub trust: Vec<Count>,
+    /// Per stage: people who reached it in the period.
+    pub people: Vec<u64>,
+}
+
+/// One streamed pass over the event log in (person, time) order from [`LOOKBACK_MS`] before `from`: for each
+/// person and journey, the stage of their latest event of the journey so far; a response in `[from, to)` whose
+/// trust counts is added to that stage's trust. Memory: one person's state at a time, plus the counts.
+async fn journey_stages(
+    store: &Store,
+    org: OrgId,
+    from: i64,
+    to: i64,
+    counts_trust: &HashMap<Uuid, bool>,
+) -> Result<Vec<JourneyStages>, String> {
+    let e = |e: heard_store::StoreError| e.to_string();
+    let mut out: Vec<JourneyStages> = Vec::new();
+    for j in store.journeys(org).await.map_err(e)? {
+        let Ok(definition) = JourneyDefinition::from_json(&j.definition) else {
+            continue;
+        };
+        let k = definition.stages.len();
+        out.push(JourneyStages {
+            id: j.id,
+            definition,
+            trust: vec![ZERO; k],
+            people: vec![0; k],
+        });
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let mut rows = store.log_rows(
+        org,
+        LogQuery {
+            from: from.saturating_sub(LOOKBACK_MS),
+            to,
+            order: LogOrder::Person,
+        },
+    );
+    let mut person: Option<String> = None;
+    let mut current: Vec<Option<usize>> = vec![None; out.len()];
+    let mut reached: Vec<Vec<bool>> = out.iter().map(|j| vec![false; j.trust.len()]).collect();
+    let flush = |out: &mut Vec<JourneyStages>, reached: &mut Vec<Vec<bool>>| {
+        for (j, r) in out.iter_mut().zip(reached.iter_mut()) {
+            for (p, hit) in j.people.iter_mut().zip(r.iter_mut()) {
+                *p += u64::from(*hit);
+                *hit = false;
+            }
+        }
+    };
+    while let Some(row) = rows.try_next().await.map_err(e)? {
+        if person.as_deref() != row.person_key.as_deref() {
+            flush(&mut out, &mut reached);
+            current.iter_mut().for_each(|c| *c = None);
+            person = row.person_key.clone();
+        }
+        let activity = crate::journeys::activity_of(&row);
+        for (ji, j) in out.iter_mut().enumerate() {
+            if !crate::journeys::in_scope(&j.definition, &row) {
+                continue;
+            }
+            if let Some(st) = j.definition.stages.iter().position(|s| {
+                s.activities.iter().any(|a| *a == activity)
+                    || row
+                        .touchpoint
+                        .as_ref()
+                        .is_some_and(|t| s.touchpoints.contains(t))
+            }) {
+                current[ji] = Some(st);
+                if row.occurred_at >= from {
+                    reached[ji][st] = true;
+                }
+            }
+            if row.occurred_at >= from
+                && let (Some(st), Some(t), Some(survey)) =
+                    (current[ji], row.trust_positive, row.survey_id)
+                && counts_trust.get(&survey).copied().unwrap_or(false)
+            {
+                j.trust[st].n += 1;
+                j.trust[st].positive += u64::from(t);
+            }
+        }
+    }
+    flush(&mut out, &mut reached);
+    Ok(out)
 }
 
 /// Key drivers kept while streaming: moments of every complete row and a reservoir sample.
 struct ModelAcc {
     moments: Moments,
     reservoir: Vec<Vec<f64>>,
+    cap: usize,
     seen: u64,
     dropped: u64,
     rng: StdRng,
 }
 
 impl ModelAcc {
-    fn new(columns: usize, seed: u64) -> ModelAcc {
+    fn new(columns: usize, seed: u64, cap: usize) -> ModelAcc {
         ModelAcc {
             moments: Moments::new(columns),
             reservoir: Vec::new(),
+            cap,
             seen: 0,
             dropped: 0,
             rng: StdRng::seed_from_u64(seed),
@@ -446,11 +712,11 @@ impl ModelAcc {
         }
         self.seen += 1;
         let dense: Vec<f64> = row.iter().map(|v| v.unwrap_or(0.0)).collect();
-        if self.reservoir.len() < RESERVOIR {
+        if self.reservoir.len() < self.cap {
             self.reservoir.push(dense);
         } else {
             let j = self.rng.random_range(0..self.seen);
-            if (j as usize) < RESERVOIR {
+            if (j as usize) < self.cap {
                 self.reservoir[j as usize] = dense;
             }
         }
@@ -460,14 +726,18 @@ impl ModelAcc {
 /// Per-segment counts.
 #[derive(Clone)]
 struct SegAcc {
-    count: Count,
+    /// Per score of [`SCORES`].
+    scores: Vec<Count>,
     /// Per feature: (with, known) in the segment.
     features: Vec<(u64, u64)>,
 }
 
 struct Pass<'a> {
     names: &'a Names,
+    /// Responses with a trust answer that counts.
     n: u64,
+    /// Per score of [`SCORES`]: every response's answer to it.
+    score_totals: Vec<Count>,
     linked: u64,
     overall: Count,
     indicators: ModelAcc,
@@ -562,17 +832,18 @@ fn bucket(edges: &[f64], v: f64) -> usize {
 }
 
 impl<'a> Pass<'a> {
-    fn new(names: &'a Names) -> Pass<'a> {
+    fn new(names: &'a Names, reservoir: usize) -> Pass<'a> {
         let theme_ids: Vec<String> = names.themes.keys().cloned().collect();
         let mut p = Pass {
             names,
             n: 0,
+            score_totals: vec![ZERO; SCORES.len()],
             linked: 0,
             overall: ZERO,
-            indicators: ModelAcc::new(V1_PREDICTORS.len() + 1, 1),
-            themes: ModelAcc::new(theme_ids.len() + 1, 2),
+            indicators: ModelAcc::new(V1_PREDICTORS.len() + 1, 1, reservoir),
+            themes: ModelAcc::new(theme_ids.len() + 1, 2, reservoir),
             theme_ids,
-            ops: ModelAcc::new(OPS_PREDICTORS.len() + 1, 3),
+            ops: ModelAcc::new(OPS_PREDICTORS.len() + 1, 3, reservoir),
             features: Vec::new(),
             feature_index: HashMap::new(),
             overall_features: Vec::new(),
@@ -620,15 +891,20 @@ impl<'a> Pass<'a> {
         i
     }
 
-    fn add(&mut self, r: &InsightRow, def: Option<&SurveyDefinition>) {
-        let Some(trust) = r.trust_positive else {
-            return;
-        };
-        self.n += 1;
-        self.linked += u64::from(r.linked);
-        let y = if trust { 1.0 } else { 0.0 };
-        self.overall.n += 1;
-        self.overall.positive += u64::from(trust);
+    /// Adds one response. Its trust answer (`r.trust_positive`, already `None` when its survey's trust does not
+    /// count) is the outcome of the models and the operations tables; the barriers' scores and the causes' features
+    /// count every response that answers them.
+    fn add(&mut self, r: &InsightRow, def: Option<&SurveyDefinition>, own_trust: Option<bool>) {
+        let trust = r.trust_positive;
+        if let Some(t) = trust {
+            self.n += 1;
+            self.linked += u64::from(r.linked);
+            self.overall.n += 1;
+            self.overall.positive += u64::from(t);
+        }
+        let y = trust.map(|t| if t { 1.0 } else { 0.0 });
+        let mut scores: Vec<Option<bool>> = vec![None; SCORES.len()];
+        scores[0] = trust;
         let answers: Value = serde_json::from_str(&r.answers).unwrap_or(Value::Null);
         let enrichment: Option<Value> = r
             .enrichment
@@ -647,13 +923,22 @@ impl<'a> Pass<'a> {
                     }
                 }
             }
-            let mut row: Vec<Option<f64>> = self
-                .theme_ids
-                .iter()
-                .map(|id| Some(f64::from(u8::from(mentioned.contains(&id.as_str())))))
+            let labels: Vec<&str> = enr
+                .values()
+                .filter_map(|v| v["sentiment"]["label"].as_str())
                 .collect();
-            row.push(Some(y));
-            self.themes.add(&row);
+            if !labels.is_empty() {
+                scores[SCORES.len() - 1] = Some(labels.contains(&"negative"));
+            }
+            if let Some(y) = y {
+                let mut row: Vec<Option<f64>> = self
+                    .theme_ids
+                    .iter()
+                    .map(|id| Some(f64::from(u8::from(mentioned.contains(&id.as_str())))))
+                    .collect();
+                row.push(Some(y));
+                self.themes.add(&row);
+            }
             for id in &self.theme_ids {
                 let i = self.feature_index[&format!("theme:{id}")];
                 known.push((i, mentioned.contains(&id.as_str())));
@@ -669,18 +954,22 @@ impl<'a> Pass<'a> {
                     .and_then(Value::as_f64)
             };
             if def.template == TemplateKind::A11V1 {
-                let mut row: Vec<Option<f64>> = V1_PREDICTORS.iter().map(|&r| answer(r)).collect();
-                row.push(Some(y));
-                self.indicators.add(&row);
-                for role in V1_PREDICTORS {
+                if let Some(y) = own_trust.map(|t| if t { 1.0 } else { 0.0 }) {
+                    let mut row: Vec<Option<f64>> =
+                        V1_PREDICTORS.iter().map(|&r| answer(r)).collect();
+                    row.push(Some(y));
+                    self.indicators.add(&row);
+                }
+                for (i, role) in V1_PREDICTORS.into_iter().enumerate() {
                     if let Some(v) = answer(role) {
+                        scores[1 + i] = Some(v >= 4.0);
                         let i = self.feature_index[&format!("low:{}", role.key())];
                         known.push((i, v <= 2.0));
                     }
                 }
             }
             if let Some(q) = def.question_with_role(A11Role::WentBadly)
-                && !trust
+                && trust == Some(false)
             {
                 let chosen: Vec<&str> = answers
                     .get(&q.id)
@@ -738,15 +1027,17 @@ impl<'a> Pass<'a> {
         let contacts = r.contacts.unwrap_or(0);
         if r.linked {
             let flag = |b: bool| Some(f64::from(u8::from(b)));
-            self.ops.add(&[
-                flag(call.is_some_and(|w| w >= LONG_CALL_WAIT)),
-                flag(office.is_some_and(|w| w >= LONG_OFFICE_WAIT)),
-                flag(r.transfers.is_some_and(|t| t >= 1.0)),
-                flag(asked >= 1.0),
-                flag(contacts >= 3),
-                flag(days.is_some_and(|d| d >= SLOW_DECISION_DAYS)),
-                Some(y),
-            ]);
+            if y.is_some() {
+                self.ops.add(&[
+                    flag(call.is_some_and(|w| w >= LONG_CALL_WAIT)),
+                    flag(office.is_some_and(|w| w >= LONG_OFFICE_WAIT)),
+                    flag(r.transfers.is_some_and(|t| t >= 1.0)),
+                    flag(asked >= 1.0),
+                    flag(contacts >= 3),
+                    flag(days.is_some_and(|d| d >= SLOW_DECISION_DAYS)),
+                    y,
+                ]);
+            }
             let fi = |s: &Self, c: &str| s.feature_index[c];
             if let Some(w) = call {
                 known.push((fi(self, "ops:long_call_wait"), w >= LONG_CALL_WAIT));
@@ -764,9 +1055,9 @@ impl<'a> Pass<'a> {
                 known.push((fi(self, "ops:slow_decision"), d >= SLOW_DECISION_DAYS));
             }
             let mut put = |key: &str, b: usize| {
-                if let Some(v) = self.buckets.get_mut(key) {
+                if let (Some(v), Some(t)) = (self.buckets.get_mut(key), trust) {
                     v[b].n += 1;
-                    v[b].positive += u64::from(trust);
+                    v[b].positive += u64::from(t);
                 }
             };
             put(
@@ -802,20 +1093,30 @@ impl<'a> Pass<'a> {
         ]);
         for key in characteristics {
             let s = self.segments.entry(key).or_insert_with(|| SegAcc {
-                count: ZERO,
+                scores: vec![ZERO; SCORES.len()],
                 features: vec![(0, 0); width],
             });
-            s.count.n += 1;
-            s.count.positive += u64::from(trust);
+            for (c, v) in s.scores.iter_mut().zip(&scores) {
+                if let Some(v) = v {
+                    c.n += 1;
+                    c.positive += u64::from(*v);
+                }
+            }
             for &(i, v) in &known {
                 s.features[i].0 += u64::from(v);
                 s.features[i].1 += 1;
             }
         }
-        if let Some(t) = r.touchpoint_id {
-            let c = self.touchpoints.entry(t).or_insert(ZERO);
+        if let (Some(tp), Some(t)) = (r.touchpoint_id, trust) {
+            let c = self.touchpoints.entry(tp).or_insert(ZERO);
             c.n += 1;
-            c.positive += u64::from(trust);
+            c.positive += u64::from(t);
+        }
+        for (c, v) in self.score_totals.iter_mut().zip(&scores) {
+            if let Some(v) = v {
+                c.n += 1;
+                c.positive += u64::from(*v);
+            }
         }
     }
 
@@ -828,7 +1129,7 @@ impl<'a> Pass<'a> {
             .collect();
         models.push(model(
             "indicators",
-            "A-11 driver indicators (survey version 1, agreement 1 to 5)",
+            "A-11 driver indicators (version 1 surveys, agreement 1 to 5; the outcome is those surveys' own trust item, \"This interaction increased my confidence\", since version 2 asks no indicator on a scale)",
             &ind_names,
             (0..V1_PREDICTORS.len()).collect(),
             &self.indicators,
@@ -880,6 +1181,19 @@ impl<'a> Pass<'a> {
     }
 
     fn segments(&self) -> Result<SegmentsSnapshot, String> {
+        Ok(SegmentsSnapshot {
+            k: SmallCountRule::default().min_n,
+            alpha: ALPHA,
+            scores: (0..SCORES.len())
+                .map(|si| self.score_segments(si))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Every segment against everyone else on score `si` of [`SCORES`], with the likely causes of each gap where
+    /// the group is worse off.
+    fn score_segments(&self, si: usize) -> Result<ScoreSegments, String> {
+        let (score_key, score_label, definition, higher_is_better) = SCORES[si];
         let k = SmallCountRule::default().min_n;
         let mut chars: Vec<Characteristic> = Vec::new();
         let mut labels: HashMap<(String, String), String> = HashMap::new();
@@ -917,9 +1231,10 @@ impl<'a> Pass<'a> {
                     labels.insert((ch.to_string(), v.clone()), label);
                     SegmentCell {
                         value: v.clone(),
-                        count: s.count,
+                        count: s.scores[si],
                     }
                 })
+                .filter(|c| c.count.n > 0)
                 .collect();
             chars.push(Characteristic {
                 name: ch.to_string(),
@@ -954,7 +1269,10 @@ impl<'a> Pass<'a> {
         for g in gaps.into_iter().flat_map(|c| c.segments) {
             let key = (g.characteristic.clone(), g.value.clone());
             let mut causes = Vec::new();
-            if g.significant {
+            let worse = g
+                .difference
+                .is_some_and(|d| if higher_is_better { d < 0.0 } else { d > 0.0 });
+            if g.significant && worse {
                 let seg = &self.segments[&key];
                 let counts: Vec<FeatureCounts> = self
                     .features
@@ -1034,18 +1352,26 @@ impl<'a> Pass<'a> {
                 causes,
             });
         }
-        Ok(SegmentsSnapshot {
-            k,
-            alpha: ALPHA,
+        Ok(ScoreSegments {
+            key: score_key.into(),
+            label: score_label.into(),
+            definition: definition.into(),
+            higher_is_better,
+            n: self.score_totals[si].n,
             characteristics,
             segments,
         })
     }
 
+    /// The operations snapshot of the pass's scope: `service` is the scope's service (`None`: the organization),
+    /// whose asked-again row, touchpoints and journeys (those naming it) are kept; deficits are against the
+    /// scope's own share.
     fn operations(
         &self,
         asked: &[heard_store::insight_rows::AskedAgainCount],
         volumes: &[heard_store::insight_rows::TouchpointVolume],
+        journeys: &[JourneyStages],
+        service: Option<Uuid>,
     ) -> OperationsSnapshot {
         let rule = SmallCountRule::default();
         let k = rule.min_n;
@@ -1087,6 +1413,7 @@ impl<'a> Pass<'a> {
             .collect();
         let mut asked_again: Vec<AskedAgainRow> = asked
             .iter()
+            .filter(|a| service.is_none() || a.service_id == service)
             .map(|a| AskedAgainRow {
                 service_id: a.service_id,
                 service: a
@@ -1152,6 +1479,43 @@ impl<'a> Pass<'a> {
         for (i, g) in gaps.iter_mut().enumerate() {
             g.rank = i as u64 + 1;
         }
+        let service_name = service.and_then(|s| self.names.services.get(&s));
+        let mut stage_gaps: Vec<StageGapRow> = Vec::new();
+        for j in journeys {
+            if service.is_some() && j.definition.service.as_ref() != service_name {
+                continue;
+            }
+            let Some(overall) = overall_share else { break };
+            for (i, st) in j.definition.stages.iter().enumerate() {
+                let c = j.trust[i];
+                if !rule.allows(c.n) {
+                    continue;
+                }
+                let share = c.positive as f64 / c.n as f64;
+                let deficit = overall - share;
+                let volume = j.people[i];
+                stage_gaps.push(StageGapRow {
+                    journey_id: j.id.clone(),
+                    journey: j.definition.name.clone(),
+                    stage: st.name.clone(),
+                    position: i as u64 + 1,
+                    n: c.n,
+                    share,
+                    deficit,
+                    volume,
+                    people_affected: (deficit.max(0.0) * volume as f64).round(),
+                    rank: 0,
+                });
+            }
+        }
+        stage_gaps.sort_by(|a, b| {
+            b.people_affected
+                .total_cmp(&a.people_affected)
+                .then(b.deficit.total_cmp(&a.deficit))
+        });
+        for (i, g) in stage_gaps.iter_mut().enumerate() {
+            g.rank = i as u64 + 1;
+        }
         OperationsSnapshot {
             k,
             n: self.n,
@@ -1160,6 +1524,7 @@ impl<'a> Pass<'a> {
             tables,
             asked_again,
             gaps,
+            stage_gaps,
         }
     }
 }

@@ -130,7 +130,39 @@ pub fn in_scope(journey: &JourneyDefinition, row: &LogRow) -> bool {
     }
 }
 
-/// Adds `row` to the log when it has a person; returns whether it did.
+/// Event types that are the agency acting, not the person contacting it: a decision, a request for a document,
+/// being asked again for information, a status change, a payment, a backlog count. A reminder or notice the
+/// agency sends is recorded as one of these (or as an outbound call or chat), never as a contact of the person.
+pub const AGENCY_ACTIVITIES: [&str; 6] = [
+    "application_decided",
+    "document_requested",
+    "information_asked_again",
+    "status_changed",
+    "payment_issued",
+    "backlog_snapshot",
+];
+
+/// The `initiation_method` values of a call or chat that the agency began (Amazon Connect's words, compared
+/// without regard to case): an outbound call, a callback the agency placed, a contact started by an API.
+pub const AGENCY_INITIATIONS: [&str; 4] = ["outbound", "callback", "api", "external_outbound"];
+
+/// Whether `row` is a contact the person made: a response, a signal, or an event that is not the agency's
+/// ([`AGENCY_ACTIVITIES`], or a call or chat whose `initiation_method` is one of [`AGENCY_INITIATIONS`]). Event
+/// types an organization declares itself count as the person's. Only these rows carry a channel in a journey's
+/// log, so channel switching and where journeys start count the person's own moves: a reminder the agency sent by
+/// email, then the person's call, is not a switch.
+pub fn person_initiated(row: &LogRow) -> bool {
+    if AGENCY_ACTIVITIES.contains(&row.activity.as_str()) {
+        return false;
+    }
+    !matches!(
+        (row.activity.as_str(), row.initiation.as_deref()),
+        ("call" | "chat", Some(m)) if AGENCY_INITIATIONS.iter().any(|a| a.eq_ignore_ascii_case(m))
+    )
+}
+
+/// Adds `row` to the log when it has a person; returns whether it did. Its channel is kept only when the person
+/// made the contact ([`person_initiated`]).
 pub fn push_row(b: &mut EventLogBuilder, row: &LogRow) -> bool {
     let Some(person) = row.person_key.as_deref() else {
         return false;
@@ -139,7 +171,7 @@ pub fn push_row(b: &mut EventLogBuilder, row: &LogRow) -> bool {
         person,
         &activity_of(row),
         row.occurred_at,
-        channel_of(row),
+        channel_of(row).filter(|_| person_initiated(row)),
         row.touchpoint.as_deref(),
     );
     true
@@ -554,10 +586,41 @@ mod tests {
             touchpoint: None,
             service: None,
             step: Some("upload_documents".into()),
+            initiation: None,
+            survey_id: None,
+            trust_positive: None,
         };
         assert_eq!(activity_of(&row), "step_completed:upload_documents");
         row.activity = "call".into();
         assert_eq!(activity_of(&row), "call");
         assert_eq!(channel_of(&row), Some("phone"));
+    }
+
+    #[test]
+    fn only_the_persons_contacts_are_theirs() {
+        let mut row = LogRow {
+            id: uuid::Uuid::nil(),
+            source: heard_store::event_log::LogSource::Event,
+            activity: "call".into(),
+            occurred_at: 0,
+            person_key: Some("p".into()),
+            reference_key: None,
+            channel: None,
+            touchpoint: None,
+            service: None,
+            step: None,
+            initiation: Some("INBOUND".into()),
+            survey_id: None,
+            trust_positive: None,
+        };
+        assert!(person_initiated(&row));
+        row.initiation = Some("OUTBOUND".into());
+        assert!(!person_initiated(&row));
+        row.initiation = None;
+        assert!(person_initiated(&row));
+        row.activity = "document_requested".into();
+        assert!(!person_initiated(&row));
+        row.activity = "survey_answered".into();
+        assert!(person_initiated(&row));
     }
 }
