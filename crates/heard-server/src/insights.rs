@@ -79,7 +79,7 @@ pub const DRIVERS: &str = "drivers";
 pub const SEGMENTS: &str = "segments";
 pub const OPERATIONS: &str = "operations";
 /// Data arriving within this many milliseconds (5 minutes) shares one refresh, run when the window ends.
-pub const DEBOUNCE_MS: i64 = 5 * 60_000;
+pub const DEBOUNCE_MS: i64 = heard_store::after_data::DEBOUNCE_MS;
 /// Rows kept per model for the bootstrap.
 pub const RESERVOIR: usize = 20_000;
 /// Themes in the themes model at most (the most mentioned).
@@ -96,8 +96,10 @@ pub const RESAMPLES: usize = 200;
 const ALPHA: f64 = 0.05;
 const ZERO: Count = Count { positive: 0, n: 0 };
 
-/// The debounced refresh enqueued when data arrives: every arrival in the same [`DEBOUNCE_MS`] window gets the
-/// same dedupe key and so the same job, due when the window ends.
+/// The debounced refresh enqueued after data arrives (by the `data.arrived` job its commit upserted,
+/// `crate::after_data`): every arrival in the same [`DEBOUNCE_MS`] window gets the same dedupe key and so the same
+/// job, due when the window ends. Data for an earlier quarter (an import of history) is refreshed by "Refresh now"
+/// on that quarter's page.
 pub fn refresh_job(org: OrgId, quarter: FiscalQuarter, now_ms: i64) -> NewJob {
     let window = now_ms.div_euclid(DEBOUNCE_MS);
     let period = quarter.to_string();
@@ -112,39 +114,6 @@ pub fn refresh_now_job(org: OrgId, quarter: FiscalQuarter, now_ms: i64) -> NewJo
     NewJob::new(org, REFRESH_KIND, json!({ "period": period }))
         .dedupe_key(format!("{period}@now{}", now_ms.div_euclid(10_000)))
         .run_at(now_ms)
-}
-
-/// The window (see [`DEBOUNCE_MS`]) each organization's refresh was last enqueued for by this process.
-static NOTED: std::sync::LazyLock<std::sync::Mutex<HashMap<OrgId, i64>>> =
-    std::sync::LazyLock::new(Default::default);
-
-/// Data arrived for `org` (a response, events, an import batch): enqueues the debounced refresh of the current
-/// quarter. Only the first arrival of a window in this process writes (a map of the last window per
-/// organization); other processes' writes of the same window meet the job's dedupe key and store nothing, so the
-/// queue gets at most one refresh per organization per window. A failure is logged, never returned: the data that
-/// arrived is already durable, and the next window (or "Refresh now") catches up. Data for an earlier quarter
-/// (an import of history) is refreshed by "Refresh now" on that quarter's page.
-pub async fn note_arrival(store: &Store, org: OrgId) {
-    let now = heard_store::now_ms();
-    let window = now.div_euclid(DEBOUNCE_MS);
-    {
-        let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
-        if noted.get(&org) == Some(&window) {
-            return;
-        }
-        noted.insert(org, window);
-    }
-    let zone = match store.org(org).await {
-        Ok(o) => o.time_zone,
-        Err(e) => {
-            tracing::warn!(org = %org, error = %e, "insights refresh not enqueued");
-            return;
-        }
-    };
-    let quarter = FiscalQuarter::containing_ms(now, &zone);
-    if let Err(e) = store.enqueue(refresh_job(org, quarter, now)).await {
-        tracing::warn!(org = %org, error = %e, "insights refresh not enqueued");
-    }
 }
 
 /// Runs [`REFRESH_KIND`]. Its effect (three snapshots, each replacing the last of its kind and period) is the same

@@ -218,6 +218,39 @@ both_backends!(definitions_round_trip_and_are_validated, |app| {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
+    // The data's commits upserted one `data.arrived` job for the window (in the same transaction as the data),
+    // due at the window's end; when it runs, it enqueues the recomputations.
+    let arrived: Vec<_> = app
+        .store
+        .jobs_in_state(app.a.org, JobState::Queued, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.kind == heard_store::after_data::KIND)
+        .collect();
+    assert_eq!(arrived.len(), 1, "{arrived:?}");
+    assert_eq!(arrived[0].run_at % j::DEBOUNCE_MS, 0);
+    assert_eq!(queued_refreshes(&app, app.a.org).await.len(), before);
+    let claimed = app
+        .store
+        .claim_jobs(
+            &[heard_store::after_data::KIND],
+            10,
+            60_000,
+            arrived[0].run_at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    use heard_server::jobs::JobHandler;
+    for _ in 0..2 {
+        // Run twice (at-least-once delivery): the second run enqueues nothing more.
+        heard_server::after_data::AfterData
+            .run(&app.store, &claimed[0])
+            .await
+            .unwrap();
+    }
+    assert!(app.store.complete_job(&claimed[0]).await.unwrap());
     let after = queued_refreshes(&app, app.a.org).await;
     assert_eq!(after.len(), before + 4, "two journeys × two periods, once");
     assert!(
@@ -225,6 +258,15 @@ both_backends!(definitions_round_trip_and_are_validated, |app| {
             || x.dedupe_key.as_deref().unwrap().contains("changed")),
         "{after:?}"
     );
+    let insights: Vec<_> = app
+        .store
+        .jobs_in_state(app.a.org, JobState::Queued, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.kind == heard_server::insights::REFRESH_KIND)
+        .collect();
+    assert_eq!(insights.len(), 1, "{insights:?}");
     // The debounced jobs wait for their window; the others run now.
     let ran = worker(&app).run_pending_once().await.unwrap();
     assert_eq!(ran, 4);
