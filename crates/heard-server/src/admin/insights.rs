@@ -109,11 +109,15 @@ async fn snapshot<T: DeserializeOwned>(
         .store
         .insight_snapshot(m.org_id(), kind, &key, &quarter.to_string())
         .await?;
-    let jobs_waiting = state
-        .store
-        .pending_jobs_of_kind(m.org_id(), crate::insights::REFRESH_KIND)
-        .await
-        .unwrap_or(0);
+    // A refresh is on its way when one is queued, or when new data's `data.arrived` job will enqueue one.
+    let mut jobs_waiting = 0;
+    for kind in [crate::insights::REFRESH_KIND, heard_store::after_data::KIND] {
+        jobs_waiting += state
+            .store
+            .pending_jobs_of_kind(m.org_id(), kind)
+            .await
+            .unwrap_or(0);
+    }
     let result = match snap.as_ref().map(|s| serde_json::from_str::<T>(&s.result)) {
         Some(Ok(r)) => Some(r),
         Some(Err(e)) => {
