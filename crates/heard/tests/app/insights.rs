@@ -242,8 +242,23 @@ async fn insights_on_demo_data(backend: Backend) {
         .await;
     assert_eq!(other.status(), 404);
 
-    // Trust is one rule, said on the pages.
+    // Trust is one rule, said on the pages: the insights count exactly the trust answers the A-11 statistics count.
     assert!(html.contains("Trust: the answers to A-11"), "{html}");
+    let stats = app
+        .get(
+            &s,
+            &format!("/admin/o/{org}/statistics.csv?quarter={period}&table=figures"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let counted: u64 = csv_rows(&stats)
+        .iter()
+        .filter(|r| r["level"] == "service")
+        .map(|r| r["trust_answers"].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counted, snap.n as u64, "{stats}");
 
     // Every CSV download starts with the byte-order mark ("R²" reads right in Excel).
     let raw = app
