@@ -60,7 +60,7 @@ use heard_insight::segments::{CauseOptions, FeatureCounts, GapOptions, SegmentCe
 use heard_insight::suppress::suppress_one_way;
 use heard_insight::{Characteristic, Moments, likely_causes_from_counts, segment_gaps};
 use heard_store::Store;
-use heard_store::event_log::{LogOrder, LogQuery};
+use heard_store::event_log::{LogOrder, LogQuery, LogRow};
 use heard_store::insight_rows::{InsightRow, LOOKBACK_MS};
 use heard_store::jobs::{ClaimedJob, NewJob};
 use heard_store::snapshots::InsightSnapshot;
@@ -599,26 +599,61 @@ async fn journey_stages(
             order: LogOrder::Person,
         },
     );
-    let mut person: Option<String> = None;
-    let mut current: Vec<Option<usize>> = vec![None; out.len()];
-    let mut reached: Vec<Vec<bool>> = out.iter().map(|j| vec![false; j.trust.len()]).collect();
-    let flush = |out: &mut Vec<JourneyStages>, reached: &mut Vec<Vec<bool>>| {
-        for (j, r) in out.iter_mut().zip(reached.iter_mut()) {
+    let mut walk = StageWalk::new(out, from, counts_trust);
+    while let Some(row) = rows.try_next().await.map_err(e)? {
+        walk.add(&row);
+    }
+    Ok(walk.finish())
+}
+
+/// The walk of [`journey_stages`] over rows in (person, time) order: each person's current stage per journey,
+/// the stages they reached from `from` on, and the trust answers given at each stage.
+struct StageWalk<'a> {
+    out: Vec<JourneyStages>,
+    from: i64,
+    counts_trust: &'a HashMap<Uuid, bool>,
+    person: Option<String>,
+    current: Vec<Option<usize>>,
+    reached: Vec<Vec<bool>>,
+}
+
+impl<'a> StageWalk<'a> {
+    fn new(
+        out: Vec<JourneyStages>,
+        from: i64,
+        counts_trust: &'a HashMap<Uuid, bool>,
+    ) -> StageWalk<'a> {
+        let current = vec![None; out.len()];
+        let reached = out.iter().map(|j| vec![false; j.trust.len()]).collect();
+        StageWalk {
+            out,
+            from,
+            counts_trust,
+            person: None,
+            current,
+            reached,
+        }
+    }
+
+    /// Counts the people of the person just finished.
+    fn flush(&mut self) {
+        for (j, r) in self.out.iter_mut().zip(self.reached.iter_mut()) {
             for (p, hit) in j.people.iter_mut().zip(r.iter_mut()) {
                 *p += u64::from(*hit);
                 *hit = false;
             }
         }
-    };
-    while let Some(row) = rows.try_next().await.map_err(e)? {
-        if person.as_deref() != row.person_key.as_deref() {
-            flush(&mut out, &mut reached);
-            current.iter_mut().for_each(|c| *c = None);
-            person = row.person_key.clone();
+    }
+
+    fn add(&mut self, row: &LogRow) {
+        if self.person.as_deref() != row.person_key.as_deref() {
+            self.flush();
+            self.current.iter_mut().for_each(|c| *c = None);
+            self.person = row.person_key.clone();
         }
-        let activity = crate::journeys::activity_of(&row);
-        for (ji, j) in out.iter_mut().enumerate() {
-            if !crate::journeys::in_scope(&j.definition, &row) {
+        let activity = crate::journeys::activity_of(row);
+        for (ji, j) in self.out.iter_mut().enumerate() {
+            if !crate::journeys::in_scope(&j.definition, row) {
                 continue;
             }
             if let Some(st) = j.definition.stages.iter().position(|s| {
@@ -628,23 +663,26 @@ async fn journey_stages(
                         .as_ref()
                         .is_some_and(|t| s.touchpoints.contains(t))
             }) {
-                current[ji] = Some(st);
-                if row.occurred_at >= from {
-                    reached[ji][st] = true;
+                self.current[ji] = Some(st);
+                if row.occurred_at >= self.from {
+                    self.reached[ji][st] = true;
                 }
             }
-            if row.occurred_at >= from
+            if row.occurred_at >= self.from
                 && let (Some(st), Some(t), Some(survey)) =
-                    (current[ji], row.trust_positive, row.survey_id)
-                && counts_trust.get(&survey).copied().unwrap_or(false)
+                    (self.current[ji], row.trust_positive, row.survey_id)
+                && self.counts_trust.get(&survey).copied().unwrap_or(false)
             {
                 j.trust[st].n += 1;
                 j.trust[st].positive += u64::from(t);
             }
         }
     }
-    flush(&mut out, &mut reached);
-    Ok(out)
+
+    fn finish(mut self) -> Vec<JourneyStages> {
+        self.flush();
+        self.out
+    }
 }
 
 /// Key drivers kept while streaming: moments of every complete row and a reservoir sample.
@@ -1701,6 +1739,63 @@ mod tests {
         assert_eq!(a.payload, b.payload);
         assert_ne!(a.dedupe_key, c.dedupe_key);
         assert_eq!(a.run_at, Some(DEBOUNCE_MS * 11));
+    }
+
+    #[test]
+    fn a_response_counts_at_its_persons_stage_then() {
+        let def: JourneyDefinition = serde_json::from_value(json!({"name": "Apply", "stages": [
+            {"name": "Started", "activities": ["application_started"]},
+            {"name": "Submitted", "activities": ["application_submitted"]},
+            {"name": "Decided", "activities": ["application_decided"]}
+        ]}))
+        .unwrap();
+        let journeys = vec![JourneyStages {
+            id: "apply".into(),
+            definition: def,
+            trust: vec![ZERO; 3],
+            people: vec![0; 3],
+        }];
+        let (v2, v1) = (Uuid::from_u128(2), Uuid::from_u128(1));
+        let counts = HashMap::from([(v2, true), (v1, false)]);
+        let row = |person: &str, activity: &str, at: i64, trust: Option<(Uuid, bool)>| LogRow {
+            id: Uuid::nil(),
+            source: heard_store::event_log::LogSource::Event,
+            activity: activity.into(),
+            occurred_at: at,
+            person_key: Some(person.into()),
+            reference_key: None,
+            channel: None,
+            touchpoint: None,
+            service: None,
+            step: None,
+            initiation: None,
+            survey_id: trust.map(|t| t.0),
+            trust_positive: trust.map(|t| t.1),
+        };
+        let from = 1_000;
+        let mut w = StageWalk::new(journeys, from, &counts);
+        for r in [
+            // a: started before the period (lookback), answers negatively while started, then submits and
+            // answers positively; a v1 survey's answer does not count.
+            row("a", "application_started", 10, None),
+            row("a", "survey_answered", 1_100, Some((v2, false))),
+            row("a", "application_submitted", 1_200, None),
+            row("a", "survey_answered", 1_300, Some((v2, true))),
+            row("a", "survey_answered", 1_400, Some((v1, false))),
+            // b: answers before any stage (not counted), then is decided; an answer before the period is left out.
+            row("b", "survey_answered", 900, Some((v2, false))),
+            row("b", "survey_answered", 1_050, Some((v2, true))),
+            row("b", "application_decided", 1_500, None),
+            row("b", "survey_answered", 1_600, Some((v2, false))),
+        ] {
+            w.add(&r);
+        }
+        let out = w.finish();
+        let j = &out[0];
+        let t: Vec<(u64, u64)> = j.trust.iter().map(|c| (c.positive, c.n)).collect();
+        assert_eq!(t, vec![(0, 1), (1, 1), (0, 1)]);
+        // Reached in the period: a's start was before it.
+        assert_eq!(j.people, vec![0, 1, 1]);
     }
 
     #[test]
