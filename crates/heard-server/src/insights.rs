@@ -3,8 +3,8 @@
 //! data. They join each response to its person's events, which costs too much for a page view at millions of rows,
 //! so the job [`REFRESH_KIND`] (one per organization and fiscal quarter) computes all three from one streamed pass
 //! over `Store::insight_rows` and stores them with `Store::put_insight_snapshot` (kinds [`DRIVERS`],
-//! [`SEGMENTS`], [`OPERATIONS`], scope `""` for the organization and [`service_scope`] for each service with
-//! responses, period the quarter as `FY2026-Q1`); the pages read the newest.
+//! [`SEGMENTS`], [`OPERATIONS`], scope `""` for the organization and [`service_scope`] for each service,
+//! period the quarter as `FY2026-Q1`); the pages read the newest.
 //!
 //! **Trust** is Heard's one definition (`TemplateKind::trust_template`): per service, A-11 version 2's trust
 //! question when the service has a version 2 survey, else version 1's; a response of another survey has no trust
@@ -443,7 +443,7 @@ pub fn service_scope(service: Uuid) -> String {
 pub const SERVICE_RESERVOIR: usize = 5_000;
 
 /// Recomputes and stores `org`'s three snapshots for `quarter`, for the organization (scope `""`) and for each
-/// service with responses in the quarter (scope [`service_scope`]). Returns the responses with a trust answer.
+/// of its services (scope [`service_scope`]). Returns the responses with a trust answer.
 pub async fn refresh(
     store: &Store,
     org: OrgId,
@@ -482,7 +482,13 @@ pub async fn refresh(
         }
     }
     let mut pass = Pass::new(&names, RESERVOIR);
-    let mut by_service: BTreeMap<Uuid, Pass> = BTreeMap::new();
+    // Every service gets its snapshots, empty when it has no response in the quarter (its page then says n = 0
+    // rather than "not computed").
+    let mut by_service: BTreeMap<Uuid, Pass> = names
+        .services
+        .keys()
+        .map(|&id| (id, Pass::new(&names, SERVICE_RESERVOIR)))
+        .collect();
     let mut rows = store.insight_rows(org, from, to);
     while let Some(mut row) = rows.try_next().await.map_err(e)? {
         // A version 1 survey's own trust item is the outcome of its driver-indicators model, whichever question
