@@ -317,6 +317,37 @@ async fn insights_on_demo_data(backend: Backend) {
     let rows = csv_rows(&csv);
     assert_eq!(rows.len(), 1, "only the service's own row: {csv}");
 
+    // A service with no response in the quarter gets empty figures, never an error.
+    let empty = app
+        .store
+        .create_service(
+            org,
+            &heard_domain::LocalizedText::en_only("Quiet service"),
+            &heard_domain::LocalizedText::en_only(""),
+            heard_store::now_ms(),
+        )
+        .await
+        .unwrap();
+    heard_server::insights::refresh(&app.store, org, quarter, heard_store::now_ms())
+        .await
+        .unwrap();
+    for page in ["drivers", "segments", "operations"] {
+        let r = app
+            .get(
+                &s,
+                &format!(
+                    "/admin/o/{org}/{page}?quarter={period}&service={}",
+                    empty.id
+                ),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{page}");
+        assert!(
+            !r.text().await.unwrap().contains("Not computed yet"),
+            "{page}"
+        );
+    }
+
     // Experience gaps per journey stage (the demo has the standard journeys), ranked by people affected.
     let csv = app
         .get(
