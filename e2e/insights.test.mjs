@@ -41,15 +41,31 @@ test("the key drivers, barriers and operations pages are accessible", async () =
 
   await page.getByRole("button", { name: "Refresh now" }).click();
   await page.waitForLoadState();
-  assert.match(page.url(), /\/drivers\?period=FY/);
+  assert.match(page.url(), /\/drivers\?quarter=FY/);
 
   await page.goto(`${server.base}/admin/o/${org}/segments`);
   assert.match(await page.locator("main").innerText(), /Every group/);
+  assert.match(await page.locator("main").innerText(), /Trust: the answers to A-11/);
   await check("barriers by customer characteristics");
+  // Another score, chosen with the page's form (no JavaScript needed).
+  await page.getByLabel("Score").selectOption("ease");
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.waitForLoadState();
+  assert.match(page.url(), /score=ease/);
+  assert.match(await page.locator("main").innerText(), /Ease by language/);
+  await check("barriers on ease");
 
   await page.goto(`${server.base}/admin/o/${org}/operations`);
   assert.match(await page.locator("main").innerText(), /Experience gaps, biggest first/);
+  assert.match(await page.locator("main").innerText(), /Experience gaps by journey stage/);
   await check("operations");
+  // One service's figures.
+  const service = await page.locator("#service option").nth(1).getAttribute("value");
+  await page.getByLabel("Service").selectOption(service);
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.waitForLoadState();
+  assert.match(page.url(), new RegExp(`service=${service}`));
+  await check("operations of one service");
 
   assert.equal(failures.length, 0, failures.join("\n"));
   assert.deepEqual(problems, []);

@@ -252,6 +252,23 @@ impl TemplateKind {
             TemplateKind::Blank => "Blank",
         }
     }
+    /// Heard's one definition of trust, for a service whose surveys follow `templates`: the trust answers of its
+    /// surveys of the returned template count, no other. That is A-11 version 2's trust question when the service
+    /// has a version 2 survey (A-11's current standard, 2023 on), else version 1's ("This interaction increased my
+    /// confidence in ..."). The two are different questions (v1's is one of seven drivers on a 1-5 scale; v2's is
+    /// the headline, thumbs or 1-5), so no figure pools them; a blank survey's questions are never trust. Every
+    /// trust figure (dashboards, A-11 statistics, key drivers, barriers, operations, journey stages) applies it.
+    pub fn trust_template<I: IntoIterator<Item = TemplateKind>>(templates: I) -> TemplateKind {
+        if templates.into_iter().any(|t| t == TemplateKind::A11V2) {
+            TemplateKind::A11V2
+        } else {
+            TemplateKind::A11V1
+        }
+    }
+
+    /// The rule of [`TemplateKind::trust_template`] in words, as pages state it.
+    pub const TRUST_RULE: &'static str = "Trust: the answers to A-11's trust question, counted positive for thumbs up or 4-5 of 5. For a service with an A-11 version 2 survey, version 2's question only; otherwise version 1's (\"This interaction increased my confidence\"). The two questions are never pooled.";
+
     pub fn parse(s: &str) -> Result<Self, FieldError> {
         match s {
             "a11_v1" => Ok(TemplateKind::A11V1),

@@ -214,7 +214,6 @@ pub async fn contact_records(
         batch.push(i, prefix, parsed);
     }
     let stored = state.store.insert_events(&batch.prepared).await?;
-    crate::journeys::data_arrived(&state.store, org, now).await;
     let r = rename_reused(batch.results(stored)?, "ContactId");
     state
         .store
@@ -265,7 +264,6 @@ pub async fn transcripts(
         batch.push(i, prefix, parsed);
     }
     let stored = state.store.insert_signals(&batch.prepared).await?;
-    crate::journeys::data_arrived(&state.store, org, now).await;
     let r = rename_reused(batch.results(stored)?, "CustomerMetadata.ContactId");
     state
         .store

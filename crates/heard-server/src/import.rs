@@ -300,9 +300,6 @@ where
                     jobs
                 })
                 .await?;
-            if kind != Kind::Signal {
-                crate::insights::note_arrival(&store2, org).await;
-            }
             Ok((outcome, jobs_made))
         });
         in_flight = Some(Write {
@@ -321,7 +318,6 @@ where
             .finish_import(spec.org, id, heard_store::now_ms())
             .await?;
     }
-    crate::journeys::data_arrived(store, spec.org, heard_store::now_ms()).await;
     Ok(report)
 }
 

@@ -377,7 +377,6 @@ pub async fn signals(
         batch.push(i, prefix, parsed);
     }
     let stored = state.store.insert_signals(&batch.prepared).await?;
-    crate::journeys::data_arrived(&state.store, org, now).await;
     Ok(Json(batch.results(stored)?))
 }
 
@@ -451,10 +450,6 @@ pub async fn events(
         batch.push(i, prefix, parsed);
     }
     let stored = state.store.insert_events(&batch.prepared).await?;
-    crate::journeys::data_arrived(&state.store, org, now).await;
-    if !batch.prepared.is_empty() {
-        crate::insights::note_arrival(&state.store, org).await;
-    }
     Ok(Json(batch.results(stored)?))
 }
 

@@ -3,14 +3,20 @@
 //! data. They join each response to its person's events, which costs too much for a page view at millions of rows,
 //! so the job [`REFRESH_KIND`] (one per organization and fiscal quarter) computes all three from one streamed pass
 //! over `Store::insight_rows` and stores them with `Store::put_insight_snapshot` (kinds [`DRIVERS`],
-//! [`SEGMENTS`], [`OPERATIONS`], scope `""`, period the quarter as `FY2026-Q1`); the pages read the newest.
+//! [`SEGMENTS`], [`OPERATIONS`], scope `""` for the organization and [`service_scope`] for each service,
+//! period the quarter as `FY2026-Q1`); the pages read the newest.
+//!
+//! **Trust** is Heard's one definition (`TemplateKind::trust_template`): per service, A-11 version 2's trust
+//! question when the service has a version 2 survey, else version 1's; a response of another survey has no trust
+//! answer here (its other answers still count for the barriers' other scores).
 //!
 //! **Memory.** Nothing grows with the number of responses: per model, mergeable moments (`heard_insight::Moments`)
 //! over every complete row and a uniform reservoir sample of at most [`RESERVOIR`] rows (Vitter's algorithm R,
 //! seeded) for the bootstrap; per segment and feature, counts.
 //!
 //! **Key drivers** (outcome: trust answered positively, 1 or 0), three models, each labelled with its method:
-//! the A-11 v1 driver indicators (1 to 5 agreement), the comment themes (mentioned or not, among responses with a
+//! the A-11 v1 driver indicators (1 to 5 agreement; the outcome there is the version 1 survey's own trust item,
+//! the only trust answer given beside those indicators), the comment themes (mentioned or not, among responses with a
 //! comment; the [`MAX_THEMES`] most mentioned with at least k mentions), and what happened to the person (long
 //! call wait, long office wait, transferred, asked again, 3 or more contacts, a decision that took [`SLOW_DECISION_DAYS`]
 //! days or more; among responses linked to a person). Importance is `heard_insight::drivers` (exact Shapley/LMG
@@ -20,7 +26,8 @@
 //! went well / badly" is asked only after a positive or a negative trust answer, so it cannot explain trust and is
 //! used as a likely cause instead.
 //!
-//! **Segments**: language, channel, touchpoint, and every customer characteristic a survey question asks (a
+//! **Segments**, on each score of [`SCORES`] (trust, the six v1 driver indicators, negative comments): language,
+//! channel, touchpoint, and every customer characteristic a survey question asks (a
 //! question's `characteristic`: age band, disability, location or another; "not stated" when skipped), each value against everyone else (`heard_insight::segment_gaps`:
 //! two-proportion z, Benjamini-Hochberg across all segments, CMS k = 11 with complementary suppression); for each
 //! significant gap, the features over-represented in the segment (`likely_causes_from_counts`): themes, driver
@@ -30,7 +37,8 @@
 //! again and days to a decision (buckets, each suppressed below k with complementary suppression), the share of
 //! people asked again for information per service (from events), and experience gaps per touchpoint: its trust
 //! deficit against the organization's (percentage points) times its volume of events, ranked, so the first fix is
-//! the one that helps the most people.
+//! the one that helps the most people; and the same per journey stage ([`journey_stages`]: a response belongs to
+//! the stage of its person's latest event of the journey before it, a stage's volume is the people who reached it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -46,12 +54,14 @@ use heard_insight::drivers::{
     DriverOptions, KeyDrivers, Method, Performance, Predictor, impact_performance,
     importance_from_correlations, key_drivers,
 };
+use heard_insight::journeys::JourneyDefinition;
 use heard_insight::proportion::{Count, SmallCountRule, wilson_interval};
 use heard_insight::segments::{CauseOptions, FeatureCounts, GapOptions, SegmentCell};
 use heard_insight::suppress::suppress_one_way;
 use heard_insight::{Characteristic, Moments, likely_causes_from_counts, segment_gaps};
 use heard_store::Store;
-use heard_store::insight_rows::InsightRow;
+use heard_store::event_log::{LogOrder, LogQuery, LogRow};
+use heard_store::insight_rows::{InsightRow, LOOKBACK_MS};
 use heard_store::jobs::{ClaimedJob, NewJob};
 use heard_store::snapshots::InsightSnapshot;
 use rand::rngs::StdRng;
@@ -69,7 +79,7 @@ pub const DRIVERS: &str = "drivers";
 pub const SEGMENTS: &str = "segments";
 pub const OPERATIONS: &str = "operations";
 /// Data arriving within this many milliseconds (5 minutes) shares one refresh, run when the window ends.
-pub const DEBOUNCE_MS: i64 = 5 * 60_000;
+pub const DEBOUNCE_MS: i64 = heard_store::after_data::DEBOUNCE_MS;
 /// Rows kept per model for the bootstrap.
 pub const RESERVOIR: usize = 20_000;
 /// Themes in the themes model at most (the most mentioned).
@@ -86,8 +96,10 @@ pub const RESAMPLES: usize = 200;
 const ALPHA: f64 = 0.05;
 const ZERO: Count = Count { positive: 0, n: 0 };
 
-/// The debounced refresh enqueued when data arrives: every arrival in the same [`DEBOUNCE_MS`] window gets the
-/// same dedupe key and so the same job, due when the window ends.
+/// The debounced refresh enqueued after data arrives (by the `data.arrived` job its commit upserted,
+/// `crate::after_data`): every arrival in the same [`DEBOUNCE_MS`] window gets the same dedupe key and so the same
+/// job, due when the window ends. Data for an earlier quarter (an import of history) is refreshed by "Refresh now"
+/// on that quarter's page.
 pub fn refresh_job(org: OrgId, quarter: FiscalQuarter, now_ms: i64) -> NewJob {
     let window = now_ms.div_euclid(DEBOUNCE_MS);
     let period = quarter.to_string();
@@ -102,39 +114,6 @@ pub fn refresh_now_job(org: OrgId, quarter: FiscalQuarter, now_ms: i64) -> NewJo
     NewJob::new(org, REFRESH_KIND, json!({ "period": period }))
         .dedupe_key(format!("{period}@now{}", now_ms.div_euclid(10_000)))
         .run_at(now_ms)
-}
-
-/// The window (see [`DEBOUNCE_MS`]) each organization's refresh was last enqueued for by this process.
-static NOTED: std::sync::LazyLock<std::sync::Mutex<HashMap<OrgId, i64>>> =
-    std::sync::LazyLock::new(Default::default);
-
-/// Data arrived for `org` (a response, events, an import batch): enqueues the debounced refresh of the current
-/// quarter. Only the first arrival of a window in this process writes (a map of the last window per
-/// organization); other processes' writes of the same window meet the job's dedupe key and store nothing, so the
-/// queue gets at most one refresh per organization per window. A failure is logged, never returned: the data that
-/// arrived is already durable, and the next window (or "Refresh now") catches up. Data for an earlier quarter
-/// (an import of history) is refreshed by "Refresh now" on that quarter's page.
-pub async fn note_arrival(store: &Store, org: OrgId) {
-    let now = heard_store::now_ms();
-    let window = now.div_euclid(DEBOUNCE_MS);
-    {
-        let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
-        if noted.get(&org) == Some(&window) {
-            return;
-        }
-        noted.insert(org, window);
-    }
-    let zone = match store.org(org).await {
-        Ok(o) => o.time_zone,
-        Err(e) => {
-            tracing::warn!(org = %org, error = %e, "insights refresh not enqueued");
-            return;
-        }
-    };
-    let quarter = FiscalQuarter::containing_ms(now, &zone);
-    if let Err(e) = store.enqueue(refresh_job(org, quarter, now)).await {
-        tracing::warn!(org = %org, error = %e, "insights refresh not enqueued");
-    }
 }
 
 /// Runs [`REFRESH_KIND`]. Its effect (three snapshots, each replacing the last of its kind and period) is the same
@@ -270,13 +249,99 @@ pub struct CharacteristicInfo {
     pub total_n: Option<u64>,
 }
 
+/// Every segment compared on one score.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScoreSegments {
+    /// `trust`, a v1 driver indicator's role key (`ease`, ...), or `negative_comments`.
+    pub key: String,
+    /// The score in words, and what a respondent counts toward it.
+    pub label: String,
+    pub definition: String,
+    /// Whether a higher share is better (trust, an indicator) or worse (negative comments): a group is worse off
+    /// when its share is lower, or higher.
+    pub higher_is_better: bool,
+    /// Responses with an answer to the score.
+    pub n: u64,
+    pub characteristics: Vec<CharacteristicInfo>,
+    pub segments: Vec<SegmentRow>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentsSnapshot {
     pub k: u64,
     pub alpha: f64,
-    pub characteristics: Vec<CharacteristicInfo>,
-    pub segments: Vec<SegmentRow>,
+    /// One per score of [`SCORES`], in that order.
+    pub scores: Vec<ScoreSegments>,
 }
+
+impl ScoreSegments {
+    /// A gap the page explains with likely causes: significant, and the group worse off than everyone else.
+    pub fn worse_off(&self, g: &SegmentRow) -> bool {
+        g.significant
+            && g.difference.is_some_and(|d| {
+                if self.higher_is_better {
+                    d < 0.0
+                } else {
+                    d > 0.0
+                }
+            })
+    }
+}
+
+/// The scores barriers compare groups on: key, label, what counts, higher is better. Trust follows Heard's one
+/// rule (`TemplateKind::trust_template`); the driver indicators are A-11 version 1's agreement questions (version
+/// 2 asks none on a scale: its "what went well / badly" is asked after the trust answer); a comment counts toward
+/// negative comments when the text engine found any of the response's comments negative.
+pub const SCORES: [(&str, &str, &str, bool); 8] = [
+    (
+        "trust",
+        "Trust",
+        "share of trust answers that are positive",
+        true,
+    ),
+    (
+        "satisfaction",
+        "Satisfaction",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "effectiveness",
+        "Effectiveness (need addressed)",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "ease",
+        "Ease",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "efficiency",
+        "Efficiency (reasonable time)",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "transparency",
+        "Transparency (treated fairly)",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "employee",
+        "Employee helpfulness",
+        "share answering 4 or 5 (agree), A-11 version 1 surveys",
+        true,
+    ),
+    (
+        "negative_comments",
+        "Negative comments",
+        "share of responses with a comment whose sentiment is negative (lower is better)",
+        false,
+    ),
+];
 
 /// Trust in one bucket of an operational measure.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -323,6 +388,26 @@ pub struct GapRow {
     pub rank: u64,
 }
 
+/// Trust at one stage of a journey: the responses given while their person was at that stage (the stage of the
+/// person's latest event of the journey at or before the response), and the people who reached it in the period.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageGapRow {
+    pub journey_id: String,
+    pub journey: String,
+    pub stage: String,
+    /// 1-based position of the stage in the journey.
+    pub position: u64,
+    pub n: u64,
+    pub share: f64,
+    /// The scope's share minus the stage's, in proportion points (positive: worse than overall).
+    pub deficit: f64,
+    /// People who reached the stage in the period (an event of the stage).
+    pub volume: u64,
+    /// deficit × volume, as for touchpoints.
+    pub people_affected: f64,
+    pub rank: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OperationsSnapshot {
     pub k: u64,
@@ -332,6 +417,9 @@ pub struct OperationsSnapshot {
     pub tables: Vec<BucketTable>,
     pub asked_again: Vec<AskedAgainRow>,
     pub gaps: Vec<GapRow>,
+    /// Experience gaps per journey stage, ranked like `gaps` (stages with fewer than k responses left out).
+    #[serde(default)]
+    pub stage_gaps: Vec<StageGapRow>,
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -345,7 +433,17 @@ struct Names {
     themes: BTreeMap<String, String>,
 }
 
-/// Recomputes and stores `org`'s three snapshots for `quarter`. Returns the responses read.
+/// The snapshot scope of one service's figures (`""` is the whole organization's).
+pub fn service_scope(service: Uuid) -> String {
+    format!("service:{service}")
+}
+
+/// Rows kept per model for the bootstrap of one service's figures (each service has its own models; a smaller
+/// sample keeps the job's memory bounded by the number of services, not of responses).
+pub const SERVICE_RESERVOIR: usize = 5_000;
+
+/// Recomputes and stores `org`'s three snapshots for `quarter`, for the organization (scope `""`) and for each
+/// of its services (scope [`service_scope`]). Returns the responses with a trust answer.
 pub async fn refresh(
     store: &Store,
     org: OrgId,
@@ -373,17 +471,38 @@ pub async fn refresh(
     for t in taxonomy.themes() {
         names.themes.insert(t.id.clone(), t.label.clone());
     }
-    // Every version's definition, read before the rows stream (a handful of surveys, a few versions each).
+    // Every version's definition, read before the rows stream (a handful of surveys, a few versions each), and
+    // whether each survey's trust answers count (`TemplateKind::trust_template`, per service).
+    let surveys = store.surveys(org, None).await.map_err(e)?;
+    let counts_trust = trust_counted(&surveys);
     let mut defs: HashMap<(Uuid, i32), SurveyDefinition> = HashMap::new();
-    for survey in store.surveys(org, None).await.map_err(e)? {
+    for survey in &surveys {
         for v in store.survey_versions(org, survey.id).await.map_err(e)? {
             defs.insert((*survey.id.as_uuid(), v.version), v.definition);
         }
     }
-    let mut pass = Pass::new(&names);
+    let mut pass = Pass::new(&names, RESERVOIR);
+    // Every service gets its snapshots, empty when it has no response in the quarter (its page then says n = 0
+    // rather than "not computed").
+    let mut by_service: BTreeMap<Uuid, Pass> = names
+        .services
+        .keys()
+        .map(|&id| (id, Pass::new(&names, SERVICE_RESERVOIR)))
+        .collect();
     let mut rows = store.insight_rows(org, from, to);
-    while let Some(row) = rows.try_next().await.map_err(e)? {
-        pass.add(&row, defs.get(&(row.survey_id, row.survey_version)));
+    while let Some(mut row) = rows.try_next().await.map_err(e)? {
+        // A version 1 survey's own trust item is the outcome of its driver-indicators model, whichever question
+        // the service's trust figures count.
+        let own_trust = row.trust_positive;
+        if !counts_trust.get(&row.survey_id).copied().unwrap_or(false) {
+            row.trust_positive = None;
+        }
+        let def = defs.get(&(row.survey_id, row.survey_version));
+        pass.add(&row, def, own_trust);
+        by_service
+            .entry(row.service_id)
+            .or_insert_with(|| Pass::new(&names, SERVICE_RESERVOIR))
+            .add(&row, def, own_trust);
     }
     drop(rows);
     let asked = store
@@ -391,43 +510,203 @@ pub async fn refresh(
         .await
         .map_err(e)?;
     let volumes = store.touchpoint_volumes(org, from, to).await.map_err(e)?;
+    let journeys = journey_stages(store, org, from, to, &counts_trust).await?;
     let n = pass.n;
-    let drivers = pass.drivers();
-    let segments = pass.segments()?;
-    let operations = pass.operations(&asked, &volumes);
     let period = quarter.to_string();
-    for (kind, result) in [
-        (DRIVERS, serde_json::to_string(&drivers)),
-        (SEGMENTS, serde_json::to_string(&segments)),
-        (OPERATIONS, serde_json::to_string(&operations)),
-    ] {
-        let snap = InsightSnapshot {
-            kind: kind.to_string(),
-            scope: String::new(),
-            period: period.clone(),
-            computed_at: now_ms,
-            n: n as i64,
-            result: result.map_err(|e| e.to_string())?,
-        };
-        store.put_insight_snapshot(org, &snap).await.map_err(e)?;
+    let mut scopes: Vec<(String, Option<Uuid>, Pass)> = vec![(String::new(), None, pass)];
+    scopes.extend(
+        by_service
+            .into_iter()
+            .map(|(id, p)| (service_scope(id), Some(id), p)),
+    );
+    for (scope, service, mut pass) in scopes {
+        let drivers = pass.drivers();
+        let segments = pass.segments()?;
+        let operations = pass.operations(&asked, &volumes, &journeys, service);
+        for (kind, result) in [
+            (DRIVERS, serde_json::to_string(&drivers)),
+            (SEGMENTS, serde_json::to_string(&segments)),
+            (OPERATIONS, serde_json::to_string(&operations)),
+        ] {
+            let snap = InsightSnapshot {
+                kind: kind.to_string(),
+                scope: scope.clone(),
+                period: period.clone(),
+                computed_at: now_ms,
+                n: pass.n as i64,
+                result: result.map_err(|e| e.to_string())?,
+            };
+            store.put_insight_snapshot(org, &snap).await.map_err(e)?;
+        }
     }
     Ok(n)
+}
+
+/// Per survey: whether its trust answers count ([`TemplateKind::trust_template`] of its service's surveys).
+pub fn trust_counted(surveys: &[heard_store::Survey]) -> HashMap<Uuid, bool> {
+    let mut by_service: HashMap<_, Vec<TemplateKind>> = HashMap::new();
+    for s in surveys {
+        by_service
+            .entry(s.service_id)
+            .or_default()
+            .push(s.draft.template);
+    }
+    surveys
+        .iter()
+        .map(|s| {
+            let rule = TemplateKind::trust_template(by_service[&s.service_id].iter().copied());
+            (*s.id.as_uuid(), s.draft.template == rule)
+        })
+        .collect()
+}
+
+/// Trust and reach per stage of each of the organization's journeys over `[from, to)`.
+pub struct JourneyStages {
+    pub id: String,
+    pub definition: JourneyDefinition,
+    /// Per stage: trust answers given while the person was at the stage.
+    pub trust: Vec<Count>,
+    /// Per stage: people who reached it in the period.
+    pub people: Vec<u64>,
+}
+
+/// One streamed pass over the event log in (person, time) order from [`LOOKBACK_MS`] before `from`: for each
+/// person and journey, the stage of their latest event of the journey so far; a response in `[from, to)` whose
+/// trust counts is added to that stage's trust. Memory: one person's state at a time, plus the counts.
+async fn journey_stages(
+    store: &Store,
+    org: OrgId,
+    from: i64,
+    to: i64,
+    counts_trust: &HashMap<Uuid, bool>,
+) -> Result<Vec<JourneyStages>, String> {
+    let e = |e: heard_store::StoreError| e.to_string();
+    let mut out: Vec<JourneyStages> = Vec::new();
+    for j in store.journeys(org).await.map_err(e)? {
+        let Ok(definition) = JourneyDefinition::from_json(&j.definition) else {
+            continue;
+        };
+        let k = definition.stages.len();
+        out.push(JourneyStages {
+            id: j.id,
+            definition,
+            trust: vec![ZERO; k],
+            people: vec![0; k],
+        });
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let mut rows = store.log_rows(
+        org,
+        LogQuery {
+            from: from.saturating_sub(LOOKBACK_MS),
+            to,
+            order: LogOrder::Person,
+        },
+    );
+    let mut walk = StageWalk::new(out, from, counts_trust);
+    while let Some(row) = rows.try_next().await.map_err(e)? {
+        walk.add(&row);
+    }
+    Ok(walk.finish())
+}
+
+/// The walk of [`journey_stages`] over rows in (person, time) order: each person's current stage per journey,
+/// the stages they reached from `from` on, and the trust answers given at each stage.
+struct StageWalk<'a> {
+    out: Vec<JourneyStages>,
+    from: i64,
+    counts_trust: &'a HashMap<Uuid, bool>,
+    person: Option<String>,
+    current: Vec<Option<usize>>,
+    reached: Vec<Vec<bool>>,
+}
+
+impl<'a> StageWalk<'a> {
+    fn new(
+        out: Vec<JourneyStages>,
+        from: i64,
+        counts_trust: &'a HashMap<Uuid, bool>,
+    ) -> StageWalk<'a> {
+        let current = vec![None; out.len()];
+        let reached = out.iter().map(|j| vec![false; j.trust.len()]).collect();
+        StageWalk {
+            out,
+            from,
+            counts_trust,
+            person: None,
+            current,
+            reached,
+        }
+    }
+
+    /// Counts the people of the person just finished.
+    fn flush(&mut self) {
+        for (j, r) in self.out.iter_mut().zip(self.reached.iter_mut()) {
+            for (p, hit) in j.people.iter_mut().zip(r.iter_mut()) {
+                *p += u64::from(*hit);
+                *hit = false;
+            }
+        }
+    }
+
+    fn add(&mut self, row: &LogRow) {
+        if self.person.as_deref() != row.person_key.as_deref() {
+            self.flush();
+            self.current.iter_mut().for_each(|c| *c = None);
+            self.person = row.person_key.clone();
+        }
+        let activity = crate::journeys::activity_of(row);
+        for (ji, j) in self.out.iter_mut().enumerate() {
+            if !crate::journeys::in_scope(&j.definition, row) {
+                continue;
+            }
+            if let Some(st) = j.definition.stages.iter().position(|s| {
+                s.activities.iter().any(|a| *a == activity)
+                    || row
+                        .touchpoint
+                        .as_ref()
+                        .is_some_and(|t| s.touchpoints.contains(t))
+            }) {
+                self.current[ji] = Some(st);
+                if row.occurred_at >= self.from {
+                    self.reached[ji][st] = true;
+                }
+            }
+            if row.occurred_at >= self.from
+                && let (Some(st), Some(t), Some(survey)) =
+                    (self.current[ji], row.trust_positive, row.survey_id)
+                && self.counts_trust.get(&survey).copied().unwrap_or(false)
+            {
+                j.trust[st].n += 1;
+                j.trust[st].positive += u64::from(t);
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<JourneyStages> {
+        self.flush();
+        self.out
+    }
 }
 
 /// Key drivers kept while streaming: moments of every complete row and a reservoir sample.
 struct ModelAcc {
     moments: Moments,
     reservoir: Vec<Vec<f64>>,
+    cap: usize,
     seen: u64,
     dropped: u64,
     rng: StdRng,
 }
 
 impl ModelAcc {
-    fn new(columns: usize, seed: u64) -> ModelAcc {
+    fn new(columns: usize, seed: u64, cap: usize) -> ModelAcc {
         ModelAcc {
             moments: Moments::new(columns),
             reservoir: Vec::new(),
+            cap,
             seen: 0,
             dropped: 0,
             rng: StdRng::seed_from_u64(seed),
@@ -446,11 +725,11 @@ impl ModelAcc {
         }
         self.seen += 1;
         let dense: Vec<f64> = row.iter().map(|v| v.unwrap_or(0.0)).collect();
-        if self.reservoir.len() < RESERVOIR {
+        if self.reservoir.len() < self.cap {
             self.reservoir.push(dense);
         } else {
             let j = self.rng.random_range(0..self.seen);
-            if (j as usize) < RESERVOIR {
+            if (j as usize) < self.cap {
                 self.reservoir[j as usize] = dense;
             }
         }
@@ -460,14 +739,18 @@ impl ModelAcc {
 /// Per-segment counts.
 #[derive(Clone)]
 struct SegAcc {
-    count: Count,
+    /// Per score of [`SCORES`].
+    scores: Vec<Count>,
     /// Per feature: (with, known) in the segment.
     features: Vec<(u64, u64)>,
 }
 
 struct Pass<'a> {
     names: &'a Names,
+    /// Responses with a trust answer that counts.
     n: u64,
+    /// Per score of [`SCORES`]: every response's answer to it.
+    score_totals: Vec<Count>,
     linked: u64,
     overall: Count,
     indicators: ModelAcc,
@@ -562,17 +845,18 @@ fn bucket(edges: &[f64], v: f64) -> usize {
 }
 
 impl<'a> Pass<'a> {
-    fn new(names: &'a Names) -> Pass<'a> {
+    fn new(names: &'a Names, reservoir: usize) -> Pass<'a> {
         let theme_ids: Vec<String> = names.themes.keys().cloned().collect();
         let mut p = Pass {
             names,
             n: 0,
+            score_totals: vec![ZERO; SCORES.len()],
             linked: 0,
             overall: ZERO,
-            indicators: ModelAcc::new(V1_PREDICTORS.len() + 1, 1),
-            themes: ModelAcc::new(theme_ids.len() + 1, 2),
+            indicators: ModelAcc::new(V1_PREDICTORS.len() + 1, 1, reservoir),
+            themes: ModelAcc::new(theme_ids.len() + 1, 2, reservoir),
             theme_ids,
-            ops: ModelAcc::new(OPS_PREDICTORS.len() + 1, 3),
+            ops: ModelAcc::new(OPS_PREDICTORS.len() + 1, 3, reservoir),
             features: Vec::new(),
             feature_index: HashMap::new(),
             overall_features: Vec::new(),
@@ -620,15 +904,20 @@ impl<'a> Pass<'a> {
         i
     }
 
-    fn add(&mut self, r: &InsightRow, def: Option<&SurveyDefinition>) {
-        let Some(trust) = r.trust_positive else {
-            return;
-        };
-        self.n += 1;
-        self.linked += u64::from(r.linked);
-        let y = if trust { 1.0 } else { 0.0 };
-        self.overall.n += 1;
-        self.overall.positive += u64::from(trust);
+    /// Adds one response. Its trust answer (`r.trust_positive`, already `None` when its survey's trust does not
+    /// count) is the outcome of the models and the operations tables; the barriers' scores and the causes' features
+    /// count every response that answers them.
+    fn add(&mut self, r: &InsightRow, def: Option<&SurveyDefinition>, own_trust: Option<bool>) {
+        let trust = r.trust_positive;
+        if let Some(t) = trust {
+            self.n += 1;
+            self.linked += u64::from(r.linked);
+            self.overall.n += 1;
+            self.overall.positive += u64::from(t);
+        }
+        let y = trust.map(|t| if t { 1.0 } else { 0.0 });
+        let mut scores: Vec<Option<bool>> = vec![None; SCORES.len()];
+        scores[0] = trust;
         let answers: Value = serde_json::from_str(&r.answers).unwrap_or(Value::Null);
         let enrichment: Option<Value> = r
             .enrichment
@@ -647,13 +936,22 @@ impl<'a> Pass<'a> {
                     }
                 }
             }
-            let mut row: Vec<Option<f64>> = self
-                .theme_ids
-                .iter()
-                .map(|id| Some(f64::from(u8::from(mentioned.contains(&id.as_str())))))
+            let labels: Vec<&str> = enr
+                .values()
+                .filter_map(|v| v["sentiment"]["label"].as_str())
                 .collect();
-            row.push(Some(y));
-            self.themes.add(&row);
+            if !labels.is_empty() {
+                scores[SCORES.len() - 1] = Some(labels.contains(&"negative"));
+            }
+            if let Some(y) = y {
+                let mut row: Vec<Option<f64>> = self
+                    .theme_ids
+                    .iter()
+                    .map(|id| Some(f64::from(u8::from(mentioned.contains(&id.as_str())))))
+                    .collect();
+                row.push(Some(y));
+                self.themes.add(&row);
+            }
             for id in &self.theme_ids {
                 let i = self.feature_index[&format!("theme:{id}")];
                 known.push((i, mentioned.contains(&id.as_str())));
@@ -669,18 +967,22 @@ impl<'a> Pass<'a> {
                     .and_then(Value::as_f64)
             };
             if def.template == TemplateKind::A11V1 {
-                let mut row: Vec<Option<f64>> = V1_PREDICTORS.iter().map(|&r| answer(r)).collect();
-                row.push(Some(y));
-                self.indicators.add(&row);
-                for role in V1_PREDICTORS {
+                if let Some(y) = own_trust.map(|t| if t { 1.0 } else { 0.0 }) {
+                    let mut row: Vec<Option<f64>> =
+                        V1_PREDICTORS.iter().map(|&r| answer(r)).collect();
+                    row.push(Some(y));
+                    self.indicators.add(&row);
+                }
+                for (i, role) in V1_PREDICTORS.into_iter().enumerate() {
                     if let Some(v) = answer(role) {
+                        scores[1 + i] = Some(v >= 4.0);
                         let i = self.feature_index[&format!("low:{}", role.key())];
                         known.push((i, v <= 2.0));
                     }
                 }
             }
             if let Some(q) = def.question_with_role(A11Role::WentBadly)
-                && !trust
+                && trust == Some(false)
             {
                 let chosen: Vec<&str> = answers
                     .get(&q.id)
@@ -738,15 +1040,17 @@ impl<'a> Pass<'a> {
         let contacts = r.contacts.unwrap_or(0);
         if r.linked {
             let flag = |b: bool| Some(f64::from(u8::from(b)));
-            self.ops.add(&[
-                flag(call.is_some_and(|w| w >= LONG_CALL_WAIT)),
-                flag(office.is_some_and(|w| w >= LONG_OFFICE_WAIT)),
-                flag(r.transfers.is_some_and(|t| t >= 1.0)),
-                flag(asked >= 1.0),
-                flag(contacts >= 3),
-                flag(days.is_some_and(|d| d >= SLOW_DECISION_DAYS)),
-                Some(y),
-            ]);
+            if y.is_some() {
+                self.ops.add(&[
+                    flag(call.is_some_and(|w| w >= LONG_CALL_WAIT)),
+                    flag(office.is_some_and(|w| w >= LONG_OFFICE_WAIT)),
+                    flag(r.transfers.is_some_and(|t| t >= 1.0)),
+                    flag(asked >= 1.0),
+                    flag(contacts >= 3),
+                    flag(days.is_some_and(|d| d >= SLOW_DECISION_DAYS)),
+                    y,
+                ]);
+            }
             let fi = |s: &Self, c: &str| s.feature_index[c];
             if let Some(w) = call {
                 known.push((fi(self, "ops:long_call_wait"), w >= LONG_CALL_WAIT));
@@ -764,9 +1068,9 @@ impl<'a> Pass<'a> {
                 known.push((fi(self, "ops:slow_decision"), d >= SLOW_DECISION_DAYS));
             }
             let mut put = |key: &str, b: usize| {
-                if let Some(v) = self.buckets.get_mut(key) {
+                if let (Some(v), Some(t)) = (self.buckets.get_mut(key), trust) {
                     v[b].n += 1;
-                    v[b].positive += u64::from(trust);
+                    v[b].positive += u64::from(t);
                 }
             };
             put(
@@ -802,20 +1106,30 @@ impl<'a> Pass<'a> {
         ]);
         for key in characteristics {
             let s = self.segments.entry(key).or_insert_with(|| SegAcc {
-                count: ZERO,
+                scores: vec![ZERO; SCORES.len()],
                 features: vec![(0, 0); width],
             });
-            s.count.n += 1;
-            s.count.positive += u64::from(trust);
+            for (c, v) in s.scores.iter_mut().zip(&scores) {
+                if let Some(v) = v {
+                    c.n += 1;
+                    c.positive += u64::from(*v);
+                }
+            }
             for &(i, v) in &known {
                 s.features[i].0 += u64::from(v);
                 s.features[i].1 += 1;
             }
         }
-        if let Some(t) = r.touchpoint_id {
-            let c = self.touchpoints.entry(t).or_insert(ZERO);
+        if let (Some(tp), Some(t)) = (r.touchpoint_id, trust) {
+            let c = self.touchpoints.entry(tp).or_insert(ZERO);
             c.n += 1;
-            c.positive += u64::from(trust);
+            c.positive += u64::from(t);
+        }
+        for (c, v) in self.score_totals.iter_mut().zip(&scores) {
+            if let Some(v) = v {
+                c.n += 1;
+                c.positive += u64::from(*v);
+            }
         }
     }
 
@@ -828,7 +1142,7 @@ impl<'a> Pass<'a> {
             .collect();
         models.push(model(
             "indicators",
-            "A-11 driver indicators (survey version 1, agreement 1 to 5)",
+            "A-11 driver indicators (version 1 surveys, agreement 1 to 5; the outcome is those surveys' own trust item, \"This interaction increased my confidence\", since version 2 asks no indicator on a scale)",
             &ind_names,
             (0..V1_PREDICTORS.len()).collect(),
             &self.indicators,
@@ -880,6 +1194,19 @@ impl<'a> Pass<'a> {
     }
 
     fn segments(&self) -> Result<SegmentsSnapshot, String> {
+        Ok(SegmentsSnapshot {
+            k: SmallCountRule::default().min_n,
+            alpha: ALPHA,
+            scores: (0..SCORES.len())
+                .map(|si| self.score_segments(si))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// Every segment against everyone else on score `si` of [`SCORES`], with the likely causes of each gap where
+    /// the group is worse off.
+    fn score_segments(&self, si: usize) -> Result<ScoreSegments, String> {
+        let (score_key, score_label, definition, higher_is_better) = SCORES[si];
         let k = SmallCountRule::default().min_n;
         let mut chars: Vec<Characteristic> = Vec::new();
         let mut labels: HashMap<(String, String), String> = HashMap::new();
@@ -917,9 +1244,10 @@ impl<'a> Pass<'a> {
                     labels.insert((ch.to_string(), v.clone()), label);
                     SegmentCell {
                         value: v.clone(),
-                        count: s.count,
+                        count: s.scores[si],
                     }
                 })
+                .filter(|c| c.count.n > 0)
                 .collect();
             chars.push(Characteristic {
                 name: ch.to_string(),
@@ -954,7 +1282,10 @@ impl<'a> Pass<'a> {
         for g in gaps.into_iter().flat_map(|c| c.segments) {
             let key = (g.characteristic.clone(), g.value.clone());
             let mut causes = Vec::new();
-            if g.significant {
+            let worse = g
+                .difference
+                .is_some_and(|d| if higher_is_better { d < 0.0 } else { d > 0.0 });
+            if g.significant && worse {
                 let seg = &self.segments[&key];
                 let counts: Vec<FeatureCounts> = self
                     .features
@@ -1034,18 +1365,26 @@ impl<'a> Pass<'a> {
                 causes,
             });
         }
-        Ok(SegmentsSnapshot {
-            k,
-            alpha: ALPHA,
+        Ok(ScoreSegments {
+            key: score_key.into(),
+            label: score_label.into(),
+            definition: definition.into(),
+            higher_is_better,
+            n: self.score_totals[si].n,
             characteristics,
             segments,
         })
     }
 
+    /// The operations snapshot of the pass's scope: `service` is the scope's service (`None`: the organization),
+    /// whose asked-again row, touchpoints and journeys (those naming it) are kept; deficits are against the
+    /// scope's own share.
     fn operations(
         &self,
         asked: &[heard_store::insight_rows::AskedAgainCount],
         volumes: &[heard_store::insight_rows::TouchpointVolume],
+        journeys: &[JourneyStages],
+        service: Option<Uuid>,
     ) -> OperationsSnapshot {
         let rule = SmallCountRule::default();
         let k = rule.min_n;
@@ -1087,6 +1426,7 @@ impl<'a> Pass<'a> {
             .collect();
         let mut asked_again: Vec<AskedAgainRow> = asked
             .iter()
+            .filter(|a| service.is_none() || a.service_id == service)
             .map(|a| AskedAgainRow {
                 service_id: a.service_id,
                 service: a
@@ -1152,6 +1492,43 @@ impl<'a> Pass<'a> {
         for (i, g) in gaps.iter_mut().enumerate() {
             g.rank = i as u64 + 1;
         }
+        let service_name = service.and_then(|s| self.names.services.get(&s));
+        let mut stage_gaps: Vec<StageGapRow> = Vec::new();
+        for j in journeys {
+            if service.is_some() && j.definition.service.as_ref() != service_name {
+                continue;
+            }
+            let Some(overall) = overall_share else { break };
+            for (i, st) in j.definition.stages.iter().enumerate() {
+                let c = j.trust[i];
+                if !rule.allows(c.n) {
+                    continue;
+                }
+                let share = c.positive as f64 / c.n as f64;
+                let deficit = overall - share;
+                let volume = j.people[i];
+                stage_gaps.push(StageGapRow {
+                    journey_id: j.id.clone(),
+                    journey: j.definition.name.clone(),
+                    stage: st.name.clone(),
+                    position: i as u64 + 1,
+                    n: c.n,
+                    share,
+                    deficit,
+                    volume,
+                    people_affected: (deficit.max(0.0) * volume as f64).round(),
+                    rank: 0,
+                });
+            }
+        }
+        stage_gaps.sort_by(|a, b| {
+            b.people_affected
+                .total_cmp(&a.people_affected)
+                .then(b.deficit.total_cmp(&a.deficit))
+        });
+        for (i, g) in stage_gaps.iter_mut().enumerate() {
+            g.rank = i as u64 + 1;
+        }
         OperationsSnapshot {
             k,
             n: self.n,
@@ -1160,6 +1537,7 @@ impl<'a> Pass<'a> {
             tables,
             asked_again,
             gaps,
+            stage_gaps,
         }
     }
 }
@@ -1367,6 +1745,63 @@ mod tests {
         assert_eq!(a.payload, b.payload);
         assert_ne!(a.dedupe_key, c.dedupe_key);
         assert_eq!(a.run_at, Some(DEBOUNCE_MS * 11));
+    }
+
+    #[test]
+    fn a_response_counts_at_its_persons_stage_then() {
+        let def: JourneyDefinition = serde_json::from_value(json!({"name": "Apply", "stages": [
+            {"name": "Started", "activities": ["application_started"]},
+            {"name": "Submitted", "activities": ["application_submitted"]},
+            {"name": "Decided", "activities": ["application_decided"]}
+        ]}))
+        .unwrap();
+        let journeys = vec![JourneyStages {
+            id: "apply".into(),
+            definition: def,
+            trust: vec![ZERO; 3],
+            people: vec![0; 3],
+        }];
+        let (v2, v1) = (Uuid::from_u128(2), Uuid::from_u128(1));
+        let counts = HashMap::from([(v2, true), (v1, false)]);
+        let row = |person: &str, activity: &str, at: i64, trust: Option<(Uuid, bool)>| LogRow {
+            id: Uuid::nil(),
+            source: heard_store::event_log::LogSource::Event,
+            activity: activity.into(),
+            occurred_at: at,
+            person_key: Some(person.into()),
+            reference_key: None,
+            channel: None,
+            touchpoint: None,
+            service: None,
+            step: None,
+            initiation: None,
+            survey_id: trust.map(|t| t.0),
+            trust_positive: trust.map(|t| t.1),
+        };
+        let from = 1_000;
+        let mut w = StageWalk::new(journeys, from, &counts);
+        for r in [
+            // a: started before the period (lookback), answers negatively while started, then submits and
+            // answers positively; a v1 survey's answer does not count.
+            row("a", "application_started", 10, None),
+            row("a", "survey_answered", 1_100, Some((v2, false))),
+            row("a", "application_submitted", 1_200, None),
+            row("a", "survey_answered", 1_300, Some((v2, true))),
+            row("a", "survey_answered", 1_400, Some((v1, false))),
+            // b: answers before any stage (not counted), then is decided; an answer before the period is left out.
+            row("b", "survey_answered", 900, Some((v2, false))),
+            row("b", "survey_answered", 1_050, Some((v2, true))),
+            row("b", "application_decided", 1_500, None),
+            row("b", "survey_answered", 1_600, Some((v2, false))),
+        ] {
+            w.add(&r);
+        }
+        let out = w.finish();
+        let j = &out[0];
+        let t: Vec<(u64, u64)> = j.trust.iter().map(|c| (c.positive, c.n)).collect();
+        assert_eq!(t, vec![(0, 1), (1, 1), (0, 1)]);
+        // Reached in the period: a's start was before it.
+        assert_eq!(j.people, vec![0, 1, 1]);
     }
 
     #[test]

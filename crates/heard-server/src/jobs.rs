@@ -89,6 +89,7 @@ impl JobRegistry {
             crate::insights::RefreshInsights,
         );
         r.register(heard_store::rollups::REBUILD_KIND, RebuildRollups);
+        r.register(heard_store::after_data::KIND, crate::after_data::AfterData);
         r
     }
 

@@ -5,9 +5,10 @@
 //! reads. A page never rebuilds the log: at tens of millions of events that is a job's work, not a request's.
 //!
 //! **When a journey is recomputed.** When its definition changes (the job is enqueued in the transaction that
-//! writes it); on a debounce after data arrives ([`data_arrived`]: the first item of an organization in a
-//! [`DEBOUNCE_MS`] window enqueues one job per journey and period, due at the window's end, deduplicated by the
-//! window, so a steady stream of items costs one recomputation per window); and when someone presses "Refresh now".
+//! writes it); on a debounce after data arrives (the commit of new data upserts one `data.arrived` job per
+//! organization and [`DEBOUNCE_MS`] window, whose handler, `crate::after_data`, enqueues one job per journey and
+//! period keyed by the window, so a steady stream of items costs one recomputation per window); and when someone
+//! presses "Refresh now".
 //!
 //! **The log.** [`push_row`] is the one place a stored row becomes an event of a journey's log: its case is the
 //! person key (rows of nobody known are left out, as in XES), its activity [`activity_of`] (the event type, with a
@@ -16,8 +17,6 @@
 //! (`Store::log_rows`).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use futures_util::TryStreamExt;
 use futures_util::future::BoxFuture;
@@ -39,7 +38,7 @@ pub const REFRESH_KIND: &str = "journeys.refresh";
 /// The snapshot kind journeys are stored under.
 pub const SNAPSHOT_KIND: &str = "journey";
 /// Arrivals within this window (ms) share one recomputation, run at the window's end: five minutes.
-pub const DEBOUNCE_MS: i64 = 300_000;
+pub const DEBOUNCE_MS: i64 = heard_store::after_data::DEBOUNCE_MS;
 /// The activities that are contacts with the organization, for repeat contacts.
 pub const CONTACT_ACTIVITIES: [&str; 3] = ["call", "chat", "office_visit"];
 /// Variants listed by name; the rest are counted together.
@@ -130,7 +129,39 @@ pub fn in_scope(journey: &JourneyDefinition, row: &LogRow) -> bool {
     }
 }
 
-/// Adds `row` to the log when it has a person; returns whether it did.
+/// Event types that are the agency acting, not the person contacting it: a decision, a request for a document,
+/// being asked again for information, a status change, a payment, a backlog count. A reminder or notice the
+/// agency sends is recorded as one of these (or as an outbound call or chat), never as a contact of the person.
+pub const AGENCY_ACTIVITIES: [&str; 6] = [
+    "application_decided",
+    "document_requested",
+    "information_asked_again",
+    "status_changed",
+    "payment_issued",
+    "backlog_snapshot",
+];
+
+/// The `initiation_method` values of a call or chat that the agency began (Amazon Connect's words, compared
+/// without regard to case): an outbound call, a callback the agency placed, a contact started by an API.
+pub const AGENCY_INITIATIONS: [&str; 4] = ["outbound", "callback", "api", "external_outbound"];
+
+/// Whether `row` is a contact the person made: a response, a signal, or an event that is not the agency's
+/// ([`AGENCY_ACTIVITIES`], or a call or chat whose `initiation_method` is one of [`AGENCY_INITIATIONS`]). Event
+/// types an organization declares itself count as the person's. Only these rows carry a channel in a journey's
+/// log, so channel switching and where journeys start count the person's own moves: a reminder the agency sent by
+/// email, then the person's call, is not a switch.
+pub fn person_initiated(row: &LogRow) -> bool {
+    if AGENCY_ACTIVITIES.contains(&row.activity.as_str()) {
+        return false;
+    }
+    !matches!(
+        (row.activity.as_str(), row.initiation.as_deref()),
+        ("call" | "chat", Some(m)) if AGENCY_INITIATIONS.iter().any(|a| a.eq_ignore_ascii_case(m))
+    )
+}
+
+/// Adds `row` to the log when it has a person; returns whether it did. Its channel is kept only when the person
+/// made the contact ([`person_initiated`]).
 pub fn push_row(b: &mut EventLogBuilder, row: &LogRow) -> bool {
     let Some(person) = row.person_key.as_deref() else {
         return false;
@@ -139,7 +170,7 @@ pub fn push_row(b: &mut EventLogBuilder, row: &LogRow) -> bool {
         person,
         &activity_of(row),
         row.occurred_at,
-        channel_of(row),
+        channel_of(row).filter(|_| person_initiated(row)),
         row.touchpoint.as_deref(),
     );
     true
@@ -275,51 +306,6 @@ pub async fn save_definition(
     }
     tx.commit().await?;
     Ok(outcome)
-}
-
-/// The debounce windows already enqueued by this process, per organization: only the first arrival of a window
-/// touches the database. (Per process by design: another instance enqueues too, and the dedupe key makes it one job.)
-static ENQUEUED_WINDOW: Mutex<Option<HashMap<OrgId, i64>>> = Mutex::new(None);
-
-/// Data arrived for `org` at `now`: makes sure each of its journeys is recomputed at the end of the current
-/// [`DEBOUNCE_MS`] window, for all time and the current quarter. Cheap when called for every item. A failure is
-/// logged, not returned: the data is stored already and the next arrival or a "Refresh now" catches up.
-pub async fn data_arrived(store: &Store, org: OrgId, now: i64) {
-    let window = now.div_euclid(DEBOUNCE_MS);
-    {
-        let mut seen = ENQUEUED_WINDOW.lock().unwrap_or_else(|e| e.into_inner());
-        let seen = seen.get_or_insert_with(HashMap::new);
-        if seen.get(&org) == Some(&window) {
-            return;
-        }
-        seen.insert(org, window);
-    }
-    let result = async {
-        let journeys = store.journeys(org).await?;
-        if journeys.is_empty() {
-            return Ok(());
-        }
-        let zone = store.org(org).await?.time_zone;
-        let due = (window + 1) * DEBOUNCE_MS;
-        let mut tx = store.begin().await?;
-        for j in &journeys {
-            for period in current_periods(&zone, now) {
-                tx.enqueue(refresh_job(
-                    org,
-                    &j.id,
-                    &period,
-                    &format!("window-{window}"),
-                    due,
-                ))
-                .await?;
-            }
-        }
-        tx.commit().await
-    }
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(org = %org, error = %e, "enqueuing journey refreshes failed");
-    }
 }
 
 /// Runs [`REFRESH_KIND`] jobs: payload `{"journey": id, "period": "" | "FY2027-Q1"}`. Reads the definition as it is
@@ -554,10 +540,41 @@ mod tests {
             touchpoint: None,
             service: None,
             step: Some("upload_documents".into()),
+            initiation: None,
+            survey_id: None,
+            trust_positive: None,
         };
         assert_eq!(activity_of(&row), "step_completed:upload_documents");
         row.activity = "call".into();
         assert_eq!(activity_of(&row), "call");
         assert_eq!(channel_of(&row), Some("phone"));
+    }
+
+    #[test]
+    fn only_the_persons_contacts_are_theirs() {
+        let mut row = LogRow {
+            id: uuid::Uuid::nil(),
+            source: heard_store::event_log::LogSource::Event,
+            activity: "call".into(),
+            occurred_at: 0,
+            person_key: Some("p".into()),
+            reference_key: None,
+            channel: None,
+            touchpoint: None,
+            service: None,
+            step: None,
+            initiation: Some("INBOUND".into()),
+            survey_id: None,
+            trust_positive: None,
+        };
+        assert!(person_initiated(&row));
+        row.initiation = Some("OUTBOUND".into());
+        assert!(!person_initiated(&row));
+        row.initiation = None;
+        assert!(person_initiated(&row));
+        row.activity = "document_requested".into();
+        assert!(!person_initiated(&row));
+        row.activity = "survey_answered".into();
+        assert!(person_initiated(&row));
     }
 }

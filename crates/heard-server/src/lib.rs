@@ -6,6 +6,7 @@
 //! `security`, including a strict Content-Security-Policy with no inline script or style.
 
 pub mod admin;
+pub mod after_data;
 pub mod amazon_connect;
 pub mod api;
 pub mod assets;

@@ -178,12 +178,8 @@ impl Pipeline {
         s: Submission,
         def: &SurveyDefinition,
     ) -> Result<Submitted, AppError> {
-        let org = s.org_id;
         let prepared = self.prepare(s, def)?;
         let submitted = store.submit(prepared).await?;
-        if !submitted.duplicate {
-            crate::insights::note_arrival(store, org).await;
-        }
         Ok(submitted)
     }
 }

@@ -544,10 +544,7 @@ async fn submit(
         keep_raw_text: p.org.keep_raw_text,
     };
     match state.pipeline.submit(&state.store, submission, def).await {
-        Ok(_) => {
-            crate::journeys::data_arrived(&state.store, p.org.id, heard_store::now_ms()).await;
-            Ok(Redirect::to(&thanks).into_response())
-        }
+        Ok(_) => Ok(Redirect::to(&thanks).into_response()),
         Err(AppError::IdempotencyKeyReused) => {
             // The form was sent before with other answers (the back button, then a change): those are kept, and
             // these are not silently dropped: the person is told, and offered a fresh form.

@@ -312,10 +312,7 @@ async fn submit(
             .is_some_and(|u| u.iter().any(|x| x == "crisis"))
     });
     match state.store.insert_form_signal(&signal, &extras).await {
-        Ok(_) => {
-            crate::journeys::data_arrived(&state.store, signal.org_id, now).await;
-            thanks(&state, &found, &lang, crisis, reply)
-        }
+        Ok(_) => thanks(&state, &found, &lang, crisis, reply),
         Err(heard_store::StoreError::IdempotencyKeyReused) => {
             // The back button, a change, and Send again: what was sent first is kept, and this is not silently
             // dropped: the person is told, and offered the form again with their words in it under a new key.

@@ -656,6 +656,11 @@ impl Store {
             add_to_rollups(&mut tx, org, items, &results).await?;
         }
         batch_work(&mut tx, org, &results, mark, jobs).await?;
+        // What follows new data (insights, journeys), in the data's commit (`after_data`).
+        if results.iter().any(|r| !r.duplicate) {
+            tx.enqueue(crate::after_data::job(org, crate::now_ms()))
+                .await?;
+        }
         tx.commit().await?;
         Ok(BulkOutcome::Committed(results))
     }

@@ -52,6 +52,14 @@ pub struct LogRow {
     /// The step of a `step_completed` event (its `step` attribute), when given: the journey pages tell a form's
     /// steps apart by it (`heard_server::journeys::activity_of`).
     pub step: Option<String>,
+    /// How a call or chat began (its `initiation_method` attribute, as sent: `INBOUND`, `OUTBOUND`, `CALLBACK`,
+    /// ...), when given: channel switching counts only contacts the person made
+    /// (`heard_server::journeys::person_initiated`).
+    pub initiation: Option<String>,
+    /// A response's survey, and whether its trust answer was positive (`None`: not a response, or not answered):
+    /// the insights job ranks journey stages by trust with them.
+    pub survey_id: Option<Uuid>,
+    pub trust_positive: Option<bool>,
 }
 
 /// The order rows come in.
@@ -88,6 +96,8 @@ struct Raw {
     service: Option<String>,
     src: i32,
     detail: Option<String>,
+    survey_id: Option<Uuid>,
+    trust_positive: Option<bool>,
 }
 
 fn sql(order: LogOrder) -> &'static str {
@@ -108,15 +118,17 @@ fn sql(order: LogOrder) -> &'static str {
                 "SELECT x.id AS id, x.type AS activity, x.occurred_at AS occurred_at, x.person_key AS person_key, \
                    x.reference_key AS reference_key, t.channel AS channel, \
                    t.name AS touchpoint, s.name AS service, 0 AS src, \
-                   CASE WHEN x.type = 'step_completed' THEN x.attributes END AS detail FROM events x {names} \
+                   CASE WHEN x.type IN ('step_completed', 'call', 'chat') THEN x.attributes END AS detail, \
+                   NULL AS survey_id, NULL AS trust_positive FROM events x {names} \
                  WHERE x.org_id = $1 AND x.occurred_at >= $2 AND x.occurred_at < $3{person} \
                  UNION ALL \
-                 SELECT x.id, '{SURVEY_ANSWERED}', x.submitted_at, x.person_key, NULL, x.channel, t.name, s.name, 1, NULL \
+                 SELECT x.id, '{SURVEY_ANSWERED}', x.submitted_at, x.person_key, NULL, x.channel, t.name, s.name, 1, NULL, \
+                   x.survey_id, x.trust_positive \
                  FROM responses x {names} \
                  WHERE x.org_id = $1 AND x.submitted_at >= $2 AND x.submitted_at < $3{person} \
                  UNION ALL \
                  SELECT x.id, '{FEEDBACK_GIVEN}', x.occurred_at, x.person_key, x.reference_key, t.channel, t.name, \
-                   s.name, 2, NULL FROM signals x {names} \
+                   s.name, 2, NULL, NULL, NULL FROM signals x {names} \
                  WHERE x.org_id = $1 AND x.occurred_at >= $2 AND x.occurred_at < $3{person} \
                  ORDER BY {by}"
             )
@@ -141,15 +153,21 @@ impl From<Raw> for LogRow {
             channel: r.channel,
             touchpoint: r.touchpoint.map(english),
             service: r.service.map(english),
-            step: r.detail.as_deref().and_then(step_of),
+            step: r.detail.as_deref().and_then(|d| attribute(d, "step")),
+            initiation: r
+                .detail
+                .as_deref()
+                .and_then(|d| attribute(d, "initiation_method")),
+            survey_id: r.survey_id,
+            trust_positive: r.trust_positive,
         }
     }
 }
 
-/// The `step` attribute of an event's stored attributes (a JSON object).
-fn step_of(attributes: &str) -> Option<String> {
+/// The text attribute `name` of an event's stored attributes (a JSON object).
+fn attribute(attributes: &str, name: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(attributes).ok()?;
-    v.get("step")?.as_str().map(str::to_string)
+    v.get(name)?.as_str().map(str::to_string)
 }
 
 /// A stored name (a `LocalizedText` as JSON) in English, or as stored when it is not one.

@@ -13,6 +13,7 @@ use heard_domain::voice::ProtectedExtras;
 use heard_domain::{ApiKeyId, OrgId, UserId};
 use uuid::Uuid;
 
+use crate::after_data::AfterDataTx;
 use crate::{Result, Store, StoreError, WritePool, on_pool};
 
 /// The outcome of one stored (or retried) item.
@@ -247,6 +248,18 @@ impl Store {
                     replay(id, &stored, &s.request_fingerprint)
                 });
             }
+            // What follows new data, in the data's commit (`after_data`).
+            let mut orgs: Vec<OrgId> = items
+                .iter()
+                .zip(&out)
+                .filter(|(_, r)| matches!(r, Ok(Ingested { duplicate: false, .. })))
+                .map(|((s, _), _)| s.org_id)
+                .collect();
+            orgs.sort_unstable_by_key(|o| *o.as_uuid());
+            orgs.dedup();
+            for org in orgs {
+                tx.data_arrived(org, crate::now_ms()).await?;
+            }
             tx.commit().await?;
             Ok(out)
         })
@@ -284,6 +297,18 @@ impl Store {
                         .fetch_one(&mut *tx).await?;
                     replay(id, &stored, &e.request_fingerprint)
                 });
+            }
+            // What follows new data, in the data's commit (`after_data`).
+            let mut orgs: Vec<OrgId> = items
+                .iter()
+                .zip(&out)
+                .filter(|(_, r)| matches!(r, Ok(Ingested { duplicate: false, .. })))
+                .map(|(e, _)| e.org_id)
+                .collect();
+            orgs.sort_unstable_by_key(|o| *o.as_uuid());
+            orgs.dedup();
+            for org in orgs {
+                tx.data_arrived(org, crate::now_ms()).await?;
             }
             tx.commit().await?;
             Ok(out)

@@ -6,6 +6,7 @@
 //! submissions share one durable commit, so a 2xx always means "on disk" without paying one fsync per response.
 
 pub mod accounts;
+pub mod after_data;
 pub mod amazon_connect;
 pub mod bulk;
 pub mod catalog;

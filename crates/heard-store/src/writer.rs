@@ -8,6 +8,7 @@ use heard_domain::response::NewResponse;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::after_data::AfterDataTx;
 use crate::rollups::RollupTx;
 use crate::{Backend, Result, StoreError, WritePool, on_pool};
 
@@ -202,9 +203,12 @@ pub(crate) async fn insert_batch(
         let mut orgs: Vec<heard_domain::OrgId> = stored.iter().map(|r| r.org_id).collect();
         orgs.sort_unstable_by_key(|o| *o.as_uuid());
         orgs.dedup();
+        let now = crate::now_ms();
         for org in orgs {
             let rows: Vec<&NewResponse> = stored.iter().copied().filter(|r| r.org_id == org).collect();
             tx.add_responses(org, &rows).await?;
+            // What follows new data (insights, journeys), in the data's commit (`after_data`).
+            tx.data_arrived(org, now).await?;
         }
         tx.commit().await?;
         Ok::<_, StoreError>(out)

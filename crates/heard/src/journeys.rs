@@ -929,6 +929,9 @@ mod tests {
             touchpoint: None,
             service: None,
             step: None,
+            initiation: None,
+            survey_id: None,
+            trust_positive: None,
         };
         assert_eq!(channel_of(&row("call", None)), Some("phone"));
         assert_eq!(

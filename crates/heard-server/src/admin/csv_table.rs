@@ -2,6 +2,11 @@
 //! figures) can be had as a file. A page answers `?format=csv&table=NAME` (or its own download route) with
 //! [`CsvTable`]: a header row, then rows of cells; text from people (labels, theme names) goes through
 //! [`CsvTable::text`] so a spreadsheet never runs it as a formula, and numbers are written as they are.
+//!
+//! **One rule for every download:** [`attachment`] starts the file with the UTF-8 byte-order mark
+//! (`crate::export::BOM`), so Excel on Windows reads "R²" and "sí" as written; no handler writes the mark itself.
+//! The one exception is the A-11 upload file (`attachment_for_upload`), which is not a table for people but the
+//! exact format Touchpoints' importer reads.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
@@ -55,8 +60,19 @@ impl CsvTable {
     }
 }
 
-/// `body` as a CSV attachment named `name` (ASCII; `.csv` included), for tables written elsewhere or streamed.
+/// `body` as a CSV attachment named `name` (ASCII; `.csv` included), for tables written elsewhere or streamed:
+/// the byte-order mark, then `body`.
 pub fn attachment(name: &str, body: Body) -> AppResult<Response> {
+    use futures_util::StreamExt;
+    let bom = futures_util::stream::once(async {
+        Ok::<_, axum::Error>(axum::body::Bytes::from_static(crate::export::BOM))
+    });
+    attachment_for_upload(name, Body::from_stream(bom.chain(body.into_data_stream())))
+}
+
+/// `body` as a CSV attachment written byte for byte, without the byte-order mark: only for a file another
+/// program reads (the A-11 upload file).
+pub fn attachment_for_upload(name: &str, body: Body) -> AppResult<Response> {
     let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(

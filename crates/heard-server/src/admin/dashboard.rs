@@ -196,14 +196,7 @@ pub async fn service_figures(
     // Trust is pooled only across surveys asking the same trust question: A-11 v2's when the service has a v2
     // survey (v1's "This interaction increased my confidence" is another question, on another scale), else v1's.
     // The other surveys' responses still count as responses.
-    let trust_template = if surveys
-        .iter()
-        .any(|s| s.draft.template == TemplateKind::A11V2)
-    {
-        TemplateKind::A11V2
-    } else {
-        TemplateKind::A11V1
-    };
+    let trust_template = TemplateKind::trust_template(surveys.iter().map(|s| s.draft.template));
     let mut all = quarter_days(state, org, None, Some(service.id), quarter).await?;
     let mut trust_left_out = false;
     for d in &mut all {
@@ -423,5 +416,5 @@ pub async fn a11_csv(
         .into_inner()
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let name = format!("a11-v2-{}-{}.csv", s.id, quarter);
-    super::csv_table::attachment(&name, body.into())
+    super::csv_table::attachment_for_upload(&name, body.into())
 }

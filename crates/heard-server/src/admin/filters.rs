@@ -22,16 +22,34 @@ pub fn date(s: Option<&str>, field: &str) -> AppResult<Option<NaiveDate>> {
 
 /// `from` and `to` (fields of those names) as local days of `zone`, both included, in UTC milliseconds:
 /// `[start of from, start of the day after to)`. A comment at 22:30 on September 30 in New York is found by a
-/// range ending September 30.
+/// range ending September 30. Every date-range filter (responses, signals, themes, events) reads its range here,
+/// so all refuse the same things alike: a day that is not `YYYY-MM-DD` (422 on that field), and `from` after `to`
+/// (422 `after_to` on `from`).
 pub fn local_days(
     zone: &Zone,
     from: &Option<String>,
     to: &Option<String>,
 ) -> AppResult<(Option<i64>, Option<i64>)> {
+    let (from, to) = (date(nonempty(from), "from")?, date(nonempty(to), "to")?);
+    if let (Some(f), Some(t)) = (from, to) {
+        check_order(f, t)?;
+    }
     Ok((
-        date(nonempty(from), "from")?.map(|d| zone.day_start_ms(d)),
-        date(nonempty(to), "to")?.map(|d| zone.days_ms(d, d).1),
+        from.map(|d| zone.day_start_ms(d)),
+        to.map(|d| zone.days_ms(d, d).1),
     ))
+}
+
+/// `from` on or before `to`; otherwise the field error `after_to` on `from`.
+pub fn check_order(from: chrono::NaiveDate, to: chrono::NaiveDate) -> AppResult<()> {
+    if from > to {
+        return Err(AppError::field(
+            "from",
+            "after_to",
+            "the first day must be on or before the last day",
+        ));
+    }
+    Ok(())
 }
 
 /// `positive`, `neutral` or `negative`; otherwise the field error `not_an_option` on `sentiment`.

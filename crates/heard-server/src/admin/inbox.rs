@@ -340,13 +340,7 @@ pub async fn events(
         to.checked_sub_days(Days::new(7 * (DEFAULT_WEEKS - 1)))
             .unwrap_or(to)
     });
-    if from > to {
-        return Err(AppError::field(
-            "from",
-            "after_to",
-            "the first day must be on or before the last day",
-        ));
-    }
+    filters::check_order(from, to)?;
     let weeks = local_weeks(&zone, from, to);
     if weeks.len() > MAX_WEEKS {
         return Err(AppError::field(

@@ -25,7 +25,6 @@ use super::csv_table::{CsvTable, attachment};
 use super::filters::{date, nonempty};
 use super::inbox::{self, InboxQuery, short_key};
 use crate::auth::{Analyst, Viewer};
-use crate::export::BOM;
 use crate::labels::intake as words;
 use crate::labels::sentiment_word;
 use crate::{AppError, AppResult, AppState};
@@ -196,10 +195,7 @@ pub async fn signals_csv(
                     return;
                 }
             };
-            let mut buf = Vec::with_capacity(64 * 1024);
-            if first {
-                buf.extend_from_slice(BOM);
-            }
+            let buf = Vec::with_capacity(64 * 1024);
             let mut w = csv::Writer::from_writer(buf);
             if first {
                 let _ = w.write_record(SIGNAL_COLUMNS);
@@ -222,13 +218,13 @@ pub async fn signals_csv(
     attachment("heard-signals.csv", Body::from_stream(stream))
 }
 
-/// A small table written in memory, starting with the byte-order mark every admin download starts with (Excel on
-/// Windows needs it to read "sí"); cells from people go through `CsvTable::text`.
+/// A small table written in memory (the byte-order mark is `attachment`'s); cells from people go through
+/// `CsvTable::text`.
 struct Table(csv::Writer<Vec<u8>>);
 
 impl Table {
     fn new<const N: usize>(header: [&str; N]) -> AppResult<Table> {
-        let mut t = Table(csv::Writer::from_writer(BOM.to_vec()));
+        let mut t = Table(csv::Writer::from_writer(Vec::new()));
         t.row(header)?;
         Ok(t)
     }

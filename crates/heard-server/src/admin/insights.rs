@@ -1,7 +1,11 @@
 //! Key drivers, barriers by customer characteristics, and operations beside experience (issue 18, items 3 to 5),
-//! for analysts and up. The pages read the newest snapshot the `insights.refresh` job stored for the chosen fiscal
-//! quarter (`crate::insights`), say when it was computed, from how many responses and for which period, and offer
-//! "Refresh now" (a job, due at once). Every table downloads as CSV (`?format=csv&table=NAME`).
+//! for every member (viewers included: they are aggregates, with small cells suppressed, like the dashboards;
+//! "Refresh now" is an analyst's). The pages read the newest snapshot the `insights.refresh` job stored for the
+//! chosen fiscal quarter (`?quarter=FY2026-Q1`; `period=` is accepted too) and scope (`?service=<id>`: one
+//! service's figures; absent: the organization's), say when it was computed, from how many responses and for
+//! which period, and offer "Refresh now" (a job, due at once). Every table downloads as CSV
+//! (`?format=csv&table=NAME`). The barriers page compares groups on one score (`?score=`, see
+//! `crate::insights::SCORES`; trust by default).
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,59 +17,124 @@ use serde::de::DeserializeOwned;
 
 use super::csv_table::CsvTable;
 use super::{base_ctx, page};
-use crate::auth::{AdminForm, Analyst};
+use crate::auth::{AdminForm, Analyst, Viewer};
 use crate::insights::{
-    DRIVERS, DriversSnapshot, OPERATIONS, OperationsSnapshot, SEGMENTS, SegmentsSnapshot,
-    refresh_now_job,
+    DRIVERS, DriversSnapshot, OPERATIONS, OperationsSnapshot, SCORES, SEGMENTS, ScoreSegments,
+    SegmentRow, SegmentsSnapshot, refresh_now_job,
 };
 use crate::{AppError, AppResult, AppState};
 
 #[derive(Debug, Deserialize, Default)]
 pub struct InsightQuery {
-    /// A fiscal quarter (`FY2026-Q1`); the current one when absent.
-    pub period: Option<String>,
+    /// A fiscal quarter (`FY2026-Q1`); the current one when absent. `period` is its older name.
+    #[serde(alias = "period")]
+    pub quarter: Option<String>,
+    /// A service's id: its figures only; the organization's when absent or empty.
+    pub service: Option<String>,
+    /// The barriers page's score (`trust` when absent).
+    pub score: Option<String>,
     pub format: Option<String>,
     pub table: Option<String>,
 }
 
-/// The quarter asked for, or the organization's current one.
-fn quarter(m: &Analyst, q: &InsightQuery) -> AppResult<FiscalQuarter> {
-    match q.period.as_deref().filter(|p| !p.is_empty()) {
-        Some(p) => {
-            FiscalQuarter::parse(p).map_err(|e| AppError::field("period", "invalid", e.message))
-        }
-        None => Ok(FiscalQuarter::containing_ms(
-            heard_store::now_ms(),
-            &m.org.time_zone,
-        )),
+/// The quarter asked for, or the organization's current one; a bad one is the 422 every page gives
+/// (`quarter`, `invalid_quarter`).
+fn quarter(m: &Viewer, q: &InsightQuery) -> AppResult<FiscalQuarter> {
+    crate::admin::dashboard::PeriodQuery {
+        quarter: q.quarter.clone(),
     }
+    .quarter(&m.org.time_zone)
 }
 
-/// The snapshot of `kind` for `quarter` and what every page says about it.
+/// The service asked for (one of the organization's), or `None` for the whole organization.
+async fn service_of(state: &AppState, m: &Viewer, q: &InsightQuery) -> AppResult<Scope> {
+    let services = state.store.services(m.org_id()).await?;
+    let chosen = match q
+        .service
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(s) => {
+            let id = uuid::Uuid::parse_str(s)
+                .ok()
+                .filter(|id| services.iter().any(|x| x.id.as_uuid() == id));
+            Some(id.ok_or_else(|| {
+                AppError::field(
+                    "service",
+                    "not_an_option",
+                    "service is the id of one of the organization's services",
+                )
+            })?)
+        }
+    };
+    let options = services
+        .iter()
+        .map(|s| context! { id => s.id.to_string(), name => s.name.get("en"), selected => Some(*s.id.as_uuid()) == chosen })
+        .collect();
+    let name = services
+        .iter()
+        .find(|s| Some(*s.id.as_uuid()) == chosen)
+        .map(|s| s.name.get("en").to_string());
+    Ok(Scope {
+        service: chosen,
+        name,
+        options,
+    })
+}
+
+/// The scope a page shows: one service, or the organization.
+struct Scope {
+    service: Option<uuid::Uuid>,
+    name: Option<String>,
+    /// Every service, for the select.
+    options: Vec<Value>,
+}
+
+/// The snapshot of `kind` for `quarter` and `service` (the organization's when `None`), and what every page says
+/// about it. A snapshot of an older shape reads as not computed yet (the next refresh replaces it).
 async fn snapshot<T: DeserializeOwned>(
     state: &AppState,
-    m: &Analyst,
+    m: &Viewer,
     kind: &str,
     quarter: FiscalQuarter,
+    scope: Scope,
 ) -> AppResult<(Option<T>, Value)> {
-    let snap = state
+    let service = scope.service;
+    let key = service
+        .map(crate::insights::service_scope)
+        .unwrap_or_default();
+    let mut snap = state
         .store
-        .insight_snapshot(m.org_id(), kind, "", &quarter.to_string())
+        .insight_snapshot(m.org_id(), kind, &key, &quarter.to_string())
         .await?;
-    let jobs_waiting = state
-        .store
-        .pending_jobs_of_kind(m.org_id(), crate::insights::REFRESH_KIND)
-        .await
-        .unwrap_or(0);
-    let result = match &snap {
-        Some(s) => Some(
-            serde_json::from_str::<T>(&s.result)
-                .map_err(|e| AppError::Internal(format!("{kind} snapshot: {e}")))?,
-        ),
+    // A refresh is on its way when one is queued, or when new data's `data.arrived` job will enqueue one.
+    let mut jobs_waiting = 0;
+    for kind in [crate::insights::REFRESH_KIND, heard_store::after_data::KIND] {
+        jobs_waiting += state
+            .store
+            .pending_jobs_of_kind(m.org_id(), kind)
+            .await
+            .unwrap_or(0);
+    }
+    let result = match snap.as_ref().map(|s| serde_json::from_str::<T>(&s.result)) {
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            tracing::warn!(org = %m.org_id(), kind, error = %e, "insight snapshot of an older shape");
+            snap = None;
+            None
+        }
         None => None,
     };
+    let service_param = service.map(|s| format!("&service={s}")).unwrap_or_default();
     let info = context! {
         period => quarter.to_string(),
+        service => service.map(|s| s.to_string()),
+        service_param => service_param,
+        service_name => scope.name,
+        services => scope.options,
+        trust_rule => heard_domain::survey::TemplateKind::TRUST_RULE,
         previous => quarter.previous().to_string(),
         next => quarter.next().to_string(),
         computed_at => snap.as_ref().map(|s| s.computed_at),
@@ -98,11 +167,12 @@ fn unknown_table(t: &str) -> AppError {
 /// Key drivers of trust.
 pub async fn drivers(
     State(state): State<AppState>,
-    m: Analyst,
+    m: Viewer,
     Query(q): Query<InsightQuery>,
 ) -> AppResult<Response> {
     let quarter = quarter(&m, &q)?;
-    let (snap, info) = snapshot::<DriversSnapshot>(&state, &m, DRIVERS, quarter).await?;
+    let scope = service_of(&state, &m, &q).await?;
+    let (snap, info) = snapshot::<DriversSnapshot>(&state, &m, DRIVERS, quarter, scope).await?;
     if let Some(table) = csv_of(&q) {
         let snap = snap.ok_or(AppError::NotFound)?;
         let model = snap
@@ -227,23 +297,44 @@ fn quadrant_words(q: &str) -> &'static str {
 /// Barriers by customer characteristics, and their likely causes.
 pub async fn segments(
     State(state): State<AppState>,
-    m: Analyst,
+    m: Viewer,
     Query(q): Query<InsightQuery>,
 ) -> AppResult<Response> {
     let quarter = quarter(&m, &q)?;
-    let (snap, info) = snapshot::<SegmentsSnapshot>(&state, &m, SEGMENTS, quarter).await?;
+    let scope = service_of(&state, &m, &q).await?;
+    let score_key = q
+        .score
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("trust");
+    if !SCORES.iter().any(|s| s.0 == score_key) {
+        return Err(AppError::field(
+            "score",
+            "not_an_option",
+            format!(
+                "score is one of {}",
+                SCORES.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    let (snap, info) = snapshot::<SegmentsSnapshot>(&state, &m, SEGMENTS, quarter, scope).await?;
+    let k = snap.as_ref().map(|s| s.k).unwrap_or(11);
+    let snap = snap.and_then(|s| s.scores.into_iter().find(|x| x.key == score_key));
+    let worse_off = |sc: &ScoreSegments, g: &SegmentRow| sc.worse_off(g);
     if let Some(table) = csv_of(&q) {
         let snap = snap.ok_or(AppError::NotFound)?;
         let t = match table {
             "segments" => {
                 let mut t = CsvTable::new([
                     "period",
+                    "score",
                     "characteristic",
                     "segment",
                     "segment_code",
                     "suppressed",
                     "n",
-                    "trust_positive",
+                    "counted",
                     "share",
                     "everyone_else_n",
                     "everyone_else_share",
@@ -255,6 +346,7 @@ pub async fn segments(
                 for s in &snap.segments {
                     t.row([
                         quarter.to_string(),
+                        snap.key.clone(),
                         s.characteristic.clone(),
                         CsvTable::text(&s.label),
                         CsvTable::text(&s.value),
@@ -275,6 +367,7 @@ pub async fn segments(
             "causes" => {
                 let mut t = CsvTable::new([
                     "period",
+                    "score",
                     "characteristic",
                     "segment",
                     "cause",
@@ -292,10 +385,11 @@ pub async fn segments(
                     "significant",
                 ])?;
                 // The gaps the page explains: significant and worse off than everyone else.
-                for s in snap.segments.iter().filter(|g| worse_off(g)) {
+                for s in snap.segments.iter().filter(|g| worse_off(&snap, g)) {
                     for c in &s.causes {
                         t.row([
                             quarter.to_string(),
+                            snap.key.clone(),
                             s.characteristic.clone(),
                             CsvTable::text(&s.label),
                             CsvTable::text(&c.label),
@@ -318,14 +412,21 @@ pub async fn segments(
             }
             other => return Err(unknown_table(other)),
         };
-        return t.into_response(&format!("segments-{table}-{quarter}.csv"));
+        return t.into_response(&format!("segments-{score_key}-{table}-{quarter}.csv"));
     }
-    let (characteristics, gaps, k) = match snap {
+    let score = snap.as_ref().map(|s| {
+        context! { key => s.key, label => s.label, definition => s.definition, higher_is_better => s.higher_is_better, n => s.n }
+    });
+    let scores: Vec<Value> = SCORES
+        .iter()
+        .map(|(key, label, _, _)| context! { key => key, label => label, selected => *key == score_key })
+        .collect();
+    let (characteristics, gaps) = match snap {
         Some(s) => {
             let gaps: Vec<Value> = s
                 .segments
                 .iter()
-                .filter(|g| worse_off(g))
+                .filter(|g| worse_off(&s, g))
                 .map(Value::from_serialize)
                 .collect();
             let chars: Vec<Value> = s
@@ -341,26 +442,28 @@ pub async fn segments(
                     context! { key => c.key, label => c.label, not_collected => c.not_collected, total_n => c.total_n, rows => rows }
                 })
                 .collect();
-            (chars, gaps, s.k)
+            (chars, gaps)
         }
-        None => (vec![], vec![], 11),
+        None => (vec![], vec![]),
     };
     Ok(page(
         &state,
         "insight_segments.html",
         base_ctx(&m, "segments"),
-        context! { info => info, characteristics => characteristics, gaps => gaps, k => k },
+        context! { info => info, characteristics => characteristics, gaps => gaps, k => k, score => score, scores => scores, score_key => score_key },
     ))
 }
 
 /// Trust beside operational data.
 pub async fn operations(
     State(state): State<AppState>,
-    m: Analyst,
+    m: Viewer,
     Query(q): Query<InsightQuery>,
 ) -> AppResult<Response> {
     let quarter = quarter(&m, &q)?;
-    let (snap, info) = snapshot::<OperationsSnapshot>(&state, &m, OPERATIONS, quarter).await?;
+    let scope = service_of(&state, &m, &q).await?;
+    let (snap, info) =
+        snapshot::<OperationsSnapshot>(&state, &m, OPERATIONS, quarter, scope).await?;
     if let Some(table) = csv_of(&q) {
         let snap = snap.ok_or(AppError::NotFound)?;
         let t = match table {
@@ -395,6 +498,37 @@ pub async fn operations(
                         g.rank.to_string(),
                         CsvTable::text(&g.touchpoint),
                         CsvTable::text(&g.service),
+                        g.n.to_string(),
+                        format!("{:.4}", g.share),
+                        format!("{:.4}", g.deficit),
+                        g.volume.to_string(),
+                        format!("{:.0}", g.people_affected),
+                    ])?;
+                }
+                t
+            }
+            "stage_gaps" => {
+                let mut t = CsvTable::new([
+                    "period",
+                    "rank",
+                    "journey",
+                    "journey_id",
+                    "stage",
+                    "stage_position",
+                    "responses",
+                    "trust_share",
+                    "trust_deficit",
+                    "people_reached",
+                    "people_affected",
+                ])?;
+                for g in &snap.stage_gaps {
+                    t.row([
+                        quarter.to_string(),
+                        g.rank.to_string(),
+                        CsvTable::text(&g.journey),
+                        g.journey_id.clone(),
+                        CsvTable::text(&g.stage),
+                        g.position.to_string(),
                         g.n.to_string(),
                         format!("{:.4}", g.share),
                         format!("{:.4}", g.deficit),
@@ -452,8 +586,23 @@ pub async fn refresh(
     m: Analyst,
     AdminForm(f): AdminForm,
 ) -> AppResult<Response> {
-    let quarter = FiscalQuarter::parse(f.get("period"))
-        .map_err(|e| AppError::field("period", "invalid", e.message))?;
+    // `quarter` (the pages' name), or `period` (its older name).
+    let raw = match f.get("quarter") {
+        "" => f.get("period"),
+        q => q,
+    };
+    let quarter = FiscalQuarter::parse(raw)?;
+    let m = m.as_viewer();
+    let service = service_of(
+        &state,
+        &m,
+        &InsightQuery {
+            service: Some(f.get("service").to_string()),
+            ..InsightQuery::default()
+        },
+    )
+    .await?
+    .service;
     // The form's "back": which page to return to.
     let back = match f.get("back") {
         b @ ("drivers" | "segments" | "operations") => b,
@@ -470,10 +619,10 @@ pub async fn refresh(
         .enqueue(refresh_now_job(m.org_id(), quarter, heard_store::now_ms()))
         .await?;
     tracing::info!(org = %m.org_id(), period = %quarter, "insights refresh asked for");
-    Ok(Redirect::to(&format!("/admin/o/{}/{back}?period={quarter}", m.org_id())).into_response())
-}
-
-/// A gap the segments page explains with likely causes: significant, and the group worse off than everyone else.
-fn worse_off(g: &crate::insights::SegmentRow) -> bool {
-    g.significant && g.difference.is_some_and(|d| d < 0.0)
+    Ok(Redirect::to(&format!(
+        "/admin/o/{}/{back}?quarter={quarter}{}",
+        m.org_id(),
+        service.map(|s| format!("&service={s}")).unwrap_or_default()
+    ))
+    .into_response())
 }

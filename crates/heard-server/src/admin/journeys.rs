@@ -117,7 +117,8 @@ pub async fn list(State(state): State<AppState>, m: Viewer) -> AppResult<Respons
         &state,
         "journeys.html",
         base_ctx(&m, "journeys"),
-        context! { journeys => rows, defaults => j::default_journeys().into_iter().map(|(id, d)| context!{ id => id, name => d.name }).collect::<Vec<_>>() },
+        // Only the standard journeys not added yet (by id) are offered.
+        context! { journeys => rows, defaults => j::default_journeys().into_iter().filter(|(id, _)| !stored.iter().any(|s| &s.id == id)).map(|(id, d)| context!{ id => id, name => d.name }).collect::<Vec<_>>() },
     ))
 }
 

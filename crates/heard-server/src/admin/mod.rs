@@ -190,6 +190,7 @@ pub fn base_ctx<R: MinRole>(m: &Member<R>, section: &str) -> Value {
         me => context! { name => m.me.user.name, email => m.me.user.email, is_operator => m.me.user.is_operator },
         org => context! { id => m.org.id.to_string(), name => m.org.name, slug => m.org.slug, time_zone => m.org.time_zone.name() },
         role => m.role.key(), can_edit => m.role >= Role::Analyst, is_admin => m.role >= Role::Admin,
+        trust_rule => heard_domain::survey::TemplateKind::TRUST_RULE,
         csrf => m.me.csrf, section => section,
     }
 }

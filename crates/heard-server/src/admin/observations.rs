@@ -220,10 +220,7 @@ pub async fn submit(
     };
     let (signal, extras) = state.pipeline.prepare_form_signal(org, parsed, now);
     match state.store.insert_form_signal(&signal, &extras).await {
-        Ok(_) => {
-            crate::journeys::data_arrived(&state.store, org, now).await;
-            Ok(Redirect::to(&format!("/admin/o/{org}/observations?sent=1")).into_response())
-        }
+        Ok(_) => Ok(Redirect::to(&format!("/admin/o/{org}/observations?sent=1")).into_response()),
         Err(heard_store::StoreError::IdempotencyKeyReused) => {
             let mut again = form.clone();
             again.0.retain(|(k, _)| k != "token");

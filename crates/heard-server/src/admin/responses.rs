@@ -317,10 +317,7 @@ pub async fn export(
                     return;
                 }
             };
-            let mut buf = Vec::with_capacity(128 * 1024);
-            if first {
-                buf.extend_from_slice(crate::export::BOM);
-            }
+            let buf = Vec::with_capacity(128 * 1024);
             let mut w = csv::Writer::from_writer(buf);
             if first {
                 let _ = w.write_record(exporter.header());

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::csv_table::CsvTable;
 use super::dashboard::{self, PeriodQuery};
 use super::{base_ctx, page};
-use crate::auth::{Analyst, Viewer};
+use crate::auth::Viewer;
 use crate::{AppError, AppResult, AppState};
 
 /// Trust answers and positive ones, and responses, of one cell in one quarter.
@@ -154,14 +154,7 @@ pub fn row(
 
 /// The trust template a service's trust figure pools (as on its dashboard): A-11 v2 when it has a v2 survey.
 fn trust_template(surveys: &[heard_store::Survey]) -> TemplateKind {
-    if surveys
-        .iter()
-        .any(|s| s.draft.template == TemplateKind::A11V2)
-    {
-        TemplateKind::A11V2
-    } else {
-        TemplateKind::A11V1
-    }
+    TemplateKind::trust_template(surveys.iter().map(|s| s.draft.template))
 }
 
 #[derive(Default)]
@@ -401,10 +394,9 @@ pub struct CsvQuery {
 /// The page's tables as CSV: `table=figures` (default) or `table=collection`.
 pub async fn csv(
     State(state): State<AppState>,
-    m: Analyst,
+    viewer: Viewer,
     Query(q): Query<CsvQuery>,
 ) -> AppResult<Response> {
-    let viewer = m.as_viewer();
     let quarter = PeriodQuery { quarter: q.quarter }.quarter(&viewer.org.time_zone)?;
     let f = compute(&state, &viewer, quarter).await?;
     let num = |x: Option<f64>| x.map(|v| format!("{v:.6}")).unwrap_or_default();

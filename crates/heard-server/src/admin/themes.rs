@@ -456,7 +456,7 @@ pub async fn explorer_csv(
     let zone = m.org.time_zone;
     let e = explore(&state, &m, &q).await?;
     let period = e.period_words(&zone);
-    let mut w = csv::Writer::from_writer(crate::export::BOM.to_vec());
+    let mut w = csv::Writer::from_writer(Vec::new());
     let cell = |x: Option<f64>| x.map(|x| format!("{x:.4}")).unwrap_or_default();
     let (name, result) = match nonempty(&q.table).unwrap_or("themes") {
         "themes" => {

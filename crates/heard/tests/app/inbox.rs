@@ -531,3 +531,30 @@ both_backends!(a_person_timeline_joins_channels_for_analysts_only, |app| {
             && home.contains(&format!("/admin/o/{org}/events\""))
     );
 });
+
+both_backends!(date_ranges_refuse_from_after_to, |app| {
+    let s = app.sign_in(&app.a.admin_email).await;
+    let org = app.a.org;
+    for path in [
+        format!("/admin/o/{org}/signals?from=2026-03-02&to=2026-03-01"),
+        format!("/admin/o/{org}/signals.csv?from=2026-03-02&to=2026-03-01"),
+        format!("/admin/o/{org}/responses?from=2026-03-02&to=2026-03-01"),
+        format!("/admin/o/{org}/search?q=wait&from=2026-03-02&to=2026-03-01"),
+        format!("/admin/o/{org}/events?from=2026-03-02&to=2026-03-01"),
+    ] {
+        let (status, body) = html(&app, &s, &path).await;
+        assert_eq!(status, 422, "{path}: {body}");
+        assert!(
+            body.contains("the first day must be on or before the last day"),
+            "{path}: {body}"
+        );
+    }
+    // The same day twice is a range of one day.
+    let (status, _) = html(
+        &app,
+        &s,
+        &format!("/admin/o/{org}/signals?from=2026-03-01&to=2026-03-01"),
+    )
+    .await;
+    assert_eq!(status, 200);
+});

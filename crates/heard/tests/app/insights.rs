@@ -62,7 +62,7 @@ async fn insights_on_demo_data(backend: Backend) {
     let quarter = FiscalQuarter::containing_ms(heard_store::now_ms(), &demo.time_zone);
     let period = quarter.to_string();
 
-    // Before the job runs, the pages say so and offer a refresh.
+    // Before the job runs, the pages say so and offer a refresh (`period=` is the older name of `quarter=`).
     let page = app
         .get(&s, &format!("/admin/o/{org}/drivers?period={period}"))
         .await;
@@ -77,7 +77,7 @@ async fn insights_on_demo_data(backend: Backend) {
         .post(
             &s,
             &format!("/admin/o/{org}/insights/refresh"),
-            &[("period", &period), ("back", "segments")],
+            &[("quarter", &period), ("back", "segments")],
         )
         .await;
     assert_eq!(r.status(), 303);
@@ -101,7 +101,7 @@ async fn insights_on_demo_data(backend: Backend) {
 
     // Key drivers: what happened to people ranks long waits and being asked again first.
     let html = app
-        .get(&s, &format!("/admin/o/{org}/drivers?period={period}"))
+        .get(&s, &format!("/admin/o/{org}/drivers?quarter={period}"))
         .await
         .text()
         .await
@@ -111,7 +111,7 @@ async fn insights_on_demo_data(backend: Backend) {
     let csv = app
         .get(
             &s,
-            &format!("/admin/o/{org}/drivers?period={period}&format=csv&table=operations"),
+            &format!("/admin/o/{org}/drivers?quarter={period}&format=csv&table=operations"),
         )
         .await
         .text()
@@ -137,7 +137,7 @@ async fn insights_on_demo_data(backend: Backend) {
     let csv = app
         .get(
             &s,
-            &format!("/admin/o/{org}/segments?period={period}&format=csv&table=segments"),
+            &format!("/admin/o/{org}/segments?quarter={period}&format=csv&table=segments"),
         )
         .await
         .text()
@@ -179,7 +179,7 @@ async fn insights_on_demo_data(backend: Backend) {
     let csv = app
         .get(
             &s,
-            &format!("/admin/o/{org}/segments?period={period}&format=csv&table=causes"),
+            &format!("/admin/o/{org}/segments?quarter={period}&format=csv&table=causes"),
         )
         .await
         .text()
@@ -198,7 +198,7 @@ async fn insights_on_demo_data(backend: Backend) {
         "{transferred:?}"
     );
     let html = app
-        .get(&s, &format!("/admin/o/{org}/segments?period={period}"))
+        .get(&s, &format!("/admin/o/{org}/segments?quarter={period}"))
         .await
         .text()
         .await
@@ -210,7 +210,7 @@ async fn insights_on_demo_data(backend: Backend) {
     let csv = app
         .get(
             &s,
-            &format!("/admin/o/{org}/operations?period={period}&format=csv&table=call_wait"),
+            &format!("/admin/o/{org}/operations?quarter={period}&format=csv&table=call_wait"),
         )
         .await
         .text()
@@ -228,7 +228,7 @@ async fn insights_on_demo_data(backend: Backend) {
         "{csv}"
     );
     let html = app
-        .get(&s, &format!("/admin/o/{org}/operations?period={period}"))
+        .get(&s, &format!("/admin/o/{org}/operations?quarter={period}"))
         .await
         .text()
         .await
@@ -236,11 +236,244 @@ async fn insights_on_demo_data(backend: Backend) {
     assert!(html.contains("Experience gaps, biggest first"));
     assert!(html.contains("Asked again for the same information"));
 
-    // Viewers do not see these pages; another organization's analysts get nothing.
+    // Another organization's analysts get nothing.
     let other = app
         .get(&s, &format!("/admin/o/{}/drivers", app.b.org))
         .await;
     assert_eq!(other.status(), 404);
+
+    // Trust is one rule, said on the pages: the insights count exactly the trust answers the A-11 statistics count.
+    assert!(html.contains("Trust: the answers to A-11"), "{html}");
+    let stats = app
+        .get(
+            &s,
+            &format!("/admin/o/{org}/statistics.csv?quarter={period}&table=figures"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let counted: u64 = csv_rows(&stats)
+        .iter()
+        .filter(|r| r["level"] == "service")
+        .map(|r| r["trust_answers"].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counted, snap.n as u64, "{stats}");
+
+    // Every CSV download starts with the byte-order mark ("R²" reads right in Excel).
+    let raw = app
+        .get(
+            &s,
+            &format!("/admin/o/{org}/drivers?quarter={period}&format=csv&table=operations"),
+        )
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(raw.starts_with(b"\xEF\xBB\xBF"), "no BOM");
+
+    // Per service: the job stored each service's snapshots, and the pages show one service's figures.
+    let services = app.store.services(org).await.unwrap();
+    let snap_service = services
+        .iter()
+        .find(|x| x.name.get("en").contains("SNAP"))
+        .expect("the demo's SNAP service");
+    let sid = snap_service.id.to_string();
+    let scoped = app
+        .store
+        .insight_snapshot(org, "segments", &format!("service:{sid}"), &period)
+        .await
+        .unwrap()
+        .expect("the service's segments snapshot");
+    assert!(
+        scoped.n > 0 && scoped.n < snap.n,
+        "{} of {}",
+        scoped.n,
+        snap.n
+    );
+    for page in ["drivers", "segments", "operations"] {
+        let r = app
+            .get(
+                &s,
+                &format!("/admin/o/{org}/{page}?quarter={period}&service={sid}"),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{page}");
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<option value=\"{sid}\" selected>")),
+            "{page}"
+        );
+    }
+    let csv = app
+        .get(
+            &s,
+            &format!("/admin/o/{org}/operations?quarter={period}&service={sid}&format=csv&table=asked_again_rate"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows = csv_rows(&csv);
+    assert_eq!(rows.len(), 1, "only the service's own row: {csv}");
+
+    // A service with no response in the quarter gets empty figures, never an error.
+    let empty = app
+        .store
+        .create_service(
+            org,
+            &heard_domain::LocalizedText::en_only("Quiet service"),
+            &heard_domain::LocalizedText::en_only(""),
+            heard_store::now_ms(),
+        )
+        .await
+        .unwrap();
+    heard_server::insights::refresh(&app.store, org, quarter, heard_store::now_ms())
+        .await
+        .unwrap();
+    for page in ["drivers", "segments", "operations"] {
+        let r = app
+            .get(
+                &s,
+                &format!(
+                    "/admin/o/{org}/{page}?quarter={period}&service={}",
+                    empty.id
+                ),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{page}");
+        assert!(
+            !r.text().await.unwrap().contains("Not computed yet"),
+            "{page}"
+        );
+    }
+
+    // Experience gaps per journey stage (the demo has the standard journeys), ranked by people affected.
+    let csv = app
+        .get(
+            &s,
+            &format!("/admin/o/{org}/operations?quarter={period}&format=csv&table=stage_gaps"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let stages = csv_rows(&csv);
+    assert!(!stages.is_empty(), "stage gaps: {csv}");
+    let affected: Vec<f64> = stages
+        .iter()
+        .map(|r| r["people_affected"].parse().unwrap())
+        .collect();
+    assert!(affected.windows(2).all(|w| w[0] >= w[1]), "{csv}");
+    assert!(
+        stages
+            .iter()
+            .all(|r| r["responses"].parse::<u64>().unwrap() >= 11),
+        "{csv}"
+    );
+    let html = app
+        .get(&s, &format!("/admin/o/{org}/operations?quarter={period}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Experience gaps by journey stage"));
+
+    // Barriers on other scores: each A-11 v1 indicator and negative comments, tested and suppressed alike.
+    for score in ["ease", "employee", "negative_comments"] {
+        let csv = app
+            .get(
+                &s,
+                &format!("/admin/o/{org}/segments?quarter={period}&score={score}&format=csv&table=segments"),
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        let rows = csv_rows(&csv);
+        assert!(!rows.is_empty(), "{score}: {csv}");
+        assert!(rows.iter().all(|r| r["score"] == score), "{csv}");
+        assert!(
+            rows.iter().any(|r| !r["q_value"].is_empty()),
+            "{score}: some group is tested: {csv}"
+        );
+        for ch in ["language", "channel"] {
+            let hidden = rows
+                .iter()
+                .filter(|r| r["characteristic"] == ch && !r["suppressed"].is_empty())
+                .count();
+            assert_ne!(hidden, 1, "{score} {ch}");
+        }
+        let html = app
+            .get(
+                &s,
+                &format!("/admin/o/{org}/segments?quarter={period}&score={score}"),
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(&format!("<option value=\"{score}\" selected>")));
+    }
+
+    // Bad input: the field named, 422.
+    for (path, field) in [
+        (format!("/admin/o/{org}/segments?score=wellbeing"), "score"),
+        (format!("/admin/o/{org}/drivers?service=nope"), "service"),
+        (
+            format!("/admin/o/{org}/drivers?service={}", app.b.service.id),
+            "service",
+        ),
+        (
+            format!("/admin/o/{org}/operations?quarter=2026Q1"),
+            "quarter",
+        ),
+        (
+            format!("/admin/o/{org}/statistics?quarter=2026Q1"),
+            "quarter",
+        ),
+        (
+            format!("/admin/o/{org}/journeys/apply-for-a-benefit?quarter=2026Q1"),
+            "quarter",
+        ),
+    ] {
+        let r = app.get(&s, &path).await;
+        assert_eq!(r.status(), 422, "{path}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(field), "{path}: {body}");
+    }
+
+    // Viewers see every aggregate page and its tables (suppressed as for everyone), but cannot refresh.
+    let viewer = app.store.user_by_email(&app.b.admin_email).await.unwrap();
+    app.store
+        .set_membership(org, viewer.id, Role::Viewer, heard_store::now_ms())
+        .await
+        .unwrap();
+    let v = app.sign_in(&app.b.admin_email).await;
+    for path in [
+        format!("/admin/o/{org}/drivers?quarter={period}"),
+        format!("/admin/o/{org}/segments?quarter={period}&format=csv&table=segments"),
+        format!("/admin/o/{org}/operations?quarter={period}&format=csv&table=gaps"),
+        format!("/admin/o/{org}/statistics.csv?quarter={period}"),
+        format!("/admin/o/{org}/journeys/apply-for-a-benefit"),
+    ] {
+        assert_eq!(app.get(&v, &path).await.status(), 200, "{path}");
+    }
+    let html = app
+        .get(&v, &format!("/admin/o/{org}/segments?quarter={period}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("Refresh now"));
+    let r = app
+        .post(
+            &v,
+            &format!("/admin/o/{org}/insights/refresh"),
+            &[("quarter", &period), ("back", "segments")],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

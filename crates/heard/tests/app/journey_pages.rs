@@ -218,6 +218,39 @@ both_backends!(definitions_round_trip_and_are_validated, |app| {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
+    // The data's commits upserted one `data.arrived` job for the window (in the same transaction as the data),
+    // due at the window's end; when it runs, it enqueues the recomputations.
+    let arrived: Vec<_> = app
+        .store
+        .jobs_in_state(app.a.org, JobState::Queued, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.kind == heard_store::after_data::KIND)
+        .collect();
+    assert_eq!(arrived.len(), 1, "{arrived:?}");
+    assert_eq!(arrived[0].run_at % j::DEBOUNCE_MS, 0);
+    assert_eq!(queued_refreshes(&app, app.a.org).await.len(), before);
+    let claimed = app
+        .store
+        .claim_jobs(
+            &[heard_store::after_data::KIND],
+            10,
+            60_000,
+            arrived[0].run_at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    use heard_server::jobs::JobHandler;
+    for _ in 0..2 {
+        // Run twice (at-least-once delivery): the second run enqueues nothing more.
+        heard_server::after_data::AfterData
+            .run(&app.store, &claimed[0])
+            .await
+            .unwrap();
+    }
+    assert!(app.store.complete_job(&claimed[0]).await.unwrap());
     let after = queued_refreshes(&app, app.a.org).await;
     assert_eq!(after.len(), before + 4, "two journeys × two periods, once");
     assert!(
@@ -225,6 +258,15 @@ both_backends!(definitions_round_trip_and_are_validated, |app| {
             || x.dedupe_key.as_deref().unwrap().contains("changed")),
         "{after:?}"
     );
+    let insights: Vec<_> = app
+        .store
+        .jobs_in_state(app.a.org, JobState::Queued, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.kind == heard_server::insights::REFRESH_KIND)
+        .collect();
+    assert_eq!(insights.len(), 1, "{insights:?}");
     // The debounced jobs wait for their window; the others run now.
     let ran = worker(&app).run_pending_once().await.unwrap();
     assert_eq!(ran, 4);
@@ -494,3 +536,80 @@ async fn demo_journey_page_sqlite() {
 async fn demo_journey_page_postgres() {
     demo_journey_page(Backend::Postgres).await;
 }
+
+both_backends!(channel_switching_counts_the_persons_own_contacts, |app| {
+    // A person chats, the agency calls them back (outbound) and asks for a document at the web touchpoint, the
+    // person chats again and then visits an office: one switch (chat to office), not four.
+    let key = crate::inbox::api_key(&app, &app.a).await;
+    let service = app.a.service.id.to_string();
+    let web = app.a.touchpoint.id.to_string();
+    let p = json!({"email": "switch@example.gov"});
+    let ev = |id: &str, ty: &str, at: &str| json!({"external_id": id, "type": ty, "occurred_at": at, "person": p, "service_id": service});
+    let mut items = vec![
+        ev("c1", "chat", "2026-10-01T09:00:00Z"),
+        ev("c2", "call", "2026-10-01T10:00:00Z"),
+        ev("c3", "document_requested", "2026-10-01T11:00:00Z"),
+        ev("c4", "chat", "2026-10-02T09:00:00Z"),
+        ev("c5", "office_visit", "2026-10-03T09:00:00Z"),
+    ];
+    items[0]["attributes"] = json!({"initiation_method": "INBOUND"});
+    items[1]["attributes"] = json!({"initiation_method": "OUTBOUND"});
+    items[2]["touchpoint_id"] = json!(web);
+    crate::inbox::send(&app, &key, "/api/v1/events", json!(items)).await;
+    let rows: Vec<_> = app
+        .store
+        .log_rows(
+            app.a.org,
+            heard_store::event_log::LogQuery {
+                from: 0,
+                to: i64::MAX,
+                order: heard_store::event_log::LogOrder::Person,
+            },
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[1].initiation.as_deref(), Some("OUTBOUND"));
+    assert!(
+        rows[2].channel.is_some(),
+        "the web touchpoint has a channel"
+    );
+    let mut b = heard_insight::journeys::EventLogBuilder::new();
+    for r in &rows {
+        assert!(j::push_row(&mut b, r));
+    }
+    let sw = b.build().channel_switching();
+    assert_eq!((sw.cases, sw.cases_switching, sw.switches), (1, 1, 1));
+    assert_eq!(
+        sw.pairs,
+        vec![("live_chat".to_string(), "in_person".to_string(), 1)]
+    );
+});
+
+both_backends!(standard_journeys_are_offered_only_when_missing, |app| {
+    let s = app.sign_in(&app.a.admin_email).await;
+    let list = format!("/admin/o/{}/journeys", app.a.org);
+    // One standard journey added already: only the other is offered.
+    let zone = app.store.org(app.a.org).await.unwrap().time_zone;
+    let (id, def) = j::default_journeys().into_iter().next().unwrap();
+    assert_eq!(id, "apply-for-a-benefit");
+    j::save_definition(&app.store, app.a.org, &zone, &id, &def)
+        .await
+        .unwrap();
+    let html = app.get(&s, &list).await.text().await.unwrap();
+    assert!(
+        html.contains("you do not have yet: SNAP application form."),
+        "{html}"
+    );
+    let r = app
+        .post(
+            &s,
+            &format!("/admin/o/{}/journeys/defaults", app.a.org),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let html = app.get(&s, &list).await.text().await.unwrap();
+    assert!(!html.contains("Add the standard journeys"), "{html}");
+});
