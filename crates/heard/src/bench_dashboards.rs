@@ -160,26 +160,59 @@ async fn agency(store: &Store) -> Result<Agency> {
     })
 }
 
-/// The count written so far of `what`, kept in the data directory.
-fn progress(dir: &std::path::Path) -> (u64, u64) {
-    std::fs::read_to_string(dir.join("bench-progress.json"))
-        .ok()
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        .map(|v| {
-            (
-                v["responses"].as_u64().unwrap_or(0),
-                v["events"].as_u64().unwrap_or(0),
-            )
-        })
-        .unwrap_or((0, 0))
+/// The responses and events written so far, and the totals the series is spread for (`--responses`, `--events`
+/// of the run that started it), kept in the data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Progress {
+    responses: u64,
+    events: u64,
+    plan_responses: u64,
+    plan_events: u64,
 }
 
-fn save_progress(dir: &std::path::Path, responses: u64, events: u64) -> Result<()> {
+fn progress(dir: &std::path::Path) -> Option<Progress> {
+    let v = std::fs::read_to_string(dir.join("bench-progress.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())?;
+    let responses = v["responses"].as_u64().unwrap_or(0);
+    let events = v["events"].as_u64().unwrap_or(0);
+    Some(Progress {
+        responses,
+        events,
+        plan_responses: v["plan_responses"].as_u64().unwrap_or(responses),
+        plan_events: v["plan_events"].as_u64().unwrap_or(events),
+    })
+}
+
+/// Written after each committed batch (a batch is durable when `bulk_write` returns), so a stopped build resumes
+/// at the next batch.
+fn save_progress(dir: &std::path::Path, p: &Progress) -> Result<()> {
+    let tmp = dir.join("bench-progress.json.tmp");
     std::fs::write(
-        dir.join("bench-progress.json"),
-        json!({"responses": responses, "events": events}).to_string(),
+        &tmp,
+        json!({"responses": p.responses, "events": p.events, "plan_responses": p.plan_responses,
+               "plan_events": p.plan_events})
+        .to_string(),
     )?;
+    std::fs::rename(tmp, dir.join("bench-progress.json"))?;
     Ok(())
+}
+
+/// The time of item `i` of `total` spread over `span` ms from `start`: in order (as real data arrives, so every
+/// time-ordered index is appended to, not written all over), each in its own slot at a jittered point.
+fn chronological(start: i64, span: i64, i: u64, total: u64, jitter: f64) -> i64 {
+    start + ((i as f64 + jitter) * span as f64 / total.max(1) as f64) as i64
+}
+
+/// One progress line: done of total, the rate of this run and the time left at that rate.
+fn report(what: &str, done: u64, total: u64, first: u64, started: Instant) {
+    let rate = (done - first) as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    let left = (total - done) as f64 / rate.max(1e-9);
+    eprintln!(
+        "{what}: {done} of {total} ({:.1}%), {rate:.0}/s, about {:.0} min left",
+        100.0 * done as f64 / total.max(1) as f64,
+        left / 60.0
+    );
 }
 
 async fn commit(store: &Store, org: OrgId, rows: BulkRows<'_>) -> Result<()> {
@@ -196,9 +229,40 @@ async fn generate(
     secret: &[u8; 32],
 ) -> Result<()> {
     let pipeline = Pipeline::new(secret);
-    let (mut done_r, mut done_e) = progress(&args.data);
+    let mut prog = progress(&args.data).unwrap_or(Progress {
+        responses: 0,
+        events: 0,
+        plan_responses: args.responses,
+        plan_events: args.events,
+    });
+    // Times are spread in order over the planned totals: a directory is grown only to the totals it was planned for.
+    for (what, done, plan, want) in [
+        (
+            "responses",
+            prog.responses,
+            prog.plan_responses,
+            args.responses,
+        ),
+        ("events", prog.events, prog.plan_events, args.events),
+    ] {
+        if want != plan && !(done == 0 && want > 0) && want > done {
+            bail!(
+                "{} holds {done} {what} of a series planned for {plan}; use --{what} {plan} (or less, to reuse it), or \
+                 a new --data directory for {want}",
+                args.data.display()
+            );
+        }
+    }
+    if prog.responses == 0 {
+        prog.plan_responses = args.responses;
+    }
+    if prog.events == 0 {
+        prog.plan_events = args.events;
+    }
     let span = WEEKS * 7 * DAY_MS;
+    let (mut done_r, mut done_e) = (prog.responses, prog.events);
     let started = Instant::now();
+    let first_r = done_r;
     while done_r < args.responses {
         let n = BATCH.min(args.responses - done_r);
         let mut rows = Vec::with_capacity(n as usize);
@@ -207,7 +271,7 @@ async fn generate(
             let (service, tps, survey) = &a.services[(r % 3) as usize];
             let tp = &tps[((r >> 8) % tps.len() as u64) as usize];
             // Trust: the second service and the phone are worse; a slow rise over the year.
-            let at = a.start_ms + (unit(mix(r)) * span as f64) as i64;
+            let at = chronological(a.start_ms, span, i, prog.plan_responses, unit(mix(r)));
             let mut p = 0.72 - if r % 3 == 1 { 0.12 } else { 0.0 }
                 + 0.05 * ((at - a.start_ms) as f64 / span as f64);
             if tp.channel == Channel::Phone {
@@ -249,12 +313,10 @@ async fn generate(
         }
         commit(store, a.org, BulkRows::Responses(&rows)).await?;
         done_r += n;
-        save_progress(&args.data, done_r, done_e)?;
+        prog.responses = done_r;
+        save_progress(&args.data, &prog)?;
         if done_r.is_multiple_of(200_000) || done_r == args.responses {
-            eprintln!(
-                "responses: {done_r} ({:.0}/s)",
-                done_r as f64 / started.elapsed().as_secs_f64()
-            );
+            report("responses", done_r, args.responses, first_r, started);
         }
     }
     let started = Instant::now();
@@ -266,7 +328,7 @@ async fn generate(
             let r = mix(i ^ 0xe0e0_e0e0);
             let (service, tps, _) = &a.services[(r % 3) as usize];
             let tp = &tps[((r >> 8) % tps.len() as u64) as usize];
-            let at = a.start_ms + (unit(mix(r)) * span as f64) as i64;
+            let at = chronological(a.start_ms, span, i, prog.plan_events, unit(mix(r)));
             // Waits are log-normal: a median of about 4 minutes, a long right tail.
             let u1 = unit(mix(r ^ 1)).max(1e-12);
             let u2 = unit(mix(r ^ 2));
@@ -298,12 +360,10 @@ async fn generate(
         }
         commit(store, a.org, BulkRows::Events(&rows)).await?;
         done_e += n;
-        save_progress(&args.data, done_r, done_e)?;
-        if done_e.is_multiple_of(1_000_000) || done_e == args.events {
-            eprintln!(
-                "events: {done_e} ({:.0}/s)",
-                (done_e - first_e) as f64 / started.elapsed().as_secs_f64()
-            );
+        prog.events = done_e;
+        save_progress(&args.data, &prog)?;
+        if done_e.is_multiple_of(500_000) || done_e == args.events {
+            report("events", done_e, args.events, first_e, started);
         }
     }
     Ok(())
@@ -434,7 +494,7 @@ pub async fn run(args: DashboardArgs) -> Result<()> {
     let a = agency(&store).await?;
     let t = Instant::now();
     generate(&store, &a, &args, &secret).await?;
-    let (responses, events) = progress(&args.data);
+    let (responses, events) = progress(&args.data).map_or((0, 0), |p| (p.responses, p.events));
     println!(
         "Data: {responses} responses, {events} events in {} ({:.0} s to generate now).",
         args.data.display(),
