@@ -652,8 +652,10 @@ impl Store {
             // Dropped without commit: the transaction rolls back and nothing of the batch is stored.
             Err(reused) => return Ok(BulkOutcome::Reused(reused)),
         };
-        if let BulkRows::Responses(items) = rows {
-            add_to_rollups(&mut tx, org, items, &results).await?;
+        match rows {
+            BulkRows::Responses(items) => add_to_rollups(&mut tx, org, items, &results).await?,
+            BulkRows::Events(items) => add_to_event_rollups(&mut tx, org, items, &results).await?,
+            BulkRows::Signals(_) => {}
         }
         batch_work(&mut tx, org, &results, mark, jobs).await?;
         tx.commit().await?;
@@ -709,6 +711,23 @@ async fn add_to_rollups(
         .map(|(i, _)| i)
         .collect();
     on_tx!(tx, t => t.add_responses(org, &created).await)
+}
+
+/// The events page's rollups (`crate::event_rollups`) of the batch's created events, in the batch's transaction.
+async fn add_to_event_rollups(
+    tx: &mut crate::jobs::StoreTx,
+    org: OrgId,
+    items: &[NewEvent],
+    results: &[Ingested],
+) -> Result<()> {
+    use crate::event_rollups::EventRollupTx;
+    let created: Vec<&NewEvent> = items
+        .iter()
+        .zip(results)
+        .filter(|(_, r)| !r.duplicate)
+        .map(|(i, _)| i)
+        .collect();
+    on_tx!(tx, t => t.add_events(org, &created).await)
 }
 
 /// A signal stored without enrichment (bulk path, `Enrich::Later`): its id, language (`und` when not given) and

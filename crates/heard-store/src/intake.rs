@@ -13,6 +13,7 @@ use heard_domain::voice::ProtectedExtras;
 use heard_domain::{ApiKeyId, OrgId, UserId};
 use uuid::Uuid;
 
+use crate::event_rollups::EventRollupTx;
 use crate::{Result, Store, StoreError, WritePool, on_pool};
 
 /// The outcome of one stored (or retried) item.
@@ -260,6 +261,7 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let mut out = Vec::with_capacity(items.len());
+            let mut stored_events: Vec<&NewEvent> = Vec::with_capacity(items.len());
             for e in items {
                 let measures = serde_json::to_string(&e.measures).map_err(corrupt)?;
                 let attributes = serde_json::to_string(&e.attributes).map_err(corrupt)?;
@@ -276,6 +278,7 @@ impl Store {
                 .bind(&measures).bind(&attributes).bind(&e.external_id).bind(e.request_fingerprint.as_str())
                 .execute(&mut *tx).await?.rows_affected();
                 out.push(if n == 1 {
+                    stored_events.push(e);
                     Ok(Ingested { id: *e.id.as_uuid(), duplicate: false })
                 } else {
                     let (id, stored): (Uuid, String) = sqlx::query_as(
@@ -284,6 +287,14 @@ impl Store {
                         .fetch_one(&mut *tx).await?;
                     replay(id, &stored, &e.request_fingerprint)
                 });
+            }
+            // The rollups the events page reads, in the events' own commit (`event_rollups.rs`), per organization.
+            let mut orgs: Vec<OrgId> = stored_events.iter().map(|e| e.org_id).collect();
+            orgs.sort_unstable_by_key(|o| *o.as_uuid());
+            orgs.dedup();
+            for org in orgs {
+                let rows: Vec<&NewEvent> = stored_events.iter().copied().filter(|e| e.org_id == org).collect();
+                tx.add_events(org, &rows).await?;
             }
             tx.commit().await?;
             Ok(out)

@@ -10,6 +10,7 @@ pub mod amazon_connect;
 pub mod bulk;
 pub mod catalog;
 pub mod event_log;
+pub mod event_rollups;
 pub mod extract;
 pub mod inbox;
 pub mod insight_rows;
