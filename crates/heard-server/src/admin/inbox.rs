@@ -385,6 +385,7 @@ pub async fn events(
         .store
         .event_weeks(m.org_id(), service.id, &zone, &ranges)
         .await?;
+    let rollups_note = super::dashboard::rollups_note(&state, m.org_id(), &zone).await?;
 
     // Types present, with the measures they carried, in the catalogue's order.
     let mut present: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -582,6 +583,7 @@ pub async fn events(
             chart => svg.map(Value::from_safe_string), tables => tables, latest => latest, next => next,
             params => params.finish(),
             approximate => measures.iter().any(|x| !x.exact),
+            rollups_note => rollups_note,
             exact_values => heard_domain::sketch::EXACT_VALUES,
             error_percent => format!("{}", heard_domain::sketch::RELATIVE_ERROR * 100.0),
         },
