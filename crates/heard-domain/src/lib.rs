@@ -22,6 +22,7 @@ pub mod response;
 pub mod role;
 pub mod rollup;
 pub mod signal;
+pub mod sketch;
 pub mod stats;
 pub mod survey;
 pub mod templates;

@@ -13,6 +13,7 @@ use crate::report::{
     self, DriverStat, IndicatorStat, SegmentStat, SurveyReport, Tally, week_start_of_date,
 };
 use crate::response::{AnswerValue, Answers};
+use crate::sketch::Sketch;
 use crate::stats::{mean_1_to_5, wilson};
 use crate::survey::{A11Role, QuestionKind, SurveyDefinition};
 use crate::templates::V2_INDICATORS;
@@ -333,5 +334,73 @@ pub fn survey_report(
         by_channel,
         by_language,
         customers_below_responses,
+    }
+}
+
+/// The key of an event rollup row (`event_days`, and with a measure name `event_measure_days`): the organization's
+/// local day (days since 1970-01-01), the event's service and touchpoint (absent: `None`) and its type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventKey {
+    pub service_id: Option<ServiceId>,
+    pub day: i64,
+    pub touchpoint_id: Option<TouchpointId>,
+    pub event_type: String,
+}
+
+/// One measure over a set of events: how many carried it, their sum, and their [`Sketch`] (for the median and 90th
+/// percentile, within `sketch::RELATIVE_ERROR`).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct MeasureAgg {
+    pub n: u64,
+    pub total: f64,
+    pub sketch: Sketch,
+}
+
+impl MeasureAgg {
+    pub fn add(&mut self, x: f64) {
+        self.n += 1;
+        self.total += x;
+        self.sketch.add(x);
+    }
+
+    pub fn merge(&mut self, o: &MeasureAgg) {
+        self.n += o.n;
+        self.total += o.total;
+        self.sketch.merge(&o.sketch);
+    }
+
+    /// The mean, or 0 when no event carried the measure.
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.total / self.n as f64
+        }
+    }
+}
+
+/// Events aggregated per [`EventKey`]: how many, and each measure's [`MeasureAgg`].
+/// [`EventRollup::add`] is the one definition of what an event adds (the store calls it for every event it
+/// commits, through the ingestion API and the bulk path, and for every stored event when it rebuilds).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct EventRollup {
+    pub events: BTreeMap<EventKey, u64>,
+    pub measures: BTreeMap<(EventKey, String), MeasureAgg>,
+}
+
+impl EventRollup {
+    /// Adds one event: its key (day in the organization's zone) and its measures.
+    pub fn add<'a>(&mut self, key: EventKey, measures: impl IntoIterator<Item = (&'a str, f64)>) {
+        for (name, x) in measures {
+            self.measures
+                .entry((key.clone(), name.to_string()))
+                .or_default()
+                .add(x);
+        }
+        *self.events.entry(key).or_default() += 1;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
     }
 }

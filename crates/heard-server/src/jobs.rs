@@ -57,7 +57,7 @@ impl JobHandler for RebuildRollups {
                 .rebuild_rollups(job.job.org_id, Some(job))
                 .await
                 .map_err(|e| format!("job {}: {e}", job.job.id))?;
-            tracing::info!(org = %job.job.org_id, responses = r.responses, rows = r.response_rows, "rollups rebuilt");
+            tracing::info!(org = %job.job.org_id, responses = r.responses, rows = r.response_rows, events = r.events, "rollups rebuilt");
             Ok(Completed::WithEffect)
         })
     }

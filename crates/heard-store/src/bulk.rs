@@ -32,8 +32,24 @@ use crate::{Result, Store, StoreError};
 /// rows of at most 21 columns stay under both.
 pub const ROWS_PER_STATEMENT: usize = 1000;
 
-/// The page cache a bulk write's SQLite connection gets: 256 MiB (negative: KiB), allocated only as used.
+/// The page cache a bulk write's SQLite connection gets: 256 MiB (negative: KiB), allocated only as used, for the
+/// batch only: [`pool_cache`] sets the pool's size back before the connection returns to the pool, so a server that
+/// ran an import does not keep a 256 MB cache on one of its connections (`SQLITE_CACHE_PRAGMA_VALUE`, lib.rs).
 const BULK_CACHE_PRAGMA: &str = "PRAGMA cache_size = -262144";
+
+/// Sets a bulk write's SQLite connection back to the pool's page cache size (pages over it are freed as they are
+/// released, at commit or rollback).
+async fn pool_cache(tx: &mut crate::StoreTx) -> Result<()> {
+    if let crate::jobs::TxInner::Sqlite(t) = &mut tx.inner {
+        sqlx::query(&format!(
+            "PRAGMA cache_size = {}",
+            crate::SQLITE_CACHE_PRAGMA_VALUE
+        ))
+        .execute(&mut **t)
+        .await?;
+    }
+    Ok(())
+}
 
 /// How many WAL pages a bulk write's SQLite connection lets gather before it copies them into the database (default
 /// 1,000, about 4 MB). One batch of events writes more than that, so with the default every commit also checkpointed
@@ -650,10 +666,15 @@ impl Store {
         let results = match judged {
             Ok(r) => r,
             // Dropped without commit: the transaction rolls back and nothing of the batch is stored.
-            Err(reused) => return Ok(BulkOutcome::Reused(reused)),
+            Err(reused) => {
+                pool_cache(&mut tx).await?;
+                return Ok(BulkOutcome::Reused(reused));
+            }
         };
-        if let BulkRows::Responses(items) = rows {
-            add_to_rollups(&mut tx, org, items, &results).await?;
+        match rows {
+            BulkRows::Responses(items) => add_to_rollups(&mut tx, org, items, &results).await?,
+            BulkRows::Events(items) => add_to_event_rollups(&mut tx, org, items, &results).await?,
+            BulkRows::Signals(_) => {}
         }
         batch_work(&mut tx, org, &results, mark, jobs).await?;
         // What follows new data (insights, journeys), in the data's commit (`after_data`).
@@ -661,6 +682,7 @@ impl Store {
             tx.enqueue(crate::after_data::job(org, crate::now_ms()))
                 .await?;
         }
+        pool_cache(&mut tx).await?;
         tx.commit().await?;
         Ok(BulkOutcome::Committed(results))
     }
@@ -714,6 +736,23 @@ async fn add_to_rollups(
         .map(|(i, _)| i)
         .collect();
     on_tx!(tx, t => t.add_responses(org, &created).await)
+}
+
+/// The events page's rollups (`crate::event_rollups`) of the batch's created events, in the batch's transaction.
+async fn add_to_event_rollups(
+    tx: &mut crate::jobs::StoreTx,
+    org: OrgId,
+    items: &[NewEvent],
+    results: &[Ingested],
+) -> Result<()> {
+    use crate::event_rollups::EventRollupTx;
+    let created: Vec<&NewEvent> = items
+        .iter()
+        .zip(results)
+        .filter(|(_, r)| !r.duplicate)
+        .map(|(i, _)| i)
+        .collect();
+    on_tx!(tx, t => t.add_events(org, &created).await)
 }
 
 /// A signal stored without enrichment (bulk path, `Enrich::Later`): its id, language (`und` when not given) and

@@ -1,11 +1,14 @@
 //! What the admin reads of signals and events: the signals inbox (filtered pages, urgent first, keyset pagination so
-//! a page costs one index walk at any depth), one signal, an events summary per service by local week computed in
-//! the database, the newest events of a service, and one pseudonymous person's responses, signals and events.
+//! a page costs one index walk at any depth), one signal, an events summary per service by local week read from
+//! the event rollups (`event_rollups`), the newest events of a service, and one pseudonymous person's responses, signals and events.
 //!
 //! Every method takes the organization and filters by it, so another organization's ids and person keys are simply
 //! not found.
 
-use heard_domain::{OrgId, ResponseId, ServiceId, SignalId};
+use std::collections::BTreeMap;
+
+use heard_domain::rollup::MeasureAgg;
+use heard_domain::{OrgId, ResponseId, ServiceId, SignalId, Zone};
 use uuid::Uuid;
 
 use crate::intake::EventRecord;
@@ -161,11 +164,10 @@ pub(crate) const SIGNAL_COLUMNS: &str = "id, source, author, service_id, touchpo
      enrichment, sentiment, urgent, person_key, occurred_at, received_at";
 
 /// Events of one type in one week: how many.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WeekCount {
     /// The week's first instant (local Monday 00:00), milliseconds since the epoch, as given in `weeks`.
     pub week: i64,
-    #[sqlx(rename = "type")]
     pub event_type: String,
     pub events: i64,
 }
@@ -180,34 +182,13 @@ pub struct WeekMeasure {
     pub n: i64,
     pub sum: f64,
     pub mean: f64,
-    /// The 50th percentile, interpolated (the mean of the middle two when `n` is even).
+    /// The 50th percentile (type 7: the mean of the middle two when `n` is even), from the rollups' sketch: within
+    /// `heard_domain::sketch::RELATIVE_ERROR` (1%) of the exact value.
     pub median: f64,
-    /// The 90th percentile, interpolated.
+    /// The 90th percentile (type 7, interpolated), within the same relative error.
     pub p90: f64,
-}
-
-#[derive(sqlx::FromRow)]
-struct MeasureRow {
-    week: i64,
-    #[sqlx(rename = "type")]
-    event_type: String,
-    name: String,
-    cnt: i64,
-    total: f64,
-    mean: f64,
-    med_lo: Option<f64>,
-    med_hi: Option<f64>,
-    p90_lo: Option<f64>,
-    p90_hi: Option<f64>,
-}
-
-/// The percentile `p` (0 to 1) of `n` sorted values by linear interpolation between closest ranks, the definition of
-/// Hyndman and Fan's type 7 (R's default, Excel's PERCENTILE.INC, PostgreSQL's `percentile_cont`): the value at rank
-/// `h = (n - 1) p + 1`, `lo` being the value at `floor(h)` and `hi` at `floor(h) + 1` (absent when `floor(h) = n`).
-fn interpolate(n: i64, tenths: i64, lo: Option<f64>, hi: Option<f64>) -> f64 {
-    let lo = lo.unwrap_or(0.0);
-    let frac = ((tenths * (n - 1)) % 10) as f64 / 10.0;
-    lo + frac * (hi.unwrap_or(lo) - lo)
+    /// Whether the median and 90th percentile are exact (the week had at most `sketch::EXACT_VALUES` values).
+    pub exact: bool,
 }
 
 impl Store {
@@ -283,15 +264,16 @@ impl Store {
     }
 
     /// Events of one service by type and week: counts, and each measure's sum, mean, median and 90th percentile.
-    /// `weeks` are half-open ranges of milliseconds `[start, end)`, the organization's local weeks (the caller
-    /// computes them with its `Zone`, so daylight saving changes fall where they belong), in order and not
-    /// overlapping; at most 160 of them. Everything is computed in the database with one range scan per week on
-    /// `events_by_service`; the percentiles by ranking each week's values (`interpolate` says how). This is the
-    /// one place the events view reads, so a rollup table can later answer instead.
+    /// `weeks` are half-open ranges of milliseconds `[start, end)`, the organization's local weeks in `zone` (the
+    /// caller computes them, so daylight saving changes fall where they belong), each starting and ending at a local
+    /// midnight, in order and not overlapping; at most 160 of them. Read from the event rollups (`event_rollups`,
+    /// one range of `event_days` and of `event_measure_days`), summed over each week's days: counts and sums exactly,
+    /// medians and 90th percentiles from the merged sketches (within `heard_domain::sketch::RELATIVE_ERROR`).
     pub async fn event_weeks(
         &self,
         org: OrgId,
         service: ServiceId,
+        zone: &Zone,
         weeks: &[(i64, i64)],
     ) -> Result<(Vec<WeekCount>, Vec<WeekMeasure>)> {
         if weeks.is_empty() {
@@ -300,58 +282,53 @@ impl Store {
         if weeks.len() > 160 {
             return Err(StoreError::Config("at most 160 weeks at once".to_string()));
         }
-        let values: Vec<String> = (0..weeks.len())
-            .map(|i| format!("(${}, ${})", 3 + 2 * i, 4 + 2 * i))
+        let days: Vec<(i64, i64, i64)> = weeks
+            .iter()
+            .map(|(a, b)| (zone.day_number(*a), zone.day_number(*b), *a))
             .collect();
-        let cte = format!("WITH w(start_ms, end_ms) AS (VALUES {})", values.join(", "));
-        let scan = "FROM w JOIN events e ON e.org_id = $1 AND e.service_id = $2 \
-                    AND e.occurred_at >= w.start_ms AND e.occurred_at < w.end_ms";
-        let counts_sql = format!(
-            "{cte} SELECT w.start_ms AS week, e.type AS type, COUNT(*) AS events {scan} \
-             GROUP BY w.start_ms, e.type ORDER BY w.start_ms, e.type"
-        );
-        let (each, real) = if self.sqlite() {
-            ("CROSS JOIN json_each(e.measures) j", "REAL")
-        } else {
-            (
-                "CROSS JOIN LATERAL jsonb_each_text(e.measures::jsonb) AS j(key, value)",
-                "DOUBLE PRECISION",
-            )
+        let from = days.iter().map(|d| d.0).min().unwrap_or(0);
+        let to = days.iter().map(|d| d.1).max().unwrap_or(0);
+        let week_of = |day: i64| {
+            days.iter()
+                .find(|(a, b, _)| *a <= day && day < *b)
+                .map(|w| w.2)
         };
-        let measures_sql = format!(
-            "{cte}, m AS (SELECT w.start_ms AS week, e.type AS type, j.key AS name, CAST(j.value AS {real}) AS x {scan} {each}), \
-             r AS (SELECT week, type, name, x, ROW_NUMBER() OVER (PARTITION BY week, type, name ORDER BY x) AS rn, \
-                   COUNT(*) OVER (PARTITION BY week, type, name) AS n FROM m) \
-             SELECT week, type, name, COUNT(*) AS cnt, SUM(x) AS total, AVG(x) AS mean, \
-               MAX(CASE WHEN rn = (n - 1) / 2 + 1 THEN x END) AS med_lo, MAX(CASE WHEN rn = n / 2 + 1 THEN x END) AS med_hi, \
-               MAX(CASE WHEN rn = (9 * (n - 1)) / 10 + 1 THEN x END) AS p90_lo, \
-               MAX(CASE WHEN rn = (9 * (n - 1)) / 10 + 2 THEN x END) AS p90_hi \
-             FROM r GROUP BY week, type, name ORDER BY week, type, name"
-        );
-        let counts: Vec<WeekCount> = on_pool!(self, p => {
-            let mut q = sqlx::query_as(&counts_sql).bind(org.as_uuid()).bind(service.as_uuid());
-            for (a, b) in weeks { q = q.bind(*a).bind(*b); }
-            q.fetch_all(p).await
-        })?;
-        let rows: Vec<MeasureRow> = on_pool!(self, p => {
-            let mut q = sqlx::query_as(&measures_sql).bind(org.as_uuid()).bind(service.as_uuid());
-            for (a, b) in weeks { q = q.bind(*a).bind(*b); }
-            q.fetch_all(p).await
-        })?;
-        let measures = rows
+        let rows = self.event_days(org, service, from, to).await?;
+        let mut counts: BTreeMap<(i64, String), i64> = BTreeMap::new();
+        for (day, _, ty, n) in rows.events {
+            if let Some(w) = week_of(day) {
+                *counts.entry((w, ty)).or_default() += n as i64;
+            }
+        }
+        let mut measures: BTreeMap<(i64, String, String), MeasureAgg> = BTreeMap::new();
+        for (day, _, ty, m, agg) in &rows.measures {
+            if let Some(w) = week_of(*day) {
+                measures
+                    .entry((w, ty.clone(), m.clone()))
+                    .or_default()
+                    .merge(agg);
+            }
+        }
+        let counts = counts
             .into_iter()
-            .map(|r| WeekMeasure {
-                median: match (r.med_lo, r.med_hi) {
-                    (Some(a), Some(b)) => (a + b) / 2.0,
-                    (a, b) => a.or(b).unwrap_or(0.0),
-                },
-                p90: interpolate(r.cnt, 9, r.p90_lo, r.p90_hi),
-                week: r.week,
-                event_type: r.event_type,
-                measure: r.name,
-                n: r.cnt,
-                sum: r.total,
-                mean: r.mean,
+            .map(|((week, event_type), events)| WeekCount {
+                week,
+                event_type,
+                events,
+            })
+            .collect();
+        let measures = measures
+            .into_iter()
+            .map(|((week, event_type, measure), a)| WeekMeasure {
+                week,
+                event_type,
+                measure,
+                n: a.n as i64,
+                sum: a.total,
+                mean: a.mean(),
+                median: a.sketch.quantile(5).unwrap_or(0.0),
+                p90: a.sketch.quantile(9).unwrap_or(0.0),
+                exact: a.sketch.is_exact(),
             })
             .collect();
         Ok((counts, measures))
@@ -444,18 +421,6 @@ impl PersonItems {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentiles_interpolate_like_percentile_cont() {
-        // 1..=10: PostgreSQL's percentile_cont(0.9) is 9.1 (rank 1 + 0.9 x 9 = 9.1).
-        assert!((interpolate(10, 9, Some(9.0), Some(10.0)) - 9.1).abs() < 1e-12);
-        // 60, 120, 300, 600: rank 3.7, so 300 + 0.7 x 300.
-        assert!((interpolate(4, 9, Some(300.0), Some(600.0)) - 510.0).abs() < 1e-12);
-        // One value is every percentile.
-        assert_eq!(interpolate(1, 9, Some(45.0), None), 45.0);
-        // Eleven values: rank 10 exactly, no interpolation.
-        assert_eq!(interpolate(11, 9, Some(10.0), Some(11.0)), 10.0);
-    }
 
     #[test]
     fn cursors_read_back_what_they_write() {

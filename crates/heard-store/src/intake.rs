@@ -14,6 +14,7 @@ use heard_domain::{ApiKeyId, OrgId, UserId};
 use uuid::Uuid;
 
 use crate::after_data::AfterDataTx;
+use crate::event_rollups::EventRollupTx;
 use crate::{Result, Store, StoreError, WritePool, on_pool};
 
 /// The outcome of one stored (or retried) item.
@@ -273,6 +274,7 @@ impl Store {
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let mut out = Vec::with_capacity(items.len());
+            let mut stored_events: Vec<&NewEvent> = Vec::with_capacity(items.len());
             for e in items {
                 let measures = serde_json::to_string(&e.measures).map_err(corrupt)?;
                 let attributes = serde_json::to_string(&e.attributes).map_err(corrupt)?;
@@ -289,6 +291,7 @@ impl Store {
                 .bind(&measures).bind(&attributes).bind(&e.external_id).bind(e.request_fingerprint.as_str())
                 .execute(&mut *tx).await?.rows_affected();
                 out.push(if n == 1 {
+                    stored_events.push(e);
                     Ok(Ingested { id: *e.id.as_uuid(), duplicate: false })
                 } else {
                     let (id, stored): (Uuid, String) = sqlx::query_as(
@@ -298,16 +301,14 @@ impl Store {
                     replay(id, &stored, &e.request_fingerprint)
                 });
             }
-            // What follows new data, in the data's commit (`after_data`).
-            let mut orgs: Vec<OrgId> = items
-                .iter()
-                .zip(&out)
-                .filter(|(_, r)| matches!(r, Ok(Ingested { duplicate: false, .. })))
-                .map(|(e, _)| e.org_id)
-                .collect();
+            // Per organization with new events, in the events' own commit: the rollups the events page reads
+            // (`event_rollups.rs`) and what follows new data (`after_data`).
+            let mut orgs: Vec<OrgId> = stored_events.iter().map(|e| e.org_id).collect();
             orgs.sort_unstable_by_key(|o| *o.as_uuid());
             orgs.dedup();
             for org in orgs {
+                let rows: Vec<&NewEvent> = stored_events.iter().copied().filter(|e| e.org_id == org).collect();
+                tx.add_events(org, &rows).await?;
                 tx.data_arrived(org, crate::now_ms()).await?;
             }
             tx.commit().await?;

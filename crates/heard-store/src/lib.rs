@@ -11,6 +11,7 @@ pub mod amazon_connect;
 pub mod bulk;
 pub mod catalog;
 pub mod event_log;
+pub mod event_rollups;
 pub mod extract;
 pub mod inbox;
 pub mod insight_rows;
@@ -164,6 +165,16 @@ pub struct Store {
     writer: writer::WriterHandle,
 }
 
+/// The page cache of each pooled SQLite connection (negative: KiB): 4 MB. Each connection keeps its own cache and
+/// fills it up to this size as it reads, so the server's resident memory grows towards eight connections times this
+/// (the pool's default `max_connections`) on top of about 40 MB for the process itself. With 12 MB per connection
+/// the server peaked at 205 MB serving `heard bench dashboards` (the events page read raw events then); pages now
+/// read the rollups, whose working set is a few MB at 10 million responses and 50 million events (one service's
+/// weeks of `event_measure_days` is under 1 MB), and a page missing from this cache is read from the OS page cache,
+/// not the disk. 8 x 4 MB keeps the server within its 150 MB budget. The bulk path raises its connection's cache for
+/// the length of a batch and sets this back before the connection returns to the pool (`bulk.rs`).
+pub(crate) const SQLITE_CACHE_PRAGMA_VALUE: &str = "-4000";
+
 /// Options that tune the store; the defaults are what production wants.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -220,11 +231,7 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
-                    // 12 MB of page cache per connection (negative: KiB), so eight connections stay within the
-                    // server's memory budget (150 MB resident, `heard bench dashboards`): pages read the rollups,
-                    // whose working set is small, and the OS page cache holds the rest of the file. The bulk path
-                    // sets a larger cache on the connection it writes with (`bulk.rs`).
-                    .pragma("cache_size", "-12000");
+                    .pragma("cache_size", SQLITE_CACHE_PRAGMA_VALUE);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(opts.max_connections.max(2))
                     .connect_with(options)

@@ -21,13 +21,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 use futures_util::future::BoxFuture;
 use heard_domain::response::{Answers, NewResponse};
 use heard_domain::rollup::{
-    AnswerDay, AnswerKey, Counted, DayCounts, ResponseDay, ResponseKey, Rollup, counted,
+    AnswerDay, AnswerKey, Counted, DayCounts, EventRollup, ResponseDay, ResponseKey, Rollup,
+    counted,
 };
 use heard_domain::survey::SurveyDefinition;
 use heard_domain::{OrgId, ServiceId, SurveyId, TouchpointId, Zone};
 use uuid::Uuid;
 
 use crate::bulk::values;
+use crate::event_rollups::{EventRollupTx, REBUILD_PAGE as EVENT_REBUILD_PAGE, StoredEvent};
 use crate::jobs::{ClaimedJob, NewJob, on_tx};
 use crate::{Result, Store, StoreError, on_pool};
 
@@ -298,6 +300,10 @@ pub struct Rebuilt {
     pub responses: u64,
     pub response_rows: usize,
     pub answer_rows: usize,
+    /// Events read, and the `event_days` and `event_measure_days` rows written (`event_rollups`).
+    pub events: u64,
+    pub event_rows: usize,
+    pub event_measure_rows: usize,
 }
 
 /// One stored response as a rebuild reads it.
@@ -478,14 +484,14 @@ impl Store {
         tx.commit().await
     }
 
-    /// Recomputes `org`'s rollups from its responses, in one transaction that also clears its pending mark (and
-    /// completes `job` when given). Writers wait meanwhile (SQLite has one writer; on PostgreSQL the responses table
-    /// is locked against writes), so no response is counted twice or missed. Reads every response once, a page at a
-    /// time; memory holds the aggregate, not the rows.
+    /// Recomputes `org`'s rollups from its responses and events, in one transaction that also clears its pending mark (and
+    /// completes `job` when given). Writers wait meanwhile (SQLite has one writer; on PostgreSQL the responses and
+    /// events tables are locked against writes), so no response or event is counted twice or missed. Reads every
+    /// response and event once, a page at a time; memory holds the aggregates, not the rows.
     pub async fn rebuild_rollups(&self, org: OrgId, job: Option<&ClaimedJob>) -> Result<Rebuilt> {
         let mut tx = self.begin().await?;
         if let crate::jobs::TxInner::Postgres(t) = &mut tx.inner {
-            sqlx::query("LOCK TABLE responses IN SHARE MODE")
+            sqlx::query("LOCK TABLE responses, events IN SHARE MODE")
                 .execute(&mut **t)
                 .await?;
         }
@@ -535,11 +541,34 @@ impl Store {
                 responses += 1;
             }
         }
-        for table in ["response_days", "answer_days", "rollups_pending"] {
+        // Events, the same way (`event_rollups`), by id: a page of the primary key at a time.
+        let mut events_roll = EventRollup::default();
+        let mut after = Uuid::nil();
+        let mut events = 0u64;
+        loop {
+            let page: Vec<StoredEvent> = on_tx!(tx, t => sqlx::query_as(
+                "SELECT id, type, occurred_at, service_id, touchpoint_id, measures FROM events \
+                 WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+                .bind(org.as_uuid()).bind(after).bind(EVENT_REBUILD_PAGE).fetch_all(&mut **t).await)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for e in &page {
+                e.add_to(&zone, &mut events_roll)?;
+                events += 1;
+            }
+        }
+        for table in [
+            "response_days",
+            "answer_days",
+            "event_days",
+            "event_measure_days",
+            "rollups_pending",
+        ] {
             let sql = format!("DELETE FROM {table} WHERE org_id = $1");
             on_tx!(tx, t => sqlx::query(&sql).bind(org.as_uuid()).execute(&mut **t).await.map(|_| ()))?;
         }
         on_tx!(tx, t => t.add_rollup(org, &roll).await)?;
+        on_tx!(tx, t => t.add_event_rollup(org, &events_roll).await)?;
         if let Some(job) = job {
             tx.complete_job(job).await?;
         }
@@ -548,6 +577,9 @@ impl Store {
             responses,
             response_rows: roll.responses.len(),
             answer_rows: roll.answers.len(),
+            events,
+            event_rows: events_roll.events.len(),
+            event_measure_rows: events_roll.measures.len(),
         })
     }
 }

@@ -5,14 +5,19 @@
 //!    (`Store::bulk_write`, as `heard import` and `heard demo-data` use it): one organization in New York's time zone,
 //!    three services with a website, phone and in-person touchpoint each and an A-11 v2 survey, `--responses`
 //!    responses over the last 52 weeks (trust thumbs, what went well or not) made by the product's pipeline, and
-//!    `--events` operational events (calls with a queue wait, visits with a wait) over the same weeks. A lean
-//!    generator: no free text, so no text analysis; `heard demo-data` makes the realistic agency.
+//!    `--events` operational events (calls with a queue wait, visits with a wait) over the same weeks, in time order
+//!    as real data arrives (so the time-ordered indexes are appended to, not rewritten all over; 10 million responses
+//!    and 50 million events take about 30 GB). `bench-progress.json` in the directory says how far it got and the
+//!    totals the series is spread over; a stopped build resumes at the next batch. A lean generator: no free text,
+//!    so no text analysis; `heard demo-data` makes the realistic agency.
 //! 2. Starts `heard serve` on the directory as a child process (no job workers), signs in, and requests each page
 //!    `--requests` times over loopback: p50 and p95 per page, and the server's peak resident memory (`VmHWM` in
 //!    `/proc/PID/status`), against the limits (100 ms, 150 MB).
 //! 3. Runs DuckDB (the `duckdb` package from PyPI, through `--python` or `HEARD_PYTHON`) on the same SQLite file:
 //!    responses and positive trust answers per service, per channel and per local week of the current fiscal year,
-//!    timed; and checks that the rollups Heard's pages read give exactly the same numbers.
+//!    timed; and checks that the rollups Heard's pages read give exactly the same numbers. For the events page of
+//!    the first service, every local week of the data: events per week and type, and each measure's count and sum
+//!    equal, its median and 90th percentile within the sketch's stated error (`heard_domain::sketch`).
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -160,26 +165,59 @@ async fn agency(store: &Store) -> Result<Agency> {
     })
 }
 
-/// The count written so far of `what`, kept in the data directory.
-fn progress(dir: &std::path::Path) -> (u64, u64) {
-    std::fs::read_to_string(dir.join("bench-progress.json"))
-        .ok()
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        .map(|v| {
-            (
-                v["responses"].as_u64().unwrap_or(0),
-                v["events"].as_u64().unwrap_or(0),
-            )
-        })
-        .unwrap_or((0, 0))
+/// The responses and events written so far, and the totals the series is spread for (`--responses`, `--events`
+/// of the run that started it), kept in the data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Progress {
+    responses: u64,
+    events: u64,
+    plan_responses: u64,
+    plan_events: u64,
 }
 
-fn save_progress(dir: &std::path::Path, responses: u64, events: u64) -> Result<()> {
+fn progress(dir: &std::path::Path) -> Option<Progress> {
+    let v = std::fs::read_to_string(dir.join("bench-progress.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())?;
+    let responses = v["responses"].as_u64().unwrap_or(0);
+    let events = v["events"].as_u64().unwrap_or(0);
+    Some(Progress {
+        responses,
+        events,
+        plan_responses: v["plan_responses"].as_u64().unwrap_or(responses),
+        plan_events: v["plan_events"].as_u64().unwrap_or(events),
+    })
+}
+
+/// Written after each committed batch (a batch is durable when `bulk_write` returns), so a stopped build resumes
+/// at the next batch.
+fn save_progress(dir: &std::path::Path, p: &Progress) -> Result<()> {
+    let tmp = dir.join("bench-progress.json.tmp");
     std::fs::write(
-        dir.join("bench-progress.json"),
-        json!({"responses": responses, "events": events}).to_string(),
+        &tmp,
+        json!({"responses": p.responses, "events": p.events, "plan_responses": p.plan_responses,
+               "plan_events": p.plan_events})
+        .to_string(),
     )?;
+    std::fs::rename(tmp, dir.join("bench-progress.json"))?;
     Ok(())
+}
+
+/// The time of item `i` of `total` spread over `span` ms from `start`: in order (as real data arrives, so every
+/// time-ordered index is appended to, not written all over), each in its own slot at a jittered point.
+fn chronological(start: i64, span: i64, i: u64, total: u64, jitter: f64) -> i64 {
+    start + ((i as f64 + jitter) * span as f64 / total.max(1) as f64) as i64
+}
+
+/// One progress line: done of total, the rate of this run and the time left at that rate.
+fn report(what: &str, done: u64, total: u64, first: u64, started: Instant) {
+    let rate = (done - first) as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    let left = (total - done) as f64 / rate.max(1e-9);
+    eprintln!(
+        "{what}: {done} of {total} ({:.1}%), {rate:.0}/s, about {:.0} min left",
+        100.0 * done as f64 / total.max(1) as f64,
+        left / 60.0
+    );
 }
 
 async fn commit(store: &Store, org: OrgId, rows: BulkRows<'_>) -> Result<()> {
@@ -196,9 +234,40 @@ async fn generate(
     secret: &[u8; 32],
 ) -> Result<()> {
     let pipeline = Pipeline::new(secret);
-    let (mut done_r, mut done_e) = progress(&args.data);
+    let mut prog = progress(&args.data).unwrap_or(Progress {
+        responses: 0,
+        events: 0,
+        plan_responses: args.responses,
+        plan_events: args.events,
+    });
+    // Times are spread in order over the planned totals: a directory is grown only to the totals it was planned for.
+    for (what, done, plan, want) in [
+        (
+            "responses",
+            prog.responses,
+            prog.plan_responses,
+            args.responses,
+        ),
+        ("events", prog.events, prog.plan_events, args.events),
+    ] {
+        if want != plan && !(done == 0 && want > 0) && want > done {
+            bail!(
+                "{} holds {done} {what} of a series planned for {plan}; use --{what} {plan} (or less, to reuse it), or \
+                 a new --data directory for {want}",
+                args.data.display()
+            );
+        }
+    }
+    if prog.responses == 0 {
+        prog.plan_responses = args.responses;
+    }
+    if prog.events == 0 {
+        prog.plan_events = args.events;
+    }
     let span = WEEKS * 7 * DAY_MS;
+    let (mut done_r, mut done_e) = (prog.responses, prog.events);
     let started = Instant::now();
+    let first_r = done_r;
     while done_r < args.responses {
         let n = BATCH.min(args.responses - done_r);
         let mut rows = Vec::with_capacity(n as usize);
@@ -207,7 +276,7 @@ async fn generate(
             let (service, tps, survey) = &a.services[(r % 3) as usize];
             let tp = &tps[((r >> 8) % tps.len() as u64) as usize];
             // Trust: the second service and the phone are worse; a slow rise over the year.
-            let at = a.start_ms + (unit(mix(r)) * span as f64) as i64;
+            let at = chronological(a.start_ms, span, i, prog.plan_responses, unit(mix(r)));
             let mut p = 0.72 - if r % 3 == 1 { 0.12 } else { 0.0 }
                 + 0.05 * ((at - a.start_ms) as f64 / span as f64);
             if tp.channel == Channel::Phone {
@@ -249,12 +318,10 @@ async fn generate(
         }
         commit(store, a.org, BulkRows::Responses(&rows)).await?;
         done_r += n;
-        save_progress(&args.data, done_r, done_e)?;
+        prog.responses = done_r;
+        save_progress(&args.data, &prog)?;
         if done_r.is_multiple_of(200_000) || done_r == args.responses {
-            eprintln!(
-                "responses: {done_r} ({:.0}/s)",
-                done_r as f64 / started.elapsed().as_secs_f64()
-            );
+            report("responses", done_r, args.responses, first_r, started);
         }
     }
     let started = Instant::now();
@@ -266,7 +333,7 @@ async fn generate(
             let r = mix(i ^ 0xe0e0_e0e0);
             let (service, tps, _) = &a.services[(r % 3) as usize];
             let tp = &tps[((r >> 8) % tps.len() as u64) as usize];
-            let at = a.start_ms + (unit(mix(r)) * span as f64) as i64;
+            let at = chronological(a.start_ms, span, i, prog.plan_events, unit(mix(r)));
             // Waits are log-normal: a median of about 4 minutes, a long right tail.
             let u1 = unit(mix(r ^ 1)).max(1e-12);
             let u2 = unit(mix(r ^ 2));
@@ -298,12 +365,10 @@ async fn generate(
         }
         commit(store, a.org, BulkRows::Events(&rows)).await?;
         done_e += n;
-        save_progress(&args.data, done_r, done_e)?;
-        if done_e.is_multiple_of(1_000_000) || done_e == args.events {
-            eprintln!(
-                "events: {done_e} ({:.0}/s)",
-                (done_e - first_e) as f64 / started.elapsed().as_secs_f64()
-            );
+        prog.events = done_e;
+        save_progress(&args.data, &prog)?;
+        if done_e.is_multiple_of(500_000) || done_e == args.events {
+            report("events", done_e, args.events, first_e, started);
         }
     }
     Ok(())
@@ -384,6 +449,7 @@ try:
 except ImportError:
     sys.exit("the duckdb package is missing: python3 -m venv V && V/bin/pip install duckdb, then --python V/bin/python")
 path, org, start_ms, end_ms = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+event_service, ev_start_ms, ev_end_ms = sys.argv[5], int(sys.argv[6]), int(sys.argv[7])
 con = duckdb.connect()
 t0 = time.perf_counter()
 try:
@@ -392,21 +458,35 @@ try:
     src = "h.responses"
     how = "(sqlite extension)"
 except Exception:
-    import sqlite3
+    # Raw rows only (no computing in SQLite), streamed through a CSV file so tens of millions fit in memory.
+    import sqlite3, tempfile, csv, os
     lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    rows = lite.execute("SELECT hex(org_id), hex(service_id), channel, submitted_at, trust_positive FROM responses").fetchall()
-    con.execute("CREATE TABLE r (org VARCHAR, service VARCHAR, channel VARCHAR, submitted_at BIGINT, trust_positive INTEGER)")
-    import tempfile, csv, os
-    f = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="")
-    csv.writer(f).writerows(rows); f.close()
-    del rows
-    con.execute(f"INSERT INTO r SELECT * FROM read_csv('{f.name}', header=false, columns={{'org':'VARCHAR','service':'VARCHAR','channel':'VARCHAR','submitted_at':'BIGINT','trust_positive':'INTEGER'}})")
-    os.unlink(f.name)
+    def load_table(name, sql, columns):
+        f = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="")
+        w = csv.writer(f)
+        cur = lite.execute(sql)
+        while True:
+            rows = cur.fetchmany(100000)
+            if not rows:
+                break
+            w.writerows(rows)
+        f.close()
+        cols = ", ".join(f"'{k}': '{v}'" for k, v in columns)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{f.name}', header=false, columns={{{cols}}})")
+        os.unlink(f.name)
+    load_table("r", "SELECT hex(org_id), hex(service_id), channel, submitted_at, trust_positive FROM responses",
+               [("org", "VARCHAR"), ("service", "VARCHAR"), ("channel", "VARCHAR"), ("submitted_at", "BIGINT"),
+                ("trust_positive", "INTEGER")])
+    load_table("ev", f"SELECT hex(org_id), hex(service_id), type, occurred_at, measures FROM events "
+               f"WHERE service_id = x'{event_service}'",
+               [("org", "VARCHAR"), ("service", "VARCHAR"), ("type", "VARCHAR"), ("occurred_at", "BIGINT"),
+                ("measures", "VARCHAR")])
     src = None
     how = "(its sqlite extension cannot be downloaded here; rows read with Python's sqlite3 into DuckDB)"
 load = time.perf_counter() - t0
 if src:
     con.execute(f"CREATE TEMP VIEW r AS SELECT hex(org_id) AS org, hex(service_id) AS service, channel, submitted_at, CAST(trust_positive AS INTEGER) AS trust_positive FROM {src}")
+    con.execute(f"CREATE TEMP VIEW ev AS SELECT hex(org_id) AS org, hex(service_id) AS service, type, occurred_at, measures FROM h.events WHERE hex(service_id) = '{event_service}'")
 base = f"FROM r WHERE org = '{org}' AND submitted_at >= {start_ms} AND submitted_at < {end_ms}"
 out = {"how": how, "load_s": load}
 t = time.perf_counter()
@@ -419,6 +499,19 @@ t = time.perf_counter()
 week = "CAST(date_trunc('week', timezone('America/New_York', to_timestamp(submitted_at / 1000.0))) AS DATE)"
 out["weekly"] = [(str(w), n, p) for (w, n, p) in con.execute(f"SELECT {week} AS w, COUNT(*), SUM(trust_positive) {base} GROUP BY 1 ORDER BY 1").fetchall()]
 out["weekly_ms"] = (time.perf_counter() - t) * 1000
+# The events page of one service: events per local week and type; each measure's count, sum, median and 90th
+# percentile (quantile_cont: linear interpolation, as Heard's type 7).
+ev_week = "CAST(date_trunc('week', timezone('America/New_York', to_timestamp(occurred_at / 1000.0))) AS DATE)"
+ev_base = f"FROM ev WHERE org = '{org}' AND occurred_at >= {ev_start_ms} AND occurred_at < {ev_end_ms}"
+t = time.perf_counter()
+out["event_counts"] = [(str(w), ty, n) for (w, ty, n) in con.execute(f"SELECT {ev_week} AS w, type, COUNT(*) {ev_base} GROUP BY 1, 2 ORDER BY 1, 2").fetchall()]
+out["event_counts_ms"] = (time.perf_counter() - t) * 1000
+t = time.perf_counter()
+out["event_measures"] = [(str(w), ty, k, n, s, med, p90) for (w, ty, k, n, s, med, p90) in con.execute(
+    f"WITH e AS (SELECT {ev_week} AS w, type, measures, UNNEST(json_keys(measures)) AS k {ev_base}), "
+    f"m AS (SELECT w, type, k, CAST(json_extract_string(measures, '$.' || k) AS DOUBLE) AS x FROM e) "
+    f"SELECT w, type, k, COUNT(*), SUM(x), quantile_cont(x, 0.5), quantile_cont(x, 0.9) FROM m GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchall()]
+out["event_measures_ms"] = (time.perf_counter() - t) * 1000
 print(json.dumps(out))
 "#;
 
@@ -434,11 +527,12 @@ pub async fn run(args: DashboardArgs) -> Result<()> {
     let a = agency(&store).await?;
     let t = Instant::now();
     generate(&store, &a, &args, &secret).await?;
-    let (responses, events) = progress(&args.data);
+    let (responses, events) = progress(&args.data).map_or((0, 0), |p| (p.responses, p.events));
     println!(
-        "Data: {responses} responses, {events} events in {} ({:.0} s to generate now).",
+        "Data: {responses} responses, {events} events in {} ({:.0} s to generate now; {:.1} GB on disk).",
         args.data.display(),
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        std::fs::metadata(args.data.join("heard.sqlite")).map_or(0, |m| m.len()) as f64 / 1e9
     );
     // The figures Heard's pages read, for the current fiscal year to date (the check below).
     let zone = Zone::default();
@@ -460,6 +554,19 @@ pub async fn run(args: DashboardArgs) -> Result<()> {
                 to_day: heard_domain::zone::day_number(to),
             },
         )
+        .await?;
+    // The events page's figures for the first service over every local week of the data, from the event rollups.
+    let first_week = heard_domain::report::week_start(a.start_ms, &zone);
+    let mut ranges = Vec::new();
+    let mut w = first_week;
+    while zone.day_start_ms(w) < heard_store::now_ms() && ranges.len() < 160 {
+        let next = w.checked_add_days(chrono::Days::new(7)).unwrap_or(w);
+        ranges.push((zone.day_start_ms(w), zone.day_start_ms(next)));
+        w = next;
+    }
+    let event_service = a.services[0].0.id;
+    let (event_counts, event_measures) = store
+        .event_weeks(a.org, event_service, &zone, &ranges)
         .await?;
     store.close().await;
 
@@ -594,6 +701,9 @@ pub async fn run(args: DashboardArgs) -> Result<()> {
         .arg(&org_hex)
         .arg(start_ms.to_string())
         .arg(end_ms.to_string())
+        .arg(hex_upper(event_service.as_uuid().as_bytes()))
+        .arg(ranges.first().map_or(0, |r| r.0).to_string())
+        .arg(ranges.last().map_or(0, |r| r.1).to_string())
         .output()
         .with_context(|| format!("running {}", python.display()))?;
     if !out.status.success() {
@@ -664,6 +774,82 @@ pub async fn run(args: DashboardArgs) -> Result<()> {
             if equal { "yes" } else { "NO" }
         );
     }
+    // The events page: counts per week and type, measure counts exactly, sums to rounding, quantiles within the
+    // sketch's stated error.
+    let week_date = |ms: i64| zone.date(ms).to_string();
+    let heard_counts: BTreeMap<(String, String), u64> = event_counts
+        .iter()
+        .map(|c| ((week_date(c.week), c.event_type.clone()), c.events as u64))
+        .collect();
+    let duck_counts: BTreeMap<(String, String), u64> = duck["event_counts"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| {
+                    (
+                        (
+                            r[0].as_str().unwrap_or_default().to_string(),
+                            r[1].as_str().unwrap_or_default().to_string(),
+                        ),
+                        r[2].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let counts_equal = heard_counts == duck_counts && !heard_counts.is_empty();
+    all_equal &= counts_equal;
+    println!(
+        "{:<34} {:>10.1} {:>8}",
+        "Events per week and type",
+        duck["event_counts_ms"].as_f64().unwrap_or(f64::NAN),
+        if counts_equal { "yes" } else { "NO" }
+    );
+    let err = heard_domain::sketch::RELATIVE_ERROR;
+    let mut worst = 0.0f64;
+    let duck_measures = duck["event_measures"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut measures_ok = duck_measures.len() == event_measures.len() && !event_measures.is_empty();
+    for r in &duck_measures {
+        let key = (
+            r[0].as_str().unwrap_or_default(),
+            r[1].as_str().unwrap_or_default(),
+            r[2].as_str().unwrap_or_default(),
+        );
+        let Some(h) = event_measures.iter().find(|m| {
+            (
+                week_date(m.week).as_str(),
+                m.event_type.as_str(),
+                m.measure.as_str(),
+            ) == key
+        }) else {
+            measures_ok = false;
+            continue;
+        };
+        let f = |i: usize| r[i].as_f64().unwrap_or(f64::NAN);
+        let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-12);
+        worst = worst.max(rel(h.median, f(5))).max(rel(h.p90, f(6)));
+        measures_ok &= r[3].as_u64() == Some(h.n as u64)
+            && rel(h.sum, f(4)) < 1e-9
+            && rel(h.median, f(5)) <= err + 1e-12
+            && rel(h.p90, f(6)) <= err + 1e-12;
+    }
+    all_equal &= measures_ok;
+    println!(
+        "{:<34} {:>10.1} {:>8}",
+        "Event measures per week and type",
+        duck["event_measures_ms"].as_f64().unwrap_or(f64::NAN),
+        if measures_ok { "yes" } else { "NO" }
+    );
+    println!(
+        "  ({} weeks x types; counts and sums equal, medians and 90th percentiles at most {:.3}% from DuckDB's \
+         exact ones, limit {}%)",
+        duck_measures.len(),
+        100.0 * worst,
+        100.0 * err
+    );
     let (n, pos) = by_service
         .values()
         .fold((0, 0), |acc, v| (acc.0 + v.0, acc.1 + v.1));

@@ -597,11 +597,14 @@ async fn run(command: Command) -> Result<()> {
                 let t = std::time::Instant::now();
                 let r = store.rebuild_rollups(o.id, None).await?;
                 println!(
-                    "{}: {} responses into {} day rows and {} answer rows in {:.1} s.",
+                    "{}: {} responses into {} day rows and {} answer rows, {} events into {} day rows and {} measure rows in {:.1} s.",
                     o.slug,
                     r.responses,
                     r.response_rows,
                     r.answer_rows,
+                    r.events,
+                    r.event_rows,
+                    r.event_measure_rows,
                     t.elapsed().as_secs_f64()
                 );
             }

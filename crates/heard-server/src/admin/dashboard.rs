@@ -86,8 +86,8 @@ pub async fn rollups_note(state: &AppState, org: OrgId, zone: &Zone) -> AppResul
             String::new()
         };
         format!(
-            "The figures are being recomputed{why}; until that finishes they may count some responses under the \
-             wrong day. Reload the page in a minute."
+            "The figures are being recomputed{why}; until that finishes they may count some responses or events \
+             under the wrong day. Reload the page in a minute."
         )
     }))
 }

@@ -377,8 +377,9 @@ pub async fn events(
     let ranges: Vec<(i64, i64)> = weeks.iter().map(|(_, r)| *r).collect();
     let (counts, measures) = state
         .store
-        .event_weeks(m.org_id(), service.id, &ranges)
+        .event_weeks(m.org_id(), service.id, &zone, &ranges)
         .await?;
+    let rollups_note = super::dashboard::rollups_note(&state, m.org_id(), &zone).await?;
 
     // Types present, with the measures they carried, in the catalogue's order.
     let mut present: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -575,6 +576,10 @@ pub async fn events(
             chosen => chosen, chart_label => chart_label,
             chart => svg.map(Value::from_safe_string), tables => tables, latest => latest, next => next,
             params => params.finish(),
+            approximate => measures.iter().any(|x| !x.exact),
+            rollups_note => rollups_note,
+            exact_values => heard_domain::sketch::EXACT_VALUES,
+            error_percent => format!("{}", heard_domain::sketch::RELATIVE_ERROR * 100.0),
         },
     ))
 }

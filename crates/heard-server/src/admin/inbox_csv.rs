@@ -447,7 +447,9 @@ pub struct EventsCsvQuery {
 /// The events view's figures as CSV for one service and the page's weeks (its defaults when no dates are chosen):
 /// `table=counts` (the default), events per type and local week, every week of the range with zeros; or
 /// `table=measures`, per type, measure and week, the events that carried it (`n`) and their sum, mean, median and
-/// 90th percentile, in the measure's unit (`seconds` or `count`), unrounded.
+/// 90th percentile, in the measure's unit (`seconds` or `count`), unrounded. Read from the event rollups: counts,
+/// sums and means exact; the median and 90th percentile of a week with more than `sketch::EXACT_VALUES` values
+/// within `sketch::RELATIVE_ERROR` (1%) of the exact ones.
 pub async fn events_csv(
     State(state): State<AppState>,
     m: Viewer,
@@ -490,7 +492,7 @@ pub async fn events_csv(
     let ranges: Vec<(i64, i64)> = weeks.iter().map(|(_, r)| *r).collect();
     let (counts, measures) = state
         .store
-        .event_weeks(m.org_id(), service.id, &ranges)
+        .event_weeks(m.org_id(), service.id, &zone, &ranges)
         .await?;
     let catalogue: Vec<EventType> = state.store.event_types(m.org_id()).await?;
     let label = |ty: &str| {

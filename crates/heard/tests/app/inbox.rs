@@ -261,6 +261,7 @@ both_backends!(events_by_week_match_figures_worked_by_hand, |app| {
         .event_weeks(
             app.a.org,
             app.a.service.id,
+            &app.store.org(app.a.org).await.unwrap().time_zone,
             &[(week1, week2), (week2, week3)],
         )
         .await
