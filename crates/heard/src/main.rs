@@ -146,6 +146,22 @@ enum Command {
         #[arg(long, default_value = "crates/heard-text/data/sentiment_model.tsv")]
         out: PathBuf,
     },
+    /// Remake the service-feedback model (crates/heard-text/data/service_model.tsv) from the labelled development
+    /// set, choosing its settings by cross-validation (printed).
+    TrainService {
+        /// The labelled development set (TSV: id lang kind sentiment intent themes text, with a header).
+        #[arg(long, default_value = "data/service-feedback/dev.tsv")]
+        dev: PathBuf,
+        /// Where to write the model.
+        #[arg(long, default_value = "crates/heard-text/data/service_model.tsv")]
+        out: PathBuf,
+        /// Cross-validation folds.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Also write the texts the cross-validation got wrong (TSV), for review.
+        #[arg(long)]
+        misses: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -311,6 +327,14 @@ fn real_main() -> Result<()> {
         Command::Analyze { file } => return text_cmds::analyze(file),
         Command::Eval { data, corpora } => return text_cmds::eval(&data, &corpora),
         Command::TrainSentiment { data, out } => return text_cmds::train_sentiment(&data, &out),
+        Command::TrainService {
+            dev,
+            out,
+            folds,
+            misses,
+        } => {
+            return text_cmds::train_service(&dev, &out, folds, misses.as_deref());
+        }
         Command::Bench {
             command: BenchCommand::Text { data },
         } => return text_cmds::bench(&data),
@@ -619,6 +643,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Analyze { .. }
         | Command::Eval { .. }
         | Command::TrainSentiment { .. }
+        | Command::TrainService { .. }
         | Command::Bench {
             command: BenchCommand::Text { .. } | BenchCommand::Journeys(_),
         } => unreachable!("handled before the runtime starts"),
