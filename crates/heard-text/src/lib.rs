@@ -199,9 +199,17 @@ impl Analyzer {
     /// What the service model reads from a text: its context (for training and inspection).
     /// Returns the lexicon-and-rules score, the rule-based intent and the number of themes, so
     /// that [`service::Context`] can be rebuilt from the text's words.
-    pub fn service_inputs(&self, text: &str, language_hint: Option<&str>) -> (f32, Intent, usize, bool) {
+    pub fn service_inputs(
+        &self,
+        text: &str,
+        language_hint: Option<&str>,
+    ) -> (f32, Intent, usize, bool) {
         let (redacted, pii) = redact(text);
-        let blanked = if pii.is_empty() { redacted } else { blank(text, &pii) };
+        let blanked = if pii.is_empty() {
+            redacted
+        } else {
+            blank(text, &pii)
+        };
         let lower = blanked.to_lowercase();
         let ws = tokens::Words::of(&lower);
         let cues = self.signals.scan(&ws);
@@ -220,7 +228,11 @@ impl Analyzer {
         language_hint: Option<&str>,
     ) -> Vec<(String, u64, f32)> {
         let (redacted, pii) = redact(text);
-        let blanked = if pii.is_empty() { redacted } else { blank(text, &pii) };
+        let blanked = if pii.is_empty() {
+            redacted
+        } else {
+            blank(text, &pii)
+        };
         let lower = blanked.to_lowercase();
         let ws = tokens::Words::of(&lower);
         let (base, rule_intent, themes, spanish) = self.service_inputs(text, language_hint);
@@ -232,34 +244,6 @@ impl Analyzer {
             rule_intent,
             themes,
         })
-    }
-
-    /// Trains the service model on labelled texts (features read by this analyser).
-    pub fn train_service(
-        &self,
-        items: &[&service::Labelled],
-        params: service::Params,
-    ) -> (service::Trained, std::collections::HashMap<u64, String>) {
-        let mut names = std::collections::HashMap::new();
-        let examples: Vec<service::Example> = items
-            .iter()
-            .map(|it| {
-                let f = self.service_features(&it.text, Some(&it.lang));
-                let feats = f
-                    .into_iter()
-                    .map(|(n, h, v)| {
-                        names.entry(h).or_insert(n);
-                        (h, v)
-                    })
-                    .collect();
-                service::Example {
-                    feats,
-                    sentiment: it.sentiment,
-                    intent: it.intent,
-                }
-            })
-            .collect();
-        (service::train(&examples, params), names)
     }
 
     /// The score and intent of a text: the service model's reading for service feedback, the
@@ -281,9 +265,11 @@ impl Analyzer {
             rule_intent,
             themes,
         };
-        // Intent is always the model's; sentiment only for service feedback (see `is_service`).
+        // Intent is always the model's; sentiment only for what it reads as service feedback.
         match self.service.read(&ctx) {
-            Some(r) if service::is_service(&ctx) => (r.score(base), r.intent()),
+            Some(r) if ctx.spanish || r.service >= service::SERVICE_MIN => {
+                (r.score(base), r.intent())
+            }
             Some(r) => (base, r.intent()),
             None => (base, rule_intent),
         }
@@ -317,7 +303,15 @@ fn service_themes(themes: &[ThemeHit]) -> usize {
 
 /// Triggers of the "praise" theme that are politeness, not praise: thanks and good wishes end
 /// complaints and questions as often as compliments.
-const POLITE_TRIGGERS: &[&str] = &["thank", "appreciat", "grateful", "gracias", "agradec", "love", "best"];
+const POLITE_TRIGGERS: &[&str] = &[
+    "thank",
+    "appreciat",
+    "grateful",
+    "gracias",
+    "agradec",
+    "love",
+    "best",
+];
 
 /// Drops the "praise" theme when only politeness raised it (the text does not read positive).
 fn drop_polite_praise(themes: &mut Vec<ThemeHit>) {

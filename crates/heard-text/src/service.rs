@@ -35,7 +35,10 @@ pub const INTENTS: [Intent; 6] = [
     Intent::RequestForHelp,
     Intent::None,
 ];
-const N_OUT: usize = 9;
+const N_OUT: usize = 11;
+/// The model's sentiment replaces the lexicon's only for a text it reads as service feedback with
+/// at least this probability (Spanish texts always: no other Spanish genre was trained on).
+pub const SERVICE_MIN: f32 = 0.8;
 /// A lexicon score at least this far from zero is confident ...
 const CONFIDENT_BASE: f32 = 0.5;
 /// ... and the model overrides it only with at least this probability for its class.
@@ -628,7 +631,16 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     (
         "@contrast",
-        &["but", "though", "although", "however", "yet", "pero", "aunque", "sin embargo"],
+        &[
+            "but",
+            "though",
+            "although",
+            "however",
+            "yet",
+            "pero",
+            "aunque",
+            "sin embargo",
+        ],
     ),
     (
         "@praise",
@@ -714,10 +726,44 @@ const NULL_ANSWERS: &[&str] = &[
 /// First words that make a sentence an ask or a suggestion ("Add a chat option", "Pongan más
 /// bancas").
 const IMPERATIVE_FIRST: &[&str] = &[
-    "add", "make", "open", "put", "send", "hire", "include", "text", "let", "allow", "offer",
-    "provide", "give", "extend", "create", "fix", "stop", "keep", "consider", "suggest", "please",
-    "more", "maybe", "pongan", "abran", "agreguen", "den", "hagan", "manden", "envíen", "envien",
-    "permitan", "ofrezcan", "contraten", "que", "deberían", "deberian", "necesitan",
+    "add",
+    "make",
+    "open",
+    "put",
+    "send",
+    "hire",
+    "include",
+    "text",
+    "let",
+    "allow",
+    "offer",
+    "provide",
+    "give",
+    "extend",
+    "create",
+    "fix",
+    "stop",
+    "keep",
+    "consider",
+    "suggest",
+    "please",
+    "more",
+    "maybe",
+    "pongan",
+    "abran",
+    "agreguen",
+    "den",
+    "hagan",
+    "manden",
+    "envíen",
+    "envien",
+    "permitan",
+    "ofrezcan",
+    "contraten",
+    "que",
+    "deberían",
+    "deberian",
+    "necesitan",
 ];
 
 const NUMBER_WORDS: &[&str] = &[
@@ -1008,35 +1054,14 @@ fn each_feature(ctx: &Context, named: bool, mut f: impl FnMut(u64, f32, Option<S
     }
 }
 
-/// True when the text reads as service feedback: it names a service event, a theme other than
-/// praise, an ask, or is Spanish. Other texts (film reviews, tweets) keep the lexicon's sentiment.
-pub fn is_service(ctx: &Context) -> bool {
-    let rules = Rules::shared();
-    if ctx.spanish || rules.is_null(&ctx.words.words) {
-        return true;
-    }
-    let bits = rules.scan(&ctx.words.words);
-    let any = |names: &[&str]| names.iter().any(|n| bits & rule_bit(n) != 0);
-    if any(&["@negneg", "@nullish"]) {
-        return true;
-    }
-    let events = |n: &&str| *n != "@nohelp";
-    let evidence: Vec<&str> = EVENTS.iter().copied().filter(events).collect();
-    if ctx.base.abs() < 0.05 {
-        // A text with no feeling words: a theme or a service event is enough.
-        return ctx.themes > 0 || any(&evidence);
-    }
-    // A text the lexicon reads as positive or negative is read again only with a theme and a
-    // service event, an ask or irony together: a theme word alone ("check this out", "my new
-    // phone") or an event word alone ("trial and error") is common outside service feedback.
-    ctx.themes > 0 && (any(EVENTS) || any(&["@ask", "@sarcasm"]))
-}
-
 /// What the model reads from a text: a probability per sentiment class and per intent.
 #[derive(Clone, Copy, Debug)]
 pub struct Reading {
     pub sentiment: [f32; 3],
     pub intent: [f32; 6],
+    /// The probability that the text is feedback on a service (rather than a tweet, a film
+    /// review or an editorial): only then does the model's sentiment replace the lexicon's.
+    pub service: f32,
 }
 
 impl Reading {
@@ -1057,7 +1082,9 @@ impl Reading {
             1
         };
         // A confident lexicon reading yields only to a confident model.
-        if class == base_class || (base.abs() >= CONFIDENT_BASE && self.sentiment[class] < CONFIDENT_MODEL) {
+        if class == base_class
+            || (base.abs() >= CONFIDENT_BASE && self.sentiment[class] < CONFIDENT_MODEL)
+        {
             return base;
         }
         let s = self.sentiment[2] - self.sentiment[0];
@@ -1116,9 +1143,9 @@ impl ServiceModel {
         }
     }
 
-    /// Reads "feature<TAB>nine weights" lines (negative, neutral, positive; then complaint,
-    /// compliment, question, suggestion, request_for_help, none), '#' lines are comments and
-    /// malformed lines are skipped.
+    /// Reads "feature<TAB>eleven weights" lines (negative, neutral, positive; complaint,
+    /// compliment, question, suggestion, request_for_help, none; other text, service feedback);
+    /// '#' lines are comments and malformed lines are skipped.
     pub fn parse(src: &str) -> ServiceModel {
         let mut weights = IdMap::default();
         for line in src.lines().filter(|l| !l.starts_with('#')) {
@@ -1162,11 +1189,14 @@ impl ServiceModel {
         });
         let mut s = [z[0], z[1], z[2]];
         let mut i = [z[3], z[4], z[5], z[6], z[7], z[8]];
+        let mut d = [z[9], z[10]];
         softmax(&mut s);
         softmax(&mut i);
+        softmax(&mut d);
         Some(Reading {
             sentiment: s,
             intent: i,
+            service: d[1],
         })
     }
 }
@@ -1175,7 +1205,13 @@ impl ServiceModel {
 pub struct Example {
     pub feats: Vec<(u64, f32)>,
     pub sentiment: usize,
-    pub intent: usize,
+    /// `None` for a text rated for sentiment only (the rated corpora): it teaches no intent.
+    pub intent: Option<usize>,
+    /// Whether the text is service feedback (the labelled set) or not (tweets, film reviews,
+    /// editorials); `None` when that is not known.
+    pub service: Option<bool>,
+    /// How much the text counts in the loss.
+    pub weight: f32,
 }
 
 /// The features of a text with their names, for training: (name, hash, value).
@@ -1203,7 +1239,7 @@ impl Default for Params {
         Params {
             l2: 1e-3,
             min_count: 2,
-            epochs: 300,
+            epochs: 200,
         }
     }
 }
@@ -1238,7 +1274,12 @@ impl Trained {
             out.push_str(n);
             for x in w {
                 out.push('\t');
-                out.push_str(&format!("{x:.3}"));
+                // Two decimals are enough for a logit; a weight that rounds to zero is written "0".
+                if x.abs() < 0.005 {
+                    out.push('0');
+                } else {
+                    out.push_str(&format!("{x:.2}"));
+                }
             }
             out.push('\n');
         }
@@ -1281,7 +1322,11 @@ pub fn train(examples: &[Example], params: Params) -> Trained {
         .collect();
     let bias = index.get(&word_hash("@bias")).copied();
     let d = vocab.len();
-    let n = examples.len().max(1) as f64;
+    let n = examples
+        .iter()
+        .map(|e| f64::from(e.weight))
+        .sum::<f64>()
+        .max(1e-9);
     let mut w = vec![0f64; d * N_OUT];
     let mut m = vec![0f64; d * N_OUT];
     let mut s = vec![0f64; d * N_OUT];
@@ -1298,17 +1343,24 @@ pub fn train(examples: &[Example], params: Params) -> Trained {
                 }
             }
             let mut p = [0f64; N_OUT];
-            for (range, label) in [(0..3, e.sentiment), (3..9, 3 + e.intent)] {
+            let heads = [
+                (0..3, Some(e.sentiment)),
+                (3..9, e.intent.map(|i| 3 + i)),
+                (9..11, e.service.map(|d| 9 + usize::from(d))),
+            ];
+            for (range, label) in heads {
+                let Some(label) = label else { continue };
                 let mx = z[range.clone()].iter().copied().fold(f64::MIN, f64::max);
                 let sum: f64 = z[range.clone()].iter().map(|x| (x - mx).exp()).sum();
                 for k in range {
                     p[k] = (z[k] - mx).exp() / sum - if k == label { 1.0 } else { 0.0 };
                 }
             }
+            let ew = f64::from(e.weight) / n;
             for &(j, v) in r {
                 let base = j as usize * N_OUT;
                 for k in 0..N_OUT {
-                    g[base + k] += f64::from(v) * p[k] / n;
+                    g[base + k] += f64::from(v) * p[k] * ew;
                 }
             }
         }
@@ -1338,7 +1390,7 @@ pub fn train(examples: &[Example], params: Params) -> Trained {
             }
             (*h, a)
         })
-        .filter(|(_, a)| a.iter().any(|x| x.abs() >= 0.0005))
+        .filter(|(_, a)| a.iter().any(|x| x.abs() >= 0.01))
         .collect();
     Trained { weights }
 }
@@ -1404,7 +1456,12 @@ pub fn parse_labelled(src: &str) -> Result<Vec<Labelled>, String> {
         let sentiment = SENTIMENTS
             .iter()
             .position(|x| *x == sentiment)
-            .ok_or_else(|| format!("line {}: sentiment {sentiment:?} is not one of {SENTIMENTS:?}", n + 2))?;
+            .ok_or_else(|| {
+                format!(
+                    "line {}: sentiment {sentiment:?} is not one of {SENTIMENTS:?}",
+                    n + 2
+                )
+            })?;
         let intent = get(cn, "intent")?;
         let intent = INTENTS
             .iter()
@@ -1445,12 +1502,30 @@ mod tests {
     #[test]
     fn service_events_are_named() {
         for (t, r) in [
-            ("It's been 14 weeks and my refund still hasn't arrived", "@delay"),
-            ("I called 12 times and got a busy signal every time", "@repeat"),
-            ("Got transferred five times and ended up back at the main menu", "@bounce"),
-            ("They sent my card to my old address even though I updated it", "@wrong"),
-            ("Todavía no recibo mi reembolso y ya pasaron tres meses", "@delay"),
-            ("Great, another form that crashes when you click submit. Just great.", "@sarcasm"),
+            (
+                "It's been 14 weeks and my refund still hasn't arrived",
+                "@delay",
+            ),
+            (
+                "I called 12 times and got a busy signal every time",
+                "@repeat",
+            ),
+            (
+                "Got transferred five times and ended up back at the main menu",
+                "@bounce",
+            ),
+            (
+                "They sent my card to my old address even though I updated it",
+                "@wrong",
+            ),
+            (
+                "Todavía no recibo mi reembolso y ya pasaron tres meses",
+                "@delay",
+            ),
+            (
+                "Great, another form that crashes when you click submit. Just great.",
+                "@sarcasm",
+            ),
             ("Could you add evening hours?", "@ask"),
             ("Couldn't have been easier", "@negneg"),
             ("N/A", "@null"),

@@ -161,6 +161,19 @@ enum Command {
         /// Also write the texts the cross-validation got wrong (TSV), for review.
         #[arg(long)]
         misses: Option<PathBuf>,
+        /// The shared data folder: its rated corpora (tweets, film, editorials, UCI) also train the sentiment head,
+        /// so that the model knows what a review or a tweet looks like.
+        #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
+        data: PathBuf,
+        /// How much the rated corpora weigh in all, relative to the labelled set (0: not used).
+        #[arg(long, default_value_t = 0.5)]
+        corpus_weight: f32,
+        /// At most this many texts from each rated corpus.
+        #[arg(long, default_value_t = 1000)]
+        per_corpus: usize,
+        /// Leave this rated corpus out (tweets, movie, nyt, uci-amazon, uci-imdb, uci-yelp), to measure it unseen.
+        #[arg(long)]
+        skip_corpus: Option<String>,
     },
 }
 
@@ -332,8 +345,20 @@ fn real_main() -> Result<()> {
             out,
             folds,
             misses,
+            data,
+            corpus_weight,
+            per_corpus,
+            skip_corpus,
         } => {
-            return text_cmds::train_service(&dev, &out, folds, misses.as_deref());
+            let opts = text_cmds::ServiceTraining {
+                folds,
+                misses: misses.as_deref(),
+                data: &data,
+                corpus_weight,
+                per_corpus,
+                skip_corpus: skip_corpus.as_deref(),
+            };
+            return text_cmds::train_service(&dev, &out, &opts);
         }
         Command::Bench {
             command: BenchCommand::Text { data },
