@@ -265,6 +265,10 @@ impl Analyzer {
             rule_intent,
             themes,
         };
+        // A non-answer says nothing and wants nothing.
+        if service::is_non_answer(&ctx) {
+            return (base.clamp(-0.049, 0.049), Intent::None);
+        }
         // Intent is always the model's; sentiment only for what it reads as service feedback.
         match self.service.read(&ctx) {
             Some(r) if ctx.spanish || r.service >= service::SERVICE_MIN => {

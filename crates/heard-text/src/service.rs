@@ -359,6 +359,22 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "@ask",
         &[
+            "would be cool",
+            "would be easier",
+            "would save",
+            "any chance",
+            "should say",
+            "estaría bien",
+            "estaria bien",
+            "sería de gran",
+            "seria de gran",
+            "debería",
+            "deberia",
+            "tengan",
+            "a few ideas",
+            "some ideas",
+            "unas ideas",
+            "algunas ideas",
             "would like",
             "i'd like",
             "we need",
@@ -460,6 +476,20 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "@negneg",
         &[
+            "never made me",
+            "wasn't a long",
+            "not a long",
+            "didn't wait more",
+            "did not wait more",
+            "no confusion",
+            "nada mal",
+            "no dejaba dudas",
+            "ninguna duda",
+            "ni esperé",
+            "ni espere",
+            "no fue nada",
+            "wasn't treated badly",
+            "not treated badly",
             "zero problem*",
             "cero problema*",
             "not once",
@@ -601,6 +631,13 @@ const RULES: &[(&str, &[&str])] = &[
     (
         "@nullish",
         &[
+            "no thank you",
+            "nothing else to",
+            "nop",
+            "ninguno",
+            "todo dicho",
+            "all good",
+            "nothing comes to mind",
             "nothing to add",
             "nothing else",
             "nothing more",
@@ -892,11 +929,47 @@ impl Rules {
         if ws.len() > 4 {
             return false;
         }
+        if ws.len() <= 3
+            && ws.iter().all(|w| {
+                matches!(
+                    *w,
+                    "n" | "a"
+                        | "none"
+                        | "ninguno"
+                        | "ninguna"
+                        | "nada"
+                        | "nothing"
+                        | "no"
+                        | "nope"
+                        | "nop"
+                        | "thanks"
+                        | "gracias"
+                )
+            })
+        {
+            return true;
+        }
         // A lone letter or number ("x", "1") answers nothing.
         (ws.len() == 1 && ws[0].chars().count() == 1)
             || (ws.len() == 1 && ws[0].bytes().all(|b| b.is_ascii_digit()))
             || self.null.contains_key(ws.join(" ").as_str())
     }
+}
+
+/// True when the whole text is a non-answer ("N/A", "Nothing to add", "No thank you", "Sin
+/// comentarios"): short, with a non-answer phrase and no service event or theme.
+pub fn is_non_answer(ctx: &Context) -> bool {
+    let rules = Rules::shared();
+    let ws = &ctx.words.words;
+    if rules.is_null(ws) {
+        return true;
+    }
+    if ws.len() > 6 || ctx.themes > 0 {
+        return false;
+    }
+    let bits = rules.scan(ws);
+    let events = EVENTS.iter().map(|n| rule_bit(n)).fold(0, |a, b| a | b);
+    bits & rule_bit("@nullish") != 0 && bits & (events | rule_bit("@ask")) == 0
 }
 
 /// The rule features of a text that fire, by name, with the whole-text flags: a quick look for

@@ -470,7 +470,8 @@ pub fn train_service(dev: &Path, out: &Path, opts: &ServiceTraining) -> Result<(
     } else {
         Vec::new()
     };
-    eprintln!("{} rated corpus texts join the training", extra.len());
+    let n_extra = extra.len();
+    eprintln!("{n_extra} rated corpus texts join the training");
     let all: Vec<&service::Labelled> = items.iter().collect();
     let lexicon = Analyzer::new().with_service_model(service::ServiceModel::none());
     let (ls, li, _) = service_scores(&lexicon, &all, None);
@@ -522,8 +523,9 @@ pub fn train_service(dev: &Path, out: &Path, opts: &ServiceTraining) -> Result<(
         "Heard's service-feedback model (see crates/heard-text/src/service.rs): feature, then weights for".to_string(),
         "negative neutral positive | complaint compliment question suggestion request_for_help none | other service.".to_string(),
         format!(
-            "Made by `heard train-service` from {} labelled texts of data/service-feedback/dev.tsv (see data/README.md). Do not edit; retrain.",
-            items.len()
+            "Made by `heard train-service` from {} labelled texts of data/service-feedback/dev.tsv (see data/README.md) and {} texts of the rated corpora in ../shared/data. Do not edit; retrain.",
+            items.len(),
+            n_extra
         ),
         format!(
             "l2={} min_count={} epochs={}; {folds}-fold CV accuracy: sentiment {cs:.3}, intent {ci:.3}",
