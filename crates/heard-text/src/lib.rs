@@ -114,8 +114,11 @@ impl Analyzer {
             score = score.min(URGENT_SCORE);
         }
         let sentiment = Sentiment::from_score(score);
-        if sentiment.label != Label::Positive {
-            drop_polite_praise(&mut themes);
+        match sentiment.label {
+            // Praise words in a complaint are irony or politeness ("Great, another crash").
+            Label::Negative => themes.retain(|t| t.id != "praise"),
+            Label::Neutral => drop_polite_praise(&mut themes),
+            Label::Positive => {}
         }
         Analysis {
             language: language.to_string(),
@@ -317,7 +320,8 @@ const POLITE_TRIGGERS: &[&str] = &[
     "best",
 ];
 
-/// Drops the "praise" theme when only politeness raised it (the text does not read positive).
+/// Drops the "praise" theme when only politeness raised it (for a text that does not read
+/// positive).
 fn drop_polite_praise(themes: &mut Vec<ThemeHit>) {
     themes.retain(|t| {
         t.id != "praise"
