@@ -172,6 +172,7 @@ pub mod intake {
             "question" => "Question",
             "suggestion" => "Suggestion",
             "request_for_help" => "Request for help",
+            "none" => "No request",
             other => other,
         }
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use crate::pii::{RedactConfig, detect};
-use crate::{Analysis, Intent, Label};
+use crate::{Analysis, Label};
 
 /// Sentiment metrics with the VADER paper's protocol.
 #[derive(Clone, Copy, Debug, Default)]
@@ -683,16 +683,8 @@ pub struct FeedbackPrediction {
     pub themes: Vec<String>,
 }
 
-/// The name of an intent in [`INTENTS`].
-pub fn intent_name(i: Intent) -> &'static str {
-    match i {
-        Intent::Complaint => "complaint",
-        Intent::Compliment => "compliment",
-        Intent::Question => "question",
-        Intent::Suggestion => "suggestion",
-        Intent::RequestForHelp => "request_for_help",
-    }
-}
+/// The name of an intent in [`INTENTS`], as the data files write it.
+pub use crate::service::intent_name;
 
 impl FeedbackPrediction {
     /// Heard's reading of a comment.

@@ -9,6 +9,7 @@ pub mod eval;
 pub mod model;
 pub mod pii;
 pub mod sentiment;
+pub mod service;
 pub mod signals;
 pub mod themes;
 pub mod tokens;
@@ -46,6 +47,7 @@ pub struct Analysis {
 pub struct Analyzer {
     scorer: Arc<sentiment::Scorer>,
     correction: Arc<model::Correction>,
+    service: Arc<service::ServiceModel>,
     signals: signals::Signals,
     taxonomy: Taxonomy,
 }
@@ -67,6 +69,7 @@ impl Analyzer {
         Analyzer {
             scorer: sentiment::Scorer::shared(),
             correction: model::Correction::embedded(),
+            service: service::ServiceModel::embedded(),
             signals: signals::Signals::new(),
             taxonomy,
         }
@@ -94,17 +97,32 @@ impl Analyzer {
         let ws = tokens::Words::of(&lower);
         let cues = self.signals.scan(&ws);
         let language = signals::Signals::language_of(&cues, language_hint);
-        let mut score = self.sentiment_of(blanked, &lower, language == "es", &ws);
-        if !signals::Signals::urgency(&cues).is_empty() {
+        let base = self.sentiment_of(blanked, &lower, language == "es", &ws);
+        let mut themes = self.taxonomy.match_words(&ws);
+        let (rule_intent, emotions, urgency) = self.signals.read(&cues, &ws.words, blanked, base);
+        let (mut score, intent) = self.service_reading(
+            &ws,
+            blanked,
+            base,
+            language == "es",
+            rule_intent,
+            service_themes(&themes),
+        );
+        if !urgency.is_empty() {
             // Crisis and threat language reads negative whatever its words' valence ("I want to
             // end it" holds no negative word; "make you pay" reads as a purchase).
             score = score.min(URGENT_SCORE);
         }
-        let themes = self.taxonomy.match_words(&ws);
-        let (intent, emotions, urgency) = self.signals.read(&cues, &ws.words, blanked, score);
+        let sentiment = Sentiment::from_score(score);
+        match sentiment.label {
+            // Praise words in a complaint are irony or politeness ("Great, another crash").
+            Label::Negative => themes.retain(|t| t.id != "praise"),
+            Label::Neutral => drop_polite_praise(&mut themes),
+            Label::Positive => {}
+        }
         Analysis {
             language: language.to_string(),
-            sentiment: Sentiment::from_score(score),
+            sentiment,
             redacted,
             pii,
             themes,
@@ -162,11 +180,106 @@ impl Analyzer {
     pub fn sentiment(&self, text: &str, language_hint: Option<&str>) -> Sentiment {
         let lower = text.to_lowercase();
         let ws = tokens::Words::of(&lower);
+        let cues = self.signals.scan(&ws);
         let spanish = match language_hint {
             Some(h) => h.starts_with("es"),
-            None => self.signals.language(&ws.words, None) == "es",
+            None => signals::Signals::language_of(&cues, None) == "es",
         };
-        Sentiment::from_score(self.sentiment_of(text, &lower, spanish, &ws))
+        let base = self.sentiment_of(text, &lower, spanish, &ws);
+        let themes = service_themes(&self.taxonomy.match_words(&ws));
+        let (rule_intent, _, _) = self.signals.read(&cues, &ws.words, text, base);
+        let (score, _) = self.service_reading(&ws, text, base, spanish, rule_intent, themes);
+        Sentiment::from_score(score)
+    }
+
+    /// The same analyser with another service model (`service::ServiceModel::none()` for the
+    /// lexicon and rules alone); used for cross-validation.
+    pub fn with_service_model(mut self, model: service::ServiceModel) -> Analyzer {
+        self.service = Arc::new(model);
+        self
+    }
+
+    /// What the service model reads from a text: its context (for training and inspection).
+    /// Returns the lexicon-and-rules score, the rule-based intent and the number of themes, so
+    /// that [`service::Context`] can be rebuilt from the text's words.
+    pub fn service_inputs(
+        &self,
+        text: &str,
+        language_hint: Option<&str>,
+    ) -> (f32, Intent, usize, bool) {
+        let (redacted, pii) = redact(text);
+        let blanked = if pii.is_empty() {
+            redacted
+        } else {
+            blank(text, &pii)
+        };
+        let lower = blanked.to_lowercase();
+        let ws = tokens::Words::of(&lower);
+        let cues = self.signals.scan(&ws);
+        let spanish = signals::Signals::language_of(&cues, language_hint) == "es";
+        let base = self.sentiment_of(&blanked, &lower, spanish, &ws);
+        let themes = service_themes(&self.taxonomy.match_words(&ws));
+        let (rule_intent, _, _) = self.signals.read(&cues, &ws.words, &blanked, base);
+        (base, rule_intent, themes, spanish)
+    }
+
+    /// The named features of a text as the service model sees them (for `heard train-service`),
+    /// read as [`Analyzer::analyze`] reads it, personal data blanked out.
+    pub fn service_features(
+        &self,
+        text: &str,
+        language_hint: Option<&str>,
+    ) -> Vec<(String, u64, f32)> {
+        let (redacted, pii) = redact(text);
+        let blanked = if pii.is_empty() {
+            redacted
+        } else {
+            blank(text, &pii)
+        };
+        let lower = blanked.to_lowercase();
+        let ws = tokens::Words::of(&lower);
+        let (base, rule_intent, themes, spanish) = self.service_inputs(text, language_hint);
+        service::named_features(&service::Context {
+            words: &ws,
+            raw: &blanked,
+            base,
+            spanish,
+            rule_intent,
+            themes,
+        })
+    }
+
+    /// The score and intent of a text: the service model's reading for service feedback, the
+    /// lexicon's score and the cue rules' intent otherwise (or when no model is loaded).
+    fn service_reading(
+        &self,
+        ws: &tokens::Words,
+        raw: &str,
+        base: f32,
+        spanish: bool,
+        rule_intent: Intent,
+        themes: usize,
+    ) -> (f32, Intent) {
+        let ctx = service::Context {
+            words: ws,
+            raw,
+            base,
+            spanish,
+            rule_intent,
+            themes,
+        };
+        // A non-answer says nothing and wants nothing.
+        if service::is_non_answer(&ctx) {
+            return (base.clamp(-0.049, 0.049), Intent::None);
+        }
+        // Intent is always the model's; sentiment only for what it reads as service feedback.
+        match self.service.read(&ctx) {
+            Some(r) if ctx.spanish || r.service >= service::SERVICE_MIN => {
+                (r.score(base), r.intent())
+            }
+            Some(r) => (base, r.intent()),
+            None => (base, rule_intent),
+        }
     }
 
     fn lexicon_of(&self, text: &str, lower: &str, spanish: bool) -> f32 {
@@ -187,6 +300,36 @@ impl Analyzer {
         }
         self.correction.adjust_words(base, words)
     }
+}
+
+/// How many themes other than praise a text raised: praise alone does not make a text service
+/// feedback.
+fn service_themes(themes: &[ThemeHit]) -> usize {
+    themes.iter().filter(|t| t.id != "praise").count()
+}
+
+/// Triggers of the "praise" theme that are politeness, not praise: thanks and good wishes end
+/// complaints and questions as often as compliments.
+const POLITE_TRIGGERS: &[&str] = &[
+    "thank",
+    "appreciat",
+    "grateful",
+    "gracias",
+    "agradec",
+    "love",
+    "best",
+];
+
+/// Drops the "praise" theme when only politeness raised it (for a text that does not read
+/// positive).
+fn drop_polite_praise(themes: &mut Vec<ThemeHit>) {
+    themes.retain(|t| {
+        t.id != "praise"
+            || !t
+                .triggers
+                .iter()
+                .all(|w| POLITE_TRIGGERS.iter().any(|p| w.starts_with(p)))
+    });
 }
 
 /// `text` with each span replaced by one space.

@@ -58,7 +58,7 @@ pub struct Example<'a> {
 
 /// A word as the model knows it: typographic apostrophes read as straight ones. `hash` is the
 /// word's [`word_hash`], already computed for the text.
-fn text_word_hash(w: &str, hash: u64) -> u64 {
+pub(crate) fn text_word_hash(w: &str, hash: u64) -> u64 {
     if w.contains('’') {
         word_hash(&w.replace('’', "'"))
     } else {
@@ -66,7 +66,7 @@ fn text_word_hash(w: &str, hash: u64) -> u64 {
     }
 }
 
-fn pair_hash(a: u64, b: u64) -> u64 {
+pub(crate) fn pair_hash(a: u64, b: u64) -> u64 {
     mix(a.rotate_left(29) ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
@@ -85,7 +85,7 @@ fn each_feature(words: &Words, mut f: impl FnMut(u64)) {
 }
 
 /// The hash of a feature named as in the model file: a word, or two words separated by a space.
-fn feature_hash(name: &str) -> u64 {
+pub(crate) fn feature_hash(name: &str) -> u64 {
     match name.split_once(' ') {
         Some((a, b)) => pair_hash(word_hash(a), word_hash(b)),
         None => word_hash(name),

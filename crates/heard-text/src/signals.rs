@@ -19,6 +19,8 @@ pub enum Intent {
     Question,
     Suggestion,
     RequestForHelp,
+    /// No intent: "N/A", "Nothing to add", a bare statement of fact.
+    None,
 }
 
 /// Emotions the text expresses.

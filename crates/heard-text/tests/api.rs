@@ -193,3 +193,68 @@ fn spans_never_leak_into_redacted_text() {
         }
     }
 }
+
+/// The kinds of error issue 19 names, read the way an analyst would.
+#[test]
+fn service_feedback_is_read_as_an_analyst_would() {
+    let a = Analyzer::new();
+    let read = |t: &str| {
+        let r = a.analyze(t, None);
+        let label = serde_json::to_value(r.sentiment.label).expect("label");
+        let intent = serde_json::to_value(r.intent).expect("intent");
+        (label, intent, r)
+    };
+    // Service failures stated as facts.
+    for t in [
+        "It's been 14 weeks and my refund still hasn't arrived",
+        "I called 12 times and got a busy signal every time",
+        "Got transferred five times and ended up back at the main menu",
+        "Great, another form that crashes when you click submit. Just great.",
+        "Todavía no recibo mi reembolso y ya pasaron tres meses",
+    ] {
+        let (label, intent, _) = read(t);
+        assert_eq!(label, "negative", "{t}");
+        assert_eq!(intent, "complaint", "{t}");
+    }
+    // Non-answers say nothing and want nothing.
+    for t in ["Nothing to add", "N/A"] {
+        let (label, intent, _) = read(t);
+        assert_eq!(
+            (label.as_str(), intent.as_str()),
+            (Some("neutral"), Some("none")),
+            "{t}"
+        );
+    }
+    // Asks are neutral.
+    let (label, intent, _) = read("Could you add evening hours?");
+    assert_eq!(label, "neutral");
+    assert!(intent == "suggestion" || intent == "question", "{intent}");
+    // Denied negatives are praise.
+    for t in ["Couldn't have been easier", "No problems whatsoever"] {
+        assert_eq!(read(t).0, "positive", "{t}");
+    }
+    // Thanks inside a complaint are not praise, as sentiment or as a theme.
+    let (label, _, r) = read("Thanks, but I have been waiting three months for my refund.");
+    assert_eq!(label, "negative");
+    assert!(!r.themes.iter().any(|t| t.id == "praise"), "{:?}", r.themes);
+    // A comment may carry several themes, each with the words that raised it.
+    let r = a.analyze("Helpful agent, confusing letter", None);
+    for id in ["staff_courtesy", "communication_clarity"] {
+        let hit = r.themes.iter().find(|t| t.id == id).expect(id);
+        assert!(!hit.triggers.is_empty());
+    }
+    // Spanish triggers for wait times, payments, the office, login and eligibility.
+    for (t, id) in [
+        ("Esperé tres horas en la oficina", "wait_times"),
+        ("Fui a las oficinas del centro", "office_experience"),
+        ("No me han depositado los pagos", "payments_benefits"),
+        (
+            "Olvidé mi contrasena y no puedo iniciar sesion",
+            "login_identity",
+        ),
+        ("Me dijeron que no califico", "eligibility_rules"),
+    ] {
+        let r = a.analyze(t, Some("es"));
+        assert!(r.themes.iter().any(|h| h.id == id), "{t}: {:?}", r.themes);
+    }
+}

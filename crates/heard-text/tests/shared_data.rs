@@ -181,7 +181,7 @@ fn sentiment_on_vader_corpora_held_out() {
     );
     assert!(
         tweets.r > 0.881 && tweets.f1 > 0.95,
-        "tweets r {:.3} f1 {:.3}",
+        "tweets r {:.4} f1 {:.4}",
         tweets.r,
         tweets.f1
     );

@@ -140,6 +140,35 @@ enum Command {
         #[arg(long, default_value = "crates/heard-text/data/sentiment_model.tsv")]
         out: PathBuf,
     },
+    /// Remake the service-feedback model (crates/heard-text/data/service_model.tsv) from the labelled development
+    /// set, choosing its settings by cross-validation (printed).
+    TrainService {
+        /// The labelled development set (TSV: id lang kind sentiment intent themes text, with a header).
+        #[arg(long, default_value = "data/service-feedback/dev.tsv")]
+        dev: PathBuf,
+        /// Where to write the model.
+        #[arg(long, default_value = "crates/heard-text/data/service_model.tsv")]
+        out: PathBuf,
+        /// Cross-validation folds.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+        /// Also write the texts the cross-validation got wrong (TSV), for review.
+        #[arg(long)]
+        misses: Option<PathBuf>,
+        /// The shared data folder: its rated corpora (tweets, film, editorials, UCI) also train the sentiment head,
+        /// so that the model knows what a review or a tweet looks like.
+        #[arg(long, env = "HEARD_SHARED_DATA", default_value = "../shared/data")]
+        data: PathBuf,
+        /// How much the rated corpora weigh in all, relative to the labelled set (0: not used).
+        #[arg(long, default_value_t = 0.5)]
+        corpus_weight: f32,
+        /// At most this many texts from each rated corpus.
+        #[arg(long, default_value_t = 1000)]
+        per_corpus: usize,
+        /// Leave this rated corpus out (tweets, movie, nyt, uci-amazon, uci-imdb, uci-yelp), to measure it unseen.
+        #[arg(long)]
+        skip_corpus: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -303,6 +332,26 @@ fn real_main() -> Result<()> {
         Command::Analyze { file } => return text_cmds::analyze(file),
         Command::Eval(args) => return text_cmds::eval(args),
         Command::TrainSentiment { data, out } => return text_cmds::train_sentiment(&data, &out),
+        Command::TrainService {
+            dev,
+            out,
+            folds,
+            misses,
+            data,
+            corpus_weight,
+            per_corpus,
+            skip_corpus,
+        } => {
+            let opts = text_cmds::ServiceTraining {
+                folds,
+                misses: misses.as_deref(),
+                data: &data,
+                corpus_weight,
+                per_corpus,
+                skip_corpus: skip_corpus.as_deref(),
+            };
+            return text_cmds::train_service(&dev, &out, &opts);
+        }
         Command::Bench {
             command: BenchCommand::Text(args),
         } => return text_cmds::bench(args),
@@ -614,6 +663,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Analyze { .. }
         | Command::Eval(_)
         | Command::TrainSentiment { .. }
+        | Command::TrainService { .. }
         | Command::Bench {
             command: BenchCommand::Text(_) | BenchCommand::Journeys(_),
         } => unreachable!("handled before the runtime starts"),

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use heard_text::eval::{self, PiiCase};
-use heard_text::{Analysis, Analyzer, Intent, Label, RedactConfig, model};
+use heard_text::{Analysis, Analyzer, Intent, Label, RedactConfig, model, service};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -249,6 +249,301 @@ pub fn train_sentiment(data_dir: &Path, out: &Path) -> Result<()> {
 
 /// The vaderSentiment release Heard is compared with.
 const VADER_VERSION: &str = "3.3.2";
+
+/// Sentiment accuracy, intent accuracy, and per group (kind, language) rows of (group, texts,
+/// sentiment accuracy, intent accuracy).
+type Accuracy = (f64, f64, Vec<(String, usize, f64, f64)>);
+
+/// Sentiment and intent accuracy of `analyzer` on `items`: (overall sentiment, overall intent,
+/// per group rows (group, n, sentiment, intent)) with groups by kind and by language.
+fn service_scores(
+    analyzer: &Analyzer,
+    items: &[&service::Labelled],
+    mut misses: Option<&mut String>,
+) -> Accuracy {
+    use std::collections::BTreeMap;
+    let mut groups: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let (mut s_ok, mut i_ok) = (0usize, 0usize);
+    for it in items {
+        let a = analyzer.analyze(&it.text, Some(&it.lang));
+        let s = usize::from(
+            service::SENTIMENTS[it.sentiment]
+                == match a.sentiment.label {
+                    Label::Negative => "negative",
+                    Label::Neutral => "neutral",
+                    Label::Positive => "positive",
+                },
+        );
+        let i = usize::from(service::INTENTS[it.intent] == a.intent);
+        if let Some(m) = misses.as_deref_mut()
+            && (s == 0 || i == 0)
+        {
+            m.push_str(&format!(
+                "{}\t{}\t{}\t{:?}\t{}\t{}\t{}\n",
+                it.id,
+                it.kind,
+                service::SENTIMENTS[it.sentiment],
+                a.sentiment.label,
+                service::intent_name(service::INTENTS[it.intent]),
+                service::intent_name(a.intent),
+                it.text
+            ));
+        }
+        s_ok += s;
+        i_ok += i;
+        for g in [format!("kind {}", it.kind), format!("lang {}", it.lang)] {
+            let e = groups.entry(g).or_default();
+            e.0 += 1;
+            e.1 += s;
+            e.2 += i;
+        }
+    }
+    let n = items.len().max(1) as f64;
+    let rows = groups
+        .into_iter()
+        .map(|(g, (c, s, i))| (g, c, s as f64 / c as f64, i as f64 / c as f64))
+        .collect();
+    (s_ok as f64 / n, i_ok as f64 / n, rows)
+}
+
+/// Cross-validated accuracy of the service model trained with `params`: each fold is read by a
+/// model trained on the other folds. Returns the same shape as [`service_scores`], pooled.
+fn cross_validate(
+    items: &[service::Labelled],
+    examples: &[service::Example],
+    extra: &[service::Example],
+    params: service::Params,
+    folds: usize,
+    mut misses: Option<&mut String>,
+) -> Accuracy {
+    use std::collections::BTreeMap;
+    let mut pooled: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();
+    let (mut s_sum, mut i_sum) = (0.0, 0.0);
+    for k in 0..folds {
+        let fold: Vec<usize> = (0..items.len())
+            .filter(|&j| service::fold_of(&items[j].id, folds) == k)
+            .collect();
+        let train: Vec<service::Example> = (0..items.len())
+            .filter(|&j| service::fold_of(&items[j].id, folds) != k)
+            .map(|j| service::Example {
+                feats: examples[j].feats.clone(),
+                sentiment: examples[j].sentiment,
+                intent: examples[j].intent,
+                service: examples[j].service,
+                weight: examples[j].weight,
+            })
+            .chain(extra.iter().map(|e| service::Example {
+                feats: e.feats.clone(),
+                sentiment: e.sentiment,
+                intent: e.intent,
+                service: e.service,
+                weight: e.weight,
+            }))
+            .collect();
+        let model = service::train(&train, params).model();
+        let analyzer = Analyzer::new().with_service_model(model);
+        let test: Vec<&service::Labelled> = fold.iter().map(|&j| &items[j]).collect();
+        let (s, i, rows) = service_scores(&analyzer, &test, misses.as_deref_mut());
+        s_sum += s * test.len() as f64;
+        i_sum += i * test.len() as f64;
+        for (g, c, gs, gi) in rows {
+            let e = pooled.entry(g).or_default();
+            e.0 += c;
+            e.1 += gs * c as f64;
+            e.2 += gi * c as f64;
+        }
+    }
+    let n = items.len().max(1) as f64;
+    let rows = pooled
+        .into_iter()
+        .map(|(g, (c, s, i))| (g, c, s / c as f64, i / c as f64))
+        .collect();
+    (s_sum / n, i_sum / n, rows)
+}
+
+/// `heard train-service`: remakes the service model from the labelled development set, choosing
+/// its settings by cross-validation, and prints the cross-validated accuracy.
+/// Texts of the rated corpora for the service model: at most `per_corpus` from each (every k-th,
+/// so the choice is fixed), those whose rating is clearly positive or negative (|rating| >= 0.125,
+/// a mean of ±0.5 on the -4..4 scale), labelled by its sign, weighing `weight` in all.
+fn corpus_examples(
+    analyzer: &Analyzer,
+    data: &Path,
+    skip: Option<&str>,
+    per_corpus: usize,
+    weight: f32,
+    names: &mut std::collections::HashMap<u64, String>,
+) -> Result<Vec<service::Example>> {
+    let mut picked: Vec<(&str, usize)> = Vec::new();
+    let corpora = rated_corpora(data)?;
+    for c in corpora.iter().filter(|c| Some(c.name) != skip) {
+        let clear: Vec<usize> = (0..c.items.len())
+            .filter(|&i| c.items[i].1.abs() >= 0.125)
+            .collect();
+        let step = clear.len().div_ceil(per_corpus.max(1)).max(1);
+        picked.extend(clear.iter().step_by(step).map(|&i| (c.name, i)));
+    }
+    let w = weight / picked.len().max(1) as f32;
+    Ok(picked
+        .iter()
+        .map(|&(name, i)| {
+            let c = corpora
+                .iter()
+                .find(|c| c.name == name)
+                .expect("picked from corpora");
+            let (text, y) = &c.items[i];
+            service::Example {
+                feats: analyzer
+                    .service_features(text, Some("en"))
+                    .into_iter()
+                    .map(|(n, h, v)| {
+                        names.entry(h).or_insert(n);
+                        (h, v)
+                    })
+                    .collect(),
+                sentiment: if *y > 0.0 { 2 } else { 0 },
+                intent: None,
+                // Product and restaurant reviews are close kin of service feedback (the labelled
+                // set holds some); tweets, film reviews and editorials are not.
+                service: match name {
+                    "uci-amazon" | "uci-yelp" => None,
+                    _ => Some(false),
+                },
+                weight: w,
+            }
+        })
+        .collect())
+}
+
+/// Settings of `heard train-service` beyond the paths.
+pub struct ServiceTraining<'a> {
+    pub folds: usize,
+    pub misses: Option<&'a Path>,
+    /// The shared data folder, for the rated corpora.
+    pub data: &'a Path,
+    /// How much the rated corpora weigh in all, against 1 for each labelled text (0: not used).
+    pub corpus_weight: f32,
+    pub per_corpus: usize,
+    /// A corpus left out (to measure it as unseen).
+    pub skip_corpus: Option<&'a str>,
+}
+
+pub fn train_service(dev: &Path, out: &Path, opts: &ServiceTraining) -> Result<()> {
+    let (folds, misses) = (opts.folds, opts.misses);
+    let src =
+        std::fs::read_to_string(dev).with_context(|| format!("cannot read {}", dev.display()))?;
+    let items =
+        service::parse_labelled(&src).map_err(|e| anyhow::anyhow!("{}: {e}", dev.display()))?;
+    if items.len() < folds * 2 {
+        bail!(
+            "{}: {} items is too few for {folds} folds",
+            dev.display(),
+            items.len()
+        );
+    }
+    let folds = folds.max(2);
+    let analyzer = Analyzer::new();
+    let mut names = std::collections::HashMap::new();
+    let examples: Vec<service::Example> = items
+        .iter()
+        .map(|it| service::Example {
+            feats: analyzer
+                .service_features(&it.text, Some(&it.lang))
+                .into_iter()
+                .map(|(n, h, v)| {
+                    names.entry(h).or_insert(n);
+                    (h, v)
+                })
+                .collect(),
+            sentiment: it.sentiment,
+            intent: Some(it.intent),
+            service: Some(true),
+            weight: 1.0,
+        })
+        .collect();
+    let extra = if opts.corpus_weight > 0.0 {
+        corpus_examples(
+            &analyzer,
+            opts.data,
+            opts.skip_corpus,
+            opts.per_corpus,
+            opts.corpus_weight * items.len() as f32,
+            &mut names,
+        )?
+    } else {
+        Vec::new()
+    };
+    let n_extra = extra.len();
+    eprintln!("{n_extra} rated corpus texts join the training");
+    let all: Vec<&service::Labelled> = items.iter().collect();
+    let lexicon = Analyzer::new().with_service_model(service::ServiceModel::none());
+    let (ls, li, _) = service_scores(&lexicon, &all, None);
+    println!(
+        "{} labelled texts; lexicon and cue rules alone: sentiment {ls:.3}, intent {li:.3}",
+        items.len()
+    );
+    println!("{folds}-fold cross-validation:");
+    println!(
+        "{:>8} {:>9} {:>9} {:>9}",
+        "l2", "min_count", "sentiment", "intent"
+    );
+    let mut best: Option<(f64, service::Params, Accuracy)> = None;
+    for l2 in [3e-5, 1e-4] {
+        // A word or pair seen once is dropped: it costs the file more than it teaches.
+        let params = service::Params {
+            l2,
+            min_count: 2,
+            ..service::Params::default()
+        };
+        let r = cross_validate(&items, &examples, &extra, params, folds, None);
+        println!("{l2:>8} {:>9} {:>9.3} {:>9.3}", params.min_count, r.0, r.1);
+        let score = r.0 + r.1;
+        if best.as_ref().is_none_or(|b| score > b.0 + 1e-9) {
+            best = Some((score, params, r));
+        }
+    }
+    let (_, params, (cs, ci, rows)) = best.context("no setting tried")?;
+    println!(
+        "chosen: l2={} min_count={}: sentiment {cs:.3}, intent {ci:.3}",
+        params.l2, params.min_count
+    );
+    println!(
+        "{:<36} {:>5} {:>9} {:>9}",
+        "group", "n", "sentiment", "intent"
+    );
+    for (g, c, s, i) in &rows {
+        println!("{g:<36} {c:>5} {s:>9.3} {i:>9.3}");
+    }
+    if let Some(path) = misses {
+        let mut m = String::from("id\tkind\tsentiment\tpredicted\tintent\tpredicted\ttext\n");
+        cross_validate(&items, &examples, &extra, params, folds, Some(&mut m));
+        std::fs::write(path, m).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let mut examples = examples;
+    examples.extend(extra);
+    let trained = service::train(&examples, params);
+    let header = vec![
+        "Heard's service-feedback model (see crates/heard-text/src/service.rs): feature, then weights for".to_string(),
+        "negative neutral positive | complaint compliment question suggestion request_for_help none | other service.".to_string(),
+        format!(
+            "Made by `heard train-service` from {} labelled texts of data/service-feedback/dev.tsv (see data/README.md) and {} texts of the rated corpora in ../shared/data. Do not edit; retrain.",
+            items.len(),
+            n_extra
+        ),
+        format!(
+            "l2={} min_count={} epochs={}; {folds}-fold CV accuracy: sentiment {cs:.3}, intent {ci:.3}",
+            params.l2, params.min_count, params.epochs
+        ),
+    ];
+    std::fs::write(out, trained.to_tsv(&names, &header))
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!(
+        "wrote {} features to {}",
+        trained.weights.len(),
+        out.display()
+    );
+    Ok(())
+}
 
 /// Python program that scores texts (a JSON array on stdin) with vaderSentiment and prints
 /// `{"scores": [...], "seconds": s, "version": v}`, `seconds` being the CPU time of its thread per
