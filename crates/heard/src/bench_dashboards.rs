@@ -450,7 +450,9 @@ except ImportError:
     sys.exit("the duckdb package is missing: python3 -m venv V && V/bin/pip install duckdb, then --python V/bin/python")
 path, org, start_ms, end_ms = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 event_service, ev_start_ms, ev_end_ms = sys.argv[5], int(sys.argv[6]), int(sys.argv[7])
+# No progress bar: DuckDB draws it on stdout for long queries, and stdout carries the JSON answer.
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 t0 = time.perf_counter()
 try:
     con.execute("LOAD sqlite")
@@ -712,7 +714,15 @@ pub async fn run(args: DashboardArgs) -> Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    let duck: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    // The answer is the last line of stdout (anything a library prints before it is not ours to parse).
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let answer = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    let duck: serde_json::Value = serde_json::from_str(answer)
+        .with_context(|| format!("DuckDB's answer is not JSON: {:.200}", answer))?;
     // Heard's figures from the rollups, in the same shapes.
     let mut by_service: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut by_channel: BTreeMap<String, (u64, u64)> = BTreeMap::new();
