@@ -21,6 +21,8 @@ use crate::{AppError, AppResult, AppState};
 
 #[derive(Deserialize, Default)]
 pub struct PeriodQuery {
+    /// `quarter`, or `period` (its older name on the insight pages).
+    #[serde(alias = "period")]
     pub quarter: Option<String>,
 }
 

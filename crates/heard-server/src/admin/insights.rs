@@ -57,16 +57,18 @@ async fn service_of(state: &AppState, m: &Viewer, q: &InsightQuery) -> AppResult
     {
         None => None,
         Some(s) => {
-            let id = uuid::Uuid::parse_str(s)
-                .ok()
-                .filter(|id| services.iter().any(|x| x.id.as_uuid() == id));
-            Some(id.ok_or_else(|| {
+            let id = uuid::Uuid::parse_str(s).map_err(|_| {
                 AppError::field(
                     "service",
                     "not_an_option",
                     "service is the id of one of the organization's services",
                 )
-            })?)
+            })?;
+            // Another organization's service (or none) is not found, as on every other page.
+            if !services.iter().any(|x| *x.id.as_uuid() == id) {
+                return Err(AppError::NotFound);
+            }
+            Some(id)
         }
     };
     let options = services

@@ -387,6 +387,7 @@ pub async fn page_handler(
 
 #[derive(Deserialize)]
 pub struct CsvQuery {
+    #[serde(alias = "period")]
     pub quarter: Option<String>,
     pub table: Option<String>,
 }

@@ -421,10 +421,6 @@ async fn insights_on_demo_data(backend: Backend) {
         (format!("/admin/o/{org}/segments?score=wellbeing"), "score"),
         (format!("/admin/o/{org}/drivers?service=nope"), "service"),
         (
-            format!("/admin/o/{org}/drivers?service={}", app.b.service.id),
-            "service",
-        ),
-        (
             format!("/admin/o/{org}/operations?quarter=2026Q1"),
             "quarter",
         ),
@@ -442,6 +438,17 @@ async fn insights_on_demo_data(backend: Backend) {
         let body = r.text().await.unwrap();
         assert!(body.contains(field), "{path}: {body}");
     }
+
+    // Another organization's service is not found, as on every other page.
+    for page in ["drivers", "segments", "operations"] {
+        let path = format!("/admin/o/{org}/{page}?service={}", app.b.service.id);
+        assert_eq!(app.get(&s, &path).await.status(), 404, "{path}");
+    }
+    // `period`, the older name, chooses the quarter on every page that takes one.
+    let html = app
+        .get(&s, &format!("/admin/o/{org}/statistics?period=2026Q1"))
+        .await;
+    assert_eq!(html.status(), 422, "statistics?period= is read as quarter");
 
     // Viewers see every aggregate page and its tables (suppressed as for everyone), but cannot refresh.
     let viewer = app.store.user_by_email(&app.b.admin_email).await.unwrap();
