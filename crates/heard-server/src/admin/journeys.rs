@@ -117,8 +117,8 @@ pub async fn list(State(state): State<AppState>, m: Viewer) -> AppResult<Respons
         &state,
         "journeys.html",
         base_ctx(&m, "journeys"),
-        // Only the standard journeys not added yet (by id) are offered.
-        context! { journeys => rows, defaults => j::default_journeys().into_iter().filter(|(id, _)| !stored.iter().any(|s| &s.id == id)).map(|(id, d)| context!{ id => id, name => d.name }).collect::<Vec<_>>() },
+        // Only the standard journeys not added yet (by id), of services the organization has, are offered.
+        context! { journeys => rows, defaults => offered_defaults(&state, m.org_id()).await?.into_iter().filter(|(id, _)| !stored.iter().any(|s| &s.id == id)).map(|(id, d)| context!{ id => id, name => d.name }).collect::<Vec<_>>() },
     ))
 }
 
@@ -272,7 +272,7 @@ fn view(res: &JourneyResult, period: &str) -> Value {
     );
     let flows: Vec<Value> = r.flows.links.iter().map(|l| context! { step => l.position + 1, from => label(&l.from), to => label(&l.to), cases => l.cases }).collect();
     let starts: Vec<Value> = r.starts.iter().map(|s| context! {
-        channel => s.channel.as_deref().map(channel_word).unwrap_or_else(|| "Not known".into()),
+        channel => s.channel.as_deref().map(channel_word).unwrap_or_else(|| "None by the person (the agency acted first) or not recorded".into()),
         touchpoint => s.touchpoint.clone().unwrap_or_else(|| "Not known".into()),
         cases => s.cases, share => share(s.cases, people),
     }).collect();
@@ -756,13 +756,30 @@ pub async fn update(
     save(&state, &m, &id, true, &form).await
 }
 
+/// The standard journeys an organization can add: those naming no service, and those naming (in English) one of
+/// its services; a journey of a service the organization does not run would stay empty.
+async fn offered_defaults(
+    state: &AppState,
+    org: heard_domain::OrgId,
+) -> AppResult<Vec<(String, heard_insight::journeys::JourneyDefinition)>> {
+    let services = state.store.services(org).await?;
+    Ok(j::default_journeys()
+        .into_iter()
+        .filter(|(_, d)| {
+            d.service
+                .as_ref()
+                .is_none_or(|name| services.iter().any(|s| s.name.get("en") == name))
+        })
+        .collect())
+}
+
 /// Adds the default journeys the organization does not have yet (by short name).
 pub async fn add_defaults(
     State(state): State<AppState>,
     m: Admin,
     AdminForm(_): AdminForm,
 ) -> AppResult<Response> {
-    for (id, def) in j::default_journeys() {
+    for (id, def) in offered_defaults(&state, m.org_id()).await? {
         if state.store.journey(m.org_id(), &id).await?.is_none() {
             j::save_definition(&state.store, m.org_id(), &m.org.time_zone, &id, &def).await?;
         }

@@ -590,6 +590,18 @@ both_backends!(channel_switching_counts_the_persons_own_contacts, |app| {
 both_backends!(standard_journeys_are_offered_only_when_missing, |app| {
     let s = app.sign_in(&app.a.admin_email).await;
     let list = format!("/admin/o/{}/journeys", app.a.org);
+    // The SNAP journey names a service: an organization without it is not offered that journey.
+    let html = app.get(&s, &list).await.text().await.unwrap();
+    assert!(!html.contains("SNAP application form"), "{html}");
+    app.store
+        .create_service(
+            app.a.org,
+            &heard_domain::LocalizedText::en_only("Food assistance (SNAP) applications"),
+            &heard_domain::LocalizedText::en_only(""),
+            heard_store::now_ms(),
+        )
+        .await
+        .unwrap();
     // One standard journey added already: only the other is offered.
     let zone = app.store.org(app.a.org).await.unwrap().time_zone;
     let (id, def) = j::default_journeys().into_iter().next().unwrap();
