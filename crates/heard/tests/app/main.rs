@@ -26,6 +26,7 @@ mod parquet;
 mod report_page;
 mod reports;
 mod rollups;
+mod sms_store;
 mod support;
 mod surveys;
 mod themes;
