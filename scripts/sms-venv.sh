@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 TWILIO_VERSION=9.13.0
 venv="${HEARD_SMS_VENV:-$PWD/target/sms-venv}"
 command -v python3 >/dev/null || { echo "sms-venv.sh: python3 is required (apt-get install python3 python3-venv)" >&2; exit 1; }
+mkdir -p "$(dirname "$venv")"
+# Tests on both backends run this at once: one makes the venv, the other waits for it.
+exec 9>"$venv.lock"
+command -v flock >/dev/null && flock 9
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 if [ "$("$venv/bin/python" -m pip show twilio 2>/dev/null | sed -n 's/^Version: //p')" != "$TWILIO_VERSION" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "twilio==$TWILIO_VERSION" >&2

@@ -27,6 +27,7 @@ mod report_page;
 mod reports;
 mod rollups;
 mod sms_store;
+mod sms_webhook;
 mod support;
 mod surveys;
 mod themes;
