@@ -31,6 +31,7 @@ pub mod render;
 pub mod report;
 pub mod security;
 pub mod sms;
+pub mod sms_send;
 pub mod widget;
 
 use axum::Router;

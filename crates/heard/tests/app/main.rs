@@ -26,6 +26,7 @@ mod parquet;
 mod report_page;
 mod reports;
 mod rollups;
+mod sms_send;
 mod sms_store;
 mod sms_webhook;
 mod support;

@@ -182,12 +182,13 @@ both_backends!(sms_webhook_signatures, |app| {
     assert_eq!(app.store.sms_message_count(org).await.unwrap(), 1);
 
     // Twilio's own SDK signs a HELP message (SHA-1, and SHA-256 with its header).
-    let python = std::process::Command::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scripts/sms-venv.sh"
-    ))
-    .output()
-    .expect("scripts/sms-venv.sh runs");
+    let python = std::process::Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/sms-venv.sh"
+        ))
+        .output()
+        .expect("scripts/sms-venv.sh runs");
     assert!(
         python.status.success(),
         "{}",
