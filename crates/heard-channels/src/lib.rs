@@ -3,3 +3,4 @@
 //! Parsers only: no I/O, no clock (callers pass `now`), so they can be fuzzed and tested on their own.
 pub mod amazon_connect;
 pub mod import;
+pub mod sms;

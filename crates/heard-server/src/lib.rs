@@ -30,6 +30,8 @@ pub mod ratelimit;
 pub mod render;
 pub mod report;
 pub mod security;
+pub mod sms;
+pub mod sms_send;
 pub mod widget;
 
 use axum::Router;
@@ -129,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(ingest::routes())
         .merge(amazon_connect::routes())
+        .merge(sms::routes())
         .merge(journeys::routes())
         .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())

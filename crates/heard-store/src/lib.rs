@@ -22,6 +22,7 @@ pub mod records;
 pub mod responses;
 pub mod rollups;
 pub mod search;
+pub mod sms;
 pub mod snapshots;
 pub mod throttle;
 mod writer;
