@@ -42,6 +42,9 @@ step "vaderSentiment 3.3.2 (the baseline \`heard eval\` and \`heard bench text\`
 HEARD_TEXT_PYTHON="$(bash scripts/text-venv.sh)"
 export HEARD_TEXT_PYTHON
 
+step "Twilio's Python SDK (the SMS webhook tests sign requests with it, out of process)"
+bash scripts/sms-venv.sh >/dev/null
+
 step "PostgreSQL"
 source scripts/ensure-postgres.sh
 echo "using ${HEARD_TEST_POSTGRES_URL}"
