@@ -460,7 +460,8 @@ both_backends!(deferred_enrichment_is_a_job_that_fills_it_in, |app| {
         JobRegistry::product(),
         WorkerOptions::default(),
     );
-    assert_eq!(worker.run_pending_once().await.unwrap(), 2);
+    let by = app.before_data_arrived(t.org).await;
+    assert_eq!(worker.run_due_by(by).await.unwrap(), 2);
     let after = app.store.signals(t.org).await.unwrap();
     for s in &after {
         assert!(s.enrichment.is_some(), "{} enriched", s.external_id);

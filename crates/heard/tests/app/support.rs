@@ -176,6 +176,21 @@ pub async fn spawn_app_at(
 }
 
 impl TestApp {
+    /// The last moment before `org`'s first queued `data.arrived` job is due, or now when none is queued. Running
+    /// the jobs due by then (`Worker::run_due_by`) runs what new data made due at once and none of what it
+    /// debounced, wherever the wall clock stands in the five-minute window.
+    pub async fn before_data_arrived(&self, org: OrgId) -> i64 {
+        self.store
+            .jobs_in_state(org, heard_store::jobs::JobState::Queued, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|j| j.kind == heard_store::after_data::KIND)
+            .map(|j| j.run_at - 1)
+            .min()
+            .unwrap_or_else(heard_store::now_ms)
+    }
+
     pub fn submit_url(&self, t: &Tenant) -> String {
         format!(
             "{}/api/v1/{}/surveys/{}/responses",
