@@ -332,11 +332,7 @@ both_backends!(rollups_follow_every_write_path_and_the_time_zone, |app| {
         html.contains("The figures are being recomputed after the time zone changed"),
         "{html}"
     );
-    let worker = heard_server::jobs::Worker::new(
-        app.store.clone(),
-        heard_server::jobs::JobRegistry::product(),
-        Default::default(),
-    );
+    let worker = app.worker();
     assert!(worker.run_pending_once().await.unwrap() >= 1);
     assert!(app.store.rollups_pending(t.org).await.unwrap().is_none());
     let la = Zone::parse("America/Los_Angeles").unwrap();
@@ -772,11 +768,7 @@ both_backends!(event_rollups_follow_every_write_path, |app| {
         html.contains("The figures are being recomputed after the time zone changed"),
         "{html}"
     );
-    let worker = heard_server::jobs::Worker::new(
-        app.store.clone(),
-        heard_server::jobs::JobRegistry::product(),
-        Default::default(),
-    );
+    let worker = app.worker();
     assert!(worker.run_pending_once().await.unwrap() >= 1);
     let la = Zone::parse("America/Los_Angeles").unwrap();
     let moved = events_from_raw(&app.store, org, la, &services).await;
