@@ -69,6 +69,46 @@ pub struct DriverStat {
     pub mean: Option<f64>,
 }
 
+impl DriverStat {
+    /// A driver's statistics from how many answered 1 to 5 to question `q`: the share agreeing (4 or 5) with its
+    /// Wilson interval over `population` (`stats::wilson`), and the mean.
+    pub(crate) fn of_counts(
+        role: A11Role,
+        q: &Question,
+        counts: [u64; 5],
+        population: Option<u64>,
+    ) -> DriverStat {
+        let answered: u64 = counts.iter().sum();
+        DriverStat {
+            role: role.key(),
+            label: q.prompt.get("en").to_string(),
+            counts,
+            agree: wilson(counts[3] + counts[4], answered, population),
+            mean: mean_1_to_5(&counts),
+        }
+    }
+}
+
+/// The newest version's question asking driver `role` on the agreement scale: its wording labels the driver, as the
+/// dashboard shows today's wording.
+pub(crate) fn latest_driver_question(
+    versions: &BTreeMap<i32, SurveyDefinition>,
+    role: A11Role,
+) -> Option<&Question> {
+    versions.values().rev().find_map(|d| {
+        d.question_with_role(role)
+            .filter(|q| q.kind == QuestionKind::Agreement5)
+    })
+}
+
+/// Whether any version asks the A-11 v2 indicators (what went well or badly).
+pub(crate) fn asks_indicators(versions: &BTreeMap<i32, SurveyDefinition>) -> bool {
+    versions.values().any(|d| {
+        d.question_with_role(A11Role::WentWell).is_some()
+            || d.question_with_role(A11Role::WentBadly).is_some()
+    })
+}
+
 /// One A-11 v2 indicator: how often it was chosen among the respondents who were offered it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IndicatorStat {
@@ -318,28 +358,12 @@ pub fn survey_report(
         .iter()
         .zip(driver_counts)
         .filter_map(|(role, counts)| {
-            // The label comes from the newest version asking the driver on the scale, as the dashboard shows today's
-            // wording.
-            let q = versions.values().rev().find_map(|d| {
-                d.question_with_role(*role)
-                    .filter(|q| q.kind == QuestionKind::Agreement5)
-            })?;
-            let answered: u64 = counts.iter().sum();
-            Some(DriverStat {
-                role: role.key(),
-                label: q.prompt.get("en").to_string(),
-                counts,
-                agree: wilson(counts[3] + counts[4], answered, population),
-                mean: mean_1_to_5(&counts),
-            })
+            let q = latest_driver_question(versions, *role)?;
+            Some(DriverStat::of_counts(*role, q, counts, population))
         })
         .collect();
 
-    let asks_indicators = versions.values().any(|d| {
-        d.question_with_role(A11Role::WentWell).is_some()
-            || d.question_with_role(A11Role::WentBadly).is_some()
-    });
-    if !asks_indicators {
+    if !asks_indicators(versions) {
         indicators.clear();
     }
 

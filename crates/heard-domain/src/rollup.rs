@@ -10,11 +10,12 @@ use chrono::{Days, NaiveDate};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::report::{
-    self, DriverStat, IndicatorStat, SegmentStat, SurveyReport, Tally, week_start_of_date,
+    self, DriverStat, IndicatorStat, SegmentStat, SurveyReport, Tally, asks_indicators,
+    latest_driver_question, week_start_of_date,
 };
 use crate::response::{AnswerValue, Answers};
 use crate::sketch::Sketch;
-use crate::stats::{mean_1_to_5, wilson};
+use crate::stats::wilson;
 use crate::survey::{A11Role, QuestionKind, SurveyDefinition};
 use crate::templates::V2_INDICATORS;
 use crate::{ServiceId, SurveyId, TouchpointId};
@@ -262,10 +263,7 @@ pub fn survey_report(
     let drivers = A11Role::V1_DRIVERS
         .iter()
         .filter_map(|role| {
-            let q = versions.values().rev().find_map(|d| {
-                d.question_with_role(*role)
-                    .filter(|q| q.kind == QuestionKind::Agreement5)
-            })?;
+            let q = latest_driver_question(versions, *role)?;
             let mut c = [0u64; 5];
             for (v, d) in versions {
                 if let Some(q) = d
@@ -277,23 +275,12 @@ pub fn survey_report(
                     }
                 }
             }
-            let n: u64 = c.iter().sum();
-            Some(DriverStat {
-                role: role.key(),
-                label: q.prompt.get("en").to_string(),
-                counts: c,
-                agree: wilson(c[3] + c[4], n, population),
-                mean: mean_1_to_5(&c),
-            })
+            Some(DriverStat::of_counts(*role, q, c, population))
         })
         .collect();
 
-    let asks_indicators = versions.values().any(|d| {
-        d.question_with_role(A11Role::WentWell).is_some()
-            || d.question_with_role(A11Role::WentBadly).is_some()
-    });
     let mut indicators: Vec<IndicatorStat> = Vec::new();
-    if asks_indicators {
+    if asks_indicators(versions) {
         for &indicator in V2_INDICATORS.iter() {
             let mut s = IndicatorStat {
                 indicator,

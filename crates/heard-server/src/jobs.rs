@@ -192,9 +192,15 @@ impl Worker {
     /// Runs every job due now, one at a time, until none is left; returns how many ran (done or failed). Jobs a
     /// run makes due again (a retry's backoff) wait for a later call. For tests: deterministic, no background task.
     pub async fn run_pending_once(&self) -> heard_store::Result<usize> {
+        self.run_due_by(heard_store::now_ms()).await
+    }
+
+    /// [`Worker::run_pending_once`] for the jobs due at or before `at` (ms since the epoch): a test that must not
+    /// depend on where the wall clock stands in a debounce window names the moment.
+    pub async fn run_due_by(&self, at: i64) -> heard_store::Result<usize> {
         let kinds = self.registry.kinds();
         let mut ran = 0;
-        let started = heard_store::now_ms();
+        let started = at;
         loop {
             let batch = self
                 .store

@@ -527,23 +527,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn steps_are_told_apart() {
-        let mut row = LogRow {
+    /// An event of person `p` in the log: `activity`, with the step and the initiation given.
+    fn event_row(activity: &str, step: Option<&str>, initiation: Option<&str>) -> LogRow {
+        LogRow {
             id: uuid::Uuid::nil(),
             source: heard_store::event_log::LogSource::Event,
-            activity: "step_completed".into(),
+            activity: activity.into(),
             occurred_at: 0,
             person_key: Some("p".into()),
             reference_key: None,
             channel: None,
             touchpoint: None,
             service: None,
-            step: Some("upload_documents".into()),
-            initiation: None,
+            step: step.map(Into::into),
+            initiation: initiation.map(Into::into),
             survey_id: None,
             trust_positive: None,
-        };
+        }
+    }
+
+    #[test]
+    fn steps_are_told_apart() {
+        let mut row = event_row("step_completed", Some("upload_documents"), None);
         assert_eq!(activity_of(&row), "step_completed:upload_documents");
         row.activity = "call".into();
         assert_eq!(activity_of(&row), "call");
@@ -552,21 +557,7 @@ mod tests {
 
     #[test]
     fn only_the_persons_contacts_are_theirs() {
-        let mut row = LogRow {
-            id: uuid::Uuid::nil(),
-            source: heard_store::event_log::LogSource::Event,
-            activity: "call".into(),
-            occurred_at: 0,
-            person_key: Some("p".into()),
-            reference_key: None,
-            channel: None,
-            touchpoint: None,
-            service: None,
-            step: None,
-            initiation: Some("INBOUND".into()),
-            survey_id: None,
-            trust_positive: None,
-        };
+        let mut row = event_row("call", None, Some("INBOUND"));
         assert!(person_initiated(&row));
         row.initiation = Some("OUTBOUND".into());
         assert!(!person_initiated(&row));

@@ -306,12 +306,17 @@ async fn pg_copy_events(
 }
 
 /// SQLite: stores a batch's events as multi-row `INSERT OR IGNORE` statements of up to [`ROWS_PER_STATEMENT`] rows.
-/// Returns the keys of the statements that stored every row they were given, and the indexes (into
-/// `items.chunks(ROWS_PER_STATEMENT)`) of those that stored fewer, to be looked up.
+/// Returns the keys of the statements that stored every row they were given, the indexes (into
+/// `items.chunks(ROWS_PER_STATEMENT)`) of those that stored fewer, to be looked up, and the largest rowid of the
+/// events before the batch: a row of the batch has a larger one (SQLite gives a new row the largest rowid plus one
+/// while that is below 2^63 - 1; the transaction's snapshot holds it, a write after another's commit fails busy).
 async fn sqlite_insert_events(
     t: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
     items: &[NewEvent],
-) -> Result<(HashSet<String>, Vec<usize>)> {
+) -> Result<(HashSet<String>, Vec<usize>, i64)> {
+    let (before,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(rowid), 0) FROM events")
+        .fetch_one(&mut **t)
+        .await?;
     let mut inserted = HashSet::new();
     let mut partial = Vec::new();
     let chunks: Vec<&[NewEvent]> = items.chunks(ROWS_PER_STATEMENT).collect();
@@ -370,7 +375,7 @@ async fn sqlite_insert_events(
         next = built?;
         i += 1;
     }
-    Ok((inserted, partial))
+    Ok((inserted, partial, before))
 }
 
 impl Store {
@@ -485,24 +490,27 @@ impl Store {
             BulkRows::Events(items) => {
                 debug_assert!(items.iter().all(|e| e.org_id == org));
                 // Statements (on SQLite) that stored fewer rows than they were given.
-                let (mut inserted, partial) = match &mut tx.inner {
+                let (mut inserted, partial, before) = match &mut tx.inner {
                     crate::jobs::TxInner::Postgres(t) => {
-                        (pg_copy_events(t, items).await?, Vec::new())
+                        (pg_copy_events(t, items).await?, Vec::new(), 0)
                     }
                     crate::jobs::TxInner::Sqlite(t) => sqlite_insert_events(t, items).await?,
                 };
                 let chunks: Vec<&[NewEvent]> = items.chunks(ROWS_PER_STATEMENT).collect();
-                // A statement that stored fewer rows than it was given: its stored rows are those whose stored id is
-                // the one this batch gave (ids are fresh), the same set `RETURNING` would have named.
+                // A statement that stored fewer rows than it was given: its stored rows are those with the id this
+                // batch gave and a rowid above the largest before it, the same set `RETURNING` would have named. The
+                // id alone is not enough: a batch sent again with the same prepared rows (a retry after a commit
+                // whose answer was lost) gives the ids stored by the first sending.
                 for i in partial {
                     let chunk = chunks[i];
                     let sql = format!(
-                        "SELECT external_id, id FROM events WHERE org_id = {} AND external_id IN ({})",
+                        "SELECT external_id, id FROM events WHERE org_id = {} AND rowid > {} AND external_id IN ({})",
                         list(1, 1, anon),
-                        list(2, chunk.len(), anon)
+                        list(2, 1, anon),
+                        list(3, chunk.len(), anon)
                     );
                     let found: Vec<(String, Uuid)> = on_tx!(tx, t => {
-                        let mut q = sqlx::query_as(&sql).bind(org.as_uuid());
+                        let mut q = sqlx::query_as(&sql).bind(org.as_uuid()).bind(before);
                         for e in chunk {
                             q = q.bind(e.external_id.as_str());
                         }

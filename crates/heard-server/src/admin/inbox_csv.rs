@@ -314,8 +314,7 @@ async fn person_csv(
             id.map(|u| u.to_string()).unwrap_or_default(),
         )
     };
-    // (time, kind order, id) as the page sorts them, then the row.
-    let mut rows: Vec<((i64, u8, String), Vec<String>)> = Vec::new();
+    let mut rows: Vec<TimelineRow> = Vec::new();
     for r in &items.responses {
         let channel = r
             .channel
@@ -327,91 +326,53 @@ async fn person_csv(
             .values()
             .filter_map(|a| a.as_text().filter(|t| !t.is_empty()))
             .collect();
-        let (svc, svc_id) = service(Some(*r.service_id.as_uuid()));
-        rows.push((
-            (r.submitted_at, 0, r.id.to_string()),
-            vec![
-                zone.iso(r.submitted_at),
-                "Survey response".into(),
-                "response".into(),
-                r.id.to_string(),
+        rows.push(TimelineRow {
+            key: (r.submitted_at, 0, r.id.to_string()),
+            kind: ("Survey response", "response"),
+            what: (
                 CsvTable::text(surveys.get(&r.survey_id).map_or("", String::as_str)),
                 r.survey_id.to_string(),
-                channel,
-                r.channel.clone(),
-                svc,
-                svc_id,
-                CsvTable::text(&text.join(" / ")),
-                r.sentiment
-                    .as_deref()
-                    .map(sentiment_word)
-                    .unwrap_or("")
-                    .into(),
-                r.sentiment.clone().unwrap_or_default(),
-                if r.urgent { "yes" } else { "no" }.into(),
-                String::new(),
-                String::new(),
-            ],
-        ));
+            ),
+            channel: (channel, r.channel.clone()),
+            service: service(Some(*r.service_id.as_uuid())),
+            text: CsvTable::text(&text.join(" / ")),
+            feeling: Some((r.sentiment.clone(), r.urgent)),
+            measures: String::new(),
+            attributes: String::new(),
+        });
     }
     for s in &items.signals {
-        let (svc, svc_id) = service(s.service_id);
-        rows.push((
-            (s.occurred_at, 1, s.id.to_string()),
-            vec![
-                zone.iso(s.occurred_at),
-                "Signal".into(),
-                "signal".into(),
-                s.id.to_string(),
-                words::source_words(&s.source).into(),
-                s.source.clone(),
-                String::new(),
-                String::new(),
-                svc,
-                svc_id,
-                CsvTable::text(&s.text),
-                s.sentiment
-                    .as_deref()
-                    .map(sentiment_word)
-                    .unwrap_or("")
-                    .into(),
-                s.sentiment.clone().unwrap_or_default(),
-                if s.urgent { "yes" } else { "no" }.into(),
-                String::new(),
-                String::new(),
-            ],
-        ));
+        rows.push(TimelineRow {
+            key: (s.occurred_at, 1, s.id.to_string()),
+            kind: ("Signal", "signal"),
+            what: (words::source_words(&s.source).into(), s.source.clone()),
+            channel: Default::default(),
+            service: service(s.service_id),
+            text: CsvTable::text(&s.text),
+            feeling: Some((s.sentiment.clone(), s.urgent)),
+            measures: String::new(),
+            attributes: String::new(),
+        });
     }
     for e in &items.events {
-        let (svc, svc_id) = service(e.service_id);
         let label = catalogue
             .iter()
             .find(|t| t.name == e.event_type)
             .map_or(e.event_type.clone(), |t| t.label.clone());
-        rows.push((
-            (e.occurred_at, 2, e.id.to_string()),
-            vec![
-                zone.iso(e.occurred_at),
-                "Event".into(),
-                "event".into(),
-                e.id.to_string(),
-                CsvTable::text(&label),
-                e.event_type.clone(),
-                String::new(),
-                String::new(),
-                svc,
-                svc_id,
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                measures_codes(&e.measures),
-                CsvTable::text(&e.attributes),
-            ],
-        ));
+        rows.push(TimelineRow {
+            key: (e.occurred_at, 2, e.id.to_string()),
+            kind: ("Event", "event"),
+            what: (CsvTable::text(&label), e.event_type.clone()),
+            channel: Default::default(),
+            service: service(e.service_id),
+            text: String::new(),
+            feeling: None,
+            measures: measures_codes(&e.measures),
+            attributes: CsvTable::text(&e.attributes),
+        });
     }
-    rows.retain(|(k, _)| cutoff.is_none_or(|c| k.0 >= c));
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.retain(|r| cutoff.is_none_or(|c| r.key.0 >= c));
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
     let mut t = Table::new([
         "at",
         "kind",
@@ -430,10 +391,57 @@ async fn person_csv(
         "measures",
         "attributes",
     ])?;
-    for (_, row) in rows {
-        t.row(row)?;
+    for row in rows {
+        t.row(row.cells(&zone))?;
     }
     t.into_response(&format!("heard-person-{}.csv", short_key(&key)))
+}
+
+/// A row of a person's timeline CSV: each pair is (words, code) as the columns `X` and `X_code` (or `service` and
+/// `service_id`) give them; empty where the kind has none.
+struct TimelineRow {
+    /// (time, kind order, id): the page's order.
+    key: (i64, u8, String),
+    kind: (&'static str, &'static str),
+    what: (String, String),
+    channel: (String, String),
+    service: (String, String),
+    text: String,
+    /// A response's or signal's sentiment code and urgency; none for an event.
+    feeling: Option<(Option<String>, bool)>,
+    measures: String,
+    attributes: String,
+}
+
+impl TimelineRow {
+    fn cells(self, zone: &heard_domain::Zone) -> Vec<String> {
+        let (sentiment, sentiment_code, urgent) = match self.feeling {
+            Some((code, urgent)) => (
+                code.as_deref().map(sentiment_word).unwrap_or("").into(),
+                code.unwrap_or_default(),
+                if urgent { "yes" } else { "no" }.into(),
+            ),
+            None => Default::default(),
+        };
+        vec![
+            zone.iso(self.key.0),
+            self.kind.0.into(),
+            self.kind.1.into(),
+            self.key.2,
+            self.what.0,
+            self.what.1,
+            self.channel.0,
+            self.channel.1,
+            self.service.0,
+            self.service.1,
+            self.text,
+            sentiment,
+            sentiment_code,
+            urgent,
+            self.measures,
+            self.attributes,
+        ]
+    }
 }
 
 #[derive(Deserialize, Default, Debug)]

@@ -5,7 +5,6 @@
 
 use heard_channels::import::{Format, Kind, Mapping, Plan, records};
 use heard_server::import::{ImportReport, ImportSpec, ResumeKey, import_records};
-use heard_server::jobs::{JobRegistry, Worker, WorkerOptions};
 use heard_server::pipeline::{Enrich, Pipeline};
 use serde_json::json;
 
@@ -455,12 +454,9 @@ both_backends!(deferred_enrichment_is_a_job_that_fills_it_in, |app| {
             .is_none()
     );
 
-    let worker = Worker::new(
-        app.store.clone(),
-        JobRegistry::product(),
-        WorkerOptions::default(),
-    );
-    assert_eq!(worker.run_pending_once().await.unwrap(), 2);
+    let worker = app.worker();
+    let by = app.before_data_arrived(t.org).await;
+    assert_eq!(worker.run_due_by(by).await.unwrap(), 2);
     let after = app.store.signals(t.org).await.unwrap();
     for s in &after {
         assert!(s.enrichment.is_some(), "{} enriched", s.external_id);

@@ -8,7 +8,6 @@ use std::process::{Command, Stdio};
 
 use heard_domain::Role;
 use heard_domain::fiscal::FiscalQuarter;
-use heard_server::jobs::{JobRegistry, Worker, WorkerOptions};
 use heard_store::DatabaseUrl;
 
 use crate::support::{Backend, TestApp, database, spawn_app_at};
@@ -81,11 +80,7 @@ async fn insights_on_demo_data(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let worker = Worker::new(
-        app.store.clone(),
-        JobRegistry::product(),
-        WorkerOptions::default(),
-    );
+    let worker = app.worker();
     let ran = worker.run_pending_once().await.unwrap();
     assert!(ran >= 2, "{ran} jobs ran");
     let snap = app

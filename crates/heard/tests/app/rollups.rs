@@ -332,11 +332,7 @@ both_backends!(rollups_follow_every_write_path_and_the_time_zone, |app| {
         html.contains("The figures are being recomputed after the time zone changed"),
         "{html}"
     );
-    let worker = heard_server::jobs::Worker::new(
-        app.store.clone(),
-        heard_server::jobs::JobRegistry::product(),
-        Default::default(),
-    );
+    let worker = app.worker();
     assert!(worker.run_pending_once().await.unwrap() >= 1);
     assert!(app.store.rollups_pending(t.org).await.unwrap().is_none());
     let la = Zone::parse("America/Los_Angeles").unwrap();
@@ -772,11 +768,7 @@ both_backends!(event_rollups_follow_every_write_path, |app| {
         html.contains("The figures are being recomputed after the time zone changed"),
         "{html}"
     );
-    let worker = heard_server::jobs::Worker::new(
-        app.store.clone(),
-        heard_server::jobs::JobRegistry::product(),
-        Default::default(),
-    );
+    let worker = app.worker();
     assert!(worker.run_pending_once().await.unwrap() >= 1);
     let la = Zone::parse("America/Los_Angeles").unwrap();
     let moved = events_from_raw(&app.store, org, la, &services).await;
@@ -788,3 +780,145 @@ both_backends!(event_rollups_follow_every_write_path, |app| {
     assert!(html.contains("within 1% of the exact value"), "{html}");
     assert!(!html.contains("being recomputed"));
 });
+
+/// A signal made by the product's pipeline.
+fn signal(t: &Tenant, key: &str, at: i64) -> heard_domain::signal::NewSignal {
+    Pipeline::new(&[9u8; 32]).prepare_signal(
+        t.org,
+        heard_domain::signal::SignalInput {
+            common: heard_domain::intake::Common {
+                external_id: key.into(),
+                occurred_at: at,
+                service_id: Some(t.service.id),
+                touchpoint_id: None,
+                person: None,
+                reference: None,
+            },
+            source: heard_domain::signal::SignalSource::Review,
+            author: heard_domain::signal::Author::Public,
+            text: format!("The wait was long ({key})"),
+            turns: Vec::new(),
+            rating: Some(2),
+            url: None,
+            language: None,
+        },
+        at,
+    )
+}
+
+/// Writes `rows` in one bulk batch; how many of them were duplicates.
+async fn duplicates(store: &Store, org: OrgId, rows: BulkRows<'_>) -> usize {
+    match store
+        .bulk_write(org, rows, None, |_| Vec::new())
+        .await
+        .unwrap()
+    {
+        BulkOutcome::Committed(r) => r.iter().filter(|x| x.duplicate).count(),
+        other => panic!("{other:?}"),
+    }
+}
+
+// A batch sent again with the very same prepared rows (the same ids: a retry after a commit whose acknowledgement
+// was lost) is all duplicates, alone or beside new rows, and the rollups still equal the raw rows.
+both_backends!(
+    a_resent_batch_of_the_same_prepared_rows_is_all_duplicates,
+    |app| {
+        let t = &app.a;
+        let org = t.org;
+        let services = [t.service.id];
+        let zone = app.store.org(org).await.unwrap().time_zone;
+        let base = ms("2026-09-07T04:00:00Z");
+        let responses: Vec<NewResponse> = (0..12)
+            .map(|i| {
+                let at = base + i as i64 * 3_600_000;
+                prepared(
+                    t,
+                    &format!("again-{i}"),
+                    answers(i),
+                    Channel::Website,
+                    None,
+                    at,
+                )
+            })
+            .collect();
+        let events: Vec<heard_domain::event::NewEvent> = (0..12)
+            .map(|i| {
+                event(
+                    t,
+                    &format!("e{i}"),
+                    "call",
+                    base + i * 3_600_000,
+                    false,
+                    &[("wait", i as f64)],
+                )
+            })
+            .collect();
+        let signals: Vec<heard_domain::signal::NewSignal> = (0..12)
+            .map(|i| signal(t, &format!("s{i}"), base + i * 3_600_000))
+            .collect();
+        // First sending: all created.
+        assert_eq!(
+            duplicates(&app.store, org, BulkRows::Responses(&responses)).await,
+            0
+        );
+        assert_eq!(
+            duplicates(&app.store, org, BulkRows::Events(&events)).await,
+            0
+        );
+        assert_eq!(
+            duplicates(&app.store, org, BulkRows::Signals(&signals)).await,
+            0
+        );
+        let days = stored(&app.store, org).await;
+        let event_days = events_stored(&app.store, org, &services).await;
+        // The very same rows again: all duplicates, nothing counted.
+        assert_eq!(
+            duplicates(&app.store, org, BulkRows::Responses(&responses)).await,
+            12
+        );
+        assert_eq!(
+            duplicates(&app.store, org, BulkRows::Events(&events)).await,
+            12
+        );
+        assert_eq!(
+            duplicates(&app.store, org, BulkRows::Signals(&signals)).await,
+            12
+        );
+        assert_eq!(stored(&app.store, org).await, days);
+        assert_eq!(events_stored(&app.store, org, &services).await, event_days);
+        // The same rows beside new ones: only the new ones are created.
+        let mut responses = responses;
+        responses.push(prepared(
+            t,
+            "again-new",
+            answers(0),
+            Channel::Phone,
+            None,
+            base,
+        ));
+        let mut events = events;
+        events.push(event(t, "e-new", "call", base, false, &[("wait", 99.0)]));
+        let mut signals = signals;
+        signals.push(signal(t, "s-new", base));
+        assert_eq!(
+            duplicates(&app.store, org, BulkRows::Responses(&responses)).await,
+            12
+        );
+        assert_eq!(
+            duplicates(&app.store, org, BulkRows::Events(&events)).await,
+            12
+        );
+        assert_eq!(
+            duplicates(&app.store, org, BulkRows::Signals(&signals)).await,
+            12
+        );
+        // The rollups equal the raw rows, of which there is one each.
+        assert_rollups_match(&app.store, org).await;
+        let (days, _) = stored(&app.store, org).await;
+        assert_eq!(days.values().map(|v| v[0]).sum::<i64>(), 13);
+        let raw = events_from_raw(&app.store, org, zone, &services).await;
+        assert_eq!(events_stored(&app.store, org, &services).await, raw);
+        assert_eq!(raw.0.values().sum::<i64>(), 13);
+        assert_eq!(app.store.signals(org).await.unwrap().len(), 13);
+    }
+);

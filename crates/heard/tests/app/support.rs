@@ -176,6 +176,39 @@ pub async fn spawn_app_at(
 }
 
 impl TestApp {
+    /// `org`'s queued jobs of `kind` (at most 1,000).
+    pub async fn queued_jobs(&self, org: OrgId, kind: &str) -> Vec<heard_store::jobs::Job> {
+        self.store
+            .jobs_in_state(org, heard_store::jobs::JobState::Queued, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|j| j.kind == kind)
+            .collect()
+    }
+
+    /// A worker with the product's job handlers over this app's store, for running jobs when a test says
+    /// (`run_pending_once`, `run_due_by`): tests start no background workers.
+    pub fn worker(&self) -> heard_server::jobs::Worker {
+        heard_server::jobs::Worker::new(
+            self.store.clone(),
+            heard_server::jobs::JobRegistry::product(),
+            Default::default(),
+        )
+    }
+
+    /// The last moment before `org`'s first queued `data.arrived` job is due, or now when none is queued. Running
+    /// the jobs due by then (`Worker::run_due_by`) runs what new data made due at once and none of what it
+    /// debounced, wherever the wall clock stands in the five-minute window.
+    pub async fn before_data_arrived(&self, org: OrgId) -> i64 {
+        self.queued_jobs(org, heard_store::after_data::KIND)
+            .await
+            .iter()
+            .map(|j| j.run_at - 1)
+            .min()
+            .unwrap_or_else(heard_store::now_ms)
+    }
+
     pub fn submit_url(&self, t: &Tenant) -> String {
         format!(
             "{}/api/v1/{}/surveys/{}/responses",
