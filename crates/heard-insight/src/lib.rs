@@ -45,7 +45,7 @@ pub use segments::{
     Characteristic, Feature, FeatureCounts, LikelyCause, SegmentGap, likely_causes,
     likely_causes_from_counts, segment_gaps,
 };
-pub use suppress::{OneWay, Suppressed, suppress_one_way};
+pub use suppress::{Across, OneWay, Suppressed, suppress_across, suppress_one_way};
 
 /// Everything that can be wrong with the input of a figure. Each variant names the item and the reason, so a caller
 /// can show it as is.

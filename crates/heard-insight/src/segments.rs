@@ -98,6 +98,19 @@ pub fn segment_gaps(
     characteristics: &[Characteristic],
     options: GapOptions,
 ) -> Result<Vec<CharacteristicGaps>, InsightError> {
+    segment_gaps_masked(characteristics, options, None)
+}
+
+/// [`segment_gaps`] with each characteristic's suppression given (`masks[i]` for `characteristics[i]`, one cell
+/// per input cell), e.g. from [`crate::suppress::suppress_across`] so the organization's and its services' tables
+/// are suppressed consistently. `None`: [`crate::suppress::suppress_one_way`] per characteristic.
+///
+/// Errors: those of [`segment_gaps`], and a mask of another length than its characteristic's cells.
+pub fn segment_gaps_masked(
+    characteristics: &[Characteristic],
+    options: GapOptions,
+    masks: Option<&[crate::suppress::OneWay]>,
+) -> Result<Vec<CharacteristicGaps>, InsightError> {
     check_alpha(options.alpha)?;
     let mut out = Vec::with_capacity(characteristics.len());
     let mut tested: Vec<(usize, usize, f64)> = Vec::new();
@@ -122,7 +135,16 @@ pub fn segment_gaps(
             }
         }
         let counts: Vec<u64> = ch.cells.iter().map(|c| c.count.n).collect();
-        let suppression = suppress_one_way(&counts, options.k)?;
+        let suppression = match masks.and_then(|m| m.get(ci)) {
+            Some(m) if m.cells.len() == counts.len() => m.clone(),
+            Some(_) => {
+                return Err(InsightError::BadParameter {
+                    parameter: "masks",
+                    reason: format!("{}: one suppression per cell", ch.name),
+                });
+            }
+            None => suppress_one_way(&counts, options.k)?,
+        };
         let total = Count {
             positive: ch.cells.iter().map(|c| c.count.positive).sum(),
             n: counts.iter().sum(),

@@ -50,6 +50,7 @@ use heard_domain::survey::{
     A11Role, CustomerCharacteristic, QuestionKind, SurveyDefinition, TemplateKind,
 };
 use heard_domain::{Channel, OrgId};
+use heard_insight::Suppressed;
 use heard_insight::drivers::{
     DriverOptions, KeyDrivers, Method, Performance, Predictor, impact_performance,
     importance_from_correlations, key_drivers,
@@ -57,8 +58,7 @@ use heard_insight::drivers::{
 use heard_insight::journeys::JourneyDefinition;
 use heard_insight::proportion::{Count, SmallCountRule, wilson_interval};
 use heard_insight::segments::{CauseOptions, FeatureCounts, GapOptions, SegmentCell};
-use heard_insight::suppress::suppress_one_way;
-use heard_insight::{Characteristic, Moments, likely_causes_from_counts, segment_gaps};
+use heard_insight::{Characteristic, Moments, likely_causes_from_counts};
 use heard_store::Store;
 use heard_store::event_log::{LogOrder, LogQuery, LogRow};
 use heard_store::insight_rows::{InsightRow, LOOKBACK_MS};
@@ -438,6 +438,68 @@ pub fn service_scope(service: Uuid) -> String {
     format!("service:{service}")
 }
 
+/// Suppression decided across the organization and its services ([`heard_insight::suppress_across`]), per
+/// scope: segments by (score index, characteristic, value), operations buckets by (table key, bucket index).
+#[derive(Default)]
+struct Masks {
+    segments: HashMap<(usize, String, String), Option<Suppressed>>,
+    segment_totals: HashMap<(usize, String), bool>,
+    buckets: HashMap<(&'static str, usize), Option<Suppressed>>,
+}
+
+/// The masks of every scope: index 0 the organization's, then one per service pass in `services`' order.
+fn across_masks(org: &Pass, services: &[&Pass], k: u64) -> Result<Vec<Masks>, String> {
+    let mut out: Vec<Masks> = (0..=services.len()).map(|_| Masks::default()).collect();
+    let mut values: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for (c, v) in org.segments.keys() {
+        values.entry(c).or_default().insert(v);
+    }
+    for si in 0..SCORES.len() {
+        for (ch, vs) in &values {
+            let vs: Vec<&str> = vs.iter().copied().collect();
+            let grid: Vec<Vec<u64>> = services
+                .iter()
+                .map(|p| {
+                    vs.iter()
+                        .map(|v| {
+                            p.segments
+                                .get(&(ch.to_string(), v.to_string()))
+                                .map_or(0, |a| a.scores[si].n)
+                        })
+                        .collect()
+                })
+                .collect();
+            let a = heard_insight::suppress_across(&grid, k).map_err(|e| e.to_string())?;
+            for (m, t) in out
+                .iter_mut()
+                .zip(std::iter::once(&a.org).chain(&a.services))
+            {
+                for (i, v) in vs.iter().enumerate() {
+                    m.segments
+                        .insert((si, ch.to_string(), v.to_string()), t.cells[i]);
+                }
+                m.segment_totals.insert((si, ch.to_string()), t.total_shown);
+            }
+        }
+    }
+    for (key, _, labels) in BUCKETS.iter() {
+        let grid: Vec<Vec<u64>> = services
+            .iter()
+            .map(|p| p.buckets[key].iter().map(|c| c.n).collect())
+            .collect();
+        let a = heard_insight::suppress_across(&grid, k).map_err(|e| e.to_string())?;
+        for (m, t) in out
+            .iter_mut()
+            .zip(std::iter::once(&a.org).chain(&a.services))
+        {
+            for i in 0..labels.len() {
+                m.buckets.insert((key, i), t.cells[i]);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Rows kept per model for the bootstrap of one service's figures (each service has its own models; a smaller
 /// sample keeps the job's memory bounded by the number of services, not of responses).
 pub const SERVICE_RESERVOIR: usize = 5_000;
@@ -519,10 +581,16 @@ pub async fn refresh(
             .into_iter()
             .map(|(id, p)| (service_scope(id), Some(id), p)),
     );
-    for (scope, service, mut pass) in scopes {
+    // Small cells are hidden consistently across the organization and its services, so the organization's
+    // figures minus the shown services' give no hidden cell (`heard_insight::suppress_across`).
+    let masks = {
+        let services: Vec<&Pass> = scopes[1..].iter().map(|s| &s.2).collect();
+        across_masks(&scopes[0].2, &services, SmallCountRule::default().min_n)?
+    };
+    for ((scope, service, mut pass), masks) in scopes.into_iter().zip(masks) {
         let drivers = pass.drivers();
-        let segments = pass.segments()?;
-        let operations = pass.operations(&asked, &volumes, &journeys, service);
+        let segments = pass.segments(&masks)?;
+        let operations = pass.operations(&asked, &volumes, &journeys, service, &masks);
         for (kind, result) in [
             (DRIVERS, serde_json::to_string(&drivers)),
             (SEGMENTS, serde_json::to_string(&segments)),
@@ -1193,19 +1261,19 @@ impl<'a> Pass<'a> {
         DriversSnapshot { models }
     }
 
-    fn segments(&self) -> Result<SegmentsSnapshot, String> {
+    fn segments(&self, masks: &Masks) -> Result<SegmentsSnapshot, String> {
         Ok(SegmentsSnapshot {
             k: SmallCountRule::default().min_n,
             alpha: ALPHA,
             scores: (0..SCORES.len())
-                .map(|si| self.score_segments(si))
+                .map(|si| self.score_segments(si, masks))
                 .collect::<Result<_, _>>()?,
         })
     }
 
     /// Every segment against everyone else on score `si` of [`SCORES`], with the likely causes of each gap where
     /// the group is worse off.
-    fn score_segments(&self, si: usize) -> Result<ScoreSegments, String> {
+    fn score_segments(&self, si: usize, masks: &Masks) -> Result<ScoreSegments, String> {
         let (score_key, score_label, definition, higher_is_better) = SCORES[si];
         let k = SmallCountRule::default().min_n;
         let mut chars: Vec<Characteristic> = Vec::new();
@@ -1254,8 +1322,36 @@ impl<'a> Pass<'a> {
                 cells,
             });
         }
-        let gaps =
-            segment_gaps(&chars, GapOptions { k, alpha: ALPHA }).map_err(|e| e.to_string())?;
+        let one_way: Vec<heard_insight::OneWay> = chars
+            .iter()
+            .map(|c| {
+                let cells: Vec<Option<Suppressed>> = c
+                    .cells
+                    .iter()
+                    .map(|cell| {
+                        masks
+                            .segments
+                            .get(&(si, c.name.clone(), cell.value.clone()))
+                            .copied()
+                            .unwrap_or(Some(Suppressed::Complementary))
+                    })
+                    .collect();
+                heard_insight::OneWay {
+                    cells,
+                    total_shown: masks
+                        .segment_totals
+                        .get(&(si, c.name.clone()))
+                        .copied()
+                        .unwrap_or(true),
+                }
+            })
+            .collect();
+        let gaps = heard_insight::segments::segment_gaps_masked(
+            &chars,
+            GapOptions { k, alpha: ALPHA },
+            Some(&one_way),
+        )
+        .map_err(|e| e.to_string())?;
         let mut characteristics: Vec<CharacteristicInfo> = gaps
             .iter()
             .map(|g| CharacteristicInfo {
@@ -1385,6 +1481,7 @@ impl<'a> Pass<'a> {
         volumes: &[heard_store::insight_rows::TouchpointVolume],
         journeys: &[JourneyStages],
         service: Option<Uuid>,
+        masks: &Masks,
     ) -> OperationsSnapshot {
         let rule = SmallCountRule::default();
         let k = rule.min_n;
@@ -1392,14 +1489,12 @@ impl<'a> Pass<'a> {
             .iter()
             .map(|(key, title, labels)| {
                 let counts = &self.buckets[key];
-                let ns: Vec<u64> = counts.iter().map(|c| c.n).collect();
-                let sup = suppress_one_way(&ns, k).ok();
                 let rows = counts
                     .iter()
                     .zip(labels.iter())
                     .enumerate()
                     .map(|(i, (c, label))| {
-                        let hidden = sup.as_ref().and_then(|s| s.cells[i]);
+                        let hidden = masks.buckets.get(&(*key, i)).copied().flatten();
                         let shown = hidden.is_none() && c.n > 0;
                         let iv = shown
                             .then(|| {

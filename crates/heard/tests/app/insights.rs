@@ -478,6 +478,125 @@ async fn insights_on_demo_data(backend: Backend) {
     assert_eq!(r.status(), 403);
 }
 
+/// Issue 18 item 4: a cell hidden in a service's table cannot be worked out as the organization's figure minus the
+/// other services' shown ones. For every score's segments table and every operations bucket table, in the CSVs
+/// served: where the organization's cell is shown, the service cells hidden in its column are none, or two or
+/// more holding together 11 people or more.
+async fn no_hidden_cell_from_the_organization_minus_services(backend: Backend) {
+    let (app, org) = demo_app(backend, 1500).await;
+    let s = app.sign_in(&app.a.admin_email).await;
+    let demo = app.store.org(org).await.unwrap();
+    let period = FiscalQuarter::containing_ms(heard_store::now_ms(), &demo.time_zone).to_string();
+    let worker = Worker::new(
+        app.store.clone(),
+        JobRegistry::product(),
+        WorkerOptions::default(),
+    );
+    worker.run_pending_once().await.unwrap();
+    let services: Vec<String> = app
+        .store
+        .services(org)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id.to_string())
+        .collect();
+    assert!(services.len() >= 2);
+    // (path with the query, without `service=`; the columns naming a row; the count column)
+    let mut tables: Vec<(String, Vec<&str>)> = heard_server::insights::SCORES
+        .iter()
+        .map(|(score, ..)| {
+            (
+                format!("/admin/o/{org}/segments?quarter={period}&score={score}&format=csv&table=segments"),
+                vec!["characteristic", "segment_code"],
+            )
+        })
+        .collect();
+    for key in [
+        "call_wait",
+        "office_wait",
+        "contacts",
+        "asked_again",
+        "decision_days",
+    ] {
+        tables.push((
+            format!("/admin/o/{org}/operations?quarter={period}&format=csv&table={key}"),
+            vec!["bucket"],
+        ));
+    }
+    let mut hidden_service_cells = 0;
+    for (path, key_columns) in &tables {
+        let fetch = |scope: Option<String>| {
+            let url = match &scope {
+                Some(id) => format!("{path}&service={id}"),
+                None => path.clone(),
+            };
+            let app = &app;
+            let s = &s;
+            async move {
+                let r = app.get(s, &url).await;
+                assert_eq!(r.status(), 200, "{url}");
+                let text = r.text().await.unwrap();
+                // (row key) -> (suppressed, n)
+                csv_rows(&text)
+                    .into_iter()
+                    .map(|r| {
+                        let key: Vec<String> = key_columns.iter().map(|c| r[*c].clone()).collect();
+                        (key, (r["suppressed"].clone(), r["n"].parse::<u64>().ok()))
+                    })
+                    .collect::<HashMap<Vec<String>, (String, Option<u64>)>>()
+            }
+        };
+        let whole = fetch(None).await;
+        let mut per_service = Vec::new();
+        for id in &services {
+            per_service.push(fetch(Some(id.clone())).await);
+        }
+        for (key, (suppressed, n)) in &whole {
+            let Some(n) = n else { continue };
+            assert!(suppressed.is_empty());
+            let mut shown = 0;
+            let mut hidden = 0;
+            for t in &per_service {
+                match t.get(key) {
+                    Some((_, Some(m))) => shown += m,
+                    Some((why, None)) if !why.is_empty() => hidden += 1,
+                    _ => {}
+                }
+            }
+            hidden_service_cells += hidden;
+            let worked_out = n - shown;
+            assert!(
+                hidden == 0 || (hidden >= 2 && worked_out >= 11),
+                "{path} {key:?}: the organization's {n} minus the services' shown {shown} gives {worked_out} \
+                 over {hidden} hidden service cell(s)"
+            );
+        }
+        // A service's hidden cell is never shown in the organization's table on its own (its column then has
+        // another hidden service cell, or the organization's cell is hidden too), checked above; and no shown
+        // cell anywhere is 1 to 10.
+        for t in per_service.iter().chain(std::iter::once(&whole)) {
+            for (key, (_, n)) in t {
+                assert!(!matches!(n, Some(1..=10)), "{path} {key:?}: {n:?}");
+            }
+        }
+    }
+    assert!(
+        hidden_service_cells > 0,
+        "the demo has small service cells whose organization's cell is shown"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_hidden_cell_from_the_organization_minus_services_sqlite() {
+    no_hidden_cell_from_the_organization_minus_services(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_hidden_cell_from_the_organization_minus_services_postgres() {
+    no_hidden_cell_from_the_organization_minus_services(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn insights_on_demo_data_sqlite() {
     insights_on_demo_data(Backend::Sqlite).await;
