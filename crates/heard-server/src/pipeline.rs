@@ -131,8 +131,9 @@ impl Pipeline {
                         fold.add(&q.id, &a);
                     }
                     Enrich::Later => {
-                        fold.urgent |= !self.analyzer.urgency_reasons(text).is_empty();
-                        *text = heard_text::redact(text).0;
+                        let (redacted, reasons) = self.analyzer.inline(text);
+                        fold.urgent |= !reasons.is_empty();
+                        *text = redacted;
                     }
                 }
             }
@@ -398,14 +399,17 @@ impl Pipeline {
                     a.themes.iter().map(|t| t.id.clone()).collect(),
                 )
             }
-            Enrich::Later => (
-                heard_text::redact(&customer).0,
-                hint.unwrap_or("und").to_string(),
-                !self.analyzer.urgency_reasons(&customer).is_empty(),
-                None,
-                None,
-                Vec::new(),
-            ),
+            Enrich::Later => {
+                let (redacted, reasons) = self.analyzer.inline(&customer);
+                (
+                    redacted,
+                    hint.unwrap_or("und").to_string(),
+                    !reasons.is_empty(),
+                    None,
+                    None,
+                    Vec::new(),
+                )
+            }
         };
         let turns: Vec<Turn> = s
             .turns

@@ -136,14 +136,23 @@ impl Analyzer {
     /// category, rule text); empty when it is not flagged. Reads the text as
     /// [`Analyzer::analyze`] does, personal data blanked out.
     pub fn urgency_reasons(&self, text: &str) -> Vec<(Urgency, &'static str, &'static str)> {
+        self.inline(text).1
+    }
+
+    /// What must be known of a text before a response is acknowledged, with one redaction pass:
+    /// (the redacted text, the crisis and threat reasons of [`Analyzer::urgency_reasons`]). The
+    /// rest of [`Analyzer::analyze`] may follow later, from a job.
+    pub fn inline(&self, text: &str) -> (String, Vec<(Urgency, &'static str, &'static str)>) {
         let (redacted, pii) = redact(text);
-        let blanked = if pii.is_empty() {
-            redacted
-        } else {
-            blank(text, &pii)
+        let reasons = {
+            let lower = if pii.is_empty() {
+                redacted.to_lowercase()
+            } else {
+                blank(text, &pii).to_lowercase()
+            };
+            self.signals.urgency_reasons(&tokens::Words::of(&lower))
         };
-        let lower = blanked.to_lowercase();
-        self.signals.urgency_reasons(&tokens::Words::of(&lower))
+        (redacted, reasons)
     }
 
     /// The same analyser with another learned correction (`model::Correction::none()` for the

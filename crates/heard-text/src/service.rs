@@ -1468,20 +1468,6 @@ pub fn train(examples: &[Example], params: Params) -> Trained {
     Trained { weights }
 }
 
-/// One labelled text of the development set (`data/service-feedback/dev.tsv`).
-#[derive(Clone, Debug)]
-pub struct Labelled {
-    pub id: String,
-    pub lang: String,
-    pub kind: String,
-    /// Index into [`SENTIMENTS`].
-    pub sentiment: usize,
-    /// Index into [`INTENTS`].
-    pub intent: usize,
-    pub themes: Vec<String>,
-    pub text: String,
-}
-
 /// The snake_case name of an intent, as the data files write it.
 pub fn intent_name(i: Intent) -> &'static str {
     match i {
@@ -1494,68 +1480,9 @@ pub fn intent_name(i: Intent) -> &'static str {
     }
 }
 
-/// Parses a labelled TSV file with a header naming at least `id lang kind sentiment intent themes
-/// text` (themes comma-separated). An error names the line and the field.
-pub fn parse_labelled(src: &str) -> Result<Vec<Labelled>, String> {
-    let mut lines = src.lines();
-    let header: Vec<&str> = lines.next().ok_or("empty file")?.split('\t').collect();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| format!("header has no column {name:?}"))
-    };
-    let (ci, cl, ck, cs, cn, ct, cx) = (
-        col("id")?,
-        col("lang")?,
-        col("kind")?,
-        col("sentiment")?,
-        col("intent")?,
-        col("themes")?,
-        col("text")?,
-    );
-    let mut out = Vec::new();
-    for (n, line) in lines.enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        let get = |c: usize, name: &str| {
-            f.get(c)
-                .copied()
-                .ok_or_else(|| format!("line {}: no field {name}", n + 2))
-        };
-        let sentiment = get(cs, "sentiment")?;
-        let sentiment = SENTIMENTS
-            .iter()
-            .position(|x| *x == sentiment)
-            .ok_or_else(|| {
-                format!(
-                    "line {}: sentiment {sentiment:?} is not one of {SENTIMENTS:?}",
-                    n + 2
-                )
-            })?;
-        let intent = get(cn, "intent")?;
-        let intent = INTENTS
-            .iter()
-            .position(|x| intent_name(*x) == intent)
-            .ok_or_else(|| format!("line {}: intent {intent:?} is unknown", n + 2))?;
-        out.push(Labelled {
-            id: get(ci, "id")?.to_string(),
-            lang: get(cl, "lang")?.to_string(),
-            kind: get(ck, "kind")?.to_string(),
-            sentiment,
-            intent,
-            themes: get(ct, "themes")?
-                .split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect(),
-            text: get(cx, "text")?.to_string(),
-        });
-    }
-    Ok(out)
+/// The index in [`INTENTS`] of an intent by its snake_case name ([`intent_name`]).
+pub fn intent_index(name: &str) -> Option<usize> {
+    INTENTS.iter().position(|i| intent_name(*i) == name)
 }
 
 /// The fold (0..folds) of an item: from a hash of its id, so folds do not follow file order.

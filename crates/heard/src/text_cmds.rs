@@ -258,7 +258,7 @@ type Accuracy = (f64, f64, Vec<(String, usize, f64, f64)>);
 /// per group rows (group, n, sentiment, intent)) with groups by kind and by language.
 fn service_scores(
     analyzer: &Analyzer,
-    items: &[&service::Labelled],
+    items: &[&eval::FeedbackItem],
     mut misses: Option<&mut String>,
 ) -> Accuracy {
     use std::collections::BTreeMap;
@@ -266,32 +266,30 @@ fn service_scores(
     let (mut s_ok, mut i_ok) = (0usize, 0usize);
     for it in items {
         let a = analyzer.analyze(&it.text, Some(&it.lang));
-        let s = usize::from(
-            service::SENTIMENTS[it.sentiment]
-                == match a.sentiment.label {
-                    Label::Negative => "negative",
-                    Label::Neutral => "neutral",
-                    Label::Positive => "positive",
-                },
-        );
-        let i = usize::from(service::INTENTS[it.intent] == a.intent);
+        let s = usize::from(it.sentiment == a.sentiment.label);
+        let i = usize::from(it.intent == service::intent_name(a.intent));
         if let Some(m) = misses.as_deref_mut()
             && (s == 0 || i == 0)
         {
             m.push_str(&format!(
                 "{}\t{}\t{}\t{:?}\t{}\t{}\t{}\n",
                 it.id,
-                it.kind,
-                service::SENTIMENTS[it.sentiment],
+                it.kinds.join(","),
+                eval::SENTIMENTS[eval::sentiment_index(it.sentiment)],
                 a.sentiment.label,
-                service::intent_name(service::INTENTS[it.intent]),
+                it.intent,
                 service::intent_name(a.intent),
                 it.text
             ));
         }
         s_ok += s;
         i_ok += i;
-        for g in [format!("kind {}", it.kind), format!("lang {}", it.lang)] {
+        let groups_of = it
+            .kinds
+            .iter()
+            .map(|k| format!("kind {k}"))
+            .chain([format!("lang {}", it.lang)]);
+        for g in groups_of {
             let e = groups.entry(g).or_default();
             e.0 += 1;
             e.1 += s;
@@ -309,7 +307,7 @@ fn service_scores(
 /// Cross-validated accuracy of the service model trained with `params`: each fold is read by a
 /// model trained on the other folds. Returns the same shape as [`service_scores`], pooled.
 fn cross_validate(
-    items: &[service::Labelled],
+    items: &[eval::FeedbackItem],
     examples: &[service::Example],
     extra: &[service::Example],
     params: service::Params,
@@ -342,7 +340,7 @@ fn cross_validate(
             .collect();
         let model = service::train(&train, params).model();
         let analyzer = Analyzer::new().with_service_model(model);
-        let test: Vec<&service::Labelled> = fold.iter().map(|&j| &items[j]).collect();
+        let test: Vec<&eval::FeedbackItem> = fold.iter().map(|&j| &items[j]).collect();
         let (s, i, rows) = service_scores(&analyzer, &test, misses.as_deref_mut());
         s_sum += s * test.len() as f64;
         i_sum += i * test.len() as f64;
@@ -432,8 +430,10 @@ pub fn train_service(dev: &Path, out: &Path, opts: &ServiceTraining) -> Result<(
     let (folds, misses) = (opts.folds, opts.misses);
     let src =
         std::fs::read_to_string(dev).with_context(|| format!("cannot read {}", dev.display()))?;
+    let taxonomy = heard_text::Taxonomy::default();
+    let ids: Vec<&str> = taxonomy.themes().iter().map(|t| t.id.as_str()).collect();
     let items =
-        service::parse_labelled(&src).map_err(|e| anyhow::anyhow!("{}: {e}", dev.display()))?;
+        eval::parse_feedback(&src, &ids).map_err(|e| anyhow::anyhow!("{}: {e}", dev.display()))?;
     if items.len() < folds * 2 {
         bail!(
             "{}: {} items is too few for {folds} folds",
@@ -455,8 +455,8 @@ pub fn train_service(dev: &Path, out: &Path, opts: &ServiceTraining) -> Result<(
                     (h, v)
                 })
                 .collect(),
-            sentiment: it.sentiment,
-            intent: Some(it.intent),
+            sentiment: eval::sentiment_index(it.sentiment),
+            intent: service::intent_index(it.intent),
             service: Some(true),
             weight: 1.0,
         })
@@ -475,7 +475,7 @@ pub fn train_service(dev: &Path, out: &Path, opts: &ServiceTraining) -> Result<(
     };
     let n_extra = extra.len();
     eprintln!("{n_extra} rated corpus texts join the training");
-    let all: Vec<&service::Labelled> = items.iter().collect();
+    let all: Vec<&eval::FeedbackItem> = items.iter().collect();
     let lexicon = Analyzer::new().with_service_model(service::ServiceModel::none());
     let (ls, li, _) = service_scores(&lexicon, &all, None);
     println!(
@@ -1286,8 +1286,8 @@ fn urgency_tables(data_dir: &Path, analyzer: &Analyzer, cfpb: &[Analysis]) -> Re
 /// and threat flag (urgent is immediate) and the redacted text that is stored. Returns a number
 /// that depends on both so that neither is optimised away.
 fn inline_path(analyzer: &Analyzer, text: &str) -> usize {
-    let urgent = !analyzer.urgency_reasons(text).is_empty();
-    heard_text::redact(text).0.len() + usize::from(urgent)
+    let (redacted, reasons) = analyzer.inline(text);
+    redacted.len() + usize::from(!reasons.is_empty())
 }
 
 /// CPU seconds this thread has run, from /proc/thread-self/stat (utime and stime, in the kernel's

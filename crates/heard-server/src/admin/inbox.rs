@@ -147,6 +147,8 @@ fn signal_view(s: &InboxSignal, services: &BTreeMap<Uuid, String>) -> Value {
         rating => s.rating, url => s.url, language => crate::i18n::language_name(&s.language, "en"),
         text => s.text, snippet => snippet, cut => s.text.chars().count() > 200,
         urgent => s.urgent, e => enrichment_view(s.enrichment.as_deref()),
+        // Stored with enrichment left to the `imports.enrich` job: sentiment, themes and intent are not read yet.
+        pending => s.enrichment.is_none() && !s.text.trim().is_empty(),
         person => s.person_key.clone(), person_short => s.person_key.as_deref().map(short_key),
     }
 }

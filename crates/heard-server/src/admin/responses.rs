@@ -122,8 +122,11 @@ fn row_view(r: &StoredResponse, survey_names: &BTreeMap<SurveyId, String>) -> mi
             }
         }
     }
+    // Stored with enrichment left to the job queue (`Enrich::Later`): the text is redacted and checked for crisis
+    // language, and its sentiment and themes are not read yet.
+    let pending = r.enrichment.is_none() && r.answers.iter().any(|(_, v)| v.as_text().is_some());
     context! {
-        id => r.id.to_string(), submitted_at => r.submitted_at, survey => survey_names.get(&r.survey_id).cloned().unwrap_or_default(),
+        id => r.id.to_string(), submitted_at => r.submitted_at, pending => pending, survey => survey_names.get(&r.survey_id).cloned().unwrap_or_default(),
         version => r.survey_version, channel => channel_label(&r.channel), language => crate::i18n::language_name(&r.language, "en"),
         trust => r.trust, trust_positive => r.trust_positive,
         comment => comment, sentiment => r.sentiment.as_deref().map(sentiment_word), themes => themes, urgent => r.urgent,
@@ -228,6 +231,7 @@ pub async fn show(
             let sentiment = enrichment.as_ref().and_then(|e| e["sentiment"]["label"].as_str()).map(sentiment_word);
             context! { id => q.id, prompt => q.prompt.get("en"), answer => a.map(|a| crate::labels::answer_words(Some(q), a, "en")),
                 enrichment => minijinja::Value::from_serialize(&enrichment), sentiment => sentiment,
+                pending => r.enrichment.is_none() && q.kind.is_free_text() && a.and_then(|a| a.as_text()).is_some(),
                 contact => q.kind.is_contact() }
         })
         .collect();

@@ -454,9 +454,39 @@ both_backends!(deferred_enrichment_is_a_job_that_fills_it_in, |app| {
             .is_none()
     );
 
+    // The admin says the reading is pending (issue 19 item 4) on the lists and the item pages, until the job ran.
+    let session = app.sign_in(&t.admin_email).await;
+    let s1_id = before
+        .iter()
+        .find(|s| s.external_id == "s1")
+        .unwrap()
+        .id
+        .to_string();
+    let pages = [
+        format!("/admin/o/{}/signals", t.org),
+        format!("/admin/o/{}/signals/{s1_id}", t.org),
+        format!("/admin/o/{}/responses", t.org),
+        format!("/admin/o/{}/responses/{id}", t.org),
+    ];
+    for path in &pages {
+        let r = app.get(&session, path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(
+            r.text().await.unwrap().contains("Reading pending"),
+            "{path} says pending"
+        );
+    }
+
     let worker = app.worker();
     let by = app.before_data_arrived(t.org).await;
     assert_eq!(worker.run_due_by(by).await.unwrap(), 2);
+    for path in &pages {
+        let html = app.get(&session, path).await.text().await.unwrap();
+        assert!(
+            !html.contains("Reading pending"),
+            "{path} no longer pending"
+        );
+    }
     let after = app.store.signals(t.org).await.unwrap();
     for s in &after {
         assert!(s.enrichment.is_some(), "{} enriched", s.external_id);
