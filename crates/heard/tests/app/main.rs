@@ -22,6 +22,7 @@ mod jobs;
 mod journey_pages;
 mod journeys;
 mod keyed_writes;
+mod outreach;
 mod parquet;
 mod report_page;
 mod reports;
