@@ -42,6 +42,10 @@ step "vaderSentiment 3.3.2 (the baseline \`heard eval\` and \`heard bench text\`
 HEARD_TEXT_PYTHON="$(bash scripts/text-venv.sh)"
 export HEARD_TEXT_PYTHON
 
+step "aiosmtpd (a real SMTP server on loopback the email tests send to and read back)"
+HEARD_MAIL_PYTHON="$(bash scripts/mail-venv.sh)"
+export HEARD_MAIL_PYTHON
+
 step "PostgreSQL"
 source scripts/ensure-postgres.sh
 echo "using ${HEARD_TEST_POSTGRES_URL}"

@@ -159,6 +159,8 @@ impl SuppressionReason {
 #[derive(Debug, Clone)]
 pub struct NewEmailInvitation<'a> {
     pub org_id: OrgId,
+    /// Chosen by the caller (a UUIDv7), since the link's token may be derived from it.
+    pub id: Uuid,
     pub survey_id: SurveyId,
     /// The published version the link is bound to.
     pub survey_version: i32,
@@ -380,14 +382,14 @@ impl Store {
 }
 
 impl StoreTx {
-    /// Writes a `queued` invitation at `now` and returns its id. Enqueue its send job in the same transaction. A
-    /// token hash already in use is refused (`Conflict`).
+    /// Writes a `queued` invitation at `now` and returns its id. Enqueue its send job in the same transaction. An
+    /// id or token hash already in use is refused (`Conflict`).
     pub async fn create_email_invitation(
         &mut self,
         new: &NewEmailInvitation<'_>,
         now: i64,
     ) -> Result<Uuid> {
-        let id = Uuid::now_v7();
+        let id = new.id;
         on_tx!(self, t => sqlx::query(
             "INSERT INTO email_invitations (org_id, id, survey_id, survey_version, person_key, address_sealed, \
              address_hash, language, token_hash, state, created_at, expires_at) \

@@ -1,12 +1,16 @@
 //! Email survey outreach in the store (issue 20, item 4): the SMTP sender with its sealed fields, invitations
-//! written with their send job in one transaction, guarded state moves, suppressions and per-survey counts.
+//! written with their send job in one transaction, guarded state moves, suppressions and per-survey counts; and
+//! `heard email bounce` turning a delivery status notification into a suppression.
 
 use heard_store::jobs::NewJob;
 use heard_store::outreach::{
     EmailSender, InvitationCounts, InvitationState, NewEmailInvitation, SuppressionReason, TlsMode,
 };
 
+use heard_store::{DatabaseUrl, Store, StoreOptions};
+
 use crate::both_backends;
+use crate::support::{Backend, database, tenant};
 
 both_backends!(email_sender_round_trips_sealed_fields, |app| {
     let t = &app.a;
@@ -48,6 +52,7 @@ both_backends!(email_invitation_lives_through_guarded_states, |app| {
     let t = &app.a;
     let version = t.survey.published_version.unwrap();
     let new = NewEmailInvitation {
+        id: uuid::Uuid::now_v7(),
         org_id: t.org,
         survey_id: t.survey.id,
         survey_version: version,
@@ -91,7 +96,11 @@ both_backends!(email_invitation_lives_through_guarded_states, |app| {
 
     // The same token hash again is refused and writes nothing.
     let mut tx = app.store.begin().await.unwrap();
-    assert!(tx.create_email_invitation(&new, 11).await.is_err());
+    let again = NewEmailInvitation {
+        id: uuid::Uuid::now_v7(),
+        ..new.clone()
+    };
+    assert!(tx.create_email_invitation(&again, 11).await.is_err());
     drop(tx);
 
     let step = |to: InvitationState, now: i64| {
@@ -162,6 +171,7 @@ both_backends!(
             let id = tx
                 .create_email_invitation(
                     &NewEmailInvitation {
+                        id: uuid::Uuid::now_v7(),
                         org_id: t.org,
                         survey_id: t.survey.id,
                         survey_version: version,
@@ -239,3 +249,144 @@ both_backends!(
         assert_eq!((counts.invited, counts.bounced, counts.sent), (3, 2, 0));
     }
 );
+
+const SECRET_HEX: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+
+/// `heard email bounce` applies a realistic Postfix DSN (one 5.1.1 recipient, one delayed 4.2.2): the hard-bounced
+/// address is suppressed and its pending invitation ends as bounced; the transient one changes nothing; the same
+/// message again adds nothing; a message that is not a DSN is refused, naming why, and writes nothing.
+async fn bounce_cli(backend: Backend) {
+    let (url, _keep) = database(backend).await;
+    let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+    let t = tenant(&store, "Bounce Agency", "bounce").await;
+    let sealer = heard_server::crypto::Sealer::new(&[1u8; 32]);
+    let hash = |a: &str| heard_server::outreach::address_hash(&sealer, t.org, "to", a).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let mut ids = Vec::new();
+    for (i, address) in ["nobody@example.org", "full@example.org"]
+        .iter()
+        .enumerate()
+    {
+        let token = format!("token-{i}");
+        let address_hash = hash(address);
+        ids.push(
+            tx.create_email_invitation(
+                &NewEmailInvitation {
+                    id: uuid::Uuid::now_v7(),
+                    org_id: t.org,
+                    survey_id: t.survey.id,
+                    survey_version: t.survey.published_version.unwrap(),
+                    person_key: "pk",
+                    address_sealed: &sealer.seal(address),
+                    address_hash: &address_hash,
+                    language: "en",
+                    token_hash: &token,
+                    expires_at: i64::MAX,
+                },
+                1,
+            )
+            .await
+            .unwrap(),
+        );
+        tx.move_email_invitation(t.org, ids[i], InvitationState::Sent, 2)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let dsn = include_str!("../data/dsn-postfix-5.1.1.eml");
+    let data = tempfile::tempdir().unwrap();
+    let run = |input: &'static str| {
+        use std::io::Write;
+        let db = match &url {
+            DatabaseUrl::Sqlite(p) => format!("sqlite:{}", p.display()),
+            DatabaseUrl::Postgres(u) => u.clone(),
+        };
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_heard"))
+            .args([
+                "email",
+                "bounce",
+                "--org",
+                "bounce",
+                "--database-url",
+                &db,
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .env("HEARD_SECRET_KEY", SECRET_HEX)
+            .env("HEARD_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(dsn);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Hard bounces: 1, newly suppressed: 1, invitations bounced: 1; transient: 1; other: 0."
+    );
+    assert_eq!(
+        store
+            .email_suppression(t.org, &hash("nobody@example.org"))
+            .await
+            .unwrap(),
+        Some(SuppressionReason::Bounce)
+    );
+    assert_eq!(
+        store
+            .email_suppression(t.org, &hash("full@example.org"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.email_invitation(t.org, ids[0]).await.unwrap().state,
+        InvitationState::Bounced
+    );
+    assert_eq!(
+        store.email_invitation(t.org, ids[1]).await.unwrap().state,
+        InvitationState::Sent
+    );
+
+    let again = run(dsn);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        "Hard bounces: 1, newly suppressed: 0, invitations bounced: 0; transient: 1; other: 0."
+    );
+    let not_dsn = run("Subject: Out of office\r\n\r\nI am away until Monday.\r\n");
+    assert!(!not_dsn.status.success());
+    assert!(
+        String::from_utf8_lossy(&not_dsn.stderr).contains("no message/delivery-status part"),
+        "{}",
+        String::from_utf8_lossy(&not_dsn.stderr)
+    );
+    let counts = store
+        .email_invitation_counts(t.org, t.survey.id)
+        .await
+        .unwrap();
+    assert_eq!((counts.invited, counts.sent, counts.bounced), (2, 2, 1));
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounce_cli_sqlite() {
+    bounce_cli(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bounce_cli_postgres() {
+    bounce_cli(Backend::Postgres).await;
+}
