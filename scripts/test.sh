@@ -45,6 +45,10 @@ export HEARD_TEXT_PYTHON
 step "Twilio's Python SDK (the SMS webhook tests sign requests with it, out of process)"
 bash scripts/sms-venv.sh >/dev/null
 
+step "aiosmtpd (a real SMTP server on loopback the email tests send to and read back)"
+HEARD_MAIL_PYTHON="$(bash scripts/mail-venv.sh)"
+export HEARD_MAIL_PYTHON
+
 step "PostgreSQL"
 source scripts/ensure-postgres.sh
 echo "using ${HEARD_TEST_POSTGRES_URL}"

@@ -14,6 +14,7 @@ pub struct Sealer {
     cipher: ChaCha20Poly1305,
     person_key: [u8; 32],
     request_key: [u8; 32],
+    link_key: [u8; 32],
 }
 
 impl Sealer {
@@ -29,6 +30,7 @@ impl Sealer {
             cipher: ChaCha20Poly1305::new(Key::from_slice(&seal_key)),
             person_key: derive(b"heard/person/v1"),
             request_key: derive(b"heard/request/v1"),
+            link_key: derive(b"heard/link/v1"),
         }
     }
 
@@ -80,6 +82,19 @@ impl Sealer {
 }
 
 impl Sealer {
+    /// A token for a link sent to a person (an email survey invitation's link, its unsubscribe link), derived with a
+    /// key of its own from `purpose` and `id`: the same inputs give the same token, so a job can rebuild it and only
+    /// its hash need be stored, and no one can make one without the server secret. URL-safe base64 of 32 bytes.
+    pub fn link_token(&self, purpose: &str, id: &[u8]) -> String {
+        use base64::Engine;
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.link_key).expect("any key length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
     /// The fingerprint of a normalised request (`heard_domain::idempotency`): HMAC-SHA256 of its canonical JSON,
     /// keyed so the stored hash cannot be tested against guessed answers (they may hold contact details).
     pub fn fingerprint(

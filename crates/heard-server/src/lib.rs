@@ -23,6 +23,7 @@ pub mod insights;
 pub mod jobs;
 pub mod journeys;
 pub mod labels;
+pub mod outreach;
 pub mod pipeline;
 pub mod public;
 pub mod qr;
@@ -190,10 +191,16 @@ impl Application {
     pub async fn build(store: Store, mut config: Config) -> std::io::Result<Application> {
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         config.addr = listener.local_addr()?;
+        let state = AppState::new(store, config);
+        let mut jobs = jobs::JobRegistry::product();
+        jobs.register(
+            outreach::SEND_KIND,
+            outreach::SendEmail::new(&state.config.secret_key, &state.public_url),
+        );
         Ok(Application {
             listener,
-            state: AppState::new(store, config),
-            jobs: jobs::JobRegistry::product(),
+            state,
+            jobs,
         })
     }
 

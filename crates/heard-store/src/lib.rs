@@ -18,6 +18,7 @@ pub mod insight_rows;
 pub mod intake;
 pub mod jobs;
 pub mod journeys;
+pub mod outreach;
 pub mod records;
 pub mod responses;
 pub mod rollups;

@@ -112,6 +112,11 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
+    /// Email survey outreach: `email bounce` applies a delivery status notification (a bounce).
+    Email {
+        #[command(subcommand)]
+        command: EmailCommand,
+    },
     /// Export responses as CSV (or NDJSON) with no row limit; `export events`: the event log as OCEL 2.0 or XES.
     Export(export::ExportArgs),
     /// Import responses, signals or events from a CSV or NDJSON file (resumable; all or nothing per batch).
@@ -230,6 +235,20 @@ enum ApikeyCommand {
         /// What the key is for, e.g. the system that sends with it.
         #[arg(long, default_value = "API key")]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum EmailCommand {
+    /// Read one delivery status notification (RFC 3464, the whole message as received) from standard input and
+    /// suppress each address it reports as failed permanently (status 5.x.x), ending its pending invitations as
+    /// bounced. Transient failures (4.x.x) change nothing. Prints what was done.
+    Bounce {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The organization's short name (the one whose sender the bounce came back to).
+        #[arg(long)]
+        org: String,
     },
 }
 
@@ -610,6 +629,35 @@ async fn run(command: Command) -> Result<()> {
                 org.slug
             );
             store.close().await;
+            Ok(())
+        }
+        Command::Email {
+            command: EmailCommand::Bounce { storage, org },
+        } => {
+            use std::io::Read;
+            let mut message = String::new();
+            std::io::stdin()
+                .read_to_string(&mut message)
+                .context("reading the message from standard input (it must be text)")?;
+            let sealer = heard_server::crypto::Sealer::new(&storage.secret_key()?);
+            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
+            let org = store.org_by_slug(&org).await.map_err(|_| {
+                anyhow::anyhow!("--org: no organization with the short name '{org}'")
+            })?;
+            let done = heard_server::outreach::apply_bounce(
+                &store,
+                &sealer,
+                org.id,
+                &message,
+                heard_store::now_ms(),
+            )
+            .await;
+            store.close().await;
+            let done = done?;
+            println!(
+                "Hard bounces: {}, newly suppressed: {}, invitations bounced: {}; transient: {}; other: {}.",
+                done.hard, done.newly_suppressed, done.invitations_bounced, done.soft, done.other
+            );
             Ok(())
         }
         Command::Export(args) => export::run(args).await,

@@ -487,12 +487,7 @@ async fn no_hidden_cell_from_the_organization_minus_services(backend: Backend) {
     let s = app.sign_in(&app.a.admin_email).await;
     let demo = app.store.org(org).await.unwrap();
     let period = FiscalQuarter::containing_ms(heard_store::now_ms(), &demo.time_zone).to_string();
-    let worker = Worker::new(
-        app.store.clone(),
-        JobRegistry::product(),
-        WorkerOptions::default(),
-    );
-    worker.run_pending_once().await.unwrap();
+    app.worker().run_pending_once().await.unwrap();
     let services: Vec<String> = app
         .store
         .services(org)

@@ -22,6 +22,8 @@ mod jobs;
 mod journey_pages;
 mod journeys;
 mod keyed_writes;
+mod outreach;
+mod outreach_smtp;
 mod parquet;
 mod report_page;
 mod reports;

@@ -1,0 +1,546 @@
+//! Email survey outreach (issue 20, item 4), the server's side of `heard_store::outreach`: how an address is known
+//! without being stored in clear, and how a bounce (a delivery status notification, `heard_channels::dsn`) becomes
+//! a suppression.
+//!
+//! An address is matched by [`address_hash`]: the organization's keyed person hash of the normalised address
+//! (`email:` + lower case), the same function every channel uses for person keys, so the suppression list can be
+//! checked and joined without holding addresses. Sending opens the sealed copy kept with each invitation.
+
+use heard_channels::dsn::{self, BounceKind};
+use heard_domain::OrgId;
+use heard_domain::identity::PersonId;
+use heard_store::Store;
+use heard_store::outreach::{InvitationState, SuppressionReason};
+
+use crate::crypto::Sealer;
+
+/// The keyed hash an email address is matched on within `org` (suppressions, invitations). `Err` names the field
+/// and why the address is not one.
+pub fn address_hash(
+    sealer: &Sealer,
+    org: OrgId,
+    field: &str,
+    address: &str,
+) -> Result<String, heard_domain::FieldError> {
+    let id = PersonId::email(field, address)?;
+    Ok(sealer.person_key(org, &id).0)
+}
+
+/// What applying one DSN did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BounceApplied {
+    /// Recipients reported as failed permanently (5.x.x): each address is suppressed.
+    pub hard: usize,
+    /// Recipients with a transient status (4.x.x): nothing is suppressed.
+    pub soft: usize,
+    /// Recipients reported as delivered, relayed or expanded.
+    pub other: usize,
+    /// Addresses newly added to the suppression list (an address suppressed already keeps its first reason).
+    pub newly_suppressed: usize,
+    /// Invitations to those addresses that moved to `bounced`.
+    pub invitations_bounced: u64,
+}
+
+/// Why a DSN was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum BounceError {
+    #[error("the message is not a usable delivery status notification: {0}")]
+    Parse(#[from] dsn::DsnError),
+    #[error("recipient block {block}: Final-Recipient is not an email address")]
+    Address { block: usize },
+    #[error(transparent)]
+    Store(#[from] heard_store::StoreError),
+}
+
+/// Reads `message` (a whole DSN as received) and, in one transaction, suppresses each hard-bounced recipient in
+/// `org` (reason `bounce`, source `dsn:<status>`) and moves that address's live invitations to `bounced`. Applying
+/// the same DSN twice changes nothing the second time. Nothing is written when any recipient block is unreadable.
+pub async fn apply_bounce(
+    store: &Store,
+    sealer: &Sealer,
+    org: OrgId,
+    message: &str,
+    now: i64,
+) -> Result<BounceApplied, BounceError> {
+    let report = dsn::parse(message)?;
+    let mut out = BounceApplied::default();
+    let mut hard = Vec::new();
+    for (i, r) in report.recipients.iter().enumerate() {
+        match r.kind() {
+            BounceKind::Hard => {
+                let hash = address_hash(sealer, org, "Final-Recipient", &r.final_recipient)
+                    .map_err(|_| BounceError::Address { block: i + 1 })?;
+                hard.push((hash, format!("dsn:{}", r.status)));
+                out.hard += 1;
+            }
+            BounceKind::Soft => out.soft += 1,
+            BounceKind::None => out.other += 1,
+        }
+    }
+    if hard.is_empty() {
+        return Ok(out);
+    }
+    let mut tx = store.begin().await?;
+    for (hash, source) in &hard {
+        if tx
+            .suppress_email(org, hash, SuppressionReason::Bounce, source, now)
+            .await?
+        {
+            out.newly_suppressed += 1;
+        }
+        out.invitations_bounced += tx
+            .end_email_invitations_to(org, hash, InvitationState::Bounced, now)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The job kind that sends an invitation's email (`{"invitation": id}`) or its one reminder (`"reminder": true`).
+pub const SEND_KIND: &str = "email.send";
+/// How long after the invitation its one reminder goes, unless it was answered: three days, in ms.
+pub const REMIND_AFTER_MS: i64 = 3 * 24 * 3600 * 1000;
+/// How long an invitation's link works: thirty days, in ms.
+pub const LINK_LIFETIME_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// The single-use survey link's token of an invitation (only its SHA-256 is stored).
+pub fn survey_token(sealer: &Sealer, id: uuid::Uuid) -> String {
+    sealer.link_token("outreach/survey", id.as_bytes())
+}
+
+/// The unsubscribe link's token of an invitation (checked by recomputing it; it keeps working after the survey link
+/// is used or has expired).
+pub fn unsubscribe_token(sealer: &Sealer, id: uuid::Uuid) -> String {
+    sealer.link_token("outreach/unsubscribe", id.as_bytes())
+}
+
+/// Who to invite, to what.
+#[derive(Debug, Clone)]
+pub struct Invite<'a> {
+    pub org: OrgId,
+    pub survey: heard_domain::SurveyId,
+    /// The published version the link opens.
+    pub survey_version: i32,
+    /// The person's key (`Sealer::person_key`); analytics see only this.
+    pub person_key: &'a str,
+    pub address: &'a str,
+    /// `en` or `es`.
+    pub language: &'a str,
+}
+
+/// Why an invitation was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    #[error("{0}")]
+    Field(#[from] heard_domain::FieldError),
+    #[error("language: email invitations are written in en or es, not {0:?}")]
+    Language(String),
+    #[error("the address is on the organization's suppression list ({0})")]
+    Suppressed(&'static str),
+    #[error(transparent)]
+    Store(#[from] heard_store::StoreError),
+}
+
+/// Writes a queued invitation and its send job in one transaction, at `now`; returns its id. A suppressed address
+/// is refused here (and checked again when the job sends).
+pub async fn invite(
+    store: &Store,
+    sealer: &Sealer,
+    i: &Invite<'_>,
+    now: i64,
+) -> Result<uuid::Uuid, InviteError> {
+    if !matches!(i.language, "en" | "es") {
+        return Err(InviteError::Language(i.language.into()));
+    }
+    let hash = address_hash(sealer, i.org, "email", i.address)?;
+    if let Some(reason) = store.email_suppression(i.org, &hash).await? {
+        return Err(InviteError::Suppressed(reason.key()));
+    }
+    let id = uuid::Uuid::now_v7();
+    let token_hash = crate::crypto::sha256_hex(survey_token(sealer, id).as_bytes());
+    let sealed = sealer.seal(i.address.trim());
+    let mut tx = store.begin().await?;
+    tx.create_email_invitation(
+        &heard_store::outreach::NewEmailInvitation {
+            org_id: i.org,
+            id,
+            survey_id: i.survey,
+            survey_version: i.survey_version,
+            person_key: i.person_key,
+            address_sealed: &sealed,
+            address_hash: &hash,
+            language: i.language,
+            token_hash: &token_hash,
+            expires_at: now + LINK_LIFETIME_MS,
+        },
+        now,
+    )
+    .await?;
+    tx.enqueue(
+        heard_store::jobs::NewJob::new(i.org, SEND_KIND, serde_json::json!({ "invitation": id }))
+            .dedupe_key(format!("email.send:{id}")),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// An email's parts, before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Letter {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The invitation (or reminder) in `language` (`es`, else English), in plain language: who asks, why, how long it
+/// takes, the link, until when it works, and how to stop these emails.
+pub fn letter(
+    language: &str,
+    org_name: &str,
+    survey_url: &str,
+    unsubscribe_url: &str,
+    reminder: bool,
+) -> Letter {
+    let (subject, hello, ask, button, expires, why, stop) = if language == "es" {
+        (
+            if reminder {
+                format!("Recordatorio: ¿cómo lo hicimos? Encuesta breve de {org_name}")
+            } else {
+                format!("¿Cómo lo hicimos? Encuesta breve de {org_name}")
+            },
+            "Hola:",
+            format!(
+                "Hace poco usted recibió un servicio de {org_name}. ¿Nos cuenta cómo le fue? Son unas pocas \
+                 preguntas y toma unos 2 minutos."
+            ),
+            "Responder la encuesta",
+            "El enlace es solo para usted y funciona una vez, durante 30 días.",
+            "Sus respuestas nos ayudan a mejorar el servicio. Responder es voluntario y no cambia la ayuda que recibe.",
+            "Si no quiere recibir más correos como este, cancele la suscripción:",
+        )
+    } else {
+        (
+            if reminder {
+                format!("Reminder: how did we do? A short survey from {org_name}")
+            } else {
+                format!("How did we do? A short survey from {org_name}")
+            },
+            "Hello,",
+            format!(
+                "You recently got a service from {org_name}. Will you tell us how it went? It is a few questions \
+                 and takes about 2 minutes."
+            ),
+            "Take the survey",
+            "The link is just for you and works once, for 30 days.",
+            "Your answers help us improve the service. Answering is voluntary and does not change the help you get.",
+            "If you do not want emails like this one, unsubscribe:",
+        )
+    };
+    let text = format!(
+        "{hello}\n\n{ask}\n\n{button}: {survey_url}\n\n{expires}\n\n{why}\n\n{stop} {unsubscribe_url}\n"
+    );
+    let html = format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{subject_h}</title></head>\
+         <body style=\"font-family: sans-serif; font-size: 16px; line-height: 1.5; color: #1b1b1b\">\
+         <p>{hello}</p><p>{ask_h}</p>\
+         <p><a href=\"{survey_h}\" style=\"display: inline-block; padding: 12px 20px; background: #005ea2; \
+         color: #ffffff; text-decoration: underline\">{button}</a></p>\
+         <p>{expires}</p><p>{why}</p>\
+         <p>{stop} <a href=\"{unsub_h}\">{unsub_h}</a></p></body></html>\n",
+        lang = if language == "es" { "es" } else { "en" },
+        subject_h = escape(&subject),
+        ask_h = escape(&ask),
+        survey_h = escape(survey_url),
+        unsub_h = escape(unsubscribe_url),
+    );
+    Letter {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// `List-Unsubscribe` (RFC 2369) with the one-click https link.
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl lettre::message::header::Header for ListUnsubscribe {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_string()))
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Debug, Clone)]
+struct ListUnsubscribePost;
+
+impl lettre::message::header::Header for ListUnsubscribePost {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".into())
+    }
+}
+
+/// Sends invitations and reminders (`email.send` jobs) over the organization's SMTP sender with lettre, signing
+/// with DKIM when the sender has a key.
+///
+/// **Once, and never lost.** The suppression list is read at send time. A provider that is down, refuses, or is not
+/// set up fails the attempt, which the queue retries with backoff (and shows to admins when the attempts are used).
+/// After the SMTP server accepts the message, one transaction completes the job, moves the invitation to `sent` (or
+/// `reminded`) and enqueues the reminder. If that commit fails after the server accepted (the process dies in
+/// between), the job runs again and the message is sent a second time: we chose at-least-once over losing an
+/// invitation. The window is one commit long, and both copies carry the same `Message-ID` (derived from the
+/// invitation and whether it is the reminder), so mail systems and clients that drop duplicates by `Message-ID` show
+/// one. A state moved on already (sent, answered, bounced, unsubscribed) makes a retried job a no-op.
+pub struct SendEmail {
+    sealer: Sealer,
+    public_url: std::sync::Arc<str>,
+}
+
+impl SendEmail {
+    /// `public_url`: the origin people reach the server at (`https://feedback.example.gov`), for links.
+    pub fn new(secret: &[u8; 32], public_url: &str) -> SendEmail {
+        SendEmail {
+            sealer: Sealer::new(secret),
+            public_url: public_url.trim_end_matches('/').into(),
+        }
+    }
+
+    async fn send(
+        &self,
+        store: &Store,
+        job: &heard_store::jobs::ClaimedJob,
+    ) -> Result<crate::jobs::Completed, String> {
+        use crate::jobs::Completed;
+        use lettre::AsyncTransport;
+        let org = job.job.org_id;
+        let jid = job.job.id;
+        let id: uuid::Uuid = job
+            .job
+            .payload
+            .get("invitation")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("job {jid}: payload has no invitation id"))?;
+        let reminder = job.job.payload.get("reminder").and_then(|v| v.as_bool()) == Some(true);
+        let inv = store
+            .email_invitation(org, id)
+            .await
+            .map_err(|e| format!("job {jid}: invitation {id}: {e}"))?;
+        let wanted = if reminder {
+            InvitationState::Sent
+        } else {
+            InvitationState::Queued
+        };
+        if inv.state != wanted {
+            // Answered, opened, bounced, unsubscribed, or sent by an earlier attempt: nothing to send.
+            return Ok(Completed::ByWorker);
+        }
+        let now = heard_store::now_ms();
+        if let Some(reason) = store
+            .email_suppression(org, &inv.address_hash)
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?
+        {
+            let to = match reason {
+                SuppressionReason::Bounce => InvitationState::Bounced,
+                _ => InvitationState::Unsubscribed,
+            };
+            let mut tx = store.begin().await.map_err(|e| format!("job {jid}: {e}"))?;
+            tx.complete_job(job)
+                .await
+                .map_err(|e| format!("job {jid}: {e}"))?;
+            tx.move_email_invitation(org, id, to, now)
+                .await
+                .map_err(|e| format!("job {jid}: {e}"))?;
+            tx.commit().await.map_err(|e| format!("job {jid}: {e}"))?;
+            return Ok(Completed::WithEffect);
+        }
+        let sender = store
+            .email_sender(org)
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?
+            .ok_or_else(|| format!("job {jid}: the organization has no SMTP sender set up"))?;
+        let org_name = store
+            .org(org)
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?
+            .name;
+        let address = self.sealer.open(&inv.address_sealed).ok_or_else(|| {
+            format!("job {jid}: invitation {id}: the sealed address cannot be opened")
+        })?;
+        let message = self
+            .message(&sender, &org_name, &inv, &address, reminder)
+            .map_err(|e| format!("job {jid}: invitation {id}: {e}"))?;
+        transport(&sender, &self.sealer)
+            .map_err(|e| format!("job {jid}: SMTP sender: {e}"))?
+            .send(message)
+            .await
+            .map_err(|e| {
+                format!(
+                    "job {jid}: SMTP send to {}:{} failed: {e}",
+                    sender.host, sender.port
+                )
+            })?;
+        let mut tx = store.begin().await.map_err(|e| format!("job {jid}: {e}"))?;
+        tx.complete_job(job)
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?;
+        tx.move_email_invitation(
+            org,
+            id,
+            if reminder {
+                InvitationState::Reminded
+            } else {
+                InvitationState::Sent
+            },
+            now,
+        )
+        .await
+        .map_err(|e| format!("job {jid}: {e}"))?;
+        if !reminder {
+            tx.enqueue(
+                heard_store::jobs::NewJob::new(
+                    org,
+                    SEND_KIND,
+                    serde_json::json!({ "invitation": id, "reminder": true }),
+                )
+                .dedupe_key(format!("email.remind:{id}"))
+                .run_at(now + REMIND_AFTER_MS),
+            )
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?;
+        }
+        tx.commit().await.map_err(|e| format!("job {jid}: {e}"))?;
+        Ok(Completed::WithEffect)
+    }
+
+    /// The MIME message of an invitation or its reminder.
+    fn message(
+        &self,
+        sender: &heard_store::outreach::EmailSender,
+        org_name: &str,
+        inv: &heard_store::outreach::EmailInvitation,
+        address: &str,
+        reminder: bool,
+    ) -> Result<lettre::Message, String> {
+        use lettre::message::{Mailbox, MultiPart, header::MessageId};
+        let survey_url = format!(
+            "{}/o/{}",
+            self.public_url,
+            survey_token(&self.sealer, inv.id)
+        );
+        let unsubscribe_url = format!(
+            "{}/o/unsubscribe/{}/{}",
+            self.public_url,
+            inv.id,
+            unsubscribe_token(&self.sealer, inv.id)
+        );
+        let l = letter(
+            &inv.language,
+            org_name,
+            &survey_url,
+            &unsubscribe_url,
+            reminder,
+        );
+        let from = Mailbox::new(
+            sender.from_name.clone(),
+            sender
+                .from_address
+                .parse()
+                .map_err(|e| format!("from address: {e}"))?,
+        );
+        let to: lettre::Address = address.parse().map_err(|e| format!("address: {e}"))?;
+        let domain = sender
+            .from_address
+            .rsplit('@')
+            .next()
+            .unwrap_or("localhost");
+        let mut message = lettre::Message::builder()
+            .from(from)
+            .to(Mailbox::new(None, to))
+            .subject(l.subject)
+            .header(MessageId::from(format!(
+                "<{}.{}@{domain}>",
+                inv.id,
+                if reminder { "reminder" } else { "invitation" }
+            )))
+            .header(ListUnsubscribe(format!("<{unsubscribe_url}>")))
+            .header(ListUnsubscribePost)
+            .multipart(MultiPart::alternative_plain_html(l.text, l.html))
+            .map_err(|e| format!("message: {e}"))?;
+        if let (Some(selector), Some(d), Some(key)) = (
+            &sender.dkim_selector,
+            &sender.dkim_domain,
+            &sender.dkim_key_sealed,
+        ) {
+            use lettre::message::dkim::{DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
+            let pem = self
+                .sealer
+                .open(key)
+                .ok_or("the sealed DKIM key cannot be opened")?;
+            let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
+                .map_err(|e| format!("DKIM key: {e}"))?;
+            message.sign(&DkimConfig::default_config(
+                selector.clone(),
+                d.clone(),
+                key,
+            ));
+        }
+        Ok(message)
+    }
+}
+
+/// An SMTP transport for the sender (lettre; connections pooled per transport).
+fn transport(
+    s: &heard_store::outreach::EmailSender,
+    sealer: &Sealer,
+) -> Result<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>, String> {
+    use heard_store::outreach::TlsMode;
+    use lettre::AsyncSmtpTransport;
+    use lettre::transport::smtp::authentication::Credentials;
+    type T = AsyncSmtpTransport<lettre::Tokio1Executor>;
+    let mut b = match s.tls {
+        TlsMode::Tls => T::relay(&s.host).map_err(|e| e.to_string())?,
+        TlsMode::StartTls => T::starttls_relay(&s.host).map_err(|e| e.to_string())?,
+        TlsMode::None => T::builder_dangerous(&s.host),
+    }
+    .port(s.port)
+    .timeout(Some(std::time::Duration::from_secs(30)));
+    if let (Some(user), Some(sealed)) = (&s.username, &s.password_sealed) {
+        let password = sealer
+            .open(sealed)
+            .ok_or("the sealed password cannot be opened")?;
+        b = b.credentials(Credentials::new(user.clone(), password));
+    }
+    Ok(b.build())
+}
+
+impl crate::jobs::JobHandler for SendEmail {
+    fn run<'a>(
+        &'a self,
+        store: &'a Store,
+        job: &'a heard_store::jobs::ClaimedJob,
+    ) -> futures_util::future::BoxFuture<'a, Result<crate::jobs::Completed, String>> {
+        Box::pin(self.send(store, job))
+    }
+}
