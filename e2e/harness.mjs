@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -85,4 +86,31 @@ export async function axe(page) {
 
 export function describeViolations(url, violations) {
   return `${url}\n` + violations.map((v) => `  ${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.join("\n    ")}`).join("\n");
+}
+
+/**
+ * One demo server and one browser for a test file: registers `before` (start both) and `after` (stop both) and
+ * returns an object whose `server` and `browser` are set once `before` has run.
+ */
+export function demoSuite({ responses = 1500 } = {}) {
+  const suite = { server: undefined, browser: undefined };
+  before(async () => {
+    suite.server = await startServer({ responses });
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    suite.server?.stop();
+  });
+  return suite;
+}
+
+/** axe-core over `page` on demand: `check(what)` runs it and keeps any violations, described, in `failures`. */
+export function axeChecks(page) {
+  const failures = [];
+  const check = async (what) => {
+    const v = await axe(page);
+    if (v.length) failures.push(describeViolations(what, v));
+  };
+  return { check, failures };
 }

@@ -1,37 +1,22 @@
 // End to end, in a real browser: the key drivers (with its impact × performance chart), barriers by customer
 // characteristics and operations pages over the demo agency, once the background worker has computed their
 // snapshots, pass axe-core, break no Content-Security-Policy rule, and "Refresh now" works without JavaScript.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, watch, axe, describeViolations, signIn } from "./harness.mjs";
+import { demoSuite, watch, axeChecks, signIn } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer({ responses: 1500 });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const suite = demoSuite({ responses: 1500 });
 
 test("the key drivers, barriers and operations pages are accessible", async () => {
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   const problems = watch(page);
-  const failures = [];
-  const check = async (what) => {
-    const v = await axe(page);
-    if (v.length) failures.push(describeViolations(what, v));
-  };
-  const org = await signIn(page, server);
+  const { check, failures } = axeChecks(page);
+  const org = await signIn(page, suite.server);
 
   // The demo enqueued the refresh; the server's workers compute it. Wait for it (bounded).
   let computed = false;
   for (let i = 0; i < 60 && !computed; i++) {
-    await page.goto(`${server.base}/admin/o/${org}/drivers`);
+    await page.goto(`${suite.server.base}/admin/o/${org}/drivers`);
     computed = /Computed .* from/.test(await page.locator("main").innerText());
     if (!computed) await new Promise((r) => setTimeout(r, 1000));
   }
@@ -43,7 +28,7 @@ test("the key drivers, barriers and operations pages are accessible", async () =
   await page.waitForLoadState();
   assert.match(page.url(), /\/drivers\?quarter=FY/);
 
-  await page.goto(`${server.base}/admin/o/${org}/segments`);
+  await page.goto(`${suite.server.base}/admin/o/${org}/segments`);
   assert.match(await page.locator("main").innerText(), /Every group/);
   assert.match(await page.locator("main").innerText(), /Trust: the answers to A-11/);
   await check("barriers by customer characteristics");
@@ -55,7 +40,7 @@ test("the key drivers, barriers and operations pages are accessible", async () =
   assert.match(await page.locator("main").innerText(), /Ease by language/);
   await check("barriers on ease");
 
-  await page.goto(`${server.base}/admin/o/${org}/operations`);
+  await page.goto(`${suite.server.base}/admin/o/${org}/operations`);
   assert.match(await page.locator("main").innerText(), /Experience gaps, biggest first/);
   assert.match(await page.locator("main").innerText(), /Experience gaps by journey stage/);
   await check("operations");

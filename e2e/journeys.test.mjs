@@ -1,41 +1,26 @@
 // End to end, in a real browser: the journeys list, a journey's page (its funnel and Sankey charts and tables,
 // computed by the server's job workers) and the definition form, with and without errors, over the demo agency,
 // pass axe-core and break no Content-Security-Policy rule.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, watch, axe, describeViolations, signIn } from "./harness.mjs";
+import { demoSuite, watch, axeChecks, signIn } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer({ responses: 400 });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const suite = demoSuite({ responses: 400 });
 
 test("the journey pages and the definition form are accessible", async () => {
-  const page = await browser.newPage();
+  const page = await suite.browser.newPage();
   const problems = watch(page);
-  const failures = [];
-  const check = async (what) => {
-    const v = await axe(page);
-    if (v.length) failures.push(describeViolations(what, v));
-  };
-  const org = await signIn(page, server);
+  const { check, failures } = axeChecks(page);
+  const org = await signIn(page, suite.server);
 
-  await page.goto(`${server.base}/admin/o/${org}/journeys`);
+  await page.goto(`${suite.server.base}/admin/o/${org}/journeys`);
   assert.match(await page.locator("main").innerText(), /SNAP application form/);
   await check("journeys list");
 
   // The workers compute the demo's journeys soon after start; wait for them (bounded).
   let computed = false;
   for (let i = 0; i < 60 && !computed; i++) {
-    await page.goto(`${server.base}/admin/o/${org}/journeys/snap-application`);
+    await page.goto(`${suite.server.base}/admin/o/${org}/journeys/snap-application`);
     computed = (await page.locator("main").innerText()).includes("The biggest drop-off");
     if (!computed) await new Promise((r) => setTimeout(r, 500));
   }
@@ -44,7 +29,7 @@ test("the journey pages and the definition form are accessible", async () => {
   assert.ok((await page.locator("main table").count()) >= 8, "every figure has its table");
   await check("a journey's page");
 
-  await page.goto(`${server.base}/admin/o/${org}/journeys/new`);
+  await page.goto(`${suite.server.base}/admin/o/${org}/journeys/new`);
   await check("the definition form");
   await page.locator("#id").fill("visits");
   await page.locator("#name").fill("Visits");
