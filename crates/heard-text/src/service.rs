@@ -24,8 +24,6 @@ use crate::tokens::{IdMap, WordMap, Words, word_hash};
 
 const MODEL_TSV: &str = include_str!("../data/service_model.tsv");
 
-/// The sentiment classes, in the order of the model file's columns.
-pub const SENTIMENTS: [&str; 3] = ["negative", "neutral", "positive"];
 /// The intents, in the order of the model file's columns.
 pub const INTENTS: [Intent; 6] = [
     Intent::Complaint,
