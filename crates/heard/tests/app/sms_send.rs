@@ -739,3 +739,91 @@ async fn age_conversation(app: &TestApp, org: OrgId, id: Uuid) {
         .await
         .unwrap();
 }
+
+/// `heard sms invite` queues the `sms.invite` job the server's workers send; a malformed number is refused naming
+/// the field, and nothing is queued.
+async fn invite_cli(backend: crate::support::Backend) {
+    let (url, _keep) = crate::support::database(backend).await;
+    let store = heard_store::Store::open(&url, heard_store::StoreOptions::default())
+        .await
+        .unwrap();
+    let t = crate::support::tenant(&store, "Text Agency", "texts").await;
+    // The CLI's secret: 32 bytes of 1.
+    let sealer = Sealer::new(&[1u8; 32]);
+    let sender = store
+        .create_sms_sender(
+            t.org,
+            &NewSmsSender {
+                phone_number: "+15005550006".into(),
+                account_sid: "AC0123".into(),
+                auth_token_sealed: sealer.seal(TOKEN),
+                help_contact: "1-800-555-0100".into(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let db = match &url {
+        heard_store::DatabaseUrl::Sqlite(p) => format!("sqlite:{}", p.display()),
+        heard_store::DatabaseUrl::Postgres(u) => u.clone(),
+    };
+    let run = |phone: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_heard"))
+            .args(["sms", "invite", "--org", "texts", "--lang", "es"])
+            .args(["--sender", &sender.to_string()])
+            .args(["--survey", &t.survey.id.to_string()])
+            .args(["--phone", phone, "--database-url", &db, "--data-dir"])
+            .arg(data.path())
+            .env(
+                "HEARD_SECRET_KEY",
+                "0101010101010101010101010101010101010101010101010101010101010101",
+            )
+            .env("HEARD_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run("202-555-01");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: phone:"), "{err}");
+    let out = run("(202) 555-0143");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let queued = store
+        .jobs_in_state(t.org, JobState::Queued, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind == sms_send::INVITE_KIND)
+        .collect::<Vec<_>>();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!(
+            "Queued SMS invitation {}; a running server sends it.",
+            queued[0].id
+        )
+    );
+    assert_eq!(queued[0].payload["language"], "es");
+    let sealed = queued[0].payload["phone_sealed"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..sealed.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&sealed[i..i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(sealer.open(&bytes).as_deref(), Some(PHONE));
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_send_invite_cli_sqlite() {
+    invite_cli(crate::support::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_send_invite_cli_postgres() {
+    invite_cli(crate::support::Backend::Postgres).await;
+}
