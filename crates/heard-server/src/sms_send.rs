@@ -506,6 +506,11 @@ impl SmsJobs {
         let organization = store.org(org).await.map_err(store_err)?;
         let body = Conversation::start(lang, scale).opening(&organization.name, &statement);
 
+        // Everything the call needs is at hand before the attempt is recorded: a recorded attempt means a call.
+        let auth_token = self
+            .sealer()
+            .open(&sender.auth_token_sealed)
+            .ok_or("the sender's sealed auth token cannot be opened")?;
         // Take the sender's pacing slot, start the conversation and record the attempt, in one commit.
         let mut tx = store.begin().await.map_err(store_err)?;
         if let Some(at) = tx
@@ -554,10 +559,6 @@ impl SmsJobs {
         .map_err(store_err)?;
         tx.commit().await.map_err(store_err)?;
 
-        let auth_token = self
-            .sealer()
-            .open(&sender.auth_token_sealed)
-            .ok_or("the sender's sealed auth token cannot be opened")?;
         let message = OutboundMessage {
             account_sid: sender.account_sid.clone(),
             auth_token,
@@ -594,6 +595,10 @@ impl SmsJobs {
                 tx.complete_job(job).await.map_err(store_err)?;
                 let code = code.map(|c| c.to_string()).unwrap_or(status.to_string());
                 tx.settle_sms_outbound(org, id, "failed", None, Some(&code), now)
+                    .await
+                    .map_err(store_err)?;
+                // The person never got the question: the conversation ends as unanswered in a day.
+                tx.enqueue(expire_job(org, id, now))
                     .await
                     .map_err(store_err)?;
                 tracing::warn!(job = %job.job.id, code = %code, "the provider refused an SMS invitation");

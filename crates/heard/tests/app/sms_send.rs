@@ -827,3 +827,33 @@ async fn sms_send_invite_cli_sqlite() {
 async fn sms_send_invite_cli_postgres() {
     invite_cli(crate::support::Backend::Postgres).await;
 }
+
+/// Twilio's real API is https: the client speaks TLS (rustls) to an https base. A listener on loopback reads the
+/// first bytes the client sends: a TLS handshake record (content type 22, version 3.x), not an HTTP request line.
+#[tokio::test]
+async fn sms_send_speaks_tls_to_https() {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 3];
+        socket.read_exact(&mut buf).await.unwrap();
+        buf
+    });
+    let m = heard_server::sms_send::OutboundMessage {
+        account_sid: "AC0123".into(),
+        auth_token: TOKEN.into(),
+        from: "+15005550006".into(),
+        to: PHONE.into(),
+        body: "hi".into(),
+        status_callback: None,
+    };
+    let http = TwilioHttp::new(&format!("https://{addr}"));
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(20), http.send(&m)).await;
+    let head = first.await.unwrap();
+    assert_eq!((head[0], head[1]), (22, 3), "a TLS ClientHello: {head:?}");
+    // The handshake never completed: not a send, and nothing says it was.
+    assert!(matches!(sent, Ok(Err(_))), "{sent:?}");
+    assert_eq!(sms_send::TWILIO_API_BASE, "https://api.twilio.com");
+}
