@@ -9,9 +9,11 @@
 //! its time and message; HELP answers with the sender's contact line; ESPAÑOL/ENGLISH switch the conversation's
 //! language); an opted-out number gets no answer; otherwise the number's latest conversation moves on
 //! (`heard_channels::sms::Conversation`), its answers kept sealed until it ends, when they go through the pipeline
-//! as one response (idempotency key `sms:<conversation id>`) to the survey version the conversation names: the
-//! trust reply to the trust question, what went well or didn't and the comment to the comment question. The answer
-//! is TwiML.
+//! as one response (idempotency key `sms:<conversation id>`) to the survey version the conversation names, carrying
+//! the conversation's person key (the invitation's): the trust reply to the trust question, what went well or
+//! didn't and the comment to the comment question. The answer is TwiML. A status callback moves a message's
+//! delivery state forward only; the `?m=` our sends put in its address names our record, so a send whose answer
+//! was lost (`crate::sms_send`) learns its provider id from it.
 
 use axum::Router;
 use axum::body::Bytes;

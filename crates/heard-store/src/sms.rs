@@ -6,6 +6,10 @@
 //! E.164 number) and, where a number is needed to send, sealed by the server. An inbound message's effect (its row,
 //! a consent change, the conversation's new state) commits in one transaction keyed by the provider's message id:
 //! a replayed webhook finds the id taken and changes nothing.
+//!
+//! Outbound (migration 0035): a sender's pacing slot, taken by one conditional UPDATE; a send recorded
+//! (`attempting`) before the provider is called and settled (provider id and state, `failed`, or `unknown`) in the
+//! transaction that completes its job; how a conversation ended (`completed`, `stale`).
 
 use heard_domain::{OrgId, SurveyId};
 use uuid::Uuid;
