@@ -3,7 +3,8 @@
 //!
 //! **The survey link.** The token is found by its SHA-256 (`heard_store::outreach`, only the hash is stored). An
 //! unknown token, an expired link (`expires_at`), and an invitation answered, bounced or unsubscribed all get the
-//! same "this link has expired or was used" page with status 404, so the page says nothing about which tokens exist.
+//! same "this link has expired or was used" page with status 404, so the page says nothing about which tokens exist;
+//! each such request spends the address's page budget (`AppState::display_limiter`, 429 when spent).
 //! A live one is marked `opened` when a person views it (not a HEAD request or a prefetch, `ratelimit::is_view`),
 //! and shows the survey version the invitation names, in the invitation's language unless the person picks another
 //! (`?lang=`), with the hosted page's rendering (`public::render_survey`); its form posts back to the same address.
@@ -150,8 +151,10 @@ async fn show(
     method: Method,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    state.display_limiter.check(ip)?;
     let Some(inv) = live_invitation(&state, &token).await? else {
+        // Only links that do not work spend the address's budget (tokens are 256-bit, so this is about load, not
+        // guessing): people behind one office address opening their own links are never refused.
+        state.display_limiter.check(ip)?;
         return gone(&state, &plain_lang(q.lang.as_deref(), &headers));
     };
     let p = published_of(&state, &inv).await?;

@@ -9,6 +9,10 @@
 //! completing transaction) → `reminded` (the one reminder) → `opened` (its link was followed) → `answered` (a
 //! response came through its link). `bounced` and `unsubscribed` end it from any state but `answered`. Each
 //! transition is guarded by the states it may come from, so a retried job or a second click changes nothing.
+//!
+//! **Answered through the link** (migration 0034). The move to `answered` that a response makes is not
+//! `StoreTx::move_email_invitation` but `Store::submit_invited`, which writes it in the response's own commit with
+//! the response's id (`response_id`); `started_at` notes the first time the link's form was sent back, stored or not.
 
 use heard_domain::{OrgId, SurveyId};
 use uuid::Uuid;

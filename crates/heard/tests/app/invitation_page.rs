@@ -714,6 +714,16 @@ both_backends!(outreach_figures_count_each_channel_per_survey, |app| {
             .any(|l| l.contains(",sms,4,3,,2,1,1,1,0.250000,")),
         "{csv}"
     );
+    // The A-11 statistics page points to it (its "offered" includes the emailed invitations).
+    let r = app
+        .get(&session, &format!("/admin/o/{}/statistics", t.org))
+        .await;
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains(&format!("/admin/o/{}/outreach/figures?quarter=", t.org))
+    );
     // Another organization's admin is refused.
     let other = app.sign_in(&app.b.admin_email).await;
     let r = app
