@@ -4,7 +4,7 @@
 // --demo` in a fresh data directory.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { demoSuite, watch, axeChecks } from "./harness.mjs";
+import { demoSuite, watch, axeChecks, signIn } from "./harness.mjs";
 
 const suite = demoSuite({ responses: 200 });
 
@@ -64,6 +64,13 @@ test("an invitation link opens the survey, passes axe in English and Spanish, is
   await page.waitForSelector(".usa-alert--success");
   await check(`unsubscribed ${unsubscribe}`);
   await nojs.close();
+
+  // Staff see it on the outreach figures page: one invited by email, one completed, its chart and table accessible.
+  const org = await signIn(page, server);
+  await page.goto(`${server.base}/admin/o/${org}/outreach/figures`);
+  const row = page.locator("#outreach-table tbody tr", { hasText: "Email" }).first();
+  assert.match(await row.innerText(), /Email\s+1\s+1\s+1\s+1\s+1\s+0\s+0\s+100\.0%/);
+  await check(`outreach figures ${page.url()}`);
 
   assert.deepEqual(failures, [], failures.join("\n"));
   // The used link's 404 is logged by the browser; nothing else may be.
