@@ -15,7 +15,8 @@ export function heardBinary() {
   return process.env.HEARD_BIN || join(root, "target/debug/heard");
 }
 
-/** Runs `heard serve --demo` on a free port; resolves with its base URL, sign-in and a public survey path. */
+/** Runs `heard serve --demo` on a free port; resolves with its base URL, sign-in, a public survey path, and an
+ * emailed invitation's survey and unsubscribe links (`invitationPath`, `unsubscribePath`). */
 export async function startServer({ responses = 1500 } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "heard-e2e-"));
   const proc = spawn(heardBinary(), ["serve", "--demo", "--demo-responses", String(responses), "--addr", "127.0.0.1:0", "--data-dir", dataDir], {
@@ -33,9 +34,12 @@ export async function startServer({ responses = 1500 } = {}) {
       const base = out.match(/running on \w+ storage at (http:\/\/\S+)/);
       const login = out.match(/Sign in as (\S+) with password (\S+)/);
       const survey = out.match(/A public survey: http:\/\/[^/\s]+(\S+)/);
+      // Printed only when the demo agency was just created (a fresh data directory, as here).
+      const invitation = out.match(/An emailed invitation's survey link: http:\/\/[^/\s]+(\S+)/);
+      const unsubscribe = out.match(/Its unsubscribe link: http:\/\/[^/\s]+(\S+)/);
       if (base && login && survey && out.includes("Press Ctrl-C")) {
         clearTimeout(timer);
-        resolve({ base: base[1], email: login[1], password: login[2], surveyPath: survey[1] });
+        resolve({ base: base[1], email: login[1], password: login[2], surveyPath: survey[1], invitationPath: invitation?.[1], unsubscribePath: unsubscribe?.[1] });
       }
     });
   });

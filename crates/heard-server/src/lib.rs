@@ -20,6 +20,7 @@ pub mod import;
 pub mod ingest;
 pub mod input;
 pub mod insights;
+pub mod invitation_page;
 pub mod jobs;
 pub mod journeys;
 pub mod labels;
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(amazon_connect::routes())
         .merge(sms::routes())
+        .merge(invitation_page::routes())
         .merge(journeys::routes())
         .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())

@@ -310,7 +310,12 @@ impl lettre::message::header::Header for ListUnsubscribePost {
 /// between), the job runs again and the message is sent a second time: we chose at-least-once over losing an
 /// invitation. The window is one commit long, and both copies carry the same `Message-ID` (derived from the
 /// invitation and whether it is the reminder), so mail systems and clients that drop duplicates by `Message-ID` show
-/// one. A state moved on already (sent, answered, bounced, unsubscribed) makes a retried job a no-op.
+/// one. A state moved on already (sent, answered, bounced, unsubscribed) makes a retried job a no-op; the reminder
+/// goes only to an invitation still `sent` (not opened, answered, bounced or unsubscribed).
+///
+/// **Offered.** The send's commit also counts a display of the survey on channel `email` for that local day
+/// (`StoreTx::record_display`), so A-11's "customers offered the survey" and response rate include emailed
+/// invitations; the reminder is not counted again.
 pub struct SendEmail {
     sealer: Sealer,
     public_url: std::sync::Arc<str>,
@@ -380,11 +385,11 @@ impl SendEmail {
             .await
             .map_err(|e| format!("job {jid}: {e}"))?
             .ok_or_else(|| format!("job {jid}: the organization has no SMTP sender set up"))?;
-        let org_name = store
+        let organization = store
             .org(org)
             .await
-            .map_err(|e| format!("job {jid}: {e}"))?
-            .name;
+            .map_err(|e| format!("job {jid}: {e}"))?;
+        let org_name = organization.name.clone();
         let address = self.sealer.open(&inv.address_sealed).ok_or_else(|| {
             format!("job {jid}: invitation {id}: the sealed address cannot be opened")
         })?;
@@ -418,6 +423,17 @@ impl SendEmail {
         .await
         .map_err(|e| format!("job {jid}: {e}"))?;
         if !reminder {
+            // An invitation sent is a customer offered the survey (A-11's "offered"), counted on the organization's
+            // local day in the commit that records the send; the reminder is the same offer again, not a new one.
+            tx.record_display(
+                org,
+                inv.survey_id,
+                heard_domain::Channel::Email,
+                organization.time_zone.day_number(now),
+                1,
+            )
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?;
             tx.enqueue(
                 heard_store::jobs::NewJob::new(
                     org,

@@ -272,7 +272,7 @@ fn question_views(
 }
 
 /// The page language: `?lang=` if the survey offers it, else the browser's preference.
-fn page_lang(def: &SurveyDefinition, q: Option<&str>, headers: &HeaderMap) -> String {
+pub(crate) fn page_lang(def: &SurveyDefinition, q: Option<&str>, headers: &HeaderMap) -> String {
     let offered: Vec<String> = def
         .languages
         .iter()
@@ -298,17 +298,21 @@ fn summary_prompt(prompt: &str) -> &str {
         .trim_end()
 }
 
-struct PageInput<'a> {
-    p: &'a Published,
-    lang: &'a str,
-    form: &'a FormData,
-    errors: BTreeMap<String, String>,
-    tp: Option<&'a str>,
-    via: Option<&'a str>,
-    closed: bool,
+/// What a survey page shows besides the survey itself.
+pub(crate) struct PageInput<'a> {
+    pub p: &'a Published,
+    pub lang: &'a str,
+    pub form: &'a FormData,
+    pub errors: BTreeMap<String, String>,
+    pub tp: Option<&'a str>,
+    pub via: Option<&'a str>,
+    pub closed: bool,
+    /// Where the form posts, when not the survey's public address (an email invitation's own link). Written into
+    /// the page as it is: only paths the server made, of URL-safe characters.
+    pub action: Option<&'a str>,
 }
 
-fn render_survey(state: &AppState, i: PageInput<'_>) -> AppResult<String> {
+pub(crate) fn render_survey(state: &AppState, i: PageInput<'_>) -> AppResult<String> {
     let def = &i.p.version.definition;
     let tr = i18n::strings(i.lang);
     let languages: Vec<Value> = def
@@ -343,7 +347,7 @@ fn render_survey(state: &AppState, i: PageInput<'_>) -> AppResult<String> {
             via => (i.via == Some("qr")).then_some("qr"),
             pra => def.pra.as_ref().map(|p| serde_json::json!({
                 "omb": p.omb_control_number, "expires": p.expiration_us(), "burden": p.burden_statement.get(i.lang)})),
-            closed => i.closed, version => i.p.version.version,
+            closed => i.closed, version => i.p.version.version, action => i.action.map(|a| minijinja::Value::from_safe_string(a.to_string())),
         },
     )
 }
@@ -371,6 +375,7 @@ async fn show(
             tp: q.tp.as_deref(),
             via: q.via.as_deref(),
             closed,
+            action: None,
         },
     )?;
     if !closed
@@ -462,6 +467,7 @@ async fn submit(
                 tp: None,
                 via: None,
                 closed: true,
+                action: None,
             },
         )?;
         return Ok((StatusCode::GONE, axum::response::Html(html)).into_response());
@@ -501,6 +507,7 @@ async fn submit(
                     tp: form.opt("tp"),
                     via: form.opt("via"),
                     closed: false,
+                    action: None,
                 },
             )?;
             return Ok(
@@ -508,20 +515,7 @@ async fn submit(
             );
         }
     }
-    // Form fields `q.<id>` become the same answers object the JSON API takes.
-    let mut answers = Map::new();
-    for q in &def.questions {
-        let vals = form.all(&format!("q.{}", q.id));
-        if vals.is_empty() {
-            continue;
-        }
-        let v = if q.kind == QuestionKind::MultipleChoice {
-            Value::Array(vals.iter().map(|s| Value::String(s.to_string())).collect())
-        } else {
-            Value::String(vals[0].to_string())
-        };
-        answers.insert(q.id.clone(), v);
-    }
+    let answers = answers_of(def, &form);
     let tp = form.opt("tp");
     let touchpoint_id = resolve_touchpoint(&state, &p, tp).await?;
     let via = form.opt("via");
@@ -562,17 +556,7 @@ async fn submit(
             Ok((StatusCode::CONFLICT, axum::response::Html(html)).into_response())
         }
         Err(AppError::Invalid(errs)) => {
-            let tr = i18n::strings(&lang);
-            let errors: BTreeMap<String, String> = errs
-                .0
-                .iter()
-                .filter_map(|e| {
-                    let q = e.field.strip_prefix("answers.")?;
-                    let msg = page_error(tr, e.code, def.question(q))
-                        .unwrap_or_else(|| e.message.clone());
-                    Some((q.to_string(), msg))
-                })
-                .collect();
+            let errors = page_errors(&lang, def, &errs);
             let html = render_survey(
                 &state,
                 PageInput {
@@ -583,12 +567,48 @@ async fn submit(
                     tp,
                     via,
                     closed: false,
+                    action: None,
                 },
             )?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::response::Html(html)).into_response())
         }
         Err(e) => Err(e),
     }
+}
+
+/// Form fields `q.<id>` as the same answers object the JSON API takes.
+pub(crate) fn answers_of(def: &SurveyDefinition, form: &FormData) -> Map<String, Value> {
+    let mut answers = Map::new();
+    for q in &def.questions {
+        let vals = form.all(&format!("q.{}", q.id));
+        if vals.is_empty() {
+            continue;
+        }
+        let v = if q.kind == QuestionKind::MultipleChoice {
+            Value::Array(vals.iter().map(|s| Value::String(s.to_string())).collect())
+        } else {
+            Value::String(vals[0].to_string())
+        };
+        answers.insert(q.id.clone(), v);
+    }
+    answers
+}
+
+/// The page's error for each question from the pipeline's field errors (`answers.<id>`), in the page's language.
+pub(crate) fn page_errors(
+    lang: &str,
+    def: &SurveyDefinition,
+    errs: &heard_domain::FieldErrors,
+) -> BTreeMap<String, String> {
+    let tr = i18n::strings(lang);
+    errs.0
+        .iter()
+        .filter_map(|e| {
+            let q = e.field.strip_prefix("answers.")?;
+            let msg = page_error(tr, e.code, def.question(q)).unwrap_or_else(|| e.message.clone());
+            Some((q.to_string(), msg))
+        })
+        .collect()
 }
 
 /// The hosted page's sentence for an answer's error, in the page's language: the most specific the translations

@@ -349,3 +349,24 @@ impl Store {
             .bind(org.as_uuid()).bind(survey.as_uuid()).bind(from_day).bind(to_day).fetch_all(p).await)?)
     }
 }
+
+impl crate::jobs::StoreTx {
+    /// [`Store::record_display`] in the caller's transaction: a display that is one with another write (an email
+    /// invitation accepted by the SMTP server; an SMS conversation's first outbound message accepted by the
+    /// provider) counts exactly when that write commits. `day` is the organization's local day number.
+    pub async fn record_display(
+        &mut self,
+        org: OrgId,
+        survey: SurveyId,
+        channel: Channel,
+        day: i64,
+        count: i64,
+    ) -> Result<()> {
+        crate::jobs::on_tx!(self, t => sqlx::query(
+            "INSERT INTO displays (org_id, survey_id, channel, day, shown) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (org_id, survey_id, channel, day) DO UPDATE SET shown = displays.shown + excluded.shown")
+            .bind(org.as_uuid()).bind(survey.as_uuid()).bind(channel.key()).bind(day).bind(count)
+            .execute(&mut **t).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}

@@ -19,6 +19,7 @@ pub mod intake;
 pub mod jobs;
 pub mod journeys;
 pub mod outreach;
+pub mod outreach_figures;
 pub mod records;
 pub mod responses;
 pub mod rollups;
@@ -102,6 +103,10 @@ pub enum StoreError {
     IdempotencyKeyReused,
     #[error("the response writer has stopped")]
     WriterGone,
+    /// A response through an email invitation's link found the invitation answered, ended or expired: nothing was
+    /// stored (`Store::submit_invited`).
+    #[error("this invitation was already answered, or it has ended or expired")]
+    InvitationUsed,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -322,7 +327,7 @@ impl Store {
                 r.idempotency_key = r.id.to_string();
                 chunk.push(r);
             }
-            for r in writer::insert_batch(&self.backend, &chunk).await? {
+            for r in writer::insert_batch(&self.backend, &chunk, &[]).await? {
                 r?;
             }
             done += n;

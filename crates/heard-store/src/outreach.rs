@@ -9,6 +9,10 @@
 //! completing transaction) → `reminded` (the one reminder) → `opened` (its link was followed) → `answered` (a
 //! response came through its link). `bounced` and `unsubscribed` end it from any state but `answered`. Each
 //! transition is guarded by the states it may come from, so a retried job or a second click changes nothing.
+//!
+//! **Answered through the link** (migration 0034). The move to `answered` that a response makes is not
+//! `StoreTx::move_email_invitation` but `Store::submit_invited`, which writes it in the response's own commit with
+//! the response's id (`response_id`); `started_at` notes the first time the link's form was sent back, stored or not.
 
 use heard_domain::{OrgId, SurveyId};
 use uuid::Uuid;
@@ -339,6 +343,15 @@ impl Store {
         row.map(invitation).transpose()
     }
 
+    /// An invitation by its id alone, in whichever organization holds it (the unsubscribe link names only the id;
+    /// the caller has checked the link's token first). Ids are UUIDv7 chosen by the server.
+    pub async fn email_invitation_by_id(&self, id: Uuid) -> Result<Option<EmailInvitation>> {
+        let sql = format!("SELECT {INVITATION_COLUMNS} FROM email_invitations WHERE id = $1");
+        let row: Option<InvitationRow> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(id).fetch_optional(p).await)?;
+        row.map(invitation).transpose()
+    }
+
     /// The reason the address (by its keyed hash) is suppressed in the organization, if it is.
     pub async fn email_suppression(
         &self,
@@ -353,6 +366,34 @@ impl Store {
                 .ok_or_else(|| StoreError::Corrupt(format!("suppression reason {r:?}")))
         })
         .transpose()
+    }
+
+    /// Notes that the invitation's survey form was sent back (`started_at`, first time only), whether or not a
+    /// response came of it: a submission returned for a correction is still a start. True when it was the first.
+    pub async fn mark_email_invitation_started(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        now: i64,
+    ) -> Result<bool> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE email_invitations SET started_at = $3 WHERE org_id = $1 AND id = $2 AND started_at IS NULL")
+            .bind(org.as_uuid()).bind(id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// The response that answered the invitation, if one did (written in the response's own commit).
+    pub async fn email_invitation_response(
+        &self,
+        org: OrgId,
+        id: Uuid,
+    ) -> Result<Option<heard_domain::ResponseId>> {
+        let row: Option<(Option<Uuid>,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT response_id FROM email_invitations WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid()).bind(id).fetch_optional(p).await)?;
+        Ok(row
+            .and_then(|(r,)| r)
+            .map(heard_domain::ResponseId::from_uuid))
     }
 
     /// Counts of the survey's email invitations by what happened to them.

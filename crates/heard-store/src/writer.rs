@@ -24,6 +24,8 @@ pub struct Submitted {
 
 struct Job {
     response: NewResponse,
+    /// The email invitation this response answers (`heard_store::outreach`), if it came through one's link.
+    invitation: Option<Uuid>,
     reply: oneshot::Sender<Result<Submitted>>,
 }
 
@@ -61,7 +63,35 @@ impl crate::Store {
         let (reply, rx) = oneshot::channel();
         self.writer
             .tx
-            .send(Msg::Write(Box::new(Job { response, reply })))
+            .send(Msg::Write(Box::new(Job {
+                response,
+                invitation: None,
+                reply,
+            })))
+            .await
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Stores a response that answers the email invitation `invitation` (of the response's organization), and
+    /// marks the invitation `answered` (with `answered_at`, `response_id` and, if unset, `started_at`) in the
+    /// response's own commit. The invitation must be live: `queued`, `sent`, `reminded` or `opened`, and not past
+    /// `expires_at` at the response's `submitted_at`; otherwise nothing is stored and the answer is
+    /// `StoreError::InvitationUsed`. A retry under the same idempotency key with the same request is answered as
+    /// [`Store::submit`] answers it (`duplicate: true`), even though the invitation is answered by then.
+    pub async fn submit_invited(
+        &self,
+        response: NewResponse,
+        invitation: Uuid,
+    ) -> Result<Submitted> {
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .tx
+            .send(Msg::Write(Box::new(Job {
+                response,
+                invitation: Some(invitation),
+                reply,
+            })))
             .await
             .map_err(|_| StoreError::WriterGone)?;
         rx.await.map_err(|_| StoreError::WriterGone)?
@@ -97,7 +127,8 @@ async fn commit(backend: &Backend, jobs: &mut Vec<Job>) {
         return;
     }
     let batch: Vec<NewResponse> = jobs.iter().map(|j| j.response.clone()).collect();
-    match insert_batch(backend, &batch).await {
+    let invitations: Vec<Option<Uuid>> = jobs.iter().map(|j| j.invitation).collect();
+    match insert_batch(backend, &batch, &invitations).await {
         Ok(results) => {
             for (job, r) in jobs.drain(..).zip(results) {
                 let _ = job.reply.send(r);
@@ -107,9 +138,13 @@ async fn commit(backend: &Backend, jobs: &mut Vec<Job>) {
             // One bad row must not fail its neighbours: retry each alone so only the culprit gets the error.
             tracing::warn!(error = %e, batch = batch.len(), "batch commit failed; retrying one by one");
             for job in jobs.drain(..) {
-                let r = insert_batch(backend, std::slice::from_ref(&job.response))
-                    .await
-                    .and_then(|mut v| v.remove(0));
+                let r = insert_batch(
+                    backend,
+                    std::slice::from_ref(&job.response),
+                    &[job.invitation],
+                )
+                .await
+                .and_then(|mut v| v.remove(0));
                 let _ = job.reply.send(r);
             }
         }
@@ -120,16 +155,57 @@ async fn commit(backend: &Backend, jobs: &mut Vec<Job>) {
 /// answered by `Replay::of` the stored fingerprint: the first response's id (a retry), or `IdempotencyKeyReused`
 /// (another request under the same key). The outer error fails the whole transaction; the inner ones are per
 /// response. Two responses with one key in the same batch are judged the same way, the first one stored.
+/// `invitations[i]`, when given, is the email invitation `batch[i]` answers (see [`crate::Store::submit_invited`]);
+/// a missing entry means none.
 pub(crate) async fn insert_batch(
     backend: &Backend,
     batch: &[NewResponse],
+    invitations: &[Option<Uuid>],
 ) -> Result<Vec<Result<Submitted>>> {
     let store = Holder { backend };
     let out = on_pool!(store, pool => {
         let mut tx = pool.begin_write().await?;
         let mut out = Vec::with_capacity(batch.len());
         let mut stored: Vec<&NewResponse> = Vec::with_capacity(batch.len());
-        for r in batch {
+        for (i, r) in batch.iter().enumerate() {
+            if let Some(invitation) = invitations.get(i).copied().flatten() {
+                // A retry of the answer already stored is judged by its key first; then the invitation must still
+                // be live, and moves to answered in this commit, or nothing of this response is written.
+                let earlier: Option<(Uuid, Option<String>)> = sqlx::query_as(
+                    "SELECT id, request_hash FROM responses WHERE org_id = $1 AND survey_id = $2 AND idempotency_key = $3",
+                )
+                .bind(r.org_id.as_uuid())
+                .bind(r.survey_id.as_uuid())
+                .bind(&r.idempotency_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((id, hash)) = earlier {
+                    out.push(match Replay::of(hash.as_deref(), &r.request_fingerprint) {
+                        Replay::Same => Ok(Submitted { id: ResponseId::from_uuid(id), duplicate: true }),
+                        Replay::Reused => Err(StoreError::IdempotencyKeyReused),
+                    });
+                    continue;
+                }
+                let moved = sqlx::query(
+                    "UPDATE email_invitations SET state = 'answered', answered_at = $3, response_id = $4, \
+                     started_at = COALESCE(started_at, $3) \
+                     WHERE org_id = $1 AND id = $2 AND state IN ('queued', 'sent', 'reminded', 'opened') \
+                     AND expires_at > $3 AND survey_id = $5 AND survey_version = $6",
+                )
+                .bind(r.org_id.as_uuid())
+                .bind(invitation)
+                .bind(r.submitted_at)
+                .bind(r.id.as_uuid())
+                .bind(r.survey_id.as_uuid())
+                .bind(r.survey_version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if moved == 0 {
+                    out.push(Err(StoreError::InvitationUsed));
+                    continue;
+                }
+            }
             let answers = serde_json::to_string(&r.answers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let enrichment = r.enrichment.as_ref().map(|e| e.to_string());
             let themes = (!r.themes.is_empty()).then(|| format!(",{},", r.themes.join(",")));

@@ -470,6 +470,13 @@ async fn run(command: Command) -> Result<()> {
                     login.email, login.password
                 );
                 println!("  A public survey: {base}{}", login.survey_path);
+                if !login.invitation_path.is_empty() {
+                    println!(
+                        "  An emailed invitation's survey link: {base}{}",
+                        login.invitation_path
+                    );
+                    println!("  Its unsubscribe link: {base}{}", login.unsubscribe_path);
+                }
             }
             println!("Press Ctrl-C to stop.");
             app.run(shutdown_signal()).await?;

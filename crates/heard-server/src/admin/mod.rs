@@ -18,6 +18,7 @@ mod login;
 mod members;
 mod observations;
 mod orgs;
+mod outreach_figures;
 mod responses;
 mod services;
 mod statistics;
@@ -161,6 +162,14 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/o/{org}/insights/refresh", post(insights::refresh))
         .route("/admin/o/{org}/statistics", get(statistics::page_handler))
         .route("/admin/o/{org}/statistics.csv", get(statistics::csv))
+        .route(
+            "/admin/o/{org}/outreach/figures",
+            get(outreach_figures::page_handler),
+        )
+        .route(
+            "/admin/o/{org}/outreach/figures.csv",
+            get(outreach_figures::csv),
+        )
         .route("/admin/o/{org}/themes", get(themes::explorer))
         .route("/admin/o/{org}/themes.csv", get(themes::explorer_csv))
         .route("/admin/o/{org}/search", get(themes::search))

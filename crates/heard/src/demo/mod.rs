@@ -42,6 +42,10 @@ pub struct DemoLogin {
     pub email: String,
     pub password: String,
     pub survey_path: String,
+    /// An emailed invitation's survey link (`/o/{token}`) and its unsubscribe link, made when the demo agency is
+    /// created; empty after.
+    pub invitation_path: String,
+    pub unsubscribe_path: String,
 }
 
 /// Seeds the demo agency only if the store has no organization yet. Returns how to sign in.
@@ -61,6 +65,8 @@ pub async fn seed_if_empty(
             email: DEMO_EMAIL.into(),
             password: DEMO_PASSWORD.into(),
             survey_path,
+            invitation_path: String::new(),
+            unsubscribe_path: String::new(),
         }));
     }
     eprintln!("Empty store: creating the demo agency with {responses} responses (once).");
@@ -75,11 +81,77 @@ pub async fn seed_if_empty(
     )
     .await?;
     let org = store.org_by_slug("demo").await?;
+    let (invitation_path, unsubscribe_path) = demo_invitation(store, secret, &org).await?;
     Ok(Some(DemoLogin {
         email: DEMO_EMAIL.into(),
         password: DEMO_PASSWORD.into(),
         survey_path: first_live_survey(store, org.id).await?,
+        invitation_path,
+        unsubscribe_path,
     }))
+}
+
+/// One email invitation to the first live survey, as if sent just now (no SMTP sender is set up in the demo, so no
+/// send job is queued): its survey link, `/o/{token}`, and its unsubscribe link let a person try the pages an email
+/// opens.
+async fn demo_invitation(
+    store: &Store,
+    secret: &[u8; 32],
+    org: &heard_store::Organization,
+) -> Result<(String, String)> {
+    use heard_server::outreach::{LINK_LIFETIME_MS, address_hash, survey_token, unsubscribe_token};
+    let Some(survey) = store
+        .surveys(org.id, None)
+        .await?
+        .into_iter()
+        .find(|s| s.published_version.is_some())
+    else {
+        return Ok((String::new(), String::new()));
+    };
+    let sealer = heard_server::crypto::Sealer::new(secret);
+    let address = "resident@example.org";
+    let hash = address_hash(&sealer, org.id, "email", address)?;
+    let now = heard_store::now_ms();
+    let id = uuid::Uuid::now_v7();
+    let token = survey_token(&sealer, id);
+    let sealed = sealer.seal(address);
+    let mut tx = store.begin().await?;
+    tx.create_email_invitation(
+        &heard_store::outreach::NewEmailInvitation {
+            org_id: org.id,
+            id,
+            survey_id: survey.id,
+            survey_version: survey.published_version.unwrap_or(1),
+            person_key: &hash,
+            address_sealed: &sealed,
+            address_hash: &hash,
+            language: "en",
+            token_hash: &heard_server::crypto::sha256_hex(token.as_bytes()),
+            expires_at: now + LINK_LIFETIME_MS,
+        },
+        now,
+    )
+    .await?;
+    tx.move_email_invitation(
+        org.id,
+        id,
+        heard_store::outreach::InvitationState::Sent,
+        now,
+    )
+    .await?;
+    tx.record_display(
+        org.id,
+        survey.id,
+        heard_domain::Channel::Email,
+        org.time_zone.day_number(now),
+        1,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        format!("/o/{token}"),
+        format!("/o/unsubscribe/{id}/{}", unsubscribe_token(&sealer, id)),
+    ))
 }
 
 async fn first_live_survey(store: &Store, org: OrgId) -> Result<String> {

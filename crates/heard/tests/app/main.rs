@@ -17,6 +17,7 @@ mod import;
 mod inbox;
 mod inbox_csv;
 mod insights;
+mod invitation_page;
 mod isolation;
 mod jobs;
 mod journey_pages;

@@ -270,6 +270,16 @@ both_backends!(invitations_are_sent_over_smtp_in_both_languages, |app| {
         let inv = app.store.email_invitation(t.org, id).await.unwrap();
         assert_eq!(inv.state, InvitationState::Sent);
     }
+    // Each send is a customer offered the survey on channel email, on the organization's local day.
+    let org = app.store.org(t.org).await.unwrap();
+    let day = org.time_zone.day_number(sending);
+    assert_eq!(
+        app.store
+            .displays(t.org, t.survey.id, day - 1, day + 2)
+            .await
+            .unwrap(),
+        vec![("email".to_string(), 2)]
+    );
     let waiting = app
         .store
         .jobs_in_state(t.org, JobState::Queued, 10)
