@@ -6,15 +6,17 @@ use serde_json::{Value, json};
 
 use crate::support::{Backend, TestApp, spawn_app_with};
 
-/// Days since the Unix epoch, today, as the display counter stores them.
+/// Today in UTC, as days since 1970-01-01. Displays are counted per organization-local day, which is UTC's
+/// yesterday for a few hours each night in American zones, so the window below spans the day either side.
 fn today() -> i64 {
     chrono::Utc::now().timestamp().div_euclid(86_400)
 }
 
-/// Every display counted today for tenant A's survey, over all channels.
+/// Every display counted around today (yesterday to tomorrow; the test's store is its own) for tenant A's survey,
+/// over all channels.
 async fn displays_today(app: &TestApp) -> i64 {
     app.store
-        .displays(app.a.org, app.a.survey.id, today(), today() + 1)
+        .displays(app.a.org, app.a.survey.id, today() - 1, today() + 2)
         .await
         .unwrap()
         .iter()
