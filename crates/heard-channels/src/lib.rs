@@ -3,5 +3,6 @@
 //! Parsers only: no I/O, no clock (callers pass `now`), so they can be fuzzed and tested on their own.
 pub mod amazon_connect;
 pub mod dsn;
+pub mod contacts;
 pub mod import;
 pub mod sms;

@@ -24,6 +24,8 @@ pub mod jobs;
 pub mod journeys;
 pub mod labels;
 pub mod outreach;
+pub mod outreach_api;
+pub mod outreach_queue;
 pub mod pipeline;
 pub mod public;
 pub mod qr;
@@ -131,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .merge(report::routes())
         .merge(api::routes())
         .merge(ingest::routes())
+        .merge(outreach_api::routes())
         .merge(amazon_connect::routes())
         .merge(sms::routes())
         .merge(journeys::routes())
@@ -196,6 +199,14 @@ impl Application {
         jobs.register(
             outreach::SEND_KIND,
             outreach::SendEmail::new(&state.config.secret_key, &state.public_url),
+        );
+        jobs.register(
+            outreach_queue::EVALUATE_KIND,
+            outreach_queue::Evaluate::new(&state.config.secret_key),
+        );
+        jobs.register(
+            outreach_queue::DUE_KIND,
+            outreach_queue::HandOff::new(&state.config.secret_key),
         );
         Ok(Application {
             listener,

@@ -19,6 +19,7 @@ pub mod intake;
 pub mod jobs;
 pub mod journeys;
 pub mod outreach;
+pub mod outreach_queue;
 pub mod records;
 pub mod responses;
 pub mod rollups;
