@@ -154,7 +154,11 @@ pub fn parse_csv(bytes: &[u8], channel: Channel) -> Parsed {
     }
     if contacts.is_empty() {
         return Parsed::Errors(
-            vec![err(2, "line", "the file has no contacts under its header line")],
+            vec![err(
+                2,
+                "line",
+                "the file has no contacts under its header line",
+            )],
             1,
         );
     }

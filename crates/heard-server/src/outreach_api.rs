@@ -79,7 +79,10 @@ fn only(m: &Map<String, Value>, prefix: &str, allowed: &[&str], errs: &mut Field
         errs.push(FieldError::new(
             format!("{prefix}{k}"),
             "unknown_field",
-            format!("{prefix}{k} is not a field here; the fields are {}", allowed.join(", ")),
+            format!(
+                "{prefix}{k} is not a field here; the fields are {}",
+                allowed.join(", ")
+            ),
         ));
     }
 }
@@ -90,16 +93,14 @@ fn list<'a>(
     errs: &mut FieldErrors,
 ) -> AppResult<&'a Vec<Value>> {
     match m.get(key) {
-        Some(Value::Array(a)) if a.len() > outreach::MAX_BATCH_CONTACTS => {
-            Err(AppError::field(
-                key,
-                "too_many",
-                format!(
-                    "{key} holds at most {} entries: split it",
-                    outreach::MAX_BATCH_CONTACTS
-                ),
-            ))
-        }
+        Some(Value::Array(a)) if a.len() > outreach::MAX_BATCH_CONTACTS => Err(AppError::field(
+            key,
+            "too_many",
+            format!(
+                "{key} holds at most {} entries: split it",
+                outreach::MAX_BATCH_CONTACTS
+            ),
+        )),
         Some(Value::Array(a)) if !a.is_empty() => Ok(a),
         _ => {
             errs.push(FieldError::new(

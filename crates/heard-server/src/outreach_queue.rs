@@ -32,9 +32,7 @@ use heard_domain::{FieldErrors, OrgId, SurveyId};
 use heard_store::Store;
 use heard_store::after_data::DEBOUNCE_MS;
 use heard_store::jobs::{ClaimedJob, NewJob};
-use heard_store::outreach_queue::{
-    BatchWrite, NewBatch, NewQueueItem, OutreachContact, QueueItem,
-};
+use heard_store::outreach_queue::{BatchWrite, NewBatch, NewQueueItem, OutreachContact, QueueItem};
 use uuid::Uuid;
 
 use crate::crypto::Sealer;
@@ -66,6 +64,26 @@ pub fn due_job(org: OrgId, at: i64) -> NewJob {
     NewJob::new(org, DUE_KIND, serde_json::json!({ "at": at }))
         .dedupe_key(format!("due-{minute}"))
         .run_at(at)
+}
+
+/// Enqueues `due_job(org, at)` in `tx`. When that minute's job exists and has already run (a later item written for
+/// a minute whose job ran early), a job of its own is enqueued for the same minute, so no item waits without one.
+pub async fn enqueue_due(
+    tx: &mut heard_store::StoreTx,
+    org: OrgId,
+    at: i64,
+) -> heard_store::Result<()> {
+    let j = due_job(org, at);
+    let payload = j.payload.clone();
+    let run_at = j.run_at;
+    let e = tx.enqueue(j).await?;
+    if e.duplicate && !tx.job_is_waiting(org, e.id).await? {
+        let mut again =
+            NewJob::new(org, DUE_KIND, payload).dedupe_key(format!("due-again-{}", Uuid::now_v7()));
+        again.run_at = run_at;
+        tx.enqueue(again).await?;
+    }
+    Ok(())
 }
 
 /// The keyed draw (uniform over `u64`) that decides whether a rule's sample takes a person: the first 8 bytes of
@@ -110,12 +128,7 @@ pub fn contact_hash(sealer: &Sealer, org: OrgId, channel: Channel, address: &str
 }
 
 /// A parsed contact as stored: person key, sealed address and its hash.
-pub fn protect(
-    sealer: &Sealer,
-    org: OrgId,
-    channel: Channel,
-    c: &Contact,
-) -> OutreachContact {
+pub fn protect(sealer: &Sealer, org: OrgId, channel: Channel, c: &Contact) -> OutreachContact {
     OutreachContact {
         person_key: sealer.person_key(org, &c.person).0,
         channel,
@@ -220,7 +233,8 @@ impl Evaluate {
         tx.complete_job(job).await.map_err(e)?;
         let mut due_minutes = BTreeSet::new();
         for (o, c) in owned.iter().zip(&contacts) {
-            let (id, rule_id, event_id, survey, version, ch, person_key, cap, due, state, reason) = o;
+            let (id, rule_id, event_id, survey, version, ch, person_key, cap, due, state, reason) =
+                o;
             let written = tx
                 .insert_outreach_item(
                     &NewQueueItem {
@@ -252,9 +266,8 @@ impl Evaluate {
         }
         let mut seen = BTreeSet::new();
         for due in due_minutes {
-            let j = due_job(org, due);
-            if seen.insert(j.dedupe_key.clone()) {
-                tx.enqueue(j).await.map_err(e)?;
+            if seen.insert(due_job(org, due).dedupe_key) {
+                enqueue_due(&mut tx, org, due).await.map_err(e)?;
             }
         }
         tx.commit().await.map_err(e)?;
@@ -293,7 +306,10 @@ impl HandOff {
             .ok_or_else(|| format!("job {jid}: payload has no time"))?;
         // The job's own minute, or later when the worker runs late: decisions are made for the moment of sending.
         let now = at.max(heard_store::now_ms());
-        let items = store.due_outreach_items(org, now, DUE_BATCH).await.map_err(e)?;
+        let items = store
+            .due_outreach_items(org, now, DUE_BATCH)
+            .await
+            .map_err(e)?;
         let org_zone = store.org(org).await.map_err(e)?.time_zone;
         let has_email = store.email_sender(org).await.map_err(e)?.is_some();
         let sms_sender = store.default_sms_sender(org).await.map_err(e)?;
@@ -327,7 +343,11 @@ impl HandOff {
                 ),
                 Channel::Email => (
                     false,
-                    store.email_suppression(org, hash).await.map_err(e)?.is_some(),
+                    store
+                        .email_suppression(org, hash)
+                        .await
+                        .map_err(e)?
+                        .is_some(),
                     has_email,
                 ),
             };
@@ -365,7 +385,7 @@ impl HandOff {
                         .await
                         .map_err(e)?
                     {
-                        tx.enqueue(due_job(org, until)).await.map_err(e)?;
+                        enqueue_due(&mut tx, org, until).await.map_err(e)?;
                     }
                 }
                 Act::Skip(reason, until) => {
@@ -597,7 +617,7 @@ pub async fn write_batch(
         )
         .await?;
     }
-    tx.enqueue(due_job(b.org, now)).await?;
+    enqueue_due(&mut tx, b.org, now).await?;
     tx.commit().await?;
     Ok(BatchOutcome {
         id,

@@ -286,14 +286,20 @@ impl Store {
 
     /// One rule of the organization.
     pub async fn outreach_rule(&self, org: OrgId, id: Uuid) -> Result<OutreachRule> {
-        let sql = format!("SELECT {RULE_COLUMNS} FROM outreach_rules WHERE org_id = $1 AND id = $2");
+        let sql =
+            format!("SELECT {RULE_COLUMNS} FROM outreach_rules WHERE org_id = $1 AND id = $2");
         let row: Option<RuleRow> = on_pool!(self, p => sqlx::query_as(&sql)
             .bind(org.as_uuid()).bind(id).fetch_optional(p).await)?;
         rule(row.ok_or(StoreError::NotFound)?)
     }
 
     /// Writes a new rule (not paused) and returns its id.
-    pub async fn create_outreach_rule(&self, org: OrgId, r: &RuleWrite<'_>, now: i64) -> Result<Uuid> {
+    pub async fn create_outreach_rule(
+        &self,
+        org: OrgId,
+        r: &RuleWrite<'_>,
+        now: i64,
+    ) -> Result<Uuid> {
         let id = Uuid::now_v7();
         on_pool!(self, p => sqlx::query(
             "INSERT INTO outreach_rules (org_id, id, name, event_type, service_id, touchpoint_id, channel, survey_id, \
@@ -417,7 +423,12 @@ impl Store {
     }
 
     /// The organization's `pending` and `held` items due at or before `at`, earliest first, at most `limit`.
-    pub async fn due_outreach_items(&self, org: OrgId, at: i64, limit: i64) -> Result<Vec<QueueItem>> {
+    pub async fn due_outreach_items(
+        &self,
+        org: OrgId,
+        at: i64,
+        limit: i64,
+    ) -> Result<Vec<QueueItem>> {
         let sql = format!(
             "SELECT {ITEM_COLUMNS} FROM outreach_queue WHERE org_id = $1 AND state IN ('pending', 'held') \
              AND due_at <= $2 ORDER BY due_at, id LIMIT $3"
@@ -461,7 +472,8 @@ impl Store {
 
     /// One item of the organization.
     pub async fn outreach_item(&self, org: OrgId, id: Uuid) -> Result<QueueItem> {
-        let sql = format!("SELECT {ITEM_COLUMNS} FROM outreach_queue WHERE org_id = $1 AND id = $2");
+        let sql =
+            format!("SELECT {ITEM_COLUMNS} FROM outreach_queue WHERE org_id = $1 AND id = $2");
         let row: Option<ItemRow> = on_pool!(self, p => sqlx::query_as(&sql)
             .bind(org.as_uuid()).bind(id).fetch_optional(p).await)?;
         row.ok_or(StoreError::NotFound)?.into_item()
@@ -595,7 +607,11 @@ impl StoreTx {
 
     /// Writes a batch under its idempotency key: `Created`, or `Same` with the first batch's id when the key was used
     /// for the same request (by `request_hash`); the same key with a different request is `IdempotencyKeyReused`.
-    pub async fn create_outreach_batch(&mut self, b: &NewBatch<'_>, now: i64) -> Result<BatchWrite> {
+    pub async fn create_outreach_batch(
+        &mut self,
+        b: &NewBatch<'_>,
+        now: i64,
+    ) -> Result<BatchWrite> {
         let n = on_tx!(self, t => sqlx::query(
             "INSERT INTO outreach_batches (org_id, id, idempotency_key, request_hash, source, survey_id, \
              survey_version, channel, contacts, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -618,8 +634,21 @@ impl StoreTx {
 }
 
 impl StoreTx {
+    /// Whether the organization's job `id` is still to run (queued or running), read in this transaction.
+    pub async fn job_is_waiting(&mut self, org: OrgId, id: heard_domain::JobId) -> Result<bool> {
+        let row: Option<(String,)> = on_tx!(self, t => sqlx::query_as(
+            "SELECT state FROM jobs WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid()).bind(id.as_uuid()).fetch_optional(&mut **t).await)?;
+        Ok(matches!(row, Some((s,)) if s == "queued" || s == "running"))
+    }
+
     /// Records what a handed-off item became (the `sms.invite` job's id).
-    pub async fn set_outreach_handoff(&mut self, org: OrgId, id: Uuid, handoff_id: Uuid) -> Result<()> {
+    pub async fn set_outreach_handoff(
+        &mut self,
+        org: OrgId,
+        id: Uuid,
+        handoff_id: Uuid,
+    ) -> Result<()> {
         on_tx!(self, t => sqlx::query(
             "UPDATE outreach_queue SET handoff_id = $3 WHERE org_id = $1 AND id = $2")
             .bind(org.as_uuid()).bind(id).bind(handoff_id)

@@ -131,7 +131,7 @@ async fn render_rules<R: MinRole>(
         "outreach_rules.html",
         base_ctx(m, "outreach"),
         context! { rules => rules, errors => form_errors(errs), form => form, choices => choices(state, org).await?,
-            cap_default => outreach::DEFAULT_CAP_DAYS },
+        cap_default => outreach::DEFAULT_CAP_DAYS },
     );
     if resp.status().is_success() {
         *resp.status_mut() = status;
@@ -156,8 +156,17 @@ async fn parse_form(
     state: &AppState,
     org: heard_domain::OrgId,
     f: &FormData,
-) -> AppResult<Result<(heard_domain::outreach::RuleInput, Option<Uuid>, Option<Uuid>, SurveyId), FieldErrors>>
-{
+) -> AppResult<
+    Result<
+        (
+            heard_domain::outreach::RuleInput,
+            Option<Uuid>,
+            Option<Uuid>,
+            SurveyId,
+        ),
+        FieldErrors,
+    >,
+> {
     let types = state.store.event_types(org).await?;
     let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
     let parsed = outreach::parse_rule(
@@ -180,7 +189,11 @@ async fn parse_form(
         s => match s.parse::<heard_domain::ServiceId>() {
             Ok(id) if state.store.service(org, id).await.is_ok() => Some(*id.as_uuid()),
             _ => {
-                errs.push(FieldError::new("service_id", "unknown_service", "Choose one of the organization's services, or any service"));
+                errs.push(FieldError::new(
+                    "service_id",
+                    "unknown_service",
+                    "Choose one of the organization's services, or any service",
+                ));
                 None
             }
         },
@@ -190,7 +203,11 @@ async fn parse_form(
         s => match s.parse::<heard_domain::TouchpointId>() {
             Ok(id) if state.store.touchpoint(org, id).await.is_ok() => Some(*id.as_uuid()),
             _ => {
-                errs.push(FieldError::new("touchpoint_id", "unknown_touchpoint", "Choose one of the organization's touchpoints, or any touchpoint"));
+                errs.push(FieldError::new(
+                    "touchpoint_id",
+                    "unknown_touchpoint",
+                    "Choose one of the organization's touchpoints, or any touchpoint",
+                ));
                 None
             }
         },
@@ -224,7 +241,14 @@ pub async fn create(
     let org = m.org_id();
     match parse_form(&state, org, &f).await? {
         Err(errs) => {
-            render_rules(&state, &m, &errs, form_value(&f), StatusCode::UNPROCESSABLE_ENTITY).await
+            render_rules(
+                &state,
+                &m,
+                &errs,
+                form_value(&f),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Ok((r, service, touchpoint, survey)) => {
             let id = state
@@ -266,7 +290,7 @@ async fn render_rule<R: MinRole>(
         "outreach_rule.html",
         base_ctx(m, "outreach"),
         context! { rule => rule_view(rule, &names), errors => form_errors(errs), form => form,
-            choices => choices(state, org).await?, cap_default => outreach::DEFAULT_CAP_DAYS },
+        choices => choices(state, org).await?, cap_default => outreach::DEFAULT_CAP_DAYS },
     );
     if resp.status().is_success() {
         *resp.status_mut() = status;
@@ -285,7 +309,15 @@ pub async fn show(
     Path((_, id)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let rule = state.store.outreach_rule(m.org_id(), rule_id(&id)?).await?;
-    render_rule(&state, &m, &rule, &FieldErrors::default(), form_of(&rule), StatusCode::OK).await
+    render_rule(
+        &state,
+        &m,
+        &rule,
+        &FieldErrors::default(),
+        form_of(&rule),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Saves a rule's settings.
@@ -299,7 +331,15 @@ pub async fn update(
     let rule = state.store.outreach_rule(org, rule_id(&id)?).await?;
     match parse_form(&state, org, &f).await? {
         Err(errs) => {
-            render_rule(&state, &m, &rule, &errs, form_value(&f), StatusCode::UNPROCESSABLE_ENTITY).await
+            render_rule(
+                &state,
+                &m,
+                &rule,
+                &errs,
+                form_value(&f),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Ok((r, service, touchpoint, survey)) => {
             state
@@ -342,7 +382,11 @@ pub async fn pause(
     Ok(Redirect::to(&format!("/admin/o/{org}/outreach/rules")).into_response())
 }
 
-fn item_view(i: &QueueItem, zone: &heard_domain::zone::Zone, names: &std::collections::HashMap<String, String>) -> Value {
+fn item_view(
+    i: &QueueItem,
+    zone: &heard_domain::zone::Zone,
+    names: &std::collections::HashMap<String, String>,
+) -> Value {
     let why = i.reason.map(|r| r.label());
     let until = i.reason_until.map(|t| zone.display(t));
     let short: String = i.person_key.chars().take(10).collect();
@@ -372,14 +416,24 @@ pub async fn queue(State(state): State<AppState>, m: Viewer) -> AppResult<Respon
             .outreach_items(org, &[ItemState::Pending, ItemState::Held], LISTED)
             .await?,
     );
-    let skipped = list(state.store.outreach_items(org, &[ItemState::Skipped], LISTED).await?);
-    let sent = list(state.store.outreach_items(org, &[ItemState::Sent], LISTED).await?);
+    let skipped = list(
+        state
+            .store
+            .outreach_items(org, &[ItemState::Skipped], LISTED)
+            .await?,
+    );
+    let sent = list(
+        state
+            .store
+            .outreach_items(org, &[ItemState::Sent], LISTED)
+            .await?,
+    );
     Ok(page(
         &state,
         "outreach_queue.html",
         base_ctx(&m, "outreach"),
         context! { counts => counts, waiting => waiting, skipped => skipped, sent => sent, listed => LISTED,
-            zone => zone.name() },
+        zone => zone.name() },
     ))
 }
 
@@ -410,7 +464,7 @@ async fn render_batches<R: MinRole>(
         "outreach_batches.html",
         base_ctx(m, "outreach"),
         context! { batches => batches, line_errors => errors, more_errors => more, done => done,
-            choices => choices(state, org).await?, max => outreach::MAX_BATCH_CONTACTS },
+        choices => choices(state, org).await?, max => outreach::MAX_BATCH_CONTACTS },
     );
     if resp.status().is_success() {
         *resp.status_mut() = status;
@@ -437,10 +491,21 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> AppResult<Re
     };
     let req = Request::from_parts(parts, body);
     let mut mp = Multipart::from_request(req, &state).await.map_err(|_| {
-        AppError::field("file", "not_a_file", "Send the form with a file (multipart/form-data)")
+        AppError::field(
+            "file",
+            "not_a_file",
+            "Send the form with a file (multipart/form-data)",
+        )
     })?;
-    let (mut csrf, mut survey, mut channel, mut file) = (String::new(), String::new(), String::new(), None);
-    let bad = |_| AppError::field("file", "unreadable", "The upload did not arrive whole; try again");
+    let (mut csrf, mut survey, mut channel, mut file) =
+        (String::new(), String::new(), String::new(), None);
+    let bad = |_| {
+        AppError::field(
+            "file",
+            "unreadable",
+            "The upload did not arrive whole; try again",
+        )
+    };
     while let Some(field) = mp.next_field().await.map_err(bad)? {
         match field.name().unwrap_or("") {
             "csrf" => csrf = field.text().await.map_err(bad)?,
@@ -472,25 +537,53 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> AppResult<Re
         errors.push(line(0, "file", "Choose a CSV file of contacts"));
     }
     let (Some(ch), Some(survey_id), Some(file)) = (ch, survey_id, file) else {
-        return render_batches(&state, &m, errors, 0, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render_batches(
+            &state,
+            &m,
+            errors,
+            0,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let contacts = match parse_csv(&file, ch) {
         Parsed::Errors(es, total) => {
-            let shown: Vec<_> = es.iter().map(|e| line(e.line, &e.field, &e.message)).collect();
+            let shown: Vec<_> = es
+                .iter()
+                .map(|e| line(e.line, &e.field, &e.message))
+                .collect();
             let more = total.saturating_sub(shown.len());
-            return render_batches(&state, &m, shown, more, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return render_batches(
+                &state,
+                &m,
+                shown,
+                more,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
         Parsed::Contacts(c) => c.into_iter().map(|(_, c)| c).collect::<Vec<_>>(),
     };
     // A retried upload of the same file for the same survey and channel is the same batch.
     let key = format!(
         "upload-{}",
-        &crate::crypto::sha256_hex(&[survey_id.to_string().as_bytes(), ch.key().as_bytes(), &file].concat())[..40]
+        &crate::crypto::sha256_hex(
+            &[survey_id.to_string().as_bytes(), ch.key().as_bytes(), &file].concat()
+        )[..40]
     );
     match write_batch(
         &state.store,
         state.pipeline.sealer(),
-        &Batch { org, source: "upload", idempotency_key: &key, survey: survey_id, channel: ch, contacts: &contacts },
+        &Batch {
+            org,
+            source: "upload",
+            idempotency_key: &key,
+            survey: survey_id,
+            channel: ch,
+            contacts: &contacts,
+        },
         heard_store::now_ms(),
     )
     .await
