@@ -92,13 +92,30 @@ pub fn parse_csv(bytes: &[u8], channel: Channel) -> Parsed {
     let mut errors = Vec::new();
     let mut total = 0usize;
     let mut record = csv::StringRecord::new();
+    // Line numbers are counted from the bytes (the csv reader does not count blank lines), incrementally.
+    let (mut seen_byte, mut seen_line) = (0usize, 1u64);
+    // A record's position is where reading it began, before the blank lines the reader skips.
+    let mut line_at = |byte: u64| -> u64 {
+        let mut byte = (byte as usize).min(bytes.len());
+        while byte < bytes.len() && matches!(bytes[byte], b'\n' | b'\r') {
+            byte += 1;
+        }
+        if byte >= seen_byte {
+            seen_line += bytes[seen_byte..byte]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            seen_byte = byte;
+        }
+        seen_line
+    };
     loop {
-        let line = reader.position().line().max(2);
+        let line = line_at(reader.position().byte()).max(2);
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(line);
+                let line = e.position().map(|p| line_at(p.byte())).unwrap_or(line);
                 total += 1;
                 if errors.len() < MAX_ERRORS {
                     errors.push(err(
@@ -113,7 +130,7 @@ pub fn parse_csv(bytes: &[u8], channel: Channel) -> Parsed {
                 continue;
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(line);
+        let line = record.position().map(|p| line_at(p.byte())).unwrap_or(line);
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
