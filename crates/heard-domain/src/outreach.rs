@@ -17,7 +17,7 @@
 //!   rule and the person key (the server computes it), so evaluating the same events again decides the same way
 //!   ([`sampled_in`]).
 //! - **Consent.** An SMS number opted out (STOP) or an email address suppressed (unsubscribe, bounce) is never sent
-//!   to: checked when the item is written and again when it is handed off.
+//!   to: checked when the item is handed off (not only when it was written), and by the sender again when it sends.
 
 use chrono::{Days, NaiveTime, TimeZone};
 
