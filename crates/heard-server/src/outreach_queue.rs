@@ -334,7 +334,7 @@ impl HandOff {
                 .time_zone
                 .as_deref()
                 .and_then(|z| Zone::parse(z).ok())
-                .unwrap_or_else(|| org_zone.clone());
+                .unwrap_or(org_zone);
             let (opted_out, suppressed, has_sender) = match item.channel {
                 Channel::Sms => (
                     store.sms_opted_out(org, hash).await.map_err(e)?,

@@ -404,7 +404,7 @@ fn item_view(
 /// why, and the latest sent.
 pub async fn queue(State(state): State<AppState>, m: Viewer) -> AppResult<Response> {
     let org = m.org_id();
-    let zone = m.org.time_zone.clone();
+    let zone = m.org.time_zone;
     let names = survey_names(&state, org).await?;
     let counts = state.store.outreach_counts(org).await?;
     let list = |items: Vec<QueueItem>| -> Vec<Value> {
@@ -447,7 +447,7 @@ async fn render_batches<R: MinRole>(
 ) -> AppResult<Response> {
     let org = m.org_id();
     let names = survey_names(state, org).await?;
-    let zone = m.org.time_zone.clone();
+    let zone = m.org.time_zone;
     let batches: Vec<_> = state
         .store
         .outreach_batches(org, 50)
