@@ -232,6 +232,65 @@ both_backends!(
             "{html}"
         );
         assert_eq!(app.store.outreach_rules(t.org).await.unwrap().len(), 1);
+        // Edit and pause through the admin; a paused rule makes no items, so resume it.
+        let rule_path = format!("/admin/o/{}/outreach/rules/{}", t.org, rules[0].id);
+        let page = app.get(&admin, &rule_path).await.text().await.unwrap();
+        assert!(
+            page.contains("Save rule") && page.contains("After a call"),
+            "{page}"
+        );
+        let r = app
+            .post(
+                &admin,
+                &rule_path,
+                &[
+                    ("name", "After a call (claims)"),
+                    ("event_type", "call"),
+                    ("survey_id", &survey),
+                    ("channel", "email"),
+                    ("delay_minutes", &delay_s),
+                    ("sample_percent", "100"),
+                    ("cap_days", "60"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+        let edited = app.store.outreach_rule(t.org, rules[0].id).await.unwrap();
+        assert_eq!(
+            (edited.name.as_str(), edited.cap_days),
+            ("After a call (claims)", 60)
+        );
+        let r = app
+            .post(&admin, &format!("{rule_path}/pause"), &[("paused", "true")])
+            .await;
+        assert_eq!(r.status(), 303);
+        assert!(
+            app.store
+                .outreach_rule(t.org, rules[0].id)
+                .await
+                .unwrap()
+                .paused
+        );
+        let list = app
+            .get(&admin, &format!("/admin/o/{}/outreach/rules", t.org))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(list.contains("Paused") && list.contains("Resume"), "{list}");
+        app.post(
+            &admin,
+            &format!("{rule_path}/pause"),
+            &[("paused", "false")],
+        )
+        .await;
+        assert!(
+            !app.store
+                .outreach_rule(t.org, rules[0].id)
+                .await
+                .unwrap()
+                .paused
+        );
 
         contacts(
         &app,
