@@ -16,6 +16,7 @@ pub mod identity;
 pub mod ids;
 pub mod intake;
 pub mod logic;
+pub mod invitation_rules;
 pub mod outreach;
 pub mod pra;
 pub mod report;

@@ -33,6 +33,10 @@ impl JobHandler for AfterData {
             let journeys = store.journeys(org).await.map_err(e)?;
             let due = at + DEBOUNCE_MS;
             let mut tx = store.begin().await.map_err(e)?;
+            // Invitation rules read the window's events (`crate::outreach_queue`).
+            tx.enqueue(crate::outreach_queue::evaluate_job(org, window))
+                .await
+                .map_err(e)?;
             tx.enqueue(crate::insights::refresh_job(
                 org,
                 FiscalQuarter::containing_ms(at, &zone),

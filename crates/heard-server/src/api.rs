@@ -58,7 +58,9 @@ pub fn routes() -> Router<AppState> {
         crate::amazon_connect::put_mapping,
         crate::journeys::api_list,
         crate::journeys::api_get,
-        crate::journeys::api_put
+        crate::journeys::api_put,
+        crate::outreach_api::contacts,
+        crate::outreach_api::batches
     ),
     modifiers(&ApiKeyScheme),
     components(schemas(
@@ -71,6 +73,12 @@ pub fn routes() -> Router<AppState> {
         crate::amazon_connect::ConnectQueue,
         crate::journeys::JourneyDoc,
         crate::journeys::StageDoc,
+        crate::outreach_api::OutreachContactItem,
+        crate::outreach_api::OutreachContactsRequest,
+        crate::outreach_api::OutreachContactsResult,
+        crate::outreach_api::OutreachBatchContact,
+        crate::outreach_api::OutreachBatchRequest,
+        crate::outreach_api::OutreachBatchResult,
         SurveyDocument,
         SubmitRequest,
         SubmitResult,

@@ -54,6 +54,9 @@ pub fn is_ingest_path(path: &str) -> bool {
     path == "/api/v1/signals"
         || path == "/api/v1/events"
         || path.starts_with("/api/v1/amazon-connect/")
+        || path.starts_with("/api/v1/outreach/")
+        // The admin's upload of a batch of contacts (a CSV file of up to 10,000 lines).
+        || (path.starts_with("/admin/o/") && path.ends_with("/outreach/batches"))
 }
 
 /// The organization whose API key the request carries. Without a live key: 401 `api_key_required`.

@@ -25,6 +25,8 @@ pub mod jobs;
 pub mod journeys;
 pub mod labels;
 pub mod outreach;
+pub mod outreach_api;
+pub mod outreach_queue;
 pub mod pipeline;
 pub mod public;
 pub mod qr;
@@ -136,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .merge(report::routes())
         .merge(api::routes())
         .merge(ingest::routes())
+        .merge(outreach_api::routes())
         .merge(amazon_connect::routes())
         .merge(sms::routes())
         .merge(invitation_page::routes())
@@ -210,6 +213,14 @@ impl Application {
                 &state.public_url,
                 Arc::new(sms_send::TwilioHttp::new(&state.config.twilio_api_base)),
             ),
+        );
+        jobs.register(
+            outreach_queue::EVALUATE_KIND,
+            outreach_queue::Evaluate::new(&state.config.secret_key),
+        );
+        jobs.register(
+            outreach_queue::DUE_KIND,
+            outreach_queue::HandOff::new(&state.config.secret_key),
         );
         Ok(Application {
             listener,

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod journeys;
 pub mod outreach;
 pub mod outreach_figures;
+pub mod outreach_queue;
 pub mod records;
 pub mod responses;
 pub mod rollups;

@@ -19,6 +19,7 @@ mod members;
 mod observations;
 mod orgs;
 mod outreach_figures;
+mod outreach_queue;
 mod responses;
 mod services;
 mod statistics;
@@ -190,6 +191,23 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/o/{org}/journeys/{journey}/refresh",
             post(journeys::refresh),
+        )
+        .route(
+            "/admin/o/{org}/outreach/rules",
+            get(outreach_queue::rules).post(outreach_queue::create),
+        )
+        .route(
+            "/admin/o/{org}/outreach/rules/{rule}",
+            get(outreach_queue::show).post(outreach_queue::update),
+        )
+        .route(
+            "/admin/o/{org}/outreach/rules/{rule}/pause",
+            post(outreach_queue::pause),
+        )
+        .route("/admin/o/{org}/outreach/queue", get(outreach_queue::queue))
+        .route(
+            "/admin/o/{org}/outreach/batches",
+            get(outreach_queue::batches).post(outreach_queue::upload),
         )
 }
 
