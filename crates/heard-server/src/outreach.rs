@@ -493,13 +493,12 @@ impl SendEmail {
             &sender.dkim_domain,
             &sender.dkim_key_sealed,
         ) {
-            use lettre::message::dkim::{DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
+            use lettre::message::dkim::DkimConfig;
             let pem = self
                 .sealer
                 .open(key)
                 .ok_or("the sealed DKIM key cannot be opened")?;
-            let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
-                .map_err(|e| format!("DKIM key: {e}"))?;
+            let key = dkim_signing_key(&pem).map_err(|e| format!("DKIM key: {e}"))?;
             message.sign(&DkimConfig::default_config(
                 selector.clone(),
                 d.clone(),
@@ -508,6 +507,63 @@ impl SendEmail {
         }
         Ok(message)
     }
+}
+
+/// The DKIM signing key of a stored key text ([`dkim_key_text`]'s form): an RSA key's PKCS#1 PEM, or an Ed25519
+/// key's 32-byte seed in base64, as lettre reads each.
+pub fn dkim_signing_key(
+    text: &str,
+) -> Result<lettre::message::dkim::DkimSigningKey, lettre::message::dkim::DkimSigningKeyError> {
+    use lettre::message::dkim::{DkimSigningAlgorithm, DkimSigningKey};
+    let algorithm = if text.contains("-----BEGIN RSA PRIVATE KEY-----") {
+        DkimSigningAlgorithm::Rsa
+    } else {
+        DkimSigningAlgorithm::Ed25519
+    };
+    DkimSigningKey::new(text.trim(), algorithm)
+}
+
+/// The DER of an Ed25519 private key in PKCS#8 (RFC 8410 §7) before its 32-byte seed.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// A DKIM private key as an admin pastes it, checked to load with [`dkim_signing_key`], in the form to store: an
+/// RSA key as its PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`), an Ed25519 key (RFC 8463) as the base64 of its seed, read
+/// from a PKCS#8 PEM (`openssl genpkey -algorithm ed25519`) or given so. The error says what to paste instead.
+pub fn dkim_key_text(pasted: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    let pasted = pasted.trim().replace("\r\n", "\n");
+    let text = if pasted.contains("-----BEGIN RSA PRIVATE KEY-----") {
+        pasted
+    } else if pasted.contains("-----BEGIN PRIVATE KEY-----") {
+        let body: String = pasted
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .map(str::trim)
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| "the PEM's body is not base64; paste the whole file as it is.".to_string())?;
+        match der.strip_prefix(&ED25519_PKCS8_PREFIX[..]) {
+            Some(seed) if seed.len() == 32 => base64::engine::general_purpose::STANDARD.encode(seed),
+            _ => {
+                return Err("an RSA key must be in PKCS#1 form (BEGIN RSA PRIVATE KEY): convert it with \
+                            openssl rsa -in key.pem -traditional."
+                    .into());
+            }
+        }
+    } else if pasted.contains("-----BEGIN") {
+        return Err("paste an RSA private key (BEGIN RSA PRIVATE KEY) or an Ed25519 private key (BEGIN PRIVATE KEY); \
+                    a public key or certificate will not sign."
+            .into());
+    } else {
+        pasted
+    };
+    dkim_signing_key(&text).map_err(|_| {
+        "it does not load as an RSA (PKCS#1 PEM) or Ed25519 private key; paste the whole key file.".to_string()
+    })?;
+    Ok(text)
 }
 
 /// An SMTP transport for the sender (lettre; connections pooled per transport).
