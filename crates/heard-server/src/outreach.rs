@@ -544,13 +544,19 @@ pub fn dkim_key_text(pasted: &str) -> Result<String, String> {
             .collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(body)
-            .map_err(|_| "the PEM's body is not base64; paste the whole file as it is.".to_string())?;
+            .map_err(|_| {
+                "the PEM's body is not base64; paste the whole file as it is.".to_string()
+            })?;
         match der.strip_prefix(&ED25519_PKCS8_PREFIX[..]) {
-            Some(seed) if seed.len() == 32 => base64::engine::general_purpose::STANDARD.encode(seed),
+            Some(seed) if seed.len() == 32 => {
+                base64::engine::general_purpose::STANDARD.encode(seed)
+            }
             _ => {
-                return Err("an RSA key must be in PKCS#1 form (BEGIN RSA PRIVATE KEY): convert it with \
+                return Err(
+                    "an RSA key must be in PKCS#1 form (BEGIN RSA PRIVATE KEY): convert it with \
                             openssl rsa -in key.pem -traditional."
-                    .into());
+                        .into(),
+                );
             }
         }
     } else if pasted.contains("-----BEGIN") {

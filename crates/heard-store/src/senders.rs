@@ -39,8 +39,10 @@ impl Store {
     pub async fn sms_senders(&self, org: OrgId) -> Result<Vec<SmsSenderSettings>> {
         let sql =
             format!("SELECT {COLUMNS} FROM sms_senders WHERE org_id = $1 ORDER BY created_at, id");
-        Ok(on_pool!(self, p => sqlx::query_as::<_, SmsSenderSettings>(&sql)
-            .bind(org.as_uuid()).fetch_all(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, SmsSenderSettings>(&sql)
+            .bind(org.as_uuid()).fetch_all(p).await)?,
+        )
     }
 
     /// One sending number of the organization; another organization's id is [`StoreError::NotFound`].

@@ -88,7 +88,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/o/{org}/settings", post(orgs::settings))
         .route("/admin/o/{org}/time-zone", post(orgs::set_time_zone))
         .route("/admin/o/{org}/outreach", get(outreach::landing))
-        .route("/admin/o/{org}/outreach/sms/new", get(outreach::sms_new_form))
+        .route(
+            "/admin/o/{org}/outreach/sms/new",
+            get(outreach::sms_new_form),
+        )
         .route("/admin/o/{org}/outreach/sms", post(outreach::sms_create))
         .route(
             "/admin/o/{org}/outreach/sms/{sender}",

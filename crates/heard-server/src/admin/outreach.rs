@@ -24,8 +24,8 @@ use heard_channels::sms::{self as proto, Conversation, Encoding, Lang, Step, Tru
 use heard_domain::survey::A11Role;
 use heard_domain::{FieldError, FieldErrors, SurveyId};
 use heard_store::outreach::{EmailSender, TlsMode};
-use heard_store::sms::NewSmsSender;
 use heard_store::senders::SmsSenderUpdate;
+use heard_store::sms::NewSmsSender;
 use minijinja::{Value, context};
 use uuid::Uuid;
 
@@ -171,7 +171,8 @@ fn parse_sms_form(form: &FormData, token_required: bool) -> Result<SmsForm, Fiel
         Some(token.to_string())
     };
     let help_contact = form.get("help_contact").trim().to_string();
-    if help_contact.is_empty() || help_contact.chars().count() > 100 || !single_line(&help_contact) {
+    if help_contact.is_empty() || help_contact.chars().count() > 100 || !single_line(&help_contact)
+    {
         errs.push(FieldError::new(
             "help_contact",
             "invalid_help_contact",
@@ -539,59 +540,61 @@ fn parse_email_form(
     let selector = form.get("dkim_selector").trim().to_string();
     let domain = form.get("dkim_domain").trim().to_string();
     let key = form.get("dkim_key").trim();
-    let (dkim_selector, dkim_domain, dkim_key_sealed) =
-        if selector.is_empty() && domain.is_empty() && key.is_empty() {
-            (None, None, None)
-        } else {
-            if !is_host(&selector) || selector.parse::<std::net::IpAddr>().is_ok() {
-                errs.push(FieldError::new(
+    let (dkim_selector, dkim_domain, dkim_key_sealed) = if selector.is_empty()
+        && domain.is_empty()
+        && key.is_empty()
+    {
+        (None, None, None)
+    } else {
+        if !is_host(&selector) || selector.parse::<std::net::IpAddr>().is_ok() {
+            errs.push(FieldError::new(
                     "dkim_selector",
                     "invalid_dkim_selector",
                     "DKIM selector: the name the key is published under in DNS, such as heard2026 (letters, digits, hyphens and dots).",
                 ));
-            }
-            if !is_host(&domain) || !domain.contains('.') {
-                errs.push(FieldError::new(
-                    "dkim_domain",
-                    "invalid_dkim_domain",
-                    "DKIM domain: the domain that signs, such as agency.gov.",
-                ));
-            } else if errs.0.iter().all(|e| e.field != "from_address")
-                && !aligned(&domain, &from_address)
-            {
-                errs.push(FieldError::new(
+        }
+        if !is_host(&domain) || !domain.contains('.') {
+            errs.push(FieldError::new(
+                "dkim_domain",
+                "invalid_dkim_domain",
+                "DKIM domain: the domain that signs, such as agency.gov.",
+            ));
+        } else if errs.0.iter().all(|e| e.field != "from_address")
+            && !aligned(&domain, &from_address)
+        {
+            errs.push(FieldError::new(
                     "dkim_domain",
                     "dkim_not_aligned",
                     "DKIM domain: it must be the From address's domain or a parent of it, or receivers' DMARC checks fail.",
                 ));
+        }
+        let sealed = if key.is_empty() {
+            match stored.and_then(|s| s.dkim_key_sealed.clone()) {
+                Some(k) => Some(k),
+                None => {
+                    errs.push(FieldError::new(
+                        "dkim_key",
+                        "required",
+                        "DKIM private key: paste the private key whose public half is in DNS.",
+                    ));
+                    None
+                }
             }
-            let sealed = if key.is_empty() {
-                match stored.and_then(|s| s.dkim_key_sealed.clone()) {
-                    Some(k) => Some(k),
-                    None => {
-                        errs.push(FieldError::new(
-                            "dkim_key",
-                            "required",
-                            "DKIM private key: paste the private key whose public half is in DNS.",
-                        ));
-                        None
-                    }
+        } else {
+            match crate::outreach::dkim_key_text(key) {
+                Ok(text) => Some(seal.seal(&text)),
+                Err(why) => {
+                    errs.push(FieldError::new(
+                        "dkim_key",
+                        "invalid_dkim_key",
+                        format!("DKIM private key: {why}"),
+                    ));
+                    None
                 }
-            } else {
-                match crate::outreach::dkim_key_text(key) {
-                    Ok(text) => Some(seal.seal(&text)),
-                    Err(why) => {
-                        errs.push(FieldError::new(
-                            "dkim_key",
-                            "invalid_dkim_key",
-                            format!("DKIM private key: {why}"),
-                        ));
-                        None
-                    }
-                }
-            };
-            (Some(selector), Some(domain), sealed)
+            }
         };
+        (Some(selector), Some(domain), sealed)
+    };
     if !errs.is_empty() {
         return Err(errs);
     }
@@ -696,7 +699,10 @@ pub async fn email_save(
                 .set_email_sender(m.org_id(), &sender, heard_store::now_ms())
                 .await?;
             tracing::info!(org = %m.org_id(), user = %m.me.user.id, "SMTP sender set");
-            Ok(Redirect::to(&format!("/admin/o/{}/outreach/email?saved=1", m.org_id())).into_response())
+            Ok(
+                Redirect::to(&format!("/admin/o/{}/outreach/email?saved=1", m.org_id()))
+                    .into_response(),
+            )
         }
     }
 }
@@ -723,18 +729,23 @@ struct MessageView {
     units: usize,
     unit_name: &'static str,
     segments: usize,
-    /// The characters that make it UCS-2 (each once, in order), when it is.
+    /// The characters that make it UCS-2, each once, in order and quoted (“ó” “á”); empty for GSM-7.
     not_gsm: String,
 }
 
 fn message(label: &'static str, text: String) -> MessageView {
     let s = proto::segments(&text);
-    let mut not_gsm = String::new();
+    let mut chars: Vec<char> = Vec::new();
     for c in text.chars() {
-        if proto::gsm7_septets(c).is_none() && !not_gsm.contains(c) {
-            not_gsm.push(c);
+        if proto::gsm7_septets(c).is_none() && !chars.contains(&c) {
+            chars.push(c);
         }
     }
+    let not_gsm = chars
+        .iter()
+        .map(|c| format!("“{c}”"))
+        .collect::<Vec<_>>()
+        .join(" ");
     MessageView {
         label,
         chars: text.chars().count(),
@@ -810,10 +821,7 @@ pub(crate) fn conversation_preview(
             "Re-prompt, 1-5 scale (a reply that makes no sense)",
             reprompt(TrustScale::OneToFive),
         ),
-        message(
-            "Re-prompt, YES or NO",
-            reprompt(TrustScale::YesNo),
-        ),
+        message("Re-prompt, YES or NO", reprompt(TrustScale::YesNo)),
         what,
         comment,
         thanks,
@@ -895,7 +903,12 @@ pub async fn preview(
             [Lang::En, Lang::Es]
                 .into_iter()
                 .map(|l| {
-                    conversation_preview(l, &m.org.name, &trust_statement(&s.draft, l), help_contact)
+                    conversation_preview(
+                        l,
+                        &m.org.name,
+                        &trust_statement(&s.draft, l),
+                        help_contact,
+                    )
                 })
                 .collect()
         })
@@ -961,7 +974,10 @@ pub async fn preview_email_html(
              frame-ancestors 'self'; sandbox",
         ),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
     Ok(resp)
 }
 
@@ -996,10 +1012,20 @@ mod tests {
 
     #[test]
     fn phone_numbers_are_e164() {
-        assert_eq!(parse_e164("+1 202-555-0123").as_deref(), Some("+12025550123"));
-        assert_eq!(parse_e164("+44 20 7946 0958").as_deref(), Some("+442079460958"));
+        assert_eq!(
+            parse_e164("+1 202-555-0123").as_deref(),
+            Some("+12025550123")
+        );
+        assert_eq!(
+            parse_e164("+44 20 7946 0958").as_deref(),
+            Some("+442079460958")
+        );
         assert_eq!(parse_e164("202-555-0123"), None, "no country code");
-        assert_eq!(parse_e164("+0123456789"), None, "country codes do not start with 0");
+        assert_eq!(
+            parse_e164("+0123456789"),
+            None,
+            "country codes do not start with 0"
+        );
         assert_eq!(parse_e164("+1234567"), None, "too short");
         assert_eq!(parse_e164("+1234567890123456"), None, "too long");
         assert_eq!(parse_e164("+1 202 555 O123"), None, "a letter");
@@ -1023,7 +1049,12 @@ mod tests {
 
     #[test]
     fn a_completed_conversation_costs_its_four_messages() {
-        let p = conversation_preview(Lang::Es, "Agencia", "Confío en esta agencia.", "1-800-555-0100");
+        let p = conversation_preview(
+            Lang::Es,
+            "Agencia",
+            "Confío en esta agencia.",
+            "1-800-555-0100",
+        );
         let sum = |labels: &[&str]| -> usize {
             p.messages
                 .iter()
@@ -1040,7 +1071,11 @@ mod tests {
                 "Thank-you"
             ])
         );
-        let what = p.messages.iter().find(|m| m.label == "What went well or didn't").unwrap();
+        let what = p
+            .messages
+            .iter()
+            .find(|m| m.label == "What went well or didn't")
+            .unwrap();
         assert_eq!(what.encoding, "UCS-2");
         assert!(what.not_gsm.contains('ó'), "{}", what.not_gsm);
         assert!(!what.not_gsm.contains('¿'), "¿ is in GSM-7");

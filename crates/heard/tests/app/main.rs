@@ -23,6 +23,7 @@ mod journey_pages;
 mod journeys;
 mod keyed_writes;
 mod outreach;
+mod outreach_admin;
 mod outreach_smtp;
 mod parquet;
 mod report_page;
