@@ -488,23 +488,7 @@ impl SendEmail {
             .header(ListUnsubscribePost)
             .multipart(MultiPart::alternative_plain_html(l.text, l.html))
             .map_err(|e| format!("message: {e}"))?;
-        if let (Some(selector), Some(d), Some(key)) = (
-            &sender.dkim_selector,
-            &sender.dkim_domain,
-            &sender.dkim_key_sealed,
-        ) {
-            use lettre::message::dkim::DkimConfig;
-            let pem = self
-                .sealer
-                .open(key)
-                .ok_or("the sealed DKIM key cannot be opened")?;
-            let key = dkim_signing_key(&pem).map_err(|e| format!("DKIM key: {e}"))?;
-            message.sign(&DkimConfig::default_config(
-                selector.clone(),
-                d.clone(),
-                key,
-            ));
-        }
+        sign_dkim(&mut message, sender, &self.sealer)?;
         Ok(message)
     }
 }
@@ -570,6 +554,114 @@ pub fn dkim_key_text(pasted: &str) -> Result<String, String> {
         "it does not load as an RSA (PKCS#1 PEM) or Ed25519 private key; paste the whole key file.".to_string()
     })?;
     Ok(text)
+}
+
+/// Signs `message` with the sender's DKIM key when it has selector, domain and key.
+fn sign_dkim(
+    message: &mut lettre::Message,
+    sender: &heard_store::outreach::EmailSender,
+    sealer: &Sealer,
+) -> Result<(), String> {
+    if let (Some(selector), Some(d), Some(key)) = (
+        &sender.dkim_selector,
+        &sender.dkim_domain,
+        &sender.dkim_key_sealed,
+    ) {
+        use lettre::message::dkim::DkimConfig;
+        let pem = sealer
+            .open(key)
+            .ok_or("the sealed DKIM key cannot be opened")?;
+        let key = dkim_signing_key(&pem).map_err(|e| format!("DKIM key: {e}"))?;
+        message.sign(&DkimConfig::default_config(
+            selector.clone(),
+            d.clone(),
+            key,
+        ));
+    }
+    Ok(())
+}
+
+/// The kind of the job that sends an admin a test email over the organization's SMTP sender.
+pub const TEST_KIND: &str = "email.test";
+
+/// Sends the admin named in the payload (`{"user": id}`) a short test email through the organization's SMTP
+/// sender, signed as invitations are: the real path, from the job queue. One attempt: a failure is shown on the
+/// admin's Jobs page with its reason (the SMTP server's answer), not retried behind the admin's back.
+pub struct SendTestEmail {
+    sealer: Sealer,
+}
+
+impl SendTestEmail {
+    pub fn new(secret: &[u8; 32]) -> SendTestEmail {
+        SendTestEmail {
+            sealer: Sealer::new(secret),
+        }
+    }
+
+    async fn send(
+        &self,
+        store: &Store,
+        job: &heard_store::jobs::ClaimedJob,
+    ) -> Result<crate::jobs::Completed, String> {
+        use lettre::AsyncTransport;
+        use lettre::message::Mailbox;
+        let org = job.job.org_id;
+        let jid = job.job.id;
+        let user: heard_domain::UserId = job
+            .job
+            .payload
+            .get("user")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("job {jid}: payload has no user id"))?;
+        let to = store
+            .user(user)
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?;
+        let organization = store
+            .org(org)
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?;
+        let sender = store
+            .email_sender(org)
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?
+            .ok_or_else(|| format!("job {jid}: the organization has no SMTP sender"))?;
+        let from = Mailbox::new(
+            sender.from_name.clone(),
+            sender
+                .from_address
+                .parse()
+                .map_err(|e| format!("from address: {e}"))?,
+        );
+        let address: lettre::Address = to.email.parse().map_err(|e| format!("address: {e}"))?;
+        let mut message = lettre::Message::builder()
+            .from(from)
+            .to(Mailbox::new(None, address))
+            .subject(format!("Test email from Heard for {}", organization.name))
+            .body(format!(
+                "This is a test. If you are reading it, {}'s survey invitations can go out through {}:{}.\n",
+                organization.name, sender.host, sender.port
+            ))
+            .map_err(|e| format!("message: {e}"))?;
+        sign_dkim(&mut message, &sender, &self.sealer)?;
+        transport(&sender, &self.sealer)?
+            .send(message)
+            .await
+            .map_err(|e| format!("job {jid}: SMTP: {e}"))?;
+        tracing::info!(org = %org, job = %jid, "test email sent");
+        Ok(crate::jobs::Completed::ByWorker)
+    }
+}
+
+impl crate::jobs::JobHandler for SendTestEmail {
+    fn run<'a>(
+        &'a self,
+        store: &'a Store,
+        job: &'a heard_store::jobs::ClaimedJob,
+    ) -> futures_util::future::BoxFuture<'a, Result<crate::jobs::Completed, String>> {
+        Box::pin(self.send(store, job))
+    }
 }
 
 /// An SMTP transport for the sender (lettre; connections pooled per transport).

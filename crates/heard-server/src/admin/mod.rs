@@ -101,6 +101,10 @@ pub fn routes() -> Router<AppState> {
             "/admin/o/{org}/outreach/email",
             get(outreach::email_form).post(outreach::email_save),
         )
+        .route(
+            "/admin/o/{org}/outreach/email/test",
+            post(outreach::email_test),
+        )
         .route("/admin/o/{org}/outreach/preview", get(outreach::preview))
         .route(
             "/admin/o/{org}/outreach/preview/email.html",

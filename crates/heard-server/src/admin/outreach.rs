@@ -213,7 +213,6 @@ async fn check_number_free(
     }))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn render_sms(
     state: &AppState,
     m: &Admin,
@@ -318,6 +317,8 @@ pub async fn sms_create(
 pub struct SavedQuery {
     #[serde(default)]
     saved: Option<String>,
+    #[serde(default)]
+    test: Option<String>,
 }
 
 /// A sending number's page: its settings (the token never shown) and its webhook addresses.
@@ -612,6 +613,7 @@ fn parse_email_form(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_email(
     state: &AppState,
     m: &Admin,
@@ -619,6 +621,7 @@ fn render_email(
     form: Option<&FormData>,
     errs: &FieldErrors,
     saved: bool,
+    test_sent: bool,
     status: StatusCode,
 ) -> Response {
     let value = |name: &str, from_stored: Option<String>| -> String {
@@ -634,6 +637,7 @@ fn render_email(
         base_ctx(m, "outreach"),
         context! {
             saved => saved,
+            test_sent => test_sent.then(|| m.me.user.email.clone()),
             exists => s.is_some(),
             password_set => s.is_some_and(|s| s.password_sealed.is_some()),
             dkim_key_set => s.is_some_and(|s| s.dkim_key_sealed.is_some()),
@@ -672,6 +676,7 @@ pub async fn email_form(
         None,
         &FieldErrors::default(),
         q.saved.is_some(),
+        q.test.is_some(),
         StatusCode::OK,
     ))
 }
@@ -691,6 +696,7 @@ pub async fn email_save(
             Some(&form),
             &errs,
             false,
+            false,
             StatusCode::UNPROCESSABLE_ENTITY,
         )),
         Ok(sender) => {
@@ -705,6 +711,34 @@ pub async fn email_save(
             )
         }
     }
+}
+
+/// Queues a test email to the signed-in admin over the organization's SMTP sender (the `email.test` job, sent
+/// by the real path); the email page then says where it went and that the Jobs page tells why if it fails.
+pub async fn email_test(
+    State(state): State<AppState>,
+    m: Admin,
+    AdminForm(_): AdminForm,
+) -> AppResult<Response> {
+    if state.store.email_sender(m.org_id()).await?.is_none() {
+        return Err(AppError::Invalid(FieldErrors::single(
+            "host",
+            "no_sender",
+            "Set up the email sender before sending a test email.",
+        )));
+    }
+    state
+        .store
+        .enqueue(heard_store::jobs::NewJob {
+            org_id: m.org_id(),
+            kind: crate::outreach::TEST_KIND.into(),
+            payload: serde_json::json!({ "user": m.me.user.id.to_string() }),
+            dedupe_key: None,
+            run_at: None,
+            max_attempts: 1,
+        })
+        .await?;
+    Ok(Redirect::to(&format!("/admin/o/{}/outreach/email?test=1", m.org_id())).into_response())
 }
 
 // ------------------------------------------------------------------------------------------------------------------

@@ -671,3 +671,86 @@ both_backends!(outreach_admin_previews, |app| {
         .replace("&#x2f;", "/");
     assert!(dash.contains("Text message and email previews"));
 });
+
+both_backends!(outreach_admin_test_email, |app| {
+    use crate::outreach_smtp::{SmtpSink, header, received};
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::support::free_port();
+    let _sink = SmtpSink::start(dir.path(), port);
+    let s = app.sign_in(&app.a.admin_email).await;
+    let org = app.a.org;
+    let path = format!("/admin/o/{org}/outreach/email");
+    // No sender yet: nothing to test with.
+    assert_eq!(
+        app.post(&s, &format!("{path}/test"), &[]).await.status(),
+        422
+    );
+    let port_s = port.to_string();
+    let resp = app
+        .post(
+            &s,
+            &path,
+            &email_form(&[
+                ("host", "127.0.0.1"),
+                ("port", &port_s),
+                ("tls_mode", "none"),
+                ("username", ""),
+                ("password", ""),
+            ]),
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let page = app.get(&s, &path).await.text().await.unwrap();
+    assert!(page.contains("Send a test email to me"));
+    let resp = app.post(&s, &format!("{path}/test"), &[]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), format!("{path}?test=1"));
+    let page = app.get(&s, &location(&resp)).await.text().await.unwrap();
+    assert!(
+        page.contains(&format!(
+            "A test email is on its way to {}",
+            app.a.admin_email
+        )),
+        "{page}"
+    );
+    // Analysts may not send one.
+    let analyst = member(&app, Role::Analyst, "analyst@agency-a.example.gov").await;
+    assert_eq!(
+        app.post(&analyst, &format!("{path}/test"), &[])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.queued_jobs(org, heard_server::outreach::TEST_KIND)
+            .await
+            .len(),
+        1
+    );
+
+    // The job sends it over the real SMTP path, DKIM-signed as invitations are.
+    let mut registry = heard_server::jobs::JobRegistry::product();
+    registry.register(
+        heard_server::outreach::TEST_KIND,
+        heard_server::outreach::SendTestEmail::new(&[9u8; 32]),
+    );
+    let worker = heard_server::jobs::Worker::new(app.store.clone(), registry, Default::default());
+    assert_eq!(worker.run_pending_once().await.unwrap(), 1);
+    let got = received(dir.path(), 1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        header(&got[0], "Subject"),
+        Some("Test email from Heard for Agency A")
+    );
+    assert!(header(&got[0], "To").unwrap().contains(&app.a.admin_email));
+    assert!(
+        header(&got[0], "DKIM-Signature")
+            .unwrap()
+            .contains("d=agency.gov")
+    );
+    assert!(
+        app.queued_jobs(org, heard_server::outreach::TEST_KIND)
+            .await
+            .is_empty()
+    );
+});
