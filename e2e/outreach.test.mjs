@@ -38,6 +38,17 @@ test("the outreach pages are accessible and the previews count segments", async 
   await check("SMS sender page");
 
   await page.getByRole("link", { name: "Back to outreach" }).click();
+  await page.getByRole("link", { name: "Set up the email sender" }).click();
+  await page.waitForLoadState();
+  await page.locator("#host").fill("smtp.agency.gov");
+  await page.locator("#from_address").fill("feedback@agency.gov");
+  await page.locator("#dkim_domain").fill("other.gov");
+  await page.getByRole("button", { name: "Save the email sender" }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator("#dkim_domain-error").innerText(), /From address's domain/);
+  await check("email sender form with errors");
+
+  await page.getByRole("link", { name: "Back to outreach" }).click();
   await page.getByRole("link", { name: "Preview the text messages and emails" }).click();
   await page.waitForLoadState();
   assert.ok((await page.locator("#sms-table-en tbody tr").count()) >= 10, "every English message");

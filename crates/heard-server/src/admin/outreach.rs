@@ -7,7 +7,8 @@
 //! SMTP sender is host, port, TLS mode, optional login (password sealed), the `From` address and name, and optional
 //! DKIM signing (selector, domain aligned with the `From` address as DMARC's relaxed rule asks, and a private key
 //! sealed, checked to load as [`lettre`]'s signing key). Each form is parsed whole before anything is written; a bad
-//! field gets a 422 page naming it, and the row is written in one statement.
+//! field gets a 422 page naming it, and the row is written in one statement. "Send a test email to me" enqueues
+//! [`crate::outreach::SendTestEmail`], which sends over the saved settings by the invitations' own path.
 //!
 //! **Previews.** For a survey (its draft: what the author is editing), the SMS conversation in English and Spanish
 //! as [`heard_channels::sms`] writes it, each message with its length, encoding (GSM-7 or UCS-2) and segments
