@@ -62,6 +62,9 @@ pub struct Config {
     pub trusted_proxy_hops: u8,
     /// The job queue's workers in this process (`concurrency` 0: none, as in tests, which run jobs themselves).
     pub jobs: jobs::WorkerOptions,
+    /// Where Twilio's Messages API is: `sms_send::TWILIO_API_BASE` (`https://api.twilio.com`); tests use a fake on
+    /// loopback.
+    pub twilio_api_base: String,
 }
 
 impl Config {
@@ -74,6 +77,7 @@ impl Config {
             body_limit: 64 * 1024,
             trusted_proxy_hops: 0,
             jobs: jobs::WorkerOptions::default(),
+            twilio_api_base: sms_send::TWILIO_API_BASE.to_string(),
         }
     }
 }
@@ -200,6 +204,14 @@ impl Application {
         jobs.register(
             outreach::TEST_KIND,
             outreach::SendTestEmail::new(&state.config.secret_key),
+        );
+        sms_send::register(
+            &mut jobs,
+            sms_send::SmsJobs::new(
+                state.pipeline.clone(),
+                &state.public_url,
+                Arc::new(sms_send::TwilioHttp::new(&state.config.twilio_api_base)),
+            ),
         );
         Ok(Application {
             listener,

@@ -9,9 +9,11 @@
 //! its time and message; HELP answers with the sender's contact line; ESPAÑOL/ENGLISH switch the conversation's
 //! language); an opted-out number gets no answer; otherwise the number's latest conversation moves on
 //! (`heard_channels::sms::Conversation`), its answers kept sealed until it ends, when they go through the pipeline
-//! as one response (idempotency key `sms:<conversation id>`) to the survey version the conversation names: the
-//! trust reply to the trust question, what went well or didn't and the comment to the comment question. The answer
-//! is TwiML.
+//! as one response (idempotency key `sms:<conversation id>`) to the survey version the conversation names, carrying
+//! the conversation's person key (the invitation's): the trust reply to the trust question, what went well or
+//! didn't and the comment to the comment question. The answer is TwiML. A status callback moves a message's
+//! delivery state forward only; the `?m=` our sends put in its address names our record, so a send whose answer
+//! was lost (`crate::sms_send`) learns its provider id from it.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -224,7 +226,15 @@ async fn inbound(
                     None => {}
                 }
                 if turn.next.step == Step::Done && !answers.is_empty() {
-                    submit(&state, org, c, turn.next.lang, &answers).await?;
+                    submit(
+                        &state.store,
+                        &state.pipeline,
+                        org,
+                        c,
+                        turn.next.lang,
+                        &answers,
+                    )
+                    .await?;
                 }
                 m.effect = InboundEffect::Conversation(ConversationUpdate {
                     id: c.id,
@@ -267,22 +277,25 @@ async fn trust_statement(
 }
 
 /// One response for the conversation: the trust answer to the trust question (1-5, or 1/0 on a thumbs question),
-/// what went well or didn't and the comment, one paragraph each, to the comment question.
-async fn submit(
-    state: &AppState,
+/// what went well or didn't and the comment, one paragraph each, to the comment question. The response carries the
+/// conversation's person key (the invitation's), so analytics link it to the person's other feedback and events.
+/// Also what a stale conversation's answers become (`sms_send`'s `sms.expire`); the idempotency key
+/// `sms:<conversation>` stores it once.
+pub(crate) async fn submit(
+    store: &heard_store::Store,
+    pipeline: &crate::pipeline::Pipeline,
     org: OrgId,
     c: &SmsConversation,
     lang: proto::Lang,
     collected: &Map<String, Value>,
 ) -> Result<(), AppError> {
     let survey_id = SurveyId::from_uuid(c.survey_id);
-    let survey = state.store.survey(org, survey_id).await?;
-    let version = state
-        .store
+    let survey = store.survey(org, survey_id).await?;
+    let version = store
         .survey_version(org, survey_id, c.survey_version)
         .await?;
     let def = &version.definition;
-    let organization = state.store.org(org).await?;
+    let organization = store.org(org).await?;
     let mut answers = Map::new();
     if let (Some(q), Some(n)) = (
         def.question_with_role(A11Role::Trust),
@@ -321,12 +334,16 @@ async fn submit(
         hidden: HiddenAnswers::Reject,
         keep_raw_text: organization.keep_raw_text,
     };
-    state.pipeline.submit(&state.store, submission, def).await?;
+    let mut prepared = pipeline.prepare(submission, def)?;
+    if prepared.person_key.is_none() {
+        prepared.person_key = Some(c.person_key.clone());
+    }
+    store.submit(prepared).await?;
     Ok(())
 }
 
 /// Twilio's status callback: MessageSid and MessageStatus (and ErrorCode when it failed). The state moves forward
-/// only; an unknown message is acknowledged and changes nothing.
+/// only, so a replayed or late callback changes nothing; an unknown message is acknowledged and changes nothing.
 async fn status_callback(
     State(state): State<AppState>,
     Path(sender_id): Path<String>,
@@ -339,6 +356,20 @@ async fn status_callback(
     let sid = required(&params, "MessageSid")?;
     let status = required(&params, "MessageStatus")?;
     let error = field(&params, "ErrorCode").filter(|e| !e.is_empty());
+    // Our sends name their record in the callback's address (`?m=`): a send whose answer was lost learns its
+    // provider id here, and its state with it.
+    let ours = uri
+        .query()
+        .into_iter()
+        .flat_map(|q| form_urlencoded::parse(q.as_bytes()))
+        .find(|(k, _)| k == "m")
+        .and_then(|(_, v)| Uuid::parse_str(&v).ok());
+    if let Some(id) = ours {
+        state
+            .store
+            .attach_sms_provider_id(org, id, sid, heard_store::now_ms())
+            .await?;
+    }
     state
         .store
         .update_sms_status(org, sid, status, error, heard_store::now_ms())

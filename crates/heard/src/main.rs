@@ -70,6 +70,9 @@ enum Command {
         /// Seconds a worker's claim on a job holds; a killed worker's jobs are taken over after this.
         #[arg(long, env = "HEARD_JOB_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
         job_lease_secs: u64,
+        /// Where Twilio's Messages API is (SMS sends); change only to test against a fake.
+        #[arg(long, env = "HEARD_TWILIO_API_BASE", default_value = heard_server::sms_send::TWILIO_API_BASE)]
+        twilio_api_base: String,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -116,6 +119,11 @@ enum Command {
     Email {
         #[command(subcommand)]
         command: EmailCommand,
+    },
+    /// SMS survey outreach: `sms invite` queues an SMS invitation.
+    Sms {
+        #[command(subcommand)]
+        command: SmsCommand,
     },
     /// Export responses as CSV (or NDJSON) with no row limit; `export events`: the event log as OCEL 2.0 or XES.
     Export(export::ExportArgs),
@@ -249,6 +257,31 @@ enum EmailCommand {
         /// The organization's short name (the one whose sender the bounce came back to).
         #[arg(long)]
         org: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SmsCommand {
+    /// Queue an SMS invitation: the server's job queue starts the conversation and sends its opening message from
+    /// the sender (paced, checked against opt-outs when it sends). Prints the invitation's id.
+    Invite {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The organization's short name.
+        #[arg(long)]
+        org: String,
+        /// The SMS sender's id (its number sends the message).
+        #[arg(long)]
+        sender: uuid::Uuid,
+        /// The survey's id; its published version is asked.
+        #[arg(long)]
+        survey: uuid::Uuid,
+        /// The person's number, E.164 (+12025550143) or a US number.
+        #[arg(long)]
+        phone: String,
+        /// The conversation's language: en or es.
+        #[arg(long, default_value = "en")]
+        lang: String,
     },
 }
 
@@ -397,6 +430,7 @@ async fn run(command: Command) -> Result<()> {
             trust_proxy,
             job_workers,
             job_lease_secs,
+            twilio_api_base,
         } => {
             let url = storage.database_url()?;
             let store = Store::open(&url, StoreOptions::default())
@@ -413,6 +447,7 @@ async fn run(command: Command) -> Result<()> {
             config.trusted_proxy_hops = trust_proxy;
             config.jobs.concurrency = job_workers;
             config.jobs.lease = std::time::Duration::from_secs(job_lease_secs);
+            config.twilio_api_base = twilio_api_base;
             let mut app = heard_server::Application::build(store, config)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
@@ -658,6 +693,43 @@ async fn run(command: Command) -> Result<()> {
                 "Hard bounces: {}, newly suppressed: {}, invitations bounced: {}; transient: {}; other: {}.",
                 done.hard, done.newly_suppressed, done.invitations_bounced, done.soft, done.other
             );
+            Ok(())
+        }
+        Command::Sms {
+            command:
+                SmsCommand::Invite {
+                    storage,
+                    org,
+                    sender,
+                    survey,
+                    phone,
+                    lang,
+                },
+        } => {
+            let sealer = heard_server::crypto::Sealer::new(&storage.secret_key()?);
+            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
+            let org = store.org_by_slug(&org).await.map_err(|_| {
+                anyhow::anyhow!("--org: no organization with the short name '{org}'")
+            })?;
+            let queued = heard_server::sms_send::invite_sms(
+                &store,
+                &sealer,
+                &heard_server::sms_send::SmsInvite {
+                    org: org.id,
+                    sender,
+                    survey: heard_domain::SurveyId::from_uuid(survey),
+                    survey_version: None,
+                    phone,
+                    person_key: None,
+                    language: lang,
+                    outreach: None,
+                },
+                heard_store::now_ms(),
+            )
+            .await;
+            store.close().await;
+            let id = queued?;
+            println!("Queued SMS invitation {id}; a running server sends it.");
             Ok(())
         }
         Command::Export(args) => export::run(args).await,

@@ -1,33 +1,65 @@
-//! Outbound SMS against a fake Twilio on loopback (issue 20, items 2, 3 and 7), on both backends: the Messages API
-//! request as Twilio documents it (form POST to /2010-04-01/Accounts/{sid}/Messages.json, basic auth, StatusCallback),
-//! the message recorded with its provider id and segments, an opted-out number never sent to (checked at send
-//! time), a refusal and a provider that is down told apart.
+//! Outbound SMS from the job queue against a fake Twilio on loopback (issue 20, items 2, 3 and 7), on both backends:
+//! an invitation queued by `invite_sms` (checked field by field), sent by the `sms.invite` job as Twilio's Messages
+//! API takes it (form POST, basic auth, StatusCallback naming our record), recorded with its provider id and
+//! segments and counted as offered; pacing per sender kept in the database; a provider that is down, answers 500 or
+//! 429 leaves the send queued and retried, sent once when it is back; an ambiguous answer is never sent again and
+//! the status callback settles it; an opt-out between invitation and send holds it; a conversation nobody finishes
+//! ends after a day with its answers stored, carrying the invitation's person key.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use base64::Engine as _;
+use heard_channels::sms::{SignatureAlgorithm, sign};
 use heard_domain::identity::PersonId;
+use heard_domain::{OrgId, SurveyId};
 use heard_server::crypto::Sealer;
+use heard_server::jobs::{JobRegistry, Worker};
+use heard_server::pipeline::Pipeline;
 use heard_server::sms_send::{
-    SendError, SendOutcome, SendPathError, TwilioHttp, send_in_conversation,
+    self, SendError, SmsInvite, SmsInviteError, SmsJobs, SmsProvider, TwilioHttp,
 };
-use heard_store::sms::{InboundEffect, InboundSms, NewSmsConversation, NewSmsSender};
+use heard_store::jobs::JobState;
+use heard_store::sms::{NewSmsSender, OutboundSms};
+use uuid::Uuid;
 
 use crate::both_backends;
+use crate::support::TestApp;
+
+const TOKEN: &str = "twilio-auth-token-0123";
+const PHONE: &str = "+12025550143";
 
 /// One request the fake received: account from the path, the Authorization header, the form's pairs.
 type Seen = (String, String, Vec<(String, String)>);
 
+/// What the fake answers next: `ok` (201 with a sid), `500`, `429`, `nosid` (200 without a sid: ambiguous).
 #[derive(Clone, Default)]
 struct Fake {
     seen: Arc<Mutex<Vec<Seen>>>,
+    script: Arc<Mutex<VecDeque<&'static str>>>,
 }
 
-/// A small fake of Twilio's Messages API: records (account, authorization, form); answers 201 with a sid, or 400
-/// with Twilio's error shape for `To` = +15005550001 (Twilio's test number "invalid").
+impl Fake {
+    fn count(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+    fn then(&self, answers: &[&'static str]) {
+        self.script.lock().unwrap().extend(answers);
+    }
+    fn form(&self, i: usize) -> Vec<(String, String)> {
+        self.seen.lock().unwrap()[i].2.clone()
+    }
+}
+
+fn get<'a>(form: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+/// A small fake of Twilio's Messages API: records (account, authorization, form); answers 201 with a sid, 400 with
+/// Twilio's error shape for `To` = +15005550001 (Twilio's test number "invalid"), or what the script says.
 async fn messages(
     State(fake): State<Fake>,
     Path(account): Path<String>,
@@ -42,11 +74,7 @@ async fn messages(
     let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let to = form
-        .iter()
-        .find(|(k, _)| k == "To")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let to = get(&form, "To").unwrap_or_default().to_string();
     let n = {
         let mut seen = fake.seen.lock().unwrap();
         seen.push((account.trim_end_matches(".json").to_string(), auth, form));
@@ -60,10 +88,22 @@ async fn messages(
             ),
         );
     }
-    (
-        StatusCode::CREATED,
-        axum::Json(serde_json::json!({"sid": format!("SMfake{n}"), "status": "queued"})),
-    )
+    let next = fake.script.lock().unwrap().pop_front().unwrap_or("ok");
+    match next {
+        "500" => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(serde_json::json!({"code": 20500, "message": "Internal Server Error"})),
+        ),
+        "429" => (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(serde_json::json!({"code": 20429, "message": "Too Many Requests"})),
+        ),
+        "nosid" => (StatusCode::OK, axum::Json(serde_json::json!({}))),
+        _ => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({"sid": format!("SMfake{n}"), "status": "queued"})),
+        ),
+    }
 }
 
 async fn fake_twilio() -> (String, Fake) {
@@ -80,134 +120,740 @@ async fn fake_twilio() -> (String, Fake) {
     (format!("http://{addr}"), fake)
 }
 
-both_backends!(sms_send_fake_provider, |app| {
-    let (base, fake) = fake_twilio().await;
-    let provider = TwilioHttp::new(&base);
-    let sealer = Sealer::new(&[9u8; 32]);
-    let org = app.a.org;
-    let sender = app
+/// A loopback address nothing listens on: a provider that is down.
+fn closed_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", l.local_addr().unwrap())
+}
+
+fn sealer() -> Sealer {
+    Sealer::new(&[9u8; 32])
+}
+
+/// A worker with the product's handlers and the SMS ones, sending through `base`.
+fn worker(app: &TestApp, base: &str) -> Worker {
+    let mut registry = JobRegistry::product();
+    sms_send::register(
+        &mut registry,
+        SmsJobs::new(
+            Arc::new(Pipeline::new(&[9u8; 32])),
+            &app.base,
+            Arc::new(TwilioHttp::new(base)) as Arc<dyn SmsProvider>,
+        ),
+    );
+    Worker::new(app.store.clone(), registry, Default::default())
+}
+
+/// Runs what is due in the next two minutes (retries' backoff, pacing slots), never a conversation's 24-hour end.
+async fn run_soon(w: &Worker) -> usize {
+    w.run_due_by(heard_store::now_ms() + 120_000).await.unwrap()
+}
+
+async fn sender(app: &TestApp, org: OrgId, per_second: i32) -> Uuid {
+    let id = app
         .store
         .create_sms_sender(
             org,
             &NewSmsSender {
                 phone_number: "+15005550006".into(),
                 account_sid: "AC0123".into(),
-                auth_token_sealed: sealer.seal("tok"),
+                auth_token_sealed: sealer().seal(TOKEN),
                 help_contact: "1-800-555-0100".into(),
             },
             1_000,
         )
         .await
         .unwrap();
-    let start = |phone: &'static str| {
-        let store = app.store.clone();
-        let sealer = Sealer::new(&[9u8; 32]);
-        let survey = app.a.survey.id;
-        async move {
-            let phone_key = sealer
-                .person_key(org, &PersonId::phone("p", phone).unwrap())
-                .0;
-            store
-                .start_sms_conversation(
-                    org,
-                    &NewSmsConversation {
-                        sender_id: sender,
-                        phone_key: phone_key.clone(),
-                        phone_sealed: sealer.seal(phone),
-                        person_key: phone_key.clone(),
-                        survey_id: survey,
-                        survey_version: 1,
-                        lang: "es".into(),
-                        scale: "yes_no".into(),
-                    },
-                    2_000,
-                )
-                .await
-                .unwrap();
-            store
-                .latest_sms_conversation(org, sender, &phone_key)
-                .await
-                .unwrap()
-                .unwrap()
-        }
-    };
-    let conv = start("+12025550143").await;
-    let body = "¿Confía en la agencia? Responda SÍ o NO.";
-    let out = send_in_conversation(&app.store, &sealer, &provider, org, &conv, body, &app.base)
+    assert!(app.store.set_sms_pacing(org, id, per_second).await.unwrap());
+    id
+}
+
+fn invitation(app: &TestApp, sender: Uuid, phone: &str) -> SmsInvite {
+    SmsInvite {
+        org: app.a.org,
+        sender,
+        survey: app.a.survey.id,
+        survey_version: None,
+        phone: phone.into(),
+        person_key: None,
+        language: "en".into(),
+        outreach: None,
+    }
+}
+
+async fn invite(app: &TestApp, i: &SmsInvite) -> Uuid {
+    sms_send::invite_sms(&app.store, &sealer(), i, heard_store::now_ms())
+        .await
+        .unwrap()
+}
+
+fn phone_key(org: OrgId, phone: &str) -> String {
+    sealer()
+        .person_key(org, &PersonId::phone("p", phone).unwrap())
+        .0
+}
+
+async fn post_signed(app: &TestApp, path: &str, params: &[(String, String)]) -> (u16, String) {
+    let sig = sign(
+        SignatureAlgorithm::HmacSha1,
+        TOKEN,
+        &format!("{}{path}", app.base),
+        params,
+    );
+    let resp = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", sig)
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(params)
+                .finish(),
+        )
+        .send()
         .await
         .unwrap();
-    let SendOutcome::Sent { sid, .. } = out else {
-        panic!("{out:?}")
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// The person texts `body` to the sender (a signed inbound webhook).
+async fn text(app: &TestApp, sender: Uuid, sid: &str, body: &str) -> (u16, String) {
+    let params = pairs(&[
+        ("MessageSid", sid),
+        ("AccountSid", "AC0123"),
+        ("From", PHONE),
+        ("To", "+15005550006"),
+        ("Body", body),
+        ("NumSegments", "1"),
+    ]);
+    post_signed(app, &format!("/hooks/sms/{sender}"), &params).await
+}
+
+/// Twilio's status callback for one of our sends, at the address the send gave it.
+async fn status(app: &TestApp, callback: &str, sid: &str, state: &str) -> u16 {
+    let path = callback.strip_prefix(&app.base).unwrap().to_string();
+    let params = pairs(&[
+        ("MessageSid", sid),
+        ("MessageStatus", state),
+        ("AccountSid", "AC0123"),
+    ]);
+    post_signed(app, &path, &params).await.0
+}
+
+both_backends!(sms_send_invitation_from_queue, |app| {
+    let (base, fake) = fake_twilio().await;
+    let org = app.a.org;
+    let sender = sender(&app, org, 1).await;
+    let w = worker(&app, &base);
+
+    // Bad input: each refused naming its field, nothing queued.
+    let bad = |f: fn(&mut SmsInvite)| {
+        let mut i = invitation(&app, sender, PHONE);
+        f(&mut i);
+        i
     };
-    assert_eq!(sid, "SMfake1");
-    {
-        let seen = fake.seen.lock().unwrap();
-        let (account, auth, form) = &seen[0];
-        assert_eq!(account, "AC0123");
-        let basic = base64::engine::general_purpose::STANDARD.encode("AC0123:tok");
-        assert_eq!(auth, &format!("Basic {basic}"));
-        let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        assert_eq!(get("To"), Some("+12025550143"));
-        assert_eq!(get("From"), Some("+15005550006"));
-        assert_eq!(get("Body"), Some(body));
-        assert_eq!(
-            get("StatusCallback"),
-            Some(format!("{}/hooks/sms/{sender}/status", app.base).as_str())
-        );
+    let refused = [
+        bad(|i| i.phone = "12345".into()),
+        bad(|i| i.language = "fr".into()),
+        bad(|i| i.sender = Uuid::now_v7()),
+        bad(|i| i.survey = SurveyId::from_uuid(Uuid::now_v7())),
+        bad(|i| i.survey_version = Some(99)),
+    ];
+    let mut said = vec![];
+    for i in &refused {
+        let e = sms_send::invite_sms(&app.store, &sealer(), i, 0)
+            .await
+            .unwrap_err();
+        said.push(e.to_string().split(':').next().unwrap().to_string());
     }
+    assert_eq!(said, ["phone", "language", "sender", "survey", "survey"]);
+    assert!(app.queued_jobs(org, sms_send::INVITE_KIND).await.is_empty());
+    // Another organization's sender is not this one's.
+    let theirs = self::sender(&app, app.b.org, 1).await;
+    assert!(matches!(
+        sms_send::invite_sms(&app.store, &sealer(), &invitation(&app, theirs, PHONE), 0).await,
+        Err(SmsInviteError::NoSender(_))
+    ));
+
+    // Queued with the rules helper's contract: the same outreach item enqueues once.
+    let outreach = Uuid::now_v7();
+    let mut i = invitation(&app, sender, "(202) 555-0143");
+    i.outreach = Some(outreach);
+    let id = invite(&app, &i).await;
+    assert_eq!(invite(&app, &i).await, id);
+    let job = app
+        .store
+        .job(org, heard_domain::JobId::from_uuid(id))
+        .await
+        .unwrap();
+    assert_eq!(
+        job.dedupe_key.as_deref(),
+        Some(format!("sms.invite:{outreach}").as_str())
+    );
+    assert_eq!(job.payload["survey_version"], 1);
+    assert_eq!(job.payload["person_key"], phone_key(org, PHONE).as_str());
+    assert!(
+        !job.payload.to_string().contains("555"),
+        "the number is sealed"
+    );
+
+    assert_eq!(run_soon(&w).await, 1);
+    assert_eq!(fake.count(), 1);
+    let (account, auth, form) = fake.seen.lock().unwrap()[0].clone();
+    assert_eq!(account, "AC0123");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("AC0123:{TOKEN}"));
+    assert_eq!(auth, format!("Basic {basic}"));
+    assert_eq!(get(&form, "To"), Some(PHONE));
+    assert_eq!(get(&form, "From"), Some("+15005550006"));
+    let body = get(&form, "Body").unwrap();
+    // Tenant A's survey asks trust with thumbs: YES or NO, in the opening message with the way out.
+    assert!(body.starts_with("Agency A: \""), "{body}");
+    assert!(
+        body.contains("Reply YES or NO.") && body.contains("STOP"),
+        "{body}"
+    );
+    let callback = get(&form, "StatusCallback").unwrap().to_string();
+    assert_eq!(
+        callback,
+        format!("{}/hooks/sms/{sender}/status?m={id}", app.base)
+    );
+
+    let sent = app.store.sms_outbound(org, id).await.unwrap().unwrap();
+    assert_eq!(sent.status, "queued");
+    assert_eq!(sent.provider_message_id.as_deref(), Some("SMfake1"));
+    assert_eq!(
+        sent.segments,
+        Some(heard_channels::sms::segments(body).segments as i32)
+    );
+    let conv = app.store.sms_conversation(org, id).await.unwrap().unwrap();
+    assert_eq!(
+        (conv.step.as_str(), conv.scale.as_str()),
+        ("trust", "yes_no")
+    );
+    assert_eq!(conv.person_key, phone_key(org, PHONE));
+    // Offered, for A-11: one SMS display today.
+    let today = app
+        .store
+        .org(org)
+        .await
+        .unwrap()
+        .time_zone
+        .day_number(heard_store::now_ms());
+    let shown = app
+        .store
+        .displays(org, app.a.survey.id, today - 1, today + 2)
+        .await
+        .unwrap();
+    assert_eq!(shown, vec![("sms_text_messages".to_string(), 1)]);
+    assert_eq!(
+        app.store.job(org, job.id).await.unwrap().state,
+        JobState::Done
+    );
+    let expiry = app.queued_jobs(org, sms_send::EXPIRE_KIND).await;
+    assert_eq!(expiry.len(), 1);
+    assert!(expiry[0].run_at >= heard_store::now_ms() + sms_send::STALE_AFTER_MS - 60_000);
+
+    // Delivery states by the status callback; a replayed or late one never moves it back.
+    assert_eq!(status(&app, &callback, "SMfake1", "sent").await, 204);
+    assert_eq!(status(&app, &callback, "SMfake1", "delivered").await, 204);
+    assert_eq!(status(&app, &callback, "SMfake1", "delivered").await, 204);
+    assert_eq!(status(&app, &callback, "SMfake1", "sent").await, 204);
     assert_eq!(
         app.store
             .sms_message_status(org, "SMfake1")
             .await
             .unwrap()
             .as_deref(),
-        Some("queued")
+        Some("delivered")
     );
 
-    // Opted out after the invitation: held at send time, nothing reaches the provider.
+    // The person answers in the conversation the invitation started; the response carries the invitation's key.
+    assert!(
+        text(&app, sender, "SMin1", "yes")
+            .await
+            .1
+            .contains("What went well")
+    );
+    text(&app, sender, "SMin2", "Quick and kind").await;
+    text(&app, sender, "SMin3", "SKIP").await;
+    let r = app
+        .store
+        .response_by_key(org, app.a.survey.id, &format!("sms:{id}"))
+        .await
+        .unwrap()
+        .expect("the conversation's response");
+    assert_eq!(
+        app.store.response_person_key(org, r).await.unwrap(),
+        Some(phone_key(org, PHONE))
+    );
+    let conv = app.store.sms_conversation(org, id).await.unwrap().unwrap();
+    assert_eq!(conv.ended.as_deref(), Some("completed"));
+    // The ended conversation's expiry job changes nothing.
+    w.run_due_by(heard_store::now_ms() + sms_send::STALE_AFTER_MS + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store
+            .sms_conversation(org, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended
+            .as_deref(),
+        Some("completed")
+    );
+    assert_eq!(fake.count(), 1);
+});
+
+both_backends!(sms_send_paced_per_sender, |app| {
+    let (base, fake) = fake_twilio().await;
+    let org = app.a.org;
+    let sender = sender(&app, org, 1).await;
+    let phones = ["+12025550143", "+12025550144", "+12025550145"];
+    let mut ids = vec![];
+    for p in phones {
+        ids.push(invite(&app, &invitation(&app, sender, p)).await);
+    }
+    // Two workers (two servers) over one store: the slot is in the database, so one message goes now and the
+    // others wait, in the queue, for the sender's next slot; no attempt is used by waiting.
+    let now = heard_store::now_ms();
+    worker(&app, &base).run_due_by(now).await.unwrap();
+    worker(&app, &base).run_due_by(now).await.unwrap();
+    assert_eq!(fake.count(), 1);
+    let slot = app
+        .store
+        .sms_sender(sender)
+        .await
+        .unwrap()
+        .unwrap()
+        .next_send_at;
+    assert!(
+        slot > now - 1000 && slot <= heard_store::now_ms() + 1000,
+        "{slot}"
+    );
+    let waiting = app.queued_jobs(org, sms_send::INVITE_KIND).await;
+    assert_eq!(waiting.len(), 2);
+    for j in &waiting {
+        assert_eq!((j.run_at, j.attempts), (slot, 0));
+    }
+    // At ten a second the rest go out as their slots come.
+    assert!(app.store.set_sms_pacing(org, sender, 10).await.unwrap());
+    let w = worker(&app, &base);
+    for _ in 0..100 {
+        if fake.count() == 3 {
+            break;
+        }
+        run_soon(&w).await;
+    }
+    assert_eq!(fake.count(), 3);
+    let to: std::collections::BTreeSet<String> = (0..3)
+        .map(|i| get(&fake.form(i), "To").unwrap().to_string())
+        .collect();
+    assert_eq!(to.len(), 3, "each number once");
+    // 101 a second is more than any long code or short code takes: refused by the database.
+    assert!(app.store.set_sms_pacing(org, sender, 101).await.is_err());
+});
+
+both_backends!(sms_send_provider_down_then_up, |app| {
+    let (base, fake) = fake_twilio().await;
+    let org = app.a.org;
+    let sender = sender(&app, org, 100).await;
+    let id = invite(&app, &invitation(&app, sender, PHONE)).await;
+    let jid = heard_domain::JobId::from_uuid(id);
+
+    // Down (a closed port on loopback): the attempt fails, the send stays queued with backoff, nothing recorded.
+    let down = worker(&app, &closed_port());
+    assert_eq!(down.run_pending_once().await.unwrap(), 1);
+    let job = app.store.job(org, jid).await.unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Queued, 1));
+    assert!(
+        job.last_error.as_deref().unwrap().contains("unreachable"),
+        "{job:?}"
+    );
+    assert!(job.run_at > heard_store::now_ms());
+    assert!(app.store.sms_outbound(org, id).await.unwrap().is_none());
+
+    // Up, but answering 500, then 429: retried each time; then it takes the message, once.
+    fake.then(&["500", "429"]);
+    let up = worker(&app, &base);
+    for _ in 0..10 {
+        if app.store.job(org, jid).await.unwrap().state == JobState::Done {
+            break;
+        }
+        run_soon(&up).await;
+    }
+    let job = app.store.job(org, jid).await.unwrap();
+    assert_eq!((job.state, job.attempts), (JobState::Done, 4));
+    assert_eq!(fake.count(), 3);
+    let sent = app.store.sms_outbound(org, id).await.unwrap().unwrap();
+    assert_eq!(
+        (sent.status.as_str(), sent.provider_message_id.as_deref()),
+        ("queued", Some("SMfake3"))
+    );
+    // Nothing more to send, however often the workers run.
+    run_soon(&up).await;
+    assert_eq!(fake.count(), 3);
+
+    // A refusal (Twilio's invalid number) is recorded with its code and not retried.
+    let bad = invite(&app, &invitation(&app, sender, "+15005550001")).await;
+    run_soon(&up).await;
+    let refused = app.store.sms_outbound(org, bad).await.unwrap().unwrap();
+    assert_eq!(
+        (refused.status.as_str(), refused.error_code.as_deref()),
+        ("failed", Some("21211"))
+    );
+    assert_eq!(fake.count(), 4);
+
+    // The TwilioHttp client's own reading of the same answers.
+    let m = heard_server::sms_send::OutboundMessage {
+        account_sid: "AC0123".into(),
+        auth_token: TOKEN.into(),
+        from: "+15005550006".into(),
+        to: PHONE.into(),
+        body: "hi".into(),
+        status_callback: None,
+    };
+    fake.then(&["500", "429", "nosid"]);
+    let http = TwilioHttp::new(&base);
+    for want in ["provider answered 500", "provider answered 429"] {
+        assert_eq!(
+            http.send(&m).await,
+            Err(SendError::Unavailable(want.into()))
+        );
+    }
+    assert!(matches!(http.send(&m).await, Err(SendError::Ambiguous(_))));
+    assert!(matches!(
+        TwilioHttp::new(&closed_port()).send(&m).await,
+        Err(SendError::Unavailable(_))
+    ));
+});
+
+both_backends!(sms_send_ambiguous_never_twice, |app| {
+    let (base, fake) = fake_twilio().await;
+    let org = app.a.org;
+    let sender = sender(&app, org, 100).await;
+    let w = worker(&app, &base);
+
+    // The provider answers 200 without a sid: it may have sent. Recorded unknown, not sent again.
+    fake.then(&["nosid"]);
+    let id = invite(&app, &invitation(&app, sender, PHONE)).await;
+    run_soon(&w).await;
+    assert_eq!(fake.count(), 1);
+    let unknown = app.store.sms_outbound(org, id).await.unwrap().unwrap();
+    assert_eq!(
+        (unknown.status.as_str(), unknown.provider_message_id),
+        ("unknown", None)
+    );
+    assert_eq!(
+        app.store
+            .job(org, heard_domain::JobId::from_uuid(id))
+            .await
+            .unwrap()
+            .state,
+        JobState::Done
+    );
+    assert_eq!(
+        app.store
+            .sms_outbound_in_state(org, "unknown", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    run_soon(&w).await;
+    assert_eq!(fake.count(), 1);
+    // It had gone out: Twilio's callback, at the address our send gave, settles it.
+    let callback = get(&fake.form(0), "StatusCallback").unwrap().to_string();
+    assert_eq!(status(&app, &callback, "SMlate", "delivered").await, 204);
+    let settled = app.store.sms_outbound(org, id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            settled.status.as_str(),
+            settled.provider_message_id.as_deref()
+        ),
+        ("delivered", Some("SMlate"))
+    );
+
+    // A worker that recorded a send and died before its answer was recorded: the next attempt never resends.
+    let other = invite(&app, &invitation(&app, sender, "+12025550150")).await;
+    let mut tx = app.store.begin().await.unwrap();
+    tx.record_sms_outbound(
+        org,
+        other,
+        &OutboundSms {
+            sender_id: sender,
+            conversation_id: Some(other),
+            provider_message_id: None,
+            status: "attempting".into(),
+            segments: 1,
+            now: heard_store::now_ms(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    run_soon(&w).await;
+    assert_eq!(fake.count(), 1);
+    assert_eq!(
+        app.store
+            .sms_outbound(org, other)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "unknown"
+    );
+});
+
+both_backends!(sms_send_opt_out_at_send_time, |app| {
+    let (base, fake) = fake_twilio().await;
+    let org = app.a.org;
+    let sender = sender(&app, org, 100).await;
+    let w = worker(&app, &base);
+    let id = invite(&app, &invitation(&app, sender, PHONE)).await;
+    // STOP arrives between the invitation and its send.
+    let (code, twiml) = text(&app, sender, "SMstop", "STOP").await;
+    assert_eq!(code, 200);
+    assert!(twiml.contains("<Message>"), "{twiml}");
+    run_soon(&w).await;
+    assert_eq!(fake.count(), 0);
+    let held = app.store.sms_outbound(org, id).await.unwrap().unwrap();
+    assert_eq!(held.status, "held_opted_out");
+    assert!(app.store.sms_conversation(org, id).await.unwrap().is_none());
+    // And a new invitation to that number is refused at once.
+    assert!(matches!(
+        sms_send::invite_sms(&app.store, &sealer(), &invitation(&app, sender, PHONE), 0).await,
+        Err(SmsInviteError::OptedOut)
+    ));
+});
+
+both_backends!(sms_send_stale_conversation_ends, |app| {
+    let (base, fake) = fake_twilio().await;
+    let org = app.a.org;
+    let sender = sender(&app, org, 100).await;
+    let w = worker(&app, &base);
+    let mut i = invitation(&app, sender, PHONE);
+    i.person_key = Some("invited-person-key".into());
+    i.language = "es".into();
+    let id = invite(&app, &i).await;
+    run_soon(&w).await;
+    assert_eq!(fake.count(), 1);
+    assert!(
+        get(&fake.form(0), "Body")
+            .unwrap()
+            .contains("Responda SÍ o NO")
+    );
+    // The trust answer, then silence.
+    assert!(
+        text(&app, sender, "SMin1", "sí")
+            .await
+            .1
+            .contains("¿Qué salió bien")
+    );
+    // Not yet a day: the expiry waits (run as if at its due time, but the reply moved it on).
+    let due = app.queued_jobs(org, sms_send::EXPIRE_KIND).await[0].run_at;
+    w.run_due_by(due).await.unwrap();
+    let conv = app.store.sms_conversation(org, id).await.unwrap().unwrap();
+    assert_eq!((conv.step.as_str(), conv.ended), ("what_happened", None));
+    assert_eq!(app.queued_jobs(org, sms_send::EXPIRE_KIND).await.len(), 1);
+    assert!(
+        app.store
+            .response_by_key(org, app.a.survey.id, &format!("sms:{id}"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A day later (the handler reads the clock, so the conversation is aged in the store instead of waiting).
+    age_conversation(&app, org, id).await;
+    w.run_due_by(heard_store::now_ms() + sms_send::STALE_AFTER_MS + 60_000)
+        .await
+        .unwrap();
+    let conv = app.store.sms_conversation(org, id).await.unwrap().unwrap();
+    assert_eq!(
+        (conv.step.as_str(), conv.ended.as_deref()),
+        ("done", Some("stale"))
+    );
+    let r = app
+        .store
+        .response_by_key(org, app.a.survey.id, &format!("sms:{id}"))
+        .await
+        .unwrap()
+        .expect("the answers so far");
+    let stored = app.store.response(org, r).await.unwrap();
+    assert_eq!(
+        (
+            stored.trust,
+            stored.language.as_str(),
+            stored.channel.as_str()
+        ),
+        (Some(1), "es", "sms_text_messages")
+    );
+    assert_eq!(
+        app.store
+            .response_person_key(org, r)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("invited-person-key")
+    );
+    // A reply after the end is recorded and not answered.
+    assert!(
+        !text(&app, sender, "SMin2", "hola")
+            .await
+            .1
+            .contains("<Message>")
+    );
+    assert_eq!(fake.count(), 1);
+});
+
+/// Moves a conversation's last activity a day and a minute back, as if nobody had replied since.
+async fn age_conversation(app: &TestApp, org: OrgId, id: Uuid) {
+    let c = app.store.sms_conversation(org, id).await.unwrap().unwrap();
+    // An inbound message's update at that old moment sets the row's clock back, changing nothing else.
     app.store
         .apply_inbound_sms(
             org,
-            &InboundSms {
-                sender_id: sender,
-                provider_message_id: "SMin1".into(),
-                conversation_id: Some(conv.id),
+            &heard_store::sms::InboundSms {
+                sender_id: c.sender_id,
+                provider_message_id: format!("SMage{id}"),
+                conversation_id: Some(id),
                 segments: Some(1),
-                effect: InboundEffect::OptOut {
-                    phone_key: conv.phone_key.clone(),
-                    keyword: "STOP".into(),
-                },
-                now: 3_000,
+                effect: heard_store::sms::InboundEffect::Conversation(
+                    heard_store::sms::ConversationUpdate {
+                        id,
+                        step: c.step.clone(),
+                        lang: c.lang.clone(),
+                        reprompts: c.reprompts,
+                        answers_sealed: c.answers_sealed.clone(),
+                    },
+                ),
+                now: heard_store::now_ms() - sms_send::STALE_AFTER_MS - 60_000,
             },
         )
         .await
         .unwrap();
-    let out = send_in_conversation(&app.store, &sealer, &provider, org, &conv, body, &app.base)
+}
+
+/// `heard sms invite` queues the `sms.invite` job the server's workers send; a malformed number is refused naming
+/// the field, and nothing is queued.
+async fn invite_cli(backend: crate::support::Backend) {
+    let (url, _keep) = crate::support::database(backend).await;
+    let store = heard_store::Store::open(&url, heard_store::StoreOptions::default())
         .await
         .unwrap();
-    assert_eq!(out, SendOutcome::HeldOptedOut);
-    assert_eq!(fake.seen.lock().unwrap().len(), 1);
-
-    // A refusal is told from an outage; neither records a message.
-    let bad = start("+15005550001").await;
-    match send_in_conversation(&app.store, &sealer, &provider, org, &bad, body, &app.base).await {
-        Err(SendPathError::Provider(SendError::Refused {
-            status: 400,
-            code: Some(21211),
-            ..
-        })) => {}
-        other => panic!("{other:?}"),
-    }
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
+    let t = crate::support::tenant(&store, "Text Agency", "texts").await;
+    // The CLI's secret: 32 bytes of 1.
+    let sealer = Sealer::new(&[1u8; 32]);
+    let sender = store
+        .create_sms_sender(
+            t.org,
+            &NewSmsSender {
+                phone_number: "+15005550006".into(),
+                account_sid: "AC0123".into(),
+                auth_token_sealed: sealer.seal(TOKEN),
+                help_contact: "1-800-555-0100".into(),
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let db = match &url {
+        heard_store::DatabaseUrl::Sqlite(p) => format!("sqlite:{}", p.display()),
+        heard_store::DatabaseUrl::Postgres(u) => u.clone(),
     };
-    let down = TwilioHttp::new(&format!("http://{closed}"));
-    let other = start("+12025550144").await;
-    match send_in_conversation(&app.store, &sealer, &down, org, &other, body, &app.base).await {
-        Err(SendPathError::Provider(SendError::Unavailable(_))) => {}
-        other => panic!("{other:?}"),
-    }
-    // Messages: the one sent, and the inbound STOP.
-    assert_eq!(app.store.sms_message_count(org).await.unwrap(), 2);
-});
+    let run = |phone: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_heard"))
+            .args(["sms", "invite", "--org", "texts", "--lang", "es"])
+            .args(["--sender", &sender.to_string()])
+            .args(["--survey", &t.survey.id.to_string()])
+            .args(["--phone", phone, "--database-url", &db, "--data-dir"])
+            .arg(data.path())
+            .env(
+                "HEARD_SECRET_KEY",
+                "0101010101010101010101010101010101010101010101010101010101010101",
+            )
+            .env("HEARD_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = run("202-555-01");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: phone:"), "{err}");
+    let out = run("(202) 555-0143");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let queued = store
+        .jobs_in_state(t.org, JobState::Queued, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind == sms_send::INVITE_KIND)
+        .collect::<Vec<_>>();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!(
+            "Queued SMS invitation {}; a running server sends it.",
+            queued[0].id
+        )
+    );
+    assert_eq!(queued[0].payload["language"], "es");
+    let sealed = queued[0].payload["phone_sealed"].as_str().unwrap();
+    let bytes: Vec<u8> = (0..sealed.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&sealed[i..i + 2], 16).unwrap())
+        .collect();
+    assert_eq!(sealer.open(&bytes).as_deref(), Some(PHONE));
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_send_invite_cli_sqlite() {
+    invite_cli(crate::support::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_send_invite_cli_postgres() {
+    invite_cli(crate::support::Backend::Postgres).await;
+}
+
+/// Twilio's real API is https: the client speaks TLS (rustls) to an https base. A listener on loopback reads the
+/// first bytes the client sends: a TLS handshake record (content type 22, version 3.x), not an HTTP request line.
+#[tokio::test]
+async fn sms_send_speaks_tls_to_https() {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 3];
+        socket.read_exact(&mut buf).await.unwrap();
+        buf
+    });
+    let m = heard_server::sms_send::OutboundMessage {
+        account_sid: "AC0123".into(),
+        auth_token: TOKEN.into(),
+        from: "+15005550006".into(),
+        to: PHONE.into(),
+        body: "hi".into(),
+        status_callback: None,
+    };
+    let http = TwilioHttp::new(&format!("https://{addr}"));
+    let sent = tokio::time::timeout(std::time::Duration::from_secs(20), http.send(&m)).await;
+    let head = first.await.unwrap();
+    assert_eq!((head[0], head[1]), (22, 3), "a TLS ClientHello: {head:?}");
+    // The handshake never completed: not a send, and nothing says it was.
+    assert!(matches!(sent, Ok(Err(_))), "{sent:?}");
+    assert_eq!(sms_send::TWILIO_API_BASE, "https://api.twilio.com");
+}

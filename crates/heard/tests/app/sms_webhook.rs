@@ -277,6 +277,11 @@ both_backends!(sms_webhook_conversation, |app| {
         .unwrap()
         .expect("the conversation's response");
     let r = app.store.response(org, id).await.unwrap();
+    // It carries the conversation's person key (an invitation's), so it links to the person's other feedback.
+    assert_eq!(
+        app.store.response_person_key(org, id).await.unwrap(),
+        Some(s.phone_key.clone())
+    );
     assert_eq!(
         (
             r.channel.as_str(),
