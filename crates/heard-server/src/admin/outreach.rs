@@ -3,7 +3,7 @@
 //!
 //! **Senders.** An SMS sender is a Twilio number: the number (E.164), the Account SID (`AC` and 32 hex digits), the
 //! auth token, sealed at rest with [`crate::crypto::Sealer`] and never shown again (editing without typing a new one
-//! keeps it), and the contact line HELP answers with; the page shows the webhook addresses to paste into Twilio. The
+//! keeps it), the contact line HELP answers with, and its pace (messages a second); the page shows the webhook addresses to paste into Twilio. The
 //! SMTP sender is host, port, TLS mode, optional login (password sealed), the `From` address and name, and optional
 //! DKIM signing (selector, domain aligned with the `From` address as DMARC's relaxed rule asks, and a private key
 //! sealed, checked to load as [`lettre`]'s signing key). Each form is parsed whole before anything is written; a bad
@@ -73,7 +73,7 @@ pub async fn landing(State(state): State<AppState>, m: Viewer) -> AppResult<Resp
         .into_iter()
         .map(|s| {
             context! { id => s.id.to_string(), phone_number => s.phone_number, account_sid => s.account_sid,
-            help_contact => s.help_contact, hooks => webhooks(&state, s.id) }
+            help_contact => s.help_contact, messages_per_second => s.messages_per_second, hooks => webhooks(&state, s.id) }
         })
         .collect();
     let email = state.store.email_sender(m.org_id()).await?.map(|e| {
@@ -107,6 +107,7 @@ struct SmsForm {
     account_sid: String,
     auth_token: Option<String>,
     help_contact: String,
+    messages_per_second: i32,
 }
 
 /// E.164: `+`, a country code and number, 8 to 15 digits in all, the first not 0 (ITU-T E.164). Spaces, dashes,
@@ -180,12 +181,24 @@ fn parse_sms_form(form: &FormData, token_required: bool) -> Result<SmsForm, Fiel
             "Contact line for HELP: one line of at most 100 characters, such as a phone number or a web address where people get help.",
         ));
     }
+    let messages_per_second = match form.get("messages_per_second").trim() {
+        "" => 1,
+        t => t.parse::<i32>().ok().filter(|n| (1..=100).contains(n)).unwrap_or_else(|| {
+            errs.push(FieldError::new(
+                "messages_per_second",
+                "invalid_messages_per_second",
+                "Messages a second: a whole number from 1 to 100; Twilio's ordinary numbers take 1, toll-free 3, short codes up to 100.",
+            ));
+            1
+        }),
+    };
     if errs.is_empty() {
         Ok(SmsForm {
             phone_number,
             account_sid,
             auth_token,
             help_contact,
+            messages_per_second,
         })
     } else {
         Err(errs)
@@ -242,6 +255,7 @@ fn render_sms(
                 phone_number => value("phone_number", existing.map(|s| s.phone_number.as_str())),
                 account_sid => value("account_sid", existing.map(|s| s.account_sid.as_str())),
                 help_contact => value("help_contact", existing.map(|s| s.help_contact.as_str())),
+                messages_per_second => value("messages_per_second", Some(existing.map_or("1".to_string(), |s| s.messages_per_second.to_string()).as_str())),
             },
         },
     );
@@ -295,7 +309,7 @@ pub async fn sms_create(
     let token = parsed.auth_token.unwrap_or_default();
     let id = state
         .store
-        .create_sms_sender(
+        .create_paced_sms_sender(
             m.org_id(),
             &NewSmsSender {
                 phone_number: parsed.phone_number,
@@ -303,6 +317,7 @@ pub async fn sms_create(
                 auth_token_sealed: sealer(&state).seal(&token),
                 help_contact: parsed.help_contact,
             },
+            parsed.messages_per_second,
             heard_store::now_ms(),
         )
         .await?;
@@ -393,6 +408,7 @@ pub async fn sms_update(
                 account_sid: parsed.account_sid,
                 auth_token_sealed: parsed.auth_token.map(|t| seal.seal(&t)),
                 help_contact: parsed.help_contact,
+                messages_per_second: parsed.messages_per_second,
             },
         )
         .await?;

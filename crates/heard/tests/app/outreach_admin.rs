@@ -135,13 +135,19 @@ both_backends!(outreach_admin_sms_sender, |app| {
     assert_eq!(resp.status(), 303);
     let kept = app.store.org_sms_sender(org, sender.id).await.unwrap();
     assert_eq!(kept.help_contact, "agency.gov/help");
+    assert_eq!(sender.messages_per_second, 1, "1 a second unless said");
     assert_eq!(kept.auth_token_sealed, sender.auth_token_sealed);
     let new_token = "fedcba9876543210fedcba9876543210";
     let resp = app
-        .post(&s, &path, &sms_form(&[("auth_token", new_token)]))
+        .post(
+            &s,
+            &path,
+            &sms_form(&[("auth_token", new_token), ("messages_per_second", "3")]),
+        )
         .await;
     assert_eq!(resp.status(), 303);
     let changed = app.store.org_sms_sender(org, sender.id).await.unwrap();
+    assert_eq!(changed.messages_per_second, 3);
     assert_eq!(
         sealer().open(&changed.auth_token_sealed).as_deref(),
         Some(new_token)
@@ -198,6 +204,9 @@ both_backends!(outreach_admin_sms_sender_bad_input, |app| {
         ("auth_token", "short", "Auth token: 16 to 128"),
         ("help_contact", "", "Contact line for HELP:"),
         ("help_contact", &"x".repeat(101), "Contact line for HELP:"),
+        ("messages_per_second", "0", "Messages a second:"),
+        ("messages_per_second", "101", "Messages a second:"),
+        ("messages_per_second", "1.5", "Messages a second:"),
     ];
     for (field, value, message) in cases {
         let resp = app.post(&s, &path, &sms_form(&[(field, value)])).await;
