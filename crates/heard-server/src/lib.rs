@@ -206,6 +206,10 @@ impl Application {
             outreach::SEND_KIND,
             outreach::SendEmail::new(&state.config.secret_key, &state.public_url),
         );
+        jobs.register(
+            outreach::TEST_KIND,
+            outreach::SendTestEmail::new(&state.config.secret_key),
+        );
         sms_send::register(
             &mut jobs,
             sms_send::SmsJobs::new(

@@ -504,25 +504,179 @@ impl SendEmail {
             .header(ListUnsubscribePost)
             .multipart(MultiPart::alternative_plain_html(l.text, l.html))
             .map_err(|e| format!("message: {e}"))?;
-        if let (Some(selector), Some(d), Some(key)) = (
-            &sender.dkim_selector,
-            &sender.dkim_domain,
-            &sender.dkim_key_sealed,
-        ) {
-            use lettre::message::dkim::{DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
-            let pem = self
-                .sealer
-                .open(key)
-                .ok_or("the sealed DKIM key cannot be opened")?;
-            let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
-                .map_err(|e| format!("DKIM key: {e}"))?;
-            message.sign(&DkimConfig::default_config(
-                selector.clone(),
-                d.clone(),
-                key,
-            ));
-        }
+        sign_dkim(&mut message, sender, &self.sealer)?;
         Ok(message)
+    }
+}
+
+/// The DKIM signing key of a stored key text ([`dkim_key_text`]'s form): an RSA key's PKCS#1 PEM, or an Ed25519
+/// key's 32-byte seed in base64, as lettre reads each.
+pub fn dkim_signing_key(
+    text: &str,
+) -> Result<lettre::message::dkim::DkimSigningKey, lettre::message::dkim::DkimSigningKeyError> {
+    use lettre::message::dkim::{DkimSigningAlgorithm, DkimSigningKey};
+    let algorithm = if text.contains("-----BEGIN RSA PRIVATE KEY-----") {
+        DkimSigningAlgorithm::Rsa
+    } else {
+        DkimSigningAlgorithm::Ed25519
+    };
+    DkimSigningKey::new(text.trim(), algorithm)
+}
+
+/// The DER of an Ed25519 private key in PKCS#8 (RFC 8410 §7) before its 32-byte seed.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// A DKIM private key as an admin pastes it, checked to load with [`dkim_signing_key`], in the form to store: an
+/// RSA key as its PKCS#1 PEM (`BEGIN RSA PRIVATE KEY`), an Ed25519 key (RFC 8463) as the base64 of its seed, read
+/// from a PKCS#8 PEM (`openssl genpkey -algorithm ed25519`) or given so. The error says what to paste instead.
+pub fn dkim_key_text(pasted: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    let pasted = pasted.trim().replace("\r\n", "\n");
+    let text = if pasted.contains("-----BEGIN RSA PRIVATE KEY-----") {
+        pasted
+    } else if pasted.contains("-----BEGIN PRIVATE KEY-----") {
+        let body: String = pasted
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .map(str::trim)
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| {
+                "the PEM's body is not base64; paste the whole file as it is.".to_string()
+            })?;
+        match der.strip_prefix(&ED25519_PKCS8_PREFIX[..]) {
+            Some(seed) if seed.len() == 32 => {
+                base64::engine::general_purpose::STANDARD.encode(seed)
+            }
+            _ => {
+                return Err(
+                    "an RSA key must be in PKCS#1 form (BEGIN RSA PRIVATE KEY): convert it with \
+                            openssl rsa -in key.pem -traditional."
+                        .into(),
+                );
+            }
+        }
+    } else if pasted.contains("-----BEGIN") {
+        return Err("paste an RSA private key (BEGIN RSA PRIVATE KEY) or an Ed25519 private key (BEGIN PRIVATE KEY); \
+                    a public key or certificate will not sign."
+            .into());
+    } else {
+        pasted
+    };
+    dkim_signing_key(&text).map_err(|_| {
+        "it does not load as an RSA (PKCS#1 PEM) or Ed25519 private key; paste the whole key file.".to_string()
+    })?;
+    Ok(text)
+}
+
+/// Signs `message` with the sender's DKIM key when it has selector, domain and key.
+fn sign_dkim(
+    message: &mut lettre::Message,
+    sender: &heard_store::outreach::EmailSender,
+    sealer: &Sealer,
+) -> Result<(), String> {
+    if let (Some(selector), Some(d), Some(key)) = (
+        &sender.dkim_selector,
+        &sender.dkim_domain,
+        &sender.dkim_key_sealed,
+    ) {
+        use lettre::message::dkim::DkimConfig;
+        let pem = sealer
+            .open(key)
+            .ok_or("the sealed DKIM key cannot be opened")?;
+        let key = dkim_signing_key(&pem).map_err(|e| format!("DKIM key: {e}"))?;
+        message.sign(&DkimConfig::default_config(
+            selector.clone(),
+            d.clone(),
+            key,
+        ));
+    }
+    Ok(())
+}
+
+/// The kind of the job that sends an admin a test email over the organization's SMTP sender.
+pub const TEST_KIND: &str = "email.test";
+
+/// Sends the admin named in the payload (`{"user": id}`) a short test email through the organization's SMTP
+/// sender, signed as invitations are: the real path, from the job queue. One attempt: a failure is shown on the
+/// admin's Jobs page with its reason (the SMTP server's answer), not retried behind the admin's back.
+pub struct SendTestEmail {
+    sealer: Sealer,
+}
+
+impl SendTestEmail {
+    pub fn new(secret: &[u8; 32]) -> SendTestEmail {
+        SendTestEmail {
+            sealer: Sealer::new(secret),
+        }
+    }
+
+    async fn send(
+        &self,
+        store: &Store,
+        job: &heard_store::jobs::ClaimedJob,
+    ) -> Result<crate::jobs::Completed, String> {
+        use lettre::AsyncTransport;
+        use lettre::message::Mailbox;
+        let org = job.job.org_id;
+        let jid = job.job.id;
+        let user: heard_domain::UserId = job
+            .job
+            .payload
+            .get("user")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("job {jid}: payload has no user id"))?;
+        let to = store
+            .user(user)
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?;
+        let organization = store
+            .org(org)
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?;
+        let sender = store
+            .email_sender(org)
+            .await
+            .map_err(|e| format!("job {jid}: {e}"))?
+            .ok_or_else(|| format!("job {jid}: the organization has no SMTP sender"))?;
+        let from = Mailbox::new(
+            sender.from_name.clone(),
+            sender
+                .from_address
+                .parse()
+                .map_err(|e| format!("from address: {e}"))?,
+        );
+        let address: lettre::Address = to.email.parse().map_err(|e| format!("address: {e}"))?;
+        let mut message = lettre::Message::builder()
+            .from(from)
+            .to(Mailbox::new(None, address))
+            .subject(format!("Test email from Heard for {}", organization.name))
+            .body(format!(
+                "This is a test. If you are reading it, {}'s survey invitations can go out through {}:{}.\n",
+                organization.name, sender.host, sender.port
+            ))
+            .map_err(|e| format!("message: {e}"))?;
+        sign_dkim(&mut message, &sender, &self.sealer)?;
+        transport(&sender, &self.sealer)?
+            .send(message)
+            .await
+            .map_err(|e| format!("job {jid}: SMTP: {e}"))?;
+        tracing::info!(org = %org, job = %jid, "test email sent");
+        Ok(crate::jobs::Completed::ByWorker)
+    }
+}
+
+impl crate::jobs::JobHandler for SendTestEmail {
+    fn run<'a>(
+        &'a self,
+        store: &'a Store,
+        job: &'a heard_store::jobs::ClaimedJob,
+    ) -> futures_util::future::BoxFuture<'a, Result<crate::jobs::Completed, String>> {
+        Box::pin(self.send(store, job))
     }
 }
 

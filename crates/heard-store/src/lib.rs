@@ -25,6 +25,7 @@ pub mod records;
 pub mod responses;
 pub mod rollups;
 pub mod search;
+pub mod senders;
 pub mod sms;
 pub mod snapshots;
 pub mod throttle;

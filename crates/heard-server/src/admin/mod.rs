@@ -1,7 +1,7 @@
 //! The admin, server-rendered: sign-in, organizations and members, services and touchpoints, surveys (create from a
 //! template, edit wording in every language, publish versions, share link and QR code), responses (list, filters,
 //! CSV export), dashboards, and what arrives besides responses (the signals inbox, events by service and week, one
-//! person's timeline, the themes explorer and comment search). Every route under `/admin/o/{org}` takes a role extractor for that organization, and
+//! person's timeline, the themes explorer and comment search), and outreach (senders and previews). Every route under `/admin/o/{org}` takes a role extractor for that organization, and
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
 mod api_keys;
@@ -18,6 +18,7 @@ mod login;
 mod members;
 mod observations;
 mod orgs;
+mod outreach;
 mod outreach_figures;
 mod outreach_queue;
 mod responses;
@@ -88,6 +89,29 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/o/{org}/settings", post(orgs::settings))
         .route("/admin/o/{org}/time-zone", post(orgs::set_time_zone))
+        .route("/admin/o/{org}/outreach", get(outreach::landing))
+        .route(
+            "/admin/o/{org}/outreach/sms/new",
+            get(outreach::sms_new_form),
+        )
+        .route("/admin/o/{org}/outreach/sms", post(outreach::sms_create))
+        .route(
+            "/admin/o/{org}/outreach/sms/{sender}",
+            get(outreach::sms_edit_form).post(outreach::sms_update),
+        )
+        .route(
+            "/admin/o/{org}/outreach/email",
+            get(outreach::email_form).post(outreach::email_save),
+        )
+        .route(
+            "/admin/o/{org}/outreach/email/test",
+            post(outreach::email_test),
+        )
+        .route("/admin/o/{org}/outreach/preview", get(outreach::preview))
+        .route(
+            "/admin/o/{org}/outreach/preview/email.html",
+            get(outreach::preview_email_html),
+        )
         .route("/admin/o/{org}/jobs", get(jobs::list))
         .route("/admin/o/{org}/jobs/{job}/retry", post(jobs::retry))
         .route("/admin/o/{org}/services", post(services::create))

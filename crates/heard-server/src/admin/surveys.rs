@@ -492,6 +492,7 @@ fn render_edit(
                 pra => def.pra.as_ref().map(|p| context!{ omb => p.omb_control_number, expires => p.expiration_date.to_string(), burden => p.burden_statement.0 }) },
             questions => questions, blank => def.template == TemplateKind::Blank, errors => form_errors(errs), saved => saved,
             warnings => warnings, confirm_publish => confirm_publish,
+            sms => super::outreach::opening_segments(def, &m.org.name),
             indicators => if def.template == TemplateKind::A11V2 { Some(indicators) } else { None },
             transaction_points => TRANSACTION_POINTS.iter().map(|t| context!{ key => t, label => transaction_point_label(t) }).collect::<Vec<_>>(),
             kinds => QuestionKind::ALL.iter().map(|k| context!{ key => k.key(), label => k.label() }).collect::<Vec<_>>(),

@@ -24,6 +24,7 @@ mod journey_pages;
 mod journeys;
 mod keyed_writes;
 mod outreach;
+mod outreach_admin;
 mod outreach_rules;
 mod outreach_smtp;
 mod parquet;

@@ -24,10 +24,10 @@ const SECRET: [u8; 32] = [7u8; 32];
 const PUBLIC: &str = "https://feedback.example.gov";
 
 /// aiosmtpd on 127.0.0.1:`port`, writing into `dir`; killed when dropped.
-struct SmtpSink(std::process::Child);
+pub(crate) struct SmtpSink(std::process::Child);
 
 impl SmtpSink {
-    fn start(dir: &Path, port: u16) -> SmtpSink {
+    pub(crate) fn start(dir: &Path, port: u16) -> SmtpSink {
         use std::io::BufRead;
         let python = std::env::var("HEARD_MAIL_PYTHON").unwrap_or_else(|_| "python3".into());
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/smtp-sink.py");
@@ -63,7 +63,7 @@ impl Drop for SmtpSink {
 }
 
 /// The messages the sink has written so far, in order (waits, at most 10 s, for `n` of them).
-fn received(dir: &Path, n: usize) -> Vec<Value> {
+pub(crate) fn received(dir: &Path, n: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -84,7 +84,7 @@ fn received(dir: &Path, n: usize) -> Vec<Value> {
     }
 }
 
-fn header<'a>(m: &'a Value, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(m: &'a Value, name: &str) -> Option<&'a str> {
     m["headers"]
         .as_array()
         .unwrap()
