@@ -26,7 +26,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use futures_util::future::BoxFuture;
-use heard_domain::invitation_rules::{self, Channel, Contact, Decision, DueCheck, ItemState, Reason};
+use heard_domain::invitation_rules::{
+    self, Channel, Contact, Decision, DueCheck, ItemState, Reason,
+};
 use heard_domain::zone::Zone;
 use heard_domain::{FieldErrors, OrgId, SurveyId};
 use heard_store::Store;

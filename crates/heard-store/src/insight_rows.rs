@@ -146,7 +146,7 @@ fn rows_sql(sqlite: bool) -> String {
         "WITH ops AS (SELECT e.person_key AS person_key, \
            MAX(CASE WHEN e.type IN ('call', 'chat') THEN {wait} END) AS call_wait, \
            MAX(CASE WHEN e.type = 'office_visit' THEN {wait} END) AS office_wait, \
-           MAX(CASE WHEN e.type IN ('call', 'chat') THEN COALESCE({transfers}, 0) END) AS transfers, \
+           MAX(CASE WHEN e.type IN ('call', 'chat') THEN COALESCE({transfers}, 0.0) END) AS transfers, \
            SUM(CASE WHEN {contact} THEN 1 ELSE 0 END) AS contacts, \
            SUM(CASE WHEN e.type = 'information_asked_again' THEN COALESCE({times}, 1) ELSE 0 END) AS asked_again, \
            MAX(CASE WHEN e.type = 'application_decided' THEN {processing} END) AS processing_time \

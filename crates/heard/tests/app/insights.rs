@@ -601,3 +601,46 @@ async fn insights_on_demo_data_sqlite() {
 async fn insights_on_demo_data_postgres() {
     insights_on_demo_data(Backend::Postgres).await;
 }
+
+// A person whose calls carry no `transfers` measure: SQLite's COALESCE of an absent measure with an integer 0 made
+// the column an INTEGER, which the row's `Option<f64>` refused, and every insights refresh failed.
+crate::both_backends!(insight_rows_read_calls_without_transfers, |app| {
+    use futures_util::TryStreamExt;
+    let key = crate::inbox::api_key(&app, &app.a).await;
+    let service = app.a.service.id.to_string();
+    let at = heard_store::now_ms() - 3_600_000;
+    let occurred = chrono::DateTime::from_timestamp_millis(at)
+        .unwrap()
+        .to_rfc3339();
+    crate::inbox::send(
+        &app,
+        &key,
+        "/api/v1/events",
+        serde_json::json!([
+            {"external_id": "c1", "type": "call", "occurred_at": occurred, "service_id": service,
+             "measures": {"wait": 90}, "person": {"customer_id": "C-1"}}
+        ]),
+    )
+    .await;
+    let events = app.store.events(app.a.org).await.unwrap();
+    let person = events[0].person_key.clone().unwrap();
+    let mut response = crate::rollups::prepared(
+        &app.a,
+        "k1",
+        serde_json::json!({"trust": 1}),
+        heard_domain::Channel::Website,
+        None,
+        at + 60_000,
+    );
+    response.person_key = Some(person);
+    app.store.submit(response).await.unwrap();
+    let rows: Vec<_> = app
+        .store
+        .insight_rows(app.a.org, at - 86_400_000, at + 86_400_000)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].transfers, Some(0.0));
+    assert_eq!(rows[0].call_wait, Some(90.0));
+});

@@ -198,7 +198,7 @@ fn ms(rfc3339: &str) -> i64 {
 }
 
 /// A response to the tenant's survey made by the product's pipeline, as if it arrived at `at` on `channel`.
-fn prepared(
+pub(crate) fn prepared(
     t: &Tenant,
     key: &str,
     answers: serde_json::Value,
