@@ -321,11 +321,7 @@ pub fn parse_contact(
             Some(p) => match crate::survey::parse_phone(p) {
                 Ok(p) => Some(p),
                 Err((code, msg)) => {
-                    errs.push(FieldError::new(
-                        name("phone"),
-                        code,
-                        format!("{}: {msg}", name("phone")),
-                    ));
+                    errs.push(FieldError::new(name("phone"), code, capitalized(&msg)));
                     None
                 }
             },
@@ -345,11 +341,7 @@ pub fn parse_contact(
             Some(e) => match crate::survey::parse_email(e) {
                 Ok(e) => Some(e.to_lowercase()),
                 Err((code, msg)) => {
-                    errs.push(FieldError::new(
-                        name("email"),
-                        code,
-                        format!("{}: {msg}", name("email")),
-                    ));
+                    errs.push(FieldError::new(name("email"), code, capitalized(&msg)));
                     None
                 }
             },
@@ -386,7 +378,7 @@ pub fn parse_contact(
                 errs.push(FieldError::new(
                     name("time_zone"),
                     e.code,
-                    format!("{}: {}", name("time_zone"), e.message),
+                    capitalized(&e.message),
                 ));
                 None
             }
@@ -415,6 +407,15 @@ pub fn parse_contact(
         }),
         _ => Err(errs),
     }
+}
+
+/// `msg` with its first letter upper-case: a field's own message ("enter a phone number ...") shown after the field's
+/// name ("Line 3, phone: Enter a phone number ...") without repeating it.
+fn capitalized(msg: &str) -> String {
+    let mut c = msg.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// A rule as an admin submits it, checked.

@@ -79,8 +79,8 @@ impl AppError {
             | AppError::Gone(_, m)
             | AppError::Conflict(m) => m.clone(),
             AppError::IdempotencyKeyReused => {
-                "This idempotency_key was already used for a different response, \
-                 which is kept; nothing was stored. Send a new response with a new idempotency_key."
+                "This idempotency_key was already used with a different body (another response, batch or \
+                 item), which is kept; nothing was stored. Send new data with a new idempotency_key."
                     .into()
             }
             AppError::Unauthenticated => "Sign in first.".into(),

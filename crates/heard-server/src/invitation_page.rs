@@ -117,6 +117,17 @@ async fn published_of(state: &AppState, inv: &EmailInvitation) -> AppResult<Publ
         .store
         .survey_version(inv.org_id, inv.survey_id, inv.survey_version)
         .await?;
+    let mut version = version;
+    // The A-11 v2 template tells people "Your answer is anonymous". An invited answer is linked to the
+    // invitation's person key (pseudonymous, never to the address), so the page says what is true instead.
+    for q in &mut version.definition.questions {
+        if q.help.get("en") == "Your answer is anonymous." {
+            q.help = heard_domain::i18n::LocalizedText::new(
+                "Your answer is kept apart from your name and contact details; reports show only totals.",
+                "Su respuesta se guarda aparte de su nombre y sus datos de contacto; los informes solo muestran totales.",
+            );
+        }
+    }
     let touchpoint = survey.touchpoint_id;
     Ok(Published {
         org,

@@ -39,19 +39,25 @@ async fn choices(state: &AppState, org: heard_domain::OrgId) -> AppResult<Value>
         .into_iter()
         .map(|t| context! { id => t.name.clone(), name => format!("{} ({})", t.label, t.name) })
         .collect();
-    let services: Vec<_> = state
-        .store
-        .services(org)
-        .await?
-        .into_iter()
-        .map(|s| context! { id => s.id.to_string(), name => s.name })
+    let services = state.store.services(org).await?;
+    let service_name: std::collections::HashMap<_, _> = services
+        .iter()
+        .map(|s| (s.id, s.name.get("en").to_string()))
         .collect();
     let touchpoints: Vec<_> = state
         .store
         .touchpoints(org)
         .await?
         .into_iter()
-        .map(|t| context! { id => t.id.to_string(), name => t.name })
+        .map(|t| {
+            // A touchpoint's name says little without its service's ("Phone line"), so the menu shows both.
+            let service = service_name.get(&t.service_id).cloned().unwrap_or_default();
+            context! { id => t.id.to_string(), name => format!("{} ({service})", t.name.get("en")) }
+        })
+        .collect();
+    let services: Vec<_> = services
+        .iter()
+        .map(|s| context! { id => s.id.to_string(), name => s.name.get("en") })
         .collect();
     let surveys: Vec<_> = state
         .store
@@ -76,6 +82,8 @@ fn rule_view(r: &OutreachRule, names: &std::collections::HashMap<String, String>
         channel_label => r.channel.label(), survey => names.get(&r.survey_id.to_string()).cloned().unwrap_or_else(|| "(survey removed)".into()),
         delay => delay_words(r.delay_minutes), sample_percent => r.sample_percent, cap_days => r.cap_days, paused => r.paused,
         service_id => r.service_id.map(|s| s.to_string()), touchpoint_id => r.touchpoint_id.map(|s| s.to_string()),
+        service => r.service_id.map(|s| names.get(&s.to_string()).cloned().unwrap_or_else(|| "(service removed)".into())),
+        touchpoint => r.touchpoint_id.map(|t| names.get(&t.to_string()).cloned().unwrap_or_else(|| "(touchpoint removed)".into())),
     }
 }
 
@@ -97,17 +105,25 @@ fn form_value(f: &FormData) -> Value {
     }
 }
 
+/// The names of the organization's surveys, services and touchpoints by id (distinct UUIDs, so one map serves).
 async fn survey_names(
     state: &AppState,
     org: heard_domain::OrgId,
 ) -> AppResult<std::collections::HashMap<String, String>> {
-    Ok(state
+    let mut names: std::collections::HashMap<String, String> = state
         .store
         .surveys(org, None)
         .await?
         .into_iter()
         .map(|s| (s.id.to_string(), s.name))
-        .collect())
+        .collect();
+    for s in state.store.services(org).await? {
+        names.insert(s.id.to_string(), s.name.get("en").to_string());
+    }
+    for t in state.store.touchpoints(org).await? {
+        names.insert(t.id.to_string(), t.name.get("en").to_string());
+    }
+    Ok(names)
 }
 
 async fn render_rules<R: MinRole>(
@@ -201,8 +217,27 @@ async fn parse_form(
     let touchpoint = match f.get("touchpoint_id").trim() {
         "" => None,
         s => match s.parse::<heard_domain::TouchpointId>() {
-            Ok(id) if state.store.touchpoint(org, id).await.is_ok() => Some(*id.as_uuid()),
-            _ => {
+            Ok(id) => match state.store.touchpoint(org, id).await {
+                // A rule at a service and at a touchpoint of another service could never match an event.
+                Ok(t) if service.is_some_and(|s| s != *t.service_id.as_uuid()) => {
+                    errs.push(FieldError::new(
+                        "touchpoint_id",
+                        "touchpoint_of_another_service",
+                        "This touchpoint belongs to another service: choose one of the chosen service's touchpoints, or any touchpoint",
+                    ));
+                    None
+                }
+                Ok(_) => Some(*id.as_uuid()),
+                Err(_) => {
+                    errs.push(FieldError::new(
+                        "touchpoint_id",
+                        "unknown_touchpoint",
+                        "Choose one of the organization's touchpoints, or any touchpoint",
+                    ));
+                    None
+                }
+            },
+            Err(_) => {
                 errs.push(FieldError::new(
                     "touchpoint_id",
                     "unknown_touchpoint",
@@ -443,6 +478,7 @@ async fn render_batches<R: MinRole>(
     errors: Vec<Value>,
     more: usize,
     done: Option<Value>,
+    form: Value,
     status: StatusCode,
 ) -> AppResult<Response> {
     let org = m.org_id();
@@ -463,7 +499,7 @@ async fn render_batches<R: MinRole>(
         state,
         "outreach_batches.html",
         base_ctx(m, "outreach"),
-        context! { batches => batches, line_errors => errors, more_errors => more, done => done,
+        context! { batches => batches, line_errors => errors, more_errors => more, done => done, form => form,
         choices => choices(state, org).await?, max => invitation_rules::MAX_BATCH_CONTACTS },
     );
     if resp.status().is_success() {
@@ -474,7 +510,16 @@ async fn render_batches<R: MinRole>(
 
 /// The batch upload form and the latest batches.
 pub async fn batches(State(state): State<AppState>, m: Viewer) -> AppResult<Response> {
-    render_batches(&state, &m, vec![], 0, None, StatusCode::OK).await
+    render_batches(
+        &state,
+        &m,
+        vec![],
+        0,
+        None,
+        Value::UNDEFINED,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Reads an upload: `csrf`, `survey_id`, `channel` and `file` (the CSV). A file with any bad line is refused whole
@@ -522,6 +567,8 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> AppResult<Re
         ));
     }
     let org = m.org_id();
+    // A refused upload shows the form as it was sent (the file must be chosen again: browsers do not refill it).
+    let chosen = context! { survey_id => survey.trim(), channel => channel.trim() };
     let line = |line: u64, field: &str, message: &str| context! { line => line, field => field, message => message };
     let mut errors = Vec::new();
     let ch = Channel::parse(&channel);
@@ -543,6 +590,7 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> AppResult<Re
             errors,
             0,
             None,
+            chosen,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -560,6 +608,7 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> AppResult<Re
                 shown,
                 more,
                 None,
+                chosen,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
@@ -591,11 +640,29 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> AppResult<Re
         Ok(out) => {
             tracing::info!(%org, batch = %out.id, contacts = out.contacts, "batch uploaded");
             let done = context! { contacts => out.contacts, created => out.created };
-            render_batches(&state, &m, vec![], 0, Some(done), StatusCode::OK).await
+            render_batches(
+                &state,
+                &m,
+                vec![],
+                0,
+                Some(done),
+                Value::UNDEFINED,
+                StatusCode::OK,
+            )
+            .await
         }
         Err(BatchError::Invalid(e)) => {
             let shown = e.0.iter().map(|e| line(0, &e.field, &e.message)).collect();
-            render_batches(&state, &m, shown, 0, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            render_batches(
+                &state,
+                &m,
+                shown,
+                0,
+                None,
+                chosen,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(BatchError::KeyReused) => Err(AppError::IdempotencyKeyReused),
         Err(BatchError::Store(e)) => Err(e.into()),

@@ -232,6 +232,70 @@ both_backends!(
             "{html}"
         );
         assert_eq!(app.store.outreach_rules(t.org).await.unwrap().len(), 1);
+        // The menus name services and touchpoints in words (a touchpoint with its service), and a touchpoint of
+        // another service than the one chosen is refused: that rule could never match an event.
+        let other = app
+            .store
+            .create_service(
+                t.org,
+                &heard_domain::LocalizedText::new("Passport renewal", "Renovación de pasaporte"),
+                &heard_domain::LocalizedText::new("", ""),
+                heard_store::now_ms(),
+            )
+            .await
+            .unwrap();
+        let other_tp = app
+            .store
+            .create_touchpoint(
+                t.org,
+                other.id,
+                &heard_domain::LocalizedText::new("Passport phone line", "Línea de pasaportes"),
+                heard_domain::Channel::Phone,
+                heard_store::now_ms(),
+            )
+            .await
+            .unwrap();
+        let form = app
+            .get(&admin, &format!("/admin/o/{}/outreach/rules", t.org))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            form.contains(">Passport renewal<")
+                && form.contains(">Passport phone line (Passport renewal)<"),
+            "{form}"
+        );
+        assert!(
+            !form.contains("&quot;en&quot;") && !form.contains("{\"en\""),
+            "{form}"
+        );
+        let (service, other_tp) = (t.service.id.to_string(), other_tp.id.to_string());
+        let r = app
+            .post(
+                &admin,
+                &format!("/admin/o/{}/outreach/rules", t.org),
+                &[
+                    ("name", "Never matches"),
+                    ("event_type", "call"),
+                    ("survey_id", &survey),
+                    ("channel", "email"),
+                    ("service_id", &service),
+                    ("touchpoint_id", &other_tp),
+                    ("delay_minutes", "60"),
+                    ("sample_percent", "100"),
+                    ("cap_days", ""),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 422);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("belongs to another service")
+        );
+        assert_eq!(app.store.outreach_rules(t.org).await.unwrap().len(), 1);
         // Edit and pause through the admin; a paused rule makes no items, so resume it.
         let rule_path = format!("/admin/o/{}/outreach/rules/{}", t.org, rules[0].id);
         let page = app.get(&admin, &rule_path).await.text().await.unwrap();
