@@ -5,14 +5,15 @@
 //! and the time now, and returns where each target stands. Nothing is stored between calls, so "recompute when the
 //! SLA changes" is calling [`evaluate`] again with the new policy: deadlines of open cases move, and met or breached
 //! for closed cases is decided again by the same rule from the same history (the gap reported in GLPI #6902 and
-//! #15605, where a changed SLA forgot the time already paused, cannot arise).
+//! #15605, where a newly attached SLA forgot the time the ticket had spent pending, cannot arise).
 //!
 //! Rules, and where they come from:
 //! - Targets are counted in business time only: the calendar's opening hours in its IANA time zone, minus holidays
-//!   (osTicket #1168 and #4969: "SLA should work during the office hours only"). A case opened outside business
-//!   hours starts its clock at the next opening.
+//!   (osTicket #1168 and #4969: count only the helpdesk's opening hours, less weekends and holidays). A case opened
+//!   outside business hours starts its clock at the next opening (FreeScout #3756: a 4-hour target set at 16:00
+//!   with 09:00-17:00 hours is due at 12:00 the next working day).
 //! - Statuses the policy names as pausing (such as "waiting on the customer") stop every clock while the case is in
-//!   them (osTicket #3034, FreeScout #3756), and so do the statuses that end the case (resolved, closed).
+//!   them (osTicket #3034), and so do the statuses that end the case (resolved, closed).
 //! - First response: from opening to the first public update by staff. Next update: from each public update to the
 //!   next one. Resolution: from opening until the case enters an ending status; a reopened case's clock resumes
 //!   where it stopped, and the time it spent resolved does not count.
@@ -165,13 +166,19 @@ impl BusinessCalendar {
                 parsed.push((start, end, i));
             }
             parsed.sort();
-            for w in parsed.windows(2) {
-                if w[1].0 < w[0].1 {
-                    errors.push(FieldError::new(
-                        format!("hours.{key}[{}]", w[1].2),
+            // The range reaching furthest so far: each later range must start at or after its end.
+            let mut furthest: Option<(u32, usize)> = None;
+            for &(start, end, i) in &parsed {
+                match furthest {
+                    Some((f_end, f_i)) if start < f_end => errors.push(FieldError::new(
+                        format!("hours.{key}[{i}]"),
                         "overlapping_range",
-                        format!("This range overlaps {key}'s range number {}", w[0].2 + 1),
-                    ));
+                        format!("This range overlaps {key}'s range number {}", f_i + 1),
+                    )),
+                    _ => {}
+                }
+                if furthest.is_none_or(|(f_end, _)| end > f_end) {
+                    furthest = Some((end, i));
                 }
             }
             week[day] = parsed.into_iter().map(|(s, e, _)| (s, e)).collect();
@@ -616,6 +623,12 @@ impl SlaPolicy {
     /// The policy's calendar.
     pub fn calendar(&self) -> &BusinessCalendar {
         &self.calendar
+    }
+
+    /// The escalation steps in order, as (business milliseconds past the deadline, name): an
+    /// [`TargetState::escalation_level`] of `k` means the first `k` of these have been reached.
+    pub fn escalations(&self) -> impl Iterator<Item = (i64, &str)> {
+        self.escalations.iter().map(|(ms, n)| (*ms, n.as_str()))
     }
 
     /// Whether `status` pauses the clocks.
@@ -1104,6 +1117,19 @@ mod tests {
             codes(&e),
             vec![("always_open".to_string(), "always_open_with_hours")]
         );
+        // A range overlapping a later one it does not touch directly is caught too.
+        let e = BusinessCalendar::parse(&spec(
+            &[("sat", &["08:00-17:00", "09:00-10:00", "11:00-12:00"])],
+            &[],
+        ))
+        .unwrap_err();
+        assert_eq!(
+            codes(&e),
+            vec![
+                ("hours.sat[1]".to_string(), "overlapping_range"),
+                ("hours.sat[2]".to_string(), "overlapping_range")
+            ]
+        );
         // Adjacent ranges and a range to midnight are fine.
         assert!(
             BusinessCalendar::parse(&spec(&[("fri", &["13:00-24:00", "08:00-13:00"])], &[]))
@@ -1165,6 +1191,17 @@ mod tests {
         assert!(c.is_open(ny(2026, 11, 30, 8, 0)));
         assert!(!c.is_open(ny(2026, 11, 30, 12, 0)));
         assert!(!c.is_open(ny(2026, 11, 29, 10, 0)));
+    }
+
+    #[test]
+    fn freescout_3756_example() {
+        // 09:00-17:00 working hours, a 4-hour target, a ticket at 16:00: due at 12:00 the next working day.
+        let day: &[&str] = &["09:00-17:00"];
+        let c = BusinessCalendar::parse(&spec(&[("mon", day), ("tue", day)], &[])).unwrap();
+        assert_eq!(
+            c.add_business_ms(ny(2026, 11, 30, 16, 0), 4 * H),
+            Some(ny(2026, 12, 1, 12, 0))
+        );
     }
 
     #[test]
@@ -1245,6 +1282,11 @@ mod tests {
         let c = sundays(&["01:30-01:45"]);
         assert_eq!(c.business_ms_between(day.0, day.1), H + 15 * M);
         assert_eq!(c.next_open(day.0), Some(ny(2026, 11, 1, 1, 30)));
+        // Adjacent ranges meeting in the repeated hour overlap once resolved; the overlap counts once, and the
+        // day's 00:00-03:00 is its four real hours.
+        let c = sundays(&["00:00-01:30", "01:30-03:00"]);
+        assert_eq!(c.business_ms_between(day.0, day.1), 4 * H);
+        assert_eq!(c.add_business_ms(day.0, 4 * H), Some(ny(2026, 11, 1, 3, 0)));
         let o = office();
         assert_eq!(
             o.add_business_ms(ny(2026, 10, 30, 16, 0), 2 * H),
@@ -1458,6 +1500,8 @@ mod tests {
             .first_response
             .unwrap();
         assert_eq!((fr.escalation_level, fr.next_escalation_ms), (2, None));
+        let names: Vec<_> = p.escalations().map(|(_, n)| n).collect();
+        assert_eq!(names[fr.escalation_level - 1], "notify_manager");
 
         let h = [
             opened(ny(2026, 11, 28, 10, 0)),
