@@ -1520,6 +1520,32 @@ mod tests {
     }
 
     #[test]
+    fn deadlines_cross_a_clock_change_and_a_holiday() {
+        let p = policy();
+        // Friday 2027-03-12 16:00 EST; clocks spring forward on Sunday; 4 hours are due Monday 11:00 EDT.
+        let h = [opened(ny(2027, 3, 12, 16, 0))];
+        let fr = evaluate(&p, &h, ny(2027, 3, 15, 8, 30))
+            .unwrap()
+            .first_response
+            .unwrap();
+        assert_eq!(
+            (fr.status, fr.elapsed_ms),
+            (TargetStatus::Running, H + 30 * M)
+        );
+        assert_eq!(fr.deadline_ms, Some(ny(2027, 3, 15, 11, 0)));
+        // Thursday 2026-12-24 16:00: Christmas and the weekend are skipped; due Monday 11:00.
+        let h = [opened(ny(2026, 12, 24, 16, 0))];
+        let fr = evaluate(&p, &h, ny(2026, 12, 25, 12, 0))
+            .unwrap()
+            .first_response
+            .unwrap();
+        assert_eq!(
+            (fr.elapsed_ms, fr.deadline_ms),
+            (H, Some(ny(2026, 12, 28, 11, 0)))
+        );
+    }
+
+    #[test]
     fn a_pause_over_the_weekend_stops_every_clock() {
         let p = policy();
         // Opened Thursday 09:00, answered 10:00, waiting on the customer Friday 09:00 until Monday 10:00.
