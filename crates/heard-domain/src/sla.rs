@@ -444,11 +444,15 @@ pub struct EscalationSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlaPolicySpec {
+    /// The business hours every target is counted in.
     pub calendar: CalendarSpec,
+    /// Business minutes from opening to the first public update.
     #[serde(default)]
     pub first_response_minutes: Option<u32>,
+    /// Business minutes from each public update to the next.
     #[serde(default)]
     pub next_update_minutes: Option<u32>,
+    /// Business minutes from opening to an ending status.
     #[serde(default)]
     pub resolution_minutes: Option<u32>,
     /// Statuses that pause every clock (`waiting_on_customer`).
@@ -657,7 +661,9 @@ pub enum CaseEvent {
 /// One entry of a case's history: an event at an instant in epoch milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseChange {
+    /// When, in milliseconds since the Unix epoch.
     pub at_ms: i64,
+    /// What; in JSON its fields sit beside `at_ms`: `{"at_ms": 1, "kind": "status_changed", "status": "closed"}`.
     #[serde(flatten)]
     pub event: CaseEvent,
 }
@@ -710,8 +716,11 @@ pub struct TargetState {
 /// A case's SLA evaluation; a target the policy does not set is `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SlaState {
+    /// Opening to first public update.
     pub first_response: Option<TargetState>,
+    /// The current update cycle, with the count of missed ones.
     pub next_update: Option<TargetState>,
+    /// Opening to ending status, reopened time included.
     pub resolution: Option<TargetState>,
     /// The case is in a pausing status now.
     pub paused: bool,
@@ -1424,6 +1433,40 @@ mod tests {
             at_ms,
             event: CaseEvent::PublicUpdate,
         }
+    }
+
+    #[test]
+    fn a_policy_reads_from_json() {
+        let json = r#"{
+            "calendar": {"time_zone": "america/chicago",
+                         "hours": {"mon": ["08:00-12:00", "13:00-17:00"], "fri": ["08:00-12:00"]},
+                         "holidays": ["2026-12-25"]},
+            "first_response_minutes": 120,
+            "resolution_minutes": 2400,
+            "pause_statuses": ["waiting_on_customer"],
+            "warn_percent": 75,
+            "escalations": [{"after_breach_minutes": 0, "name": "notify_team_lead"}]
+        }"#;
+        let p = SlaPolicy::parse(&serde_json::from_str(json).unwrap()).unwrap();
+        assert_eq!(p.calendar().time_zone(), "America/Chicago");
+        assert!(p.pauses(" Waiting_On_Customer") && !p.pauses("open"));
+        assert!(p.ends("closed") && p.ends("Resolved") && !p.ends("waiting_on_customer"));
+        let s = evaluate(
+            &p,
+            &[opened(ny(2026, 11, 30, 9, 0))],
+            ny(2026, 11, 30, 9, 0),
+        )
+        .unwrap();
+        assert!(s.next_update.is_none());
+        // 09:00 New York is 08:00 Chicago; two hours from then.
+        assert_eq!(
+            s.first_response.unwrap().deadline_ms,
+            Some(ny(2026, 11, 30, 11, 0))
+        );
+        assert!(
+            serde_json::from_str::<SlaPolicySpec>(r#"{"calendar":{"time_zone":"UTC"},"goal":1}"#)
+                .is_err()
+        );
     }
 
     #[test]
