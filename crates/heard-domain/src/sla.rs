@@ -1337,6 +1337,39 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_day_around_the_clock_is_all_of_time_in_any_zone() {
+        // Zones whose clocks change at midnight (Santiago, Havana) or by half an hour (Lord Howe Island): a
+        // calendar open 00:00-24:00 every day must count every instant once.
+        let day: &[&str] = &["00:00-24:00"];
+        let week: Vec<(&str, &[&str])> = WEEKDAY_KEYS.iter().map(|k| (*k, day)).collect();
+        for zone in [
+            "America/New_York",
+            "America/Santiago",
+            "America/Havana",
+            "Australia/Lord_Howe",
+        ] {
+            let mut s = spec(&week, &[]);
+            s.time_zone = zone.into();
+            let c = BusinessCalendar::parse(&s).unwrap();
+            let year = (ny(2026, 1, 1, 0, 0), ny(2027, 1, 1, 0, 0));
+            assert_eq!(
+                c.business_ms_between(year.0, year.1),
+                year.1 - year.0,
+                "{zone}"
+            );
+            for i in 0..53 {
+                let a = year.0 + i * (7 * 24 * H + 13 * M);
+                assert_eq!(
+                    c.add_business_ms(a, 7 * 24 * H),
+                    Some(a + 7 * 24 * H),
+                    "{zone}"
+                );
+                assert!(c.is_open(a));
+            }
+        }
+    }
+
     fn calendars() -> Vec<BusinessCalendar> {
         vec![
             office(),
