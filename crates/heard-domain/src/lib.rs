@@ -25,6 +25,7 @@ pub mod role;
 pub mod rollup;
 pub mod signal;
 pub mod sketch;
+pub mod sla;
 pub mod stats;
 pub mod survey;
 pub mod templates;
