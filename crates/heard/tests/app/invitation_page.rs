@@ -128,6 +128,12 @@ both_backends!(an_invitation_link_is_answered_once_by_email, |app| {
     );
     let (_, english) = get(&app, &format!("{link}?lang=en")).await;
     assert!(english.contains("<html lang=\"en\">"));
+    // The A-11 v2 template's "Your answer is anonymous" is not true of an answer linked to a person key.
+    assert!(
+        !english.contains("anonymous") && english.contains("kept apart from your name"),
+        "{english}"
+    );
+    assert!(!page.contains("anónima") && page.contains("aparte de su nombre"));
     let inv = app.store.email_invitation(t.org, id).await.unwrap();
     assert_eq!(inv.state, InvitationState::Opened);
     let opened_at = inv.opened_at.unwrap();
