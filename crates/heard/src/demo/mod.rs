@@ -82,6 +82,7 @@ pub async fn seed_if_empty(
     .await?;
     let org = store.org_by_slug("demo").await?;
     let (invitation_path, unsubscribe_path) = demo_invitation(store, secret, &org).await?;
+    demo_rule(store, &org).await?;
     Ok(Some(DemoLogin {
         email: DEMO_EMAIL.into(),
         password: DEMO_PASSWORD.into(),
@@ -89,6 +90,40 @@ pub async fn seed_if_empty(
         invitation_path,
         unsubscribe_path,
     }))
+}
+
+/// An invitation rule to show on the outreach pages: after a call, a text message to the first live survey. It is
+/// paused, because the demo agency has no text message number (a sender would reach a real provider).
+async fn demo_rule(store: &Store, org: &heard_store::Organization) -> Result<()> {
+    let Some(survey) = store
+        .surveys(org.id, None)
+        .await?
+        .into_iter()
+        .find(|s| s.published_version.is_some())
+    else {
+        return Ok(());
+    };
+    let id = store
+        .create_outreach_rule(
+            org.id,
+            &heard_store::outreach_queue::RuleWrite {
+                name: "After a call",
+                event_type: "call",
+                service_id: Some(*survey.service_id.as_uuid()),
+                touchpoint_id: None,
+                channel: heard_domain::invitation_rules::Channel::Sms,
+                survey_id: survey.id,
+                delay_minutes: 30,
+                sample_percent: 20,
+                cap_days: heard_domain::invitation_rules::DEFAULT_CAP_DAYS,
+            },
+            heard_store::now_ms(),
+        )
+        .await?;
+    store
+        .set_outreach_rule_paused(org.id, id, true, heard_store::now_ms())
+        .await?;
+    Ok(())
 }
 
 /// One email invitation to the first live survey, as if sent just now (no SMTP sender is set up in the demo, so no
