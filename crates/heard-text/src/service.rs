@@ -5,7 +5,8 @@
 //! "please help"), ask for things ("Could you add evening hours?"), answer "N/A", deny negatives as
 //! praise ("Couldn't have been easier") and mix praise with blame. A valence lexicon reads none of
 //! this. This module names those patterns as rule features (`@delay`, `@repeat`, `@bounce`, `@loss`,
-//! `@error`, `@wrong`, `@polite`, `@ask`, `@null`, `@negneg`, `@sarcasm`, ...; English and Spanish),
+//! `@error`, `@wrong`, `@prompt`, `@polite`, `@ask`, `@null`, `@negneg`, `@sarcasm`, ...; English and
+//! Spanish),
 //! adds the lexicon's score, the rule-based intent and the text's words and word pairs, and reads
 //! three-way sentiment and intent with two multinomial logistic regressions over them.
 //!
@@ -467,6 +468,30 @@ const RULES: &[(&str, &[&str])] = &[
             "necesito saber",
             "quisiera saber",
             "quiero saber",
+            "who should i",
+            "what should i",
+            "how much",
+            "what time",
+            "what are the",
+            "cuánto cuesta",
+            "cuanto cuesta",
+            "cuánto tiempo",
+            "cuanto tiempo",
+            "con quién",
+            "con quien",
+            "a quién",
+            "a quien",
+            "a dónde",
+            "a donde",
+            "qué necesito",
+            "que necesito",
+            "qué documentos",
+            "que documentos",
+            "cómo le hago",
+            "como le hago",
+            "cómo hago",
+            "como hago",
+            "se puede",
         ],
     ),
     (
