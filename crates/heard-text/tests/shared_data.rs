@@ -163,8 +163,9 @@ fn cfpb_complaints_read_as_complaints() {
 #[test]
 fn sentiment_on_vader_corpora_held_out() {
     // Each corpus is scored by a correction trained without it, the figure a new corpus can
-    // expect. Movie and NYT: the paper's VADER figures are the bar. Tweets: the paper's r, and a
-    // guard just under today's held-out F1, which misses the paper's 0.96 (`heard eval`).
+    // expect. Movie and NYT: the paper's VADER figures are the bar. Tweets: the paper's r, and
+    // vaderSentiment 3.3.2's F1 as `heard eval` measures it (0.948; issue 19 made the maintained
+    // library the bar), as today's held-out F1 misses the paper's 0.96.
     let all = rated();
     let [tweets, movie, nyt] = VADER.map(|rel| corpus(&held_out(&all, rel), rel));
     assert!(
@@ -180,7 +181,7 @@ fn sentiment_on_vader_corpora_held_out() {
         movie.f1
     );
     assert!(
-        tweets.r > 0.881 && tweets.f1 > 0.95,
+        tweets.r > 0.881 && tweets.f1 > 0.948,
         "tweets r {:.4} f1 {:.4}",
         tweets.r,
         tweets.f1

@@ -317,12 +317,15 @@ fn cross_validate(
     use std::collections::BTreeMap;
     let mut pooled: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();
     let (mut s_sum, mut i_sum) = (0.0, 0.0);
+    // Folds by group of near-duplicates and templates, so no text is scored by a model that was
+    // trained on its twin.
+    let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+    let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+    let fold_of = service::grouped_folds(&ids, &texts, folds);
     for k in 0..folds {
-        let fold: Vec<usize> = (0..items.len())
-            .filter(|&j| service::fold_of(&items[j].id, folds) == k)
-            .collect();
+        let fold: Vec<usize> = (0..items.len()).filter(|&j| fold_of[j] == k).collect();
         let train: Vec<service::Example> = (0..items.len())
-            .filter(|&j| service::fold_of(&items[j].id, folds) != k)
+            .filter(|&j| fold_of[j] != k)
             .map(|j| service::Example {
                 feats: examples[j].feats.clone(),
                 sentiment: examples[j].sentiment,
@@ -482,7 +485,7 @@ pub fn train_service(dev: &Path, out: &Path, opts: &ServiceTraining) -> Result<(
         "{} labelled texts; lexicon and cue rules alone: sentiment {ls:.3}, intent {li:.3}",
         items.len()
     );
-    println!("{folds}-fold cross-validation:");
+    println!("{folds}-fold cross-validation, folds drawn by group of near-duplicate texts:");
     println!(
         "{:>8} {:>9} {:>9} {:>9}",
         "l2", "min_count", "sentiment", "intent"
@@ -531,7 +534,7 @@ pub fn train_service(dev: &Path, out: &Path, opts: &ServiceTraining) -> Result<(
             n_extra
         ),
         format!(
-            "l2={} min_count={} epochs={}; {folds}-fold CV accuracy: sentiment {cs:.3}, intent {ci:.3}",
+            "l2={} min_count={} epochs={}; {folds}-fold grouped CV accuracy: sentiment {cs:.3}, intent {ci:.3}",
             params.l2, params.min_count, params.epochs
         ),
     ];
