@@ -31,6 +31,16 @@ use heard_store::Store;
 use heard_store::jobs::ClaimedJob;
 use heard_store::webhooks::{AttemptOutcome, DELIVER_KIND};
 
+/// An attempt's error, stored as a code the admin's pages put in words (`locales/*.json`, `webhooks.attempt_errors`):
+/// the receiver answered with a status other than 2xx (the status is beside it),
+pub const ERROR_STATUS: &str = "http_status";
+/// no connection could be made (refused, unreachable, DNS or TLS failure),
+pub const ERROR_CONNECT: &str = "connect_failed";
+/// no answer within the 15 seconds allowed,
+pub const ERROR_TIMEOUT: &str = "timed_out";
+/// or the request failed in another way before an answer.
+pub const ERROR_REQUEST: &str = "request_failed";
+
 /// What every endpoint secret starts with.
 pub const SECRET_PREFIX: &str = "whsec_";
 
@@ -202,18 +212,17 @@ impl Deliver {
                     outcome.status = Some(i32::from(status.as_u16()));
                     outcome.delivered = status.is_success();
                     if !outcome.delivered {
-                        outcome.error =
-                            Some(format!("the receiver answered HTTP {}", status.as_u16()));
+                        outcome.error = Some(ERROR_STATUS.to_string());
                     }
                 }
                 Err(e) => {
                     outcome.error = Some(
                         if e.is_timeout() {
-                            "no answer within 15 seconds"
+                            ERROR_TIMEOUT
                         } else if e.is_connect() {
-                            "could not connect to the receiver"
+                            ERROR_CONNECT
                         } else {
-                            "the request failed before an answer"
+                            ERROR_REQUEST
                         }
                         .to_string(),
                     );

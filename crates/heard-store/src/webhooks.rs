@@ -88,7 +88,7 @@ pub struct Attempt {
     /// The HTTP status, or none when no answer came (connection refused, time-out).
     pub status: Option<i32>,
     pub latency_ms: i64,
-    /// Why it failed: a cause, never the receiver's body.
+    /// Why it failed, as a code (`heard_server::webhooks::ERROR_*`): a cause, never the receiver's body.
     pub error: Option<String>,
     /// When the next attempt is due; none when this one succeeded or was the last.
     pub next_retry_at: Option<i64>,

@@ -68,6 +68,18 @@ fn text(lang: &str, path: &[&str]) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
+/// An attempt's error code in words, with its HTTP status where it has one.
+fn attempt_error(lang: &str, code: &str, status: Option<i32>) -> String {
+    let words = text(lang, &["attempt_errors", code]);
+    if words.is_empty() {
+        return code.to_string();
+    }
+    words.replace(
+        "{status}",
+        &status.map(|s| s.to_string()).unwrap_or_default(),
+    )
+}
+
 fn id_of(s: &str) -> AppResult<Uuid> {
     s.parse().map_err(|_| AppError::NotFound)
 }
@@ -462,7 +474,8 @@ pub async fn delivery(
                 },
                 attempts => attempts.iter().map(|a| context! {
                     attempt => a.attempt, replay => a.replay, attempted_at => a.attempted_at, status => a.status,
-                    latency_ms => a.latency_ms, error => a.error, next_retry_at => a.next_retry_at,
+                    latency_ms => a.latency_ms, next_retry_at => a.next_retry_at,
+                    error => a.error.as_deref().map(|code| attempt_error(&lang, code, a.status)),
                 }).collect::<Vec<_>>(),
                 replayed => q.replayed.is_some(),
             }
