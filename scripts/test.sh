@@ -45,6 +45,9 @@ export HEARD_TEXT_PYTHON
 step "Twilio's Python SDK (the SMS webhook tests sign requests with it, out of process)"
 bash scripts/sms-venv.sh >/dev/null
 
+step "standardwebhooks (the webhook tests verify Heard's signatures with the Standard Webhooks library, out of process)"
+bash scripts/webhooks-venv.sh >/dev/null
+
 step "aiosmtpd (a real SMTP server on loopback the email tests send to and read back)"
 HEARD_MAIL_PYTHON="$(bash scripts/mail-venv.sh)"
 export HEARD_MAIL_PYTHON

@@ -30,6 +30,7 @@ pub mod stats;
 pub mod survey;
 pub mod templates;
 pub mod voice;
+pub mod webhook;
 pub mod zone;
 
 pub use channel::{Arrival, Channel};

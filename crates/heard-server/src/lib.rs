@@ -36,6 +36,7 @@ pub mod report;
 pub mod security;
 pub mod sms;
 pub mod sms_send;
+pub mod webhooks;
 pub mod widget;
 
 use axum::Router;
@@ -226,6 +227,7 @@ impl Application {
             outreach_queue::DUE_KIND,
             outreach_queue::HandOff::new(&state.config.secret_key),
         );
+        webhooks::register(&mut jobs, &state.config.secret_key);
         Ok(Application {
             listener,
             state,

@@ -29,6 +29,7 @@ pub mod senders;
 pub mod sms;
 pub mod snapshots;
 pub mod throttle;
+pub mod webhooks;
 mod writer;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::after_data::AfterDataTx;
 use crate::rollups::RollupTx;
+use crate::webhooks::WebhookTx;
 use crate::{Backend, Result, StoreError, WritePool, on_pool};
 
 /// The outcome of a submission that was stored, or found to be a retry of a stored one. A key already used for a
@@ -285,6 +286,8 @@ pub(crate) async fn insert_batch(
             tx.add_responses(org, &rows).await?;
             // What follows new data (insights, journeys), in the data's commit (`after_data`).
             tx.data_arrived(org, now).await?;
+            // Its webhook events and their first delivery jobs, in the same commit (`webhooks.rs`).
+            tx.emit_responses(org, &rows, now).await?;
         }
         tx.commit().await?;
         Ok::<_, StoreError>(out)

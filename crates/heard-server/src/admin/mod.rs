@@ -26,6 +26,7 @@ mod services;
 mod statistics;
 mod surveys;
 pub mod themes;
+mod webhooks;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -229,6 +230,30 @@ pub fn routes() -> Router<AppState> {
             post(outreach_queue::pause),
         )
         .route("/admin/o/{org}/outreach/queue", get(outreach_queue::queue))
+        .route(
+            "/admin/o/{org}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/admin/o/{org}/webhooks/{endpoint}",
+            get(webhooks::show).post(webhooks::update),
+        )
+        .route(
+            "/admin/o/{org}/webhooks/{endpoint}/pause",
+            post(webhooks::pause),
+        )
+        .route(
+            "/admin/o/{org}/webhooks/{endpoint}/rotate",
+            post(webhooks::rotate),
+        )
+        .route(
+            "/admin/o/{org}/webhooks/{endpoint}/deliveries/{delivery}",
+            get(webhooks::delivery),
+        )
+        .route(
+            "/admin/o/{org}/webhooks/{endpoint}/deliveries/{delivery}/replay",
+            post(webhooks::replay),
+        )
         .route(
             "/admin/o/{org}/outreach/batches",
             get(outreach_queue::batches).post(outreach_queue::upload),

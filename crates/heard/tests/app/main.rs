@@ -37,5 +37,6 @@ mod sms_webhook;
 mod support;
 mod surveys;
 mod themes;
+mod webhooks;
 mod widget;
 mod words;
