@@ -26,7 +26,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use futures_util::future::BoxFuture;
-use heard_domain::invitation_rules::{self, Channel, Contact, Decision, DueCheck, ItemState, Reason};
+use heard_domain::invitation_rules::{
+    self, Channel, Contact, Decision, DueCheck, ItemState, Reason,
+};
 use heard_domain::zone::Zone;
 use heard_domain::{FieldErrors, OrgId, SurveyId};
 use heard_store::Store;
@@ -429,16 +431,9 @@ impl HandOff {
                             )
                             .await
                             .map_err(e)?;
-                            tx.enqueue(
-                                NewJob::new(
-                                    org,
-                                    crate::outreach::SEND_KIND,
-                                    serde_json::json!({ "invitation": handoff }),
-                                )
-                                .dedupe_key(format!("email.send:{handoff}")),
-                            )
-                            .await
-                            .map_err(e)?;
+                            tx.enqueue(crate::outreach::send_job(org, handoff, false))
+                                .await
+                                .map_err(e)?;
                         }
                         Channel::Sms => {
                             let sender = sms_sender.expect("decided with a sender");

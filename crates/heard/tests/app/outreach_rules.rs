@@ -552,8 +552,10 @@ both_backends!(sms_contract_cap_and_sampling, |app| {
     // The twenty people's calls, and the two calls of P-1 received in the same window.
     assert_eq!(half_items.len(), 22);
     for i in &half_items {
-        let expected =
-            heard_domain::invitation_rules::sampled_in(oq::sample_draw(&sealer, half, &i.person_key), 50);
+        let expected = heard_domain::invitation_rules::sampled_in(
+            oq::sample_draw(&sealer, half, &i.person_key),
+            50,
+        );
         assert_eq!(i.reason == Some(Reason::SampledOut), !expected, "{i:?}");
     }
     let out = half_items
