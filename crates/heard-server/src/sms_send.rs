@@ -276,7 +276,9 @@ fn trust_of(
 /// and asks trust on a scale SMS can carry, the language is en or es, the number has not opted out) and enqueues
 /// its `sms.invite` job in one transaction, due now; returns the job's id, which is also the conversation's and its
 /// opening message's. The job's dedupe key is `sms.invite:{outreach}` (a random id when none is given), so the same
-/// queue item enqueues once: invited again, it returns the first job's id.
+/// queue item enqueues once: invited again, it returns the first job's id. It writes no send-queue item and applies
+/// no contact cap or quiet hours: people are invited through `crate::outreach_queue` (rules, batches, and
+/// `heard sms invite`), whose hand-off does; this is the sender's own door, for tests and tools below that.
 pub async fn invite_sms(
     store: &Store,
     sealer: &Sealer,
