@@ -447,8 +447,10 @@ impl SendEmail {
                 return Ok(Completed::WithEffect);
             }
             return Err(format!(
-                "job {jid}: SMTP send to {}:{} failed: {err}",
-                sender.host, sender.port
+                "job {jid}: SMTP send to {}:{} failed: {}",
+                sender.host,
+                sender.port,
+                smtp_error_text(&err)
             ));
         }
         let mut tx = store.begin().await.map_err(|e| format!("job {jid}: {e}"))?;
@@ -564,6 +566,38 @@ pub fn recipient_refused(e: &lettre::transport::smtp::Error) -> Option<String> {
         ["5", "1", "1" | "2" | "3" | "6" | "10"] | ["5", "2", "1"]
     );
     refused.then(|| code.to_string())
+}
+
+/// What an SMTP failure is, for the job's error an admin reads: for a reply from the server, its code and enhanced
+/// status (`permanent error (550) 5.7.1`) without the server's text, which often quotes the recipient's address;
+/// otherwise lettre's description (a refused connection, a timeout, TLS), which names no one.
+pub fn smtp_error_text(e: &lettre::transport::smtp::Error) -> String {
+    let Some(code) = e.status() else {
+        return e.to_string();
+    };
+    let kind = if e.is_permanent() {
+        "permanent error"
+    } else {
+        "transient error"
+    };
+    let enhanced = std::error::Error::source(e)
+        .map(|s| s.to_string())
+        .and_then(|t| {
+            t.split_whitespace()
+                .next()
+                .filter(|w| {
+                    let parts: Vec<&str> = w.split('.').collect();
+                    parts.len() == 3
+                        && parts
+                            .iter()
+                            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .map(str::to_string)
+        });
+    match enhanced {
+        Some(x) => format!("{kind} ({code}) {x}"),
+        None => format!("{kind} ({code})"),
+    }
 }
 
 /// The DKIM signing key of a stored key text ([`dkim_key_text`]'s form): an RSA key's PKCS#1 PEM, or an Ed25519

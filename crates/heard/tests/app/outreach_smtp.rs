@@ -585,4 +585,28 @@ both_backends!(a_mail_server_down_for_hours_is_ridden_out, |app| {
         1,
         "nothing was delivered to the refused mailbox"
     );
+
+    // A refusal for the sender's policy (5.7.1) is not about the mailbox: retried, and the admin reads its code, not
+    // the server's text, which quoted the address.
+    let policy = invite("policy.person@example.org").await;
+    let claimed = app
+        .store
+        .claim_jobs(&[outreach::SEND_KIND], 10, 60_000, heard_store::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let err = handler.run(&app.store, &claimed[0]).await.unwrap_err();
+    assert!(err.contains("permanent error (550) 5.7.1"), "{err}");
+    assert!(
+        !err.contains("policy.person"),
+        "no address in job errors: {err}"
+    );
+    assert_eq!(
+        app.store
+            .email_invitation(t.org, policy)
+            .await
+            .unwrap()
+            .state,
+        InvitationState::Queued
+    );
 });
