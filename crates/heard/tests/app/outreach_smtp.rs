@@ -370,12 +370,9 @@ both_backends!(invitations_are_sent_over_smtp_in_both_languages, |app| {
         .await
         .unwrap();
     assert_eq!(waiting.len(), 2, "one reminder per invitation");
-    assert!(
-        waiting
-            .iter()
-            .all(|j| j.payload["reminder"] == true
-                && j.run_at >= sending + outreach::REMIND_AFTER_MS)
-    );
+    assert!(waiting.iter().all(|j| j.payload["reminder"] == true
+        && j.run_at >= sending + outreach::REMIND_AFTER_MS
+        && j.max_attempts == outreach::SEND_ATTEMPTS));
     assert_eq!(
         w.run_pending_once().await.unwrap(),
         0,
