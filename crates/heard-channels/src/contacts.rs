@@ -7,9 +7,7 @@
 //! allowed. Each line is checked by `heard_domain::invitation_rules::parse_contact`; errors are reported by line number (the
 //! header is line 1) and field, every bad line at once, so the whole file can be put right in one go.
 
-use heard_domain::invitation_rules::{
-    Channel, Contact, ContactFields, MAX_BATCH_CONTACTS, parse_contact,
-};
+use heard_domain::invitation_rules::{Channel, Contact, ContactFields, MAX_BATCH_CONTACTS, parse_contact};
 
 /// One problem in the file: the line (1 is the header) and the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]

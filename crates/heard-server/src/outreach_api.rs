@@ -93,16 +93,14 @@ fn list<'a>(
     errs: &mut FieldErrors,
 ) -> AppResult<&'a Vec<Value>> {
     match m.get(key) {
-        Some(Value::Array(a)) if a.len() > invitation_rules::MAX_BATCH_CONTACTS => {
-            Err(AppError::field(
-                key,
-                "too_many",
-                format!(
-                    "{key} holds at most {} entries: split it",
-                    invitation_rules::MAX_BATCH_CONTACTS
-                ),
-            ))
-        }
+        Some(Value::Array(a)) if a.len() > invitation_rules::MAX_BATCH_CONTACTS => Err(AppError::field(
+            key,
+            "too_many",
+            format!(
+                "{key} holds at most {} entries: split it",
+                invitation_rules::MAX_BATCH_CONTACTS
+            ),
+        )),
         Some(Value::Array(a)) if !a.is_empty() => Ok(a),
         _ => {
             errs.push(FieldError::new(
