@@ -2,7 +2,10 @@
 
 Usage: smtp-sink.py DIR PORT. Listens on 127.0.0.1:PORT and writes each message it accepts as DIR/NNNN.eml (the bytes
 received) and DIR/NNNN.json (envelope, headers, and the decoded text/plain and text/html parts), the JSON renamed into
-place last so a reader never sees half a file. Prints "ready" once listening; runs until killed.
+place last so a reader never sees half a file. A recipient whose local part begins with "refused" is refused for good
+at RCPT ("550 5.1.1"), as a server does a mailbox that does not exist; one beginning with "policy" is refused
+for the sender's policy ("550 5.7.1", quoting the address), which is not about the mailbox. Prints "ready" once listening; runs until
+killed.
 """
 import email
 import email.policy
@@ -18,6 +21,14 @@ class Sink:
     def __init__(self, directory):
         self.directory = directory
         self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().startswith("refused"):
+            return "550 5.1.1 Mailbox does not exist"
+        if address.lower().startswith("policy"):
+            return "550 5.7.1 <%s> refused by policy" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.count += 1

@@ -3,16 +3,21 @@
 //! come from the store (`heard_store::outreach_figures`); this module only does the arithmetic. No I/O.
 //!
 //! **What each count means.** Every count is of invitations (email) or conversations (SMS) written in the period,
-//! whatever happened to them since, so each stage is a subset of `invited`:
+//! whatever happened to them since, so each stage is a subset of `invited`. The unit is the invitation, not the
+//! person: someone invited twice (two transactions, beyond the contact cap) counts twice. That is the unit A-11's
+//! collection needs: `volume_of_customers_provided_survey_opportunity` counts survey opportunities (real displays of
+//! the survey, each an offer), and the response rate divides respondents by them, so an invitation is one offer and
+//! each stage, and the response rate, are per offer. The statistics page's "offered" counts each emailed invitation
+//! when it is sent and each SMS conversation when the provider accepts its opening message.
 //!
 //! | Count | Email | SMS |
 //! |---|---|---|
-//! | invited | invitations written | conversations started |
+//! | invited | invitations written | conversations whose opening message the provider accepted (a refused send, or one held because the number had opted out, is not an invitation) |
 //! | delivered | accepted by the SMTP server and not bounced since | an outbound message reported `delivered` (or `read`) |
 //! | opened | the link was followed (the page was asked for); no tracking pixels, so reading the email is not seen | — (not applicable) |
 //! | started | the survey form was sent back at least once, stored or returned for a correction | any reply |
 //! | completed | a response stored through the link | the conversation ended with its answers stored |
-//! | opted out | unsubscribed (link or one-click) | STOP (or another opt-out word) while the conversation was open |
+//! | opted out | unsubscribed (link or one-click), before or after answering | STOP (or another opt-out word) while the conversation was open |
 //! | bounced | a delivery status notification reported a permanent failure | an outbound message `undelivered` or `failed` |
 //!
 //! **Response rate** = completed / invited, with the Wilson score interval at 95% (Wilson, E. B. (1927). Probable
@@ -49,8 +54,8 @@ impl OutreachChannel {
     }
 }
 
-/// What happened to one survey's invitations on one channel (see the module's table). All counts are of people
-/// invited (one invitation or conversation each), never of messages.
+/// What happened to one survey's invitations on one channel (see the module's table). All counts are of invitations
+/// (one email invitation or SMS conversation each), never of messages, nor of distinct people.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct OutreachCounts {
     pub invited: u64,

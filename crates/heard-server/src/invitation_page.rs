@@ -19,7 +19,8 @@
 //! **Unsubscribe.** `GET` shows a confirmation with one button; `POST` (the button, or a mail system's RFC 8058
 //! one-click request with the body `List-Unsubscribe=One-Click`, which carries no cookie and no Origin to check)
 //! suppresses the address in the organization (reason `unsubscribe`, source `one-click` or `unsubscribe-page`),
-//! ends every live invitation to it as `unsubscribed`, and answers 200 at once. The token is checked by recomputing
+//! ends every live invitation to it as `unsubscribed` (the one whose link was used records the time even when it had
+//! been answered), and answers 200 at once. The token is checked by recomputing
 //! it (`outreach::unsubscribe_token`) and comparing in constant time, before the database is read; it keeps working
 //! after the survey link is used or expired. Doing it twice changes nothing the second time.
 
@@ -431,6 +432,9 @@ async fn unsubscribe(
         now,
     )
     .await?;
+    // The invitation whose link was used records the unsubscribe even when it had been answered (its state stays
+    // `answered`): the outreach figures count every unsubscribe, before or after answering.
+    tx.stamp_email_unsubscribed(inv.org_id, inv.id, now).await?;
     tx.commit().await?;
     let lang = match form.opt("lang").or(q.lang.as_deref()) {
         Some(l) if LANGS.contains(&l) => l.to_string(),

@@ -98,6 +98,31 @@ pub async fn apply_bounce(
 
 /// The job kind that sends an invitation's email (`{"invitation": id}`) or its one reminder (`"reminder": true`).
 pub const SEND_KIND: &str = "email.send";
+/// Attempts an `email.send` job (an invitation or its reminder) gets before it is dead and waits for an admin. With
+/// the queue's backoff (`heard_store::jobs::backoff_ms`: 10 s doubling, capped at one hour, with equal jitter) the
+/// 23 waits add up to between 7.7 and 15.4 hours, so a mail server that is down for a working day is ridden out and
+/// the invitation goes when it is back (mail servers themselves hold mail for days, RFC 5321 section 4.5.4.1).
+pub const SEND_ATTEMPTS: u32 = 24;
+
+/// The `email.send` job of invitation `id` (its reminder when `reminder`), keyed `email.send:{id}` or
+/// `email.remind:{id}`, with [`SEND_ATTEMPTS`] attempts. Every writer of an invitation enqueues it through here.
+pub fn send_job(org: OrgId, id: uuid::Uuid, reminder: bool) -> heard_store::jobs::NewJob {
+    let (payload, key) = if reminder {
+        (
+            serde_json::json!({ "invitation": id, "reminder": true }),
+            format!("email.remind:{id}"),
+        )
+    } else {
+        (
+            serde_json::json!({ "invitation": id }),
+            format!("email.send:{id}"),
+        )
+    };
+    heard_store::jobs::NewJob::new(org, SEND_KIND, payload)
+        .dedupe_key(key)
+        .max_attempts(SEND_ATTEMPTS)
+}
+
 /// How long after the invitation its one reminder goes, unless it was answered: three days, in ms.
 pub const REMIND_AFTER_MS: i64 = 3 * 24 * 3600 * 1000;
 /// How long an invitation's link works: thirty days, in ms.
@@ -176,11 +201,7 @@ pub async fn invite(
         now,
     )
     .await?;
-    tx.enqueue(
-        heard_store::jobs::NewJob::new(i.org, SEND_KIND, serde_json::json!({ "invitation": id }))
-            .dedupe_key(format!("email.send:{id}")),
-    )
-    .await?;
+    tx.enqueue(send_job(i.org, id, false)).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -304,7 +325,8 @@ impl lettre::message::header::Header for ListUnsubscribePost {
 /// with DKIM when the sender has a key.
 ///
 /// **Once, and never lost.** The suppression list is read at send time. A provider that is down, refuses, or is not
-/// set up fails the attempt, which the queue retries with backoff (and shows to admins when the attempts are used).
+/// set up fails the attempt, which the queue retries with backoff for [`SEND_ATTEMPTS`] attempts (and shows to admins
+/// when they are used); a mailbox refused for good ([`recipient_refused`]) is a bounce, suppressed and not retried.
 /// After the SMTP server accepts the message, one transaction completes the job, moves the invitation to `sent` (or
 /// `reminded`) and enqueues the reminder. If that commit fails after the server accepted (the process dies in
 /// between), the job runs again and the message is sent a second time: we chose at-least-once over losing an
@@ -396,16 +418,41 @@ impl SendEmail {
         let message = self
             .message(&sender, &org_name, &inv, &address, reminder)
             .map_err(|e| format!("job {jid}: invitation {id}: {e}"))?;
-        transport(&sender, &self.sealer)
+        let sent = transport(&sender, &self.sealer)
             .map_err(|e| format!("job {jid}: SMTP sender: {e}"))?
             .send(message)
-            .await
-            .map_err(|e| {
-                format!(
-                    "job {jid}: SMTP send to {}:{} failed: {e}",
-                    sender.host, sender.port
+            .await;
+        if let Err(err) = sent {
+            if let Some(status) = recipient_refused(&err) {
+                // The server refused this mailbox for good: a bounce, told at once rather than by a DSN later.
+                // Retrying would be refused again, so the address is suppressed and the job ends here.
+                let mut tx = store.begin().await.map_err(|e| format!("job {jid}: {e}"))?;
+                tx.complete_job(job)
+                    .await
+                    .map_err(|e| format!("job {jid}: {e}"))?;
+                tx.suppress_email(
+                    org,
+                    &inv.address_hash,
+                    SuppressionReason::Bounce,
+                    &format!("smtp:{status}"),
+                    now,
                 )
-            })?;
+                .await
+                .map_err(|e| format!("job {jid}: {e}"))?;
+                tx.end_email_invitations_to(org, &inv.address_hash, InvitationState::Bounced, now)
+                    .await
+                    .map_err(|e| format!("job {jid}: {e}"))?;
+                tx.commit().await.map_err(|e| format!("job {jid}: {e}"))?;
+                tracing::info!(%org, job = %jid, %status, "recipient refused by the SMTP server; suppressed");
+                return Ok(Completed::WithEffect);
+            }
+            return Err(format!(
+                "job {jid}: SMTP send to {}:{} failed: {}",
+                sender.host,
+                sender.port,
+                smtp_error_text(&err)
+            ));
+        }
         let mut tx = store.begin().await.map_err(|e| format!("job {jid}: {e}"))?;
         tx.complete_job(job)
             .await
@@ -434,17 +481,9 @@ impl SendEmail {
             )
             .await
             .map_err(|e| format!("job {jid}: {e}"))?;
-            tx.enqueue(
-                heard_store::jobs::NewJob::new(
-                    org,
-                    SEND_KIND,
-                    serde_json::json!({ "invitation": id, "reminder": true }),
-                )
-                .dedupe_key(format!("email.remind:{id}"))
-                .run_at(now + REMIND_AFTER_MS),
-            )
-            .await
-            .map_err(|e| format!("job {jid}: {e}"))?;
+            tx.enqueue(send_job(org, id, true).run_at(now + REMIND_AFTER_MS))
+                .await
+                .map_err(|e| format!("job {jid}: {e}"))?;
         }
         tx.commit().await.map_err(|e| format!("job {jid}: {e}"))?;
         Ok(Completed::WithEffect)
@@ -491,7 +530,7 @@ impl SendEmail {
             .rsplit('@')
             .next()
             .unwrap_or("localhost");
-        let mut message = lettre::Message::builder()
+        let builder = lettre::Message::builder()
             .from(from)
             .to(Mailbox::new(None, to))
             .subject(l.subject)
@@ -501,11 +540,63 @@ impl SendEmail {
                 if reminder { "reminder" } else { "invitation" }
             )))
             .header(ListUnsubscribe(format!("<{unsubscribe_url}>")))
-            .header(ListUnsubscribePost)
-            .multipart(MultiPart::alternative_plain_html(l.text, l.html))
-            .map_err(|e| format!("message: {e}"))?;
+            .header(ListUnsubscribePost);
+        let mut message =
+            with_multipart(builder, MultiPart::alternative_plain_html(l.text, l.html))?;
         sign_dkim(&mut message, sender, &self.sealer)?;
         Ok(message)
+    }
+}
+
+/// The enhanced status code (RFC 3463, `5.1.1`) when `e` is the SMTP server's permanent refusal (5yz) of the
+/// recipient's mailbox: bad destination mailbox, system or syntax (5.1.1, 5.1.2, 5.1.3), moved (5.1.6), no such
+/// recipient (5.1.10), or mailbox disabled (5.2.1). Other permanent errors (authentication, the sender refused, a
+/// message refused for its content) are about the sender's setup, not the person: `None`, so the job is retried
+/// within its attempts and an admin sees the reason. A reply without an enhanced code is not read as a refusal,
+/// since a bare 550 does not say which command it answered.
+pub fn recipient_refused(e: &lettre::transport::smtp::Error) -> Option<String> {
+    if !e.is_permanent() {
+        return None;
+    }
+    let text = std::error::Error::source(e)?.to_string();
+    let code = text.split_whitespace().next()?;
+    let parts: Vec<&str> = code.split('.').collect();
+    let refused = matches!(
+        parts.as_slice(),
+        ["5", "1", "1" | "2" | "3" | "6" | "10"] | ["5", "2", "1"]
+    );
+    refused.then(|| code.to_string())
+}
+
+/// What an SMTP failure is, for the job's error an admin reads: for a reply from the server, its code and enhanced
+/// status (`permanent error (550) 5.7.1`) without the server's text, which often quotes the recipient's address;
+/// otherwise lettre's description (a refused connection, a timeout, TLS), which names no one.
+pub fn smtp_error_text(e: &lettre::transport::smtp::Error) -> String {
+    let Some(code) = e.status() else {
+        return e.to_string();
+    };
+    let kind = if e.is_permanent() {
+        "permanent error"
+    } else {
+        "transient error"
+    };
+    let enhanced = std::error::Error::source(e)
+        .map(|s| s.to_string())
+        .and_then(|t| {
+            t.split_whitespace()
+                .next()
+                .filter(|w| {
+                    let parts: Vec<&str> = w.split('.').collect();
+                    parts.len() == 3
+                        && parts
+                            .iter()
+                            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .map(str::to_string)
+        });
+    match enhanced {
+        Some(x) => format!("{kind} ({code}) {x}"),
+        None => format!("{kind} ({code})"),
     }
 }
 
@@ -572,7 +663,58 @@ pub fn dkim_key_text(pasted: &str) -> Result<String, String> {
     Ok(text)
 }
 
-/// Signs `message` with the sender's DKIM key when it has selector, domain and key.
+/// `builder`'s message with `part` as its body, the multipart's `Content-Type` (with its boundary) and
+/// `MIME-Version` made headers of the message itself. lettre's `multipart` writes that `Content-Type` with the body,
+/// where its DKIM signer does not see it, so a signature naming `Content-Type` would not verify; here the parts are
+/// formatted by lettre and carried as a 7-bit body (each part is already quoted-printable or base64).
+fn with_multipart(
+    builder: lettre::message::MessageBuilder,
+    part: lettre::message::MultiPart,
+) -> Result<lettre::Message, String> {
+    use lettre::message::header::{self, ContentTransferEncoding, ContentType};
+    let content_type = part
+        .headers()
+        .get::<ContentType>()
+        .ok_or("message: the multipart has no Content-Type")?;
+    let head = part.headers().to_string().len() + 2;
+    let formatted = part.formatted();
+    let body = &formatted[head..];
+    // lettre encodes each part (7-bit text, quoted-printable or base64), so the whole is 7-bit unless a part is not.
+    let encoding = if body.is_ascii() {
+        ContentTransferEncoding::SevenBit
+    } else {
+        ContentTransferEncoding::EightBit
+    };
+    let body = lettre::message::Body::dangerous_pre_encoded(body.to_vec(), encoding);
+
+    builder
+        .header(header::MIME_VERSION_1_0)
+        .header(content_type)
+        .body(body)
+        .map_err(|e| format!("message: {e}"))
+}
+
+/// The headers a DKIM signature covers: the originator, recipient, subject, date and id (RFC 6376 section 5.4.1
+/// recommends these), `MIME-Version` and `Content-Type` (so the body cannot be re-wrapped), and `List-Unsubscribe`
+/// with `List-Unsubscribe-Post`, which RFC 8058 section 4 requires a one-click unsubscribe's signature to cover. A
+/// header a message lacks (the test email has no `List-Unsubscribe`) is still named: its absence is signed, so
+/// adding it later breaks the signature (RFC 6376 section 5.4).
+pub const DKIM_SIGNED_HEADERS: [&str; 9] = [
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+/// Signs `message` with the sender's DKIM key when it has selector, domain and key, covering
+/// [`DKIM_SIGNED_HEADERS`] with relaxed canonicalization of headers and body (RFC 6376 section 3.4.2, 3.4.4). Not
+/// "simple" for headers: lettre folds its `DKIM-Signature` header after computing it, and a verifier (dkimpy, in the
+/// tests) reading the folded header under simple canonicalization rejects the signature.
 fn sign_dkim(
     message: &mut lettre::Message,
     sender: &heard_store::outreach::EmailSender,
@@ -583,15 +725,24 @@ fn sign_dkim(
         &sender.dkim_domain,
         &sender.dkim_key_sealed,
     ) {
-        use lettre::message::dkim::DkimConfig;
+        use lettre::message::dkim::{DkimCanonicalization, DkimCanonicalizationType, DkimConfig};
+        use lettre::message::header::HeaderName;
         let pem = sealer
             .open(key)
             .ok_or("the sealed DKIM key cannot be opened")?;
         let key = dkim_signing_key(&pem).map_err(|e| format!("DKIM key: {e}"))?;
-        message.sign(&DkimConfig::default_config(
+        message.sign(&DkimConfig::new(
             selector.clone(),
             d.clone(),
             key,
+            DKIM_SIGNED_HEADERS
+                .iter()
+                .map(|h| HeaderName::new_from_ascii_str(h))
+                .collect(),
+            DkimCanonicalization {
+                header: DkimCanonicalizationType::Relaxed,
+                body: DkimCanonicalizationType::Relaxed,
+            },
         ));
     }
     Ok(())
@@ -655,6 +806,8 @@ impl SendTestEmail {
             .from(from)
             .to(Mailbox::new(None, address))
             .subject(format!("Test email from Heard for {}", organization.name))
+            .header(lettre::message::header::MIME_VERSION_1_0)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(format!(
                 "This is a test. If you are reading it, {}'s survey invitations can go out through {}:{}.\n",
                 organization.name, sender.host, sender.port

@@ -287,6 +287,86 @@ impl JobHandler for Evaluate {
     }
 }
 
+/// What an organization has to send with, read once per hand-off.
+#[derive(Debug, Clone, Copy)]
+pub struct Senders {
+    /// The organization's zone, for items whose person has none.
+    pub org_zone: Zone,
+    /// An SMTP sender is set up.
+    pub has_email: bool,
+    /// The SMS sender invitations go from (`Store::default_sms_sender`).
+    pub sms: Option<Uuid>,
+}
+
+impl Senders {
+    /// Reads `org`'s.
+    pub async fn of(store: &Store, org: OrgId) -> heard_store::Result<Senders> {
+        Ok(Senders {
+            org_zone: store.org(org).await?.time_zone,
+            has_email: store.email_sender(org).await?.is_some(),
+            sms: store.default_sms_sender(org).await?,
+        })
+    }
+}
+
+/// The hand-off's decision for `item` at `now` (ms): skipped with no contact or no published version, else
+/// `heard_domain::invitation_rules::decide` on the opt-out (SMS) or suppression (email) of its contact, the sender for
+/// its channel, when the person was last handed an invitation (the later of the store's record and
+/// `handed_in_this_run`, an item handed off earlier in the same run), the item's cap and the person's zone (the
+/// organization's when the item has none). [`DUE_KIND`]'s job acts on it; `heard sms invite` / `heard email invite`
+/// print it.
+pub async fn decide_item(
+    store: &Store,
+    senders: &Senders,
+    item: &QueueItem,
+    now: i64,
+    handed_in_this_run: Option<i64>,
+) -> heard_store::Result<Decision> {
+    let Some(hash) = item.contact_hash.as_deref() else {
+        return Ok(Decision::Skip {
+            reason: Reason::NoContact,
+            until: None,
+        });
+    };
+    if item.survey_version.is_none() {
+        return Ok(Decision::Skip {
+            reason: Reason::NotPublished,
+            until: None,
+        });
+    }
+    let org = item.org_id;
+    let zone = item
+        .time_zone
+        .as_deref()
+        .and_then(|z| Zone::parse(z).ok())
+        .unwrap_or(senders.org_zone);
+    let (opted_out, suppressed, has_sender) = match item.channel {
+        Channel::Sms => (
+            store.sms_opted_out(org, hash).await?,
+            false,
+            senders.sms.is_some(),
+        ),
+        Channel::Email => (
+            false,
+            store.email_suppression(org, hash).await?.is_some(),
+            senders.has_email,
+        ),
+    };
+    let last = store
+        .last_invited_at(org, &item.person_key)
+        .await?
+        .max(handed_in_this_run);
+    Ok(invitation_rules::decide(&DueCheck {
+        now_ms: now,
+        zone: &zone,
+        opted_out,
+        suppressed,
+        has_sender,
+        last_invited_at: last,
+        cap_days: item.cap_days,
+    }))
+}
+
 /// Runs [`DUE_KIND`].
 pub struct HandOff {
     sealer: Sealer,
@@ -312,9 +392,8 @@ impl HandOff {
             .due_outreach_items(org, now, DUE_BATCH)
             .await
             .map_err(e)?;
-        let org_zone = store.org(org).await.map_err(e)?.time_zone;
-        let has_email = store.email_sender(org).await.map_err(e)?.is_some();
-        let sms_sender = store.default_sms_sender(org).await.map_err(e)?;
+        let senders = Senders::of(store, org).await.map_err(e)?;
+        let sms_sender = senders.sms;
         // Items handed off by this job, per person: the cap counts them before they are committed.
         let mut sent_now: HashMap<String, i64> = HashMap::new();
         enum Act {
@@ -324,49 +403,15 @@ impl HandOff {
         }
         let mut acts = Vec::with_capacity(items.len());
         for item in &items {
-            let Some(hash) = item.contact_hash.as_deref() else {
-                acts.push(Act::Skip(Reason::NoContact, None));
-                continue;
-            };
-            if item.survey_version.is_none() {
-                acts.push(Act::Skip(Reason::NotPublished, None));
-                continue;
-            }
-            let zone = item
-                .time_zone
-                .as_deref()
-                .and_then(|z| Zone::parse(z).ok())
-                .unwrap_or(org_zone);
-            let (opted_out, suppressed, has_sender) = match item.channel {
-                Channel::Sms => (
-                    store.sms_opted_out(org, hash).await.map_err(e)?,
-                    false,
-                    sms_sender.is_some(),
-                ),
-                Channel::Email => (
-                    false,
-                    store
-                        .email_suppression(org, hash)
-                        .await
-                        .map_err(e)?
-                        .is_some(),
-                    has_email,
-                ),
-            };
-            let last = store
-                .last_invited_at(org, &item.person_key)
-                .await
-                .map_err(e)?
-                .max(sent_now.get(&item.person_key).copied());
-            let d = invitation_rules::decide(&DueCheck {
-                now_ms: now,
-                zone: &zone,
-                opted_out,
-                suppressed,
-                has_sender,
-                last_invited_at: last,
-                cap_days: item.cap_days,
-            });
+            let d = decide_item(
+                store,
+                &senders,
+                item,
+                now,
+                sent_now.get(&item.person_key).copied(),
+            )
+            .await
+            .map_err(e)?;
             acts.push(match d {
                 Decision::Send => {
                     sent_now.insert(item.person_key.clone(), now);
@@ -431,16 +476,9 @@ impl HandOff {
                             )
                             .await
                             .map_err(e)?;
-                            tx.enqueue(
-                                NewJob::new(
-                                    org,
-                                    crate::outreach::SEND_KIND,
-                                    serde_json::json!({ "invitation": handoff }),
-                                )
-                                .dedupe_key(format!("email.send:{handoff}")),
-                            )
-                            .await
-                            .map_err(e)?;
+                            tx.enqueue(crate::outreach::send_job(org, handoff, false))
+                                .await
+                                .map_err(e)?;
                         }
                         Channel::Sms => {
                             let sender = sms_sender.expect("decided with a sender");

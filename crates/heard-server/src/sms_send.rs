@@ -52,7 +52,7 @@ pub const EXPIRE_KIND: &str = "sms.expire";
 /// all, and a reply days later is more likely about something else. Its answers so far become the response.
 pub const STALE_AFTER_MS: i64 = 24 * 3600 * 1000;
 /// Attempts an `sms.invite` job gets before it is dead: with the queue's backoff (10 s doubling, capped at one
-/// hour) that rides out a provider outage of about six hours. Waiting for a pacing slot uses none.
+/// hour, with equal jitter) its 11 waits add up to between 1.7 and 3.4 hours of provider outage. Waiting for a pacing slot uses none.
 pub const SEND_ATTEMPTS: u32 = 12;
 /// Twilio's API.
 pub const TWILIO_API_BASE: &str = "https://api.twilio.com";
@@ -276,7 +276,9 @@ fn trust_of(
 /// and asks trust on a scale SMS can carry, the language is en or es, the number has not opted out) and enqueues
 /// its `sms.invite` job in one transaction, due now; returns the job's id, which is also the conversation's and its
 /// opening message's. The job's dedupe key is `sms.invite:{outreach}` (a random id when none is given), so the same
-/// queue item enqueues once: invited again, it returns the first job's id.
+/// queue item enqueues once: invited again, it returns the first job's id. It writes no send-queue item and applies
+/// no contact cap or quiet hours: people are invited through `crate::outreach_queue` (rules, batches, and
+/// `heard sms invite`), whose hand-off does; this is the sender's own door, for tests and tools below that.
 pub async fn invite_sms(
     store: &Store,
     sealer: &Sealer,

@@ -484,6 +484,22 @@ impl StoreTx {
         Ok(n == 1)
     }
 
+    /// Records that the person unsubscribed through invitation `id`'s link at `now`, whatever its state (an
+    /// invitation already answered keeps `answered` and gains `unsubscribed_at`, so the outreach figures count the
+    /// unsubscribe); an invitation that has a time already keeps it. True when it was stamped now.
+    pub async fn stamp_email_unsubscribed(
+        &mut self,
+        org: OrgId,
+        id: Uuid,
+        now: i64,
+    ) -> Result<bool> {
+        let n = on_tx!(self, t => sqlx::query(
+            "UPDATE email_invitations SET unsubscribed_at = $1              WHERE org_id = $2 AND id = $3 AND unsubscribed_at IS NULL")
+            .bind(now).bind(org.as_uuid()).bind(id)
+            .execute(&mut **t).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
     /// Marks every live invitation of the organization to this address as `to` (`Bounced` or `Unsubscribed`) at
     /// `now`; returns how many moved.
     pub async fn end_email_invitations_to(

@@ -26,7 +26,8 @@ fn n(x: Option<i64>) -> u64 {
 impl Store {
     /// Per survey, the email invitations written in `[from_ms, to_ms)` and what happened to them: delivered (sent
     /// and not bounced), opened (link followed, or answered), started (form sent back at least once, or answered),
-    /// completed (answered), opted out (unsubscribed), bounced. Surveys without invitations are absent.
+    /// completed (answered), opted out (unsubscribed, before or after answering: `unsubscribed_at` is set either
+    /// way), bounced. Surveys without invitations are absent.
     pub async fn email_outreach_counts(
         &self,
         org: OrgId,
@@ -63,11 +64,14 @@ impl Store {
             .collect())
     }
 
-    /// Per survey, the SMS conversations started in `[from_ms, to_ms)` and what happened to them: delivered (an
-    /// outbound message `delivered` or `read`), started (any inbound message), completed (ended with answers, which
-    /// were then stored as a response), opted out (an opt-out of the number logged at or after the conversation
-    /// began, and, if it ended, not after it ended), bounced (an outbound message `undelivered` or `failed`). SMS
-    /// has no "opened". Surveys without conversations are absent.
+    /// Per survey, the SMS conversations started in `[from_ms, to_ms)` whose opening message the provider accepted
+    /// (an outbound message of the conversation with the provider's id: a send the provider refused, or one whose
+    /// outcome is still unknown, is not an invitation; a send held because the number had opted out starts no
+    /// conversation), and what happened to them: delivered (an outbound message `delivered` or `read`), started (any
+    /// inbound message), completed (ended with answers, which were then stored as a response), opted out (an opt-out
+    /// of the number logged at or after the conversation began, and, if it ended, not after it ended), bounced (an
+    /// outbound message `undelivered` or `failed` after the provider took it). SMS has no "opened". Surveys without
+    /// such conversations are absent.
     pub async fn sms_outreach_counts(
         &self,
         org: OrgId,
@@ -88,6 +92,8 @@ impl Store {
              SUM(CASE WHEN EXISTS (SELECT 1 FROM sms_messages m WHERE m.org_id = c.org_id AND m.conversation_id = c.id \
                AND m.direction = 'outbound' AND m.status IN ('undelivered', 'failed')) THEN 1 ELSE 0 END) \
              FROM sms_conversations c WHERE c.org_id = $1 AND c.created_at >= $2 AND c.created_at < $3 \
+             AND EXISTS (SELECT 1 FROM sms_messages m WHERE m.org_id = c.org_id AND m.conversation_id = c.id \
+               AND m.direction = 'outbound' AND m.provider_message_id IS NOT NULL) \
              GROUP BY c.survey_id ORDER BY c.survey_id")
             .bind(org.as_uuid()).bind(from_ms).bind(to_ms).fetch_all(p).await)?;
         Ok(rows

@@ -470,6 +470,16 @@ impl Store {
         rows.into_iter().map(ItemRow::into_item).collect()
     }
 
+    /// The items a batch wrote, in the order written.
+    pub async fn outreach_batch_items(&self, org: OrgId, batch: Uuid) -> Result<Vec<QueueItem>> {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM outreach_queue WHERE org_id = $1 AND batch_id = $2 ORDER BY id"
+        );
+        let rows: Vec<ItemRow> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(org.as_uuid()).bind(batch).fetch_all(p).await)?;
+        rows.into_iter().map(ItemRow::into_item).collect()
+    }
+
     /// One item of the organization.
     pub async fn outreach_item(&self, org: OrgId, id: Uuid) -> Result<QueueItem> {
         let sql =

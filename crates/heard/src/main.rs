@@ -10,6 +10,7 @@ mod demo;
 mod export;
 mod export_parquet;
 mod import;
+mod invite_cmd;
 mod journeys;
 mod settings;
 mod text_cmds;
@@ -115,12 +116,13 @@ enum Command {
         #[command(subcommand)]
         command: ApikeyCommand,
     },
-    /// Email survey outreach: `email bounce` applies a delivery status notification (a bounce).
+    /// Email survey outreach: `email bounce` applies a delivery status notification (a bounce); `email invite` puts an
+    /// email invitation on the send queue.
     Email {
         #[command(subcommand)]
         command: EmailCommand,
     },
-    /// SMS survey outreach: `sms invite` queues an SMS invitation.
+    /// SMS survey outreach: `sms invite` puts an SMS invitation on the send queue.
     Sms {
         #[command(subcommand)]
         command: SmsCommand,
@@ -258,30 +260,33 @@ enum EmailCommand {
         #[arg(long)]
         org: String,
     },
+    /// Invite one person by email: a batch of one on the organization's send queue, which a running server hands to
+    /// the SMTP sender, applying suppressions, the contact cap and quiet hours as it does for every batch. Prints the
+    /// invitation's id and whether it goes now, is held, or will not be sent and why.
+    Invite {
+        #[command(flatten)]
+        common: invite_cmd::InviteArgs,
+        /// The person's email address.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum SmsCommand {
-    /// Queue an SMS invitation: the server's job queue starts the conversation and sends its opening message from
-    /// the sender (paced, checked against opt-outs when it sends). Prints the invitation's id.
+    /// Invite one person by SMS: a batch of one on the organization's send queue, which a running server hands to
+    /// the SMS sender, applying opt-outs, the contact cap and quiet hours as it does for every batch (the sender
+    /// checks the opt-out again when it sends). Prints the invitation's id and whether it goes now, is held, or will
+    /// not be sent and why.
     Invite {
         #[command(flatten)]
-        storage: StorageArgs,
-        /// The organization's short name.
+        common: invite_cmd::InviteArgs,
+        /// The SMS sender's id, when given: it must be the one invitations go from (the organization's first).
         #[arg(long)]
-        org: String,
-        /// The SMS sender's id (its number sends the message).
-        #[arg(long)]
-        sender: uuid::Uuid,
-        /// The survey's id; its published version is asked.
-        #[arg(long)]
-        survey: uuid::Uuid,
+        sender: Option<uuid::Uuid>,
         /// The person's number, E.164 (+12025550143) or a US number.
         #[arg(long)]
         phone: String,
-        /// The conversation's language: en or es.
-        #[arg(long, default_value = "en")]
-        lang: String,
     },
 }
 
@@ -705,39 +710,29 @@ async fn run(command: Command) -> Result<()> {
         Command::Sms {
             command:
                 SmsCommand::Invite {
-                    storage,
-                    org,
+                    common,
                     sender,
-                    survey,
                     phone,
-                    lang,
                 },
         } => {
-            let sealer = heard_server::crypto::Sealer::new(&storage.secret_key()?);
-            let store = Store::open(&storage.database_url()?, StoreOptions::default()).await?;
-            let org = store.org_by_slug(&org).await.map_err(|_| {
-                anyhow::anyhow!("--org: no organization with the short name '{org}'")
-            })?;
-            let queued = heard_server::sms_send::invite_sms(
-                &store,
-                &sealer,
-                &heard_server::sms_send::SmsInvite {
-                    org: org.id,
-                    sender,
-                    survey: heard_domain::SurveyId::from_uuid(survey),
-                    survey_version: None,
-                    phone,
-                    person_key: None,
-                    language: lang,
-                    outreach: None,
-                },
-                heard_store::now_ms(),
+            invite_cmd::run(
+                common,
+                heard_domain::invitation_rules::Channel::Sms,
+                &phone,
+                sender,
             )
-            .await;
-            store.close().await;
-            let id = queued?;
-            println!("Queued SMS invitation {id}; a running server sends it.");
-            Ok(())
+            .await
+        }
+        Command::Email {
+            command: EmailCommand::Invite { common, email },
+        } => {
+            invite_cmd::run(
+                common,
+                heard_domain::invitation_rules::Channel::Email,
+                &email,
+                None,
+            )
+            .await
         }
         Command::Export(args) => export::run(args).await,
         Command::Import(args) => import::run(args).await,

@@ -134,7 +134,7 @@ pub async fn page_handler(
         &bars,
         &format!("Response rate by survey and channel, {quarter}"),
         &format!(
-            "Percent of people invited in {quarter} who completed the survey, per survey and channel, each with its \
+            "Percent of the invitations sent in {quarter} that were answered, per survey and channel, each with its \
              95% Wilson interval drawn as a line. The same figures are in the table below the chart."
         ),
     );

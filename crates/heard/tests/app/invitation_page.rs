@@ -544,6 +544,27 @@ both_backends!(outreach_figures_count_each_channel_per_survey, |app| {
         let (s, _, _) = post(&app, &link, &[("q.trust", "1"), ("idempotency_key", &key)]).await;
         assert_eq!(s, 303);
     }
+    // The first of those who answered then unsubscribes by the link: an unsubscribe after answering is counted, and
+    // the invitation stays answered.
+    let (s, _, _) = post(
+        &app,
+        &format!(
+            "/o/unsubscribe/{}/{}",
+            ids[3],
+            outreach::unsubscribe_token(&Sealer::new(&SECRET), ids[3])
+        ),
+        &[("List-Unsubscribe", "One-Click")],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        app.store
+            .email_invitation(t.org, ids[3])
+            .await
+            .unwrap()
+            .state,
+        InvitationState::Answered
+    );
     // One more opened, started, not answered.
     let sixth = invite(&app, t, "f5@example.org", "pk-f5", "en", now).await;
     assert!(move_to(&app, t, sixth, InvitationState::Sent).await);
@@ -624,6 +645,52 @@ both_backends!(outreach_figures_count_each_channel_per_survey, |app| {
     )
     .await;
 
+    // A fifth whose opening text the provider refused (no provider id): the person's STOP, which the webhook files
+    // under their latest conversation, is no invitation's opt-out.
+    let c5 = conversation(&app, sender, "ph-5", now).await;
+    app.store
+        .record_outbound_sms(
+            t.org,
+            &OutboundSms {
+                sender_id: sender,
+                conversation_id: Some(c5),
+                provider_message_id: None,
+                status: "failed".into(),
+                segments: 1,
+                now,
+            },
+        )
+        .await
+        .unwrap();
+    inbound(
+        &app,
+        sender,
+        c5,
+        "SMin5",
+        InboundEffect::OptOut {
+            phone_key: "ph-5".into(),
+            keyword: "STOP".into(),
+        },
+        now + 20,
+    )
+    .await;
+    // A sixth still being sent (the attempt is recorded, the provider has not answered): not an invitation yet.
+    let c6 = conversation(&app, sender, "ph-6", now).await;
+    app.store
+        .record_outbound_sms(
+            t.org,
+            &OutboundSms {
+                sender_id: sender,
+                conversation_id: Some(c6),
+                provider_message_id: None,
+                status: "attempting".into(),
+                segments: 1,
+                now,
+            },
+        )
+        .await
+        .unwrap();
+
     let (from, to) = (now - DAY, now + DAY);
     let email = app
         .store
@@ -643,7 +710,7 @@ both_backends!(outreach_figures_count_each_channel_per_survey, |app| {
             e.opted_out,
             e.bounced
         ),
-        (6, 4, Some(3), 3, 2, 1, 1)
+        (6, 4, Some(3), 3, 2, 2, 1)
     );
     let sms = app
         .store
@@ -696,6 +763,17 @@ both_backends!(outreach_figures_count_each_channel_per_survey, |app| {
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"outreach-table\""), "{html}");
     assert!(html.contains("no tracking pixels"), "{html}");
+    assert!(
+        html.contains("Each figure counts invitations, not messages")
+            && html.contains("A person invited twice counts twice"),
+        "{html}"
+    );
+    assert!(!html.contains("counts people invited"), "{html}");
+    assert!(html.contains("before or after answering"), "{html}");
+    assert!(
+        html.contains("whose first text the provider accepted"),
+        "{html}"
+    );
     assert!(html.contains("33.3%"), "email: 2 of 6 completed: {html}");
     assert!(html.contains("25.0%"), "SMS: 1 of 4 completed: {html}");
     let r = app
@@ -711,7 +789,7 @@ both_backends!(outreach_figures_count_each_channel_per_survey, |app| {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains(",email,6,4,3,3,2,1,1,0.333333,")),
+            .any(|l| l.contains(",email,6,4,3,3,2,2,1,0.333333,")),
         "{csv}"
     );
     assert!(
@@ -720,15 +798,17 @@ both_backends!(outreach_figures_count_each_channel_per_survey, |app| {
             .any(|l| l.contains(",sms,4,3,,2,1,1,1,0.250000,")),
         "{csv}"
     );
-    // The A-11 statistics page points to it (its "offered" includes the emailed invitations).
+    // The A-11 statistics page points to it, and says its "offered" counts both channels' invitations.
     let r = app
         .get(&session, &format!("/admin/o/{}/statistics", t.org))
         .await;
+    let stats = r.text().await.unwrap();
+    assert!(stats.contains(&format!("/admin/o/{}/outreach/figures?quarter=", t.org)));
     assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains(&format!("/admin/o/{}/outreach/figures?quarter=", t.org))
+        stats.contains(
+            "sent an invitation by email, and by SMS when the provider accepted the first text"
+        ),
+        "{stats}"
     );
     // Another organization's admin is refused.
     let other = app.sign_in(&app.b.admin_email).await;

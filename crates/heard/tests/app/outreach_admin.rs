@@ -757,6 +757,20 @@ both_backends!(outreach_admin_test_email, |app| {
             .unwrap()
             .contains("d=agency.gov")
     );
+    // A proper text/plain message, its MIME headers signed with the rest, and dkimpy verifies the signature.
+    assert_eq!(
+        header(&got[0], "Content-Type"),
+        Some("text/plain; charset=\"utf-8\"")
+    );
+    assert_eq!(header(&got[0], "MIME-Version"), Some("1.0"));
+    let signed = crate::outreach_smtp::dkim_signed_headers(&got[0]);
+    for h in crate::outreach_smtp::MUST_SIGN {
+        assert!(
+            signed.iter().any(|s| s == h),
+            "{h} is not signed: {signed:?}"
+        );
+    }
+    assert!(crate::outreach_smtp::dkim_verifies(dir.path(), 0));
     assert!(
         app.queued_jobs(org, heard_server::outreach::TEST_KIND)
             .await

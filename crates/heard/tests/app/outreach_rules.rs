@@ -448,6 +448,8 @@ both_backends!(
             .await;
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].payload["invitation"], json!(inv.id));
+        // The hand-off's send job rides out a mail server outage like every email send.
+        assert_eq!(jobs[0].max_attempts, heard_server::outreach::SEND_ATTEMPTS);
         // Running everything again hands off nothing more.
         w.run_due_by(eight + 3_600_000).await.unwrap();
         assert_eq!(

@@ -93,6 +93,59 @@ pub(crate) fn header<'a>(m: &'a Value, name: &str) -> Option<&'a str> {
         .map(|h| h[1].as_str().unwrap())
 }
 
+/// The `h=` tag of a message's `DKIM-Signature`: the header names it covers, lower case.
+pub(crate) fn dkim_signed_headers(m: &Value) -> Vec<String> {
+    let sig = header(m, "DKIM-Signature").expect("signed with DKIM");
+    let h = sig
+        .split(';')
+        .map(str::trim)
+        .find_map(|t| t.strip_prefix("h="))
+        .expect("an h= tag");
+    h.split(':')
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// Verifies the DKIM signature of the `n`th message (from 0) the sink wrote in `dir` with dkimpy (PyPI, in the mail
+/// venv; scripts/dkim-verify.py), the test key's public half standing in for DNS. The verifier's verdict.
+pub(crate) fn dkim_verifies(dir: &Path, n: usize) -> bool {
+    let python = std::env::var("HEARD_MAIL_PYTHON").unwrap_or_else(|_| "python3".into());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(&python)
+        .arg(root.join("../../scripts/dkim-verify.py"))
+        .arg(dir.join(format!("{:04}.eml", n + 1)))
+        .arg(root.join("tests/data/dkim-test-key.pub.pem"))
+        .output()
+        .unwrap_or_else(|e| panic!("running {python}: {e}"));
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        said == "pass" || said == "fail",
+        "dkimpy did not run with {python} (bash scripts/mail-venv.sh installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if said != "pass" {
+        eprintln!(
+            "dkimpy: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(dir.join(format!("{:04}.eml", n + 1))).unwrap_or_default()
+        );
+    }
+    said == "pass"
+}
+
+/// The headers RFC 8058 section 4 and RFC 6376 section 5.4.1 ask a signature to cover, lower case.
+pub(crate) const MUST_SIGN: [&str; 9] = [
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+];
+
 fn worker(store: &heard_store::Store) -> Worker {
     let mut registry = JobRegistry::product();
     registry.register(outreach::SEND_KIND, SendEmail::new(&SECRET, PUBLIC));
@@ -169,7 +222,13 @@ both_backends!(invitations_are_sent_over_smtp_in_both_languages, |app| {
     assert!(
         queued
             .iter()
-            .all(|j| j.attempts == 1 && j.last_error.as_deref().unwrap().contains("SMTP send"))
+            .all(|j| j.attempts == 1 && j.last_error.as_deref().unwrap().contains("SMTP send")),
+        "{queued:?}"
+    );
+    assert!(
+        queued
+            .iter()
+            .all(|j| j.max_attempts == outreach::SEND_ATTEMPTS)
     );
     assert!(
         queued
@@ -234,6 +293,31 @@ both_backends!(invitations_are_sent_over_smtp_in_both_languages, |app| {
         dkim.contains("d=example.gov") && dkim.contains("s=heard2026"),
         "{dkim}"
     );
+    // The signature covers the one-click headers (RFC 8058 section 4) and the MIME structure, and dkimpy verifies
+    // it against the key's public half: each header it names is signed as sent.
+    for m in [&m_en, &m_es] {
+        let signed = dkim_signed_headers(m);
+        for h in MUST_SIGN {
+            assert!(
+                signed.iter().any(|s| s == h),
+                "{h} is not signed: {signed:?}"
+            );
+        }
+    }
+    assert!(
+        header(&m_en, "Content-Type")
+            .unwrap()
+            .starts_with("multipart/alternative")
+    );
+    assert_eq!(header(&m_en, "MIME-Version"), Some("1.0"));
+    assert!(
+        dkim_verifies(dir.path(), 0),
+        "the first message's DKIM signature verifies"
+    );
+    assert!(
+        dkim_verifies(dir.path(), 1),
+        "the second message's DKIM signature verifies"
+    );
     assert_eq!(
         header(&m_en, "Message-ID"),
         Some(format!("<{en}.invitation@example.gov>").as_str())
@@ -286,12 +370,9 @@ both_backends!(invitations_are_sent_over_smtp_in_both_languages, |app| {
         .await
         .unwrap();
     assert_eq!(waiting.len(), 2, "one reminder per invitation");
-    assert!(
-        waiting
-            .iter()
-            .all(|j| j.payload["reminder"] == true
-                && j.run_at >= sending + outreach::REMIND_AFTER_MS)
-    );
+    assert!(waiting.iter().all(|j| j.payload["reminder"] == true
+        && j.run_at >= sending + outreach::REMIND_AFTER_MS
+        && j.max_attempts == outreach::SEND_ATTEMPTS));
     assert_eq!(
         w.run_pending_once().await.unwrap(),
         0,
@@ -339,4 +420,190 @@ both_backends!(invitations_are_sent_over_smtp_in_both_languages, |app| {
         invite("ANA@example.org", "en").await,
         Err(outreach::InviteError::Suppressed("unsubscribe"))
     ));
+});
+
+// A mail server down for hours (issue 20, item 7: "a provider that is down leaves sends queued and retried, never
+// lost, never sent twice"): the `email.send` job fails every attempt but the last of its budget, each retry waiting
+// longer (backoff to an hour), and is still queued, the invitation unsent; when the server is back the last attempt
+// sends it, once. A mailbox the server refuses for good (550 5.1.1 at RCPT) is not retried: the address is
+// suppressed as a bounce and the invitation marked bounced on the first attempt.
+both_backends!(a_mail_server_down_for_hours_is_ridden_out, |app| {
+    let t = &app.a;
+    let sealer = Sealer::new(&SECRET);
+    let port = free_port();
+    app.store
+        .set_email_sender(
+            t.org,
+            &EmailSender {
+                host: "127.0.0.1".into(),
+                port,
+                tls: TlsMode::None,
+                username: None,
+                password_sealed: None,
+                from_address: "feedback@example.gov".into(),
+                from_name: None,
+                dkim_selector: None,
+                dkim_domain: None,
+                dkim_key_sealed: None,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let version = t.survey.published_version.unwrap();
+    let invite = |address: &'static str| {
+        let store = app.store.clone();
+        let sealer = Sealer::new(&SECRET);
+        async move {
+            outreach::invite(
+                &store,
+                &sealer,
+                &Invite {
+                    org: t.org,
+                    survey: t.survey.id,
+                    survey_version: version,
+                    person_key: "pk-ana",
+                    address,
+                    language: "en",
+                },
+                heard_store::now_ms(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let ana = invite("ana@example.org").await;
+    let handler = SendEmail::new(&SECRET, PUBLIC);
+    // Every attempt but the last fails: nothing listens on the port. Each failure is recorded as the worker does,
+    // and the next attempt is claimed at its retry time.
+    let mut at = heard_store::now_ms();
+    let mut waited = 0i64;
+    for attempt in 1..outreach::SEND_ATTEMPTS {
+        let claimed = app
+            .store
+            .claim_jobs(&[outreach::SEND_KIND], 10, 60_000, at)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1, "attempt {attempt} is due");
+        assert_eq!(claimed[0].job.attempts, attempt);
+        let err = handler.run(&app.store, &claimed[0]).await.unwrap_err();
+        assert!(err.contains("SMTP send"), "{err}");
+        match app.store.fail_job(&claimed[0], &err, at).await.unwrap() {
+            heard_store::jobs::FailOutcome::Retrying { run_at } => {
+                waited += run_at - at;
+                at = run_at;
+            }
+            other => panic!(
+                "attempt {attempt} of {}: {other:?}",
+                outreach::SEND_ATTEMPTS
+            ),
+        }
+        assert_eq!(
+            app.store.email_invitation(t.org, ana).await.unwrap().state,
+            InvitationState::Queued
+        );
+    }
+    assert!(
+        waited >= 7 * 3_600_000,
+        "the retries span at least seven hours, not {} minutes",
+        waited / 60_000
+    );
+    assert!(
+        app.store
+            .jobs_in_state(t.org, JobState::Dead, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The server is back for the last attempt: the invitation goes, once.
+    let dir = tempfile::tempdir().unwrap();
+    let _sink = SmtpSink::start(dir.path(), port);
+    let claimed = app
+        .store
+        .claim_jobs(&[outreach::SEND_KIND], 10, 60_000, at)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        handler.run(&app.store, &claimed[0]).await.unwrap(),
+        Completed::WithEffect
+    );
+    assert_eq!(received(dir.path(), 1).len(), 1);
+    assert_eq!(
+        app.store.email_invitation(t.org, ana).await.unwrap().state,
+        InvitationState::Sent
+    );
+    // Run again (a retried job after the send committed): nothing more is sent.
+    assert_eq!(
+        handler.run(&app.store, &claimed[0]).await.unwrap(),
+        Completed::ByWorker
+    );
+    assert_eq!(received(dir.path(), 0).len(), 1);
+
+    // A mailbox refused for good: one attempt, then a bounce and a suppression, no retry.
+    let refused = invite("refused.person@example.org").await;
+    let now = heard_store::now_ms();
+    let claimed = app
+        .store
+        .claim_jobs(&[outreach::SEND_KIND], 10, 60_000, now)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].job.payload["invitation"], refused.to_string());
+    assert_eq!(
+        handler.run(&app.store, &claimed[0]).await.unwrap(),
+        Completed::WithEffect
+    );
+    assert_eq!(
+        app.store
+            .email_invitation(t.org, refused)
+            .await
+            .unwrap()
+            .state,
+        InvitationState::Bounced
+    );
+    let hash = outreach::address_hash(&sealer, t.org, "to", "refused.person@example.org").unwrap();
+    assert_eq!(
+        app.store.email_suppression(t.org, &hash).await.unwrap(),
+        Some(SuppressionReason::Bounce)
+    );
+    let waiting = app
+        .store
+        .jobs_in_state(t.org, JobState::Queued, 10)
+        .await
+        .unwrap();
+    assert!(
+        waiting.iter().all(|j| j.payload["reminder"] == true),
+        "only Ana's reminder waits: {waiting:?}"
+    );
+    assert_eq!(
+        received(dir.path(), 0).len(),
+        1,
+        "nothing was delivered to the refused mailbox"
+    );
+
+    // A refusal for the sender's policy (5.7.1) is not about the mailbox: retried, and the admin reads its code, not
+    // the server's text, which quoted the address.
+    let policy = invite("policy.person@example.org").await;
+    let claimed = app
+        .store
+        .claim_jobs(&[outreach::SEND_KIND], 10, 60_000, heard_store::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let err = handler.run(&app.store, &claimed[0]).await.unwrap_err();
+    assert!(err.contains("permanent error (550) 5.7.1"), "{err}");
+    assert!(
+        !err.contains("policy.person"),
+        "no address in job errors: {err}"
+    );
+    assert_eq!(
+        app.store
+            .email_invitation(t.org, policy)
+            .await
+            .unwrap()
+            .state,
+        InvitationState::Queued
+    );
 });

@@ -740,16 +740,38 @@ async fn age_conversation(app: &TestApp, org: OrgId, id: Uuid) {
         .unwrap();
 }
 
-/// `heard sms invite` queues the `sms.invite` job the server's workers send; a malformed number is refused naming
-/// the field, and nothing is queued.
+/// A fixed-offset zone where it is now `hour`:xx (plus or minus the minute), for quiet-hours checks that do not
+/// depend on when the test runs: `Etc/GMT+N` is N hours behind UTC.
+fn zone_at_hour(hour: i64) -> String {
+    let utc_hour = (heard_store::now_ms() / 3_600_000).rem_euclid(24);
+    // offset = hour - utc_hour, brought into -12..=14 (Etc/GMT-14 is UTC+14, Etc/GMT+12 is UTC-12).
+    let mut offset = (hour - utc_hour).rem_euclid(24);
+    if offset > 14 {
+        offset -= 24;
+    }
+    match offset {
+        0 => "Etc/GMT".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    }
+}
+
+/// `heard sms invite` goes through the batch door (issue 20, item 1): it writes a batch of one whose item is on the
+/// send queue the admin sees, and prints the decision the hand-off makes; the hand-off (the `outreach.due` job) is
+/// what queues the `sms.invite` job, applying the contact cap and quiet hours as for every batch. A malformed number
+/// is refused naming the field, and nothing is written; a --sender that is not the one invitations go from is
+/// refused.
 async fn invite_cli(backend: crate::support::Backend) {
+    use heard_domain::invitation_rules::{ItemState, Reason};
+    use heard_server::outreach_queue::{DUE_KIND, HandOff};
     let (url, _keep) = crate::support::database(backend).await;
     let store = heard_store::Store::open(&url, heard_store::StoreOptions::default())
         .await
         .unwrap();
     let t = crate::support::tenant(&store, "Text Agency", "texts").await;
     // The CLI's secret: 32 bytes of 1.
-    let sealer = Sealer::new(&[1u8; 32]);
+    let secret = [1u8; 32];
+    let sealer = Sealer::new(&secret);
     let sender = store
         .create_sms_sender(
             t.org,
@@ -768,12 +790,12 @@ async fn invite_cli(backend: crate::support::Backend) {
         heard_store::DatabaseUrl::Sqlite(p) => format!("sqlite:{}", p.display()),
         heard_store::DatabaseUrl::Postgres(u) => u.clone(),
     };
-    let run = |phone: &str| {
+    let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_heard"))
             .args(["sms", "invite", "--org", "texts", "--lang", "es"])
-            .args(["--sender", &sender.to_string()])
             .args(["--survey", &t.survey.id.to_string()])
-            .args(["--phone", phone, "--database-url", &db, "--data-dir"])
+            .args(args)
+            .args(["--database-url", &db, "--data-dir"])
             .arg(data.path())
             .env(
                 "HEARD_SECRET_KEY",
@@ -783,16 +805,80 @@ async fn invite_cli(backend: crate::support::Backend) {
             .output()
             .unwrap()
     };
-    let out = run("202-555-01");
+    let all = [
+        ItemState::Pending,
+        ItemState::Held,
+        ItemState::Sent,
+        ItemState::Skipped,
+    ];
+    let out = run(&["--phone", "202-555-01"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: phone:"), "{err}");
-    let out = run("(202) 555-0143");
+    let out = run(&["--phone", PHONE, "--sender", &Uuid::now_v7().to_string()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: --sender:"), "{err}");
+    assert!(
+        store
+            .outreach_items(t.org, &all, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Midday where the person is: on the queue, and handed off at once.
+    let noon = zone_at_hour(12);
+    let sender_s = sender.to_string();
+    let out = run(&[
+        "--phone",
+        "(202) 555-0143",
+        "--sender",
+        &sender_s,
+        "--time-zone",
+        &noon,
+    ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let items = store.outreach_items(t.org, &all, 10).await.unwrap();
+    assert_eq!(items.len(), 1, "the invitation is on the send queue");
+    let first = &items[0];
+    assert_eq!(
+        (first.state, first.language.as_str()),
+        (ItemState::Pending, "es")
+    );
+    assert!(first.batch_id.is_some());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!(
+            "Queued SMS invitation {}; a running server sends it now.",
+            first.id
+        )
+    );
+    assert!(
+        store
+            .jobs_in_state(t.org, JobState::Queued, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| j.kind != sms_send::INVITE_KIND),
+        "nothing is sent before the hand-off"
+    );
+    let hand_off = |at: i64| {
+        let store = store.clone();
+        async move {
+            let claimed = store.claim_jobs(&[DUE_KIND], 10, 60_000, at).await.unwrap();
+            for job in &claimed {
+                HandOff::new(&secret).run(&store, job).await.unwrap();
+            }
+            claimed.len()
+        }
+    };
+    use heard_server::jobs::JobHandler;
+    assert_eq!(hand_off(heard_store::now_ms() + 61_000).await, 1);
     let queued = store
         .jobs_in_state(t.org, JobState::Queued, 10)
         .await
@@ -801,20 +887,111 @@ async fn invite_cli(backend: crate::support::Backend) {
         .filter(|j| j.kind == sms_send::INVITE_KIND)
         .collect::<Vec<_>>();
     assert_eq!(queued.len(), 1);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!(
-            "Queued SMS invitation {}; a running server sends it.",
-            queued[0].id
-        )
-    );
     assert_eq!(queued[0].payload["language"], "es");
+    assert_eq!(queued[0].payload["sender"], sender.to_string());
     let sealed = queued[0].payload["phone_sealed"].as_str().unwrap();
     let bytes: Vec<u8> = (0..sealed.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&sealed[i..i + 2], 16).unwrap())
         .collect();
     assert_eq!(sealer.open(&bytes).as_deref(), Some(PHONE));
+    assert_eq!(
+        store.outreach_item(t.org, first.id).await.unwrap().state,
+        ItemState::Sent
+    );
+
+    // The same person again: the contact cap ends it, as the command says, and nothing more is sent.
+    let out = run(&["--phone", PHONE, "--time-zone", &noon]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("but it will not be sent: asked recently (contact limit), until "),
+        "{said}"
+    );
+    // Late evening where another person is: held for quiet hours, as the command says.
+    let night = zone_at_hour(23);
+    let out = run(&["--phone", "+12025550188", "--time-zone", &night]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("; held until "), "{said}");
+    assert!(said.contains("08:00"), "{said}");
+    assert!(said.contains("quiet hours (21:00 to 08:00"), "{said}");
+    assert!(hand_off(heard_store::now_ms() + 61_000).await >= 1);
+    let items = store.outreach_items(t.org, &all, 10).await.unwrap();
+    assert_eq!(items.len(), 3, "every invitation is on the send queue");
+    let mut reasons: Vec<_> = items
+        .iter()
+        .filter(|i| i.id != first.id)
+        .map(|i| (i.state, i.reason))
+        .collect();
+    reasons.sort_by_key(|r| r.0.key());
+    assert_eq!(
+        reasons,
+        vec![
+            (ItemState::Held, Some(Reason::QuietHours)),
+            (ItemState::Skipped, Some(Reason::ContactCap)),
+        ]
+    );
+    assert_eq!(
+        store
+            .jobs_in_state(t.org, JobState::Queued, 10)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|j| j.kind == sms_send::INVITE_KIND)
+            .count(),
+        1,
+        "only the first was sent"
+    );
+
+    // `heard email invite` is the same door for email: with no SMTP sender set up, it says it will not be sent.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_heard"))
+        .args([
+            "email",
+            "invite",
+            "--org",
+            "texts",
+            "--email",
+            "Ana@Example.org",
+        ])
+        .args(["--survey", &t.survey.id.to_string()])
+        .args(["--database-url", &db, "--data-dir"])
+        .arg(data.path())
+        .env(
+            "HEARD_SECRET_KEY",
+            "0101010101010101010101010101010101010101010101010101010101010101",
+        )
+        .env("HEARD_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let items = store
+        .outreach_items(t.org, &[ItemState::Pending], 10)
+        .await
+        .unwrap();
+    let email = items
+        .iter()
+        .find(|i| i.channel == heard_domain::invitation_rules::Channel::Email)
+        .expect("the email invitation is on the send queue");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!(
+            "Queued email invitation {}, but it will not be sent: no sender set up for this channel.",
+            email.id
+        )
+    );
     store.close().await;
 }
 
