@@ -58,7 +58,7 @@ pub async fn run(
         anyhow!(
             "{}",
             e.0.iter()
-                .map(|f| f.message.as_str())
+                .map(|f| format!("{}: {}", f.field, f.message))
                 .collect::<Vec<_>>()
                 .join("; ")
         )
