@@ -17,14 +17,14 @@ test("the outreach pages are accessible", async () => {
   const org = await signIn(page, suite.server);
 
   await page.goto(`${suite.server.base}/admin/o/${org}/outreach/rules`);
-  await check("rules, empty");
-  await page.locator("#name").fill("After a call");
+  await check("rules, the demo's paused one");
+  await page.locator("#name").fill("After a claims call");
   await page.locator("#delay_minutes").fill("120");
   await page.getByRole("button", { name: "Make rule" }).click();
   await page.waitForLoadState();
-  assert.match(await page.locator("main").innerText(), /After a call/);
-  await check("rules, one");
-  await page.getByRole("link", { name: "After a call" }).click();
+  assert.match(await page.locator("main").innerText(), /After a claims call/);
+  await check("rules, two");
+  await page.getByRole("link", { name: "After a claims call" }).click();
   await page.waitForLoadState();
   await check("a rule");
   // A bad edit names its fields.
