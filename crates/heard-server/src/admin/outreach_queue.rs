@@ -23,11 +23,12 @@ use crate::{AppError, AppResult, AppState, auth::AdminForm};
 const LISTED: i64 = 200;
 
 fn delay_words(minutes: i64) -> String {
+    let count = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
     match minutes {
         0 => "at once".into(),
-        m if m % (24 * 60) == 0 => format!("{} day(s)", m / (24 * 60)),
-        m if m % 60 == 0 => format!("{} hour(s)", m / 60),
-        m => format!("{m} minute(s)"),
+        m if m % (24 * 60) == 0 => count(m / (24 * 60), "day"),
+        m if m % 60 == 0 => count(m / 60, "hour"),
+        m => count(m, "minute"),
     }
 }
 
