@@ -394,7 +394,11 @@ for (const [path, why] of [["/down", "down"], ["/slow", "slow"]]) {
     assert.ok(warnings.some((w) => w.startsWith("Heard widget:")), warnings.join("\n"));
     // The browser itself logs the refused connection; nothing else may appear.
     assert.deepEqual(problems.filter((p) => !p.includes("Failed to load resource")), []);
-    assert.equal(await page.evaluate(() => window.__cls), 0, await page.evaluate(() => window.__shifts.join("; ")));
+    // A widget that never loads must not move the page. Once in a while Chromium reports a sub-pixel shift of the
+    // host's own button in its first frames (0.00003, at about 130 ms, before a slow script could even arrive), so
+    // this counts a shift of 0.001 or more: a hundredth of what Core Web Vitals calls a good page (0.1).
+    const cls = await page.evaluate(() => window.__cls);
+    assert.ok(cls < 0.001, `layout shift ${cls}: ` + (await page.evaluate(() => window.__shifts.join("; "))));
     await ctx.close();
   });
 }
