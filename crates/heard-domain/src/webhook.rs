@@ -12,24 +12,38 @@ use serde_json::{Value, json};
 
 use crate::response::NewResponse;
 
-/// What happened. Stored and sent as [`EventType::key`]; the case work (issue 21, item 2) adds `case.opened`,
-/// `case.updated` and `case.closed` here, and every list, form and check follows [`EventType::ALL`].
+/// What happened. Stored and sent as [`EventType::key`]; every list, form and check follows [`EventType::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
     /// A survey response was stored (any channel but bulk imports, which load history).
     ResponseReceived,
     /// The text engine found crisis language (someone may be at risk) in a stored response's free text.
     CrisisDetected,
+    /// A case was opened (by staff, by crisis language, or by a rule).
+    CaseOpened,
+    /// A case changed: status, owner, team, priority, a public update, a link, an escalation.
+    CaseUpdated,
+    /// A case moved to an ending status (resolved, closed, or an organization's own).
+    CaseClosed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 2] = [EventType::ResponseReceived, EventType::CrisisDetected];
+    pub const ALL: [EventType; 5] = [
+        EventType::ResponseReceived,
+        EventType::CrisisDetected,
+        EventType::CaseOpened,
+        EventType::CaseUpdated,
+        EventType::CaseClosed,
+    ];
 
     /// The type as sent in the body's `type` and stored: dotted lower-case words.
     pub fn key(self) -> &'static str {
         match self {
             EventType::ResponseReceived => "response.received",
             EventType::CrisisDetected => "crisis.detected",
+            EventType::CaseOpened => "case.opened",
+            EventType::CaseUpdated => "case.updated",
+            EventType::CaseClosed => "case.closed",
         }
     }
 
@@ -76,6 +90,47 @@ pub fn crisis_in(r: &NewResponse) -> bool {
         }),
         _ => r.urgent,
     }
+}
+
+/// A case as webhooks see it: ids, codes and times, never a title, note or update text (staff write those, and
+/// they may name the person).
+#[derive(Debug, Clone)]
+pub struct CaseFacts<'a> {
+    pub organization_id: String,
+    pub case_id: String,
+    pub number: i64,
+    pub status: &'a str,
+    pub priority: &'a str,
+    pub source: &'a str,
+    pub team_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub opened_at_ms: i64,
+    /// The response that opened it, if one did.
+    pub response_id: Option<String>,
+}
+
+/// The body of a `case.*` event at `at_ms`: `data` holds `organization_id`, `case_id`, `number`, `status`,
+/// `priority`, `source` (`staff`, `crisis`, `rule`), `team_id`, `owner_id`, `opened_at` (RFC 3339), `response_id`
+/// and `change` (what changed: `opened`, `status`, `owner`, `team`, `priority`, `public_update`, `linked`,
+/// `escalated`, `sla_recomputed`).
+pub fn case_event(kind: EventType, facts: &CaseFacts<'_>, change: &str, at_ms: i64) -> Value {
+    json!({
+        "type": kind.key(),
+        "timestamp": rfc3339(at_ms),
+        "data": {
+            "organization_id": facts.organization_id,
+            "case_id": facts.case_id,
+            "number": facts.number,
+            "status": facts.status,
+            "priority": facts.priority,
+            "source": facts.source,
+            "team_id": facts.team_id,
+            "owner_id": facts.owner_id,
+            "opened_at": rfc3339(facts.opened_at_ms),
+            "response_id": facts.response_id,
+            "change": change,
+        }
+    })
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -150,7 +205,7 @@ mod tests {
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.key()), Some(t));
         }
-        assert_eq!(EventType::parse("case.opened"), None);
+        assert_eq!(EventType::parse("case.deleted"), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //!
 //! - [`proportion`]: % positive with a 95% Wilson interval (finite-population correction when the population is
 //!   known), the "too few to report" rule, and the change from the previous period.
+//! - [`cases`]: case figures: time to first response and to resolution, share resolved, trust by case closed.
 //! - [`hypothesis`]: the pooled two-proportion z test and Fisher's exact test, two-sided.
 //! - [`multiple`]: Benjamini-Hochberg q-values.
 //! - [`suppress`]: small-cell suppression (CMS's k = 11) with complementary suppression for one-way tables.
@@ -23,6 +24,7 @@
 
 #![deny(missing_docs)]
 
+pub mod cases;
 pub mod drivers;
 pub mod hypothesis;
 pub mod journeys;

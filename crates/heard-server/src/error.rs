@@ -130,6 +130,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::IdempotencyKeyReused => AppError::IdempotencyKeyReused,
+            StoreError::Invalid(errors) => AppError::Invalid(errors),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -104,6 +104,11 @@ impl FormData {
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)
     }
+    /// Sets `name` to `value`, replacing any values it had (a form pre-filled from stored settings).
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.0.retain(|(k, _)| k != name);
+        self.0.push((name.to_string(), value.to_string()));
+    }
 }
 
 /// A form read by `FormData::parse_lenient`.

@@ -73,7 +73,7 @@ impl JobRegistry {
     /// The kinds the product runs: `imports.enrich` (enrichment of text stored by large imports,
     /// `crate::import::EnrichImported`), `journeys.refresh` (a journey's figures, `crate::journeys`),
     /// `insights.refresh` (the key drivers, segments and operations snapshots, `crate::insights::RefreshInsights`) and
-    /// `rollups.rebuild` ([`RebuildRollups`]). Sends, webhooks and rules register theirs here.
+    /// `rollups.rebuild` ([`RebuildRollups`]), `cases.check` (`crate::cases::CheckCase`). Sends, webhooks and rules register theirs here.
     pub fn product() -> JobRegistry {
         let mut r = JobRegistry::default();
         r.register(
@@ -90,6 +90,7 @@ impl JobRegistry {
         );
         r.register(heard_store::rollups::REBUILD_KIND, RebuildRollups);
         r.register(heard_store::after_data::KIND, crate::after_data::AfterData);
+        r.register(heard_store::cases::CHECK_KIND, crate::cases::CheckCase);
         r
     }
 

@@ -11,6 +11,7 @@ pub mod amazon_connect;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod cases;
 pub mod crypto;
 pub mod error;
 pub mod export;

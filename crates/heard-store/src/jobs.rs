@@ -259,6 +259,22 @@ pub struct StoreTx {
     pub(crate) inner: TxInner,
 }
 
+impl From<sqlx::Transaction<'static, sqlx::Sqlite>> for StoreTx {
+    fn from(t: sqlx::Transaction<'static, sqlx::Sqlite>) -> StoreTx {
+        StoreTx {
+            inner: TxInner::Sqlite(t),
+        }
+    }
+}
+
+impl From<sqlx::Transaction<'static, sqlx::Postgres>> for StoreTx {
+    fn from(t: sqlx::Transaction<'static, sqlx::Postgres>) -> StoreTx {
+        StoreTx {
+            inner: TxInner::Postgres(t),
+        }
+    }
+}
+
 /// Runs the same body against whichever transaction `$tx` holds; `$t` is `&mut Transaction<..>`.
 macro_rules! on_tx {
     ($tx:expr, $t:ident => $body:expr) => {

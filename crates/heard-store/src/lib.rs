@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod after_data;
 pub mod amazon_connect;
 pub mod bulk;
+pub mod cases;
 pub mod catalog;
 pub mod event_log;
 pub mod event_rollups;
@@ -110,6 +111,9 @@ pub enum StoreError {
     /// stored (`Store::submit_invited`).
     #[error("this invitation was already answered, or it has ended or expired")]
     InvitationUsed,
+    /// The input was refused, each problem naming its field; nothing was written.
+    #[error("{0}")]
+    Invalid(heard_domain::FieldErrors),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

@@ -403,13 +403,24 @@ impl StoreTx {
     }
 }
 
-/// Writes the webhook events of responses in the caller's (the response writer's) transaction, on either backend.
+/// Writes webhook events in the caller's transaction (the response writer's, or a case change's), on either backend.
 pub(crate) trait WebhookTx: Send {
     /// `responses` of `org` are being stored in this transaction at `now`.
     fn emit_responses<'a>(
         &'a mut self,
         org: OrgId,
         responses: &'a [&'a NewResponse],
+        now: i64,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// One event of `kind` about `subject` with its exact `body`: a message and a delivery (with its first job) to
+    /// each active endpoint that chose the type; nothing when none did.
+    fn emit_event<'a>(
+        &'a mut self,
+        org: OrgId,
+        kind: EventType,
+        subject: Uuid,
+        body: &'a serde_json::Value,
         now: i64,
     ) -> BoxFuture<'a, Result<()>>;
 }
@@ -427,71 +438,89 @@ macro_rules! webhook_tx {
                     if responses.is_empty() {
                         return Ok(());
                     }
-                    let endpoints: Vec<(Uuid, String)> = sqlx::query_as(
-                        "SELECT id, event_types FROM webhook_endpoints WHERE org_id = $1 AND NOT paused \
-                         ORDER BY id",
+                    // One look at the endpoints first: most organizations have none, and a batch of responses then
+                    // costs this one query.
+                    let any: Option<i32> = sqlx::query_scalar(
+                        "SELECT 1 FROM webhook_endpoints WHERE org_id = $1 AND NOT paused LIMIT 1",
                     )
                     .bind(org.as_uuid())
-                    .fetch_all(&mut **self)
+                    .fetch_optional(&mut **self)
                     .await?;
-                    if endpoints.is_empty() {
+                    if any.is_none() {
                         return Ok(());
                     }
                     for r in responses {
                         for (kind, body) in response_events(r) {
-                            let chosen: Vec<Uuid> = endpoints
-                                .iter()
-                                .filter(|(_, types)| types.contains(&format!(",{},", kind.key())))
-                                .map(|(id, _)| *id)
-                                .collect();
-                            if chosen.is_empty() {
-                                continue;
-                            }
-                            let message = Uuid::now_v7();
-                            sqlx::query(
-                                "INSERT INTO webhook_messages (org_id, id, event_type, subject_id, payload, \
-                                 created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                            )
-                            .bind(org.as_uuid())
-                            .bind(message)
-                            .bind(kind.key())
-                            .bind(r.id.as_uuid())
-                            .bind(body.to_string())
-                            .bind(now)
-                            .execute(&mut **self)
-                            .await?;
-                            for endpoint in chosen {
-                                let d = Uuid::now_v7();
-                                sqlx::query(
-                                    "INSERT INTO webhook_deliveries (org_id, id, endpoint_id, message_id, state, \
-                                     attempts, next_attempt_at, created_at, updated_at) \
-                                     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)",
-                                )
-                                .bind(org.as_uuid())
-                                .bind(d)
-                                .bind(endpoint)
-                                .bind(message)
-                                .bind(now)
-                                .execute(&mut **self)
-                                .await?;
-                                let j = deliver_job(org, d, 1, now);
-                                sqlx::query(
-                                    "INSERT INTO jobs (org_id, id, kind, payload, state, attempts, max_attempts, \
-                                     run_at, dedupe_key, created_at, updated_at) \
-                                     VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $8)",
-                                )
-                                .bind(org.as_uuid())
-                                .bind(heard_domain::JobId::new().as_uuid())
-                                .bind(DELIVER_KIND)
-                                .bind(j.payload.to_string())
-                                .bind(j.max_attempts as i32)
-                                .bind(now)
-                                .bind(j.dedupe_key.as_deref())
-                                .bind(now)
-                                .execute(&mut **self)
-                                .await?;
-                            }
+                            self.emit_event(org, kind, *r.id.as_uuid(), &body, now).await?;
                         }
+                    }
+                    Ok(())
+                })
+            }
+
+            fn emit_event<'a>(
+                &'a mut self,
+                org: OrgId,
+                kind: EventType,
+                subject: Uuid,
+                body: &'a serde_json::Value,
+                now: i64,
+            ) -> BoxFuture<'a, Result<()>> {
+                Box::pin(async move {
+                    let chosen: Vec<Uuid> = sqlx::query_scalar(
+                        "SELECT id FROM webhook_endpoints WHERE org_id = $1 AND NOT paused \
+                         AND event_types LIKE $2 ORDER BY id",
+                    )
+                    .bind(org.as_uuid())
+                    .bind(format!("%,{},%", kind.key()))
+                    .fetch_all(&mut **self)
+                    .await?;
+                    if chosen.is_empty() {
+                        return Ok(());
+                    }
+                    let message = Uuid::now_v7();
+                    sqlx::query(
+                        "INSERT INTO webhook_messages (org_id, id, event_type, subject_id, payload, \
+                         created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(org.as_uuid())
+                    .bind(message)
+                    .bind(kind.key())
+                    .bind(subject)
+                    .bind(body.to_string())
+                    .bind(now)
+                    .execute(&mut **self)
+                    .await?;
+                    for endpoint in chosen {
+                        let d = Uuid::now_v7();
+                        sqlx::query(
+                            "INSERT INTO webhook_deliveries (org_id, id, endpoint_id, message_id, state, \
+                             attempts, next_attempt_at, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)",
+                        )
+                        .bind(org.as_uuid())
+                        .bind(d)
+                        .bind(endpoint)
+                        .bind(message)
+                        .bind(now)
+                        .execute(&mut **self)
+                        .await?;
+                        let j = deliver_job(org, d, 1, now);
+                        sqlx::query(
+                            "INSERT INTO jobs (org_id, id, kind, payload, state, attempts, max_attempts, \
+                             run_at, dedupe_key, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $7, $8, $8)",
+                        )
+                        .bind(org.as_uuid())
+                        .bind(heard_domain::JobId::new().as_uuid())
+                        .bind(DELIVER_KIND)
+                        .bind(j.payload.to_string())
+                        .bind(j.max_attempts as i32)
+                        .bind(now)
+                        .bind(j.dedupe_key.as_deref())
+                        .bind(now)
+                        .execute(&mut **self)
+                        .await?;
                     }
                     Ok(())
                 })

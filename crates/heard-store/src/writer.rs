@@ -281,13 +281,20 @@ pub(crate) async fn insert_batch(
         orgs.sort_unstable_by_key(|o| *o.as_uuid());
         orgs.dedup();
         let now = crate::now_ms();
-        for org in orgs {
+        for org in &orgs {
+            let org = *org;
             let rows: Vec<&NewResponse> = stored.iter().copied().filter(|r| r.org_id == org).collect();
             tx.add_responses(org, &rows).await?;
             // What follows new data (insights, journeys), in the data's commit (`after_data`).
             tx.data_arrived(org, now).await?;
             // Its webhook events and their first delivery jobs, in the same commit (`webhooks.rs`).
             tx.emit_responses(org, &rows, now).await?;
+        }
+        // An urgent case for each response with crisis language, in the same commit (`cases.rs`).
+        let mut tx = crate::jobs::StoreTx::from(tx);
+        for org in orgs {
+            let rows: Vec<&NewResponse> = stored.iter().copied().filter(|r| r.org_id == org).collect();
+            tx.open_crisis_cases(org, &rows, now).await?;
         }
         tx.commit().await?;
         Ok::<_, StoreError>(out)

@@ -139,3 +139,71 @@ async fn web_page_responses_stored_with_their_touchpoints_channel_move_to_websit
     let rows: Vec<(String, String)> = sqlx::query_as(CHANNELS).fetch_all(&pool).await.unwrap();
     assert_eq!(rows, expected());
 }
+
+/// A case's history is append-only in the database itself: an UPDATE of any entry fails, and the entry is as
+/// written.
+macro_rules! history_refuses_updates {
+    ($pool:expr) => {{
+        let org = Uuid::now_v7();
+        sqlx::query("INSERT INTO organizations (id, name, slug, created_at) VALUES ($1, 'A', 'a', 0)")
+            .bind(org)
+            .execute($pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO case_history (org_id, case_id, seq, at, kind, value) VALUES ($1, $2, 1, 0, 'status', 'open')",
+        )
+        .bind(org)
+        .bind(Uuid::now_v7())
+        .execute($pool)
+        .await
+        .unwrap();
+        let err = sqlx::query("UPDATE case_history SET value = 'closed'")
+            .execute($pool)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{err}");
+        let v: String = sqlx::query_scalar("SELECT value FROM case_history")
+            .fetch_one($pool)
+            .await
+            .unwrap();
+        assert_eq!(v, "open");
+    }};
+}
+
+#[tokio::test]
+async fn case_history_refuses_updates_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::sqlite_in(dir.path());
+    let DatabaseUrl::Sqlite(path) = &url else {
+        unreachable!()
+    };
+    let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+    store.close().await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    history_refuses_updates!(&pool);
+}
+
+#[tokio::test]
+async fn case_history_refuses_updates_postgres() {
+    let admin = std::env::var("HEARD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    let name = format!("heard_test_{}", Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let db_url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let store = Store::open(
+        &DatabaseUrl::parse(&db_url).unwrap(),
+        StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    let pool = sqlx::PgPool::connect(&db_url).await.unwrap();
+    history_refuses_updates!(&pool);
+}

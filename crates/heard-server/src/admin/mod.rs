@@ -1,10 +1,11 @@
 //! The admin, server-rendered: sign-in, organizations and members, services and touchpoints, surveys (create from a
 //! template, edit wording in every language, publish versions, share link and QR code), responses (list, filters,
 //! CSV export), dashboards, and what arrives besides responses (the signals inbox, events by service and week, one
-//! person's timeline, the themes explorer and comment search), and outreach (senders and previews). Every route under `/admin/o/{org}` takes a role extractor for that organization, and
+//! person's timeline, the themes explorer and comment search), outreach (senders and previews), and cases (queues, a case's page, settings with the SLA, figures). Every route under `/admin/o/{org}` takes a role extractor for that organization, and
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
 mod api_keys;
+pub mod cases;
 pub mod csv_table;
 mod dashboard;
 mod filters;
@@ -254,6 +255,26 @@ pub fn routes() -> Router<AppState> {
             "/admin/o/{org}/webhooks/{endpoint}/deliveries/{delivery}/replay",
             post(webhooks::replay),
         )
+        .route("/admin/o/{org}/cases", get(cases::list).post(cases::create))
+        .route("/admin/o/{org}/cases/new", get(cases::new_form))
+        .route("/admin/o/{org}/cases/bulk", post(cases::bulk))
+        .route("/admin/o/{org}/cases/figures", get(cases::figures))
+        .route(
+            "/admin/o/{org}/cases/settings",
+            get(cases::settings_saved).post(cases::save_sla),
+        )
+        .route(
+            "/admin/o/{org}/cases/settings/statuses",
+            post(cases::save_status),
+        )
+        .route("/admin/o/{org}/cases/settings/teams", post(cases::add_team))
+        .route(
+            "/admin/o/{org}/cases/{case}",
+            get(cases::show).post(cases::update),
+        )
+        .route("/admin/o/{org}/cases/{case}/write", post(cases::write))
+        .route("/admin/o/{org}/cases/{case}/close", post(cases::close))
+        .route("/admin/o/{org}/cases/{case}/link", post(cases::link))
         .route(
             "/admin/o/{org}/outreach/batches",
             get(outreach_queue::batches).post(outreach_queue::upload),

@@ -282,13 +282,26 @@ pub async fn show(
     } else {
         None
     };
+    // The cases this response is linked to, with their status in words.
+    let settings = state.store.case_settings(m.org_id()).await?;
+    let cases: Vec<_> = state
+        .store
+        .cases_linked_to(m.org_id(), heard_domain::case::LinkKind::Response, *id.as_uuid())
+        .await?
+        .into_iter()
+        .map(|c| {
+            let status = settings.status(&c.status).map(|s| s.label).unwrap_or(c.status);
+            context! { id => c.id.to_string(), number => c.number, title => c.title, status => status,
+                priority => c.priority.key() }
+        })
+        .collect();
     Ok(page(
         &state,
         "response.html",
         base_ctx(&m, "responses"),
         context! { r => row_view(&r, &BTreeMap::from([(survey.id, survey.name.clone())])), answers => answers, contacts => contacts, originals => originals,
         page_path => r.page_path, touchpoint => touchpoint,
-        person => person.clone(), person_short => person.as_deref().map(super::inbox::short_key) },
+        person => person.clone(), person_short => person.as_deref().map(super::inbox::short_key), cases => cases },
     ))
 }
 

@@ -83,6 +83,7 @@ pub async fn seed_if_empty(
     let org = store.org_by_slug("demo").await?;
     let (invitation_path, unsubscribe_path) = demo_invitation(store, secret, &org).await?;
     demo_rule(store, &org).await?;
+    demo_cases(store, &org).await?;
     Ok(Some(DemoLogin {
         email: DEMO_EMAIL.into(),
         password: DEMO_PASSWORD.into(),
@@ -123,6 +124,123 @@ async fn demo_rule(store: &Store, org: &heard_store::Organization) -> Result<()>
     store
         .set_outreach_rule_paused(org.id, id, true, heard_store::now_ms())
         .await?;
+    Ok(())
+}
+
+/// Cases to work on the case pages: service levels counted in weekday office hours (first response within one
+/// working day, resolution within five, a supervisor told at a missed deadline), two teams, a status that waits on
+/// another agency, and four cases about the newest responses whose answer on trust was negative: one new, one in
+/// progress with the call centre, one waiting on another agency, one closed with its root cause.
+async fn demo_cases(store: &Store, org: &heard_store::Organization) -> Result<()> {
+    use heard_domain::case::{CaseSettings, CaseSource, CaseStatus, Change, Priority, StatusKind};
+    use heard_domain::sla::{CalendarSpec, EscalationSpec, SlaPolicySpec};
+    let admin = store.user_by_email(DEMO_EMAIL).await?;
+    let weekday = vec!["08:00-17:00".to_string()];
+    let settings = CaseSettings {
+        custom_statuses: vec![CaseStatus {
+            key: "waiting_on_another_agency".into(),
+            label: "Waiting on another agency".into(),
+            kind: StatusKind::Pauses,
+        }],
+        sla: Some(SlaPolicySpec {
+            calendar: CalendarSpec {
+                time_zone: org.time_zone.name().to_string(),
+                always_open: false,
+                hours: ["mon", "tue", "wed", "thu", "fri"]
+                    .into_iter()
+                    .map(|d| (d.to_string(), weekday.clone()))
+                    .collect(),
+                holidays: vec![],
+            },
+            first_response_minutes: Some(9 * 60),
+            next_update_minutes: None,
+            resolution_minutes: Some(5 * 9 * 60),
+            pause_statuses: vec![],
+            end_statuses: None,
+            warn_percent: None,
+            escalations: vec![EscalationSpec {
+                after_breach_minutes: 0,
+                name: "Tell the supervisor".into(),
+            }],
+        }),
+    };
+    store
+        .save_case_settings(org.id, &settings, admin.id)
+        .await?;
+    let call_centre = store
+        .create_case_team(org.id, "Benefits call centre")
+        .await?;
+    store.create_case_team(org.id, "Field offices").await?;
+    let low_trust = store
+        .responses_page(
+            org.id,
+            &heard_store::responses::ResponseFilter {
+                trust_positive: Some(false),
+                urgent: Some(false),
+                ..Default::default()
+            },
+            None,
+            heard_store::responses::Order::NewestFirst,
+            4,
+        )
+        .await?;
+    let plans: [(&str, Priority, Vec<Change>); 4] = [
+        ("Call back about a low trust rating", Priority::Normal, vec![]),
+        (
+            "Payment delayed: explain the next step",
+            Priority::High,
+            vec![
+                Change::Owner { owner: Some(admin.id.to_string()) },
+                Change::Status { status: "in_progress".into() },
+            ],
+        ),
+        (
+            "Waiting for the other agency's records",
+            Priority::Normal,
+            vec![
+                Change::PublicUpdate {
+                    body: "Called: we asked the other agency for the records and will write when they arrive.".into(),
+                },
+                Change::Status { status: "waiting_on_another_agency".into() },
+            ],
+        ),
+        (
+            "Letter did not say which document was missing",
+            Priority::Low,
+            vec![Change::PublicUpdate {
+                body: "Called and explained which document to send.".into(),
+            }],
+        ),
+    ];
+    for (i, (r, (title, priority, changes))) in low_trust.iter().zip(plans).enumerate() {
+        let c = store
+            .open_case(
+                org.id,
+                &heard_store::cases::NewCase {
+                    title: title.into(),
+                    priority,
+                    source: CaseSource::Staff,
+                    team_id: (i == 1).then_some(call_centre.id),
+                    owner_id: None,
+                    service_id: None,
+                    person_key: None,
+                    response_id: Some(*r.id.as_uuid()),
+                    note: None,
+                },
+                Some(admin.id),
+            )
+            .await?;
+        if !changes.is_empty() {
+            store
+                .change_cases(org.id, &[c.id], &changes, admin.id)
+                .await?;
+        }
+        if i == 3 {
+            store
+                .close_case(org.id, c.id, "The letter named no document", true, admin.id)
+                .await?;
+        }
+    }
     Ok(())
 }
 

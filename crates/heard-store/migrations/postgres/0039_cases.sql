@@ -1,0 +1,89 @@
+-- Cases (issue 21, item 2): an organization's teams, its case settings (statuses of its own and the SLA policy, as
+-- JSON checked by heard_domain::case::CaseSettings), its cases with the summary of their SLA, what each case is
+-- linked to, and each case's append-only history. Times are ms since the epoch. A case belongs to one organization,
+-- and every query names it.
+
+CREATE TABLE case_teams (
+    org_id UUID NOT NULL REFERENCES organizations(id),
+    id UUID NOT NULL,
+    name TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (org_id, id),
+    UNIQUE (org_id, name)
+);
+
+-- One row per organization that has set anything; `next_number` numbers its cases 1, 2, 3 ...
+CREATE TABLE case_settings (
+    org_id UUID NOT NULL PRIMARY KEY REFERENCES organizations(id),
+    settings TEXT NOT NULL,
+    next_number BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+-- The case now: each field is the last history entry that set it. `sla_flag` (breached, at_risk, running, paused,
+-- done, none), `due_at` (the earliest deadline of an open target) and `escalation_level` summarize the SLA at
+-- `updated_at` (heard_domain::case::summarize); `next_check_at` is when the escalation job looks again.
+CREATE TABLE cases (
+    org_id UUID NOT NULL REFERENCES organizations(id),
+    id UUID NOT NULL,
+    number BIGINT NOT NULL,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL,
+    ended BOOLEAN NOT NULL,
+    priority TEXT NOT NULL CHECK (priority IN ('urgent', 'high', 'normal', 'low')),
+    source TEXT NOT NULL CHECK (source IN ('staff', 'crisis', 'rule')),
+    owner_id UUID,
+    team_id UUID,
+    service_id UUID,
+    person_key TEXT,
+    response_id UUID,
+    opened_by UUID,
+    opened_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    first_public_update_at BIGINT,
+    ended_at BIGINT,
+    root_cause TEXT,
+    resolved BOOLEAN,
+    sla_flag TEXT NOT NULL,
+    due_at BIGINT,
+    escalation_level BIGINT NOT NULL,
+    next_check_at BIGINT,
+    PRIMARY KEY (org_id, id),
+    UNIQUE (org_id, number)
+);
+CREATE INDEX cases_open_by_due ON cases (org_id, ended, due_at);
+CREATE INDEX cases_by_owner ON cases (org_id, owner_id, ended);
+CREATE INDEX cases_by_team ON cases (org_id, team_id, ended);
+-- One crisis case per response, even if the writer's commit were replayed.
+CREATE UNIQUE INDEX cases_crisis_response ON cases (org_id, response_id) WHERE source = 'crisis';
+
+CREATE TABLE case_links (
+    org_id UUID NOT NULL REFERENCES organizations(id),
+    case_id UUID NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('response', 'signal', 'event')),
+    target_id UUID NOT NULL,
+    linked_at BIGINT NOT NULL,
+    PRIMARY KEY (org_id, case_id, kind, target_id)
+);
+CREATE INDEX case_links_by_target ON case_links (org_id, kind, target_id);
+
+-- Every change, numbered from 1 per case; `actor_id` is the member who made it (none for the system). Rows are
+-- never updated: the trigger refuses it.
+CREATE TABLE case_history (
+    org_id UUID NOT NULL REFERENCES organizations(id),
+    case_id UUID NOT NULL,
+    seq BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    actor_id UUID,
+    kind TEXT NOT NULL,
+    value TEXT,
+    body TEXT,
+    PRIMARY KEY (org_id, case_id, seq)
+);
+CREATE FUNCTION case_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'case history is append-only';
+END;
+$$;
+CREATE TRIGGER case_history_append_only BEFORE UPDATE ON case_history
+    FOR EACH ROW EXECUTE FUNCTION case_history_append_only();

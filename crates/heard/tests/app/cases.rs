@@ -1,0 +1,549 @@
+//! Cases with SLAs (issue 21, item 2): crisis language opens an urgent case in the response's own commit; staff
+//! set teams, statuses and service levels and work cases through the real admin forms (open from a response,
+//! assign, pause, write, close, bulk actions); every change is in the append-only history (the database refuses updates: `heard-store/tests/migrations.rs`); deadlines follow the
+//! business-hours calendar and are recomputed when the SLA changes; the escalation check records steps; figures
+//! count what happened; another organization sees none of it.
+
+use heard_domain::case::{Change, LinkKind, Priority, SlaFlag};
+use heard_store::cases::{CaseQuery, Queue};
+use heard_store::webhooks::EndpointSettings;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::both_backends;
+
+both_backends!(crisis_opens_an_urgent_case_in_the_responses_commit, |app| {
+    // An endpoint that chose case.opened gets one delivery per crisis case, queued in the same commit.
+    app.store
+        .create_webhook_endpoint(
+            app.a.org,
+            &EndpointSettings {
+                url: "http://127.0.0.1:9/hook".into(),
+                description: "cases".into(),
+                event_types: vec![heard_domain::webhook::EventType::CaseOpened],
+            },
+            b"sealed",
+            heard_store::now_ms(),
+        )
+        .await
+        .unwrap();
+    let comments = [
+        ("case-crisis-1", "The staff were kind and quick.", false),
+        (
+            "case-crisis-2",
+            "I lost my job, I can't pay rent, and I honestly don't see the point of living anymore.",
+            true,
+        ),
+        (
+            "case-crisis-3",
+            "Someone is going to make you pay for this.",
+            false,
+        ),
+    ];
+    let mut crisis_response = String::new();
+    for (key, comment, crisis) in comments {
+        let body = json!({"idempotency_key": key, "answers": {"trust": 1, "went_well": ["ease"], "comment": comment}});
+        let r: Value = app.submit_json(&app.a, &body).await;
+        if crisis {
+            crisis_response = r["id"].as_str().unwrap().to_string();
+        }
+        // A retry of the same submission opens no second case.
+        app.submit_json(&app.a, &body).await;
+    }
+    let open = app
+        .store
+        .cases(
+            app.a.org,
+            &CaseQuery {
+                queue: Queue::Open,
+                status: None,
+                priority: None,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        open.len(),
+        1,
+        "one crisis, one case (a threat is urgent but not a crisis)"
+    );
+    let c = &open[0];
+    assert_eq!(c.priority, Priority::Urgent);
+    assert_eq!(c.source, heard_domain::case::CaseSource::Crisis);
+    assert_eq!(c.number, 1);
+    assert_eq!(c.response_id.unwrap().to_string(), crisis_response);
+    assert_eq!(c.service_id, Some(*app.a.service.id.as_uuid()));
+    let links = app.store.case_links(app.a.org, c.id).await.unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].kind, LinkKind::Response);
+    let deliveries = app
+        .queued_jobs(app.a.org, heard_store::webhooks::DELIVER_KIND)
+        .await;
+    assert_eq!(deliveries.len(), 1, "case.opened queued once");
+    // The response's page names its case; the case's page says what to do.
+    let s = app.sign_in(&app.a.admin_email).await;
+    let page = app
+        .get(
+            &s,
+            &format!("/admin/o/{}/responses/{crisis_response}", app.a.org),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Case #1: Crisis language"), "{page}");
+    let page = app
+        .get(&s, &format!("/admin/o/{}/cases/{}", app.a.org, c.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("988 Suicide &amp; Crisis Lifeline"));
+    assert!(page.contains("Opened as open, priority urgent"));
+    // Another organization's admin finds nothing, by page or by store.
+    let b = app
+        .sign_in(&format!("admin@{}.example.gov", app.b.slug))
+        .await;
+    let other = app
+        .get(&b, &format!("/admin/o/{}/cases/{}", app.b.org, c.id))
+        .await;
+    assert_eq!(other.status(), 404);
+    let err = app
+        .store
+        .change_cases(
+            app.b.org,
+            &[c.id],
+            &[Change::Priority {
+                priority: Priority::Low,
+            }],
+            heard_domain::UserId::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, heard_store::StoreError::NotFound), "{err:?}");
+});
+
+both_backends!(staff_work_cases_against_business_hours_slas, |app| {
+    let org = app.a.org;
+    let s = app.sign_in(&app.a.admin_email).await;
+    let base = format!("/admin/o/{org}/cases");
+    // Settings: a bad SLA is refused by field, and nothing is saved.
+    let bad = app
+        .post(
+            &s,
+            &format!("{base}/settings"),
+            &[
+                ("track", "yes"),
+                ("time_zone", "Mars/Olympus"),
+                ("hours_mon", "17:00-08:00"),
+                ("first_response_hours", "-2"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("id=\"time_zone-error\""), "{html}");
+    assert!(html.contains("id=\"hours_mon-error\""), "{html}");
+    assert!(html.contains("id=\"first_response_hours-error\""), "{html}");
+    assert!(app.store.case_settings(org).await.unwrap().sla.is_none());
+    // A team, a status of our own that stops the clock, and service levels open around the clock.
+    assert_eq!(
+        app.post(
+            &s,
+            &format!("{base}/settings/teams"),
+            &[("team_name", "Benefits call centre")]
+        )
+        .await
+        .status(),
+        303
+    );
+    let dup = app
+        .post(
+            &s,
+            &format!("{base}/settings/teams"),
+            &[("team_name", "Benefits call centre")],
+        )
+        .await;
+    assert_eq!(dup.status(), 422);
+    assert_eq!(
+        app.post(
+            &s,
+            &format!("{base}/settings/statuses"),
+            &[
+                ("status_label", "Waiting on another agency"),
+                ("status_kind", "pauses")
+            ],
+        )
+        .await
+        .status(),
+        303
+    );
+    let saved = app
+        .post(
+            &s,
+            &format!("{base}/settings"),
+            &[
+                ("track", "yes"),
+                ("time_zone", "UTC"),
+                ("always_open", "yes"),
+                ("first_response_hours", "4"),
+                ("resolution_hours", "40"),
+                ("escalations", "0 Tell the supervisor\n8 Tell the director"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let settings = app.store.case_settings(org).await.unwrap();
+    let sla = settings.sla.clone().unwrap();
+    assert_eq!(sla.first_response_minutes, Some(240));
+    assert_eq!(sla.escalations.len(), 2);
+    let team = app.store.case_teams(org).await.unwrap().remove(0);
+
+    // A response, and a case opened about it from its page's form.
+    let r: Value = app
+        .submit_json(
+            &app.a,
+            &json!({"idempotency_key": "case-staff-1", "answers": {"trust": 1, "went_well": ["ease"], "comment": "My card went to my old address."}}),
+        )
+        .await;
+    let response = r["id"].as_str().unwrap().to_string();
+    let form = app
+        .get(&s, &format!("{base}/new?response={response}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains(&response));
+    let missing = app
+        .post(
+            &s,
+            &base,
+            &[
+                ("title", ""),
+                ("priority", "p0"),
+                ("response_id", &response),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status(), 422);
+    let html = missing.text().await.unwrap();
+    assert!(html.contains("id=\"title-error\"") && html.contains("Give the case a title"));
+    let opened = app
+        .post(
+            &s,
+            &base,
+            &[
+                ("title", "Card sent to the old address"),
+                ("priority", "high"),
+                ("team", &team.id.to_string()),
+                ("owner", "me"),
+                ("response_id", &response),
+                ("note", "Check the address change of 3 March."),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status(), 303);
+    let loc = opened.headers()["location"].to_str().unwrap().to_string();
+    let id: Uuid = loc.rsplit('/').next().unwrap().parse().unwrap();
+    let c = app.store.case(org, id).await.unwrap();
+    assert_eq!(c.priority, Priority::High);
+    assert_eq!(c.team_id, Some(team.id));
+    assert!(c.owner_id.is_some());
+    assert_eq!(c.sla_flag, SlaFlag::Running);
+    assert_eq!(
+        c.due_at,
+        Some(c.opened_at + 4 * 3_600_000),
+        "first response due 4 h after opening"
+    );
+    assert!(
+        !app.queued_jobs(org, heard_store::cases::CHECK_KIND)
+            .await
+            .is_empty()
+    );
+
+    // An unknown status is refused and nothing changes; pausing stops the clock; a public update is a reply.
+    let refused = app
+        .post(&s, &format!("{base}/{id}"), &[("status", "lost")])
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert_eq!(app.store.case(org, id).await.unwrap().status, "open");
+    let paused = app
+        .post(
+            &s,
+            &format!("{base}/{id}"),
+            &[("status", "waiting_on_another_agency")],
+        )
+        .await;
+    assert_eq!(paused.status(), 303);
+    let c = app.store.case(org, id).await.unwrap();
+    assert_eq!(c.sla_flag, SlaFlag::Paused);
+    assert_eq!(c.next_check_at, None, "no check while the clock is stopped");
+    let empty = app
+        .post(
+            &s,
+            &format!("{base}/{id}/write"),
+            &[("kind", "public"), ("body", " ")],
+        )
+        .await;
+    assert_eq!(empty.status(), 422);
+    assert!(empty.text().await.unwrap().contains("id=\"body-error\""));
+    assert_eq!(
+        app.post(
+            &s,
+            &format!("{base}/{id}/write"),
+            &[
+                ("kind", "public"),
+                ("body", "Called: a new card is on its way.")
+            ],
+        )
+        .await
+        .status(),
+        303
+    );
+    assert_eq!(
+        app.post(&s, &format!("{base}/{id}"), &[("status", "in_progress")])
+            .await
+            .status(),
+        303
+    );
+    let c = app.store.case(org, id).await.unwrap();
+    assert!(c.first_public_update_at.is_some());
+    assert_eq!(
+        c.due_at,
+        Some(c.opened_at + 40 * 3_600_000 + paused_ms(&app, org, id).await)
+    );
+
+    // A shorter SLA recomputes the deadline from the same history.
+    let resaved = app
+        .post(
+            &s,
+            &format!("{base}/settings"),
+            &[
+                ("track", "yes"),
+                ("time_zone", "UTC"),
+                ("always_open", "yes"),
+                ("first_response_hours", "4"),
+                ("resolution_hours", "20"),
+                ("escalations", "0 Tell the supervisor\n8 Tell the director"),
+            ],
+        )
+        .await;
+    assert_eq!(resaved.status(), 303);
+    let c = app.store.case(org, id).await.unwrap();
+    assert_eq!(
+        c.due_at,
+        Some(c.opened_at + 20 * 3_600_000 + paused_ms(&app, org, id).await)
+    );
+
+    // The escalation check, 30 hours on: resolution missed 10 hours ago passes both steps.
+    let later = c.opened_at + 30 * 3_600_000;
+    let steps = app.store.check_case(org, id, None, later).await.unwrap();
+    assert_eq!(steps, 2);
+    let c = app.store.case(org, id).await.unwrap();
+    assert_eq!(c.status, "escalated");
+    assert_eq!(c.sla_flag, SlaFlag::Breached);
+    assert_eq!(c.escalation_level, 2);
+    assert_eq!(
+        app.store.check_case(org, id, None, later).await.unwrap(),
+        0,
+        "steps are recorded once"
+    );
+
+    // Closing asks for the outcome; the history keeps everything in order.
+    let no_outcome = app
+        .post(
+            &s,
+            &format!("{base}/{id}/close"),
+            &[("root_cause", "Address change not sent to the card vendor")],
+        )
+        .await;
+    assert_eq!(no_outcome.status(), 422);
+    assert_eq!(
+        app.post(
+            &s,
+            &format!("{base}/{id}/close"),
+            &[
+                ("root_cause", "Address change not sent to the card vendor"),
+                ("resolved", "yes")
+            ],
+        )
+        .await
+        .status(),
+        303
+    );
+    let c = app.store.case(org, id).await.unwrap();
+    assert!(c.ended);
+    assert_eq!(c.resolved, Some(true));
+    assert_eq!(
+        c.sla_flag,
+        SlaFlag::Breached,
+        "a missed deadline stays missed"
+    );
+    let kinds: Vec<&str> = app
+        .store
+        .case_history(org, id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| h.change.to_row().0)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "team",
+            "owner",
+            "linked",
+            "note",
+            "status",
+            "public_update",
+            "status",
+            "sla_recomputed",
+            "escalated",
+            "escalated",
+            "status",
+            "outcome",
+            "status"
+        ]
+    );
+    let page = app
+        .get(&s, &format!("{base}/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Root cause: Address change not sent to the card vendor"));
+    assert!(page.contains("Escalated (step 2): resolution target missed"));
+
+    // Bulk: two new cases assigned to the team and put in progress at once; an unknown team refuses all.
+    let mut ids = vec![];
+    for t in ["Letter unclear", "Wait too long"] {
+        let c = app
+            .store
+            .open_case(
+                org,
+                &heard_store::cases::NewCase {
+                    title: t.into(),
+                    priority: Priority::Normal,
+                    source: heard_domain::case::CaseSource::Staff,
+                    team_id: None,
+                    owner_id: None,
+                    service_id: None,
+                    person_key: None,
+                    response_id: None,
+                    note: None,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        ids.push(c.id.to_string());
+    }
+    let bad_bulk = app
+        .post(
+            &s,
+            &format!("{base}/bulk"),
+            &[
+                ("case", &ids[0]),
+                ("case", &ids[1]),
+                ("team", &Uuid::now_v7().to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(bad_bulk.status(), 422);
+    let bulk = app
+        .post(
+            &s,
+            &format!("{base}/bulk"),
+            &[
+                ("queue", "unassigned"),
+                ("case", &ids[0]),
+                ("case", &ids[1]),
+                ("team", &team.id.to_string()),
+                ("status", "in_progress"),
+            ],
+        )
+        .await;
+    assert_eq!(bulk.status(), 303);
+    assert!(
+        bulk.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("done=2")
+    );
+    let team_queue = app
+        .get(&s, &format!("{base}?queue=team&team={}", team.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(team_queue.contains("Letter unclear") && team_queue.contains("Wait too long"));
+    assert!(
+        !team_queue.contains("Card sent to the old address"),
+        "ended cases leave the team queue"
+    );
+    let ended = app
+        .get(&s, &format!("{base}?queue=ended"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(ended.contains("Card sent to the old address"));
+
+    // Figures: one closed case, resolved, with a trusting response.
+    let figures = app
+        .get(&s, &format!("{base}/figures"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(figures.contains("3 opened, 2 still open"), "{figures}");
+    assert!(
+        figures.contains("Closed cases that resolved the person's issue</th><td>100%"),
+        "{figures}"
+    );
+
+    // A viewer reads but may not change.
+    let viewer_email = "viewer@a.example.gov";
+    let hash = heard_server::auth::hash_password(crate::support::PASSWORD).unwrap();
+    let user = app
+        .store
+        .create_user(viewer_email, "Vera Viewer", &hash, heard_store::now_ms())
+        .await
+        .unwrap();
+    app.store
+        .set_membership(
+            org,
+            user.id,
+            heard_domain::Role::Viewer,
+            heard_store::now_ms(),
+        )
+        .await
+        .unwrap();
+    let v = app.sign_in(viewer_email).await;
+    assert_eq!(app.get(&v, &format!("{base}/{id}")).await.status(), 200);
+    assert_eq!(
+        app.post(&v, &format!("{base}/{}", ids[0]), &[("priority", "low")])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(app.get(&v, &format!("{base}/settings")).await.status(), 403);
+});
+
+/// How long the case spent in a pausing status, from its history (the test paused it once).
+async fn paused_ms(app: &crate::support::TestApp, org: heard_domain::OrgId, id: Uuid) -> i64 {
+    let h = app.store.case_history(org, id).await.unwrap();
+    let paused_at = h
+        .iter()
+        .find(|e| matches!(&e.change, Change::Status { status } if status == "waiting_on_another_agency"))
+        .map(|e| e.at)
+        .unwrap();
+    let resumed_at = h
+        .iter()
+        .find(|e| matches!(&e.change, Change::Status { status } if status == "in_progress"))
+        .map(|e| e.at)
+        .unwrap();
+    resumed_at - paused_at
+}
