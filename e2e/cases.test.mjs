@@ -1,4 +1,5 @@
-// End to end, in a real browser: the case pages (queues, a case, its forms, settings, figures) pass axe-core, break
+// End to end, in a real browser: the case pages (queues, a case, its forms, settings, figures) and the person's status
+// page (English, Spanish, the code lookup) pass axe-core, break
 // no Content-Security-Policy rule, and work without JavaScript: a case opened from a response's page, assigned,
 // written to and closed, and the demo's service levels changed, all with plain forms.
 import { test } from "node:test";
@@ -35,6 +36,26 @@ test("the case pages are accessible", async () => {
   assert.match(await page.locator("main").innerText(), /Say whether the person's issue was resolved/);
   await check("a case with errors");
 
+  // The person's status page, in English and Spanish, and the code lookup, are public pages.
+  const code = (await page.locator("main strong").first().innerText()).trim();
+  await page.getByRole("link", { name: "its status page" }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator("h1").innerText(), /Your case 2/);
+  await check("status page");
+  await page.getByRole("link", { name: "Español" }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator("h1").innerText(), /Su caso 2/);
+  await check("status page in Spanish");
+  await page.goto(`${suite.server.base}/s/demo/status?lang=en`);
+  await check("code lookup");
+  await page.locator("#code").fill(code.toLowerCase());
+  await page.getByRole("button", { name: "Check status" }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator("h1").innerText(), /Your case 2/);
+  await page.goto(`${suite.server.base}/s/demo/status?lang=es&code=ZZZZ-ZZZZ`);
+  assert.match(await page.locator("main").innerText(), /No encontramos un caso con este código/);
+  await check("code lookup, unknown code");
+
   await page.goto(`${suite.server.base}/admin/o/${org}/cases/settings`);
   await check("settings");
   await page.locator("#first_response_hours").fill("-1");
@@ -50,8 +71,11 @@ test("the case pages are accessible", async () => {
   await check("open a case");
 
   assert.equal(failures.length, 0, failures.join("\n"));
-  // The forms refused on purpose answer 422, which the browser reports; nothing else may show.
-  assert.deepEqual(problems.filter((p) => !p.includes("status of 422")), []);
+  // The forms refused on purpose answer 422 and the unknown code 404, which the browser reports; nothing else may
+  // show.
+  const notFound = problems.filter((p) => p.includes("status of 404"));
+  assert.equal(notFound.length, 1, notFound.join("\n"));
+  assert.deepEqual(problems.filter((p) => !p.includes("status of 422") && !p.includes("status of 404")), []);
 });
 
 test("a case is worked without JavaScript", async () => {
@@ -73,6 +97,16 @@ test("a case is worked without JavaScript", async () => {
   await page.getByRole("button", { name: "Add to the case" }).click();
   await page.waitForLoadState();
   assert.match(await page.locator("main").innerText(), /Update to the person/);
+  // The person sees the update on their status page and adds information, without JavaScript.
+  const caseUrl = page.url().split("?")[0];
+  await page.getByRole("link", { name: "its status page" }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator("main").innerText(), /Called and explained the letter/);
+  await page.locator("#information").fill("My new phone number is on file now.");
+  await page.getByRole("button", { name: "Add to my case" }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator("main").innerText(), /We added this to your case/);
+  await page.goto(caseUrl);
   await page.locator("#root_cause").fill("The letter used legal terms");
   await page.locator("label[for=resolved-yes]").click();
   await page.getByRole("button", { name: "Close the case" }).click();

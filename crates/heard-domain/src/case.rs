@@ -220,6 +220,10 @@ pub enum Change {
     PublicUpdate {
         body: String,
     },
+    /// Information the person added from their status page.
+    FromPerson {
+        body: String,
+    },
     /// A response, signal or event was linked.
     Linked {
         link: LinkKind,
@@ -254,6 +258,7 @@ impl Change {
             Change::Priority { priority } => ("priority", Some(priority.key().to_string()), None),
             Change::Note { body } => ("note", None, Some(body.clone())),
             Change::PublicUpdate { body } => ("public_update", None, Some(body.clone())),
+            Change::FromPerson { body } => ("from_person", None, Some(body.clone())),
             Change::Linked { link, id } => {
                 ("linked", Some(id.clone()), Some(link.key().to_string()))
             }
@@ -296,6 +301,7 @@ impl Change {
             },
             "note" => Change::Note { body: b() },
             "public_update" => Change::PublicUpdate { body: b() },
+            "from_person" => Change::FromPerson { body: b() },
             "linked" => Change::Linked {
                 link: LinkKind::parse(body?)?,
                 id: v()?,
@@ -598,6 +604,47 @@ pub fn summarize(state: Option<&SlaState>, now: i64) -> SlaSummary {
     }
 }
 
+/// The alphabet of status codes: Crockford's base 32 (digits and letters without I, L, O and U, which are read
+/// as 1, 1, 0 and V), so a code read aloud on the phone is not misheard.
+pub const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A status code from 5 random bytes (40 bits): eight characters of [`CODE_ALPHABET`] written `XXXX-XXXX`.
+pub fn status_code(random: [u8; 5]) -> String {
+    let mut n = random
+        .iter()
+        .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+    let mut chars = [0u8; 8];
+    for c in chars.iter_mut().rev() {
+        *c = CODE_ALPHABET[(n & 31) as usize];
+        n >>= 5;
+    }
+    let s = String::from_utf8_lossy(&chars).into_owned();
+    format!("{}-{}", &s[..4], &s[4..])
+}
+
+/// A status code as a person may type it (any case, spaces or dashes anywhere, I and L for 1, O for 0, U for V) in
+/// its stored form `XXXX-XXXX`; `None` when it cannot be one.
+pub fn normalize_status_code(typed: &str) -> Option<String> {
+    let mut out = String::with_capacity(9);
+    for c in typed.chars() {
+        let c = match c.to_ascii_uppercase() {
+            ' ' | '-' | '\t' => continue,
+            'I' | 'L' => '1',
+            'O' => '0',
+            'U' => 'V',
+            c => c,
+        };
+        if !c.is_ascii() || !CODE_ALPHABET.contains(&(c as u8)) {
+            return None;
+        }
+        out.push(c);
+        if out.len() > 8 {
+            return None;
+        }
+    }
+    (out.len() == 8).then(|| format!("{}-{}", &out[..4], &out[4..]))
+}
+
 /// Checks a title: 1 to [`MAX_TITLE_CHARS`] characters, no control characters.
 pub fn check_title(title: &str) -> Result<String, FieldError> {
     let t = title.trim();
@@ -722,6 +769,7 @@ mod tests {
             },
             Change::Note { body: "n".into() },
             Change::PublicUpdate { body: "p".into() },
+            Change::FromPerson { body: "f".into() },
             Change::Linked {
                 link: LinkKind::Signal,
                 id: "s".into(),
@@ -789,6 +837,23 @@ mod tests {
         assert_eq!(sum.flag, SlaFlag::Breached);
         assert_eq!(sum.next_check_ms, None);
         assert_eq!(summarize(None, 0).flag, SlaFlag::None);
+    }
+
+    #[test]
+    fn status_codes_are_read_back_as_typed() {
+        let c = status_code([0xff, 0, 0x12, 0x34, 0x56]);
+        assert_eq!(c.len(), 9);
+        assert_eq!(status_code([0; 5]), "0000-0000");
+        assert_eq!(status_code([0xff; 5]), "ZZZZ-ZZZZ");
+        assert_eq!(
+            normalize_status_code(&c.to_lowercase().replace('-', " ")),
+            Some(c.clone())
+        );
+        assert_eq!(normalize_status_code("oooo-iiii"), Some("0000-1111".into()));
+        assert_eq!(normalize_status_code("uuuu llll"), Some("VVVV-1111".into()));
+        assert_eq!(normalize_status_code("ABC"), None);
+        assert_eq!(normalize_status_code("ABCD-EFGH-J"), None);
+        assert_eq!(normalize_status_code("ABCD-EFG!"), None);
     }
 
     #[test]

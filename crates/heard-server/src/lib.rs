@@ -37,6 +37,7 @@ pub mod report;
 pub mod security;
 pub mod sms;
 pub mod sms_send;
+pub mod status;
 pub mod webhooks;
 pub mod widget;
 
@@ -99,6 +100,9 @@ pub struct AppState {
     pub display_limiter: Arc<ratelimit::IpLimiter>,
     /// Displays counted this hour, so a repeat view is not a new one.
     pub displays_seen: Arc<ratelimit::DisplayOnce>,
+    /// Status page lookups per address (`status::LOOKUPS_PER_MINUTE`): a budget of their own, so case codes cannot be
+    /// tried at speed.
+    pub status_limiter: Arc<ratelimit::IpLimiter>,
     pub templates: Arc<render::Templates>,
     pub published: Arc<public::PublishedCache>,
     /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
@@ -123,6 +127,7 @@ impl AppState {
                 config.submissions_per_minute,
             )),
             displays_seen: Arc::default(),
+            status_limiter: Arc::new(ratelimit::IpLimiter::per_minute(status::LOOKUPS_PER_MINUTE)),
             templates: Arc::new(render::Templates::load()),
             published: Arc::new(public::PublishedCache::default()),
             store,
@@ -144,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .merge(amazon_connect::routes())
         .merge(sms::routes())
         .merge(invitation_page::routes())
+        .merge(status::routes())
         .merge(journeys::routes())
         .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())

@@ -48,6 +48,8 @@ pub struct PageQuery {
     pub preview: Option<String>,
     /// `qr` when the page was opened from the survey's kiosk QR code: the response arrived at the kiosk.
     pub via: Option<String>,
+    /// The thank-you page: the status token of the case the response opened (`crate::status`).
+    pub case: Option<String>,
 }
 
 /// A published survey found by its public address.
@@ -538,7 +540,18 @@ async fn submit(
         keep_raw_text: p.org.keep_raw_text,
     };
     match state.pipeline.submit(&state.store, submission, def).await {
-        Ok(_) => Ok(Redirect::to(&thanks).into_response()),
+        Ok(done) => {
+            // Crisis language opened an urgent case in the response's commit: the thank-you page shows the 988
+            // Lifeline and the case's status link.
+            let mut to = thanks;
+            if let Some(c) =
+                crate::status::crisis_case_of(&state, p.org.id, *done.id.as_uuid()).await?
+            {
+                to.push_str("&case=");
+                to.push_str(&crate::status::status_token(state.pipeline.sealer(), c.id));
+            }
+            Ok(Redirect::to(&to).into_response())
+        }
         Err(AppError::IdempotencyKeyReused) => {
             // The form was sent before with other answers (the back button, then a change): those are kept, and
             // these are not silently dropped: the person is told, and offered a fresh form.
@@ -663,9 +676,24 @@ async fn thanks(
     } else {
         def.thank_you.get(&lang).to_string()
     };
+    // A case opened for this person (crisis language): its status link, only when the token is right and the case
+    // is this organization's.
+    let case = match q.case.as_deref() {
+        Some(token) => match crate::status::token_case(state.pipeline.sealer(), token) {
+            Some(id) => state
+                .store
+                .case_by_id(id)
+                .await?
+                .filter(|(org, _)| *org == p.org.id)
+                .map(|(_, c)| context! { number => c.number, code => c.status_code, href => format!("/status/{token}?lang={lang}"),
+                    crisis => c.source == heard_domain::case::CaseSource::Crisis }),
+            None => None,
+        },
+        None => None,
+    };
     Ok(state.templates.page(
         "thanks.html",
-        context! { lang => lang, tr => tr, org => p.org.name, title => def.title.get(&lang), message => msg,
+        context! { lang => lang, tr => tr, org => p.org.name, title => def.title.get(&lang), message => msg, case => case,
             pra => def.pra.as_ref().map(|p| serde_json::json!({"omb": p.omb_control_number, "expires": p.expiration_us(), "burden": p.burden_statement.get(&lang)})) },
     ))
 }

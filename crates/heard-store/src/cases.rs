@@ -46,6 +46,8 @@ pub struct CaseRecord {
     pub id: Uuid,
     /// The organization's own number for it, from 1: what staff and the person say on the phone.
     pub number: i64,
+    /// The code the person types or reads on the phone for the status page (`XXXX-XXXX`).
+    pub status_code: String,
     pub title: String,
     pub status: String,
     /// In an ending status.
@@ -76,6 +78,7 @@ pub struct CaseRecord {
 struct CaseRow {
     id: Uuid,
     number: i64,
+    status_code: String,
     title: String,
     status: String,
     ended: bool,
@@ -99,7 +102,7 @@ struct CaseRow {
     next_check_at: Option<i64>,
 }
 
-const CASE_COLUMNS: &str = "id, number, title, status, ended, priority, source, owner_id, team_id, service_id, \
+const CASE_COLUMNS: &str = "id, number, status_code, title, status, ended, priority, source, owner_id, team_id, service_id, \
     person_key, response_id, opened_by, opened_at, updated_at, first_public_update_at, ended_at, root_cause, \
     resolved, sla_flag, due_at, escalation_level, next_check_at";
 
@@ -108,6 +111,7 @@ impl CaseRow {
         Ok(CaseRecord {
             id: self.id,
             number: self.number,
+            status_code: self.status_code,
             title: self.title,
             status: self.status,
             ended: self.ended,
@@ -571,6 +575,7 @@ impl Store {
                 Change::Opened { .. }
                 | Change::Linked { .. }
                 | Change::SlaRecomputed
+                | Change::FromPerson { .. }
                 | Change::Escalated { .. } => {
                     return Err(invalid(
                         "change",
@@ -778,6 +783,80 @@ impl Store {
         Ok(steps)
     }
 
+    /// The case of a status code (as stored, `XXXX-XXXX`), if the organization has one.
+    pub async fn case_by_code(&self, org: OrgId, code: &str) -> Result<Option<CaseRecord>> {
+        let sql =
+            format!("SELECT {CASE_COLUMNS} FROM cases WHERE org_id = $1 AND status_code = $2");
+        let row: Option<CaseRow> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(org.as_uuid()).bind(code).fetch_optional(p).await)?;
+        row.map(CaseRow::record).transpose()
+    }
+
+    /// A case found by its id alone, with its organization: for the person's status link, whose token the server
+    /// has already checked (it is keyed with the server's secret and names the case). `None` when there is none.
+    pub async fn case_by_id(&self, id: Uuid) -> Result<Option<(OrgId, CaseRecord)>> {
+        let sql = format!("SELECT org_id, {CASE_COLUMNS} FROM cases WHERE id = $1");
+        #[derive(sqlx::FromRow)]
+        struct WithOrg {
+            org_id: Uuid,
+            #[sqlx(flatten)]
+            case: CaseRow,
+        }
+        let row: Option<WithOrg> =
+            on_pool!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
+        row.map(|r| Ok((OrgId::from_uuid(r.org_id), r.case.record()?)))
+            .transpose()
+    }
+
+    /// The person adds information to their case from its status page: a "from the person" entry, and a case that
+    /// was waiting on the customer goes back to in progress (by Heard, in the history), in one transaction.
+    /// `body` is 1 to 2,000 characters (`StoreError::Invalid` naming `information`); an ended case takes nothing
+    /// (`Conflict`).
+    pub async fn add_from_person(&self, org: OrgId, id: Uuid, body: &str) -> Result<()> {
+        let body = body.trim();
+        if body.is_empty() || body.chars().count() > 2_000 {
+            return Err(invalid(
+                "information",
+                "invalid_information",
+                "Write up to 2,000 characters",
+            ));
+        }
+        let now = crate::now_ms();
+        let mut tx = self.begin().await?;
+        let c = tx.case(org, id).await?;
+        if c.ended {
+            return Err(StoreError::Conflict("the case is closed".into()));
+        }
+        tx.append_change(
+            org,
+            id,
+            None,
+            &Change::FromPerson {
+                body: body.to_string(),
+            },
+            now,
+        )
+        .await?;
+        let settings = tx.settings(org).await?;
+        if c.status == "waiting_on_customer" {
+            let back = Change::Status {
+                status: "in_progress".into(),
+            };
+            tx.append_change(org, id, None, &back, now).await?;
+            tx.apply_fields(org, id, &back, &settings, now).await?;
+        }
+        let policy = settings.check().map_err(StoreError::Invalid)?;
+        tx.refresh_case(
+            org,
+            id,
+            policy.as_ref(),
+            now,
+            Some((EventType::CaseUpdated, "from_person")),
+        )
+        .await?;
+        tx.commit().await
+    }
+
     /// One row per case of the organization, for its figures.
     pub async fn case_figure_rows(&self, org: OrgId) -> Result<Vec<CaseFigureRow>> {
         on_pool!(self, p => sqlx::query_as(
@@ -868,14 +947,31 @@ impl StoreTx {
     ) -> Result<Uuid> {
         let id = Uuid::now_v7();
         let number = self.next_number(org, now).await?;
-        on_tx!(self, t => sqlx::query(
-            "INSERT INTO cases (org_id, id, number, title, status, ended, priority, source, owner_id, team_id, \
-             service_id, person_key, response_id, opened_by, opened_at, updated_at, sla_flag, escalation_level) \
-             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 'none', 0)")
-            .bind(org.as_uuid()).bind(id).bind(number).bind(&new.title).bind(OPENING_STATUS)
-            .bind(new.priority.key()).bind(new.source.key()).bind(new.owner_id).bind(new.team_id)
-            .bind(new.service_id).bind(new.person_key.as_deref()).bind(new.response_id).bind(actor).bind(now)
-            .execute(&mut **t).await.map(|_| ()))?;
+        // A random code; on the rare one already taken in the organization (40 bits), another.
+        let mut inserted = 0;
+        for _ in 0..8 {
+            let random = Uuid::new_v4();
+            let mut five = [0u8; 5];
+            five.copy_from_slice(&random.as_bytes()[..5]);
+            let code = case::status_code(five);
+            inserted = on_tx!(self, t => sqlx::query(
+                "INSERT INTO cases (org_id, id, number, status_code, title, status, ended, priority, source, owner_id, \
+                 team_id, service_id, person_key, response_id, opened_by, opened_at, updated_at, sla_flag, \
+                 escalation_level) \
+                 VALUES ($1, $2, $3, $15, $4, $5, FALSE, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, 'none', 0) \
+                 ON CONFLICT DO NOTHING")
+                .bind(org.as_uuid()).bind(id).bind(number).bind(&new.title).bind(OPENING_STATUS)
+                .bind(new.priority.key()).bind(new.source.key()).bind(new.owner_id).bind(new.team_id)
+                .bind(new.service_id).bind(new.person_key.as_deref()).bind(new.response_id).bind(actor).bind(now)
+                .bind(&code)
+                .execute(&mut **t).await.map(|r| r.rows_affected()))?;
+            if inserted == 1 {
+                break;
+            }
+        }
+        if inserted != 1 {
+            return Err(StoreError::Conflict("no free status code".into()));
+        }
         self.append_change(
             org,
             id,

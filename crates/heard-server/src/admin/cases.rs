@@ -178,6 +178,9 @@ pub struct ListQuery {
     priority: Option<String>,
     #[serde(default)]
     done: Option<String>,
+    /// A status code the person read out: the list sends staff to its case.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// A queue of cases with the bulk form.
@@ -186,6 +189,25 @@ pub async fn list(
     m: Viewer,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
+    if let Some(typed) = q.code.as_deref().filter(|c| !c.trim().is_empty()) {
+        let found = match case::normalize_status_code(typed) {
+            Some(code) => state.store.case_by_code(m.org_id(), &code).await?,
+            None => None,
+        };
+        return match found {
+            Some(c) => Ok(
+                Redirect::to(&format!("/admin/o/{}/cases/{}", m.org_id(), c.id)).into_response(),
+            ),
+            None => {
+                let errs = FieldErrors::single(
+                    "code",
+                    "not_found",
+                    "No case of this organization has this code",
+                );
+                render_list(&state, &m, &q, &errs, StatusCode::NOT_FOUND).await
+            }
+        };
+    }
     render_list(&state, &m, &q, &FieldErrors::default(), StatusCode::OK).await
 }
 
@@ -263,7 +285,7 @@ async fn render_list(
                 priority_filter => priority_filter.map(|p| p.key()),
                 counts => context! { mine => counts.mine, unassigned => counts.unassigned, due => counts.due,
                     breached => counts.breached, open => counts.open },
-                errors => form_errors(errs), done => q.done, listed => LISTED,
+                errors => form_errors(errs), done => q.done, listed => LISTED, code => q.code,
             },
         ),
         status,
@@ -597,7 +619,8 @@ async fn render_case(
             base_ctx(m, "cases"),
             context! { c => case_view(&c, &names, now), names => names.ctx(), targets => targets,
             history => entries, links => link_rows, form => f, errors => form_errors(errs), saved => saved,
-            sla_set => names.settings.sla.is_some() },
+            sla_set => names.settings.sla.is_some(),
+                status_url => crate::status::status_url(state, c.id), code => c.status_code.clone() },
         ),
         status,
     ))
@@ -657,6 +680,10 @@ fn history_words(c: &Change, names: &Names) -> (String, Option<String>) {
         Change::Priority { priority } => (format!("Priority: {}", priority.label()), None),
         Change::Note { body } => ("Note for staff".into(), Some(body.clone())),
         Change::PublicUpdate { body } => ("Update to the person".into(), Some(body.clone())),
+        Change::FromPerson { body } => (
+            "Information from the person, on their status page".into(),
+            Some(body.clone()),
+        ),
         Change::Linked { link, id } => (format!("Linked {} {}", link.key(), short(id)), None),
         Change::Outcome {
             root_cause,

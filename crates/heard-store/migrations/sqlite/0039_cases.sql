@@ -12,7 +12,7 @@ CREATE TABLE case_teams (
     UNIQUE (org_id, name)
 );
 
--- One row per organization that has set anything; `next_number` numbers its cases 1, 2, 3 ...
+-- One row per organization that has set anything or opened a case; `next_number` numbers its cases 1, 2, 3 ...
 CREATE TABLE case_settings (
     org_id BLOB NOT NULL PRIMARY KEY REFERENCES organizations(id),
     settings TEXT NOT NULL,
@@ -27,6 +27,9 @@ CREATE TABLE cases (
     org_id BLOB NOT NULL REFERENCES organizations(id),
     id BLOB NOT NULL,
     number INTEGER NOT NULL,
+    -- What the person types or reads on the phone to find their case's status page: 8 characters of Crockford's
+    -- base 32 (heard_domain::case::status_code), random, unique in the organization.
+    status_code TEXT NOT NULL,
     title TEXT NOT NULL,
     status TEXT NOT NULL,
     ended BOOLEAN NOT NULL,
@@ -49,7 +52,8 @@ CREATE TABLE cases (
     escalation_level INTEGER NOT NULL,
     next_check_at INTEGER,
     PRIMARY KEY (org_id, id),
-    UNIQUE (org_id, number)
+    UNIQUE (org_id, number),
+    UNIQUE (org_id, status_code)
 );
 CREATE INDEX cases_open_by_due ON cases (org_id, ended, due_at);
 CREATE INDEX cases_by_owner ON cases (org_id, owner_id, ended);

@@ -547,3 +547,245 @@ async fn paused_ms(app: &crate::support::TestApp, org: heard_domain::OrgId, id: 
         .unwrap();
     resumed_at - paused_at
 }
+
+both_backends!(the_person_checks_their_case_and_adds_information, |app| {
+    // A crisis comment on the hosted page: the thank-you page shows the 988 Lifeline and the case's status link.
+    let url = format!("{}/s/{}/{}", app.base, app.a.slug, app.a.survey.id);
+    let r = app
+        .client
+        .post(&url)
+        .form(&[
+            ("idempotency_key", "status-page-0001"),
+            ("lang", "es"),
+            ("q.trust", "0"),
+            ("q.went_badly", "ease"),
+            (
+                "q.comment",
+                "I lost my job, I can't pay rent, and I honestly don't see the point of living anymore.",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let thanks = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(thanks.contains("/thanks?lang=es&case="), "{thanks}");
+    let page = app
+        .client
+        .get(format!("{}{thanks}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Línea 988 de Prevención del Suicidio y Crisis"),
+        "{page}"
+    );
+    assert!(page.contains("Abrimos el caso 1 para usted"));
+    let token = thanks.split("case=").nth(1).unwrap().to_string();
+    let status_path = format!("/status/{token}");
+    let status = app
+        .client
+        .get(format!("{}{status_path}?lang=en", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.status(), 200);
+    let html = status.text().await.unwrap();
+    assert!(html.contains("Your case 1"));
+    assert!(html.contains("We have your request."));
+    assert!(html.contains("988 Suicide &amp; Crisis Lifeline"));
+    let case = app
+        .store
+        .cases(
+            app.a.org,
+            &CaseQuery {
+                queue: Queue::Open,
+                status: None,
+                priority: None,
+                limit: 5,
+            },
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(html.contains(&case.status_code));
+
+    // Staff ask for a document and wait; the person adds it; the case goes back to in progress.
+    let s = app.sign_in(&app.a.admin_email).await;
+    let base = format!("/admin/o/{}/cases/{}", app.a.org, case.id);
+    let admin_page = app.get(&s, &base).await.text().await.unwrap();
+    assert!(
+        admin_page.contains(&token),
+        "the case page gives staff the link: {}",
+        &admin_page[admin_page.find("status page").unwrap_or(0)..][..600.min(admin_page.len())]
+    );
+    app.post(
+        &s,
+        &format!("{base}/write"),
+        &[
+            ("kind", "public"),
+            ("body", "Please send the letter's number."),
+        ],
+    )
+    .await;
+    app.post(
+        &s,
+        &format!("{base}/write"),
+        &[
+            ("kind", "note"),
+            ("body", "Staff only: check the 3 March letter."),
+        ],
+    )
+    .await;
+    app.post(&s, &base, &[("status", "waiting_on_customer")])
+        .await;
+    let html = app
+        .client
+        .get(format!("{}{status_path}?lang=en", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("We are waiting for information from you."));
+    assert!(
+        html.contains("Please send the letter&#x27;s number.")
+            || html.contains("Please send the letter's number.")
+    );
+    assert!(
+        !html.contains("Staff only"),
+        "notes for staff never reach the person"
+    );
+    let empty = app
+        .client
+        .post(format!("{}{status_path}", app.base))
+        .form(&[("lang", "en"), ("information", "  ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 422);
+    assert!(
+        empty
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"information-error\"")
+    );
+    let added = app
+        .client
+        .post(format!("{}{status_path}", app.base))
+        .form(&[
+            ("lang", "en"),
+            ("information", "The letter number is 2026-114."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 303);
+    let c = app.store.case(app.a.org, case.id).await.unwrap();
+    assert_eq!(c.status, "in_progress");
+    let last: Vec<_> = app
+        .store
+        .case_history(app.a.org, case.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .take(2)
+        .map(|h| (h.actor_id, h.change))
+        .collect();
+    assert_eq!(
+        last,
+        [
+            (
+                None,
+                Change::Status {
+                    status: "in_progress".into()
+                }
+            ),
+            (
+                None,
+                Change::FromPerson {
+                    body: "The letter number is 2026-114.".into()
+                }
+            ),
+        ]
+    );
+
+    // The short code, typed as a person would, opens the same page; wrong ones get one not-found page.
+    let lookup = format!("{}/s/{}/status", app.base, app.a.slug);
+    let typed = case.status_code.to_lowercase().replace('-', " ");
+    let found = app
+        .client
+        .get(&lookup)
+        .query(&[("code", typed.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.status(), 303);
+    assert!(
+        found.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with(&status_path)
+    );
+    let unknown = app
+        .client
+        .get(&lookup)
+        .query(&[("code", "ZZZZ-ZZZZ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let forged = format!("/status/{}{}", Uuid::now_v7().simple(), &token[32..]);
+    let wrong = app
+        .client
+        .get(format!("{}{forged}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 404);
+    let garbage = app
+        .client
+        .get(format!("{}/status/abc", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 404);
+    let missing_page = wrong.text().await.unwrap();
+    assert_eq!(
+        missing_page,
+        garbage.text().await.unwrap(),
+        "the same page for every wrong link"
+    );
+    // Another organization's code is not found under this one's address.
+    let other = format!("{}/s/{}/status", app.base, app.b.slug);
+    let r = app
+        .client
+        .get(&other)
+        .query(&[("code", case.status_code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Codes cannot be tried at speed: within a minute the address's budget runs out (bounded: 60 tries).
+    let mut limited = false;
+    for i in 0..60 {
+        let r = app
+            .client
+            .get(&lookup)
+            .query(&[("code", format!("AAAA-{:04}", i).as_str())])
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "lookups are rate-limited");
+});
