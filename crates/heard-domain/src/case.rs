@@ -357,6 +357,9 @@ pub struct CaseSettings {
     /// The SLA; none tracks no targets.
     #[serde(default)]
     pub sla: Option<SlaPolicySpec>,
+    /// Members (user ids) emailed at once when crisis language opens a case.
+    #[serde(default)]
+    pub on_call: Vec<String>,
 }
 
 impl CaseSettings {
@@ -693,6 +696,7 @@ mod tests {
                 label: "Waiting on another agency".into(),
                 kind: StatusKind::Pauses,
             }],
+            on_call: vec![],
             sla: Some(SlaPolicySpec {
                 calendar: CalendarSpec {
                     always_open: true,

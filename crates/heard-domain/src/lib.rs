@@ -24,6 +24,7 @@ pub mod report;
 pub mod response;
 pub mod role;
 pub mod rollup;
+pub mod rules;
 pub mod signal;
 pub mod sketch;
 pub mod sla;

@@ -25,15 +25,18 @@ pub enum EventType {
     CaseUpdated,
     /// A case moved to an ending status (resolved, closed, or an organization's own).
     CaseClosed,
+    /// A response matched a rule whose actions include the webhook.
+    RuleMatched,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::ResponseReceived,
         EventType::CrisisDetected,
         EventType::CaseOpened,
         EventType::CaseUpdated,
         EventType::CaseClosed,
+        EventType::RuleMatched,
     ];
 
     /// The type as sent in the body's `type` and stored: dotted lower-case words.
@@ -44,6 +47,7 @@ impl EventType {
             EventType::CaseOpened => "case.opened",
             EventType::CaseUpdated => "case.updated",
             EventType::CaseClosed => "case.closed",
+            EventType::RuleMatched => "rule.matched",
         }
     }
 
@@ -129,6 +133,31 @@ pub fn case_event(kind: EventType, facts: &CaseFacts<'_>, change: &str, at_ms: i
             "opened_at": rfc3339(facts.opened_at_ms),
             "response_id": facts.response_id,
             "change": change,
+        }
+    })
+}
+
+/// The body of `rule.matched` at `at_ms`: `data` holds `organization_id`, `rule_id`, `rule_name`, `response_id`,
+/// `service_id`, and `case_id` when the rule opened a case.
+pub fn rule_event(
+    org: &str,
+    rule_id: &str,
+    rule_name: &str,
+    response_id: &str,
+    service_id: &str,
+    case_id: Option<&str>,
+    at_ms: i64,
+) -> Value {
+    json!({
+        "type": EventType::RuleMatched.key(),
+        "timestamp": rfc3339(at_ms),
+        "data": {
+            "organization_id": org,
+            "rule_id": rule_id,
+            "rule_name": rule_name,
+            "response_id": response_id,
+            "service_id": service_id,
+            "case_id": case_id,
         }
     })
 }

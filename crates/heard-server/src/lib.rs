@@ -235,6 +235,10 @@ impl Application {
             outreach_queue::HandOff::new(&state.config.secret_key),
         );
         webhooks::register(&mut jobs, &state.config.secret_key);
+        jobs.register(
+            heard_store::rules::NOTIFY_KIND,
+            cases::NotifyStaff::new(&state.config.secret_key, &state.public_url),
+        );
         Ok(Application {
             listener,
             state,

@@ -715,7 +715,7 @@ pub const DKIM_SIGNED_HEADERS: [&str; 9] = [
 /// [`DKIM_SIGNED_HEADERS`] with relaxed canonicalization of headers and body (RFC 6376 section 3.4.2, 3.4.4). Not
 /// "simple" for headers: lettre folds its `DKIM-Signature` header after computing it, and a verifier (dkimpy, in the
 /// tests) reading the folded header under simple canonicalization rejects the signature.
-fn sign_dkim(
+pub(crate) fn sign_dkim(
     message: &mut lettre::Message,
     sender: &heard_store::outreach::EmailSender,
     sealer: &Sealer,
@@ -834,7 +834,7 @@ impl crate::jobs::JobHandler for SendTestEmail {
 }
 
 /// An SMTP transport for the sender (lettre; connections pooled per transport).
-fn transport(
+pub(crate) fn transport(
     s: &heard_store::outreach::EmailSender,
     sealer: &Sealer,
 ) -> Result<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>, String> {

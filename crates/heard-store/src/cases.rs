@@ -885,6 +885,11 @@ fn check_job(org: OrgId, case: Uuid, at: i64) -> NewJob {
 }
 
 impl StoreTx {
+    /// The organization's case settings, read in this transaction.
+    pub(crate) async fn case_settings_tx(&mut self, org: OrgId) -> Result<CaseSettings> {
+        self.settings(org).await
+    }
+
     async fn settings(&mut self, org: OrgId) -> Result<CaseSettings> {
         let s: Option<String> = on_tx!(self, t => sqlx::query_scalar(
             "SELECT settings FROM case_settings WHERE org_id = $1")
@@ -937,7 +942,7 @@ impl StoreTx {
         Ok(n)
     }
 
-    async fn insert_case(
+    pub(crate) async fn insert_case(
         &mut self,
         org: OrgId,
         new: &NewCase,
@@ -1234,7 +1239,23 @@ impl StoreTx {
                 response_id: Some(*r.id.as_uuid()),
                 note: None,
             };
-            self.insert_case(org, &new, None, &settings, now).await?;
+            let case = self.insert_case(org, &new, None, &settings, now).await?;
+            // The on-call staff hear of it at once, by email from the job queue.
+            if !settings.on_call.is_empty() {
+                self.enqueue(
+                    NewJob::new(
+                        org,
+                        crate::rules::NOTIFY_KIND,
+                        serde_json::json!({
+                            "case": case, "response": r.id.as_uuid(), "users": settings.on_call,
+                            "rule": null, "reason": "crisis",
+                        }),
+                    )
+                    .dedupe_key(format!("crisis:{case}"))
+                    .max_attempts(24),
+                )
+                .await?;
+            }
             opened += 1;
         }
         Ok(opened)

@@ -25,6 +25,7 @@ pub mod outreach_queue;
 pub mod records;
 pub mod responses;
 pub mod rollups;
+pub mod rules;
 pub mod search;
 pub mod senders;
 pub mod sms;

@@ -290,11 +290,13 @@ pub(crate) async fn insert_batch(
             // Its webhook events and their first delivery jobs, in the same commit (`webhooks.rs`).
             tx.emit_responses(org, &rows, now).await?;
         }
-        // An urgent case for each response with crisis language, in the same commit (`cases.rs`).
+        // An urgent case for each response with crisis language, and what rules do, in the same commit.
         let mut tx = crate::jobs::StoreTx::from(tx);
         for org in orgs {
             let rows: Vec<&NewResponse> = stored.iter().copied().filter(|r| r.org_id == org).collect();
             tx.open_crisis_cases(org, &rows, now).await?;
+            // The organization's rules that are on, in the same commit (`rules.rs`).
+            tx.apply_rules(org, &rows, now).await?;
         }
         tx.commit().await?;
         Ok::<_, StoreError>(out)

@@ -1126,7 +1126,8 @@ async fn render_settings(
             state,
             "case_settings.html",
             base_ctx(m, "cases"),
-            context! { form => f, days => days, names => names.ctx(), customs => customs,
+            context! { form => f, days => days, names => names.ctx(), customs => customs, on_call => names.settings.on_call.clone(),
+                has_sender => state.store.email_sender(m.org_id()).await?.is_some(),
             errors => form_errors(errs), saved => saved, zones => heard_domain::zone::US_ZONES },
         ),
         status,
@@ -1270,6 +1271,55 @@ pub async fn save_status(
     .await
 }
 
+/// Chooses the on-call staff emailed at once when crisis language opens a case: `on_call` (repeated member ids).
+pub async fn save_on_call(
+    State(state): State<AppState>,
+    m: Admin,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
+    let members: Vec<String> = state
+        .store
+        .members(m.org_id())
+        .await?
+        .into_iter()
+        .map(|(u, _)| u.id.to_string())
+        .collect();
+    let chosen: Vec<String> = form
+        .all("on_call")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if chosen.iter().any(|c| !members.contains(c)) {
+        let stored = state.store.case_settings(m.org_id()).await?;
+        let f = settings_form(&stored, m.org.time_zone.name());
+        let errs = FieldErrors::single(
+            "on_call",
+            "unknown_member",
+            "Choose members of this organization",
+        );
+        return render_settings(
+            &state,
+            &m,
+            &f,
+            &errs,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let mut settings = state.store.case_settings(m.org_id()).await?;
+    settings.on_call = chosen;
+    state
+        .store
+        .save_case_settings(m.org_id(), &settings, m.me.user.id)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/admin/o/{}/cases/settings?saved=on-call",
+        m.org_id()
+    ))
+    .into_response())
+}
+
 /// Adds a team: `team_name`.
 pub async fn add_team(
     State(state): State<AppState>,
@@ -1329,6 +1379,7 @@ pub async fn settings_saved(
     let saved = q.saved.map(|s| match s.strip_prefix("sla-") {
         Some(n) => format!("Service levels saved. Deadlines of {n} cases were computed again."),
         None if s == "team" => "Team added.".to_string(),
+        None if s == "on-call" => "On-call staff saved.".to_string(),
         None => "Statuses saved.".to_string(),
     });
     render_settings(

@@ -23,6 +23,7 @@ mod outreach;
 mod outreach_figures;
 mod outreach_queue;
 mod responses;
+pub mod rules;
 mod services;
 mod statistics;
 mod surveys;
@@ -269,12 +270,23 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/o/{org}/cases/settings/teams", post(cases::add_team))
         .route(
+            "/admin/o/{org}/cases/settings/on-call",
+            post(cases::save_on_call),
+        )
+        .route(
             "/admin/o/{org}/cases/{case}",
             get(cases::show).post(cases::update),
         )
         .route("/admin/o/{org}/cases/{case}/write", post(cases::write))
         .route("/admin/o/{org}/cases/{case}/close", post(cases::close))
         .route("/admin/o/{org}/cases/{case}/link", post(cases::link))
+        .route("/admin/o/{org}/rules", get(rules::list).post(rules::create))
+        .route(
+            "/admin/o/{org}/rules/{rule}",
+            get(rules::show).post(rules::update),
+        )
+        .route("/admin/o/{org}/rules/{rule}/switch", post(rules::switch))
+        .route("/admin/o/{org}/rules/{rule}/dry-run", post(rules::dry_run))
         .route(
             "/admin/o/{org}/outreach/batches",
             get(outreach_queue::batches).post(outreach_queue::upload),

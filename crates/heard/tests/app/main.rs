@@ -32,6 +32,7 @@ mod parquet;
 mod report_page;
 mod reports;
 mod rollups;
+mod rules;
 mod sms_send;
 mod sms_store;
 mod sms_webhook;

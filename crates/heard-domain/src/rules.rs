@@ -1,0 +1,393 @@
+//! Rules (issue 21, item 1): "when a response matches these conditions, do these actions", as data an admin edits.
+//!
+//! A rule's conditions all have to hold (an empty list or an unset field holds for everything, but a rule needs at
+//! least one condition): the trust answer was negative; the text's sentiment; any of some intents; any of some
+//! themes; any of some keywords (whole words, case and accents as typed ignored for case only); a service; a
+//! touchpoint; a channel; crisis or threat language. Its actions: open a case (priority, team), email members of
+//! staff, send the `rule.matched` webhook event. [`matches`] is a pure function of the rule and a response's
+//! [`Facts`], so the same code decides in the response's commit and in the dry run over the last 30 days.
+//!
+//! What a rule reads of the text is the stored reading (`enrichment`): a response whose text was not read yet
+//! matches no condition on sentiment, intent or themes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::case::Priority;
+use crate::{FieldError, FieldErrors};
+
+/// The most keywords, themes or intents one rule lists.
+pub const MAX_LIST: usize = 50;
+/// The most members one rule emails.
+pub const MAX_NOTIFY: usize = 20;
+/// How far back the dry run looks: 30 days.
+pub const DRY_RUN_MS: i64 = 30 * 24 * 3_600_000;
+
+/// The intents a rule may name, as the text engine stores them.
+pub const INTENTS: [(&str, &str); 5] = [
+    ("complaint", "A complaint"),
+    ("question", "A question"),
+    ("request_for_help", "A request for help"),
+    ("suggestion", "A suggestion"),
+    ("compliment", "A compliment"),
+];
+
+/// What must hold. Ids are written as strings (the admin's form and the stored JSON are the same shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Conditions {
+    /// The trust answer was negative (1-3 on the five-point scale, a thumbs down).
+    #[serde(default)]
+    pub trust_negative: bool,
+    /// The text's sentiment: `negative`, `neutral` or `positive`.
+    #[serde(default)]
+    pub sentiment: Option<String>,
+    /// Any of these intents ([`INTENTS`]).
+    #[serde(default)]
+    pub intents: Vec<String>,
+    /// Any of these theme ids.
+    #[serde(default)]
+    pub themes: Vec<String>,
+    /// Any of these words or phrases, in the (redacted) text answers.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub service_id: Option<String>,
+    #[serde(default)]
+    pub touchpoint_id: Option<String>,
+    /// An A-11 channel code (`website`, `phone`, ...).
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Crisis or threat language was found.
+    #[serde(default)]
+    pub urgent: bool,
+}
+
+/// The case a rule opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCase {
+    pub priority: Priority,
+    #[serde(default)]
+    pub team_id: Option<String>,
+}
+
+/// What a matching response makes happen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Actions {
+    /// Open a case about the response (none when one is open for it already, such as a crisis case).
+    #[serde(default)]
+    pub open_case: Option<OpenCase>,
+    /// Email these members (user ids) through the organization's email sender.
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Send the `rule.matched` webhook event to endpoints that chose it.
+    #[serde(default)]
+    pub webhook: bool,
+}
+
+/// A rule as stored and edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: String,
+    #[serde(default)]
+    pub conditions: Conditions,
+    #[serde(default)]
+    pub actions: Actions,
+}
+
+/// What a rule reads of one response.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    pub trust_positive: Option<bool>,
+    pub sentiment: Option<&'a str>,
+    pub themes: &'a [String],
+    /// The stored reading of each text answer, by question id (for intents).
+    pub enrichment: Option<&'a Value>,
+    pub answers: &'a crate::response::Answers,
+    pub service_id: &'a str,
+    pub touchpoint_id: Option<&'a str>,
+    pub channel: &'a str,
+    pub urgent: bool,
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether `phrase` (one or more words) occurs in `text` as whole words, ignoring case.
+pub fn has_phrase(text_words: &[String], phrase: &str) -> bool {
+    let p = words(phrase);
+    !p.is_empty() && text_words.windows(p.len()).any(|w| w == p.as_slice())
+}
+
+/// Whether the response's facts meet every condition.
+pub fn matches(c: &Conditions, f: &Facts<'_>) -> bool {
+    if c.trust_negative && f.trust_positive != Some(false) {
+        return false;
+    }
+    if let Some(s) = &c.sentiment
+        && f.sentiment != Some(s.as_str())
+    {
+        return false;
+    }
+    if !c.intents.is_empty() {
+        let found = match f.enrichment {
+            Some(Value::Object(per_question)) => per_question
+                .values()
+                .filter_map(|e| e["intent"].as_str())
+                .any(|i| c.intents.iter().any(|x| x == i)),
+            _ => false,
+        };
+        if !found {
+            return false;
+        }
+    }
+    if !c.themes.is_empty() && !f.themes.iter().any(|t| c.themes.contains(t)) {
+        return false;
+    }
+    if !c.keywords.is_empty() {
+        let text: Vec<String> = f
+            .answers
+            .values()
+            .filter_map(|a| a.as_text())
+            .flat_map(words)
+            .collect();
+        if !c.keywords.iter().any(|k| has_phrase(&text, k)) {
+            return false;
+        }
+    }
+    if let Some(s) = &c.service_id
+        && s != f.service_id
+    {
+        return false;
+    }
+    if let Some(t) = &c.touchpoint_id
+        && Some(t.as_str()) != f.touchpoint_id
+    {
+        return false;
+    }
+    if let Some(ch) = &c.channel
+        && ch != f.channel
+    {
+        return false;
+    }
+    if c.urgent && !f.urgent {
+        return false;
+    }
+    true
+}
+
+impl Conditions {
+    /// Whether any condition is set.
+    pub fn any(&self) -> bool {
+        self.trust_negative
+            || self.sentiment.is_some()
+            || !self.intents.is_empty()
+            || !self.themes.is_empty()
+            || !self.keywords.is_empty()
+            || self.service_id.is_some()
+            || self.touchpoint_id.is_some()
+            || self.channel.is_some()
+            || self.urgent
+    }
+}
+
+impl RuleSpec {
+    /// Checks what can be checked without the organization's data: `name` (1 to 100 characters), `conditions`
+    /// (none set), `sentiment`, `intents` (unknown), `keywords` (empty or over 100 characters, more than
+    /// [`MAX_LIST`]), `themes` (more than [`MAX_LIST`]), `channel` (not an A-11 channel), `actions` (none), `notify`
+    /// (more than [`MAX_NOTIFY`]). Ids of services, touchpoints, teams and members are checked by the store.
+    pub fn check(&self) -> Result<(), FieldErrors> {
+        let mut errs = FieldErrors::default();
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            errs.push(FieldError::new(
+                "name",
+                "invalid_name",
+                "Name the rule in 1 to 100 characters",
+            ));
+        }
+        let c = &self.conditions;
+        if !c.any() {
+            errs.push(FieldError::new(
+                "conditions",
+                "no_condition",
+                "Choose at least one condition, or the rule would match every response",
+            ));
+        }
+        if let Some(s) = &c.sentiment
+            && !["negative", "neutral", "positive"].contains(&s.as_str())
+        {
+            errs.push(FieldError::new(
+                "sentiment",
+                "unknown_sentiment",
+                "Choose negative, neutral or positive",
+            ));
+        }
+        if c.intents
+            .iter()
+            .any(|i| !INTENTS.iter().any(|(k, _)| k == i))
+        {
+            errs.push(FieldError::new(
+                "intents",
+                "unknown_intent",
+                "Choose intents from the list",
+            ));
+        }
+        if c.keywords.len() > MAX_LIST
+            || c.keywords
+                .iter()
+                .any(|k| words(k).is_empty() || k.chars().count() > 100)
+        {
+            errs.push(FieldError::new(
+                "keywords",
+                "invalid_keywords",
+                format!("Give at most {MAX_LIST} words or phrases, one per line, each with a letter or digit"),
+            ));
+        }
+        if c.themes.len() > MAX_LIST {
+            errs.push(FieldError::new(
+                "themes",
+                "too_many",
+                format!("At most {MAX_LIST} themes"),
+            ));
+        }
+        if let Some(ch) = &c.channel
+            && ch.parse::<crate::Channel>().is_err()
+        {
+            errs.push(FieldError::new(
+                "channel",
+                "unknown_channel",
+                "Choose a channel from the list",
+            ));
+        }
+        let a = &self.actions;
+        if a.open_case.is_none() && a.notify.is_empty() && !a.webhook {
+            errs.push(FieldError::new(
+                "actions",
+                "no_action",
+                "Choose at least one thing the rule does",
+            ));
+        }
+        if a.notify.len() > MAX_NOTIFY {
+            errs.push(FieldError::new(
+                "notify",
+                "too_many",
+                format!("Email at most {MAX_NOTIFY} people"),
+            ));
+        }
+        errs.into_result(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::{AnswerValue, Answers};
+    use serde_json::json;
+
+    fn facts<'a>(answers: &'a Answers, enrichment: &'a Value, themes: &'a [String]) -> Facts<'a> {
+        Facts {
+            trust_positive: Some(false),
+            sentiment: Some("negative"),
+            themes,
+            enrichment: Some(enrichment),
+            answers,
+            service_id: "svc",
+            touchpoint_id: Some("tp"),
+            channel: "website",
+            urgent: false,
+        }
+    }
+
+    #[test]
+    fn every_condition_must_hold() {
+        let mut answers = Answers::new();
+        answers.insert(
+            "comment".into(),
+            AnswerValue::Text("My Refund is still late, after 14 weeks.".into()),
+        );
+        let enrichment = json!({"comment": {"intent": "complaint"}});
+        let themes = vec!["timeliness".to_string()];
+        let f = facts(&answers, &enrichment, &themes);
+        let mut c = Conditions {
+            trust_negative: true,
+            sentiment: Some("negative".into()),
+            intents: vec!["complaint".into()],
+            themes: vec!["timeliness".into(), "staff".into()],
+            keywords: vec!["refund is".into()],
+            service_id: Some("svc".into()),
+            touchpoint_id: Some("tp".into()),
+            channel: Some("website".into()),
+            urgent: false,
+        };
+        assert!(matches(&c, &f));
+        c.keywords = vec!["fund".into()];
+        assert!(!matches(&c, &f), "whole words only");
+        c.keywords = vec!["REFUND".into()];
+        assert!(matches(&c, &f));
+        c.intents = vec!["question".into()];
+        assert!(!matches(&c, &f));
+        c.intents = vec![];
+        c.urgent = true;
+        assert!(!matches(&c, &f));
+        c.urgent = false;
+        c.channel = Some("phone".into());
+        assert!(!matches(&c, &f));
+        let unread = Facts {
+            enrichment: None,
+            ..f
+        };
+        let intent_only = Conditions {
+            intents: vec!["complaint".into()],
+            ..Default::default()
+        };
+        assert!(
+            !matches(&intent_only, &unread),
+            "an unread text matches no reading"
+        );
+    }
+
+    #[test]
+    fn checks_name_their_fields() {
+        let spec = RuleSpec {
+            name: " ".into(),
+            conditions: Conditions {
+                sentiment: Some("angry".into()),
+                intents: vec!["rant".into()],
+                keywords: vec!["--".into()],
+                channel: Some("pigeon".into()),
+                ..Default::default()
+            },
+            actions: Actions::default(),
+        };
+        let errs = spec.check().unwrap_err();
+        let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "sentiment",
+                "intents",
+                "keywords",
+                "channel",
+                "actions"
+            ]
+        );
+        let empty = RuleSpec {
+            name: "x".into(),
+            actions: Actions {
+                webhook: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(empty.check().unwrap_err().0[0].field, "conditions");
+    }
+}

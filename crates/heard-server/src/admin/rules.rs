@@ -1,0 +1,389 @@
+//! Rules in the admin (issue 21, item 1), admins only: `/admin/o/{org}/rules` lists the organization's rules and
+//! makes one; a rule's page edits it, shows what it matched, turns it on or off (with the reason Heard turned it
+//! off, if it did) and runs it over the last 30 days ("this rule would have opened 212 cases") before it goes live.
+//! A new rule starts off. Forms are parsed whole before anything is written; a bad field gets a 422 naming it.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use heard_domain::case::Priority;
+use heard_domain::rules::{Actions, Conditions, INTENTS, OpenCase, RuleSpec};
+use heard_domain::{Channel, FieldErrors};
+use heard_store::rules::DryRun;
+use minijinja::{Value, context};
+use uuid::Uuid;
+
+use super::{base_ctx, form_errors, page};
+use crate::auth::{Admin, AdminForm};
+use crate::forms::FormData;
+use crate::{AppError, AppResult, AppState};
+
+fn id_of(s: &str) -> AppResult<Uuid> {
+    s.parse().map_err(|_| AppError::NotFound)
+}
+
+fn opt(form: &FormData, name: &str) -> Option<String> {
+    form.opt(name).map(str::to_string)
+}
+
+/// Reads the rule form: `name`; conditions `trust_negative`, `sentiment`, `intents` (repeated), `themes`
+/// (repeated), `keywords` (one per line), `service_id`, `touchpoint_id`, `channel`, `urgent`; actions `open_case`
+/// with `priority` and `team_id`, `notify` (repeated member ids), `webhook`.
+fn parse_form(form: &FormData) -> Result<RuleSpec, FieldErrors> {
+    let priority = match form.get("priority") {
+        "" => Priority::Normal,
+        p => Priority::parse(p).map_err(|e| FieldErrors(vec![e]))?,
+    };
+    Ok(RuleSpec {
+        name: form.get("name").trim().to_string(),
+        conditions: Conditions {
+            trust_negative: form.get("trust_negative") == "yes",
+            sentiment: opt(form, "sentiment"),
+            intents: form
+                .all("intents")
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            themes: form.all("themes").into_iter().map(str::to_string).collect(),
+            keywords: form
+                .get("keywords")
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            service_id: opt(form, "service_id"),
+            touchpoint_id: opt(form, "touchpoint_id"),
+            channel: opt(form, "channel"),
+            urgent: form.get("urgent") == "yes",
+        },
+        actions: Actions {
+            open_case: (form.get("open_case") == "yes").then(|| OpenCase {
+                priority,
+                team_id: opt(form, "team_id"),
+            }),
+            notify: form.all("notify").into_iter().map(str::to_string).collect(),
+            webhook: form.get("webhook") == "yes",
+        },
+    })
+}
+
+/// The form's fields from a stored rule.
+fn form_of(spec: &RuleSpec) -> Value {
+    let c = &spec.conditions;
+    let a = &spec.actions;
+    context! {
+        name => spec.name, trust_negative => c.trust_negative, sentiment => c.sentiment, intents => c.intents,
+        themes => c.themes, keywords => c.keywords.join("\n"), service_id => c.service_id,
+        touchpoint_id => c.touchpoint_id, channel => c.channel, urgent => c.urgent,
+        open_case => a.open_case.is_some(), priority => a.open_case.as_ref().map_or("normal", |o| o.priority.key()),
+        team_id => a.open_case.as_ref().and_then(|o| o.team_id.clone()), notify => a.notify, webhook => a.webhook,
+    }
+}
+
+/// What the form offers: services, touchpoints (with their service), channels, themes, intents, teams, members.
+async fn choices(state: &AppState, m: &Admin) -> AppResult<Value> {
+    let services = state.store.services(m.org_id()).await?;
+    let service_name = |id| {
+        services
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.name.get("en").to_string())
+            .unwrap_or_default()
+    };
+    let touchpoints: Vec<_> = state
+        .store
+        .touchpoints(m.org_id())
+        .await?
+        .into_iter()
+        .map(|t| context! { id => t.id.to_string(), name => format!("{}: {}", service_name(t.service_id), t.name.get("en")) })
+        .collect();
+    let members: Vec<_> = state
+        .store
+        .members(m.org_id())
+        .await?
+        .into_iter()
+        .map(|(u, _)| context! { id => u.id.to_string(), name => u.name, email => u.email })
+        .collect();
+    let teams: Vec<_> = state
+        .store
+        .case_teams(m.org_id())
+        .await?
+        .into_iter()
+        .map(|t| context! { id => t.id.to_string(), name => t.name })
+        .collect();
+    Ok(context! {
+        services => services.iter().map(|s| context!{ id => s.id.to_string(), name => s.name.get("en") }).collect::<Vec<_>>(),
+        touchpoints => touchpoints,
+        channels => Channel::ALL.iter().map(|c| context!{ key => c.key(), label => c.label() }).collect::<Vec<_>>(),
+        themes => state.pipeline.themes().into_iter().map(|(id, label)| context!{ id => id, label => label }).collect::<Vec<_>>(),
+        intents => INTENTS.iter().map(|(k, l)| context!{ key => k, label => l }).collect::<Vec<_>>(),
+        priorities => Priority::ALL.iter().map(|p| context!{ key => p.key(), label => p.label() }).collect::<Vec<_>>(),
+        teams => teams, members => members,
+        has_sender => state.store.email_sender(m.org_id()).await?.is_some(),
+    })
+}
+
+fn with_status(mut resp: Response, status: StatusCode) -> Response {
+    if resp.status().is_success() {
+        *resp.status_mut() = status;
+    }
+    resp
+}
+
+/// The rules and the form that makes one.
+pub async fn list(State(state): State<AppState>, m: Admin) -> AppResult<Response> {
+    let blank = context! { priority => "normal", open_case => true, trust_negative => true };
+    render_list(&state, &m, blank, &FieldErrors::default(), StatusCode::OK).await
+}
+
+async fn render_list(
+    state: &AppState,
+    m: &Admin,
+    form: Value,
+    errs: &FieldErrors,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let rules: Vec<_> = state
+        .store
+        .rules(m.org_id())
+        .await?
+        .into_iter()
+        .map(|r| context! { id => r.id.to_string(), name => r.spec.name, enabled => r.enabled,
+            disabled_reason => r.disabled_reason, matched => r.matched, last_matched_at => r.last_matched_at })
+        .collect();
+    Ok(with_status(
+        page(
+            state,
+            "rules.html",
+            base_ctx(m, "rules"),
+            context! { rules => rules, form => form, errors => form_errors(errs), choices => choices(state, m).await? },
+        ),
+        status,
+    ))
+}
+
+fn refused(e: heard_store::StoreError) -> Result<FieldErrors, AppError> {
+    match e {
+        heard_store::StoreError::Invalid(errs) => Ok(errs),
+        e => Err(e.into()),
+    }
+}
+
+/// Makes a rule (off) and goes to its page, where its dry run can be read.
+pub async fn create(
+    State(state): State<AppState>,
+    m: Admin,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
+    let errs = match parse_form(&form) {
+        Ok(spec) => match state.store.create_rule(m.org_id(), &spec).await {
+            Ok(id) => {
+                return Ok(
+                    Redirect::to(&format!("/admin/o/{}/rules/{id}?made=1", m.org_id()))
+                        .into_response(),
+                );
+            }
+            Err(e) => refused(e)?,
+        },
+        Err(errs) => errs,
+    };
+    let shown = match parse_form(&form) {
+        Ok(spec) => form_of(&spec),
+        Err(_) => context! { name => form.get("name") },
+    };
+    render_list(&state, &m, shown, &errs, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct RuleQuery {
+    #[serde(default)]
+    made: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+/// A rule's page.
+pub async fn show(
+    State(state): State<AppState>,
+    m: Admin,
+    Path((_, id)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<RuleQuery>,
+) -> AppResult<Response> {
+    let id = id_of(&id)?;
+    let rule = state.store.rule(m.org_id(), id).await?;
+    let saved = if q.made.is_some() {
+        Some("Rule made. It is off: read what it would have done below, then turn it on.")
+    } else if q.saved.is_some() {
+        Some("Saved.")
+    } else {
+        None
+    };
+    render_rule(
+        &state,
+        &m,
+        id,
+        form_of(&rule.spec),
+        &FieldErrors::default(),
+        None,
+        saved,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_rule(
+    state: &AppState,
+    m: &Admin,
+    id: Uuid,
+    form: Value,
+    errs: &FieldErrors,
+    dry: Option<DryRun>,
+    saved: Option<&str>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let rule = state.store.rule(m.org_id(), id).await?;
+    let matches: Vec<_> = state
+        .store
+        .rule_matches(m.org_id(), id, 20)
+        .await?
+        .into_iter()
+        .map(|(response, case, at)| context! { response => response.to_string(), case => case.map(|c| c.to_string()), at => at })
+        .collect();
+    Ok(with_status(
+        page(
+            state,
+            "rule.html",
+            base_ctx(m, "rules"),
+            context! {
+                rule => context! { id => id.to_string(), name => rule.spec.name, enabled => rule.enabled,
+                    disabled_reason => rule.disabled_reason, matched => rule.matched, last_matched_at => rule.last_matched_at,
+                    opens_cases => rule.spec.actions.open_case.is_some() },
+                form => form, errors => form_errors(errs), choices => choices(state, m).await?,
+                dry => dry.map(|d| context!{ responses => d.responses, matched => d.matched, cases => d.cases }),
+                matches => matches, saved => saved,
+            },
+        ),
+        status,
+    ))
+}
+
+/// Saves the rule's form.
+pub async fn update(
+    State(state): State<AppState>,
+    m: Admin,
+    Path((_, id)): Path<(String, String)>,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
+    let id = id_of(&id)?;
+    state.store.rule(m.org_id(), id).await?;
+    let errs = match parse_form(&form) {
+        Ok(spec) => match state.store.update_rule(m.org_id(), id, &spec).await {
+            Ok(()) => {
+                return Ok(
+                    Redirect::to(&format!("/admin/o/{}/rules/{id}?saved=1", m.org_id()))
+                        .into_response(),
+                );
+            }
+            Err(e) => refused(e)?,
+        },
+        Err(errs) => errs,
+    };
+    let shown = match parse_form(&form) {
+        Ok(spec) => form_of(&spec),
+        Err(_) => context! { name => form.get("name") },
+    };
+    render_rule(
+        &state,
+        &m,
+        id,
+        shown,
+        &errs,
+        None,
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+/// Turns the rule on (`on=yes`) or off.
+pub async fn switch(
+    State(state): State<AppState>,
+    m: Admin,
+    Path((_, id)): Path<(String, String)>,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
+    let id = id_of(&id)?;
+    state
+        .store
+        .set_rule_enabled(m.org_id(), id, form.get("on") == "yes")
+        .await?;
+    Ok(Redirect::to(&format!("/admin/o/{}/rules/{id}?saved=1", m.org_id())).into_response())
+}
+
+/// Runs the stored rule over the last 30 days and shows what it would have done; changes nothing.
+pub async fn dry_run(
+    State(state): State<AppState>,
+    m: Admin,
+    Path((_, id)): Path<(String, String)>,
+    AdminForm(_): AdminForm,
+) -> AppResult<Response> {
+    let id = id_of(&id)?;
+    let rule = state.store.rule(m.org_id(), id).await?;
+    let dry = state
+        .store
+        .dry_run_rule(m.org_id(), &rule.spec, heard_store::now_ms())
+        .await?;
+    render_rule(
+        &state,
+        &m,
+        id,
+        form_of(&rule.spec),
+        &FieldErrors::default(),
+        Some(dry),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_reads_every_field() {
+        let form = FormData(
+            [
+                ("name", " Late refunds "),
+                ("trust_negative", "yes"),
+                ("sentiment", "negative"),
+                ("intents", "complaint"),
+                ("intents", "question"),
+                ("keywords", "refund\n\n  still waiting \n"),
+                ("channel", "website"),
+                ("open_case", "yes"),
+                ("priority", "high"),
+                ("notify", "u1"),
+                ("webhook", "yes"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        );
+        let spec = parse_form(&form).unwrap();
+        assert_eq!(spec.name, "Late refunds");
+        assert!(spec.conditions.trust_negative);
+        assert_eq!(spec.conditions.intents, ["complaint", "question"]);
+        assert_eq!(spec.conditions.keywords, ["refund", "still waiting"]);
+        assert_eq!(
+            spec.actions.open_case.as_ref().unwrap().priority,
+            Priority::High
+        );
+        assert_eq!(spec.actions.notify, ["u1"]);
+        assert!(spec.actions.webhook);
+        let bad = FormData(vec![("priority".into(), "p0".into())]);
+        assert_eq!(parse_form(&bad).unwrap_err().0[0].field, "priority");
+    }
+}

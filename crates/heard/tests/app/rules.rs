@@ -1,0 +1,294 @@
+//! Rules (issue 21, item 1): an admin makes a rule through the real form (refused by field when it has no condition
+//! or action, or names another organization's service); it starts off, and its dry run says what it would have done
+//! over the last 30 days; turned on, a matching response opens a case, queues its email and its `rule.matched`
+//! webhook event in the response's own commit. The email goes through the organization's sender to a real SMTP
+//! server (aiosmtpd on loopback); with no sender the rule is turned off with the reason shown. Crisis language
+//! emails the on-call staff.
+
+use heard_domain::case::{CaseSource, Priority};
+use heard_store::cases::{CaseQuery, Queue};
+use heard_store::webhooks::EndpointSettings;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::both_backends;
+use crate::outreach_smtp::{SmtpSink, header, received};
+
+fn worker(app: &crate::support::TestApp) -> heard_server::jobs::Worker {
+    let mut registry = heard_server::jobs::JobRegistry::product();
+    registry.register(
+        heard_store::rules::NOTIFY_KIND,
+        heard_server::cases::NotifyStaff::new(&[9u8; 32], "https://heard.example.gov"),
+    );
+    heard_server::jobs::Worker::new(app.store.clone(), registry, Default::default())
+}
+
+async fn open_cases(app: &crate::support::TestApp) -> Vec<heard_store::cases::CaseRecord> {
+    app.store
+        .cases(
+            app.a.org,
+            &CaseQuery {
+                queue: Queue::Open,
+                status: None,
+                priority: None,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap()
+}
+
+both_backends!(rules_act_in_the_responses_commit, |app| {
+    let org = app.a.org;
+    let s = app.sign_in(&app.a.admin_email).await;
+    let admin = app.store.user_by_email(&app.a.admin_email).await.unwrap();
+    let admin_id = admin.id.to_string();
+    app.store
+        .create_webhook_endpoint(
+            org,
+            &EndpointSettings {
+                url: "http://127.0.0.1:9/hook".into(),
+                description: "rules".into(),
+                event_types: vec![heard_domain::webhook::EventType::RuleMatched],
+            },
+            b"sealed",
+            heard_store::now_ms(),
+        )
+        .await
+        .unwrap();
+    let submit = |key: &'static str, trust: i64, comment: &'static str| {
+        let app = &app;
+        async move {
+            let how = if trust == 0 {
+                "went_badly"
+            } else {
+                "went_well"
+            };
+            let body = json!({"idempotency_key": key, "answers": {"trust": trust, how: ["ease"], "comment": comment}});
+            let r: Value = app.submit_json(&app.a, &body).await;
+            r["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{r}"))
+                .parse::<Uuid>()
+                .unwrap()
+        }
+    };
+    let first = submit("rule-0001", 0, "My refund is 14 weeks late.").await;
+
+    // Refused by field: no condition, no action; another organization's service.
+    let path = format!("/admin/o/{org}/rules");
+    let bad = app.post(&s, &path, &[("name", "Nothing")]).await;
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("Choose at least one condition"), "{html}");
+    assert!(html.contains("Choose at least one thing the rule does"));
+    let other_service = app.b.service.id.to_string();
+    let bad = app
+        .post(
+            &s,
+            &path,
+            &[
+                ("name", "Theirs"),
+                ("service_id", &other_service),
+                ("webhook", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("id=\"service_id-error\"")
+    );
+    assert!(
+        app.store.rules(org).await.unwrap().is_empty(),
+        "nothing half-saved"
+    );
+
+    let made = app
+        .post(
+            &s,
+            &path,
+            &[
+                ("name", "Low trust about refunds"),
+                ("trust_negative", "yes"),
+                ("keywords", "refund\nreimbursement"),
+                ("open_case", "yes"),
+                ("priority", "high"),
+                ("notify", &admin_id),
+                ("webhook", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status(), 303);
+    let rule_path = made.headers()["location"]
+        .to_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let rule_id: Uuid = rule_path.rsplit('/').next().unwrap().parse().unwrap();
+    let rule = app.store.rule(org, rule_id).await.unwrap();
+    assert!(!rule.enabled, "a new rule starts off");
+
+    // Off: a matching response does nothing. The dry run counts both matching responses of the last 30 days.
+    submit("rule-0002", 0, "Where is my refund?").await;
+    submit("rule-0003", 1, "My refund came quickly, thank you.").await;
+    assert!(open_cases(&app).await.is_empty());
+    let dry = app.post(&s, &format!("{rule_path}/dry-run"), &[]).await;
+    assert_eq!(dry.status(), 200);
+    let html = dry.text().await.unwrap();
+    assert!(
+        html.contains("would have matched <strong>2</strong> of 3 responses and opened <strong>2</strong> cases"),
+        "{html}"
+    );
+    assert!(
+        app.store
+            .rule_matches(org, rule_id, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a dry run changes nothing"
+    );
+    let _ = first;
+
+    // On: the match opens a case, queues the email and the webhook event, in the response's commit.
+    app.post(&s, &format!("{rule_path}/switch"), &[("on", "yes")])
+        .await;
+    let matched = submit("rule-0004", 0, "Still no reimbursement after two months").await;
+    submit(
+        "rule-0005",
+        0,
+        "The office was closed when the sign said open.",
+    )
+    .await;
+    let cases = open_cases(&app).await;
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].source, CaseSource::Rule);
+    assert_eq!(cases[0].priority, Priority::High);
+    assert_eq!(cases[0].title, "Low trust about refunds");
+    assert_eq!(cases[0].response_id, Some(matched));
+    let matches = app.store.rule_matches(org, rule_id, 10).await.unwrap();
+    assert_eq!(matches, vec![(matched, Some(cases[0].id), matches[0].2)]);
+    assert_eq!(
+        app.queued_jobs(org, heard_store::rules::NOTIFY_KIND)
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.queued_jobs(org, heard_store::webhooks::DELIVER_KIND)
+            .await
+            .len(),
+        1
+    );
+
+    // No email sender: the email cannot go, so the rule is turned off with the reason, and the page says so.
+    assert_eq!(worker(&app).run_pending_once().await.unwrap(), 1);
+    let rule = app.store.rule(org, rule_id).await.unwrap();
+    assert!(!rule.enabled);
+    assert!(
+        rule.disabled_reason
+            .unwrap()
+            .contains("No email sender is set up")
+    );
+    let page = app.get(&s, &rule_path).await.text().await.unwrap();
+    assert!(page.contains("Heard turned this rule off"));
+
+    // With a sender (a real SMTP server on loopback) and the rule on again, the email goes out.
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::support::free_port();
+    let _sink = SmtpSink::start(dir.path(), port);
+    let port_s = port.to_string();
+    let saved = app
+        .post(
+            &s,
+            &format!("/admin/o/{org}/outreach/email"),
+            &[
+                ("host", "127.0.0.1"),
+                ("port", &port_s),
+                ("tls_mode", "none"),
+                ("username", ""),
+                ("password", ""),
+                ("from_address", "feedback@agency.gov"),
+                ("from_name", "Agency A"),
+                ("dkim_selector", ""),
+                ("dkim_domain", ""),
+                ("dkim_key", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    app.post(&s, &format!("{rule_path}/switch"), &[("on", "yes")])
+        .await;
+    assert!(
+        app.store
+            .rule(org, rule_id)
+            .await
+            .unwrap()
+            .disabled_reason
+            .is_none()
+    );
+    app.store
+        .close_case(org, cases[0].id, "Refund file stuck", true, admin.id)
+        .await
+        .unwrap();
+    submit("rule-0006", 0, "Refund missing again").await;
+    let case = open_cases(&app).await.remove(0);
+    assert_eq!(
+        worker(&app).run_pending_once().await.unwrap(),
+        1,
+        "the email (webhooks.rs tests the deliveries)"
+    );
+    let got = received(dir.path(), 1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        header(&got[0], "Subject"),
+        Some(
+            format!(
+                "Rule \"Low trust about refunds\" opened case #{}",
+                case.number
+            )
+            .as_str()
+        )
+    );
+    assert!(header(&got[0], "To").unwrap().contains(&app.a.admin_email));
+    let text = got[0]["text"].as_str().unwrap().to_string();
+    assert!(
+        text.contains(&format!("/admin/o/{org}/cases/{}", case.id)),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Refund missing again"),
+        "the email never quotes the person"
+    );
+
+    // Crisis language emails the on-call staff.
+    let on_call = app
+        .post(
+            &s,
+            &format!("/admin/o/{org}/cases/settings/on-call"),
+            &[("on_call", &admin_id)],
+        )
+        .await;
+    assert_eq!(on_call.status(), 303);
+    submit(
+        "rule-0007",
+        1,
+        "I lost my job, I can't pay rent, and I honestly don't see the point of living anymore.",
+    )
+    .await;
+    let jobs = app.queued_jobs(org, heard_store::rules::NOTIFY_KIND).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].payload["reason"], "crisis");
+    worker(&app).run_pending_once().await.unwrap();
+    let got = received(dir.path(), 2);
+    assert_eq!(got.len(), 2);
+    assert!(
+        header(&got[1], "Subject")
+            .unwrap()
+            .starts_with("Urgent: crisis language in a response, case #")
+    );
+});
