@@ -1,4 +1,4 @@
-// End to end, in a real browser: the case pages (queues, a case, its forms, settings, figures) and the person's status
+// End to end, in a real browser: the case pages (queues, a case, its forms, settings, figures), the rules pages, and the person's status
 // page (English, Spanish, the code lookup) pass axe-core, break
 // no Content-Security-Policy rule, and work without JavaScript: a case opened from a response's page, assigned,
 // written to and closed, and the demo's service levels changed, all with plain forms.
@@ -40,18 +40,18 @@ test("the case pages are accessible", async () => {
   const code = (await page.locator("main strong").first().innerText()).trim();
   await page.getByRole("link", { name: "its status page" }).click();
   await page.waitForLoadState();
-  assert.match(await page.locator("h1").innerText(), /Your case 2/);
+  assert.match(await page.locator("h1").innerText(), /Your case #2/);
   await check("status page");
   await page.getByRole("link", { name: "Español" }).click();
   await page.waitForLoadState();
-  assert.match(await page.locator("h1").innerText(), /Su caso 2/);
+  assert.match(await page.locator("h1").innerText(), /Su caso n.º 2/);
   await check("status page in Spanish");
   await page.goto(`${suite.server.base}/s/demo/status?lang=en`);
   await check("code lookup");
   await page.locator("#code").fill(code.toLowerCase());
   await page.getByRole("button", { name: "Check status" }).click();
   await page.waitForLoadState();
-  assert.match(await page.locator("h1").innerText(), /Your case 2/);
+  assert.match(await page.locator("h1").innerText(), /Your case #2/);
   await page.goto(`${suite.server.base}/s/demo/status?lang=es&code=ZZZZ-ZZZZ`);
   assert.match(await page.locator("main").innerText(), /No encontramos un caso con este código/);
   await check("code lookup, unknown code");
@@ -63,6 +63,23 @@ test("the case pages are accessible", async () => {
   await page.waitForLoadState();
   assert.match(await page.locator("main").innerText(), /number of business hours greater than 0/);
   await check("settings with errors");
+
+  // Rules: a refused form names its fields; a made rule is off until its dry run has been read.
+  await page.goto(`${suite.server.base}/admin/o/${org}/rules`);
+  await check("rules, none yet");
+  await page.getByRole("button", { name: "Make the rule" }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator("main").innerText(), /Name the rule in 1 to 100 characters/);
+  await check("rules with errors");
+  await page.locator("#name").fill("Low trust about payments");
+  await page.locator("#keywords").fill("payment\nrefund");
+  await page.getByRole("button", { name: "Make the rule" }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator("main").innerText(), /This rule is off/);
+  await page.getByRole("button", { name: "Try it on the last 30 days" }).click();
+  await page.waitForLoadState();
+  assert.match(await page.locator("main").innerText(), /Over the last 30 days, this rule would have matched \d+ of \d+ responses/);
+  await check("a rule after its dry run");
 
   await page.goto(`${suite.server.base}/admin/o/${org}/cases/figures`);
   assert.match(await page.locator("main").innerText(), /4 opened, 3 still open/);

@@ -399,6 +399,27 @@ impl CaseSettings {
         Some(spec)
     }
 
+    /// The SLA policy for a case of `priority`: urgent cases count every hour of every day (the same targets, in
+    /// the calendar's time zone, open around the clock), so a crisis opened on a Friday evening is not "on track"
+    /// until Monday; other cases count the calendar's business hours. `None` when no SLA is set.
+    pub fn policy_for(
+        &self,
+        priority: Priority,
+    ) -> Result<Option<crate::sla::SlaPolicy>, FieldErrors> {
+        let Some(mut spec) = self.sla_policy_spec() else {
+            return Ok(None);
+        };
+        if priority == Priority::Urgent {
+            spec.calendar = crate::sla::CalendarSpec {
+                time_zone: spec.calendar.time_zone.clone(),
+                always_open: true,
+                hours: Default::default(),
+                holidays: vec![],
+            };
+        }
+        crate::sla::SlaPolicy::parse(&spec).map(Some)
+    }
+
     /// Checks the settings: `custom_statuses[i].key` (empty, not lower-case letters, digits and `_`, a built-in
     /// key, or repeated), `custom_statuses[i].label` (empty or over 60 characters), `custom_statuses` (over
     /// [`MAX_CUSTOM_STATUSES`]), and the SLA policy's fields under `sla.` ([`crate::sla::SlaPolicy::parse`]).
@@ -429,7 +450,7 @@ impl CaseSettings {
                 errs.push(FieldError::new(
                     format!("custom_statuses[{i}].key"),
                     "duplicate_key",
-                    format!("There is already a status {key}"),
+                    format!("There is already a status called \"{}\"", s.label.trim()),
                 ));
             }
             seen.push(key);
@@ -583,10 +604,10 @@ pub fn summarize(state: Option<&SlaState>, now: i64) -> SlaSummary {
             TargetStatus::NotStarted | TargetStatus::Stopped | TargetStatus::Met => SlaFlag::Done,
         };
         flag = flag.min(f);
-        if matches!(
-            t.status,
-            TargetStatus::Running | TargetStatus::AtRisk | TargetStatus::Paused
-        ) && let Some(d) = t.deadline_ms
+        // A paused clock's deadline is only a projection: it moves while the case waits, so it is not "due".
+        if matches!(t.status, TargetStatus::Running | TargetStatus::AtRisk)
+            && !state.paused
+            && let Some(d) = t.deadline_ms
         {
             due = Some(due.map_or(d, |x| x.min(d)));
         }

@@ -102,6 +102,20 @@ fn parse_hhmm(s: &str) -> Option<u32> {
     Some(h * 60 + m)
 }
 
+/// A weekday key (`mon`) in words (`Monday`), for messages.
+fn day_name(key: &str) -> &'static str {
+    match key {
+        "mon" => "Monday",
+        "tue" => "Tuesday",
+        "wed" => "Wednesday",
+        "thu" => "Thursday",
+        "fri" => "Friday",
+        "sat" => "Saturday",
+        "sun" => "Sunday",
+        _ => "That day",
+    }
+}
+
 fn weekday_index(d: NaiveDate) -> usize {
     d.weekday().num_days_from_monday() as usize
 }
@@ -151,7 +165,12 @@ impl BusinessCalendar {
                     errors.push(FieldError::new(
                         field,
                         "invalid_range",
-                        "Write the hours as HH:MM-HH:MM in 24-hour time, like 08:00-12:00",
+                        format!(
+                            "{}: \"{}\" is not a range of times; write it as HH:MM-HH:MM in 24-hour time, from \
+                             00:00 to 24:00, like 08:00-12:00",
+                            day_name(key),
+                            r.trim().chars().take(40).collect::<String>()
+                        ),
                     ));
                     continue;
                 };
@@ -159,7 +178,11 @@ impl BusinessCalendar {
                     errors.push(FieldError::new(
                         field,
                         "end_not_after_start",
-                        "The range must end after it starts, on the same day (use 24:00 for midnight)",
+                        format!(
+                            "{}: {} must end after it starts, on the same day (use 24:00 for midnight)",
+                            day_name(key),
+                            r.trim()
+                        ),
                     ));
                     continue;
                 }
@@ -173,7 +196,12 @@ impl BusinessCalendar {
                     Some((f_end, f_i)) if start < f_end => errors.push(FieldError::new(
                         format!("hours.{key}[{i}]"),
                         "overlapping_range",
-                        format!("This range overlaps {key}'s range number {}", f_i + 1),
+                        format!(
+                            "{}: {} overlaps {}",
+                            day_name(key),
+                            ranges[i].trim(),
+                            ranges[f_i].trim()
+                        ),
                     )),
                     _ => {}
                 }
@@ -203,7 +231,11 @@ impl BusinessCalendar {
                     Err(_) => errors.push(FieldError::new(
                         field,
                         "invalid_date",
-                        "Write the date as YYYY-MM-DD, like 2026-12-25",
+                        format!(
+                            "Holiday {}: \"{}\" is not a date; write it as YYYY-MM-DD, like 2026-12-25",
+                            i + 1,
+                            h.trim().chars().take(40).collect::<String>()
+                        ),
                     )),
                 }
             }

@@ -680,13 +680,29 @@ async fn thanks(
     // is this organization's.
     let case = match q.case.as_deref() {
         Some(token) => match crate::status::token_case(state.pipeline.sealer(), token) {
-            Some(id) => state
+            Some(id) => match state
                 .store
                 .case_by_id(id)
                 .await?
                 .filter(|(org, _)| *org == p.org.id)
-                .map(|(_, c)| context! { number => c.number, code => c.status_code, href => format!("/status/{token}?lang={lang}"),
-                    crisis => c.source == heard_domain::case::CaseSource::Crisis }),
+            {
+                Some((_, c)) => {
+                    // Whether the person left a way to reach them: the page must not promise a call it cannot make.
+                    let contact = match c.response_id {
+                        Some(r) => !state
+                            .store
+                            .response_contacts(p.org.id, heard_domain::ResponseId::from_uuid(r))
+                            .await?
+                            .is_empty(),
+                        None => false,
+                    };
+                    Some(
+                        context! { number => c.number, code => c.status_code, href => format!("/status/{token}?lang={lang}"),
+                        crisis => c.source == heard_domain::case::CaseSource::Crisis, contact => contact },
+                    )
+                }
+                None => None,
+            },
             None => None,
         },
         None => None,

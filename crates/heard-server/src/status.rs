@@ -12,8 +12,9 @@
 //!   with or without the dash); a code found sends the person to their page.
 //!
 //! A token that is wrong, a code that is unknown, and a case closed more than [`OPEN_AFTER_END_MS`] ago all get the
-//! same not-found page (404), and every lookup spends the address's status budget ([`LOOKUPS_PER_MINUTE`]), so codes
-//! cannot be tried at speed (429).
+//! same not-found page (404). Every code looked up, and every link that does not open a case, spends the address's
+//! status budget ([`LOOKUPS_PER_MINUTE`], at most 10 at once), so codes cannot be tried at speed (429, a page in the
+//! person's language); a right link is never limited, so a shared connection cannot lock a person out of theirs.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -133,13 +134,27 @@ pub fn when(zone: Zone, ms: i64, lang: &str) -> String {
 
 /// The one page for a link or code that does not open a case (wrong, unknown, expired), status 404.
 fn missing(state: &AppState, lang: &str) -> AppResult<Response> {
+    notice(state, lang, "missing", StatusCode::NOT_FOUND)
+}
+
+/// A short page in the person's language: `missing` (404) or `too_many` (429, the address's lookups are spent).
+fn notice(state: &AppState, lang: &str, which: &str, status: StatusCode) -> AppResult<Response> {
     let tr = i18n::strings(lang);
     let html = state.templates.render(
         "status_missing.html",
-        context! { lang => lang, tr => tr, org => tr["status"]["site"], title => tr["status"]["missing_title"],
-            languages => languages(lang) },
+        context! { lang => lang, tr => tr, org => tr["status"]["site"], title => tr["status"][format!("{which}_title")],
+            message => tr["status"][which], languages => languages(lang) },
     )?;
-    Ok((StatusCode::NOT_FOUND, Html(html)).into_response())
+    Ok((status, Html(html)).into_response())
+}
+
+/// Spends one of the address's status lookups; the localized 429 page when they are spent.
+fn spend(state: &AppState, ip: std::net::IpAddr, lang: &str) -> Option<AppResult<Response>> {
+    state
+        .status_limiter
+        .check(ip)
+        .err()
+        .map(|_| notice(state, lang, "too_many", StatusCode::TOO_MANY_REQUESTS))
 }
 
 /// The case a token opens, with its organization, or `None` for every kind of link that does not work.
@@ -199,7 +214,7 @@ async fn render(
     // What happens next, and by when: the first reply while none was sent, then the resolution.
     let mut next = None;
     if !c.ended
-        && let Ok(Some(policy)) = settings.check()
+        && let Ok(Some(policy)) = settings.policy_for(c.priority)
     {
         let changes: Vec<(i64, &Change)> = history.iter().map(|h| (h.at, &h.change)).collect();
         let hist = heard_domain::case::sla_history(changes);
@@ -272,9 +287,12 @@ async fn page(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    state.status_limiter.check(ip)?;
     let lang = plain_lang(q.lang.as_deref(), &headers);
+    // A right link is never limited (its token cannot be guessed); wrong ones spend the address's lookups.
     let Some((org, c)) = open_case(&state, &token).await? else {
+        if let Some(limited) = spend(&state, ip, &lang) {
+            return limited;
+        }
         return missing(&state, &lang);
     };
     let outcome = Outcome {
@@ -292,7 +310,8 @@ async fn add(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> AppResult<Response> {
-    state.status_limiter.check(ip)?;
+    // Adding information spends the address's submissions, as a survey answer does.
+    state.limiter.check(ip)?;
     let form = FormData::parse(&body);
     let lang = plain_lang(form.opt("lang").or(q.lang.as_deref()), &headers);
     let Some((org, c)) = open_case(&state, &token).await? else {
@@ -344,7 +363,9 @@ async fn lookup(
     let tr = i18n::strings(&lang);
     let mut error = None;
     if let Some(typed) = q.code.as_deref() {
-        state.status_limiter.check(ip)?;
+        if let Some(limited) = spend(&state, ip, &lang) {
+            return limited;
+        }
         match heard_domain::case::normalize_status_code(typed) {
             None => error = tr["status"]["code_invalid"].as_str().map(str::to_string),
             Some(code) => match state.store.case_by_code(o.id, &code).await? {

@@ -247,19 +247,24 @@ impl Store {
         settings: &CaseSettings,
         actor: UserId,
     ) -> Result<usize> {
-        let policy = settings.check().map_err(StoreError::Invalid)?;
+        settings.check().map_err(StoreError::Invalid)?;
         let now = crate::now_ms();
         let mut tx = self.begin().await?;
-        let held: Vec<String> = on_tx!(tx, t => sqlx::query_scalar(
-            "SELECT DISTINCT status FROM cases WHERE org_id = $1 ORDER BY status")
+        let held: Vec<(String, i64)> = on_tx!(tx, t => sqlx::query_as(
+            "SELECT status, COUNT(*) FROM cases WHERE org_id = $1 GROUP BY status ORDER BY status")
             .bind(org.as_uuid()).fetch_all(&mut **t).await)?;
-        for status in held {
+        let before = tx.settings(org).await?;
+        for (status, n) in held {
             if settings.status(&status).is_none() {
+                let label = before.status(&status).map_or(status.clone(), |s| s.label);
                 return Err(invalid(
                     "custom_statuses",
                     "status_in_use",
                     format!(
-                        "Cases still have the status {status}; move them to another status first"
+                        "{n} case{} still {} the status \"{label}\"; move {} to another status first",
+                        if n == 1 { "" } else { "s" },
+                        if n == 1 { "has" } else { "have" },
+                        if n == 1 { "it" } else { "them" },
                     ),
                 ));
             }
@@ -273,8 +278,10 @@ impl Store {
         let ids: Vec<(Uuid, bool)> = on_tx!(tx, t => sqlx::query_as(
             "SELECT id, ended FROM cases WHERE org_id = $1 ORDER BY number")
             .bind(org.as_uuid()).fetch_all(&mut **t).await)?;
+        // The history says "recomputed" only when the service levels, or what the statuses do to the clock, changed.
+        let changed = before.sla_policy_spec() != settings.sla_policy_spec();
         for (id, ended) in &ids {
-            if !ended {
+            if !ended && changed {
                 tx.append_change(
                     org,
                     *id,
@@ -284,8 +291,7 @@ impl Store {
                 )
                 .await?;
             }
-            tx.refresh_case(org, *id, policy.as_ref(), now, None)
-                .await?;
+            tx.refresh_case(org, *id, settings, now, None).await?;
         }
         tx.commit().await?;
         Ok(ids.len())
@@ -306,6 +312,14 @@ impl Store {
                 "name",
                 "invalid_name",
                 "A team name is 1 to 80 characters",
+            ));
+        }
+        let taken: Option<i32> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT 1 FROM case_teams WHERE org_id = $1 AND LOWER(name) = LOWER($2)")
+            .bind(org.as_uuid()).bind(name).fetch_optional(p).await)?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(
+                "There is already a team with this name".into(),
             ));
         }
         let team = Team {
@@ -387,8 +401,8 @@ impl Store {
         row.ok_or(StoreError::NotFound)?.record()
     }
 
-    /// The cases of a queue, most pressing first: open queues by SLA (breached, then soonest deadline), then
-    /// priority and age; the ended queue by when they ended.
+    /// The cases of a queue, most pressing first: open queues put urgent cases first, then missed deadlines, then
+    /// the soonest deadline, then priority and age; the ended queue is by when they ended.
     pub async fn cases(&self, org: OrgId, q: &CaseQuery) -> Result<Vec<CaseRecord>> {
         let (ended, owner, team, unassigned, due) = match q.queue {
             Queue::Mine(u) => (false, Some(u), None, false, None),
@@ -401,7 +415,8 @@ impl Store {
         let order = if ended {
             "ended_at DESC, number DESC"
         } else {
-            "CASE sla_flag WHEN 'breached' THEN 0 ELSE 1 END, CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at, \
+            "CASE priority WHEN 'urgent' THEN 0 ELSE 1 END, CASE sla_flag WHEN 'breached' THEN 0 ELSE 1 END, \
+             CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at, \
              CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, opened_at, number"
         };
         let sql = format!(
@@ -525,7 +540,7 @@ impl Store {
         let now = crate::now_ms();
         let mut tx = self.begin().await?;
         let settings = tx.settings(org).await?;
-        let policy = settings.check().map_err(StoreError::Invalid)?;
+        settings.check().map_err(StoreError::Invalid)?;
         for c in changes {
             match c {
                 Change::Status { status } if settings.status(status).is_none() => {
@@ -586,6 +601,19 @@ impl Store {
                 _ => {}
             }
         }
+        // Every way into an ending status records why the case ended and whether the issue was resolved.
+        let closing = changes.iter().any(|c| {
+            matches!(c, Change::Status { status }
+                if settings.status(status).is_some_and(|s| s.kind == StatusKind::Ends))
+        });
+        if closing && !changes.iter().any(|c| matches!(c, Change::Outcome { .. })) {
+            return Err(invalid(
+                "status",
+                "outcome_required",
+                "To close a case, use Close on its page: it asks for the root cause and whether the person's \
+                 issue was resolved",
+            ));
+        }
         let mut changed = 0;
         for id in cases {
             let current = tx.case(org, *id).await?;
@@ -624,7 +652,7 @@ impl Store {
                     _ => EventType::CaseUpdated,
                 };
                 let what = changes.first().map(|c| c.to_row().0).unwrap_or("updated");
-                tx.refresh_case(org, *id, policy.as_ref(), now, Some((event, what)))
+                tx.refresh_case(org, *id, &settings, now, Some((event, what)))
                     .await?;
                 changed += 1;
             }
@@ -642,6 +670,32 @@ impl Store {
         resolved: bool,
         actor: UserId,
     ) -> Result<usize> {
+        self.end_case(org, id, root_cause, resolved, CLOSED_STATUS, actor)
+            .await
+    }
+
+    /// Ends a case in `status` (one that ends cases: resolved, closed, or the organization's own), with its root
+    /// cause and whether the person's issue was resolved.
+    pub async fn end_case(
+        &self,
+        org: OrgId,
+        id: Uuid,
+        root_cause: &str,
+        resolved: bool,
+        status: &str,
+        actor: UserId,
+    ) -> Result<usize> {
+        let settings = self.case_settings(org).await?;
+        if settings
+            .status(status)
+            .is_none_or(|s| s.kind != StatusKind::Ends)
+        {
+            return Err(invalid(
+                "close_status",
+                "not_an_ending_status",
+                "Choose a status that ends the case",
+            ));
+        }
         self.change_cases(
             org,
             &[id],
@@ -651,7 +705,7 @@ impl Store {
                     resolved,
                 },
                 Change::Status {
-                    status: CLOSED_STATUS.to_string(),
+                    status: status.to_string(),
                 },
             ],
             actor,
@@ -699,11 +753,11 @@ impl Store {
             )
             .await?;
             let settings = tx.settings(org).await?;
-            let policy = settings.check().map_err(StoreError::Invalid)?;
+            settings.check().map_err(StoreError::Invalid)?;
             tx.refresh_case(
                 org,
                 id,
-                policy.as_ref(),
+                &settings,
                 now,
                 Some((EventType::CaseUpdated, "linked")),
             )
@@ -737,7 +791,10 @@ impl Store {
         };
         let now = now.max(current.updated_at);
         let settings = tx.settings(org).await?;
-        let Some(policy) = settings.check().map_err(StoreError::Invalid)? else {
+        let Some(policy) = settings
+            .policy_for(current.priority)
+            .map_err(StoreError::Invalid)?
+        else {
             tx.commit().await?;
             return Ok(0);
         };
@@ -778,7 +835,7 @@ impl Store {
         let event = (steps > 0).then_some((EventType::CaseUpdated, "escalated"));
         on_tx!(tx, t => sqlx::query("UPDATE cases SET escalation_level = $3 WHERE org_id = $1 AND id = $2")
             .bind(org.as_uuid()).bind(id).bind(level_before as i64).execute(&mut **t).await.map(|_| ()))?;
-        tx.refresh_case(org, id, Some(&policy), now, event).await?;
+        tx.refresh_case(org, id, &settings, now, event).await?;
         tx.commit().await?;
         Ok(steps)
     }
@@ -845,11 +902,11 @@ impl Store {
             tx.append_change(org, id, None, &back, now).await?;
             tx.apply_fields(org, id, &back, &settings, now).await?;
         }
-        let policy = settings.check().map_err(StoreError::Invalid)?;
+        settings.check().map_err(StoreError::Invalid)?;
         tx.refresh_case(
             org,
             id,
-            policy.as_ref(),
+            &settings,
             now,
             Some((EventType::CaseUpdated, "from_person")),
         )
@@ -910,13 +967,13 @@ impl StoreTx {
 
     async fn check_member(&mut self, org: OrgId, user: Uuid) -> Result<()> {
         let found: Option<i32> = on_tx!(self, t => sqlx::query_scalar(
-            "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2")
+            "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 AND role IN ('analyst', 'admin')")
             .bind(org.as_uuid()).bind(user).fetch_optional(&mut **t).await)?;
         found.map(|_| ()).ok_or_else(|| {
             invalid(
                 "owner",
                 "unknown_owner",
-                "Choose a member of this organization",
+                "Choose a member who works cases (an analyst or an administrator)",
             )
         })
     }
@@ -1027,11 +1084,11 @@ impl StoreTx {
             )
             .await?;
         }
-        let policy = settings.check().map_err(StoreError::Invalid)?;
+        settings.check().map_err(StoreError::Invalid)?;
         self.refresh_case(
             org,
             id,
-            policy.as_ref(),
+            settings,
             now,
             Some((EventType::CaseOpened, "opened")),
         )
@@ -1164,11 +1221,13 @@ impl StoreTx {
         &mut self,
         org: OrgId,
         id: Uuid,
-        policy: Option<&SlaPolicy>,
+        settings: &CaseSettings,
         now: i64,
         event: Option<(EventType, &str)>,
     ) -> Result<()> {
-        let summary: SlaSummary = match policy {
+        let priority = self.case(org, id).await?.priority;
+        let policy = settings.policy_for(priority).map_err(StoreError::Invalid)?;
+        let summary: SlaSummary = match policy.as_ref() {
             Some(p) => {
                 let (state, _) = self.evaluate(org, id, p, now).await?;
                 case::summarize(Some(&state), now)

@@ -72,14 +72,17 @@ pub fn due_words(now: i64, at: i64) -> String {
     }
 }
 
-/// The organization's members as `(id, name)`, by name.
-async fn members(state: &AppState, m: &Member<impl MinRole>) -> AppResult<Vec<(String, String)>> {
-    let mut out: Vec<(String, String)> = state
+/// The organization's members as `(id, name, works cases)`, by name; analysts and admins work cases.
+async fn members(
+    state: &AppState,
+    m: &Member<impl MinRole>,
+) -> AppResult<Vec<(String, String, bool)>> {
+    let mut out: Vec<(String, String, bool)> = state
         .store
         .members(m.org_id())
         .await?
         .into_iter()
-        .map(|(u, _)| (u.id.to_string(), u.name))
+        .map(|(u, role)| (u.id.to_string(), u.name, role >= Role::Analyst))
         .collect();
     out.sort_by_key(|a| a.1.to_lowercase());
     Ok(out)
@@ -87,7 +90,7 @@ async fn members(state: &AppState, m: &Member<impl MinRole>) -> AppResult<Vec<(S
 
 /// Everything the case pages name by id: members, teams, statuses.
 struct Names {
-    members: Vec<(String, String)>,
+    members: Vec<(String, String, bool)>,
     teams: Vec<(String, String)>,
     settings: CaseSettings,
 }
@@ -110,8 +113,8 @@ impl Names {
         let id = id?.to_string();
         self.members
             .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, n)| n.clone())
+            .find(|(i, _, _)| *i == id)
+            .map(|(_, n, _)| n.clone())
             .or(Some("(former member)".into()))
     }
     fn team(&self, id: Option<Uuid>) -> Option<String> {
@@ -142,7 +145,8 @@ impl Names {
             .map(|p| context! { key => p.key(), label => p.label() })
             .collect();
         context! {
-            members => self.members.iter().map(|(id, name)| context!{ id => id, name => name }).collect::<Vec<_>>(),
+            members => self.members.iter().map(|(id, name, _)| context!{ id => id, name => name }).collect::<Vec<_>>(),
+            workers => self.members.iter().filter(|(_, _, w)| *w).map(|(id, name, _)| context!{ id => id, name => name }).collect::<Vec<_>>(),
             teams => self.teams.iter().map(|(id, name)| context!{ id => id, name => name }).collect::<Vec<_>>(),
             statuses => statuses, priorities => priorities,
         }
@@ -347,16 +351,16 @@ pub async fn bulk(
         .filter_map(|c| c.parse().ok())
         .collect();
     let result = match changes_of(&form, *m.me.user.id.as_uuid()) {
+        _ if ids.is_empty() => Err(FieldErrors::single(
+            "cases",
+            "required",
+            "Choose at least one case",
+        )),
         Err(errs) => Err(errs),
         Ok(changes) if changes.is_empty() => Err(FieldErrors::single(
             "action",
             "required",
             "Choose what to change for the chosen cases",
-        )),
-        Ok(_) if ids.is_empty() => Err(FieldErrors::single(
-            "cases",
-            "required",
-            "Choose at least one case",
         )),
         Ok(changes) => match state
             .store
@@ -560,8 +564,19 @@ async fn render_case(
     let names = Names::load(state, m).await?;
     let history = state.store.case_history(m.org_id(), id).await?;
     let links = state.store.case_links(m.org_id(), id).await?;
+    // Whether the response that opened the case came with a way to reach the person.
+    let contact = match c.response_id {
+        Some(r) => Some(
+            !state
+                .store
+                .response_contacts(m.org_id(), heard_domain::ResponseId::from_uuid(r))
+                .await?
+                .is_empty(),
+        ),
+        None => None,
+    };
     // Where each target stands now, evaluated from the history as the store does.
-    let targets: Vec<Value> = match names.settings.check() {
+    let targets: Vec<Value> = match names.settings.policy_for(c.priority) {
         Ok(Some(policy)) => {
             let changes: Vec<(i64, &Change)> = history.iter().map(|h| (h.at, &h.change)).collect();
             let hist = case::sla_history(changes);
@@ -620,7 +635,7 @@ async fn render_case(
             context! { c => case_view(&c, &names, now), names => names.ctx(), targets => targets,
             history => entries, links => link_rows, form => f, errors => form_errors(errs), saved => saved,
             sla_set => names.settings.sla.is_some(),
-                status_url => crate::status::status_url(state, c.id), code => c.status_code.clone() },
+                status_url => crate::status::status_url(state, c.id), code => c.status_code.clone(), contact => contact },
         ),
         status,
     ))
@@ -836,11 +851,12 @@ pub async fn close(
         Some(resolved) => {
             state
                 .store
-                .close_case(
+                .end_case(
                     m.org_id(),
                     id,
                     form.get("root_cause"),
                     resolved,
+                    form.opt("close_status").unwrap_or("closed"),
                     m.me.user.id,
                 )
                 .await
@@ -948,7 +964,16 @@ fn parse_hours(field: &str, v: &str) -> Result<Option<u32>, FieldError> {
         _ => Err(FieldError::new(
             field,
             "invalid_hours",
-            "Give a number of business hours greater than 0, such as 4 or 0.5",
+            format!(
+                "{}: give a number of business hours greater than 0 and at most {}, such as 4 or 0.5",
+                match field {
+                    "first_response_hours" => "First response",
+                    "next_update_hours" => "Next update",
+                    "resolution_hours" => "Resolution",
+                    _ => "Hours",
+                },
+                sla::MAX_TARGET_MINUTES / 60
+            ),
         )),
     }
 }

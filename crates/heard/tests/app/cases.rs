@@ -583,7 +583,12 @@ both_backends!(the_person_checks_their_case_and_adds_information, |app| {
         page.contains("Línea 988 de Prevención del Suicidio y Crisis"),
         "{page}"
     );
-    assert!(page.contains("Abrimos el caso 1 para usted"));
+    assert!(page.contains("Abrimos el caso n.º 1 para usted"));
+    assert!(
+        page.contains("No nos dejó un número de teléfono ni un correo electrónico"),
+        "no promise of a call"
+    );
+    assert!(page.contains("href=\"tel:988\""));
     let token = thanks.split("case=").nth(1).unwrap().to_string();
     let status_path = format!("/status/{token}");
     let status = app
@@ -594,7 +599,7 @@ both_backends!(the_person_checks_their_case_and_adds_information, |app| {
         .unwrap();
     assert_eq!(status.status(), 200);
     let html = status.text().await.unwrap();
-    assert!(html.contains("Your case 1"));
+    assert!(html.contains("Your case #1"));
     assert!(html.contains("We have your request."));
     assert!(html.contains("988 Suicide &amp; Crisis Lifeline"));
     let case = app
@@ -788,4 +793,185 @@ both_backends!(the_person_checks_their_case_and_adds_information, |app| {
         }
     }
     assert!(limited, "lookups are rate-limited");
+    // A right link still opens (its token cannot be guessed); a wrong one is refused in the person's language.
+    let still = app
+        .client
+        .get(format!("{}{status_path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200);
+    let refused = app
+        .client
+        .get(format!("{}{forged}?lang=es", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Demasiados intentos")
+    );
+});
+
+both_backends!(closing_owners_teams_and_urgent_clocks, |app| {
+    use heard_domain::sla::{CalendarSpec, SlaPolicySpec};
+    let org = app.a.org;
+    let admin = app.store.user_by_email(&app.a.admin_email).await.unwrap();
+    let mut settings = app.store.case_settings(org).await.unwrap();
+    settings.sla = Some(SlaPolicySpec {
+        calendar: CalendarSpec {
+            time_zone: "UTC".into(),
+            always_open: false,
+            hours: [("mon".to_string(), vec!["09:00-17:00".to_string()])]
+                .into_iter()
+                .collect(),
+            holidays: vec![],
+        },
+        first_response_minutes: Some(60),
+        next_update_minutes: None,
+        resolution_minutes: None,
+        pause_statuses: vec![],
+        end_statuses: None,
+        warn_percent: None,
+        escalations: vec![],
+    });
+    app.store
+        .save_case_settings(org, &settings, admin.id)
+        .await
+        .unwrap();
+    let open = |title: &'static str, priority: Priority| {
+        let app = &app;
+        async move {
+            app.store
+                .open_case(
+                    org,
+                    &heard_store::cases::NewCase {
+                        title: title.into(),
+                        priority,
+                        source: heard_domain::case::CaseSource::Staff,
+                        team_id: None,
+                        owner_id: None,
+                        service_id: None,
+                        person_key: None,
+                        response_id: None,
+                        note: None,
+                    },
+                    Some(admin.id),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let normal = open("Normal", Priority::Normal).await;
+    let urgent = open("Urgent", Priority::Urgent).await;
+    // Urgent cases count every hour: due an hour after opening, whatever the day; others wait for Monday's hours.
+    assert_eq!(urgent.due_at, Some(urgent.opened_at + 3_600_000));
+    assert!(normal.due_at.unwrap() >= urgent.due_at.unwrap());
+    let queue = app
+        .store
+        .cases(
+            org,
+            &CaseQuery {
+                queue: Queue::Open,
+                status: None,
+                priority: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(queue[0].id, urgent.id, "urgent cases come first");
+
+    // No way into an ending status without the outcome.
+    let err = app
+        .store
+        .change_cases(
+            org,
+            &[normal.id],
+            &[Change::Status {
+                status: "resolved".into(),
+            }],
+            admin.id,
+        )
+        .await
+        .unwrap_err();
+    let heard_store::StoreError::Invalid(errs) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errs.0[0].field, "status");
+    assert!(!app.store.case(org, normal.id).await.unwrap().ended);
+
+    // Owners work cases: a viewer is refused.
+    let hash = heard_server::auth::hash_password(crate::support::PASSWORD).unwrap();
+    let viewer = app
+        .store
+        .create_user("v@a.example.gov", "Vic Viewer", &hash, 0)
+        .await
+        .unwrap();
+    app.store
+        .set_membership(org, viewer.id, heard_domain::Role::Viewer, 0)
+        .await
+        .unwrap();
+    let err = app
+        .store
+        .change_cases(
+            org,
+            &[normal.id],
+            &[Change::Owner {
+                owner: Some(viewer.id.to_string()),
+            }],
+            admin.id,
+        )
+        .await
+        .unwrap_err();
+    let heard_store::StoreError::Invalid(errs) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errs.0[0].field, "owner");
+
+    // Team names are unique whatever their capitals.
+    app.store
+        .create_case_team(org, "Field offices")
+        .await
+        .unwrap();
+    assert!(matches!(
+        app.store.create_case_team(org, "field OFFICES").await,
+        Err(heard_store::StoreError::Conflict(_))
+    ));
+
+    // Saving settings that do not change the clock writes nothing to the history; a new target does.
+    let before = app.store.case_history(org, normal.id).await.unwrap().len();
+    app.store
+        .save_case_settings(org, &settings, admin.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store.case_history(org, normal.id).await.unwrap().len(),
+        before
+    );
+    settings.sla.as_mut().unwrap().first_response_minutes = Some(120);
+    app.store
+        .save_case_settings(org, &settings, admin.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store.case_history(org, normal.id).await.unwrap().len(),
+        before + 1
+    );
+
+    // A bulk action with no case chosen says so first.
+    let s = app.sign_in(&app.a.admin_email).await;
+    let r = app
+        .post(
+            &s,
+            &format!("/admin/o/{org}/cases/bulk"),
+            &[("priority", "low")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Choose at least one case"));
 });
