@@ -165,6 +165,7 @@ async fn inbound(
     };
     let keyword = Keyword::parse(text);
     let opted_out = state.store.sms_opted_out(org, &phone_key).await?;
+    let mut lifeline: Option<String> = None;
     let reply: String = match keyword {
         Some(Keyword::OptOut(lang)) => {
             m.effect = InboundEffect::OptOut {
@@ -226,7 +227,7 @@ async fn inbound(
                     None => {}
                 }
                 if turn.next.step == Step::Done && !answers.is_empty() {
-                    submit(
+                    let response = submit(
                         &state.store,
                         &state.pipeline,
                         org,
@@ -235,6 +236,16 @@ async fn inbound(
                         &answers,
                     )
                     .await?;
+                    // Crisis language opened an urgent case in the response's commit: a second message gives the
+                    // 988 Lifeline and the case's status link, whatever the rules say.
+                    if let Some(case) =
+                        crate::status::crisis_case_of(&state, org, *response.as_uuid()).await?
+                    {
+                        lifeline = Some(lifeline_sms(
+                            turn.next.lang,
+                            &crate::status::status_url(&state, case.id),
+                        ));
+                    }
                 }
                 m.effect = InboundEffect::Conversation(ConversationUpdate {
                     id: c.id,
@@ -252,10 +263,29 @@ async fn inbound(
     if state.store.apply_inbound_sms(org, &m).await? == InboundOutcome::Replayed {
         return Ok(twiml(&[]));
     }
-    if reply.is_empty() {
-        Ok(twiml(&[]))
+    let mut messages: Vec<&str> = vec![];
+    if !reply.is_empty() {
+        messages.push(&reply);
+    }
+    if let Some(l) = &lifeline {
+        messages.push(l);
+    }
+    Ok(twiml(&messages))
+}
+
+/// The crisis message of an SMS conversation in its language: the 988 Suicide & Crisis Lifeline, 911, and the
+/// case's status page.
+fn lifeline_sms(lang: proto::Lang, status_url: &str) -> String {
+    if lang.code() == "es" {
+        format!(
+            "Si está pensando en hacerse daño, llame o envíe un texto al 988 (Línea 988 de Prevención del Suicidio \
+             y Crisis), a cualquier hora. Si está en peligro, llame al 911. Su caso: {status_url}"
+        )
     } else {
-        Ok(twiml(&[&reply]))
+        format!(
+            "If you are thinking about hurting yourself, call or text 988 (the 988 Suicide & Crisis Lifeline), any \
+             time. If you are in danger, call 911. Your case: {status_url}"
+        )
     }
 }
 
@@ -288,7 +318,7 @@ pub(crate) async fn submit(
     c: &SmsConversation,
     lang: proto::Lang,
     collected: &Map<String, Value>,
-) -> Result<(), AppError> {
+) -> Result<heard_domain::ResponseId, AppError> {
     let survey_id = SurveyId::from_uuid(c.survey_id);
     let survey = store.survey(org, survey_id).await?;
     let version = store
@@ -338,8 +368,7 @@ pub(crate) async fn submit(
     if prepared.person_key.is_none() {
         prepared.person_key = Some(c.person_key.clone());
     }
-    store.submit(prepared).await?;
-    Ok(())
+    Ok(store.submit(prepared).await?.id)
 }
 
 /// Twilio's status callback: MessageSid and MessageStatus (and ErrorCode when it failed). The state moves forward

@@ -1159,6 +1159,46 @@ async fn render_settings(
     ))
 }
 
+/// Saves `settings` and answers with the settings page saying what was saved (`saved`: `sla`, with the number of
+/// cases recomputed, or `statuses`), or gives back the store's refusal by field.
+async fn persist(
+    state: &AppState,
+    m: &Admin,
+    settings: &CaseSettings,
+    saved: &str,
+) -> AppResult<Result<Response, FieldErrors>> {
+    match state
+        .store
+        .save_case_settings(m.org_id(), settings, m.me.user.id)
+        .await
+    {
+        Ok(n) => {
+            let what = if saved == "sla" {
+                format!("sla-{n}")
+            } else {
+                saved.to_string()
+            };
+            Ok(Ok(Redirect::to(&format!(
+                "/admin/o/{}/cases/settings?saved={what}",
+                m.org_id()
+            ))
+            .into_response()))
+        }
+        Err(heard_store::StoreError::Invalid(es)) => Ok(Err(es)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The settings' errors under the form's field names.
+fn on_form(errs: FieldErrors) -> FieldErrors {
+    FieldErrors(
+        errs.0
+            .into_iter()
+            .map(|e| FieldError::new(settings_field(&e.field), e.code, e.message))
+            .collect(),
+    )
+}
+
 /// Saves the SLA (`track`, `time_zone`, `always_open`, `hours_mon`..`hours_sun`, `holidays`,
 /// `first_response_hours`, `next_update_hours`, `resolution_hours`, `warn_percent`, `escalations`) and recomputes
 /// every case's deadlines.
@@ -1176,28 +1216,12 @@ pub async fn save_sla(
         errs.0.extend(es.0);
     }
     if errs.is_empty() {
-        match state
-            .store
-            .save_case_settings(m.org_id(), &settings, m.me.user.id)
-            .await
-        {
-            Ok(n) => {
-                return Ok(Redirect::to(&format!(
-                    "/admin/o/{}/cases/settings?saved=sla-{n}",
-                    m.org_id()
-                ))
-                .into_response());
-            }
-            Err(heard_store::StoreError::Invalid(es)) => errs = es,
-            Err(e) => return Err(e.into()),
+        match persist(&state, &m, &settings, "sla").await? {
+            Ok(done) => return Ok(done),
+            Err(es) => errs = es,
         }
     }
-    let errs = FieldErrors(
-        errs.0
-            .into_iter()
-            .map(|e| FieldError::new(settings_field(&e.field), e.code, e.message))
-            .collect(),
-    );
+    let errs = on_form(errs);
     render_settings(
         &state,
         &m,
@@ -1259,28 +1283,12 @@ pub async fn save_status(
         }
     }
     if errs.is_empty() {
-        match state
-            .store
-            .save_case_settings(m.org_id(), &settings, m.me.user.id)
-            .await
-        {
-            Ok(_) => {
-                return Ok(Redirect::to(&format!(
-                    "/admin/o/{}/cases/settings?saved=statuses",
-                    m.org_id()
-                ))
-                .into_response());
-            }
-            Err(heard_store::StoreError::Invalid(es)) => errs = es,
-            Err(e) => return Err(e.into()),
+        match persist(&state, &m, &settings, "statuses").await? {
+            Ok(done) => return Ok(done),
+            Err(es) => errs = es,
         }
     }
-    let errs = FieldErrors(
-        errs.0
-            .into_iter()
-            .map(|e| FieldError::new(settings_field(&e.field), e.code, e.message))
-            .collect(),
-    );
+    let errs = on_form(errs);
     let stored = state.store.case_settings(m.org_id()).await?;
     let mut f = settings_form(&stored, m.org.time_zone.name());
     f.set("status_label", form.get("status_label"));

@@ -418,3 +418,36 @@ both_backends!(sms_webhook_consent, |app| {
         Some("delivered")
     );
 });
+
+both_backends!(sms_crisis_reply_gives_the_lifeline, |app| {
+    let s = setup(&app).await;
+    text(&app, &s, "SMC1", "no").await;
+    text(&app, &s, "SMC2", "They cut my benefits").await;
+    let (status, body) = text(
+        &app,
+        &s,
+        "SMC3",
+        "I lost my job, I can't pay rent, and I honestly don't see the point of living anymore.",
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Two messages: the thanks, then the 988 Lifeline with the case's status page.
+    assert_eq!(body.matches("<Message>").count(), 2, "{body}");
+    assert!(body.contains("call or text 988"), "{body}");
+    assert!(body.contains("/status/"), "{body}");
+    let cases = app
+        .store
+        .cases(
+            app.a.org,
+            &heard_store::cases::CaseQuery {
+                queue: heard_store::cases::Queue::Open,
+                status: None,
+                priority: None,
+                limit: 5,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].source, heard_domain::case::CaseSource::Crisis);
+});
