@@ -360,6 +360,10 @@ pub struct CaseSettings {
     /// Members (user ids) emailed at once when crisis language opens a case.
     #[serde(default)]
     pub on_call: Vec<String>,
+    /// Email a case's owner (the on-call staff when nobody owns it) when a deadline is about to be missed, is
+    /// missed, or the case escalates.
+    #[serde(default)]
+    pub notify_deadlines: bool,
 }
 
 impl CaseSettings {
@@ -718,6 +722,7 @@ mod tests {
                 kind: StatusKind::Pauses,
             }],
             on_call: vec![],
+            notify_deadlines: false,
             sla: Some(SlaPolicySpec {
                 calendar: CalendarSpec {
                     always_open: true,

@@ -40,7 +40,8 @@ impl JobHandler for CheckCase {
 }
 
 /// Emails members of staff about a case or a rule's match (`heard_store::rules::NOTIFY_KIND`): the on-call staff
-/// when crisis language opens a case, the members a rule names when it matches. Sent through the organization's
+/// when crisis language opens a case, the members a rule names when it matches, and a case's owner (or the on-call
+/// staff) when a deadline is about to be missed, is missed, or the case escalates. Sent through the organization's
 /// email sender (Outreach), signed as invitations are. The message names the case or response and links to it in
 /// the admin, never quoting what the person wrote (the email leaves the agency's system).
 ///
@@ -109,8 +110,15 @@ impl NotifyStaff {
                     .await
                     .map(|c| c.number)
                     .unwrap_or_default();
+                let reason = p.get("reason").and_then(|v| v.as_str()).unwrap_or_default();
                 let subject = if crisis {
                     format!("Urgent: crisis language in a response, case #{number}")
+                } else if reason == "at_risk" {
+                    format!("Case #{number} is about to miss a deadline")
+                } else if reason == "breached" {
+                    format!("Case #{number} missed a deadline")
+                } else if reason == "escalated" {
+                    format!("Case #{number} escalated: a deadline was missed")
                 } else {
                     let name = match rule {
                         Some(r) => store

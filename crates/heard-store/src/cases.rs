@@ -833,9 +833,45 @@ impl Store {
             }
         }
         let event = (steps > 0).then_some((EventType::CaseUpdated, "escalated"));
+        let flag_before = current.sla_flag;
         on_tx!(tx, t => sqlx::query("UPDATE cases SET escalation_level = $3 WHERE org_id = $1 AND id = $2")
             .bind(org.as_uuid()).bind(id).bind(level_before as i64).execute(&mut **t).await.map(|_| ()))?;
         tx.refresh_case(org, id, &settings, now, event).await?;
+        // Staff hear when a deadline is about to be missed, is missed, or the case escalates (if the organization
+        // asked for it): the owner, or the on-call staff when nobody owns the case.
+        if settings.notify_deadlines && !current.ended {
+            let after = tx.case(org, id).await?;
+            let reason = if steps > 0 {
+                Some("escalated")
+            } else if after.sla_flag == SlaFlag::Breached && flag_before != SlaFlag::Breached {
+                Some("breached")
+            } else if after.sla_flag == SlaFlag::AtRisk && flag_before > SlaFlag::AtRisk {
+                Some("at_risk")
+            } else {
+                None
+            };
+            let users: Vec<String> = match after.owner_id {
+                Some(o) => vec![o.to_string()],
+                None => settings.on_call.clone(),
+            };
+            if let Some(reason) = reason
+                && !users.is_empty()
+            {
+                tx.enqueue(
+                    NewJob::new(
+                        org,
+                        crate::rules::NOTIFY_KIND,
+                        serde_json::json!({
+                            "case": id, "response": after.response_id, "users": users, "rule": null,
+                            "reason": reason,
+                        }),
+                    )
+                    .dedupe_key(format!("{reason}:{id}:{}", after.escalation_level))
+                    .max_attempts(8),
+                )
+                .await?;
+            }
+        }
         tx.commit().await?;
         Ok(steps)
     }

@@ -1151,7 +1151,7 @@ async fn render_settings(
             state,
             "case_settings.html",
             base_ctx(m, "cases"),
-            context! { form => f, days => days, names => names.ctx(), customs => customs, on_call => names.settings.on_call.clone(),
+            context! { form => f, days => days, names => names.ctx(), customs => customs, on_call => names.settings.on_call.clone(), notify_deadlines => names.settings.notify_deadlines,
                 has_sender => state.store.email_sender(m.org_id()).await?.is_some(),
             errors => form_errors(errs), saved => saved, zones => heard_domain::zone::US_ZONES },
         ),
@@ -1342,6 +1342,7 @@ pub async fn save_on_call(
     }
     let mut settings = state.store.case_settings(m.org_id()).await?;
     settings.on_call = chosen;
+    settings.notify_deadlines = form.get("notify_deadlines") == "yes";
     state
         .store
         .save_case_settings(m.org_id(), &settings, m.me.user.id)

@@ -138,6 +138,7 @@ async fn demo_cases(store: &Store, org: &heard_store::Organization) -> Result<()
     let weekday = vec!["08:00-17:00".to_string()];
     let settings = CaseSettings {
         on_call: vec![],
+        notify_deadlines: false,
         custom_statuses: vec![CaseStatus {
             key: "waiting_on_another_agency".into(),
             label: "Waiting on another agency".into(),

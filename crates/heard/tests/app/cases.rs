@@ -336,10 +336,28 @@ both_backends!(staff_work_cases_against_business_hours_slas, |app| {
         Some(c.opened_at + 20 * 3_600_000 + paused_ms(&app, org, id).await)
     );
 
+    // The owner is to hear of missed deadlines and escalations.
+    assert_eq!(
+        app.post(
+            &s,
+            &format!("{base}/settings/on-call"),
+            &[("notify_deadlines", "yes")]
+        )
+        .await
+        .status(),
+        303
+    );
     // The escalation check, 30 hours on: resolution missed 10 hours ago passes both steps.
     let later = c.opened_at + 30 * 3_600_000;
     let steps = app.store.check_case(org, id, None, later).await.unwrap();
     assert_eq!(steps, 2);
+    let notices = app.queued_jobs(org, heard_store::rules::NOTIFY_KIND).await;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].payload["reason"], "escalated");
+    assert_eq!(
+        notices[0].payload["users"][0],
+        c.owner_id.unwrap().to_string()
+    );
     let c = app.store.case(org, id).await.unwrap();
     assert_eq!(c.status, "escalated");
     assert_eq!(c.sla_flag, SlaFlag::Breached);
