@@ -1299,6 +1299,79 @@ impl StoreTx {
         Ok(())
     }
 
+    /// Opens an urgent case for each of `signals` (new ones, being stored in this transaction at `now`) whose text
+    /// has crisis language (its reading's `urgency` holds `crisis`; a signal not read yet counts when it is marked
+    /// urgent, so a crisis is never missed for want of a reading), linked to it, and emails the on-call staff.
+    pub(crate) async fn open_crisis_cases_for_signals(
+        &mut self,
+        signals: &[&heard_domain::signal::NewSignal],
+        now: i64,
+    ) -> Result<usize> {
+        let mut opened = 0;
+        for s in signals {
+            let crisis = match &s.enrichment {
+                Some(e) => e["urgency"]
+                    .as_array()
+                    .is_some_and(|u| u.iter().any(|x| x == "crisis")),
+                None => s.urgent,
+            };
+            if !crisis {
+                continue;
+            }
+            let org = s.org_id;
+            let signal = *s.id.as_uuid();
+            let exists: Option<i32> = on_tx!(self, t => sqlx::query_scalar(
+                "SELECT 1 FROM case_links WHERE org_id = $1 AND kind = 'signal' AND target_id = $2")
+                .bind(org.as_uuid()).bind(signal).fetch_optional(&mut **t).await)?;
+            if exists.is_some() {
+                continue;
+            }
+            let settings = self.settings(org).await?;
+            let new = NewCase {
+                title: "Crisis language in a message: reach the person now".to_string(),
+                priority: Priority::Urgent,
+                source: CaseSource::Crisis,
+                team_id: None,
+                owner_id: None,
+                service_id: s.service_id.map(|x| *x.as_uuid()),
+                person_key: s.person_key.as_ref().map(|k| k.0.clone()),
+                response_id: None,
+                note: None,
+            };
+            let case = self.insert_case(org, &new, None, &settings, now).await?;
+            self.insert_link(org, case, LinkKind::Signal, signal, now)
+                .await?;
+            self.append_change(
+                org,
+                case,
+                None,
+                &Change::Linked {
+                    link: LinkKind::Signal,
+                    id: signal.to_string(),
+                },
+                now,
+            )
+            .await?;
+            if !settings.on_call.is_empty() {
+                self.enqueue(
+                    NewJob::new(
+                        org,
+                        crate::rules::NOTIFY_KIND,
+                        serde_json::json!({
+                            "case": case, "response": null, "users": settings.on_call,
+                            "rule": null, "reason": "crisis",
+                        }),
+                    )
+                    .dedupe_key(format!("crisis:{case}"))
+                    .max_attempts(24),
+                )
+                .await?;
+            }
+            opened += 1;
+        }
+        Ok(opened)
+    }
+
     /// Opens an urgent case for each of `responses` (of `org`, being stored in this transaction) with crisis
     /// language, linked to it, whatever the rules say. A response that already has its crisis case gets no second.
     pub(crate) async fn open_crisis_cases(

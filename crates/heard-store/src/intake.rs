@@ -261,6 +261,15 @@ impl Store {
             for org in orgs {
                 tx.data_arrived(org, crate::now_ms()).await?;
             }
+            // An urgent case for each new signal with crisis language, in the same commit (`cases.rs`).
+            let fresh: Vec<&NewSignal> = items
+                .iter()
+                .zip(&out)
+                .filter(|(_, r)| matches!(r, Ok(Ingested { duplicate: false, .. })))
+                .map(|((s, _), _)| *s)
+                .collect();
+            let mut tx = crate::jobs::StoreTx::from(tx);
+            tx.open_crisis_cases_for_signals(&fresh, crate::now_ms()).await?;
             tx.commit().await?;
             Ok(out)
         })

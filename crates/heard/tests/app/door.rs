@@ -550,3 +550,42 @@ both_backends!(a_full_batch_fits_where_a_response_would_not, |app| {
     assert_eq!(v["created"], 250);
     assert_eq!(app.store.signals(app.a.org).await.unwrap().len(), 250);
 });
+
+both_backends!(a_message_with_crisis_language_opens_an_urgent_case, |app| {
+    let key = api_key(&app, &app.a).await;
+    let items = json!([
+        {"external_id": "chat-ok", "source": "chat", "text": "Thanks, the form worked."},
+        {"external_id": "chat-crisis", "source": "chat",
+         "text": "I lost my job and I honestly don't see the point of living anymore.",
+         "service_id": app.a.service.id.to_string()}
+    ]);
+    let v = signals(&app, &key, items.clone()).await;
+    assert_eq!(statuses(&v), ["created", "created"]);
+    // Sent again: the same signals, no second case.
+    signals(&app, &key, items).await;
+    let cases = app
+        .store
+        .cases(
+            app.a.org,
+            &heard_store::cases::CaseQuery {
+                queue: heard_store::cases::Queue::Open,
+                status: None,
+                priority: None,
+                limit: 5,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].priority, heard_domain::case::Priority::Urgent);
+    assert_eq!(cases[0].service_id, Some(*app.a.service.id.as_uuid()));
+    let links = app.store.case_links(app.a.org, cases[0].id).await.unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].kind, heard_domain::case::LinkKind::Signal);
+    let stored = app.store.signals(app.a.org).await.unwrap();
+    let crisis = stored
+        .iter()
+        .find(|s| s.external_id == "chat-crisis")
+        .unwrap();
+    assert_eq!(links[0].target_id, crisis.id);
+});
