@@ -73,6 +73,7 @@ test("the case pages are accessible", async () => {
   await check("rules with errors");
   await page.locator("#name").fill("Low trust about payments");
   await page.locator("#keywords").fill("payment\nrefund");
+  await page.locator("label[for=open_case]").click();
   await page.getByRole("button", { name: "Make the rule" }).click();
   await page.waitForLoadState();
   assert.match(await page.locator("main").innerText(), /This rule is off/);

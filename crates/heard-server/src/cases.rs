@@ -45,10 +45,9 @@ impl JobHandler for CheckCase {
 /// email sender (Outreach), signed as invitations are. The message names the case or response and links to it in
 /// the admin, never quoting what the person wrote (the email leaves the agency's system).
 ///
-/// Failures: with no email sender set up, a rule is turned off at once with that reason (nothing can fix it by
-/// retrying); an SMTP failure is retried with backoff, and after the job's last attempt a rule is turned off with
-/// the cause. A crisis notice is retried for as long as the job allows (24 attempts) and, if it dies, shows on the
-/// Jobs page. A retry after some members were emailed emails all of them again (at least once).
+/// Failures: with no email sender set up, a rule is turned off at once with that reason, and a case gets a note by
+/// Heard saying no one was emailed (nothing can fix it by retrying); an SMTP failure is retried with backoff (24
+/// attempts for a crisis), and after the last attempt the rule is turned off, or the case noted, with the cause. A retry after some members were emailed emails all of them again (at least once).
 pub struct NotifyStaff {
     sealer: crate::crypto::Sealer,
     public_url: String,
@@ -99,9 +98,20 @@ impl NotifyStaff {
                     .map_err(|e| format!("job {jid}: {e}"))?;
                 return Ok(Completed::ByWorker);
             }
-            return Err(format!(
-                "job {jid}: the organization has no email sender for the on-call notice"
-            ));
+            // A setup problem, not a passing fault: say so on the case, where staff look, and do not retry.
+            if let Some(c) = case {
+                store
+                    .note_by_heard(
+                        org,
+                        c,
+                        "Heard could not email the on-call staff about this case: no email sender is set up \
+                         (Outreach, Email).",
+                    )
+                    .await
+                    .map_err(|e| format!("job {jid}: {e}"))?;
+            }
+            tracing::warn!(org = %org, job = %jid, "no email sender: staff notice not sent");
+            return Ok(Completed::ByWorker);
         };
         let (subject, link) = match (case, rule) {
             (Some(c), _) => {
@@ -187,6 +197,16 @@ impl NotifyStaff {
             crate::outreach::sign_dkim(&mut message, &sender, &self.sealer)?;
             if let Err(e) = transport.send(message).await {
                 let cause = format!("SMTP: {e}");
+                if last_attempt && let Some(c) = case.filter(|_| rule.is_none()) {
+                    store
+                        .note_by_heard(
+                            org,
+                            c,
+                            &format!("Heard could not email staff about this case ({cause})."),
+                        )
+                        .await
+                        .map_err(|e| format!("job {jid}: {e}"))?;
+                }
                 if last_attempt && let Some(rule) = rule {
                     store
                         .disable_rule(org, rule, &format!("Its emails could not be sent ({cause}). Check the email sender, then turn the rule on again."))

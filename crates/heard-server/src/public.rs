@@ -541,11 +541,11 @@ async fn submit(
     };
     match state.pipeline.submit(&state.store, submission, def).await {
         Ok(done) => {
-            // Crisis language opened an urgent case in the response's commit: the thank-you page shows the 988
-            // Lifeline and the case's status link.
+            // Crisis language or a rule opened a case in the response's commit: the thank-you page shows the case's
+            // status link (and the 988 Lifeline for a crisis).
             let mut to = thanks;
             if let Some(c) =
-                crate::status::crisis_case_of(&state, p.org.id, *done.id.as_uuid()).await?
+                crate::status::case_opened_for(&state, p.org.id, *done.id.as_uuid()).await?
             {
                 to.push_str("&case=");
                 to.push_str(&crate::status::status_token(state.pipeline.sealer(), c.id));

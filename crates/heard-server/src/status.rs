@@ -396,7 +396,22 @@ async fn lookup(
     Ok((status, Html(html)).into_response())
 }
 
-/// The organization's case opened by a response's crisis language, if one was: for the thank-you page.
+/// The case opened for a response as it was stored (by crisis language or a rule), if one was: for the thank-you
+/// page.
+pub async fn case_opened_for(
+    state: &AppState,
+    org: OrgId,
+    response: Uuid,
+) -> Result<Option<CaseRecord>, AppError> {
+    Ok(state
+        .store
+        .cases_linked_to(org, heard_domain::case::LinkKind::Response, response)
+        .await?
+        .into_iter()
+        .find(|c| c.source != heard_domain::case::CaseSource::Staff))
+}
+
+/// The organization's case opened by a response's crisis language, if one was: for the SMS reply.
 pub async fn crisis_case_of(
     state: &AppState,
     org: OrgId,

@@ -950,6 +950,24 @@ impl Store {
         tx.commit().await
     }
 
+    /// A note for staff written by Heard itself (no member), such as why the on-call staff could not be emailed.
+    pub async fn note_by_heard(&self, org: OrgId, id: Uuid, body: &str) -> Result<()> {
+        let now = crate::now_ms();
+        let mut tx = self.begin().await?;
+        tx.case(org, id).await?;
+        tx.append_change(
+            org,
+            id,
+            None,
+            &Change::Note {
+                body: body.to_string(),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await
+    }
+
     /// One row per case of the organization, for its figures.
     pub async fn case_figure_rows(&self, org: OrgId) -> Result<Vec<CaseFigureRow>> {
         on_pool!(self, p => sqlx::query_as(

@@ -150,7 +150,8 @@ impl Store {
             let ok = match u.parse::<Uuid>() {
                 Ok(u) => {
                     let found: Option<i32> = on_pool!(self, p => sqlx::query_scalar(
-                        "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2")
+                        "SELECT 1 FROM memberships WHERE org_id = $1 AND user_id = $2 \
+                         AND role IN ('analyst', 'admin')")
                         .bind(org.as_uuid()).bind(u).fetch_optional(p).await)?;
                     found.is_some()
                 }

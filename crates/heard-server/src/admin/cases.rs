@@ -635,7 +635,9 @@ async fn render_case(
             context! { c => case_view(&c, &names, now), names => names.ctx(), targets => targets,
             history => entries, links => link_rows, form => f, errors => form_errors(errs), saved => saved,
             sla_set => names.settings.sla.is_some(),
-                status_url => crate::status::status_url(state, c.id), code => c.status_code.clone(), contact => contact },
+                status_url => crate::status::status_url(state, c.id), code => c.status_code.clone(), contact => contact,
+                on_call_unset => names.settings.on_call.is_empty(),
+                no_sender => state.store.email_sender(m.org_id()).await?.is_none() },
         ),
         status,
     ))
@@ -1310,11 +1312,13 @@ pub async fn save_on_call(
     m: Admin,
     AdminForm(form): AdminForm,
 ) -> AppResult<Response> {
+    // On-call staff work cases: analysts and administrators.
     let members: Vec<String> = state
         .store
         .members(m.org_id())
         .await?
         .into_iter()
+        .filter(|(_, role)| *role >= Role::Analyst)
         .map(|(u, _)| u.id.to_string())
         .collect();
     let chosen: Vec<String> = form

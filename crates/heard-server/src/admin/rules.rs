@@ -103,6 +103,7 @@ async fn choices(state: &AppState, m: &Admin) -> AppResult<Value> {
         .members(m.org_id())
         .await?
         .into_iter()
+        .filter(|(_, role)| *role >= heard_domain::Role::Analyst)
         .map(|(u, _)| context! { id => u.id.to_string(), name => u.name, email => u.email })
         .collect();
     let teams: Vec<_> = state
@@ -133,7 +134,8 @@ fn with_status(mut resp: Response, status: StatusCode) -> Response {
 
 /// The rules and the form that makes one.
 pub async fn list(State(state): State<AppState>, m: Admin) -> AppResult<Response> {
-    let blank = context! { priority => "normal", open_case => true, trust_negative => true };
+    // Nothing ticked: a rule is exactly the conditions and actions an admin chose.
+    let blank = context! { priority => "normal" };
     render_list(&state, &m, blank, &FieldErrors::default(), StatusCode::OK).await
 }
 
@@ -315,10 +317,31 @@ pub async fn switch(
     AdminForm(form): AdminForm,
 ) -> AppResult<Response> {
     let id = id_of(&id)?;
-    state
-        .store
-        .set_rule_enabled(m.org_id(), id, form.get("on") == "yes")
-        .await?;
+    let on = form.get("on") == "yes";
+    let rule = state.store.rule(m.org_id(), id).await?;
+    if on
+        && !rule.spec.actions.notify.is_empty()
+        && state.store.email_sender(m.org_id()).await?.is_none()
+    {
+        let errs = FieldErrors::single(
+            "notify",
+            "no_email_sender",
+            "This rule emails staff, and no email sender is set up: set one up under Outreach, Email, or stop the \
+             rule emailing, then turn it on",
+        );
+        return render_rule(
+            &state,
+            &m,
+            id,
+            form_of(&rule.spec),
+            &errs,
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    state.store.set_rule_enabled(m.org_id(), id, on).await?;
     Ok(Redirect::to(&format!("/admin/o/{}/rules/{id}?saved=1", m.org_id())).into_response())
 }
 

@@ -154,9 +154,25 @@ both_backends!(rules_act_in_the_responses_commit, |app| {
     );
     let _ = first;
 
-    // On: the match opens a case, queues the email and the webhook event, in the response's commit.
-    app.post(&s, &format!("{rule_path}/switch"), &[("on", "yes")])
+    // A rule that emails is not turned on while there is no email sender.
+    let refused = app
+        .post(&s, &format!("{rule_path}/switch"), &[("on", "yes")])
         .await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("no email sender is set up")
+    );
+    assert!(!app.store.rule(org, rule_id).await.unwrap().enabled);
+    // On (as a rule turned on before its sender went away): the match opens a case, queues the email and the
+    // webhook event, in the response's commit.
+    app.store
+        .set_rule_enabled(org, rule_id, true)
+        .await
+        .unwrap();
     let matched = submit("rule-0004", 0, "Still no reimbursement after two months").await;
     submit(
         "rule-0005",
@@ -291,4 +307,50 @@ both_backends!(rules_act_in_the_responses_commit, |app| {
             .unwrap()
             .starts_with("Urgent: crisis language in a response, case #")
     );
+});
+
+both_backends!(a_crisis_notice_that_cannot_go_is_noted_on_the_case, |app| {
+    let org = app.a.org;
+    let admin = app.store.user_by_email(&app.a.admin_email).await.unwrap();
+    let mut settings = app.store.case_settings(org).await.unwrap();
+    settings.on_call = vec![admin.id.to_string()];
+    app.store
+        .save_case_settings(org, &settings, admin.id)
+        .await
+        .unwrap();
+    let body = json!({"idempotency_key": "crisis-no-sender", "answers": {"trust": 1, "went_well": ["ease"],
+        "comment": "I lost my job, I can't pay rent, and I honestly don't see the point of living anymore."}});
+    app.submit_json(&app.a, &body).await;
+    // No email sender: the notice is not retried; the case says no one was emailed.
+    assert_eq!(worker(&app).run_pending_once().await.unwrap(), 1);
+    assert!(
+        app.queued_jobs(org, heard_store::rules::NOTIFY_KIND)
+            .await
+            .is_empty()
+    );
+    let case = open_cases(&app).await.remove(0);
+    let notes: Vec<String> = app
+        .store
+        .case_history(org, case.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|h| match h.change {
+            heard_domain::case::Change::Note { body } => Some(body),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes.len(), 1);
+    assert!(
+        notes[0].contains("could not email the on-call staff"),
+        "{notes:?}"
+    );
+    let s = app.sign_in(&app.a.admin_email).await;
+    let page = app
+        .get(&s, &format!("/admin/o/{org}/cases/{}", case.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("No email sender is set up, so the on-call staff were not emailed"));
 });
