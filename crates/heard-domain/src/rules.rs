@@ -2,7 +2,7 @@
 //!
 //! A rule's conditions all have to hold (an empty list or an unset field holds for everything, but a rule needs at
 //! least one condition): the trust answer was negative; the text's sentiment; any of some intents; any of some
-//! themes; any of some keywords (whole words, case and accents as typed ignored for case only); a service; a
+//! themes; any of some keywords (whole words, ignoring case and accents, never inside a redaction placeholder); a service; a
 //! touchpoint; a channel; crisis or threat language. Its actions: open a case (priority, team), email members of
 //! staff, send the `rule.matched` webhook event. [`matches`] is a pure function of the rule and a response's
 //! [`Facts`], so the same code decides in the response's commit and in the dry run over the last 30 days.
@@ -113,14 +113,44 @@ pub struct Facts<'a> {
     pub urgent: bool,
 }
 
+/// A letter without its accent, for the Latin letters Spanish and English feedback uses (written by hand: the one
+/// alternative, Unicode decomposition, needs a normalization library for a table this small).
+fn unaccented(c: char) -> char {
+    match c {
+        'á' | 'à' | 'â' | 'ä' | 'ã' => 'a',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'í' | 'ì' | 'î' | 'ï' => 'i',
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' => 'u',
+        'ñ' => 'n',
+        'ç' => 'c',
+        c => c,
+    }
+}
+
+/// The words of `text`, lower-case and without accents; redaction placeholders (`<PHONE_NUMBER>`) are not words.
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
+    let mut plain = String::with_capacity(text.len());
+    let mut in_placeholder = false;
+    for c in text.chars() {
+        match c {
+            '<' => in_placeholder = true,
+            '>' if in_placeholder => {
+                in_placeholder = false;
+                plain.push(' ');
+            }
+            _ if in_placeholder => {}
+            c => plain.extend(c.to_lowercase().map(unaccented)),
+        }
+    }
+    plain
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(str::to_string)
         .collect()
 }
 
-/// Whether `phrase` (one or more words) occurs in `text` as whole words, ignoring case.
+/// Whether `phrase` (one or more words) occurs in `text` as whole words, ignoring case and accents.
 pub fn has_phrase(text_words: &[String], phrase: &str) -> bool {
     let p = words(phrase);
     !p.is_empty() && text_words.windows(p.len()).any(|w| w == p.as_slice())
@@ -332,6 +362,16 @@ mod tests {
         assert!(!matches(&c, &f), "whole words only");
         c.keywords = vec!["REFUND".into()];
         assert!(matches(&c, &f));
+        assert!(has_phrase(&words("Esperé tres meses"), "espere"));
+        assert!(has_phrase(&words("no reembolso"), "Reembolsó"));
+        assert!(!has_phrase(
+            &words("call me at <PHONE_NUMBER> please"),
+            "phone number"
+        ));
+        assert!(has_phrase(
+            &words("call me at <PHONE_NUMBER> please"),
+            "at please"
+        ));
         c.intents = vec!["question".into()];
         assert!(!matches(&c, &f));
         c.intents = vec![];

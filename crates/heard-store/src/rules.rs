@@ -98,9 +98,19 @@ fn facts_of<'a>(
 
 impl Store {
     /// Checks the ids a rule names against the organization: its service, touchpoint, team and members.
-    async fn check_rule_ids(&self, org: OrgId, spec: &RuleSpec) -> Result<()> {
+    async fn check_rule_ids(&self, org: OrgId, spec: &RuleSpec, this: Option<Uuid>) -> Result<()> {
         spec.check().map_err(StoreError::Invalid)?;
         let mut errs = FieldErrors::default();
+        let same_name: Option<Uuid> = on_pool!(self, p => sqlx::query_scalar(
+            "SELECT id FROM rules WHERE org_id = $1 AND LOWER(name) = LOWER($2) LIMIT 1")
+            .bind(org.as_uuid()).bind(spec.name.trim()).fetch_optional(p).await)?;
+        if same_name.is_some_and(|id| Some(id) != this) {
+            errs.push(FieldError::new(
+                "name",
+                "duplicate_name",
+                "There is already a rule with this name",
+            ));
+        }
         let c = &spec.conditions;
         let id_in = |table: &'static str, id: &str| {
             let table = table.to_string();
@@ -132,6 +142,21 @@ impl Store {
                 "unknown_touchpoint",
                 "Choose one of the touchpoints listed",
             ));
+        }
+        if let (Some(sv), Some(tp)) = (&c.service_id, &c.touchpoint_id)
+            && let (Ok(sv), Ok(tp)) = (sv.parse::<Uuid>(), tp.parse::<Uuid>())
+        {
+            let of: Option<Uuid> = on_pool!(self, p => sqlx::query_scalar(
+                "SELECT service_id FROM touchpoints WHERE org_id = $1 AND id = $2")
+                .bind(org.as_uuid()).bind(tp).fetch_optional(p).await)?;
+            if of.is_some_and(|s| s != sv) {
+                errs.push(FieldError::new(
+                    "touchpoint_id",
+                    "touchpoint_of_another_service",
+                    "This touchpoint belongs to another service, so the rule could never match; choose one of the \
+                     service's touchpoints, or any",
+                ));
+            }
         }
         if let Some(team) = spec
             .actions
@@ -186,7 +211,7 @@ impl Store {
 
     /// Saves a new rule, off, after checking it (`StoreError::Invalid` names each bad field).
     pub async fn create_rule(&self, org: OrgId, spec: &RuleSpec) -> Result<Uuid> {
-        self.check_rule_ids(org, spec).await?;
+        self.check_rule_ids(org, spec, None).await?;
         let id = Uuid::now_v7();
         let now = crate::now_ms();
         let json = serde_json::to_string(spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -200,7 +225,7 @@ impl Store {
 
     /// Replaces a rule's conditions and actions, checked; whether it is on does not change.
     pub async fn update_rule(&self, org: OrgId, id: Uuid, spec: &RuleSpec) -> Result<()> {
-        self.check_rule_ids(org, spec).await?;
+        self.check_rule_ids(org, spec, Some(id)).await?;
         let json = serde_json::to_string(spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let n = on_pool!(self, p => sqlx::query(
             "UPDATE rules SET name = $3, spec = $4, updated_at = $5 WHERE org_id = $1 AND id = $2")

@@ -354,3 +354,71 @@ both_backends!(a_crisis_notice_that_cannot_go_is_noted_on_the_case, |app| {
         .unwrap();
     assert!(page.contains("No email sender is set up, so the on-call staff were not emailed"));
 });
+
+both_backends!(rules_that_could_never_work_are_refused, |app| {
+    use heard_domain::rules::{Actions, Conditions, RuleSpec};
+    let org = app.a.org;
+    let spec = |name: &str, touchpoint: Option<String>| RuleSpec {
+        name: name.into(),
+        conditions: Conditions {
+            service_id: Some(app.a.service.id.to_string()),
+            touchpoint_id: touchpoint,
+            ..Default::default()
+        },
+        actions: Actions {
+            webhook: true,
+            ..Default::default()
+        },
+    };
+    let id = app
+        .store
+        .create_rule(org, &spec("Web", None))
+        .await
+        .unwrap();
+    // Its own name again is fine on an update; another rule with it (any capitals) is refused.
+    app.store
+        .update_rule(org, id, &spec("Web", None))
+        .await
+        .unwrap();
+    let err = app
+        .store
+        .create_rule(org, &spec("WEB", None))
+        .await
+        .unwrap_err();
+    let heard_store::StoreError::Invalid(errs) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errs.0[0].field, "name");
+    // A touchpoint of another service could never match.
+    let now = heard_store::now_ms();
+    let other = app
+        .store
+        .create_service(
+            org,
+            &heard_domain::LocalizedText::en_only("Passports"),
+            &heard_domain::LocalizedText::default(),
+            now,
+        )
+        .await
+        .unwrap();
+    let tp = app
+        .store
+        .create_touchpoint(
+            org,
+            other.id,
+            &heard_domain::LocalizedText::en_only("Counter"),
+            heard_domain::Channel::InPerson,
+            now,
+        )
+        .await
+        .unwrap();
+    let err = app
+        .store
+        .create_rule(org, &spec("Counter", Some(tp.id.to_string())))
+        .await
+        .unwrap_err();
+    let heard_store::StoreError::Invalid(errs) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(errs.0[0].field, "touchpoint_id");
+});
