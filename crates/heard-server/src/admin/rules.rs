@@ -261,7 +261,7 @@ async fn render_rule(
             context! {
                 rule => context! { id => id.to_string(), name => rule.spec.name, enabled => rule.enabled,
                     disabled_reason => rule.disabled_reason, matched => rule.matched, last_matched_at => rule.last_matched_at,
-                    opens_cases => rule.spec.actions.open_case.is_some() },
+                    opens_cases => rule.spec.actions.open_case.is_some(), words => in_words(state, m, &rule.spec).await? },
                 form => form, errors => form_errors(errs), choices => choices(state, m).await?,
                 dry => dry.map(|d| context!{ responses => d.responses, matched => d.matched, cases => d.cases }),
                 matches => matches, saved => saved,
@@ -269,6 +269,92 @@ async fn render_rule(
         ),
         status,
     ))
+}
+
+/// The rule in words, for its page: what must hold, and what it does.
+async fn in_words(state: &AppState, m: &Admin, spec: &RuleSpec) -> AppResult<Value> {
+    let c = &spec.conditions;
+    let themes = state.pipeline.themes();
+    let mut when: Vec<String> = vec![];
+    if c.trust_negative {
+        when.push("has a negative trust answer".into());
+    }
+    if c.urgent {
+        when.push("has crisis or threat language".into());
+    }
+    if let Some(s) = &c.sentiment {
+        when.push(format!("reads {s}"));
+    }
+    if !c.intents.is_empty() {
+        let names: Vec<&str> = c
+            .intents
+            .iter()
+            .filter_map(|i| INTENTS.iter().find(|(k, _)| k == i).map(|(_, l)| *l))
+            .collect();
+        when.push(format!("is {}", names.join(" or ").to_lowercase()));
+    }
+    if !c.themes.is_empty() {
+        let names: Vec<String> = c
+            .themes
+            .iter()
+            .map(|t| {
+                themes
+                    .iter()
+                    .find(|(id, _)| id == t)
+                    .map_or(t.clone(), |(_, l)| l.clone())
+            })
+            .collect();
+        when.push(format!("is about {}", names.join(" or ")));
+    }
+    if !c.keywords.is_empty() {
+        let quoted: Vec<String> = c.keywords.iter().map(|k| format!("\"{k}\"")).collect();
+        when.push(format!("says {}", quoted.join(" or ")));
+    }
+    if let Some(sv) = &c.service_id {
+        let name = state
+            .store
+            .services(m.org_id())
+            .await?
+            .into_iter()
+            .find(|s| s.id.to_string() == *sv)
+            .map_or(sv.clone(), |s| s.name.get("en").to_string());
+        when.push(format!("is about {name}"));
+    }
+    if let Some(tp) = &c.touchpoint_id {
+        let name = state
+            .store
+            .touchpoints(m.org_id())
+            .await?
+            .into_iter()
+            .find(|t| t.id.to_string() == *tp)
+            .map_or(tp.clone(), |t| t.name.get("en").to_string());
+        when.push(format!("came from {name}"));
+    }
+    if let Some(ch) = &c.channel {
+        let label = ch
+            .parse::<Channel>()
+            .map_or(ch.clone(), |c| c.label().to_lowercase());
+        when.push(format!("arrived by {label}"));
+    }
+    let a = &spec.actions;
+    let mut then: Vec<String> = vec![];
+    if let Some(o) = &a.open_case {
+        then.push(format!(
+            "open a case of {} priority",
+            o.priority.label().to_lowercase()
+        ));
+    }
+    if !a.notify.is_empty() {
+        then.push(format!(
+            "email {} member{}",
+            a.notify.len(),
+            if a.notify.len() == 1 { "" } else { "s" }
+        ));
+    }
+    if a.webhook {
+        then.push("send the rule.matched webhook event".into());
+    }
+    Ok(context! { when => when, then => then })
 }
 
 /// Saves the rule's form.

@@ -212,6 +212,14 @@ both_backends!(rules_act_in_the_responses_commit, |app| {
     );
     let page = app.get(&s, &rule_path).await.text().await.unwrap();
     assert!(page.contains("Heard turned this rule off"));
+    assert!(
+        page.contains(
+            "When a new response has a negative trust answer and says &quot;refund&quot; or \
+             &quot;reimbursement&quot;, this rule will open a case of high priority, email 1 member and send the \
+             rule.matched webhook event."
+        ),
+        "{page}"
+    );
 
     // With a sender (a real SMTP server on loopback) and the rule on again, the email goes out.
     let dir = tempfile::tempdir().unwrap();
