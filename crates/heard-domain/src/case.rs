@@ -364,6 +364,9 @@ pub struct CaseSettings {
     /// missed, or the case escalates.
     #[serde(default)]
     pub notify_deadlines: bool,
+    /// When people are offered a callback.
+    #[serde(default)]
+    pub callbacks: crate::callback::CallbackSettings,
 }
 
 impl CaseSettings {
@@ -723,6 +726,7 @@ mod tests {
             }],
             on_call: vec![],
             notify_deadlines: false,
+            callbacks: Default::default(),
             sla: Some(SlaPolicySpec {
                 calendar: CalendarSpec {
                     always_open: true,

@@ -4,6 +4,7 @@
 //! Inputs from the outside world become domain values through `parse` functions that return typed errors naming the
 //! field, so that code past the edge never re-checks ("parse, don't validate").
 
+pub mod callback;
 pub mod case;
 pub mod channel;
 pub mod chart;

@@ -85,6 +85,9 @@ pub struct Actions {
     /// Send the `rule.matched` webhook event to endpoints that chose it.
     #[serde(default)]
     pub webhook: bool,
+    /// Offer the person a callback: on the thank-you page (and the widget's), and in an SMS survey's last reply.
+    #[serde(default)]
+    pub offer_callback: bool,
 }
 
 /// A rule as stored and edited.
@@ -298,7 +301,7 @@ impl RuleSpec {
             ));
         }
         let a = &self.actions;
-        if a.open_case.is_none() && a.notify.is_empty() && !a.webhook {
+        if a.open_case.is_none() && a.notify.is_empty() && !a.webhook && !a.offer_callback {
             errs.push(FieldError::new(
                 "actions",
                 "no_action",

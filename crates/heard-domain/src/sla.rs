@@ -369,6 +369,17 @@ impl BusinessCalendar {
         }
     }
 
+    /// Whether the calendar is open around the clock (it then has no spans: every instant is business time).
+    pub fn is_always_open(&self) -> bool {
+        self.always_open
+    }
+
+    /// The business spans `[start, end)` at or after `from` over the next `days` local days, in order and without
+    /// overlap, a span that began before `from` clipped to it. Empty for a calendar open around the clock.
+    pub fn open_spans(&self, from: i64, days: u32) -> Vec<(i64, i64)> {
+        self.spans(from, days).collect()
+    }
+
     /// Whether the instant `ms` is business time.
     pub fn is_open(&self, ms: i64) -> bool {
         self.always_open || self.spans(ms, 1).next().is_some_and(|(s, _)| s == ms)

@@ -242,6 +242,10 @@ struct SubmitResult {
     duplicate: bool,
     #[schema(minimum = 1)]
     survey_version: i32,
+    /// Present when the person is offered a callback (the organization's setting for their trust answer, or a rule
+    /// that offers one): the public page where they pick a time and a number. The widget links it after its thanks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback_url: Option<String>,
 }
 
 /// A real display of the survey (it was shown to a person), counted as "offered the survey". The body is optional.
@@ -590,7 +594,7 @@ async fn submit(
         service_id: p.survey.service_id,
         touchpoint_id,
         channel: Arrival::Api(channel).channel(),
-        language,
+        language: language.clone(),
         page_path,
         idempotency_key: key.expect("checked above"),
         submitted_at: heard_store::now_ms(),
@@ -598,16 +602,25 @@ async fn submit(
         hidden: HiddenAnswers::Reject,
         keep_raw_text: p.org.keep_raw_text,
     };
+    let submitted_lang = if language.as_str() == "es" {
+        "es"
+    } else {
+        "en"
+    };
     let r = state.pipeline.submit(&state.store, submission, def).await?;
     let status = if r.duplicate {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
+    let callback_url = crate::callbacks::offer_path(&state, p.org.id, &p.org.slug, *r.id.as_uuid())
+        .await?
+        .map(|path| format!("{}{path}?lang={}", state.public_url, submitted_lang));
     let body = SubmitResult {
         id: r.id.to_string(),
         duplicate: r.duplicate,
         survey_version: version.version,
+        callback_url,
     };
     Ok(with_cors((status, Json(body)).into_response(), origin))
 }

@@ -41,7 +41,8 @@ impl JobHandler for CheckCase {
 
 /// Emails members of staff about a case or a rule's match (`heard_store::rules::NOTIFY_KIND`): the on-call staff
 /// when crisis language opens a case, the members a rule names when it matches, and a case's owner (or the on-call
-/// staff) when a deadline is about to be missed, is missed, or the case escalates. Sent through the organization's
+/// staff) when a deadline is about to be missed, is missed, or the case escalates, and the on-call staff when a
+/// callback is missed (`reason` `callback_missed`, linking the callback). Sent through the organization's
 /// email sender (Outreach), signed as invitations are. The message names the case or response and links to it in
 /// the admin, never quoting what the person wrote (the email leaves the agency's system).
 ///
@@ -113,7 +114,17 @@ impl NotifyStaff {
             tracing::warn!(org = %org, job = %jid, "no email sender: staff notice not sent");
             return Ok(Completed::ByWorker);
         };
+        let callback = uuid_of("callback");
         let (subject, link) = match (case, rule) {
+            _ if callback.is_some() => (
+                "A callback was missed: someone needs to find another way to reach the person"
+                    .to_string(),
+                format!(
+                    "{}/admin/o/{org}/callbacks/{}",
+                    self.public_url,
+                    callback.expect("checked")
+                ),
+            ),
             (Some(c), _) => {
                 let number = store
                     .case(org, c)

@@ -11,6 +11,7 @@ pub mod amazon_connect;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod callbacks;
 pub mod cases;
 pub mod crypto;
 pub mod error;
@@ -150,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sms::routes())
         .merge(invitation_page::routes())
         .merge(status::routes())
+        .merge(callbacks::routes())
         .merge(journeys::routes())
         .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())
@@ -218,13 +220,19 @@ impl Application {
             outreach::TEST_KIND,
             outreach::SendTestEmail::new(&state.config.secret_key),
         );
+        let sms_provider: Arc<dyn sms_send::SmsProvider> =
+            Arc::new(sms_send::TwilioHttp::new(&state.config.twilio_api_base));
         sms_send::register(
             &mut jobs,
             sms_send::SmsJobs::new(
                 state.pipeline.clone(),
                 &state.public_url,
-                Arc::new(sms_send::TwilioHttp::new(&state.config.twilio_api_base)),
+                sms_provider.clone(),
             ),
+        );
+        callbacks::register(
+            &mut jobs,
+            callbacks::CallbackJobs::new(&state.config.secret_key, &state.public_url, sms_provider),
         );
         jobs.register(
             outreach_queue::EVALUATE_KIND,

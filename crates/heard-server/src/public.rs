@@ -50,6 +50,9 @@ pub struct PageQuery {
     pub via: Option<String>,
     /// The thank-you page: the status token of the case the response opened (`crate::status`).
     pub case: Option<String>,
+    /// The thank-you page: the response's callback token when the person is offered a callback
+    /// (`crate::callbacks`).
+    pub cb: Option<String>,
 }
 
 /// A published survey found by its public address.
@@ -544,11 +547,18 @@ async fn submit(
             // Crisis language or a rule opened a case in the response's commit: the thank-you page shows the case's
             // status link (and the 988 Lifeline for a crisis).
             let mut to = thanks;
-            if let Some(c) =
-                crate::status::case_opened_for(&state, p.org.id, *done.id.as_uuid()).await?
-            {
+            let response = *done.id.as_uuid();
+            if let Some(c) = crate::status::case_opened_for(&state, p.org.id, response).await? {
                 to.push_str("&case=");
                 to.push_str(&crate::status::status_token(state.pipeline.sealer(), c.id));
+            }
+            // A callback offered (the organization's setting, or a rule): the thank-you page links its form.
+            if state.store.callback_offered(p.org.id, response).await? {
+                to.push_str("&cb=");
+                to.push_str(&crate::callbacks::response_token(
+                    state.pipeline.sealer(),
+                    response,
+                ));
             }
             Ok(Redirect::to(&to).into_response())
         }
@@ -707,9 +717,22 @@ async fn thanks(
         },
         None => None,
     };
+    // A callback offered: its form, about the case when one was opened (so the call is on the case), or else about
+    // the response.
+    let callback = match q.cb.as_deref().and_then(|t| {
+        crate::status::token_id(state.pipeline.sealer(), "response/callback", t).map(|r| (t, r))
+    }) {
+        Some((t, r)) if state.store.response_exists(p.org.id, r).await? => {
+            Some(match q.case.as_deref() {
+                Some(ct) if case.is_some() => format!("/status/{ct}/callback?lang={lang}"),
+                _ => format!("/s/{}/callback/{t}?lang={lang}", p.org.slug),
+            })
+        }
+        _ => None,
+    };
     Ok(state.templates.page(
         "thanks.html",
-        context! { lang => lang, tr => tr, org => p.org.name, title => def.title.get(&lang), message => msg, case => case,
+        context! { lang => lang, tr => tr, org => p.org.name, title => def.title.get(&lang), message => msg, case => case, callback => callback,
             pra => def.pra.as_ref().map(|p| serde_json::json!({"omb": p.omb_control_number, "expires": p.expiration_us(), "burden": p.burden_statement.get(&lang)})) },
     ))
 }

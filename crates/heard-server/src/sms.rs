@@ -166,6 +166,7 @@ async fn inbound(
     let keyword = Keyword::parse(text);
     let opted_out = state.store.sms_opted_out(org, &phone_key).await?;
     let mut lifeline: Option<String> = None;
+    let mut offer: Option<String> = None;
     let reply: String = match keyword {
         Some(Keyword::OptOut(lang)) => {
             m.effect = InboundEffect::OptOut {
@@ -246,6 +247,19 @@ async fn inbound(
                             &crate::status::status_url(&state, case.id),
                         ));
                     }
+                    // A callback offered (the organization's setting, or a rule): the person can reply CALL.
+                    if state
+                        .store
+                        .callback_offered(org, *response.as_uuid())
+                        .await?
+                    {
+                        offer = Some(
+                            crate::i18n::strings(turn.next.lang.code())["callback"]["sms_offer"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_string(),
+                        );
+                    }
                 }
                 m.effect = InboundEffect::Conversation(ConversationUpdate {
                     id: c.id,
@@ -256,6 +270,27 @@ async fn inbound(
                         .then(|| sealer.seal(&Value::Object(answers).to_string())),
                 });
                 turn.reply
+            }
+            // After the survey: CALL books the call back the last reply offered.
+            Some(c) if crate::callbacks::asks_for_call(text) => {
+                let survey = heard_domain::SurveyId::from_uuid(c.survey_id);
+                match state
+                    .store
+                    .response_by_key(org, survey, &format!("sms:{}", c.id))
+                    .await?
+                {
+                    Some(r) => crate::callbacks::book_by_sms(
+                        &state,
+                        org,
+                        *r.as_uuid(),
+                        phone.as_str().trim_start_matches("phone:"),
+                        &phone_key,
+                        &c.lang,
+                    )
+                    .await?
+                    .unwrap_or_default(),
+                    None => String::new(),
+                }
             }
             _ => String::new(),
         },
@@ -269,6 +304,9 @@ async fn inbound(
     }
     if let Some(l) = &lifeline {
         messages.push(l);
+    }
+    if let Some(o) = &offer {
+        messages.push(o);
     }
     Ok(twiml(&messages))
 }

@@ -46,22 +46,33 @@ pub fn routes() -> Router<AppState> {
         .route("/s/{org}/status", get(lookup))
 }
 
-/// The token of a case's status link: its id as 32 hex digits, then the keyed MAC of the id.
-pub fn status_token(sealer: &Sealer, case: Uuid) -> String {
+/// A token naming `id` for `purpose`: the id as 32 hex digits, then the keyed MAC of the id for that purpose (43
+/// characters). A token made for one purpose opens nothing for another.
+pub fn id_token(sealer: &Sealer, purpose: &str, id: Uuid) -> String {
     format!(
         "{}{}",
-        case.simple(),
-        sealer.link_token("case/status", case.as_bytes())
+        id.simple(),
+        sealer.link_token(purpose, id.as_bytes())
     )
 }
 
-/// The case id a token names, when its MAC is right.
-pub fn token_case(sealer: &Sealer, token: &str) -> Option<Uuid> {
+/// The id a token names for `purpose`, when its MAC is right (checked in constant time).
+pub fn token_id(sealer: &Sealer, purpose: &str, token: &str) -> Option<Uuid> {
     if token.len() != 32 + 43 || !token.is_ascii() {
         return None;
     }
     let id = Uuid::try_parse(&token[..32]).ok()?;
-    crate::crypto::same_secret(&status_token(sealer, id), token).then_some(id)
+    crate::crypto::same_secret(&id_token(sealer, purpose, id), token).then_some(id)
+}
+
+/// The token of a case's status link.
+pub fn status_token(sealer: &Sealer, case: Uuid) -> String {
+    id_token(sealer, "case/status", case)
+}
+
+/// The case id a token names, when its MAC is right.
+pub fn token_case(sealer: &Sealer, token: &str) -> Option<Uuid> {
+    token_id(sealer, "case/status", token)
 }
 
 /// The whole address of a case's status page.
@@ -76,14 +87,14 @@ pub fn status_url(state: &AppState, case: Uuid) -> String {
 #[derive(serde::Deserialize, Default)]
 pub struct LangQuery {
     #[serde(default)]
-    lang: Option<String>,
+    pub(crate) lang: Option<String>,
     #[serde(default)]
-    added: Option<String>,
+    pub(crate) added: Option<String>,
     #[serde(default)]
-    code: Option<String>,
+    pub(crate) code: Option<String>,
 }
 
-fn plain_lang(q: Option<&str>, headers: &HeaderMap) -> String {
+pub(crate) fn plain_lang(q: Option<&str>, headers: &HeaderMap) -> String {
     let offered: Vec<String> = LANGS.iter().map(|s| s.to_string()).collect();
     i18n::negotiate(
         q,
@@ -94,7 +105,7 @@ fn plain_lang(q: Option<&str>, headers: &HeaderMap) -> String {
     )
 }
 
-fn languages(lang: &str) -> Vec<serde_json::Value> {
+pub(crate) fn languages(lang: &str) -> Vec<serde_json::Value> {
     LANGS
         .iter()
         .filter(|l| **l != lang)
@@ -133,7 +144,7 @@ pub fn when(zone: Zone, ms: i64, lang: &str) -> String {
 }
 
 /// The one page for a link or code that does not open a case (wrong, unknown, expired), status 404.
-fn missing(state: &AppState, lang: &str) -> AppResult<Response> {
+pub(crate) fn missing(state: &AppState, lang: &str) -> AppResult<Response> {
     notice(state, lang, "missing", StatusCode::NOT_FOUND)
 }
 
@@ -149,7 +160,11 @@ fn notice(state: &AppState, lang: &str, which: &str, status: StatusCode) -> AppR
 }
 
 /// Spends one of the address's status lookups; the localized 429 page when they are spent.
-fn spend(state: &AppState, ip: std::net::IpAddr, lang: &str) -> Option<AppResult<Response>> {
+pub(crate) fn spend(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    lang: &str,
+) -> Option<AppResult<Response>> {
     state
         .status_limiter
         .check(ip)
@@ -260,6 +275,18 @@ async fn render(
             _ => None,
         })
         .collect();
+    // A call back booked on the case, or the way to ask for one.
+    let callback = match state
+        .store
+        .scheduled_callback(org, Some(c.id), None)
+        .await?
+    {
+        Some(cb) => Some(context! {
+            window => cb.window().display_in(o.time_zone, lang),
+            href => format!("/callback/{}?lang={lang}", crate::callbacks::callback_token(state.pipeline.sealer(), cb.id)),
+        }),
+        None => None,
+    };
     let html = state.templates.render(
         "status.html",
         context! {
@@ -270,6 +297,7 @@ async fn render(
             next => next.map(|(k, at)| context!{ key => k, at => at }),
             updates => updates, crisis => c.source == heard_domain::case::CaseSource::Crisis,
             token => token, added => outcome.added, error => outcome.error, typed => outcome.typed,
+            callback => callback,
         },
     )?;
     let status = if outcome_refused {

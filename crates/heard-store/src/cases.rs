@@ -996,6 +996,55 @@ fn check_job(org: OrgId, case: Uuid, at: i64) -> NewJob {
 }
 
 impl StoreTx {
+    /// What a callback does to its case, in the callback's transaction: a note for staff (`note`), and when
+    /// `escalate` and the case is being worked (an active status), the status escalated; the SLA summary and a
+    /// `case.updated` event follow. An ended case only gets the note.
+    pub(crate) async fn callback_on_case(
+        &mut self,
+        org: OrgId,
+        id: Uuid,
+        note: &str,
+        escalate: bool,
+        now: i64,
+    ) -> Result<()> {
+        let c = self.case(org, id).await?;
+        self.append_change(
+            org,
+            id,
+            None,
+            &Change::Note {
+                body: note.to_string(),
+            },
+            now,
+        )
+        .await?;
+        if !escalate || c.ended {
+            return Ok(());
+        }
+        let settings = self.settings(org).await?;
+        let active = settings
+            .status(&c.status)
+            .is_some_and(|s| s.kind == StatusKind::Active);
+        if active && c.status != ESCALATED_STATUS {
+            let change = Change::Status {
+                status: ESCALATED_STATUS.to_string(),
+            };
+            self.append_change(org, id, None, &change, now).await?;
+            self.apply_fields(org, id, &change, &settings, now).await?;
+            self.refresh_case(
+                org,
+                id,
+                &settings,
+                now,
+                Some((EventType::CaseUpdated, "callback_missed")),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+impl StoreTx {
     /// The organization's case settings, read in this transaction.
     pub(crate) async fn case_settings_tx(&mut self, org: OrgId) -> Result<CaseSettings> {
         self.settings(org).await

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod after_data;
 pub mod amazon_connect;
 pub mod bulk;
+pub mod callbacks;
 pub mod cases;
 pub mod catalog;
 pub mod event_log;

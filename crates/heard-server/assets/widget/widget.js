@@ -212,10 +212,11 @@
     const button = h("button", { type: "submit", class: "btn" }, S.submit);
     const form = h("form", { novalidate: true, oninput: update, onchange: update }, ...items, button, stat);
     const title = h("h2", { id: "h-t" }, L(def.title));
-    const thanks = (msg) => {
+    const thanks = (msg, callback) => {
       const t = h("p", { class: "ty", tabindex: "-1" }, msg);
       sum.replaceChildren();
-      form.replaceWith(t);
+      // A callback offered: the agency's own page, where the person picks a time and a number.
+      form.replaceWith(t, ...(callback ? [h("p", {}, X.callback_text + " ", h("a", { href: callback, target: "_blank", rel: "noopener" }, X.callback_link))] : []));
       t.focus();
     };
     form.addEventListener("submit", async (e) => {
@@ -242,7 +243,8 @@
       stat.textContent = "";
       if (r && r.ok) {
         fire("submitted");
-        return thanks(L(def.thank_you) || S.thanks);
+        const j = await r.json().catch(() => ({}));
+        return thanks(L(def.thank_you) || S.thanks, typeof j.callback_url == "string" && /^https?:\/\//.test(j.callback_url) ? j.callback_url : null);
       }
       let reason = "submit", msg = X.failed;
       if (r && r.status == 422) {

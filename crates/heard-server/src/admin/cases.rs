@@ -564,6 +564,13 @@ async fn render_case(
     let names = Names::load(state, m).await?;
     let history = state.store.case_history(m.org_id(), id).await?;
     let links = state.store.case_links(m.org_id(), id).await?;
+    let callbacks: Vec<Value> = state
+        .store
+        .callbacks_of_case(m.org_id(), id)
+        .await?
+        .into_iter()
+        .map(|cb| context! { id => cb.id.to_string(), window => cb.window().display(m.org.time_zone), state => cb.state().key(), attempts => cb.attempts })
+        .collect();
     // Whether the response that opened the case came with a way to reach the person.
     let contact = match c.response_id {
         Some(r) => Some(
@@ -633,7 +640,7 @@ async fn render_case(
             "case.html",
             base_ctx(m, "cases"),
             context! { c => case_view(&c, &names, now), names => names.ctx(), targets => targets,
-            history => entries, links => link_rows, form => f, errors => form_errors(errs), saved => saved,
+            history => entries, links => link_rows, callbacks => callbacks, form => f, errors => form_errors(errs), saved => saved,
             sla_set => names.settings.sla.is_some(),
                 status_url => crate::status::status_url(state, c.id), code => c.status_code.clone(), contact => contact,
                 on_call_unset => names.settings.on_call.is_empty(),
@@ -1154,6 +1161,7 @@ async fn render_settings(
             "case_settings.html",
             base_ctx(m, "cases"),
             context! { form => f, days => days, names => names.ctx(), customs => customs, on_call => names.settings.on_call.clone(), notify_deadlines => names.settings.notify_deadlines,
+                offer => names.settings.callbacks.offer.key(), offers => OFFERS.iter().map(|(k, l)| context! { key => k, label => l }).collect::<Vec<_>>(),
                 has_sender => state.store.email_sender(m.org_id()).await?.is_some(),
             errors => form_errors(errs), saved => saved, zones => heard_domain::zone::US_ZONES },
         ),
@@ -1307,6 +1315,49 @@ pub async fn save_status(
 }
 
 /// Chooses the on-call staff emailed at once when crisis language opens a case: `on_call` (repeated member ids).
+/// The callback offer's choices, for the settings page.
+const OFFERS: [(&str, &str); 3] = [
+    ("never", "Only when a rule offers it"),
+    (
+        "after_negative",
+        "After a negative trust answer (1 to 3, or a thumbs down)",
+    ),
+    ("always", "After every response"),
+];
+
+/// Saves when people are offered a callback (`offer`: never, after_negative, always).
+pub async fn save_callbacks(
+    State(state): State<AppState>,
+    m: Admin,
+    AdminForm(form): AdminForm,
+) -> AppResult<Response> {
+    let Some(offer) = heard_domain::callback::Offer::parse(form.get("offer")) else {
+        let stored = state.store.case_settings(m.org_id()).await?;
+        let f = settings_form(&stored, m.org.time_zone.name());
+        let errs = FieldErrors::single("offer", "required", "Choose when to offer a callback");
+        return render_settings(
+            &state,
+            &m,
+            &f,
+            &errs,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let mut settings = state.store.case_settings(m.org_id()).await?;
+    settings.callbacks.offer = offer;
+    state
+        .store
+        .save_case_settings(m.org_id(), &settings, m.me.user.id)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/admin/o/{}/cases/settings?saved=callbacks",
+        m.org_id()
+    ))
+    .into_response())
+}
+
 pub async fn save_on_call(
     State(state): State<AppState>,
     m: Admin,
@@ -1418,6 +1469,7 @@ pub async fn settings_saved(
         Some(n) => format!("Service levels saved. Deadlines of {n} cases were computed again."),
         None if s == "team" => "Team added.".to_string(),
         None if s == "on-call" => "On-call staff saved.".to_string(),
+        None if s == "callbacks" => "Callback offer saved.".to_string(),
         None => "Statuses saved.".to_string(),
     });
     render_settings(

@@ -5,6 +5,7 @@
 //! every store call is scoped by that organization's id, so another organization's ids are simply not found.
 
 mod api_keys;
+pub mod callbacks;
 pub mod cases;
 pub mod csv_table;
 mod dashboard;
@@ -256,6 +257,13 @@ pub fn routes() -> Router<AppState> {
             "/admin/o/{org}/webhooks/{endpoint}/deliveries/{delivery}/replay",
             post(webhooks::replay),
         )
+        .route("/admin/o/{org}/callbacks", get(callbacks::list))
+        .route("/admin/o/{org}/callbacks/{id}", get(callbacks::show))
+        .route("/admin/o/{org}/callbacks/{id}/call", post(callbacks::call))
+        .route(
+            "/admin/o/{org}/callbacks/{id}/cancel",
+            post(callbacks::cancel),
+        )
         .route("/admin/o/{org}/cases", get(cases::list).post(cases::create))
         .route("/admin/o/{org}/cases/new", get(cases::new_form))
         .route("/admin/o/{org}/cases/bulk", post(cases::bulk))
@@ -269,6 +277,10 @@ pub fn routes() -> Router<AppState> {
             post(cases::save_status),
         )
         .route("/admin/o/{org}/cases/settings/teams", post(cases::add_team))
+        .route(
+            "/admin/o/{org}/cases/settings/callbacks",
+            post(cases::save_callbacks),
+        )
         .route(
             "/admin/o/{org}/cases/settings/on-call",
             post(cases::save_on_call),

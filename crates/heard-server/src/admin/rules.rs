@@ -28,7 +28,7 @@ fn opt(form: &FormData, name: &str) -> Option<String> {
 
 /// Reads the rule form: `name`; conditions `trust_negative`, `sentiment`, `intents` (repeated), `themes`
 /// (repeated), `keywords` (one per line), `service_id`, `touchpoint_id`, `channel`, `urgent`; actions `open_case`
-/// with `priority` and `team_id`, `notify` (repeated member ids), `webhook`.
+/// with `priority` and `team_id`, `notify` (repeated member ids), `webhook`, `offer_callback`.
 fn parse_form(form: &FormData) -> Result<RuleSpec, FieldErrors> {
     let priority = match form.get("priority") {
         "" => Priority::Normal,
@@ -64,6 +64,7 @@ fn parse_form(form: &FormData) -> Result<RuleSpec, FieldErrors> {
             }),
             notify: form.all("notify").into_iter().map(str::to_string).collect(),
             webhook: form.get("webhook") == "yes",
+            offer_callback: form.get("offer_callback") == "yes",
         },
     })
 }
@@ -77,7 +78,7 @@ fn form_of(spec: &RuleSpec) -> Value {
         themes => c.themes, keywords => c.keywords.join("\n"), service_id => c.service_id,
         touchpoint_id => c.touchpoint_id, channel => c.channel, urgent => c.urgent,
         open_case => a.open_case.is_some(), priority => a.open_case.as_ref().map_or("normal", |o| o.priority.key()),
-        team_id => a.open_case.as_ref().and_then(|o| o.team_id.clone()), notify => a.notify, webhook => a.webhook,
+        team_id => a.open_case.as_ref().and_then(|o| o.team_id.clone()), notify => a.notify, webhook => a.webhook, offer_callback => a.offer_callback,
     }
 }
 
@@ -350,6 +351,9 @@ async fn in_words(state: &AppState, m: &Admin, spec: &RuleSpec) -> AppResult<Val
             a.notify.len(),
             if a.notify.len() == 1 { "" } else { "s" }
         ));
+    }
+    if a.offer_callback {
+        then.push("offer the person a callback".into());
     }
     if a.webhook {
         then.push("send the rule.matched webhook event".into());

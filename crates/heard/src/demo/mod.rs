@@ -83,7 +83,7 @@ pub async fn seed_if_empty(
     let org = store.org_by_slug("demo").await?;
     let (invitation_path, unsubscribe_path) = demo_invitation(store, secret, &org).await?;
     demo_rule(store, &org).await?;
-    demo_cases(store, &org).await?;
+    demo_cases(store, secret, &org).await?;
     Ok(Some(DemoLogin {
         email: DEMO_EMAIL.into(),
         password: DEMO_PASSWORD.into(),
@@ -130,8 +130,13 @@ async fn demo_rule(store: &Store, org: &heard_store::Organization) -> Result<()>
 /// Cases to work on the case pages: service levels counted in weekday office hours (first response within one
 /// working day, resolution within five, a supervisor told at a missed deadline), two teams, a status that waits on
 /// another agency, and four cases about the newest responses whose answer on trust was negative: one new, one in
-/// progress with the call centre, one waiting on another agency, one closed with its root cause.
-async fn demo_cases(store: &Store, org: &heard_store::Organization) -> Result<()> {
+/// progress with the call centre, one waiting on another agency, one closed with its root cause. The new one has a
+/// call back booked by the person for the first window offered (no messages: the demo has no SMS number).
+async fn demo_cases(
+    store: &Store,
+    secret: &[u8; 32],
+    org: &heard_store::Organization,
+) -> Result<()> {
     use heard_domain::case::{CaseSettings, CaseSource, CaseStatus, Change, Priority, StatusKind};
     use heard_domain::sla::{CalendarSpec, EscalationSpec, SlaPolicySpec};
     let admin = store.user_by_email(DEMO_EMAIL).await?;
@@ -139,6 +144,10 @@ async fn demo_cases(store: &Store, org: &heard_store::Organization) -> Result<()
     let settings = CaseSettings {
         on_call: vec![],
         notify_deadlines: false,
+        // People who answer "no" on trust are offered a call back.
+        callbacks: heard_domain::callback::CallbackSettings {
+            offer: heard_domain::callback::Offer::AfterNegative,
+        },
         custom_statuses: vec![CaseStatus {
             key: "waiting_on_another_agency".into(),
             label: "Waiting on another agency".into(),
@@ -236,6 +245,39 @@ async fn demo_cases(store: &Store, org: &heard_store::Organization) -> Result<()
             store
                 .change_cases(org.id, &[c.id], &changes, admin.id)
                 .await?;
+        }
+        if i == 0 {
+            let sealer = heard_server::crypto::Sealer::new(secret);
+            let phone = "+12025550143";
+            let id = heard_domain::identity::PersonId::phone("phone", phone)
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            let now = heard_store::now_ms();
+            let settings = store.case_settings(org.id).await?;
+            let policy = settings.policy_for(Priority::Normal).ok().flatten();
+            let cal = heard_domain::callback::callback_calendar(
+                policy.as_ref().map(|p| p.calendar()),
+                org.time_zone,
+            );
+            if let Some(window) = heard_domain::callback::offered_windows(&cal, now).first() {
+                store
+                    .request_callback(
+                        org.id,
+                        &heard_store::callbacks::NewCallback {
+                            case_id: Some(c.id),
+                            response_id: None,
+                            source: heard_domain::callback::Source::Status,
+                            phone_sealed: sealer.seal(phone),
+                            phone_key: sealer.person_key(org.id, &id).0,
+                            email_sealed: None,
+                            notify: heard_domain::callback::Notify::None,
+                            language: "en".into(),
+                            window: *window,
+                            confirmed_already: false,
+                        },
+                        now,
+                    )
+                    .await?;
+            }
         }
         if i == 3 {
             store

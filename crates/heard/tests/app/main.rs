@@ -7,6 +7,7 @@ mod amazon_connect;
 mod api;
 mod api_contract;
 mod arrival_channel;
+mod callbacks;
 mod cases;
 mod crisis;
 mod demo;

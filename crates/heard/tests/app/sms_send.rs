@@ -37,24 +37,24 @@ type Seen = (String, String, Vec<(String, String)>);
 
 /// What the fake answers next: `ok` (201 with a sid), `500`, `429`, `nosid` (200 without a sid: ambiguous).
 #[derive(Clone, Default)]
-struct Fake {
+pub(crate) struct Fake {
     seen: Arc<Mutex<Vec<Seen>>>,
     script: Arc<Mutex<VecDeque<&'static str>>>,
 }
 
 impl Fake {
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.seen.lock().unwrap().len()
     }
     fn then(&self, answers: &[&'static str]) {
         self.script.lock().unwrap().extend(answers);
     }
-    fn form(&self, i: usize) -> Vec<(String, String)> {
+    pub(crate) fn form(&self, i: usize) -> Vec<(String, String)> {
         self.seen.lock().unwrap()[i].2.clone()
     }
 }
 
-fn get<'a>(form: &'a [(String, String)], k: &str) -> Option<&'a str> {
+pub(crate) fn get<'a>(form: &'a [(String, String)], k: &str) -> Option<&'a str> {
     form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
 
@@ -106,7 +106,7 @@ async fn messages(
     }
 }
 
-async fn fake_twilio() -> (String, Fake) {
+pub(crate) async fn fake_twilio() -> (String, Fake) {
     let fake = Fake::default();
     let app = axum::Router::new()
         .route(
@@ -149,7 +149,7 @@ async fn run_soon(w: &Worker) -> usize {
     w.run_due_by(heard_store::now_ms() + 120_000).await.unwrap()
 }
 
-async fn sender(app: &TestApp, org: OrgId, per_second: i32) -> Uuid {
+pub(crate) async fn sender(app: &TestApp, org: OrgId, per_second: i32) -> Uuid {
     let id = app
         .store
         .create_sms_sender(

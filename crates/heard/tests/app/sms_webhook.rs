@@ -451,3 +451,53 @@ both_backends!(sms_crisis_reply_gives_the_lifeline, |app| {
     assert_eq!(cases.len(), 1);
     assert_eq!(cases[0].source, heard_domain::case::CaseSource::Crisis);
 });
+
+both_backends!(sms_call_books_a_call_back, |app| {
+    let s = setup(&app).await;
+    // The organization offers a call back after a negative answer.
+    let admin = app.store.user_by_email(&app.a.admin_email).await.unwrap();
+    let mut settings = app.store.case_settings(app.a.org).await.unwrap();
+    settings.callbacks.offer = heard_domain::callback::Offer::AfterNegative;
+    app.store
+        .save_case_settings(app.a.org, &settings, admin.id)
+        .await
+        .unwrap();
+    // CALL before any survey ended books nothing.
+    text(&app, &s, "SMK1", "no").await;
+    text(&app, &s, "SMK2", "They lost my form").await;
+    let (_, body) = text(&app, &s, "SMK3", "Please fix it").await;
+    assert_eq!(body.matches("<Message>").count(), 2, "{body}");
+    assert!(body.contains("Reply CALL"), "{body}");
+    let (status, body) = text(&app, &s, "SMK4", "Call me!").await;
+    assert_eq!(status, 200);
+    assert!(
+        message(&body).contains("We will call you at this number") && body.contains("/callback/"),
+        "{body}"
+    );
+    let cb = app
+        .store
+        .callbacks_of_person(app.a.org, &s.phone_key)
+        .await
+        .unwrap();
+    assert_eq!(cb.len(), 1);
+    assert_eq!(cb[0].source.0, heard_domain::callback::Source::Sms);
+    assert_eq!(cb[0].notify.0, heard_domain::callback::Notify::Sms);
+    // The reply was the confirmation: only the reminder (if the window is far enough off) is queued.
+    let queued = app
+        .queued_jobs(app.a.org, heard_store::callbacks::MESSAGE_KIND)
+        .await;
+    assert!(
+        queued.iter().all(|j| j.payload["kind"] == "reminder"),
+        "{queued:?}"
+    );
+    // CALL again keeps the one callback.
+    text(&app, &s, "SMK5", "call").await;
+    assert_eq!(
+        app.store
+            .callbacks_of_person(app.a.org, &s.phone_key)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+});
