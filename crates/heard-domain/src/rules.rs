@@ -1,11 +1,15 @@
-//! Rules (issue 21, item 1): "when a response matches these conditions, do these actions", as data an admin edits.
+//! Rules (issue 21, item 1): "when a response, signal or case matches these conditions, do these actions", as data an
+//! admin edits.
 //!
-//! A rule's conditions all have to hold (an empty list or an unset field holds for everything, but a rule needs at
-//! least one condition): the trust answer was negative; the text's sentiment; any of some intents; any of some
-//! themes; any of some keywords (whole words, ignoring case and accents, never inside a redaction placeholder); a service; a
-//! touchpoint; a channel; crisis or threat language. Its actions: open a case (priority, team), email members of
-//! staff, send the `rule.matched` webhook event. [`matches`] is a pure function of the rule and a response's
-//! [`Facts`], so the same code decides in the response's commit and in the dry run over the last 30 days.
+//! A rule looks at responses (the default), signals, or cases ([`AppliesTo`]). Its conditions all have to hold (an
+//! empty list or an unset field holds for everything, but a rule needs at least one condition): the trust answer was
+//! negative; the text's sentiment; any of some intents; any of some themes; any of some keywords (whole words,
+//! ignoring case and accents, never inside a redaction placeholder); a service; a touchpoint; a channel; crisis or
+//! threat language; at least N similar items (sharing a theme) in a period ([`Similar`], counted by the store); and,
+//! for cases, an SLA about to breach. Its actions: open a case (priority, team), email members of staff, send the
+//! `rule.matched` webhook event, offer the person a callback, tag the item, give a case to a team. What each kind of
+//! rule may use is checked by [`RuleSpec::check`]. [`matches`] is a pure function of the rule and an item's
+//! [`Facts`], so the same code decides in the item's commit and in the dry run over the last 30 days.
 //!
 //! What a rule reads of the text is the stored reading (`enrichment`): a response whose text was not read yet
 //! matches no condition on sentiment, intent or themes.
@@ -61,7 +65,56 @@ pub struct Conditions {
     /// Crisis or threat language was found.
     #[serde(default)]
     pub urgent: bool,
+    /// At least this many items of the rule's kind (this one included) share one of this item's themes within the
+    /// period: "N similar signals in a period". Counted by the store, not by [`matches`]; such a rule fires at most
+    /// once per theme per period (periods are counted from the Unix epoch, `hours` long).
+    #[serde(default)]
+    pub similar: Option<Similar>,
+    /// A case rule: one of the case's SLA targets is about to breach (it reached the SLA's warning share).
+    #[serde(default)]
+    pub sla_at_risk: bool,
 }
+
+/// "At least `at_least` similar items within `hours` hours".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Similar {
+    /// 2 to 1,000.
+    pub at_least: u32,
+    /// 1 to 720 (30 days).
+    pub hours: u32,
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AppliesTo {
+    /// Survey responses, as they are stored.
+    #[default]
+    Responses,
+    /// Signals (unsolicited feedback: messages, transcripts, social posts, staff observations), as they arrive.
+    Signals,
+    /// Cases, when the escalation check finds one of their SLA targets about to breach.
+    Cases,
+}
+
+impl AppliesTo {
+    pub fn key(self) -> &'static str {
+        match self {
+            AppliesTo::Responses => "responses",
+            AppliesTo::Signals => "signals",
+            AppliesTo::Cases => "cases",
+        }
+    }
+    pub fn parse(s: &str) -> Option<AppliesTo> {
+        [AppliesTo::Responses, AppliesTo::Signals, AppliesTo::Cases]
+            .into_iter()
+            .find(|a| a.key() == s)
+    }
+}
+
+/// The longest tag, in characters.
+pub const MAX_TAG: usize = 40;
 
 /// The case a rule opens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +141,12 @@ pub struct Actions {
     /// Offer the person a callback: on the thank-you page (and the widget's), and in an SMS survey's last reply.
     #[serde(default)]
     pub offer_callback: bool,
+    /// Tag the response or signal (1 to [`MAX_TAG`] letters, digits, spaces, `-` or `_`), shown on its page.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// A case rule: give the case to this team.
+    #[serde(default)]
+    pub assign_team: Option<String>,
 }
 
 /// A rule as stored and edited.
@@ -95,6 +154,9 @@ pub struct Actions {
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     pub name: String,
+    /// Responses (the default), signals or cases.
+    #[serde(default)]
+    pub applies_to: AppliesTo,
     #[serde(default)]
     pub conditions: Conditions,
     #[serde(default)]
@@ -114,6 +176,8 @@ pub struct Facts<'a> {
     pub touchpoint_id: Option<&'a str>,
     pub channel: &'a str,
     pub urgent: bool,
+    /// A signal's (redacted) text, read by keyword conditions besides the answers.
+    pub text: Option<&'a str>,
 }
 
 /// A letter without its accent, for the Latin letters Spanish and English feedback uses (written by hand: the one
@@ -189,6 +253,7 @@ pub fn matches(c: &Conditions, f: &Facts<'_>) -> bool {
             .answers
             .values()
             .filter_map(|a| a.as_text())
+            .chain(f.text)
             .flat_map(words)
             .collect();
         if !c.keywords.iter().any(|k| has_phrase(&text, k)) {
@@ -228,6 +293,8 @@ impl Conditions {
             || self.touchpoint_id.is_some()
             || self.channel.is_some()
             || self.urgent
+            || self.similar.is_some()
+            || self.sla_at_risk
     }
 }
 
@@ -301,12 +368,125 @@ impl RuleSpec {
             ));
         }
         let a = &self.actions;
-        if a.open_case.is_none() && a.notify.is_empty() && !a.webhook && !a.offer_callback {
+        if a.open_case.is_none()
+            && a.notify.is_empty()
+            && !a.webhook
+            && !a.offer_callback
+            && a.tag.is_none()
+            && a.assign_team.is_none()
+        {
             errs.push(FieldError::new(
                 "actions",
                 "no_action",
                 "Choose at least one thing the rule does",
             ));
+        }
+        if let Some(sim) = &c.similar {
+            if !(2..=1_000).contains(&sim.at_least) {
+                errs.push(FieldError::new(
+                    "similar_at_least",
+                    "out_of_range",
+                    "Count from 2 to 1,000 similar items",
+                ));
+            }
+            if !(1..=720).contains(&sim.hours) {
+                errs.push(FieldError::new(
+                    "similar_hours",
+                    "out_of_range",
+                    "Give a period of 1 to 720 hours (30 days)",
+                ));
+            }
+        }
+        if let Some(t) = &a.tag {
+            let t = t.trim();
+            if t.is_empty()
+                || t.chars().count() > MAX_TAG
+                || !t
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == ' ' || c == '-' || c == '_')
+            {
+                errs.push(FieldError::new(
+                    "tag",
+                    "invalid_tag",
+                    format!("Write a tag of 1 to {MAX_TAG} letters, digits, spaces, - or _"),
+                ));
+            }
+        }
+        // What each kind of rule can look at and do.
+        let not_for = |errs: &mut FieldErrors, field: &str, what: &str| {
+            errs.push(FieldError::new(
+                field,
+                "not_for_this_kind",
+                format!(
+                    "{what} is not something a rule on {} can use",
+                    self.applies_to.key()
+                ),
+            ));
+        };
+        match self.applies_to {
+            AppliesTo::Responses => {
+                if c.sla_at_risk {
+                    not_for(&mut errs, "sla_at_risk", "An SLA about to breach");
+                }
+                if a.assign_team.is_some() {
+                    not_for(&mut errs, "assign_team", "Giving a case to a team");
+                }
+            }
+            AppliesTo::Signals => {
+                if c.trust_negative {
+                    not_for(&mut errs, "trust_negative", "A trust answer");
+                }
+                if c.channel.is_some() {
+                    not_for(&mut errs, "channel", "A survey channel");
+                }
+                if c.sla_at_risk {
+                    not_for(&mut errs, "sla_at_risk", "An SLA about to breach");
+                }
+                if a.offer_callback {
+                    not_for(
+                        &mut errs,
+                        "offer_callback",
+                        "Offering a callback on a thank-you page",
+                    );
+                }
+                if a.assign_team.is_some() {
+                    not_for(&mut errs, "assign_team", "Giving a case to a team");
+                }
+            }
+            AppliesTo::Cases => {
+                if !c.sla_at_risk {
+                    errs.push(FieldError::new(
+                        "sla_at_risk",
+                        "required",
+                        "A rule on cases runs when an SLA is about to breach: tick it",
+                    ));
+                }
+                let others = c.trust_negative
+                    || c.sentiment.is_some()
+                    || !c.intents.is_empty()
+                    || !c.themes.is_empty()
+                    || !c.keywords.is_empty()
+                    || c.touchpoint_id.is_some()
+                    || c.channel.is_some()
+                    || c.urgent
+                    || c.similar.is_some();
+                if others {
+                    not_for(
+                        &mut errs,
+                        "conditions",
+                        "Only the service and an SLA about to breach; anything else",
+                    );
+                }
+                if a.open_case.is_some() {
+                    not_for(&mut errs, "open_case", "Opening a case");
+                }
+                if a.offer_callback {
+                    not_for(&mut errs, "offer_callback", "Offering a callback");
+                }
+                if a.tag.is_some() {
+                    not_for(&mut errs, "tag", "A tag");
+                }
+            }
         }
         if a.notify.len() > MAX_NOTIFY {
             errs.push(FieldError::new(
@@ -336,6 +516,7 @@ mod tests {
             touchpoint_id: Some("tp"),
             channel: "website",
             urgent: false,
+            text: None,
         }
     }
 
@@ -359,6 +540,8 @@ mod tests {
             touchpoint_id: Some("tp".into()),
             channel: Some("website".into()),
             urgent: false,
+            similar: None,
+            sla_at_risk: false,
         };
         assert!(matches(&c, &f));
         c.keywords = vec!["fund".into()];
@@ -400,6 +583,7 @@ mod tests {
     #[test]
     fn checks_name_their_fields() {
         let spec = RuleSpec {
+            applies_to: AppliesTo::Responses,
             name: " ".into(),
             conditions: Conditions {
                 sentiment: Some("angry".into()),
@@ -432,5 +616,71 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(empty.check().unwrap_err().0[0].field, "conditions");
+    }
+
+    #[test]
+    fn each_kind_of_rule_uses_what_it_can() {
+        let case_rule = RuleSpec {
+            name: "Nearly late".into(),
+            applies_to: AppliesTo::Cases,
+            conditions: Conditions {
+                sla_at_risk: true,
+                ..Default::default()
+            },
+            actions: Actions {
+                assign_team: Some("t".into()),
+                ..Default::default()
+            },
+        };
+        assert!(case_rule.check().is_ok());
+        let mut bad = case_rule.clone();
+        bad.conditions.keywords = vec!["late".into()];
+        bad.actions.open_case = Some(OpenCase {
+            priority: Priority::High,
+            team_id: None,
+        });
+        let fields: Vec<String> = bad
+            .check()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["conditions", "open_case"]);
+        let signal_rule = RuleSpec {
+            name: "Many about lost mail".into(),
+            applies_to: AppliesTo::Signals,
+            conditions: Conditions {
+                trust_negative: true,
+                similar: Some(Similar {
+                    at_least: 1,
+                    hours: 24,
+                }),
+                ..Default::default()
+            },
+            actions: Actions {
+                tag: Some("lost mail!".into()),
+                ..Default::default()
+            },
+        };
+        let fields: Vec<String> = signal_rule
+            .check()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["similar_at_least", "tag", "trust_negative"]);
+        // A signal's own text is read by keyword conditions.
+        let answers = Answers::new();
+        let f = Facts {
+            text: Some("My letter was lost in the mail"),
+            ..facts(&answers, &Value::Null, &[])
+        };
+        let c = Conditions {
+            keywords: vec!["lost in the mail".into()],
+            ..Default::default()
+        };
+        assert!(matches(&c, &f));
     }
 }

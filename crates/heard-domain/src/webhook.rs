@@ -137,28 +137,44 @@ pub fn case_event(kind: EventType, facts: &CaseFacts<'_>, change: &str, at_ms: i
     })
 }
 
-/// The body of `rule.matched` at `at_ms`: `data` holds `organization_id`, `rule_id`, `rule_name`, `response_id`,
-/// `service_id`, and `case_id` when the rule opened a case.
+/// What a rule matched: a response, a signal, or a case whose SLA is about to breach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSubject<'a> {
+    Response(&'a str),
+    Signal(&'a str),
+    Case(&'a str),
+}
+
+/// The body of `rule.matched` at `at_ms`: `data` holds `organization_id`, `rule_id`, `rule_name`, `subject`
+/// (`response`, `signal` or `case`) with its id as `response_id` or `signal_id` (a case's is `case_id`),
+/// `service_id` (or null), and `case_id` when the rule opened a case or is about one.
 pub fn rule_event(
     org: &str,
     rule_id: &str,
     rule_name: &str,
-    response_id: &str,
-    service_id: &str,
+    subject: RuleSubject<'_>,
+    service_id: Option<&str>,
     case_id: Option<&str>,
     at_ms: i64,
 ) -> Value {
+    let mut data = json!({
+        "organization_id": org,
+        "rule_id": rule_id,
+        "rule_name": rule_name,
+        "service_id": service_id,
+        "case_id": case_id,
+    });
+    let (kind, key, id) = match subject {
+        RuleSubject::Response(id) => ("response", "response_id", id),
+        RuleSubject::Signal(id) => ("signal", "signal_id", id),
+        RuleSubject::Case(id) => ("case", "case_id", id),
+    };
+    data["subject"] = json!(kind);
+    data[key] = json!(id);
     json!({
         "type": EventType::RuleMatched.key(),
         "timestamp": rfc3339(at_ms),
-        "data": {
-            "organization_id": org,
-            "rule_id": rule_id,
-            "rule_name": rule_name,
-            "response_id": response_id,
-            "service_id": service_id,
-            "case_id": case_id,
-        }
+        "data": data,
     })
 }
 

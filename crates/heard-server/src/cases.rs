@@ -140,6 +140,16 @@ impl NotifyStaff {
                     format!("Case #{number} missed a deadline")
                 } else if reason == "escalated" {
                     format!("Case #{number} escalated: a deadline was missed")
+                } else if reason == "rule_at_risk" {
+                    let name = match rule {
+                        Some(r) => store
+                            .rule(org, r)
+                            .await
+                            .map(|r| r.spec.name)
+                            .unwrap_or_default(),
+                        None => String::new(),
+                    };
+                    format!("Rule \"{name}\": case #{number} is about to miss a deadline")
                 } else {
                     let name = match rule {
                         Some(r) => store
@@ -162,11 +172,20 @@ impl NotifyStaff {
                     .await
                     .map(|r| r.spec.name)
                     .unwrap_or_default();
-                let link = match response {
-                    Some(resp) => format!("{}/admin/o/{org}/responses/{resp}", self.public_url),
-                    None => format!("{}/admin/o/{org}/rules/{r}", self.public_url),
+                let signal = uuid_of("signal");
+                let link = match (response, signal) {
+                    (Some(resp), _) => {
+                        format!("{}/admin/o/{org}/responses/{resp}", self.public_url)
+                    }
+                    (None, Some(sig)) => format!("{}/admin/o/{org}/signals/{sig}", self.public_url),
+                    (None, None) => format!("{}/admin/o/{org}/rules/{r}", self.public_url),
                 };
-                (format!("Rule \"{name}\" matched a response"), link)
+                let what = if signal.is_some() {
+                    "a signal"
+                } else {
+                    "a response"
+                };
+                (format!("Rule \"{name}\" matched {what}"), link)
             }
             (None, None) => return Err(format!("job {jid}: payload names no case and no rule")),
         };

@@ -837,6 +837,13 @@ impl Store {
         on_tx!(tx, t => sqlx::query("UPDATE cases SET escalation_level = $3 WHERE org_id = $1 AND id = $2")
             .bind(org.as_uuid()).bind(id).bind(level_before as i64).execute(&mut **t).await.map(|_| ()))?;
         tx.refresh_case(org, id, &settings, now, event).await?;
+        // Rules on cases: an SLA target has just become about to breach.
+        if !current.ended {
+            let after = tx.case(org, id).await?;
+            if after.sla_flag == SlaFlag::AtRisk && flag_before > SlaFlag::AtRisk {
+                tx.apply_case_rules(org, &after, now).await?;
+            }
+        }
         // Staff hear when a deadline is about to be missed, is missed, or the case escalates (if the organization
         // asked for it): the owner, or the on-call staff when nobody owns the case.
         if settings.notify_deadlines && !current.ended {
@@ -1369,6 +1376,101 @@ impl StoreTx {
     /// Opens an urgent case for each of `signals` (new ones, being stored in this transaction at `now`) whose text
     /// has crisis language (its reading's `urgency` holds `crisis`; a signal not read yet counts when it is marked
     /// urgent, so a crisis is never missed for want of a reading), linked to it, and emails the on-call staff.
+    /// Opens a case about signal `s`, linked to it (the link also in the history).
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_signal_case(
+        &mut self,
+        s: &heard_domain::signal::NewSignal,
+        title: &str,
+        priority: Priority,
+        source: CaseSource,
+        team: Option<Uuid>,
+        settings: &CaseSettings,
+        now: i64,
+    ) -> Result<Uuid> {
+        let org = s.org_id;
+        let signal = *s.id.as_uuid();
+        let new = NewCase {
+            title: title.to_string(),
+            priority,
+            source,
+            team_id: team,
+            owner_id: None,
+            service_id: s.service_id.map(|x| *x.as_uuid()),
+            person_key: s.person_key.as_ref().map(|k| k.0.clone()),
+            response_id: None,
+            note: None,
+        };
+        let case = self.insert_case(org, &new, None, settings, now).await?;
+        self.insert_link(org, case, LinkKind::Signal, signal, now)
+            .await?;
+        self.append_change(
+            org,
+            case,
+            None,
+            &Change::Linked {
+                link: LinkKind::Signal,
+                id: signal.to_string(),
+            },
+            now,
+        )
+        .await?;
+        Ok(case)
+    }
+
+    /// A rule's case about signal `s`, unless a case linked to it is open already (a crisis case, say): its id,
+    /// or `None`.
+    pub(crate) async fn open_case_for_signal(
+        &mut self,
+        s: &heard_domain::signal::NewSignal,
+        title: &str,
+        priority: Priority,
+        source: CaseSource,
+        team: Option<Uuid>,
+        now: i64,
+    ) -> Result<Option<Uuid>> {
+        let open: Option<i32> = on_tx!(self, t => sqlx::query_scalar(
+            "SELECT 1 FROM cases c JOIN case_links l ON l.org_id = c.org_id AND l.case_id = c.id \
+             WHERE c.org_id = $1 AND l.kind = 'signal' AND l.target_id = $2 AND NOT c.ended LIMIT 1")
+            .bind(s.org_id.as_uuid()).bind(s.id.as_uuid()).fetch_optional(&mut **t).await)?;
+        if open.is_some() {
+            return Ok(None);
+        }
+        let settings = self.settings(s.org_id).await?;
+        self.insert_signal_case(s, title, priority, source, team, &settings, now)
+            .await
+            .map(Some)
+    }
+
+    /// A rule gives a case to a team (a history entry by Heard; nothing when it is that team's already).
+    pub(crate) async fn give_case_to_team(
+        &mut self,
+        org: OrgId,
+        id: Uuid,
+        team: Uuid,
+        now: i64,
+    ) -> Result<()> {
+        let c = self.case(org, id).await?;
+        if c.team_id == Some(team) {
+            return Ok(());
+        }
+        self.check_team(org, team).await?;
+        let settings = self.settings(org).await?;
+        let change = Change::Team {
+            team: Some(team.to_string()),
+        };
+        self.append_change(org, id, None, &change, now).await?;
+        self.apply_fields(org, id, &change, &settings, now).await?;
+        self.refresh_case(
+            org,
+            id,
+            &settings,
+            now,
+            Some((EventType::CaseUpdated, "team")),
+        )
+        .await
+    }
+
     pub(crate) async fn open_crisis_cases_for_signals(
         &mut self,
         signals: &[&heard_domain::signal::NewSignal],
@@ -1394,31 +1496,17 @@ impl StoreTx {
                 continue;
             }
             let settings = self.settings(org).await?;
-            let new = NewCase {
-                title: "Crisis language in a message: reach the person now".to_string(),
-                priority: Priority::Urgent,
-                source: CaseSource::Crisis,
-                team_id: None,
-                owner_id: None,
-                service_id: s.service_id.map(|x| *x.as_uuid()),
-                person_key: s.person_key.as_ref().map(|k| k.0.clone()),
-                response_id: None,
-                note: None,
-            };
-            let case = self.insert_case(org, &new, None, &settings, now).await?;
-            self.insert_link(org, case, LinkKind::Signal, signal, now)
+            let case = self
+                .insert_signal_case(
+                    s,
+                    "Crisis language in a message: reach the person now",
+                    Priority::Urgent,
+                    CaseSource::Crisis,
+                    None,
+                    &settings,
+                    now,
+                )
                 .await?;
-            self.append_change(
-                org,
-                case,
-                None,
-                &Change::Linked {
-                    link: LinkKind::Signal,
-                    id: signal.to_string(),
-                },
-                now,
-            )
-            .await?;
             if !settings.on_call.is_empty() {
                 self.enqueue(
                     NewJob::new(

@@ -270,6 +270,8 @@ impl Store {
                 .collect();
             let mut tx = crate::jobs::StoreTx::from(tx);
             tx.open_crisis_cases_for_signals(&fresh, crate::now_ms()).await?;
+            // Then the organizations' rules on signals (`rules.rs`), in the same commit.
+            tx.apply_signal_rules(&fresh, crate::now_ms()).await?;
             tx.commit().await?;
             Ok(out)
         })

@@ -7,8 +7,8 @@
 
 use heard_domain::case::{CaseSource, LinkKind};
 use heard_domain::response::NewResponse;
-use heard_domain::rules::{DRY_RUN_MS, Facts, RuleSpec, matches};
-use heard_domain::webhook::{EventType, rule_event};
+use heard_domain::rules::{AppliesTo, DRY_RUN_MS, Facts, RuleSpec, Similar, matches};
+use heard_domain::webhook::{EventType, RuleSubject, rule_event};
 use heard_domain::{FieldError, FieldErrors, OrgId};
 use uuid::Uuid;
 
@@ -67,10 +67,10 @@ impl RuleRow {
 const RULE_COLUMNS: &str =
     "id, spec, enabled, disabled_reason, matched, last_matched_at, created_at, updated_at";
 
-/// What a rule would have done over the last 30 days.
+/// What a rule would have done over the last 30 days (all zero for a rule on cases, which cannot be replayed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DryRun {
-    /// Responses read.
+    /// Responses (or, for a signal rule, signals) read.
     pub responses: u64,
     /// Responses the rule matches.
     pub matched: u64,
@@ -93,6 +93,7 @@ fn facts_of<'a>(
         touchpoint_id: touchpoint,
         channel: &r.channel,
         urgent: r.urgent,
+        text: None,
     }
 }
 
@@ -167,6 +168,15 @@ impl Store {
         {
             errs.push(FieldError::new(
                 "team_id",
+                "unknown_team",
+                "Choose one of the teams listed",
+            ));
+        }
+        if let Some(team) = &spec.actions.assign_team
+            && !id_in("case_teams", team).await?
+        {
+            errs.push(FieldError::new(
+                "assign_team",
                 "unknown_team",
                 "Choose one of the teams listed",
             ));
@@ -262,6 +272,12 @@ impl Store {
     /// What `spec` would have done over the responses of the last 30 days before `now`: read page by page (1,000
     /// at a time), each judged by the same [`matches`] as live rules.
     pub async fn dry_run_rule(&self, org: OrgId, spec: &RuleSpec, now: i64) -> Result<DryRun> {
+        match spec.applies_to {
+            AppliesTo::Responses => {}
+            AppliesTo::Signals => return self.dry_run_signals(org, spec, now).await,
+            // A case rule acts when a deadline comes close: the past holds no such moments to replay.
+            AppliesTo::Cases => return Ok(DryRun::default()),
+        }
         let filter = crate::responses::ResponseFilter {
             from_ms: Some(now - DRY_RUN_MS),
             to_ms: Some(now + 1),
@@ -306,6 +322,83 @@ impl Store {
                         .await?
                         .iter()
                         .all(|c| c.ended)
+                    {
+                        out.cases += 1;
+                    }
+                }
+            }
+            if page.len() < 1_000 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The dry run of a signal rule: the signals that arrived (by `occurred_at`) in the last 30 days, a thousand at a
+    /// time. A `similar` condition is not replayed (each signal is counted as if it were the burst's).
+    async fn dry_run_signals(&self, org: OrgId, spec: &RuleSpec, now: i64) -> Result<DryRun> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: Uuid,
+            service_id: Option<Uuid>,
+            touchpoint_id: Option<Uuid>,
+            text: String,
+            enrichment: Option<String>,
+            sentiment: Option<String>,
+            themes: Option<String>,
+            urgent: bool,
+            occurred_at: i64,
+        }
+        let mut out = DryRun::default();
+        let (mut after_at, mut after_id) = (now - DRY_RUN_MS, Uuid::nil());
+        let answers = heard_domain::response::Answers::new();
+        loop {
+            let page: Vec<Row> = on_pool!(self, p => sqlx::query_as(
+                "SELECT id, service_id, touchpoint_id, text, enrichment, sentiment, themes, urgent, occurred_at \
+                 FROM signals WHERE org_id = $1 AND occurred_at <= $2 \
+                 AND (occurred_at > $3 OR (occurred_at = $3 AND id > $4)) ORDER BY occurred_at, id LIMIT 1000")
+                .bind(org.as_uuid()).bind(now).bind(after_at).bind(after_id).fetch_all(p).await)?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            (after_at, after_id) = (last.occurred_at, last.id);
+            for r in &page {
+                out.responses += 1;
+                let themes: Vec<String> = r
+                    .themes
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                let enrichment = r
+                    .enrichment
+                    .as_deref()
+                    .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+                    .map(|e| serde_json::json!({ "text": e }));
+                let service = r.service_id.map(|x| x.to_string()).unwrap_or_default();
+                let touchpoint = r.touchpoint_id.map(|x| x.to_string());
+                let facts = Facts {
+                    trust_positive: None,
+                    sentiment: r.sentiment.as_deref(),
+                    themes: &themes,
+                    enrichment: enrichment.as_ref(),
+                    answers: &answers,
+                    service_id: &service,
+                    touchpoint_id: touchpoint.as_deref(),
+                    channel: "",
+                    urgent: r.urgent,
+                    text: Some(&r.text),
+                };
+                if matches(&spec.conditions, &facts) {
+                    out.matched += 1;
+                    if spec.actions.open_case.is_some()
+                        && self
+                            .cases_linked_to(org, LinkKind::Signal, r.id)
+                            .await?
+                            .iter()
+                            .all(|c| c.ended)
                     {
                         out.cases += 1;
                     }
@@ -369,12 +462,34 @@ impl StoreTx {
                 touchpoint_id: touchpoint.as_deref(),
                 channel: r.channel.key(),
                 urgent: r.urgent,
+                text: None,
             };
             for rule in &rules {
-                if !matches(&rule.spec.conditions, &facts) {
+                if rule.spec.applies_to != AppliesTo::Responses
+                    || !matches(&rule.spec.conditions, &facts)
+                {
                     continue;
                 }
                 let response = *r.id.as_uuid();
+                // A burst of similar responses fires the rule once per theme and period.
+                if let Some(sim) = rule.spec.conditions.similar {
+                    let Some(key) = self
+                        .similar_key(org, HitKind::Response, &r.themes, sim, r.submitted_at)
+                        .await?
+                    else {
+                        continue;
+                    };
+                    if !self
+                        .hit(org, rule.id, HitKind::Response, &key, response, None, now)
+                        .await?
+                    {
+                        continue;
+                    }
+                }
+                if let Some(tag) = &rule.spec.actions.tag {
+                    self.tag_item(org, HitKind::Response, response, tag, rule.id, now)
+                        .await?;
+                }
                 let inserted = on_tx!(self, t => sqlx::query(
                     "INSERT INTO rule_matches (org_id, rule_id, response_id, matched_at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT DO NOTHING")
@@ -433,8 +548,8 @@ impl StoreTx {
                         &org.to_string(),
                         &rule.id.to_string(),
                         rule.spec.name.trim(),
-                        &response.to_string(),
-                        &service,
+                        RuleSubject::Response(&response.to_string()),
+                        Some(&service),
                         case_id.map(|c| c.to_string()).as_deref(),
                         now,
                     );
@@ -443,5 +558,339 @@ impl StoreTx {
             }
         }
         Ok(n)
+    }
+}
+
+/// What a rule hit: the `kind` column of `rule_hits` and `item_tags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HitKind {
+    Response,
+    Signal,
+    Case,
+}
+
+impl HitKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            HitKind::Response => "response",
+            HitKind::Signal => "signal",
+            HitKind::Case => "case",
+        }
+    }
+}
+
+impl StoreTx {
+    /// For a `similar` condition: the burst's key `similar:{theme}:{period}` when, for one of `themes` (in order), at
+    /// least `at_least` items of `kind` (responses by `submitted_at`, signals by `occurred_at`, this one included,
+    /// as it is already written in this transaction) fall in the `hours` before `at`; `None` when no theme has so
+    /// many (or the item has no theme). Themes are stored as `,a,b,`.
+    async fn similar_key(
+        &mut self,
+        org: OrgId,
+        kind: HitKind,
+        themes: &[String],
+        sim: Similar,
+        at: i64,
+    ) -> Result<Option<String>> {
+        let span = i64::from(sim.hours) * 3_600_000;
+        let sql = match kind {
+            HitKind::Signal => {
+                "SELECT COUNT(*) FROM signals WHERE org_id = $1 AND occurred_at > $2 AND occurred_at <= $3                  AND themes LIKE $4"
+            }
+            _ => {
+                "SELECT COUNT(*) FROM responses WHERE org_id = $1 AND submitted_at > $2 AND submitted_at <= $3                  AND themes LIKE $4"
+            }
+        };
+        for t in themes {
+            // Theme ids are lower-case words and underscores; `_` is LIKE's one-character wildcard, which can only
+            // widen the match to another theme of the same shape, so it is escaped.
+            let pattern = format!("%,{},%", t.replace('_', "\\_"));
+            let sql = format!("{sql} ESCAPE '\\'");
+            let n: i64 = on_tx!(self, tx => sqlx::query_scalar(&sql)
+                .bind(org.as_uuid()).bind(at - span).bind(at).bind(&pattern)
+                .fetch_one(&mut **tx).await)?;
+            if n >= i64::from(sim.at_least) {
+                return Ok(Some(format!("similar:{t}:{}", at.div_euclid(span))));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records a rule's hit once per (rule, kind, key) and counts it on the rule; false when it was recorded before.
+    #[allow(clippy::too_many_arguments)]
+    async fn hit(
+        &mut self,
+        org: OrgId,
+        rule: Uuid,
+        kind: HitKind,
+        key: &str,
+        item: Uuid,
+        case: Option<Uuid>,
+        now: i64,
+    ) -> Result<bool> {
+        let n = on_tx!(self, t => sqlx::query(
+            "INSERT INTO rule_hits (org_id, rule_id, kind, hit_key, item_id, case_id, matched_at)              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
+            .bind(org.as_uuid()).bind(rule).bind(kind.key()).bind(key).bind(item).bind(case).bind(now)
+            .execute(&mut **t).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    async fn count_match(&mut self, org: OrgId, rule: Uuid, now: i64) -> Result<()> {
+        on_tx!(self, t => sqlx::query(
+            "UPDATE rules SET matched = matched + 1, last_matched_at = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org.as_uuid()).bind(rule).bind(now).execute(&mut **t).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Tags a response or signal (once per tag).
+    async fn tag_item(
+        &mut self,
+        org: OrgId,
+        kind: HitKind,
+        item: Uuid,
+        tag: &str,
+        rule: Uuid,
+        now: i64,
+    ) -> Result<()> {
+        on_tx!(self, t => sqlx::query(
+            "INSERT INTO item_tags (org_id, kind, item_id, tag, rule_id, tagged_at) VALUES ($1, $2, $3, $4, $5, $6)              ON CONFLICT DO NOTHING")
+            .bind(org.as_uuid()).bind(kind.key()).bind(item).bind(tag.trim()).bind(rule).bind(now)
+            .execute(&mut **t).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn enabled_rules(&mut self, org: OrgId, applies_to: AppliesTo) -> Result<Vec<Rule>> {
+        let sql =
+            format!("SELECT {RULE_COLUMNS} FROM rules WHERE org_id = $1 AND enabled ORDER BY id");
+        let rows: Vec<RuleRow> = on_tx!(self, t => sqlx::query_as(&sql)
+            .bind(org.as_uuid()).fetch_all(&mut **t).await)?;
+        Ok(rows
+            .into_iter()
+            .map(RuleRow::rule)
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|r| r.spec.applies_to == applies_to)
+            .collect())
+    }
+
+    /// Runs the organizations' signal rules that are on over new `signals` (being stored in this transaction at
+    /// `now`): for each hit (once per rule and signal, or once per burst for a `similar` rule), the tag, a case
+    /// linked to the signal (unless one is open for it), the email job and the `rule.matched` event.
+    pub(crate) async fn apply_signal_rules(
+        &mut self,
+        signals: &[&heard_domain::signal::NewSignal],
+        now: i64,
+    ) -> Result<usize> {
+        let mut n = 0;
+        let mut by_org: std::collections::BTreeMap<Uuid, Vec<Rule>> = Default::default();
+        for s in signals {
+            let org = s.org_id;
+            if !by_org.contains_key(org.as_uuid()) {
+                let rules = self.enabled_rules(org, AppliesTo::Signals).await?;
+                by_org.insert(*org.as_uuid(), rules);
+            }
+            let rules = by_org[org.as_uuid()].clone();
+            if rules.is_empty() {
+                continue;
+            }
+            let service = s.service_id.map(|x| x.to_string()).unwrap_or_default();
+            let touchpoint = s.touchpoint_id.map(|t| t.to_string());
+            // A signal's reading is one object; rules read readings per text, as a response's are.
+            let enrichment = s
+                .enrichment
+                .as_ref()
+                .map(|e| serde_json::json!({ "text": e }));
+            let answers = heard_domain::response::Answers::new();
+            let facts = Facts {
+                trust_positive: None,
+                sentiment: s.sentiment.as_deref(),
+                themes: &s.themes,
+                enrichment: enrichment.as_ref(),
+                answers: &answers,
+                service_id: &service,
+                touchpoint_id: touchpoint.as_deref(),
+                channel: "",
+                urgent: s.urgent,
+                text: Some(&s.text),
+            };
+            let signal = *s.id.as_uuid();
+            for rule in &rules {
+                if !matches(&rule.spec.conditions, &facts) {
+                    continue;
+                }
+                let key = match rule.spec.conditions.similar {
+                    Some(sim) => match self
+                        .similar_key(org, HitKind::Signal, &s.themes, sim, s.occurred_at)
+                        .await?
+                    {
+                        Some(k) => k,
+                        None => continue,
+                    },
+                    None => signal.to_string(),
+                };
+                if !self
+                    .hit(org, rule.id, HitKind::Signal, &key, signal, None, now)
+                    .await?
+                {
+                    continue;
+                }
+                n += 1;
+                self.count_match(org, rule.id, now).await?;
+                if let Some(tag) = &rule.spec.actions.tag {
+                    self.tag_item(org, HitKind::Signal, signal, tag, rule.id, now)
+                        .await?;
+                }
+                let mut case_id = None;
+                if let Some(open) = &rule.spec.actions.open_case {
+                    let team = open.team_id.as_deref().and_then(|t| t.parse().ok());
+                    case_id = self
+                        .open_case_for_signal(
+                            s,
+                            rule.spec.name.trim(),
+                            open.priority,
+                            CaseSource::Rule,
+                            team,
+                            now,
+                        )
+                        .await?;
+                    if let Some(c) = case_id {
+                        on_tx!(self, t => sqlx::query(
+                            "UPDATE rule_hits SET case_id = $5 WHERE org_id = $1 AND rule_id = $2 AND kind = $3                              AND hit_key = $4")
+                            .bind(org.as_uuid()).bind(rule.id).bind(HitKind::Signal.key()).bind(&key).bind(c)
+                            .execute(&mut **t).await.map(|_| ()))?;
+                    }
+                }
+                if !rule.spec.actions.notify.is_empty() {
+                    self.enqueue(
+                        NewJob::new(
+                            org,
+                            NOTIFY_KIND,
+                            serde_json::json!({
+                                "case": case_id, "signal": signal, "users": rule.spec.actions.notify,
+                                "rule": rule.id, "reason": "rule",
+                            }),
+                        )
+                        .dedupe_key(format!("rule:{}:signal:{key}", rule.id))
+                        .max_attempts(5),
+                    )
+                    .await?;
+                }
+                if rule.spec.actions.webhook {
+                    let body = rule_event(
+                        &org.to_string(),
+                        &rule.id.to_string(),
+                        rule.spec.name.trim(),
+                        RuleSubject::Signal(&signal.to_string()),
+                        s.service_id.map(|x| x.to_string()).as_deref(),
+                        case_id.map(|c| c.to_string()).as_deref(),
+                        now,
+                    );
+                    on_tx!(self, t => t.emit_event(org, EventType::RuleMatched, signal, &body, now).await)?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Runs the organization's case rules that are on for `case`, one of whose SLA targets has just become about to
+    /// breach (its nearest deadline `due_at`): once per (rule, case, deadline), the email job, the `rule.matched`
+    /// event and the team the rule gives it to, in the escalation check's transaction.
+    pub(crate) async fn apply_case_rules(
+        &mut self,
+        org: OrgId,
+        case: &crate::cases::CaseRecord,
+        now: i64,
+    ) -> Result<usize> {
+        let rules = self.enabled_rules(org, AppliesTo::Cases).await?;
+        let mut n = 0;
+        for rule in &rules {
+            let c = &rule.spec.conditions;
+            if !c.sla_at_risk
+                || c.service_id
+                    .as_deref()
+                    .is_some_and(|s| case.service_id.map(|x| x.to_string()).as_deref() != Some(s))
+            {
+                continue;
+            }
+            let key = format!("{}:{}", case.id, case.due_at.unwrap_or_default());
+            if !self
+                .hit(
+                    org,
+                    rule.id,
+                    HitKind::Case,
+                    &key,
+                    case.id,
+                    Some(case.id),
+                    now,
+                )
+                .await?
+            {
+                continue;
+            }
+            n += 1;
+            self.count_match(org, rule.id, now).await?;
+            if let Some(team) = rule
+                .spec
+                .actions
+                .assign_team
+                .as_deref()
+                .and_then(|t| t.parse().ok())
+            {
+                self.give_case_to_team(org, case.id, team, now).await?;
+            }
+            if !rule.spec.actions.notify.is_empty() {
+                self.enqueue(
+                    NewJob::new(
+                        org,
+                        NOTIFY_KIND,
+                        serde_json::json!({
+                            "case": case.id, "users": rule.spec.actions.notify, "rule": rule.id,
+                            "reason": "rule_at_risk",
+                        }),
+                    )
+                    .dedupe_key(format!("rule:{}:case:{key}", rule.id))
+                    .max_attempts(5),
+                )
+                .await?;
+            }
+            if rule.spec.actions.webhook {
+                let body = rule_event(
+                    &org.to_string(),
+                    &rule.id.to_string(),
+                    rule.spec.name.trim(),
+                    RuleSubject::Case(&case.id.to_string()),
+                    case.service_id.map(|x| x.to_string()).as_deref(),
+                    Some(&case.id.to_string()),
+                    now,
+                );
+                on_tx!(self, t => t.emit_event(org, EventType::RuleMatched, case.id, &body, now).await)?;
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl Store {
+    /// A response's or signal's tags, by name.
+    pub async fn item_tags(&self, org: OrgId, kind: HitKind, item: Uuid) -> Result<Vec<String>> {
+        on_pool!(self, p => sqlx::query_scalar(
+            "SELECT tag FROM item_tags WHERE org_id = $1 AND kind = $2 AND item_id = $3 ORDER BY tag")
+            .bind(org.as_uuid()).bind(kind.key()).bind(item).fetch_all(p).await)
+        .map_err(Into::into)
+    }
+
+    /// A rule's hits on signals and cases (and bursts of similar responses), newest first, at most `limit`:
+    /// `(kind, item id, case id, when)`.
+    pub async fn rule_hits(
+        &self,
+        org: OrgId,
+        rule: Uuid,
+        limit: i64,
+    ) -> Result<Vec<(String, Uuid, Option<Uuid>, i64)>> {
+        on_pool!(self, p => sqlx::query_as(
+            "SELECT kind, item_id, case_id, matched_at FROM rule_hits WHERE org_id = $1 AND rule_id = $2 \
+             ORDER BY matched_at DESC LIMIT $3")
+            .bind(org.as_uuid()).bind(rule).bind(limit).fetch_all(p).await)
+        .map_err(Into::into)
     }
 }

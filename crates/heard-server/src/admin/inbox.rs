@@ -270,7 +270,8 @@ pub async fn show(
         "signal.html",
         base_ctx(&m, "signals"),
         context! { s => signal_view(&s, &services), turns => turns, touchpoint => touchpoint,
-        observation => observation, sent_by => sent_by, reply_wanted => reply_wanted, reply_to => reply_to },
+        observation => observation, sent_by => sent_by, reply_wanted => reply_wanted, reply_to => reply_to,
+        tags => state.store.item_tags(m.org_id(), heard_store::rules::HitKind::Signal, *id.as_uuid()).await? },
     ))
 }
 

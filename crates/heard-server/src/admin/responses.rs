@@ -301,7 +301,8 @@ pub async fn show(
         base_ctx(&m, "responses"),
         context! { r => row_view(&r, &BTreeMap::from([(survey.id, survey.name.clone())])), answers => answers, contacts => contacts, originals => originals,
         page_path => r.page_path, touchpoint => touchpoint,
-        person => person.clone(), person_short => person.as_deref().map(super::inbox::short_key), cases => cases },
+        person => person.clone(), person_short => person.as_deref().map(super::inbox::short_key), cases => cases,
+        tags => state.store.item_tags(m.org_id(), heard_store::rules::HitKind::Response, *id.as_uuid()).await? },
     ))
 }
 

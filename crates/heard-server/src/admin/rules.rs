@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use heard_domain::case::Priority;
-use heard_domain::rules::{Actions, Conditions, INTENTS, OpenCase, RuleSpec};
+use heard_domain::rules::{Actions, AppliesTo, Conditions, INTENTS, OpenCase, RuleSpec, Similar};
 use heard_domain::{Channel, FieldErrors};
 use heard_store::rules::DryRun;
 use minijinja::{Value, context};
@@ -27,15 +27,55 @@ fn opt(form: &FormData, name: &str) -> Option<String> {
 }
 
 /// Reads the rule form: `name`; conditions `trust_negative`, `sentiment`, `intents` (repeated), `themes`
-/// (repeated), `keywords` (one per line), `service_id`, `touchpoint_id`, `channel`, `urgent`; actions `open_case`
-/// with `priority` and `team_id`, `notify` (repeated member ids), `webhook`, `offer_callback`.
+/// (repeated), `keywords` (one per line), `service_id`, `touchpoint_id`, `channel`, `urgent`, `similar_at_least`
+/// with `similar_hours`, `sla_at_risk`; `applies_to` (responses, signals, cases); actions `open_case` with
+/// `priority` and `team_id`, `notify` (repeated member ids), `webhook`, `offer_callback`, `tag`, `assign_team`.
 fn parse_form(form: &FormData) -> Result<RuleSpec, FieldErrors> {
     let priority = match form.get("priority") {
         "" => Priority::Normal,
         p => Priority::parse(p).map_err(|e| FieldErrors(vec![e]))?,
     };
+    let applies_to = match form.get("applies_to") {
+        "" => AppliesTo::Responses,
+        a => AppliesTo::parse(a).ok_or_else(|| {
+            FieldErrors::single(
+                "applies_to",
+                "unknown",
+                "Choose responses, signals or cases",
+            )
+        })?,
+    };
+    // "At least N similar in H hours": both numbers, or neither.
+    let number = |name: &str| -> Result<Option<u32>, FieldErrors> {
+        match form.get(name).trim() {
+            "" => Ok(None),
+            n => n
+                .parse()
+                .map(Some)
+                .map_err(|_| FieldErrors::single(name, "not_a_number", "Write a whole number")),
+        }
+    };
+    let similar = match (number("similar_at_least")?, number("similar_hours")?) {
+        (None, None) => None,
+        (Some(at_least), Some(hours)) => Some(Similar { at_least, hours }),
+        (None, Some(_)) => {
+            return Err(FieldErrors::single(
+                "similar_at_least",
+                "required",
+                "Write how many similar items, or leave both boxes empty",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(FieldErrors::single(
+                "similar_hours",
+                "required",
+                "Write the period in hours, or leave both boxes empty",
+            ));
+        }
+    };
     Ok(RuleSpec {
         name: form.get("name").trim().to_string(),
+        applies_to,
         conditions: Conditions {
             trust_negative: form.get("trust_negative") == "yes",
             sentiment: opt(form, "sentiment"),
@@ -56,6 +96,8 @@ fn parse_form(form: &FormData) -> Result<RuleSpec, FieldErrors> {
             touchpoint_id: opt(form, "touchpoint_id"),
             channel: opt(form, "channel"),
             urgent: form.get("urgent") == "yes",
+            similar,
+            sla_at_risk: form.get("sla_at_risk") == "yes",
         },
         actions: Actions {
             open_case: (form.get("open_case") == "yes").then(|| OpenCase {
@@ -65,6 +107,8 @@ fn parse_form(form: &FormData) -> Result<RuleSpec, FieldErrors> {
             notify: form.all("notify").into_iter().map(str::to_string).collect(),
             webhook: form.get("webhook") == "yes",
             offer_callback: form.get("offer_callback") == "yes",
+            tag: opt(form, "tag").map(|t| t.trim().to_string()),
+            assign_team: opt(form, "assign_team"),
         },
     })
 }
@@ -79,6 +123,8 @@ fn form_of(spec: &RuleSpec) -> Value {
         touchpoint_id => c.touchpoint_id, channel => c.channel, urgent => c.urgent,
         open_case => a.open_case.is_some(), priority => a.open_case.as_ref().map_or("normal", |o| o.priority.key()),
         team_id => a.open_case.as_ref().and_then(|o| o.team_id.clone()), notify => a.notify, webhook => a.webhook, offer_callback => a.offer_callback,
+        applies_to => spec.applies_to.key(), similar_at_least => c.similar.map(|x| x.at_least), similar_hours => c.similar.map(|x| x.hours),
+        sla_at_risk => c.sla_at_risk, tag => a.tag, assign_team => a.assign_team,
     }
 }
 
@@ -247,6 +293,14 @@ async fn render_rule(
     status: StatusCode,
 ) -> AppResult<Response> {
     let rule = state.store.rule(m.org_id(), id).await?;
+    let hits: Vec<Value> = state
+        .store
+        .rule_hits(m.org_id(), id, 20)
+        .await?
+        .into_iter()
+        .filter(|(kind, ..)| kind != "response")
+        .map(|(kind, item, case, at)| context! { kind => kind, item => item.to_string(), case => case.map(|c| c.to_string()), at => at })
+        .collect();
     let matches: Vec<_> = state
         .store
         .rule_matches(m.org_id(), id, 20)
@@ -262,7 +316,9 @@ async fn render_rule(
             context! {
                 rule => context! { id => id.to_string(), name => rule.spec.name, enabled => rule.enabled,
                     disabled_reason => rule.disabled_reason, matched => rule.matched, last_matched_at => rule.last_matched_at,
-                    opens_cases => rule.spec.actions.open_case.is_some(), words => in_words(state, m, &rule.spec).await? },
+                    opens_cases => rule.spec.actions.open_case.is_some(), words => in_words(state, m, &rule.spec).await?,
+                    applies_to => rule.spec.applies_to.key() },
+                hits => hits,
                 form => form, errors => form_errors(errs), choices => choices(state, m).await?,
                 dry => dry.map(|d| context!{ responses => d.responses, matched => d.matched, cases => d.cases }),
                 matches => matches, saved => saved,
@@ -337,8 +393,32 @@ async fn in_words(state: &AppState, m: &Admin, spec: &RuleSpec) -> AppResult<Val
             .map_or(ch.clone(), |c| c.label().to_lowercase());
         when.push(format!("arrived by {label}"));
     }
+    if let Some(sim) = &c.similar {
+        when.push(format!(
+            "is one of at least {} sharing a theme within {} hour{} (once per theme and period)",
+            sim.at_least,
+            sim.hours,
+            if sim.hours == 1 { "" } else { "s" }
+        ));
+    }
+    if c.sla_at_risk {
+        when.push("has a deadline about to be missed".into());
+    }
     let a = &spec.actions;
     let mut then: Vec<String> = vec![];
+    if let Some(t) = &a.tag {
+        then.push(format!("tag it \"{}\"", t.trim()));
+    }
+    if let Some(team) = &a.assign_team {
+        let name = state
+            .store
+            .case_teams(m.org_id())
+            .await?
+            .into_iter()
+            .find(|t| t.id.to_string() == *team)
+            .map_or(team.clone(), |t| t.name);
+        then.push(format!("give the case to {name}"));
+    }
     if let Some(o) = &a.open_case {
         then.push(format!(
             "open a case of {} priority",
@@ -358,7 +438,12 @@ async fn in_words(state: &AppState, m: &Admin, spec: &RuleSpec) -> AppResult<Val
     if a.webhook {
         then.push("send the rule.matched webhook event".into());
     }
-    Ok(context! { when => when, then => then })
+    let subject = match spec.applies_to {
+        AppliesTo::Responses => "When a new response",
+        AppliesTo::Signals => "When a new signal",
+        AppliesTo::Cases => "When a case",
+    };
+    Ok(context! { subject => subject, when => when, then => then })
 }
 
 /// Saves the rule's form.

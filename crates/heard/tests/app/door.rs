@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::support::{Tenant, TestApp};
 
-async fn api_key(app: &TestApp, t: &Tenant) -> String {
+pub(crate) async fn api_key(app: &TestApp, t: &Tenant) -> String {
     let secret = heard_server::ingest::new_api_key();
     app.store
         .create_api_key(
@@ -34,7 +34,7 @@ async fn post(app: &TestApp, key: &str, path: &str, ct: &str, body: &Value) -> (
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
-async fn signals(app: &TestApp, key: &str, items: Value) -> Value {
+pub(crate) async fn signals(app: &TestApp, key: &str, items: Value) -> Value {
     let (status, v) = post(
         app,
         key,

@@ -368,6 +368,7 @@ both_backends!(rules_that_could_never_work_are_refused, |app| {
     let org = app.a.org;
     let spec = |name: &str, touchpoint: Option<String>| RuleSpec {
         name: name.into(),
+        applies_to: Default::default(),
         conditions: Conditions {
             service_id: Some(app.a.service.id.to_string()),
             touchpoint_id: touchpoint,
@@ -429,4 +430,276 @@ both_backends!(rules_that_could_never_work_are_refused, |app| {
         panic!("{err:?}")
     };
     assert_eq!(errs.0[0].field, "touchpoint_id");
+});
+
+both_backends!(rules_on_signals_bursts_and_cases, |app| {
+    use heard_domain::rules::{Actions, AppliesTo, Conditions, RuleSpec, Similar};
+    let org = app.a.org;
+    let s = app.sign_in(&app.a.admin_email).await;
+    let admin = app.store.user_by_email(&app.a.admin_email).await.unwrap();
+    let path = format!("/admin/o/{org}/rules");
+    // A signal rule through the form: a survey's trust answer is refused by field, then one that tags and opens a case.
+    let bad = app
+        .post(
+            &s,
+            &path,
+            &[
+                ("name", "Lost mail"),
+                ("applies_to", "signals"),
+                ("trust_negative", "yes"),
+                ("tag", "lost-mail"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("A trust answer is not something a rule on signals can use")
+    );
+    let made = app
+        .post(
+            &s,
+            &path,
+            &[
+                ("name", "Lost mail"),
+                ("applies_to", "signals"),
+                ("keywords", "lost in the mail"),
+                ("tag", "lost-mail"),
+                ("open_case", "yes"),
+                ("priority", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status(), 303);
+    let rule_path = made.headers()["location"]
+        .to_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let rule_id: Uuid = rule_path.rsplit('/').next().unwrap().parse().unwrap();
+    let key = crate::door::api_key(&app, &app.a).await;
+    crate::door::signals(
+        &app,
+        &key,
+        json!([{"external_id": "sig-before", "source": "email", "text": "My letter was lost in the mail."}]),
+    )
+    .await;
+    let dry = app.post(&s, &format!("{rule_path}/dry-run"), &[]).await;
+    let html = dry.text().await.unwrap();
+    assert!(
+        html.contains("would have matched <strong>1</strong> of 1 signals"),
+        "{html}"
+    );
+    app.post(&s, &format!("{rule_path}/switch"), &[("on", "yes")])
+        .await;
+    crate::door::signals(
+        &app,
+        &key,
+        json!([
+            {"external_id": "sig-1", "source": "email", "text": "Your office says my card was LOST in the mail again."},
+            {"external_id": "sig-2", "source": "email", "text": "Thank you for the quick reply."}
+        ]),
+    )
+    .await;
+    let hits = app.store.rule_hits(org, rule_id, 10).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let (kind, signal, case, _) = &hits[0];
+    assert_eq!(kind, "signal");
+    let case = app.store.case(org, case.unwrap()).await.unwrap();
+    assert_eq!(case.source, CaseSource::Rule);
+    assert_eq!(case.priority, Priority::High);
+    let links = app.store.case_links(org, case.id).await.unwrap();
+    assert_eq!(links[0].target_id, *signal);
+    assert_eq!(
+        app.store
+            .item_tags(org, heard_store::rules::HitKind::Signal, *signal)
+            .await
+            .unwrap(),
+        ["lost-mail"]
+    );
+    let page = app
+        .get(&s, &format!("/admin/o/{org}/signals/{signal}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("lost-mail"),
+        "the signal's page shows its tag"
+    );
+
+    // A burst: at least 3 responses sharing a theme within a day fires once, however many follow.
+    let comment = "I waited on hold on the phone for two hours before anyone answered.";
+    let mut themes = vec![];
+    let submit = |n: usize| {
+        let app = &app;
+        async move {
+            let r: Value = app
+                .submit_json(
+                    &app.a,
+                    &json!({"idempotency_key": format!("burst-{n:04}"), "answers": {"trust": 0, "went_badly": ["ease"], "comment": comment}}),
+                )
+                .await;
+            r["id"].as_str().unwrap().parse::<Uuid>().unwrap()
+        }
+    };
+    let first = submit(0).await;
+    themes.extend(
+        app.store
+            .response(org, heard_domain::ResponseId::from_uuid(first))
+            .await
+            .unwrap()
+            .themes,
+    );
+    assert!(!themes.is_empty(), "the comment has a theme");
+    let burst = app
+        .store
+        .create_rule(
+            org,
+            &RuleSpec {
+                name: "Many about the same thing".into(),
+                applies_to: AppliesTo::Responses,
+                conditions: Conditions {
+                    similar: Some(Similar {
+                        at_least: 3,
+                        hours: 24,
+                    }),
+                    ..Default::default()
+                },
+                actions: Actions {
+                    tag: Some("burst".into()),
+                    webhook: true,
+                    ..Default::default()
+                },
+            },
+        )
+        .await
+        .unwrap();
+    app.store.set_rule_enabled(org, burst, true).await.unwrap();
+    let second = submit(1).await;
+    let third = submit(2).await;
+    let fourth = submit(3).await;
+    let tags = |id: Uuid| {
+        let store = app.store.clone();
+        async move {
+            store
+                .item_tags(org, heard_store::rules::HitKind::Response, id)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(tags(second).await.is_empty(), "two are not a burst");
+    assert_eq!(tags(third).await, ["burst"], "the third makes it one");
+    assert!(tags(fourth).await.is_empty(), "once per theme and period");
+    assert_eq!(app.store.rule(org, burst).await.unwrap().matched, 1);
+
+    // A case rule: when a deadline is about to be missed, the case goes to a team and the members are emailed.
+    let team = app
+        .store
+        .create_case_team(org, "Supervisors")
+        .await
+        .unwrap();
+    let mut settings = app.store.case_settings(org).await.unwrap();
+    settings.sla = Some(heard_domain::sla::SlaPolicySpec {
+        calendar: heard_domain::sla::CalendarSpec {
+            time_zone: "America/New_York".into(),
+            always_open: true,
+            hours: Default::default(),
+            holidays: vec![],
+        },
+        first_response_minutes: Some(60),
+        next_update_minutes: None,
+        resolution_minutes: None,
+        pause_statuses: vec![],
+        end_statuses: None,
+        warn_percent: Some(50),
+        escalations: vec![],
+    });
+    app.store
+        .save_case_settings(org, &settings, admin.id)
+        .await
+        .unwrap();
+    let at_risk = app
+        .store
+        .create_rule(
+            org,
+            &RuleSpec {
+                name: "Nearly late".into(),
+                applies_to: AppliesTo::Cases,
+                conditions: Conditions {
+                    sla_at_risk: true,
+                    ..Default::default()
+                },
+                actions: Actions {
+                    assign_team: Some(team.id.to_string()),
+                    notify: vec![admin.id.to_string()],
+                    ..Default::default()
+                },
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .set_rule_enabled(org, at_risk, true)
+        .await
+        .unwrap();
+    let c = app
+        .store
+        .open_case(
+            org,
+            &heard_store::cases::NewCase {
+                title: "Card never arrived".into(),
+                priority: Priority::Normal,
+                source: CaseSource::Staff,
+                team_id: None,
+                owner_id: None,
+                service_id: None,
+                person_key: None,
+                response_id: None,
+                note: None,
+            },
+            Some(admin.id),
+        )
+        .await
+        .unwrap();
+    // Forty minutes in: past the warning share (30 of 60 minutes), not yet late.
+    app.store
+        .check_case(org, c.id, None, c.opened_at + 40 * 60_000)
+        .await
+        .unwrap();
+    let after = app.store.case(org, c.id).await.unwrap();
+    assert_eq!(after.team_id, Some(team.id));
+    let notices = app
+        .queued_jobs(org, heard_store::rules::NOTIFY_KIND)
+        .await
+        .into_iter()
+        .filter(|j| j.payload["reason"] == "rule_at_risk")
+        .count();
+    assert_eq!(notices, 1);
+    // Checked again at the same deadline: nothing twice.
+    app.store
+        .check_case(org, c.id, None, c.opened_at + 45 * 60_000)
+        .await
+        .unwrap();
+    assert_eq!(app.store.rule(org, at_risk).await.unwrap().matched, 1);
+    let page = app
+        .get(&s, &format!("/admin/o/{org}/rules/{at_risk}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("cannot be tried on the past"), "{page}");
+    assert!(page.contains("give the case to Supervisors"), "{page}");
+    // Another organization sees none of it.
+    assert!(
+        app.store
+            .rule_hits(app.b.org, rule_id, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 });
