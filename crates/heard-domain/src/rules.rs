@@ -1,12 +1,13 @@
 //! Rules (issue 21, item 1): "when a response, signal or case matches these conditions, do these actions", as data an
 //! admin edits.
 //!
-//! A rule looks at responses (the default), signals, or cases ([`AppliesTo`]). Its conditions all have to hold (an
+//! A rule looks at responses (the default), signals, cases or events ([`AppliesTo`]). Its conditions all have to hold (an
 //! empty list or an unset field holds for everything, but a rule needs at least one condition): the trust answer was
 //! negative; the text's sentiment; any of some intents; any of some themes; any of some keywords (whole words,
 //! ignoring case and accents, never inside a redaction placeholder); a service; a touchpoint; a channel; crisis or
-//! threat language; at least N similar items (sharing a theme) in a period ([`Similar`], counted by the store); and,
-//! for cases, an SLA about to breach. Its actions: open a case (priority, team), email members of staff, send the
+//! threat language; at least N similar items (sharing a theme; for events, of the same type) in a period
+//! ([`Similar`], counted by the store); for cases, an SLA about to breach; for events, their type and a measure at or
+//! above a value ([`matches_event`]). Its actions: open a case (priority, team), email members of staff, send the
 //! `rule.matched` webhook event, offer the person a callback, tag the item, give a case to a team. What each kind of
 //! rule may use is checked by [`RuleSpec::check`]. [`matches`] is a pure function of the rule and an item's
 //! [`Facts`], so the same code decides in the item's commit and in the dry run over the last 30 days.
@@ -73,6 +74,45 @@ pub struct Conditions {
     /// A case rule: one of the case's SLA targets is about to breach (it reached the SLA's warning share).
     #[serde(default)]
     pub sla_at_risk: bool,
+    /// An event rule: the event is of any of these types (the organization's catalogue).
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    /// An event rule: the event carries this measure at or above a value (seconds or a count, as the type says).
+    #[serde(default)]
+    pub measure: Option<MeasureAtLeast>,
+}
+
+/// "Its measure `name` is at least `at_least`".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureAtLeast {
+    pub name: String,
+    pub at_least: i64,
+}
+
+/// Whether an event (its type, service and measures) meets an event rule's conditions; `similar` is the store's.
+pub fn matches_event(
+    c: &Conditions,
+    event_type: &str,
+    service_id: Option<&str>,
+    measures: &std::collections::BTreeMap<String, f64>,
+) -> bool {
+    if !c.event_types.is_empty() && !c.event_types.iter().any(|t| t == event_type) {
+        return false;
+    }
+    if let Some(s) = &c.service_id
+        && Some(s.as_str()) != service_id
+    {
+        return false;
+    }
+    if let Some(m) = &c.measure
+        && !measures
+            .get(&m.name)
+            .is_some_and(|v| *v >= m.at_least as f64)
+    {
+        return false;
+    }
+    true
 }
 
 /// "At least `at_least` similar items within `hours` hours".
@@ -96,6 +136,8 @@ pub enum AppliesTo {
     Signals,
     /// Cases, when the escalation check finds one of their SLA targets about to breach.
     Cases,
+    /// Operational events (an application submitted, a wait, a repeat request), as they arrive.
+    Events,
 }
 
 impl AppliesTo {
@@ -104,12 +146,18 @@ impl AppliesTo {
             AppliesTo::Responses => "responses",
             AppliesTo::Signals => "signals",
             AppliesTo::Cases => "cases",
+            AppliesTo::Events => "events",
         }
     }
     pub fn parse(s: &str) -> Option<AppliesTo> {
-        [AppliesTo::Responses, AppliesTo::Signals, AppliesTo::Cases]
-            .into_iter()
-            .find(|a| a.key() == s)
+        [
+            AppliesTo::Responses,
+            AppliesTo::Signals,
+            AppliesTo::Cases,
+            AppliesTo::Events,
+        ]
+        .into_iter()
+        .find(|a| a.key() == s)
     }
 }
 
@@ -295,6 +343,8 @@ impl Conditions {
             || self.urgent
             || self.similar.is_some()
             || self.sla_at_risk
+            || !self.event_types.is_empty()
+            || self.measure.is_some()
     }
 }
 
@@ -423,7 +473,47 @@ impl RuleSpec {
                 ),
             ));
         };
+        let text_or_survey = c.trust_negative
+            || c.sentiment.is_some()
+            || !c.intents.is_empty()
+            || !c.themes.is_empty()
+            || !c.keywords.is_empty()
+            || c.touchpoint_id.is_some()
+            || c.channel.is_some()
+            || c.urgent;
+        if self.applies_to != AppliesTo::Events
+            && (!c.event_types.is_empty() || c.measure.is_some())
+        {
+            not_for(&mut errs, "event_types", "An event's type or measure");
+        }
+        if let Some(m) = &c.measure
+            && (m.name.trim().is_empty() || m.at_least < 0)
+        {
+            errs.push(FieldError::new(
+                "measure",
+                "invalid_measure",
+                "Choose a measure and a value of 0 or more",
+            ));
+        }
         match self.applies_to {
+            AppliesTo::Events => {
+                if text_or_survey || c.sla_at_risk {
+                    not_for(
+                        &mut errs,
+                        "conditions",
+                        "Only event types, a measure, the service and many in a period; anything else",
+                    );
+                }
+                if a.offer_callback {
+                    not_for(&mut errs, "offer_callback", "Offering a callback");
+                }
+                if a.tag.is_some() {
+                    not_for(&mut errs, "tag", "A tag");
+                }
+                if a.assign_team.is_some() {
+                    not_for(&mut errs, "assign_team", "Giving a case to a team");
+                }
+            }
             AppliesTo::Responses => {
                 if c.sla_at_risk {
                     not_for(&mut errs, "sla_at_risk", "An SLA about to breach");
@@ -461,16 +551,7 @@ impl RuleSpec {
                         "A rule on cases runs when an SLA is about to breach: tick it",
                     ));
                 }
-                let others = c.trust_negative
-                    || c.sentiment.is_some()
-                    || !c.intents.is_empty()
-                    || !c.themes.is_empty()
-                    || !c.keywords.is_empty()
-                    || c.touchpoint_id.is_some()
-                    || c.channel.is_some()
-                    || c.urgent
-                    || c.similar.is_some();
-                if others {
+                if text_or_survey || c.similar.is_some() {
                     not_for(
                         &mut errs,
                         "conditions",
@@ -542,6 +623,8 @@ mod tests {
             urgent: false,
             similar: None,
             sla_at_risk: false,
+            event_types: vec![],
+            measure: None,
         };
         assert!(matches(&c, &f));
         c.keywords = vec!["fund".into()];
@@ -682,5 +765,50 @@ mod tests {
             ..Default::default()
         };
         assert!(matches(&c, &f));
+    }
+
+    #[test]
+    fn event_rules_read_types_and_measures() {
+        let c = Conditions {
+            event_types: vec!["wait_ended".into()],
+            measure: Some(MeasureAtLeast {
+                name: "wait_seconds".into(),
+                at_least: 3_600,
+            }),
+            ..Default::default()
+        };
+        let long = std::collections::BTreeMap::from([("wait_seconds".to_string(), 5_400.0)]);
+        let short = std::collections::BTreeMap::from([("wait_seconds".to_string(), 60.0)]);
+        assert!(matches_event(&c, "wait_ended", None, &long));
+        assert!(!matches_event(&c, "wait_ended", None, &short));
+        assert!(!matches_event(&c, "application_submitted", None, &long));
+        assert!(!matches_event(&c, "wait_ended", None, &Default::default()));
+        let spec = RuleSpec {
+            name: "Long waits".into(),
+            applies_to: AppliesTo::Events,
+            conditions: Conditions {
+                keywords: vec!["x".into()],
+                ..c.clone()
+            },
+            actions: Actions {
+                tag: Some("t".into()),
+                webhook: true,
+                ..Default::default()
+            },
+        };
+        let fields: Vec<String> = spec
+            .check()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["conditions", "tag"]);
+        let on_responses = RuleSpec {
+            applies_to: AppliesTo::Responses,
+            conditions: c,
+            ..spec
+        };
+        assert_eq!(on_responses.check().unwrap_err().0[0].field, "event_types");
     }
 }

@@ -137,16 +137,18 @@ pub fn case_event(kind: EventType, facts: &CaseFacts<'_>, change: &str, at_ms: i
     })
 }
 
-/// What a rule matched: a response, a signal, or a case whose SLA is about to breach.
+/// What a rule matched: a response, a signal, an event, or a case whose SLA is about to breach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleSubject<'a> {
     Response(&'a str),
     Signal(&'a str),
     Case(&'a str),
+    Event(&'a str),
 }
 
 /// The body of `rule.matched` at `at_ms`: `data` holds `organization_id`, `rule_id`, `rule_name`, `subject`
-/// (`response`, `signal` or `case`) with its id as `response_id` or `signal_id` (a case's is `case_id`),
+/// (`response`, `signal`, `event` or `case`) with its id as `response_id`, `signal_id` or `event_id` (a case's is
+/// `case_id`),
 /// `service_id` (or null), and `case_id` when the rule opened a case or is about one.
 pub fn rule_event(
     org: &str,
@@ -168,6 +170,7 @@ pub fn rule_event(
         RuleSubject::Response(id) => ("response", "response_id", id),
         RuleSubject::Signal(id) => ("signal", "signal_id", id),
         RuleSubject::Case(id) => ("case", "case_id", id),
+        RuleSubject::Event(id) => ("event", "event_id", id),
     };
     data["subject"] = json!(kind);
     data[key] = json!(id);

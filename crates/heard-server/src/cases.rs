@@ -182,6 +182,8 @@ impl NotifyStaff {
                 };
                 let what = if signal.is_some() {
                     "a signal"
+                } else if p.get("event").is_some() {
+                    "an event"
                 } else {
                     "a response"
                 };

@@ -1376,7 +1376,34 @@ impl StoreTx {
     /// Opens an urgent case for each of `signals` (new ones, being stored in this transaction at `now`) whose text
     /// has crisis language (its reading's `urgency` holds `crisis`; a signal not read yet counts when it is marked
     /// urgent, so a crisis is never missed for want of a reading), linked to it, and emails the on-call staff.
-    /// Opens a case about signal `s`, linked to it (the link also in the history).
+    /// Opens a case about a signal or an event (`link`, `target`), linked to it (the link also in the history).
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_linked_case(
+        &mut self,
+        org: OrgId,
+        link: LinkKind,
+        target: Uuid,
+        new: &NewCase,
+        settings: &CaseSettings,
+        now: i64,
+    ) -> Result<Uuid> {
+        let case = self.insert_case(org, new, None, settings, now).await?;
+        self.insert_link(org, case, link, target, now).await?;
+        self.append_change(
+            org,
+            case,
+            None,
+            &Change::Linked {
+                link,
+                id: target.to_string(),
+            },
+            now,
+        )
+        .await?;
+        Ok(case)
+    }
+
+    /// Opens a case about signal `s`, linked to it.
     #[allow(clippy::too_many_arguments)]
     async fn insert_signal_case(
         &mut self,
@@ -1388,8 +1415,6 @@ impl StoreTx {
         settings: &CaseSettings,
         now: i64,
     ) -> Result<Uuid> {
-        let org = s.org_id;
-        let signal = *s.id.as_uuid();
         let new = NewCase {
             title: title.to_string(),
             priority,
@@ -1401,21 +1426,63 @@ impl StoreTx {
             response_id: None,
             note: None,
         };
-        let case = self.insert_case(org, &new, None, settings, now).await?;
-        self.insert_link(org, case, LinkKind::Signal, signal, now)
-            .await?;
-        self.append_change(
-            org,
-            case,
-            None,
-            &Change::Linked {
-                link: LinkKind::Signal,
-                id: signal.to_string(),
-            },
+        self.insert_linked_case(
+            s.org_id,
+            LinkKind::Signal,
+            *s.id.as_uuid(),
+            &new,
+            settings,
             now,
         )
-        .await?;
-        Ok(case)
+        .await
+    }
+
+    /// A rule's case about event `e`, unless a case linked to it is open already: its id, or `None`.
+    pub(crate) async fn open_case_for_event(
+        &mut self,
+        e: &heard_domain::event::NewEvent,
+        title: &str,
+        priority: Priority,
+        team: Option<Uuid>,
+        now: i64,
+    ) -> Result<Option<Uuid>> {
+        if self
+            .open_case_linked(e.org_id, LinkKind::Event, *e.id.as_uuid())
+            .await?
+        {
+            return Ok(None);
+        }
+        let settings = self.settings(e.org_id).await?;
+        let new = NewCase {
+            title: title.to_string(),
+            priority,
+            source: CaseSource::Rule,
+            team_id: team,
+            owner_id: None,
+            service_id: e.service_id.map(|x| *x.as_uuid()),
+            person_key: e.person_key.as_ref().map(|k| k.0.clone()),
+            response_id: None,
+            note: None,
+        };
+        self.insert_linked_case(
+            e.org_id,
+            LinkKind::Event,
+            *e.id.as_uuid(),
+            &new,
+            &settings,
+            now,
+        )
+        .await
+        .map(Some)
+    }
+
+    /// Whether an open case is linked to the item.
+    async fn open_case_linked(&mut self, org: OrgId, link: LinkKind, target: Uuid) -> Result<bool> {
+        let open: Option<i32> = on_tx!(self, t => sqlx::query_scalar(
+            "SELECT 1 FROM cases c JOIN case_links l ON l.org_id = c.org_id AND l.case_id = c.id \
+             WHERE c.org_id = $1 AND l.kind = $2 AND l.target_id = $3 AND NOT c.ended LIMIT 1")
+            .bind(org.as_uuid()).bind(link.key()).bind(target).fetch_optional(&mut **t).await)?;
+        Ok(open.is_some())
     }
 
     /// A rule's case about signal `s`, unless a case linked to it is open already (a crisis case, say): its id,
@@ -1429,11 +1496,10 @@ impl StoreTx {
         team: Option<Uuid>,
         now: i64,
     ) -> Result<Option<Uuid>> {
-        let open: Option<i32> = on_tx!(self, t => sqlx::query_scalar(
-            "SELECT 1 FROM cases c JOIN case_links l ON l.org_id = c.org_id AND l.case_id = c.id \
-             WHERE c.org_id = $1 AND l.kind = 'signal' AND l.target_id = $2 AND NOT c.ended LIMIT 1")
-            .bind(s.org_id.as_uuid()).bind(s.id.as_uuid()).fetch_optional(&mut **t).await)?;
-        if open.is_some() {
+        if self
+            .open_case_linked(s.org_id, LinkKind::Signal, *s.id.as_uuid())
+            .await?
+        {
             return Ok(None);
         }
         let settings = self.settings(s.org_id).await?;

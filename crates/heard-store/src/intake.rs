@@ -322,6 +322,9 @@ impl Store {
                 tx.add_events(org, &rows).await?;
                 tx.data_arrived(org, crate::now_ms()).await?;
             }
+            // The organizations' rules on events (`rules.rs`), in the same commit.
+            let mut tx = crate::jobs::StoreTx::from(tx);
+            tx.apply_event_rules(&stored_events, crate::now_ms()).await?;
             tx.commit().await?;
             Ok(out)
         })

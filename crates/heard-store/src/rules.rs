@@ -7,7 +7,9 @@
 
 use heard_domain::case::{CaseSource, LinkKind};
 use heard_domain::response::NewResponse;
-use heard_domain::rules::{AppliesTo, DRY_RUN_MS, Facts, RuleSpec, Similar, matches};
+use heard_domain::rules::{
+    AppliesTo, DRY_RUN_MS, Facts, RuleSpec, Similar, matches, matches_event,
+};
 use heard_domain::webhook::{EventType, RuleSubject, rule_event};
 use heard_domain::{FieldError, FieldErrors, OrgId};
 use uuid::Uuid;
@@ -275,6 +277,7 @@ impl Store {
         match spec.applies_to {
             AppliesTo::Responses => {}
             AppliesTo::Signals => return self.dry_run_signals(org, spec, now).await,
+            AppliesTo::Events => return self.dry_run_events(org, spec, now).await,
             // A case rule acts when a deadline comes close: the past holds no such moments to replay.
             AppliesTo::Cases => return Ok(DryRun::default()),
         }
@@ -396,6 +399,46 @@ impl Store {
                     if spec.actions.open_case.is_some()
                         && self
                             .cases_linked_to(org, LinkKind::Signal, r.id)
+                            .await?
+                            .iter()
+                            .all(|c| c.ended)
+                    {
+                        out.cases += 1;
+                    }
+                }
+            }
+            if page.len() < 1_000 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The dry run of an event rule: the events of the last 30 days (by `occurred_at`), a thousand at a time; a
+    /// `similar` condition is not replayed.
+    async fn dry_run_events(&self, org: OrgId, spec: &RuleSpec, now: i64) -> Result<DryRun> {
+        let mut out = DryRun::default();
+        let (mut after_at, mut after_id) = (now - DRY_RUN_MS, Uuid::nil());
+        loop {
+            let page: Vec<(Uuid, String, Option<Uuid>, String, i64)> = on_pool!(self, p => sqlx::query_as(
+                "SELECT id, type, service_id, measures, occurred_at FROM events WHERE org_id = $1 \
+                 AND occurred_at <= $2 AND (occurred_at > $3 OR (occurred_at = $3 AND id > $4)) \
+                 ORDER BY occurred_at, id LIMIT 1000")
+                .bind(org.as_uuid()).bind(now).bind(after_at).bind(after_id).fetch_all(p).await)?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            (after_at, after_id) = (last.4, last.0);
+            for (id, event_type, service, measures, _) in &page {
+                out.responses += 1;
+                let measures: std::collections::BTreeMap<String, f64> =
+                    serde_json::from_str(measures).unwrap_or_default();
+                let service = service.map(|s| s.to_string());
+                if matches_event(&spec.conditions, event_type, service.as_deref(), &measures) {
+                    out.matched += 1;
+                    if spec.actions.open_case.is_some()
+                        && self
+                            .cases_linked_to(org, LinkKind::Event, *id)
                             .await?
                             .iter()
                             .all(|c| c.ended)
@@ -567,6 +610,7 @@ pub enum HitKind {
     Response,
     Signal,
     Case,
+    Event,
 }
 
 impl HitKind {
@@ -575,6 +619,7 @@ impl HitKind {
             HitKind::Response => "response",
             HitKind::Signal => "signal",
             HitKind::Case => "case",
+            HitKind::Event => "event",
         }
     }
 }
@@ -594,6 +639,11 @@ impl StoreTx {
     ) -> Result<Option<String>> {
         let span = i64::from(sim.hours) * 3_600_000;
         let sql = match kind {
+            // Events are similar when of the same type: `themes` holds the one type.
+            HitKind::Event => {
+                "SELECT COUNT(*) FROM events WHERE org_id = $1 AND occurred_at > $2 AND occurred_at <= $3 \
+                 AND type LIKE $4"
+            }
             HitKind::Signal => {
                 "SELECT COUNT(*) FROM signals WHERE org_id = $1 AND occurred_at > $2 AND occurred_at <= $3                  AND themes LIKE $4"
             }
@@ -604,7 +654,12 @@ impl StoreTx {
         for t in themes {
             // Theme ids are lower-case words and underscores; `_` is LIKE's one-character wildcard, which can only
             // widen the match to another theme of the same shape, so it is escaped.
-            let pattern = format!("%,{},%", t.replace('_', "\\_"));
+            let escaped = t.replace('_', "\\_");
+            let pattern = if kind == HitKind::Event {
+                escaped
+            } else {
+                format!("%,{escaped},%")
+            };
             let sql = format!("{sql} ESCAPE '\\'");
             let n: i64 = on_tx!(self, tx => sqlx::query_scalar(&sql)
                 .bind(org.as_uuid()).bind(at - span).bind(at).bind(&pattern)
@@ -786,6 +841,104 @@ impl StoreTx {
                         now,
                     );
                     on_tx!(self, t => t.emit_event(org, EventType::RuleMatched, signal, &body, now).await)?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Runs the organizations' event rules that are on over new `events` (being stored in this transaction at
+    /// `now`): for each hit (once per rule and event, or once per burst of the same type for a `similar` rule), a
+    /// case linked to the event (unless one is open for it), the email job and the `rule.matched` event.
+    pub(crate) async fn apply_event_rules(
+        &mut self,
+        events: &[&heard_domain::event::NewEvent],
+        now: i64,
+    ) -> Result<usize> {
+        let mut n = 0;
+        let mut by_org: std::collections::BTreeMap<Uuid, Vec<Rule>> = Default::default();
+        for e in events {
+            let org = e.org_id;
+            if !by_org.contains_key(org.as_uuid()) {
+                let rules = self.enabled_rules(org, AppliesTo::Events).await?;
+                by_org.insert(*org.as_uuid(), rules);
+            }
+            let rules = by_org[org.as_uuid()].clone();
+            let service = e.service_id.map(|x| x.to_string());
+            let event = *e.id.as_uuid();
+            for rule in &rules {
+                if !matches_event(
+                    &rule.spec.conditions,
+                    &e.event_type,
+                    service.as_deref(),
+                    &e.measures,
+                ) {
+                    continue;
+                }
+                let key = match rule.spec.conditions.similar {
+                    Some(sim) => match self
+                        .similar_key(
+                            org,
+                            HitKind::Event,
+                            std::slice::from_ref(&e.event_type),
+                            sim,
+                            e.occurred_at,
+                        )
+                        .await?
+                    {
+                        Some(k) => k,
+                        None => continue,
+                    },
+                    None => event.to_string(),
+                };
+                if !self
+                    .hit(org, rule.id, HitKind::Event, &key, event, None, now)
+                    .await?
+                {
+                    continue;
+                }
+                n += 1;
+                self.count_match(org, rule.id, now).await?;
+                let mut case_id = None;
+                if let Some(open) = &rule.spec.actions.open_case {
+                    let team = open.team_id.as_deref().and_then(|t| t.parse().ok());
+                    case_id = self
+                        .open_case_for_event(e, rule.spec.name.trim(), open.priority, team, now)
+                        .await?;
+                    if let Some(c) = case_id {
+                        on_tx!(self, t => sqlx::query(
+                            "UPDATE rule_hits SET case_id = $5 WHERE org_id = $1 AND rule_id = $2 AND kind = $3 \
+                             AND hit_key = $4")
+                            .bind(org.as_uuid()).bind(rule.id).bind(HitKind::Event.key()).bind(&key).bind(c)
+                            .execute(&mut **t).await.map(|_| ()))?;
+                    }
+                }
+                if !rule.spec.actions.notify.is_empty() {
+                    self.enqueue(
+                        NewJob::new(
+                            org,
+                            NOTIFY_KIND,
+                            serde_json::json!({
+                                "case": case_id, "event": event, "users": rule.spec.actions.notify,
+                                "rule": rule.id, "reason": "rule",
+                            }),
+                        )
+                        .dedupe_key(format!("rule:{}:event:{key}", rule.id))
+                        .max_attempts(5),
+                    )
+                    .await?;
+                }
+                if rule.spec.actions.webhook {
+                    let body = rule_event(
+                        &org.to_string(),
+                        &rule.id.to_string(),
+                        rule.spec.name.trim(),
+                        RuleSubject::Event(&event.to_string()),
+                        service.as_deref(),
+                        case_id.map(|c| c.to_string()).as_deref(),
+                        now,
+                    );
+                    on_tx!(self, t => t.emit_event(org, EventType::RuleMatched, event, &body, now).await)?;
                 }
             }
         }

@@ -7,7 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use heard_domain::case::Priority;
-use heard_domain::rules::{Actions, AppliesTo, Conditions, INTENTS, OpenCase, RuleSpec, Similar};
+use heard_domain::rules::{
+    Actions, AppliesTo, Conditions, INTENTS, MeasureAtLeast, OpenCase, RuleSpec, Similar,
+};
 use heard_domain::{Channel, FieldErrors};
 use heard_store::rules::DryRun;
 use minijinja::{Value, context};
@@ -73,6 +75,29 @@ fn parse_form(form: &FormData) -> Result<RuleSpec, FieldErrors> {
             ));
         }
     };
+    let measure = match (
+        form.get("measure").trim(),
+        form.get("measure_at_least").trim(),
+    ) {
+        ("", "") => None,
+        ("", _) => {
+            return Err(FieldErrors::single(
+                "measure",
+                "required",
+                "Choose the measure, or leave the value empty",
+            ));
+        }
+        (name, v) => Some(MeasureAtLeast {
+            name: name.to_string(),
+            at_least: v.parse().map_err(|_| {
+                FieldErrors::single(
+                    "measure_at_least",
+                    "not_a_number",
+                    "Write a whole number of seconds or a count",
+                )
+            })?,
+        }),
+    };
     Ok(RuleSpec {
         name: form.get("name").trim().to_string(),
         applies_to,
@@ -98,6 +123,12 @@ fn parse_form(form: &FormData) -> Result<RuleSpec, FieldErrors> {
             urgent: form.get("urgent") == "yes",
             similar,
             sla_at_risk: form.get("sla_at_risk") == "yes",
+            event_types: form
+                .all("event_types")
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            measure,
         },
         actions: Actions {
             open_case: (form.get("open_case") == "yes").then(|| OpenCase {
@@ -124,7 +155,8 @@ fn form_of(spec: &RuleSpec) -> Value {
         open_case => a.open_case.is_some(), priority => a.open_case.as_ref().map_or("normal", |o| o.priority.key()),
         team_id => a.open_case.as_ref().and_then(|o| o.team_id.clone()), notify => a.notify, webhook => a.webhook, offer_callback => a.offer_callback,
         applies_to => spec.applies_to.key(), similar_at_least => c.similar.map(|x| x.at_least), similar_hours => c.similar.map(|x| x.hours),
-        sla_at_risk => c.sla_at_risk, tag => a.tag, assign_team => a.assign_team,
+        sla_at_risk => c.sla_at_risk, tag => a.tag, assign_team => a.assign_team, event_types => c.event_types,
+        measure => c.measure.as_ref().map(|m| m.name.clone()), measure_at_least => c.measure.as_ref().map(|m| m.at_least),
     }
 }
 
@@ -160,7 +192,18 @@ async fn choices(state: &AppState, m: &Admin) -> AppResult<Value> {
         .into_iter()
         .map(|t| context! { id => t.id.to_string(), name => t.name })
         .collect();
+    let event_types = state.store.event_types(m.org_id()).await?;
+    let measures: Vec<Value> = event_types
+        .iter()
+        .flat_map(|t| {
+            t.measures.iter().map(
+                move |md| context! { key => md.name, label => format!("{}: {}", t.label, md.name) },
+            )
+        })
+        .collect();
     Ok(context! {
+        event_types => event_types.iter().map(|t| context!{ key => t.name, label => t.label }).collect::<Vec<_>>(),
+        measures => measures,
         services => services.iter().map(|s| context!{ id => s.id.to_string(), name => s.name.get("en") }).collect::<Vec<_>>(),
         touchpoints => touchpoints,
         channels => Channel::ALL.iter().map(|c| context!{ key => c.key(), label => c.label() }).collect::<Vec<_>>(),
@@ -404,6 +447,23 @@ async fn in_words(state: &AppState, m: &Admin, spec: &RuleSpec) -> AppResult<Val
     if c.sla_at_risk {
         when.push("has a deadline about to be missed".into());
     }
+    if !c.event_types.is_empty() {
+        let types = state.store.event_types(m.org_id()).await?;
+        let names: Vec<String> = c
+            .event_types
+            .iter()
+            .map(|k| {
+                types
+                    .iter()
+                    .find(|t| &t.name == k)
+                    .map_or(k.clone(), |t| t.label.clone())
+            })
+            .collect();
+        when.push(format!("is {}", names.join(" or ")));
+    }
+    if let Some(mm) = &c.measure {
+        when.push(format!("has {} of at least {}", mm.name, mm.at_least));
+    }
     let a = &spec.actions;
     let mut then: Vec<String> = vec![];
     if let Some(t) = &a.tag {
@@ -442,6 +502,7 @@ async fn in_words(state: &AppState, m: &Admin, spec: &RuleSpec) -> AppResult<Val
         AppliesTo::Responses => "When a new response",
         AppliesTo::Signals => "When a new signal",
         AppliesTo::Cases => "When a case",
+        AppliesTo::Events => "When a new event",
     };
     Ok(context! { subject => subject, when => when, then => then })
 }

@@ -1,11 +1,11 @@
--- Rules on signals and cases, and the tag action (issue 21, item 1). A rule's hit on a signal, on a case whose SLA
+-- Rules on signals, cases and events, and the tag action (issue 21, item 1). A rule's hit on a signal, on a case whose SLA
 -- is about to breach, or on a burst of similar items is kept once per (rule, kind, key): the signal's id; the case's
 -- id and the deadline at risk; or the theme and the period, so a burst fires its rule once. Tags are put on
 -- responses and signals by rules, once per tag. Times are ms since the epoch.
 CREATE TABLE rule_hits (
     org_id UUID NOT NULL REFERENCES organizations(id),
     rule_id UUID NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('response', 'signal', 'case')),
+    kind TEXT NOT NULL CHECK (kind IN ('response', 'signal', 'case', 'event')),
     hit_key TEXT NOT NULL,
     item_id UUID NOT NULL,
     case_id UUID,

@@ -47,7 +47,7 @@ pub(crate) async fn signals(app: &TestApp, key: &str, items: Value) -> Value {
     v
 }
 
-async fn events(app: &TestApp, key: &str, items: Value) -> Value {
+pub(crate) async fn events(app: &TestApp, key: &str, items: Value) -> Value {
     let (status, v) = post(
         app,
         key,

@@ -694,6 +694,61 @@ both_backends!(rules_on_signals_bursts_and_cases, |app| {
         .unwrap();
     assert!(page.contains("cannot be tried on the past"), "{page}");
     assert!(page.contains("give the case to Supervisors"), "{page}");
+    // An event rule: a call that waited an hour or more opens a case linked to it.
+    let waits = app
+        .store
+        .create_rule(
+            org,
+            &RuleSpec {
+                name: "Waited an hour".into(),
+                applies_to: AppliesTo::Events,
+                conditions: Conditions {
+                    event_types: vec!["call".into()],
+                    measure: Some(heard_domain::rules::MeasureAtLeast {
+                        name: "wait".into(),
+                        at_least: 3_600,
+                    }),
+                    ..Default::default()
+                },
+                actions: Actions {
+                    open_case: Some(heard_domain::rules::OpenCase {
+                        priority: Priority::Normal,
+                        team_id: None,
+                    }),
+                    ..Default::default()
+                },
+            },
+        )
+        .await
+        .unwrap();
+    app.store.set_rule_enabled(org, waits, true).await.unwrap();
+    crate::door::events(
+        &app,
+        &key,
+        json!([
+            {"external_id": "call-long", "type": "call", "measures": {"wait": 4000}},
+            {"external_id": "call-short", "type": "call", "measures": {"wait": 60}},
+            {"external_id": "visit-long", "type": "office_visit", "measures": {"wait": 9000}}
+        ]),
+    )
+    .await;
+    let hits = app.store.rule_hits(org, waits, 10).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let case = app.store.case(org, hits[0].2.unwrap()).await.unwrap();
+    assert_eq!(case.title, "Waited an hour");
+    let links = app.store.case_links(org, case.id).await.unwrap();
+    assert_eq!(links[0].kind, heard_domain::case::LinkKind::Event);
+    assert_eq!(links[0].target_id, hits[0].1);
+    let dry = app
+        .post(&s, &format!("/admin/o/{org}/rules/{waits}/dry-run"), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        dry.contains("would have matched <strong>1</strong> of 3 events"),
+        "{dry}"
+    );
     // Another organization sees none of it.
     assert!(
         app.store
