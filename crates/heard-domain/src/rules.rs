@@ -44,6 +44,12 @@ pub struct Conditions {
     /// The trust answer was negative (1-3 on the five-point scale, a thumbs down).
     #[serde(default)]
     pub trust_negative: bool,
+    /// The trust answer is at or below this value (1-5 on the five-point scale; 0 is a thumbs down).
+    #[serde(default)]
+    pub trust_at_most: Option<i16>,
+    /// The language the person answered or wrote in (`en`, `es`): a segment of the public.
+    #[serde(default)]
+    pub language: Option<String>,
     /// The text's sentiment: `negative`, `neutral` or `positive`.
     #[serde(default)]
     pub sentiment: Option<String>,
@@ -215,6 +221,10 @@ pub struct RuleSpec {
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
     pub trust_positive: Option<bool>,
+    /// The trust answer's value.
+    pub trust: Option<i16>,
+    /// `en`, `es`, ...
+    pub language: &'a str,
     pub sentiment: Option<&'a str>,
     pub themes: &'a [String],
     /// The stored reading of each text answer, by question id (for intents).
@@ -276,6 +286,16 @@ pub fn matches(c: &Conditions, f: &Facts<'_>) -> bool {
     if c.trust_negative && f.trust_positive != Some(false) {
         return false;
     }
+    if let Some(max) = c.trust_at_most
+        && f.trust.is_none_or(|t| t > max)
+    {
+        return false;
+    }
+    if let Some(l) = &c.language
+        && !f.language.eq_ignore_ascii_case(l)
+    {
+        return false;
+    }
     if let Some(s) = &c.sentiment
         && f.sentiment != Some(s.as_str())
     {
@@ -333,6 +353,8 @@ impl Conditions {
     /// Whether any condition is set.
     pub fn any(&self) -> bool {
         self.trust_negative
+            || self.trust_at_most.is_some()
+            || self.language.is_some()
             || self.sentiment.is_some()
             || !self.intents.is_empty()
             || !self.themes.is_empty()
@@ -474,6 +496,8 @@ impl RuleSpec {
             ));
         };
         let text_or_survey = c.trust_negative
+            || c.trust_at_most.is_some()
+            || c.language.is_some()
             || c.sentiment.is_some()
             || !c.intents.is_empty()
             || !c.themes.is_empty()
@@ -485,6 +509,22 @@ impl RuleSpec {
             && (!c.event_types.is_empty() || c.measure.is_some())
         {
             not_for(&mut errs, "event_types", "An event's type or measure");
+        }
+        if c.trust_at_most.is_some_and(|t| !(0..=5).contains(&t)) {
+            errs.push(FieldError::new(
+                "trust_at_most",
+                "out_of_range",
+                "Choose a trust answer from 0 (thumbs down) to 5",
+            ));
+        }
+        if let Some(l) = &c.language
+            && !["en", "es"].contains(&l.as_str())
+        {
+            errs.push(FieldError::new(
+                "language",
+                "unknown_language",
+                "Choose English (en) or Spanish (es)",
+            ));
         }
         if let Some(m) = &c.measure
             && (m.name.trim().is_empty() || m.at_least < 0)
@@ -523,7 +563,7 @@ impl RuleSpec {
                 }
             }
             AppliesTo::Signals => {
-                if c.trust_negative {
+                if c.trust_negative || c.trust_at_most.is_some() {
                     not_for(&mut errs, "trust_negative", "A trust answer");
                 }
                 if c.channel.is_some() {
@@ -589,6 +629,8 @@ mod tests {
     fn facts<'a>(answers: &'a Answers, enrichment: &'a Value, themes: &'a [String]) -> Facts<'a> {
         Facts {
             trust_positive: Some(false),
+            trust: Some(2),
+            language: "es",
             sentiment: Some("negative"),
             themes,
             enrichment: Some(enrichment),
@@ -625,8 +667,16 @@ mod tests {
             sla_at_risk: false,
             event_types: vec![],
             measure: None,
+            trust_at_most: Some(2),
+            language: Some("es".into()),
         };
         assert!(matches(&c, &f));
+        c.trust_at_most = Some(1);
+        assert!(!matches(&c, &f), "2 is not at most 1");
+        c.trust_at_most = Some(2);
+        c.language = Some("en".into());
+        assert!(!matches(&c, &f), "a segment: the person's language");
+        c.language = None;
         c.keywords = vec!["fund".into()];
         assert!(!matches(&c, &f), "whole words only");
         c.keywords = vec!["REFUND".into()];

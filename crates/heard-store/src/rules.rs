@@ -87,6 +87,8 @@ fn facts_of<'a>(
 ) -> Facts<'a> {
     Facts {
         trust_positive: r.trust_positive,
+        trust: r.trust,
+        language: &r.language,
         sentiment: r.sentiment.as_deref(),
         themes: &r.themes,
         enrichment: r.enrichment.as_ref(),
@@ -346,6 +348,7 @@ impl Store {
             service_id: Option<Uuid>,
             touchpoint_id: Option<Uuid>,
             text: String,
+            language: String,
             enrichment: Option<String>,
             sentiment: Option<String>,
             themes: Option<String>,
@@ -357,7 +360,7 @@ impl Store {
         let answers = heard_domain::response::Answers::new();
         loop {
             let page: Vec<Row> = on_pool!(self, p => sqlx::query_as(
-                "SELECT id, service_id, touchpoint_id, text, enrichment, sentiment, themes, urgent, occurred_at \
+                "SELECT id, service_id, touchpoint_id, text, language, enrichment, sentiment, themes, urgent, occurred_at \
                  FROM signals WHERE org_id = $1 AND occurred_at <= $2 \
                  AND (occurred_at > $3 OR (occurred_at = $3 AND id > $4)) ORDER BY occurred_at, id LIMIT 1000")
                 .bind(org.as_uuid()).bind(now).bind(after_at).bind(after_id).fetch_all(p).await)?;
@@ -384,6 +387,8 @@ impl Store {
                 let touchpoint = r.touchpoint_id.map(|x| x.to_string());
                 let facts = Facts {
                     trust_positive: None,
+                    trust: None,
+                    language: &r.language,
                     sentiment: r.sentiment.as_deref(),
                     themes: &themes,
                     enrichment: enrichment.as_ref(),
@@ -497,6 +502,8 @@ impl StoreTx {
             let touchpoint = r.touchpoint_id.map(|t| t.to_string());
             let facts = Facts {
                 trust_positive: r.trust_positive,
+                trust: r.trust,
+                language: r.language.as_str(),
                 sentiment: r.sentiment.as_deref(),
                 themes: &r.themes,
                 enrichment: r.enrichment.as_ref(),
@@ -758,6 +765,8 @@ impl StoreTx {
             let answers = heard_domain::response::Answers::new();
             let facts = Facts {
                 trust_positive: None,
+                trust: None,
+                language: &s.language,
                 sentiment: s.sentiment.as_deref(),
                 themes: &s.themes,
                 enrichment: enrichment.as_ref(),

@@ -103,6 +103,17 @@ fn parse_form(form: &FormData) -> Result<RuleSpec, FieldErrors> {
         applies_to,
         conditions: Conditions {
             trust_negative: form.get("trust_negative") == "yes",
+            trust_at_most: match form.get("trust_at_most").trim() {
+                "" => None,
+                t => Some(t.parse().map_err(|_| {
+                    FieldErrors::single(
+                        "trust_at_most",
+                        "out_of_range",
+                        "Choose a trust answer from 0 (thumbs down) to 5",
+                    )
+                })?),
+            },
+            language: opt(form, "language"),
             sentiment: opt(form, "sentiment"),
             intents: form
                 .all("intents")
@@ -149,7 +160,7 @@ fn form_of(spec: &RuleSpec) -> Value {
     let c = &spec.conditions;
     let a = &spec.actions;
     context! {
-        name => spec.name, trust_negative => c.trust_negative, sentiment => c.sentiment, intents => c.intents,
+        name => spec.name, trust_negative => c.trust_negative, trust_at_most => c.trust_at_most, language => c.language, sentiment => c.sentiment, intents => c.intents,
         themes => c.themes, keywords => c.keywords.join("\n"), service_id => c.service_id,
         touchpoint_id => c.touchpoint_id, channel => c.channel, urgent => c.urgent,
         open_case => a.open_case.is_some(), priority => a.open_case.as_ref().map_or("normal", |o| o.priority.key()),
@@ -378,6 +389,19 @@ async fn in_words(state: &AppState, m: &Admin, spec: &RuleSpec) -> AppResult<Val
     let mut when: Vec<String> = vec![];
     if c.trust_negative {
         when.push("has a negative trust answer".into());
+    }
+    if let Some(t) = c.trust_at_most {
+        when.push(if t == 0 {
+            "has a thumbs down on trust".to_string()
+        } else {
+            format!("has a trust answer of {t} or less")
+        });
+    }
+    if let Some(l) = &c.language {
+        when.push(format!(
+            "is in {}",
+            if l == "es" { "Spanish" } else { "English" }
+        ));
     }
     if c.urgent {
         when.push("has crisis or threat language".into());

@@ -481,6 +481,35 @@ both_backends!(rules_on_signals_bursts_and_cases, |app| {
         .unwrap()
         .to_string();
     let rule_id: Uuid = rule_path.rsplit('/').next().unwrap().parse().unwrap();
+    // A response rule on a trust answer at or below a value and the person's language (a segment).
+    let segment = app
+        .post(
+            &s,
+            &path,
+            &[
+                ("name", "Spanish thumbs down"),
+                ("trust_at_most", "0"),
+                ("language", "es"),
+                ("webhook", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(segment.status(), 303);
+    let bad = app
+        .post(
+            &s,
+            &path,
+            &[("name", "Odd"), ("trust_at_most", "9"), ("webhook", "yes")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let stored = app.store.rules(org).await.unwrap();
+    let seg = stored
+        .iter()
+        .find(|r| r.spec.name == "Spanish thumbs down")
+        .unwrap();
+    assert_eq!(seg.spec.conditions.trust_at_most, Some(0));
+    assert_eq!(seg.spec.conditions.language.as_deref(), Some("es"));
     let key = crate::door::api_key(&app, &app.a).await;
     crate::door::signals(
         &app,
