@@ -464,3 +464,118 @@ both_backends!(missed_windows_move_on_then_escalate_the_case, |app| {
     let (status, _) = get_text(&app, &format!("/status/{token}/callback")).await;
     assert_eq!(status, 404);
 });
+
+both_backends!(confirmations_by_email_reach_a_real_smtp_server, |app| {
+    use crate::outreach_smtp::{SmtpSink, header, received};
+    let org = app.a.org;
+    let s = app.sign_in(&app.a.admin_email).await;
+    let admin = app.store.user_by_email(&app.a.admin_email).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::support::free_port();
+    let _sink = SmtpSink::start(dir.path(), port);
+    let port_s = port.to_string();
+    let saved = app
+        .post(
+            &s,
+            &format!("/admin/o/{org}/outreach/email"),
+            &[
+                ("host", "127.0.0.1"),
+                ("port", &port_s),
+                ("tls_mode", "none"),
+                ("username", ""),
+                ("password", ""),
+                ("from_address", "feedback@agency.gov"),
+                ("from_name", "Agency A"),
+                ("dkim_selector", ""),
+                ("dkim_domain", ""),
+                ("dkim_key", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let case = app
+        .store
+        .open_case(
+            org,
+            &heard_store::cases::NewCase {
+                title: "Letter in the wrong language".into(),
+                priority: heard_domain::case::Priority::Normal,
+                source: heard_domain::case::CaseSource::Staff,
+                team_id: None,
+                owner_id: None,
+                service_id: None,
+                person_key: None,
+                response_id: None,
+                note: None,
+            },
+            Some(admin.id),
+        )
+        .await
+        .unwrap();
+    let token =
+        heard_server::status::status_token(&heard_server::crypto::Sealer::new(&[9u8; 32]), case.id);
+    let (_, html) = get_text(&app, &format!("/status/{token}/callback?lang=es")).await;
+    assert!(
+        html.contains("Un correo electrónico"),
+        "the email choice is offered"
+    );
+    let w = windows(&html);
+    // Email chosen without an address: named.
+    let r = post_form(
+        &app,
+        &format!("/status/{token}/callback"),
+        &[
+            ("lang", "es"),
+            ("window", &w[0]),
+            ("phone", "202-555-0143"),
+            ("notify", "email"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Escriba un correo electrónico")
+    );
+    let r = post_form(
+        &app,
+        &format!("/status/{token}/callback"),
+        &[
+            ("lang", "es"),
+            ("window", &w[0]),
+            ("phone", "202-555-0143"),
+            ("notify", "email"),
+            ("email", "ana@example.gov"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    worker(&app, "http://127.0.0.1:9")
+        .run_due_by(heard_store::now_ms())
+        .await
+        .unwrap();
+    let got = received(dir.path(), 1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        header(&got[0], "Subject"),
+        Some("Agency A: su llamada quedó programada")
+    );
+    assert_eq!(got[0]["rcpt_tos"][0], "ana@example.gov");
+    let text = got[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("le llamaremos el") && text.contains("/callback/"),
+        "{text}"
+    );
+    let cb = app
+        .store
+        .scheduled_callback(org, Some(case.id), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let events = app.store.callback_events(org, cb.id).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "message"
+        && e.value.as_deref() == Some("confirmed")
+        && e.note.is_none()));
+});
