@@ -276,6 +276,11 @@ test("inline: errors are announced and focused, the display counts when scrolled
   assert.equal(await page.locator("input[name=q-went_badly]").first().isVisible(), true);
   await page.locator(".btn").click();
   await page.locator(".ty").waitFor();
+  // The demo agency offers a call back after a thumbs down: the widget links the agency's own page for it.
+  const offer = page.locator(".ty + p a");
+  assert.match(await offer.getAttribute("href"), /\/s\/[^/]+\/callback\/[0-9a-f]{32}/);
+  const offered = await axe(page);
+  assert.equal(offered.length, 0, describeViolations("inline with the callback offer", offered));
   assertPrivate(requests);
   assert.deepEqual(problems, []);
   await ctx.close();
