@@ -25,6 +25,9 @@ use crate::{FieldError, FieldErrors};
 pub const MAX_LIST: usize = 50;
 /// The most members one rule emails.
 pub const MAX_NOTIFY: usize = 20;
+/// Signal and event rules act on what happened in the last 7 days: an old call loaded through the API today is
+/// history, not something to act on (bulk imports run no rules at all).
+pub const FRESH_MS: i64 = 7 * 24 * 3_600_000;
 /// How far back the dry run looks: 30 days.
 pub const DRY_RUN_MS: i64 = 30 * 24 * 3_600_000;
 
@@ -44,7 +47,8 @@ pub struct Conditions {
     /// The trust answer was negative (1-3 on the five-point scale, a thumbs down).
     #[serde(default)]
     pub trust_negative: bool,
-    /// The trust answer is at or below this value (1-5 on the five-point scale; 0 is a thumbs down).
+    /// The trust answer is at or below this value, 1 to 4 on the five-point scale (a thumbs down counts as 1, a
+    /// thumbs up as 5).
     #[serde(default)]
     pub trust_at_most: Option<i16>,
     /// The language the person answered or wrote in (`en`, `es`): a segment of the public.
@@ -281,13 +285,23 @@ pub fn has_phrase(text_words: &[String], phrase: &str) -> bool {
     !p.is_empty() && text_words.windows(p.len()).any(|w| w == p.as_slice())
 }
 
+/// The trust answer on the five-point scale: a thumbs down (stored 0) counts as 1, a thumbs up (stored 1, positive)
+/// as 5, so "at or below 2" never takes a satisfied person for a dissatisfied one.
+fn trust_on_five(f: &Facts<'_>) -> Option<i16> {
+    match (f.trust?, f.trust_positive) {
+        (0, _) => Some(1),
+        (1, Some(true)) => Some(5),
+        (t, _) => Some(t),
+    }
+}
+
 /// Whether the response's facts meet every condition.
 pub fn matches(c: &Conditions, f: &Facts<'_>) -> bool {
     if c.trust_negative && f.trust_positive != Some(false) {
         return false;
     }
     if let Some(max) = c.trust_at_most
-        && f.trust.is_none_or(|t| t > max)
+        && trust_on_five(f).is_none_or(|t| t > max)
     {
         return false;
     }
@@ -510,11 +524,11 @@ impl RuleSpec {
         {
             not_for(&mut errs, "event_types", "An event's type or measure");
         }
-        if c.trust_at_most.is_some_and(|t| !(0..=5).contains(&t)) {
+        if c.trust_at_most.is_some_and(|t| !(1..=4).contains(&t)) {
             errs.push(FieldError::new(
                 "trust_at_most",
                 "out_of_range",
-                "Choose a trust answer from 0 (thumbs down) to 5",
+                "Choose a trust answer from 1 to 4 (5 would match every answer)",
             ));
         }
         if let Some(l) = &c.language
@@ -673,6 +687,25 @@ mod tests {
         assert!(matches(&c, &f));
         c.trust_at_most = Some(1);
         assert!(!matches(&c, &f), "2 is not at most 1");
+        let thumbs_up = Facts {
+            trust: Some(1),
+            trust_positive: Some(true),
+            ..f
+        };
+        let thumbs_down = Facts {
+            trust: Some(0),
+            trust_positive: Some(false),
+            ..f
+        };
+        let low = Conditions {
+            trust_at_most: Some(1),
+            ..Default::default()
+        };
+        assert!(
+            !matches(&low, &thumbs_up),
+            "a thumbs up is the top of the scale"
+        );
+        assert!(matches(&low, &thumbs_down));
         c.trust_at_most = Some(2);
         c.language = Some("en".into());
         assert!(!matches(&c, &f), "a segment: the person's language");

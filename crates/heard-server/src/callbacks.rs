@@ -80,13 +80,27 @@ pub async fn offer_path(
     slug: &str,
     response: Uuid,
 ) -> AppResult<Option<String>> {
-    if !state.store.callback_offered(org, response).await? {
+    if !offered(state, org, response).await? {
         return Ok(None);
     }
     Ok(Some(format!(
         "/s/{slug}/callback/{}",
         response_token(state.pipeline.sealer(), response)
     )))
+}
+
+/// Whether a response gets the callback offer: the organization's setting or a rule offers it, and there is a
+/// window to offer in the next week (an organization closed all week offers nothing it cannot keep).
+pub async fn offered(state: &AppState, org: OrgId, response: Uuid) -> AppResult<bool> {
+    if !state.store.callback_offered(org, response).await? {
+        return Ok(false);
+    }
+    let o = state.store.org(org).await?;
+    Ok(!callback::offered_windows(
+        &calendar(state, org, o.time_zone).await?,
+        heard_store::now_ms(),
+    )
+    .is_empty())
 }
 
 /// What a callback is about.
@@ -244,7 +258,7 @@ async fn render_form(
         context! {
             lang => lang, tr => tr, org => o.name, title => tr_str(tr, "title"),
             languages => crate::status::languages(lang), action => subject.action(),
-            windows => windows, zone => o.time_zone.name(), sms => sms, email => email,
+            windows => windows, zone => o.time_zone.local(now).format("%Z").to_string(), sms => sms, email => email,
             phone => form.get("phone"), email_typed => form.get("email"), notify => chosen_notify,
             errors => errors, changing => existing.is_some(),
             status_href => match subject { Subject::Case { token, .. } => Some(format!("/status/{token}?lang={lang}")), _ => None },
@@ -288,6 +302,11 @@ async fn ask(
     };
     let (sms, email_ok) = channels(state, org).await?;
     let notify = match form.get("notify") {
+        // Texts go to U.S. numbers only: a public form must not make the agency text any number in the world.
+        "sms" if sms && phone.as_deref().is_some_and(|p| !p.starts_with("+1")) => {
+            errors.push(("notify", tr_str(tr, "sms_us_only")));
+            Notify::None
+        }
         "sms" if sms => Notify::Sms,
         "email" if email_ok => Notify::Email,
         "none" => Notify::None,
@@ -457,7 +476,7 @@ pub(crate) async fn book_by_sms(
     phone_key: &str,
     lang: &str,
 ) -> AppResult<Option<String>> {
-    if !state.store.callback_offered(org, response).await? {
+    if !offered(state, org, response).await? {
         return Ok(None);
     }
     let o = state.store.org(org).await?;
@@ -542,6 +561,12 @@ async fn render_page(
         )),
         _ => None,
     };
+    // Where to ask again once this one ended: the same form, while the case is open.
+    let case_open = match cb.case_id {
+        Some(c) => state.store.case(org, c).await.is_ok_and(|k| !k.ended),
+        None => true,
+    };
+    let change = change.filter(|_| case_open);
     let status_href = cb.case_id.map(|c| {
         format!(
             "/status/{}?lang={lang}",
@@ -555,7 +580,9 @@ async fn render_page(
             languages => crate::status::languages(lang), token => token,
             state => cb.state().key(), window => cb.window().display_in(o.time_zone, lang),
             ending => last_four(&phone), made => made, cancelled => cancelled,
-            change => change.filter(|_| cb.state() == CallbackState::Scheduled), status_href => status_href,
+            change => change.clone().filter(|_| cb.state() == CallbackState::Scheduled),
+            ask_again => change.filter(|_| matches!(cb.state(), CallbackState::Missed | CallbackState::Cancelled)),
+            wrong_number => cb.missed_reason.as_deref() == Some("wrong_number"), status_href => status_href,
             windows_missed => cb.windows_missed,
         },
     )?;
@@ -575,17 +602,17 @@ async fn cancel(
     let Some((org, cb)) = open_callback(&state, &token).await? else {
         return missing(&state, &lang);
     };
-    let cb = match state
+    let (cb, now_cancelled) = match state
         .store
         .cancel_callback(org, cb.id, None, heard_store::now_ms())
         .await
     {
-        Ok(cb) => cb,
+        Ok(cb) => (cb, true),
         // Already ended (a double click, or staff got there first): the page says where it stands.
-        Err(heard_store::StoreError::Conflict(_)) => cb,
+        Err(heard_store::StoreError::Conflict(_)) => (cb, false),
         Err(e) => return Err(e.into()),
     };
-    render_page(&state, org, &cb, &token, &lang, false, true).await
+    render_page(&state, org, &cb, &token, &lang, false, now_cancelled).await
 }
 
 /// Registers `callback.message` and `callbacks.check`.
@@ -907,6 +934,7 @@ impl CallbackJobs {
         let mut message = lettre::Message::builder()
             .from(from)
             .to(Mailbox::new(None, address))
+            .message_id(None)
             .subject(subject)
             .header(lettre::message::header::MIME_VERSION_1_0)
             .header(lettre::message::header::ContentType::TEXT_PLAIN)

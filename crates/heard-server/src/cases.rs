@@ -218,6 +218,7 @@ impl NotifyStaff {
             let mut message = lettre::Message::builder()
                 .from(from.clone())
                 .to(Mailbox::new(None, address))
+                .message_id(None)
                 .subject(subject.clone())
                 .header(lettre::message::header::MIME_VERSION_1_0)
                 .header(lettre::message::header::ContentType::TEXT_PLAIN)

@@ -553,7 +553,7 @@ async fn submit(
                 to.push_str(&crate::status::status_token(state.pipeline.sealer(), c.id));
             }
             // A callback offered (the organization's setting, or a rule): the thank-you page links its form.
-            if state.store.callback_offered(p.org.id, response).await? {
+            if crate::callbacks::offered(&state, p.org.id, response).await? {
                 to.push_str("&cb=");
                 to.push_str(&crate::callbacks::response_token(
                     state.pipeline.sealer(),

@@ -248,11 +248,7 @@ async fn inbound(
                         ));
                     }
                     // A callback offered (the organization's setting, or a rule): the person can reply CALL.
-                    if state
-                        .store
-                        .callback_offered(org, *response.as_uuid())
-                        .await?
-                    {
+                    if crate::callbacks::offered(&state, org, *response.as_uuid()).await? {
                         offer = Some(
                             crate::i18n::strings(turn.next.lang.code())["callback"]["sms_offer"]
                                 .as_str()

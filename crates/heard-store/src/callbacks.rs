@@ -372,6 +372,17 @@ impl Store {
             .bind(org.as_uuid()).bind(c.case_id).bind(c.response_id).fetch_optional(&mut **t).await)?;
         let (id, kind) = match existing {
             Some(id) => {
+                let before = tx.callback_tx(org, id).await?;
+                let same = before.window() == c.window
+                    && before.phone_key == c.phone_key
+                    && before.notify.0 == c.notify
+                    && before.email_sealed.is_some() == c.email_sealed.is_some()
+                    && before.language == c.language;
+                if same && c.email_sealed.is_none() {
+                    // The same form sent again: nothing changes, nothing is logged or sent.
+                    tx.commit().await?;
+                    return self.callback(org, id).await;
+                }
                 on_tx!(tx, t => sqlx::query(
                     "UPDATE callbacks SET phone_sealed = $3, phone_key = $4, email_sealed = $5, notify = $6, \
                      language = $7, window_start = $8, window_end = $9, updated_at = $10, \
@@ -408,7 +419,7 @@ impl Store {
             .await?;
         if let Some(case) = c.case_id {
             let note = if kind == "changed" {
-                "The person moved their callback to another time (see Callbacks)."
+                "The person changed their callback: the time, the number or how to reach them (see Callbacks)."
             } else {
                 "The person asked for a callback (see Callbacks)."
             };
@@ -445,6 +456,13 @@ impl Store {
                 "the callback is {}",
                 cb.state().key()
             )));
+        }
+        if now < cb.window_start - DUE_AHEAD_MS {
+            return Err(StoreError::Invalid(FieldErrors(vec![FieldError::new(
+                "outcome",
+                "before_window",
+                "The person asked to be called in their window; a call more than an hour before it is not recorded",
+            )])));
         }
         let effect = callback::after_attempt(cb.unanswered as u32, outcome);
         let unanswered = i64::from(matches!(outcome, Outcome::NoAnswer | Outcome::LeftMessage));
@@ -624,6 +642,34 @@ impl Store {
 }
 
 impl StoreTx {
+    /// A case that ends calls off its scheduled callbacks (an event each, noted as the case's closing), in the
+    /// closing's transaction.
+    pub(crate) async fn call_off_for_ended_case(
+        &mut self,
+        org: OrgId,
+        case: Uuid,
+        now: i64,
+    ) -> Result<()> {
+        let ids: Vec<Uuid> = on_tx!(self, t => sqlx::query_scalar(
+            "SELECT id FROM callbacks WHERE org_id = $1 AND case_id = $2 AND state = 'scheduled'")
+            .bind(org.as_uuid()).bind(case).fetch_all(&mut **t).await)?;
+        for id in ids {
+            self.end_callback(org, id, CallbackState::Cancelled, None, now)
+                .await?;
+            self.callback_event(
+                org,
+                id,
+                "cancelled",
+                None,
+                Some("The case was closed."),
+                None,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn callback_tx(&mut self, org: OrgId, id: Uuid) -> Result<CallbackRecord> {
         on_tx!(self, t => sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM callbacks WHERE org_id = $1 AND id = $2"))

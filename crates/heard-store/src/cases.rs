@@ -837,13 +837,6 @@ impl Store {
         on_tx!(tx, t => sqlx::query("UPDATE cases SET escalation_level = $3 WHERE org_id = $1 AND id = $2")
             .bind(org.as_uuid()).bind(id).bind(level_before as i64).execute(&mut **t).await.map(|_| ()))?;
         tx.refresh_case(org, id, &settings, now, event).await?;
-        // Rules on cases: an SLA target has just become about to breach.
-        if !current.ended {
-            let after = tx.case(org, id).await?;
-            if after.sla_flag == SlaFlag::AtRisk && flag_before > SlaFlag::AtRisk {
-                tx.apply_case_rules(org, &after, now).await?;
-            }
-        }
         // Staff hear when a deadline is about to be missed, is missed, or the case escalates (if the organization
         // asked for it): the owner, or the on-call staff when nobody owns the case.
         if settings.notify_deadlines && !current.ended {
@@ -1265,6 +1258,9 @@ impl StoreTx {
                      WHERE org_id = $1 AND id = $2")
                     .bind(org.as_uuid()).bind(id).bind(status).bind(ends).bind(now)
                     .execute(&mut **t).await.map(|_| ()))?;
+                if ends {
+                    self.call_off_for_ended_case(org, id, now).await?;
+                }
             }
             Change::Owner { owner } => {
                 let o: Option<Uuid> = owner.as_deref().and_then(|o| o.parse().ok());
@@ -1335,7 +1331,8 @@ impl StoreTx {
         now: i64,
         event: Option<(EventType, &str)>,
     ) -> Result<()> {
-        let priority = self.case(org, id).await?.priority;
+        let before = self.case(org, id).await?;
+        let priority = before.priority;
         let policy = settings.policy_for(priority).map_err(StoreError::Invalid)?;
         let summary: SlaSummary = match policy.as_ref() {
             Some(p) => {
@@ -1352,6 +1349,11 @@ impl StoreTx {
             .execute(&mut **t).await.map(|_| ()))?;
         if let Some(at) = summary.next_check_ms {
             self.enqueue(check_job(org, id, at)).await?;
+        }
+        // Rules on cases: an SLA target has just become about to breach (by the clock, or by a new SLA).
+        if summary.flag == SlaFlag::AtRisk && before.sla_flag > SlaFlag::AtRisk && !before.ended {
+            let after = self.case(org, id).await?;
+            Box::pin(self.apply_case_rules(org, &after, now)).await?;
         }
         if let Some((kind, what)) = event {
             let c = self.case(org, id).await?;

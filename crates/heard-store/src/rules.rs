@@ -8,7 +8,7 @@
 use heard_domain::case::{CaseSource, LinkKind};
 use heard_domain::response::NewResponse;
 use heard_domain::rules::{
-    AppliesTo, DRY_RUN_MS, Facts, RuleSpec, Similar, matches, matches_event,
+    AppliesTo, DRY_RUN_MS, FRESH_MS, Facts, RuleSpec, Similar, matches, matches_event,
 };
 use heard_domain::webhook::{EventType, RuleSubject, rule_event};
 use heard_domain::{FieldError, FieldErrors, OrgId};
@@ -175,6 +175,26 @@ impl Store {
                 "unknown_team",
                 "Choose one of the teams listed",
             ));
+        }
+        if let Some(m) = &c.measure {
+            let types = self.event_types(org).await?;
+            let has =
+                |t: &heard_domain::event::EventType| t.measures.iter().any(|d| d.name == m.name);
+            let ok = if c.event_types.is_empty() {
+                types.iter().any(has)
+            } else {
+                types
+                    .iter()
+                    .filter(|t| c.event_types.contains(&t.name))
+                    .any(has)
+            };
+            if !ok {
+                errs.push(FieldError::new(
+                    "measure",
+                    "unknown_measure",
+                    "None of the chosen event types has this measure, so the rule could never match",
+                ));
+            }
         }
         if let Some(team) = &spec.actions.assign_team
             && !id_in("case_teams", team).await?
@@ -745,7 +765,7 @@ impl StoreTx {
     ) -> Result<usize> {
         let mut n = 0;
         let mut by_org: std::collections::BTreeMap<Uuid, Vec<Rule>> = Default::default();
-        for s in signals {
+        for s in signals.iter().filter(|s| s.occurred_at >= now - FRESH_MS) {
             let org = s.org_id;
             if !by_org.contains_key(org.as_uuid()) {
                 let rules = self.enabled_rules(org, AppliesTo::Signals).await?;
@@ -866,7 +886,7 @@ impl StoreTx {
     ) -> Result<usize> {
         let mut n = 0;
         let mut by_org: std::collections::BTreeMap<Uuid, Vec<Rule>> = Default::default();
-        for e in events {
+        for e in events.iter().filter(|e| e.occurred_at >= now - FRESH_MS) {
             let org = e.org_id;
             if !by_org.contains_key(org.as_uuid()) {
                 let rules = self.enabled_rules(org, AppliesTo::Events).await?;
@@ -912,7 +932,13 @@ impl StoreTx {
                 if let Some(open) = &rule.spec.actions.open_case {
                     let team = open.team_id.as_deref().and_then(|t| t.parse().ok());
                     case_id = self
-                        .open_case_for_event(e, rule.spec.name.trim(), open.priority, team, now)
+                        .open_case_for_event(
+                            e,
+                            &format!("{}: {}", rule.spec.name.trim(), e.event_type),
+                            open.priority,
+                            team,
+                            now,
+                        )
                         .await?;
                     if let Some(c) = case_id {
                         on_tx!(self, t => sqlx::query(

@@ -569,7 +569,15 @@ async fn render_case(
         .callbacks_of_case(m.org_id(), id)
         .await?
         .into_iter()
-        .map(|cb| context! { id => cb.id.to_string(), window => cb.window().display(m.org.time_zone), state => cb.state().key(), attempts => cb.attempts })
+        .map(|cb| {
+            let state = match cb.state() {
+                heard_domain::callback::CallbackState::Scheduled => "scheduled",
+                heard_domain::callback::CallbackState::Completed => "completed",
+                heard_domain::callback::CallbackState::Missed => "missed",
+                heard_domain::callback::CallbackState::Cancelled => "called off",
+            };
+            context! { id => cb.id.to_string(), window => cb.window().display(m.org.time_zone), state => state, attempts => cb.attempts }
+        })
         .collect();
     // Whether the response that opened the case came with a way to reach the person.
     let contact = match c.response_id {

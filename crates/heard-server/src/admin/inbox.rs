@@ -271,7 +271,9 @@ pub async fn show(
         base_ctx(&m, "signals"),
         context! { s => signal_view(&s, &services), turns => turns, touchpoint => touchpoint,
         observation => observation, sent_by => sent_by, reply_wanted => reply_wanted, reply_to => reply_to,
-        tags => state.store.item_tags(m.org_id(), heard_store::rules::HitKind::Signal, *id.as_uuid()).await? },
+        tags => state.store.item_tags(m.org_id(), heard_store::rules::HitKind::Signal, *id.as_uuid()).await?,
+        cases => state.store.cases_linked_to(m.org_id(), heard_domain::case::LinkKind::Signal, *id.as_uuid()).await?
+            .into_iter().map(|c| context! { id => c.id.to_string(), number => c.number, title => c.title, status => c.status }).collect::<Vec<_>>() },
     ))
 }
 

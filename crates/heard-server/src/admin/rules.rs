@@ -109,7 +109,7 @@ fn parse_form(form: &FormData) -> Result<RuleSpec, FieldErrors> {
                     FieldErrors::single(
                         "trust_at_most",
                         "out_of_range",
-                        "Choose a trust answer from 0 (thumbs down) to 5",
+                        "Choose a trust answer from 1 to 4",
                     )
                 })?),
             },
@@ -204,13 +204,16 @@ async fn choices(state: &AppState, m: &Admin) -> AppResult<Value> {
         .map(|t| context! { id => t.id.to_string(), name => t.name })
         .collect();
     let event_types = state.store.event_types(m.org_id()).await?;
-    let measures: Vec<Value> = event_types
+    // One choice per measure name, with the types that carry it.
+    let mut by_name: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for t in &event_types {
+        for md in &t.measures {
+            by_name.entry(&md.name).or_default().push(&t.label);
+        }
+    }
+    let measures: Vec<Value> = by_name
         .iter()
-        .flat_map(|t| {
-            t.measures.iter().map(
-                move |md| context! { key => md.name, label => format!("{}: {}", t.label, md.name) },
-            )
-        })
+        .map(|(name, types)| context! { key => name, label => format!("{name} ({})", types.join(", ")) })
         .collect();
     Ok(context! {
         event_types => event_types.iter().map(|t| context!{ key => t.name, label => t.label }).collect::<Vec<_>>(),
@@ -391,11 +394,9 @@ async fn in_words(state: &AppState, m: &Admin, spec: &RuleSpec) -> AppResult<Val
         when.push("has a negative trust answer".into());
     }
     if let Some(t) = c.trust_at_most {
-        when.push(if t == 0 {
-            "has a thumbs down on trust".to_string()
-        } else {
-            format!("has a trust answer of {t} or less")
-        });
+        when.push(format!(
+            "has a trust answer of {t} or less (a thumbs down counts as 1)"
+        ));
     }
     if let Some(l) = &c.language {
         when.push(format!(

@@ -272,16 +272,45 @@ both_backends!(a_person_books_a_call_back_and_staff_work_it, |app| {
     let call = format!("/admin/o/{org}/callbacks/{}/call", cb.id);
     let r = app.post(&s, &call, &[("note", "rang out")]).await;
     assert_eq!(r.status(), 422, "an outcome is required");
-    for _ in 0..2 {
-        let r = app
-            .post(&s, &call, &[("outcome", "no_answer"), ("note", "rang out")])
-            .await;
-        assert_eq!(r.status(), 303);
+    // The window chosen is hours away: a call now is not recorded.
+    let r = app
+        .post(&s, &call, &[("outcome", "no_answer"), ("note", "rang out")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("is not recorded"));
+    // In the window: two unanswered calls keep it; a third (a message left) makes it missed.
+    let admin = app.store.user_by_email(&app.a.admin_email).await.unwrap();
+    let in_window = moved.window_start + 60_000;
+    for outcome in [
+        heard_domain::callback::Outcome::NoAnswer,
+        heard_domain::callback::Outcome::NoAnswer,
+    ] {
+        app.store
+            .record_callback_call(
+                org,
+                cb.id,
+                *admin.id.as_uuid(),
+                outcome,
+                "rang out",
+                in_window,
+            )
+            .await
+            .unwrap();
     }
     let now = app.store.callback(org, cb.id).await.unwrap();
     assert_eq!(now.state(), CallbackState::Scheduled);
     assert_eq!(now.unanswered, 2);
-    app.post(&s, &call, &[("outcome", "left_message")]).await;
+    app.store
+        .record_callback_call(
+            org,
+            cb.id,
+            *admin.id.as_uuid(),
+            heard_domain::callback::Outcome::LeftMessage,
+            "",
+            in_window,
+        )
+        .await
+        .unwrap();
     let now = app.store.callback(org, cb.id).await.unwrap();
     assert_eq!(now.state(), CallbackState::Missed);
     assert_eq!(now.missed_reason.as_deref(), Some("no_answer"));
@@ -578,4 +607,21 @@ both_backends!(confirmations_by_email_reach_a_real_smtp_server, |app| {
     assert!(events.iter().any(|e| e.kind == "message"
         && e.value.as_deref() == Some("confirmed")
         && e.note.is_none()));
+    // Closing the case calls the booked call off; the person's page says so and offers no change.
+    app.store
+        .close_case(org, case.id, "Letter re-sent in Spanish", true, admin.id)
+        .await
+        .unwrap();
+    let after = app.store.callback(org, cb.id).await.unwrap();
+    assert_eq!(after.state(), CallbackState::Cancelled);
+    let own = format!(
+        "/callback/{}",
+        heard_server::callbacks::callback_token(
+            &heard_server::crypto::Sealer::new(&[9u8; 32]),
+            cb.id
+        )
+    );
+    let (_, html) = get_text(&app, &format!("{own}?lang=en")).await;
+    assert!(html.contains("This call back is called off"), "{html}");
+    assert!(!html.contains("Change the time or the number"));
 });

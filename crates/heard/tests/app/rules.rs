@@ -488,7 +488,7 @@ both_backends!(rules_on_signals_bursts_and_cases, |app| {
             &path,
             &[
                 ("name", "Spanish thumbs down"),
-                ("trust_at_most", "0"),
+                ("trust_at_most", "1"),
                 ("language", "es"),
                 ("webhook", "yes"),
             ],
@@ -499,7 +499,7 @@ both_backends!(rules_on_signals_bursts_and_cases, |app| {
         .post(
             &s,
             &path,
-            &[("name", "Odd"), ("trust_at_most", "9"), ("webhook", "yes")],
+            &[("name", "Odd"), ("trust_at_most", "5"), ("webhook", "yes")],
         )
         .await;
     assert_eq!(bad.status(), 422);
@@ -508,7 +508,7 @@ both_backends!(rules_on_signals_bursts_and_cases, |app| {
         .iter()
         .find(|r| r.spec.name == "Spanish thumbs down")
         .unwrap();
-    assert_eq!(seg.spec.conditions.trust_at_most, Some(0));
+    assert_eq!(seg.spec.conditions.trust_at_most, Some(1));
     assert_eq!(seg.spec.conditions.language.as_deref(), Some("es"));
     let key = crate::door::api_key(&app, &app.a).await;
     crate::door::signals(
@@ -764,7 +764,7 @@ both_backends!(rules_on_signals_bursts_and_cases, |app| {
     let hits = app.store.rule_hits(org, waits, 10).await.unwrap();
     assert_eq!(hits.len(), 1, "{hits:?}");
     let case = app.store.case(org, hits[0].2.unwrap()).await.unwrap();
-    assert_eq!(case.title, "Waited an hour");
+    assert_eq!(case.title, "Waited an hour: call");
     let links = app.store.case_links(org, case.id).await.unwrap();
     assert_eq!(links[0].kind, heard_domain::case::LinkKind::Event);
     assert_eq!(links[0].target_id, hits[0].1);
