@@ -43,7 +43,7 @@ use crate::auth::ClientIp;
 use crate::crypto::Sealer;
 use crate::forms::FormData;
 use crate::jobs::{Completed, JobHandler, JobRegistry};
-use crate::sms_send::{OutboundMessage, SendError, SmsProvider};
+use crate::sms_send::{OutboundMessage, SmsProvider};
 use crate::status::{LangQuery, id_token, missing, plain_lang, spend, token_id};
 use crate::{AppError, AppResult, AppState, i18n};
 
@@ -848,32 +848,15 @@ impl CallbackJobs {
                 self.public_url, sender.id
             )),
         };
-        let sent = self.provider.send(&message).await;
-        let now = heard_store::now_ms();
-        let mut tx = store.begin().await.map_err(e)?;
-        let note = match sent {
-            Ok(accepted) => {
-                tx.settle_sms_outbound(org, id, &accepted.status, Some(&accepted.sid), None, now)
-                    .await
-                    .map_err(e)?;
-                None
-            }
-            Err(SendError::Unavailable(why)) => {
-                tx.forget_sms_attempt(org, id).await.map_err(e)?;
-                tx.commit().await.map_err(e)?;
-                return Err(why);
-            }
-            Err(SendError::Refused { status, code, .. }) => {
-                let code = code.map(|c| c.to_string()).unwrap_or(status.to_string());
-                tx.settle_sms_outbound(org, id, "failed", None, Some(&code), now)
-                    .await
-                    .map_err(e)?;
+        let (tx, settled) =
+            crate::sms_send::send_recorded(self.provider.as_ref(), store, org, id, &message)
+                .await?;
+        let note = match settled {
+            crate::sms_send::Settled::Sent => None,
+            crate::sms_send::Settled::Refused(code) => {
                 Some(format!("the SMS provider refused it ({code})"))
             }
-            Err(SendError::Ambiguous(_)) => {
-                tx.settle_sms_outbound(org, id, "unknown", None, None, now)
-                    .await
-                    .map_err(e)?;
+            crate::sms_send::Settled::Unknown(_) => {
                 Some("the SMS provider did not answer; it may have been sent".to_string())
             }
         };

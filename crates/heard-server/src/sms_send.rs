@@ -572,50 +572,27 @@ impl SmsJobs {
                 self.public_url, sender.id
             )),
         };
-        let sent = self.provider.send(&message).await;
+        let (mut tx, settled) =
+            send_recorded(self.provider.as_ref(), store, org, id, &message).await?;
         let now = heard_store::now_ms();
-        let mut tx = store.begin().await.map_err(store_err)?;
-        match sent {
-            Ok(accepted) => {
-                tx.complete_job(job).await.map_err(store_err)?;
-                tx.settle_sms_outbound(org, id, &accepted.status, Some(&accepted.sid), None, now)
-                    .await
-                    .map_err(store_err)?;
+        tx.complete_job(job).await.map_err(store_err)?;
+        match &settled {
+            Settled::Sent => {
                 tx.record_sms_offered(org, survey, organization.time_zone.day_number(now))
                     .await
                     .map_err(store_err)?;
-                tx.enqueue(expire_job(org, id, now))
-                    .await
-                    .map_err(store_err)?;
             }
-            Err(SendError::Unavailable(why)) => {
-                tx.forget_sms_attempt(org, id).await.map_err(store_err)?;
-                tx.commit().await.map_err(store_err)?;
-                return Err(why);
-            }
-            Err(SendError::Refused { status, code, .. }) => {
-                tx.complete_job(job).await.map_err(store_err)?;
-                let code = code.map(|c| c.to_string()).unwrap_or(status.to_string());
-                tx.settle_sms_outbound(org, id, "failed", None, Some(&code), now)
-                    .await
-                    .map_err(store_err)?;
-                // The person never got the question: the conversation ends as unanswered in a day.
-                tx.enqueue(expire_job(org, id, now))
-                    .await
-                    .map_err(store_err)?;
+            // The person never got the question: the conversation ends as unanswered in a day.
+            Settled::Refused(code) => {
                 tracing::warn!(job = %job.job.id, code = %code, "the provider refused an SMS invitation");
             }
-            Err(SendError::Ambiguous(why)) => {
-                tx.complete_job(job).await.map_err(store_err)?;
-                tx.settle_sms_outbound(org, id, "unknown", None, None, now)
-                    .await
-                    .map_err(store_err)?;
-                tx.enqueue(expire_job(org, id, now))
-                    .await
-                    .map_err(store_err)?;
+            Settled::Unknown(why) => {
                 tracing::warn!(job = %job.job.id, cause = %why, "an SMS send's outcome is unknown; not sent again");
             }
         }
+        tx.enqueue(expire_job(org, id, now))
+            .await
+            .map_err(store_err)?;
         tx.commit().await.map_err(store_err)?;
         Ok(Completed::WithEffect)
     }
@@ -672,6 +649,59 @@ impl SmsJobs {
         tx.commit().await.map_err(store_err)?;
         Ok(Completed::WithEffect)
     }
+}
+
+/// What became of a send recorded before the provider was called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// The provider took it (its id and first state are on the record).
+    Sent,
+    /// The provider refused it, with Twilio's error code (or the HTTP status): recorded `failed`, not retried.
+    Refused(String),
+    /// No usable answer came: recorded `unknown`, never sent again automatically.
+    Unknown(String),
+}
+
+/// Calls the provider for the send recorded as `id` (`attempting`, in a commit of its own) and settles the record
+/// in a new transaction, returned for the caller to add its effects and commit. A send the provider certainly did
+/// not take (unreachable, 5xx, 429) has its record forgotten, committed, and is an `Err` so the job is retried.
+pub(crate) async fn send_recorded(
+    provider: &dyn SmsProvider,
+    store: &Store,
+    org: OrgId,
+    id: Uuid,
+    message: &OutboundMessage,
+) -> Result<(heard_store::jobs::StoreTx, Settled), String> {
+    let sent = provider.send(message).await;
+    let now = heard_store::now_ms();
+    let mut tx = store.begin().await.map_err(store_err)?;
+    let settled = match sent {
+        Ok(accepted) => {
+            tx.settle_sms_outbound(org, id, &accepted.status, Some(&accepted.sid), None, now)
+                .await
+                .map_err(store_err)?;
+            Settled::Sent
+        }
+        Err(SendError::Unavailable(why)) => {
+            tx.forget_sms_attempt(org, id).await.map_err(store_err)?;
+            tx.commit().await.map_err(store_err)?;
+            return Err(why);
+        }
+        Err(SendError::Refused { status, code, .. }) => {
+            let code = code.map(|c| c.to_string()).unwrap_or(status.to_string());
+            tx.settle_sms_outbound(org, id, "failed", None, Some(&code), now)
+                .await
+                .map_err(store_err)?;
+            Settled::Refused(code)
+        }
+        Err(SendError::Ambiguous(why)) => {
+            tx.settle_sms_outbound(org, id, "unknown", None, None, now)
+                .await
+                .map_err(store_err)?;
+            Settled::Unknown(why)
+        }
+    };
+    Ok((tx, settled))
 }
 
 /// The `sms.expire` job of a conversation, due [`STALE_AFTER_MS`] after `now`.

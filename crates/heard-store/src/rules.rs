@@ -837,43 +837,76 @@ impl StoreTx {
                             now,
                         )
                         .await?;
-                    if let Some(c) = case_id {
-                        on_tx!(self, t => sqlx::query(
-                            "UPDATE rule_hits SET case_id = $5 WHERE org_id = $1 AND rule_id = $2 AND kind = $3                              AND hit_key = $4")
-                            .bind(org.as_uuid()).bind(rule.id).bind(HitKind::Signal.key()).bind(&key).bind(c)
-                            .execute(&mut **t).await.map(|_| ()))?;
-                    }
                 }
-                if !rule.spec.actions.notify.is_empty() {
-                    self.enqueue(
-                        NewJob::new(
-                            org,
-                            NOTIFY_KIND,
-                            serde_json::json!({
-                                "case": case_id, "signal": signal, "users": rule.spec.actions.notify,
-                                "rule": rule.id, "reason": "rule",
-                            }),
-                        )
-                        .dedupe_key(format!("rule:{}:signal:{key}", rule.id))
-                        .max_attempts(5),
-                    )
-                    .await?;
-                }
-                if rule.spec.actions.webhook {
-                    let body = rule_event(
-                        &org.to_string(),
-                        &rule.id.to_string(),
-                        rule.spec.name.trim(),
-                        RuleSubject::Signal(&signal.to_string()),
-                        s.service_id.map(|x| x.to_string()).as_deref(),
-                        case_id.map(|c| c.to_string()).as_deref(),
-                        now,
-                    );
-                    on_tx!(self, t => t.emit_event(org, EventType::RuleMatched, signal, &body, now).await)?;
-                }
+                let service = s.service_id.map(|x| x.to_string());
+                self.act_on_hit(
+                    org,
+                    rule,
+                    HitKind::Signal,
+                    &key,
+                    signal,
+                    service.as_deref(),
+                    case_id,
+                    now,
+                )
+                .await?;
             }
         }
         Ok(n)
+    }
+
+    /// What every hit on a signal or an event does after its case (if the rule opened one, `case`): the case on the
+    /// hit's row, the email job and the `rule.matched` event, in this transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn act_on_hit(
+        &mut self,
+        org: OrgId,
+        rule: &Rule,
+        kind: HitKind,
+        key: &str,
+        item: Uuid,
+        service: Option<&str>,
+        case: Option<Uuid>,
+        now: i64,
+    ) -> Result<()> {
+        if let Some(c) = case {
+            on_tx!(self, t => sqlx::query(
+                "UPDATE rule_hits SET case_id = $5 WHERE org_id = $1 AND rule_id = $2 AND kind = $3 AND hit_key = $4")
+                .bind(org.as_uuid()).bind(rule.id).bind(kind.key()).bind(key).bind(c)
+                .execute(&mut **t).await.map(|_| ()))?;
+        }
+        if !rule.spec.actions.notify.is_empty() {
+            let mut payload = serde_json::json!({
+                "case": case, "users": rule.spec.actions.notify, "rule": rule.id, "reason": "rule",
+            });
+            payload[kind.key()] = serde_json::json!(item);
+            self.enqueue(
+                NewJob::new(org, NOTIFY_KIND, payload)
+                    .dedupe_key(format!("rule:{}:{}:{key}", rule.id, kind.key()))
+                    .max_attempts(5),
+            )
+            .await?;
+        }
+        if rule.spec.actions.webhook {
+            let id = item.to_string();
+            let subject = match kind {
+                HitKind::Signal => RuleSubject::Signal(&id),
+                HitKind::Event => RuleSubject::Event(&id),
+                HitKind::Case => RuleSubject::Case(&id),
+                HitKind::Response => RuleSubject::Response(&id),
+            };
+            let body = rule_event(
+                &org.to_string(),
+                &rule.id.to_string(),
+                rule.spec.name.trim(),
+                subject,
+                service,
+                case.map(|c| c.to_string()).as_deref(),
+                now,
+            );
+            on_tx!(self, t => t.emit_event(org, EventType::RuleMatched, item, &body, now).await)?;
+        }
+        Ok(())
     }
 
     /// Runs the organizations' event rules that are on over new `events` (being stored in this transaction at
@@ -940,41 +973,18 @@ impl StoreTx {
                             now,
                         )
                         .await?;
-                    if let Some(c) = case_id {
-                        on_tx!(self, t => sqlx::query(
-                            "UPDATE rule_hits SET case_id = $5 WHERE org_id = $1 AND rule_id = $2 AND kind = $3 \
-                             AND hit_key = $4")
-                            .bind(org.as_uuid()).bind(rule.id).bind(HitKind::Event.key()).bind(&key).bind(c)
-                            .execute(&mut **t).await.map(|_| ()))?;
-                    }
                 }
-                if !rule.spec.actions.notify.is_empty() {
-                    self.enqueue(
-                        NewJob::new(
-                            org,
-                            NOTIFY_KIND,
-                            serde_json::json!({
-                                "case": case_id, "event": event, "users": rule.spec.actions.notify,
-                                "rule": rule.id, "reason": "rule",
-                            }),
-                        )
-                        .dedupe_key(format!("rule:{}:event:{key}", rule.id))
-                        .max_attempts(5),
-                    )
-                    .await?;
-                }
-                if rule.spec.actions.webhook {
-                    let body = rule_event(
-                        &org.to_string(),
-                        &rule.id.to_string(),
-                        rule.spec.name.trim(),
-                        RuleSubject::Event(&event.to_string()),
-                        service.as_deref(),
-                        case_id.map(|c| c.to_string()).as_deref(),
-                        now,
-                    );
-                    on_tx!(self, t => t.emit_event(org, EventType::RuleMatched, event, &body, now).await)?;
-                }
+                self.act_on_hit(
+                    org,
+                    rule,
+                    HitKind::Event,
+                    &key,
+                    event,
+                    service.as_deref(),
+                    case_id,
+                    now,
+                )
+                .await?;
             }
         }
         Ok(n)

@@ -30,6 +30,21 @@ fn worker(app: &TestApp, base: &str) -> Worker {
     Worker::new(app.store.clone(), registry, Default::default())
 }
 
+/// A case a member of staff opens, about nothing in particular.
+fn staff_case(title: &str) -> heard_store::cases::NewCase {
+    heard_store::cases::NewCase {
+        title: title.into(),
+        priority: heard_domain::case::Priority::Normal,
+        source: heard_domain::case::CaseSource::Staff,
+        team_id: None,
+        owner_id: None,
+        service_id: None,
+        person_key: None,
+        response_id: None,
+        note: None,
+    }
+}
+
 /// The windows a callback form offers, as the form's values.
 fn windows(html: &str) -> Vec<String> {
     html.split("name=\"window\" value=\"")
@@ -387,17 +402,7 @@ both_backends!(missed_windows_move_on_then_escalate_the_case, |app| {
         .store
         .open_case(
             org,
-            &heard_store::cases::NewCase {
-                title: "Benefit letter never arrived".into(),
-                priority: heard_domain::case::Priority::Normal,
-                source: heard_domain::case::CaseSource::Staff,
-                team_id: None,
-                owner_id: None,
-                service_id: None,
-                person_key: None,
-                response_id: None,
-                note: None,
-            },
+            &staff_case("Benefit letter never arrived"),
             Some(admin.id),
         )
         .await
@@ -502,41 +507,12 @@ both_backends!(confirmations_by_email_reach_a_real_smtp_server, |app| {
     let dir = tempfile::tempdir().unwrap();
     let port = crate::support::free_port();
     let _sink = SmtpSink::start(dir.path(), port);
-    let port_s = port.to_string();
-    let saved = app
-        .post(
-            &s,
-            &format!("/admin/o/{org}/outreach/email"),
-            &[
-                ("host", "127.0.0.1"),
-                ("port", &port_s),
-                ("tls_mode", "none"),
-                ("username", ""),
-                ("password", ""),
-                ("from_address", "feedback@agency.gov"),
-                ("from_name", "Agency A"),
-                ("dkim_selector", ""),
-                ("dkim_domain", ""),
-                ("dkim_key", ""),
-            ],
-        )
-        .await;
-    assert_eq!(saved.status(), 303);
+    crate::outreach_smtp::loopback_sender(&app, &s, port).await;
     let case = app
         .store
         .open_case(
             org,
-            &heard_store::cases::NewCase {
-                title: "Letter in the wrong language".into(),
-                priority: heard_domain::case::Priority::Normal,
-                source: heard_domain::case::CaseSource::Staff,
-                team_id: None,
-                owner_id: None,
-                service_id: None,
-                person_key: None,
-                response_id: None,
-                note: None,
-            },
+            &staff_case("Letter in the wrong language"),
             Some(admin.id),
         )
         .await

@@ -607,3 +607,31 @@ both_backends!(a_mail_server_down_for_hours_is_ridden_out, |app| {
         InvitationState::Queued
     );
 });
+
+/// Sets tenant A's email sender, through the admin's form, to the SMTP sink on loopback at `port` (no TLS, no DKIM).
+pub(crate) async fn loopback_sender(
+    app: &crate::support::TestApp,
+    s: &crate::support::Session,
+    port: u16,
+) {
+    let port = port.to_string();
+    let saved = app
+        .post(
+            s,
+            &format!("/admin/o/{}/outreach/email", app.a.org),
+            &[
+                ("host", "127.0.0.1"),
+                ("port", &port),
+                ("tls_mode", "none"),
+                ("username", ""),
+                ("password", ""),
+                ("from_address", "feedback@agency.gov"),
+                ("from_name", "Agency A"),
+                ("dkim_selector", ""),
+                ("dkim_domain", ""),
+                ("dkim_key", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+}

@@ -225,26 +225,7 @@ both_backends!(rules_act_in_the_responses_commit, |app| {
     let dir = tempfile::tempdir().unwrap();
     let port = crate::support::free_port();
     let _sink = SmtpSink::start(dir.path(), port);
-    let port_s = port.to_string();
-    let saved = app
-        .post(
-            &s,
-            &format!("/admin/o/{org}/outreach/email"),
-            &[
-                ("host", "127.0.0.1"),
-                ("port", &port_s),
-                ("tls_mode", "none"),
-                ("username", ""),
-                ("password", ""),
-                ("from_address", "feedback@agency.gov"),
-                ("from_name", "Agency A"),
-                ("dkim_selector", ""),
-                ("dkim_domain", ""),
-                ("dkim_key", ""),
-            ],
-        )
-        .await;
-    assert_eq!(saved.status(), 303);
+    crate::outreach_smtp::loopback_sender(&app, &s, port).await;
     app.post(&s, &format!("{rule_path}/switch"), &[("on", "yes")])
         .await;
     assert!(
