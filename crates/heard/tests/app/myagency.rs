@@ -208,7 +208,12 @@ async fn open_link(app: &TestApp, slug: &str, token: &str) -> Option<String> {
     assert!(set.contains("HttpOnly"), "{set}");
     assert!(set.contains("SameSite=Lax"), "{set}");
     assert!(set.contains(&format!("Path=/my/{slug};")), "{set}");
-    assert!(!set.contains("Secure"), "plain http here: {set}");
+    // `Secure` exactly when the public address is https (the cookie's name says so).
+    assert_eq!(
+        set.contains("; Secure"),
+        set.starts_with("__Secure-"),
+        "{set}"
+    );
     Some(set.split(';').next().unwrap().to_string())
 }
 
@@ -297,6 +302,34 @@ both_backends!(myagency_email_sign_in_shows_only_the_persons_own, |app| {
         "Bo asked about a letter.",
     )
     .await;
+    // Crisis language opens a case for each (the response writer's crisis rule): Ana sees hers, not Bo's.
+    let ana_crisis = feedback(
+        &app,
+        a,
+        &sa,
+        &ka,
+        "ana@example.org",
+        "I lost my job, I can't pay rent, and I honestly don't see the point of living anymore.",
+        "Ana again.",
+    )
+    .await;
+    feedback(
+        &app,
+        a,
+        &sa,
+        &ka,
+        "bo@example.org",
+        "I don't know how much longer I can keep going like this. I want to end it.",
+        "Bo again.",
+    )
+    .await;
+    let cases = app
+        .store
+        .cases_linked_to(a.org, heard_domain::case::LinkKind::Response, ana_crisis)
+        .await
+        .unwrap();
+    assert_eq!(cases.len(), 1, "a crisis case for Ana's response");
+    let ana_case = cases[0].clone();
     // The same address in organization B.
     feedback(
         &app,
@@ -368,6 +401,18 @@ both_backends!(myagency_email_sign_in_shows_only_the_persons_own, |app| {
     for other in ["Bo could not", "Bo asked", "agency B"] {
         assert!(!html.contains(other), "{other} leaked");
     }
+    let status_link = format!(
+        "/status/{}",
+        heard_server::status::status_token(&sealer(), ana_case.id)
+    );
+    assert!(html.contains(&status_link), "her case with its status link");
+    assert!(html.contains(&format!("Case #{}", ana_case.number)));
+    assert_eq!(
+        html.matches("/status/").count(),
+        1,
+        "Bo's case is not listed"
+    );
+    assert!(!html.contains("Bo again"));
     // Her address is not printed back (contact answers are sealed, not shown).
     assert!(!html.to_lowercase().contains("ana@example.org"));
 
@@ -556,6 +601,19 @@ both_backends!(myagency_sms_sign_in_links_expire_and_are_budgeted, |app| {
     assert!(html.contains("phone number you signed in with"));
     // Her email's responses are another person key: not shown to the phone.
     assert!(!html.contains("Please call me."));
+    // A session unused for 30 minutes ends (and is gone after).
+    let session = cookie.split_once('=').unwrap().1;
+    let hash = sha256(session.as_bytes());
+    let idle = heard_store::now_ms() + heard_store::myagency::SESSION_IDLE_MS + 1;
+    assert!(
+        app.store
+            .my_session(a.org, &hash, idle)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (_, html) = page(&app, &format!("/my/{}", a.slug), &cookie).await;
+    assert!(html.contains("Send me a link") && !html.contains(&cb_link));
     // A wrong token is the one 404.
     assert!(open_link(&app, &a.slug, &"A".repeat(43)).await.is_none());
 
@@ -833,3 +891,19 @@ both_backends!(myagency_deletion_keeps_rollups_and_is_idempotent, |app| {
         rolled.1
     );
 });
+
+/// Behind an https public address the person's cookie is `__Secure-heard_my` and `Secure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn myagency_cookie_is_secure_behind_https() {
+    let port = free_port();
+    let mut app = crate::support::spawn_app_with(crate::support::Backend::Sqlite, |c| {
+        c.addr = format!("127.0.0.1:{port}").parse().unwrap();
+        c.public_url = Some("https://feedback.example.gov".into());
+    })
+    .await;
+    // Requests go to the listener; links and cookies follow the public address.
+    app.base = format!("http://127.0.0.1:{port}");
+    let cookie = session_for(&app, &app.a, "ana@example.org").await;
+    assert!(cookie.starts_with("__Secure-heard_my="), "{cookie}");
+    // Over plain http (every other test) the cookie is `heard_my`, without `Secure`.
+}
