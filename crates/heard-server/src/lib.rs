@@ -26,6 +26,7 @@ pub mod invitation_page;
 pub mod jobs;
 pub mod journeys;
 pub mod labels;
+pub mod myagency;
 pub mod outreach;
 pub mod outreach_api;
 pub mod outreach_queue;
@@ -104,6 +105,8 @@ pub struct AppState {
     /// Status page lookups per address (`status::LOOKUPS_PER_MINUTE`): a budget of their own, so case codes cannot be
     /// tried at speed.
     pub status_limiter: Arc<ratelimit::IpLimiter>,
+    /// MyAgency sign-ins and wrong links per address (`myagency::SIGN_INS_PER_MINUTE`): a budget of their own.
+    pub my_limiter: Arc<ratelimit::IpLimiter>,
     pub templates: Arc<render::Templates>,
     pub published: Arc<public::PublishedCache>,
     /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
@@ -129,6 +132,9 @@ impl AppState {
             )),
             displays_seen: Arc::default(),
             status_limiter: Arc::new(ratelimit::IpLimiter::per_minute(status::LOOKUPS_PER_MINUTE)),
+            my_limiter: Arc::new(ratelimit::IpLimiter::per_minute(
+                myagency::sign_ins_per_minute(&config),
+            )),
             templates: Arc::new(render::Templates::load()),
             published: Arc::new(public::PublishedCache::default()),
             store,
@@ -152,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .merge(invitation_page::routes())
         .merge(status::routes())
         .merge(callbacks::routes())
+        .merge(myagency::routes())
         .merge(journeys::routes())
         .merge(admin::routes().layer(axum::middleware::map_response(security::not_compressed)))
         .merge(assets::routes())
@@ -232,7 +239,15 @@ impl Application {
         );
         callbacks::register(
             &mut jobs,
-            callbacks::CallbackJobs::new(&state.config.secret_key, &state.public_url, sms_provider),
+            callbacks::CallbackJobs::new(
+                &state.config.secret_key,
+                &state.public_url,
+                sms_provider.clone(),
+            ),
+        );
+        myagency::register(
+            &mut jobs,
+            myagency::MyJobs::new(&state.config.secret_key, &state.public_url, sms_provider),
         );
         jobs.register(
             outreach_queue::EVALUATE_KIND,

@@ -20,6 +20,7 @@ pub mod insight_rows;
 pub mod intake;
 pub mod jobs;
 pub mod journeys;
+pub mod myagency;
 pub mod outreach;
 pub mod outreach_figures;
 pub mod outreach_queue;

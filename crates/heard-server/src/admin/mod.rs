@@ -18,6 +18,7 @@ mod jobs;
 pub mod journeys;
 mod login;
 mod members;
+pub mod my_deletions;
 mod observations;
 mod orgs;
 mod outreach;
@@ -257,6 +258,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/o/{org}/webhooks/{endpoint}/deliveries/{delivery}/replay",
             post(webhooks::replay),
         )
+        .route("/admin/o/{org}/my-deletions", get(my_deletions::list))
         .route("/admin/o/{org}/callbacks", get(callbacks::list))
         .route("/admin/o/{org}/callbacks/{id}", get(callbacks::show))
         .route("/admin/o/{org}/callbacks/{id}/call", post(callbacks::call))
