@@ -462,7 +462,8 @@ impl Store {
 
     /// The [`DELETE_KIND`] job's effect, in the transaction that completes `job`: deletes the person's responses
     /// (with their sealed contacts, sealed raw texts, rule matches and case links; cases, invitations and callbacks
-    /// that named one keep no reference to it) and signals (with their sealed contacts and case links), their
+    /// that named one keep no reference to it), the answers so far of their SMS survey conversations (one still
+    /// going ends), and signals (with their sealed contacts and case links), their
     /// comment search rows going with them by the triggers, cancels their scheduled callbacks, and finishes the
     /// audit row with the counts. The dashboards' rollups are not touched, and the comment and theme rollups the
     /// triggers lower are put back, so every figure stays. Idempotent: run again, it finds nothing more and leaves a
@@ -538,6 +539,10 @@ impl StoreTx {
             "UPDATE callbacks SET response_id = NULL WHERE org_id = $1 AND response_id IN ({R})",
             "DELETE FROM signal_contacts WHERE org_id = $1 AND signal_id IN ({S})",
             "DELETE FROM case_links WHERE org_id = $1 AND kind = 'signal' AND target_id IN ({S})",
+            // An SMS survey conversation keeps its answers so far, sealed, until it ends: they go, and one still
+            // going ends (stale) so nothing more is stored from it.
+            "UPDATE sms_conversations SET answers_sealed = NULL, step = 'done', ended = COALESCE(ended, 'stale') \
+             WHERE org_id = $1 AND person_key = $2",
         ] {
             let sql = sql
                 .replace("{R}", MY_RESPONSE_IDS)

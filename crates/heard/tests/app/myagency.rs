@@ -631,6 +631,75 @@ both_backends!(myagency_sms_sign_in_links_expire_and_are_budgeted, |app| {
     let (status, html) = sign_in_form(&app, &app.b.slug, "2025550143").await;
     assert_eq!(status, 422);
     assert!(html.contains("We cannot send text messages yet"));
+    // Withdrawing consent ends an SMS survey still going with the number, and its answers so far go.
+    let sms_sender = app.store.sms_senders(a.org).await.unwrap()[0].id;
+    let conversation = heard_server::sms_send::invite_sms(
+        &app.store,
+        &sealer(),
+        &heard_server::sms_send::SmsInvite {
+            org: a.org,
+            sender: sms_sender,
+            survey: a.survey.id,
+            survey_version: None,
+            phone: phone.into(),
+            person_key: None,
+            language: "en".into(),
+            outreach: None,
+        },
+        heard_store::now_ms(),
+    )
+    .await
+    .unwrap();
+    let mut registry = JobRegistry::product();
+    heard_server::sms_send::register(
+        &mut registry,
+        heard_server::sms_send::SmsJobs::new(
+            Arc::new(heard_server::pipeline::Pipeline::new(&SECRET)),
+            &app.base,
+            Arc::new(TwilioHttp::new(&twilio)) as Arc<dyn SmsProvider>,
+        ),
+    );
+    heard_server::myagency::register(
+        &mut registry,
+        MyJobs::new(
+            &SECRET,
+            &app.base,
+            Arc::new(TwilioHttp::new(&twilio)) as Arc<dyn SmsProvider>,
+        ),
+    );
+    let w = Worker::new(app.store.clone(), registry, Default::default());
+    w.run_due_by(heard_store::now_ms() + 120_000).await.unwrap();
+    let conv = app
+        .store
+        .sms_conversation(a.org, conversation)
+        .await
+        .unwrap()
+        .expect("started");
+    assert_eq!((conv.step.as_str(), conv.ended.as_deref()), ("trust", None));
+    app.store
+        .request_my_deletion(
+            a.org,
+            &phone_key,
+            &heard_server::myagency::person_ref(&phone_key),
+            heard_store::now_ms(),
+        )
+        .await
+        .unwrap();
+    w.run_due_by(heard_store::now_ms() + 120_000).await.unwrap();
+    let conv = app
+        .store
+        .sms_conversation(a.org, conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (conv.step.as_str(), conv.ended.as_deref()),
+        ("done", Some("stale"))
+    );
+    assert!(conv.answers_sealed.is_none());
+    // Her callback (asked with the number) is called off too.
+    let cb = app.store.callback(a.org, cb.id).await.unwrap();
+    assert_eq!(cb.state(), heard_domain::callback::CallbackState::Cancelled);
 });
 
 both_backends!(myagency_deletion_keeps_rollups_and_is_idempotent, |app| {
