@@ -614,6 +614,7 @@ async fn delete(
             o.id,
             &me.person_key,
             &person_ref(&me.person_key),
+            LinkChannel::parse(&me.channel).unwrap_or(LinkChannel::Email),
             heard_store::now_ms(),
         )
         .await?;

@@ -681,6 +681,7 @@ both_backends!(myagency_sms_sign_in_links_expire_and_are_budgeted, |app| {
             a.org,
             &phone_key,
             &heard_server::myagency::person_ref(&phone_key),
+            LinkChannel::Sms,
             heard_store::now_ms(),
         )
         .await
@@ -697,6 +698,8 @@ both_backends!(myagency_sms_sign_in_links_expire_and_are_budgeted, |app| {
         ("done", Some("stale"))
     );
     assert!(conv.answers_sealed.is_none());
+    // The number is opted out of texts, as STOP would.
+    assert!(app.store.sms_opted_out(a.org, &phone_key).await.unwrap());
     // Her callback (asked with the number) is called off too.
     let cb = app.store.callback(a.org, cb.id).await.unwrap();
     assert_eq!(cb.state(), heard_domain::callback::CallbackState::Cancelled);
@@ -899,6 +902,21 @@ both_backends!(myagency_deletion_keeps_rollups_and_is_idempotent, |app| {
         rolled.1
     );
 
+    // Her address gets no more survey invitations; Bo's still does.
+    assert!(
+        app.store
+            .email_suppression(a.org, &person_key(a.org, "ana@example.org"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        app.store
+            .email_suppression(a.org, &person_key(a.org, "bo@example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The person is told; the audit has counts and a short hash, never the key.
     let (_, html) = page(&app, &format!("/my/{}", a.slug), &cookie).await;
     assert!(
