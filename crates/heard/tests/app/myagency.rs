@@ -994,3 +994,33 @@ async fn myagency_cookie_is_secure_behind_https() {
     assert!(cookie.starts_with("__Secure-heard_my="), "{cookie}");
     // Over plain http (every other test) the cookie is `heard_my`, without `Secure`.
 }
+
+/// With the server's limits on, one address gets a burst of ten sign-ins and wrong links, then 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn myagency_sign_ins_are_limited_per_address() {
+    let app = crate::support::spawn_app_with(crate::support::Backend::Sqlite, |c| {
+        c.submissions_per_minute = 600;
+    })
+    .await;
+    let mut statuses = vec![];
+    for i in 0..12 {
+        let (status, _) = sign_in_form(&app, &app.a.slug, &format!("person{i}@example.org")).await;
+        statuses.push(status);
+    }
+    // Tenant A has no email sender: each is answered 422 until the budget is spent.
+    assert!(statuses[..10].iter().all(|s| *s == 422), "{statuses:?}");
+    assert_eq!(statuses[10..], [429, 429], "{statuses:?}");
+    // A wrong link from the same address is limited too.
+    let r = app
+        .client
+        .post(format!(
+            "{}/my/{}/link/{}",
+            app.base,
+            app.a.slug,
+            "A".repeat(43)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+}
