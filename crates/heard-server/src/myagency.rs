@@ -22,8 +22,8 @@
 //!   `GET/POST /my/{org}/delete` (a confirmation, then the `my.delete` job; the page then says it is under way, and
 //!   done with what was deleted). Every POST of a signed-in person carries the session's CSRF token.
 //!
-//! A wrong, used or expired link, an unknown organization, and anything else that does not work get the status
-//! pages' one not-found page (404).
+//! A wrong, used or expired link, an unknown organization, and anything else that does not work get one not-found
+//! page (404), the status pages' template with MyAgency's words.
 
 use std::sync::Arc;
 
@@ -47,7 +47,7 @@ use crate::crypto::{Sealer, random_token, same_secret, sha256};
 use crate::forms::FormData;
 use crate::jobs::{Completed, JobHandler, JobRegistry};
 use crate::sms_send::{OutboundMessage, SendError, SmsProvider};
-use crate::status::{LangQuery, languages, missing, plain_lang, when};
+use crate::status::{LangQuery, languages, plain_lang, when};
 use crate::{AppResult, AppState, i18n};
 
 /// Sign-ins and wrong links per minute from one address (a budget of its own, `AppState::my_limiter`); a right
@@ -107,6 +107,18 @@ pub fn link_url(public_url: &str, slug: &str, token: &str) -> String {
 /// The audit's short reference to a person key: 8 hex digits of its SHA-256.
 pub fn person_ref(person_key: &str) -> String {
     crate::crypto::sha256_hex(person_key.as_bytes())[..8].to_string()
+}
+
+/// The one page for anything that does not work here (an unknown organization, a wrong, used or expired link, a
+/// form without its session), status 404, in the person's language.
+fn missing(state: &AppState, lang: &str) -> AppResult<Response> {
+    let tr = i18n::strings(lang);
+    let html = state.templates.render(
+        "status_missing.html",
+        context! { lang => lang, tr => tr, org => tr["my"]["site"], title => tr["my"]["missing_title"],
+            message => tr["my"]["missing"], languages => languages(lang) },
+    )?;
+    Ok((StatusCode::NOT_FOUND, Html(html)).into_response())
 }
 
 /// The organization of a slug, or `None` (the caller answers 404).
@@ -602,6 +614,7 @@ async fn delete(
             o.id,
             &me.person_key,
             &person_ref(&me.person_key),
+            LinkChannel::parse(&me.channel).unwrap_or(LinkChannel::Email),
             heard_store::now_ms(),
         )
         .await?;

@@ -399,14 +399,17 @@ impl Store {
     }
 
     /// The person withdraws consent and asks for their feedback to be deleted: their preferences say so (contact
-    /// `none`), and the audit row (with `person_ref`, the server's short hash of the key, never the key) and the
-    /// [`DELETE_KIND`] job are written, in one transaction. A request while one is still waiting returns that one.
-    /// Returns the audit row's id.
+    /// `none`); the address they signed in with (`channel`) is no longer written to (an email address suppressed
+    /// for survey invitations, reason `unsubscribe`, source `myagency`; a number opted out of texts, logged in the
+    /// consent log with keyword `MYAGENCY`); and the audit row (with `person_ref`, the server's short hash of the
+    /// key, never the key) and the [`DELETE_KIND`] job are written; all in one transaction. A request while one is
+    /// still waiting returns that one. Returns the audit row's id.
     pub async fn request_my_deletion(
         &self,
         org: OrgId,
         person_key: &str,
         person_ref: &str,
+        channel: LinkChannel,
         now: i64,
     ) -> Result<Uuid> {
         let mut tx = self.begin().await?;
@@ -429,6 +432,30 @@ impl Store {
              deletion_id = excluded.deletion_id, updated_at = excluded.updated_at")
             .bind(org.as_uuid()).bind(person_key).bind(now).bind(id)
             .execute(&mut **t).await.map(|_| ()))?;
+        match channel {
+            LinkChannel::Email => {
+                tx.suppress_email(
+                    org,
+                    person_key,
+                    crate::outreach::SuppressionReason::Unsubscribe,
+                    "myagency",
+                    now,
+                )
+                .await?;
+            }
+            LinkChannel::Sms => {
+                on_tx!(tx, t => sqlx::query(
+                    "INSERT INTO sms_consent_log (org_id, id, phone_key, action, keyword, provider_message_id, at) \
+                     VALUES ($1, $2, $3, 'opt_out', 'MYAGENCY', NULL, $4)")
+                    .bind(org.as_uuid()).bind(Uuid::now_v7()).bind(person_key).bind(now)
+                    .execute(&mut **t).await.map(|_| ()))?;
+                on_tx!(tx, t => sqlx::query(
+                    "INSERT INTO sms_opt_outs (org_id, phone_key, at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (org_id, phone_key) DO NOTHING")
+                    .bind(org.as_uuid()).bind(person_key).bind(now)
+                    .execute(&mut **t).await.map(|_| ()))?;
+            }
+        }
         tx.enqueue(
             NewJob::new(
                 org,
@@ -462,7 +489,8 @@ impl Store {
 
     /// The [`DELETE_KIND`] job's effect, in the transaction that completes `job`: deletes the person's responses
     /// (with their sealed contacts, sealed raw texts, rule matches and case links; cases, invitations and callbacks
-    /// that named one keep no reference to it) and signals (with their sealed contacts and case links), their
+    /// that named one keep no reference to it), the answers so far of their SMS survey conversations (one still
+    /// going ends), and signals (with their sealed contacts and case links), their
     /// comment search rows going with them by the triggers, cancels their scheduled callbacks, and finishes the
     /// audit row with the counts. The dashboards' rollups are not touched, and the comment and theme rollups the
     /// triggers lower are put back, so every figure stays. Idempotent: run again, it finds nothing more and leaves a
@@ -538,6 +566,10 @@ impl StoreTx {
             "UPDATE callbacks SET response_id = NULL WHERE org_id = $1 AND response_id IN ({R})",
             "DELETE FROM signal_contacts WHERE org_id = $1 AND signal_id IN ({S})",
             "DELETE FROM case_links WHERE org_id = $1 AND kind = 'signal' AND target_id IN ({S})",
+            // An SMS survey conversation keeps its answers so far, sealed, until it ends: they go, and one still
+            // going ends (stale) so nothing more is stored from it.
+            "UPDATE sms_conversations SET answers_sealed = NULL, step = 'done', ended = COALESCE(ended, 'stale') \
+             WHERE org_id = $1 AND person_key = $2",
         ] {
             let sql = sql
                 .replace("{R}", MY_RESPONSE_IDS)

@@ -631,6 +631,78 @@ both_backends!(myagency_sms_sign_in_links_expire_and_are_budgeted, |app| {
     let (status, html) = sign_in_form(&app, &app.b.slug, "2025550143").await;
     assert_eq!(status, 422);
     assert!(html.contains("We cannot send text messages yet"));
+    // Withdrawing consent ends an SMS survey still going with the number, and its answers so far go.
+    let sms_sender = app.store.sms_senders(a.org).await.unwrap()[0].id;
+    let conversation = heard_server::sms_send::invite_sms(
+        &app.store,
+        &sealer(),
+        &heard_server::sms_send::SmsInvite {
+            org: a.org,
+            sender: sms_sender,
+            survey: a.survey.id,
+            survey_version: None,
+            phone: phone.into(),
+            person_key: None,
+            language: "en".into(),
+            outreach: None,
+        },
+        heard_store::now_ms(),
+    )
+    .await
+    .unwrap();
+    let mut registry = JobRegistry::product();
+    heard_server::sms_send::register(
+        &mut registry,
+        heard_server::sms_send::SmsJobs::new(
+            Arc::new(heard_server::pipeline::Pipeline::new(&SECRET)),
+            &app.base,
+            Arc::new(TwilioHttp::new(&twilio)) as Arc<dyn SmsProvider>,
+        ),
+    );
+    heard_server::myagency::register(
+        &mut registry,
+        MyJobs::new(
+            &SECRET,
+            &app.base,
+            Arc::new(TwilioHttp::new(&twilio)) as Arc<dyn SmsProvider>,
+        ),
+    );
+    let w = Worker::new(app.store.clone(), registry, Default::default());
+    w.run_due_by(heard_store::now_ms() + 120_000).await.unwrap();
+    let conv = app
+        .store
+        .sms_conversation(a.org, conversation)
+        .await
+        .unwrap()
+        .expect("started");
+    assert_eq!((conv.step.as_str(), conv.ended.as_deref()), ("trust", None));
+    app.store
+        .request_my_deletion(
+            a.org,
+            &phone_key,
+            &heard_server::myagency::person_ref(&phone_key),
+            LinkChannel::Sms,
+            heard_store::now_ms(),
+        )
+        .await
+        .unwrap();
+    w.run_due_by(heard_store::now_ms() + 120_000).await.unwrap();
+    let conv = app
+        .store
+        .sms_conversation(a.org, conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (conv.step.as_str(), conv.ended.as_deref()),
+        ("done", Some("stale"))
+    );
+    assert!(conv.answers_sealed.is_none());
+    // The number is opted out of texts, as STOP would.
+    assert!(app.store.sms_opted_out(a.org, &phone_key).await.unwrap());
+    // Her callback (asked with the number) is called off too.
+    let cb = app.store.callback(a.org, cb.id).await.unwrap();
+    assert_eq!(cb.state(), heard_domain::callback::CallbackState::Cancelled);
 });
 
 both_backends!(myagency_deletion_keeps_rollups_and_is_idempotent, |app| {
@@ -830,6 +902,21 @@ both_backends!(myagency_deletion_keeps_rollups_and_is_idempotent, |app| {
         rolled.1
     );
 
+    // Her address gets no more survey invitations; Bo's still does.
+    assert!(
+        app.store
+            .email_suppression(a.org, &person_key(a.org, "ana@example.org"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        app.store
+            .email_suppression(a.org, &person_key(a.org, "bo@example.org"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The person is told; the audit has counts and a short hash, never the key.
     let (_, html) = page(&app, &format!("/my/{}", a.slug), &cookie).await;
     assert!(
@@ -906,4 +993,34 @@ async fn myagency_cookie_is_secure_behind_https() {
     let cookie = session_for(&app, &app.a, "ana@example.org").await;
     assert!(cookie.starts_with("__Secure-heard_my="), "{cookie}");
     // Over plain http (every other test) the cookie is `heard_my`, without `Secure`.
+}
+
+/// With the server's limits on, one address gets a burst of ten sign-ins and wrong links, then 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn myagency_sign_ins_are_limited_per_address() {
+    let app = crate::support::spawn_app_with(crate::support::Backend::Sqlite, |c| {
+        c.submissions_per_minute = 600;
+    })
+    .await;
+    let mut statuses = vec![];
+    for i in 0..12 {
+        let (status, _) = sign_in_form(&app, &app.a.slug, &format!("person{i}@example.org")).await;
+        statuses.push(status);
+    }
+    // Tenant A has no email sender: each is answered 422 until the budget is spent.
+    assert!(statuses[..10].iter().all(|s| *s == 422), "{statuses:?}");
+    assert_eq!(statuses[10..], [429, 429], "{statuses:?}");
+    // A wrong link from the same address is limited too.
+    let r = app
+        .client
+        .post(format!(
+            "{}/my/{}/link/{}",
+            app.base,
+            app.a.slug,
+            "A".repeat(43)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
 }
