@@ -488,7 +488,7 @@ impl Store {
     }
 
     /// The [`DELETE_KIND`] job's effect, in the transaction that completes `job`: deletes the person's responses
-    /// (with their sealed contacts, sealed raw texts, rule matches and case links; cases, invitations and callbacks
+    /// (with their sealed contacts, sealed raw texts, rule matches, rule hits, tags and case links; cases, invitations and callbacks
     /// that named one keep no reference to it), the answers so far of their SMS survey conversations (one still
     /// going ends), and signals (with their sealed contacts and case links), their
     /// comment search rows going with them by the triggers, cancels their scheduled callbacks, and finishes the
@@ -560,6 +560,10 @@ impl StoreTx {
             "DELETE FROM response_contacts WHERE org_id = $1 AND response_id IN ({R})",
             "DELETE FROM response_raw_text WHERE org_id = $1 AND response_id IN ({R})",
             "DELETE FROM rule_matches WHERE org_id = $1 AND response_id IN ({R})",
+            "DELETE FROM rule_hits WHERE org_id = $1 AND kind = 'response' AND item_id IN ({R})",
+            "DELETE FROM item_tags WHERE org_id = $1 AND kind = 'response' AND item_id IN ({R})",
+            "DELETE FROM rule_hits WHERE org_id = $1 AND kind = 'signal' AND item_id IN ({S})",
+            "DELETE FROM item_tags WHERE org_id = $1 AND kind = 'signal' AND item_id IN ({S})",
             "DELETE FROM case_links WHERE org_id = $1 AND kind = 'response' AND target_id IN ({R})",
             "UPDATE cases SET response_id = NULL WHERE org_id = $1 AND response_id IN ({R})",
             "UPDATE email_invitations SET response_id = NULL WHERE org_id = $1 AND response_id IN ({R})",
