@@ -340,15 +340,27 @@ pub async fn decide_item(
         .as_deref()
         .and_then(|z| Zone::parse(z).ok())
         .unwrap_or(senders.org_zone);
+    // What the person chose on their MyAgency page, by the address's key or the person's: no contact, or another
+    // channel than this one, counts as an opt-out (SMS) or a suppression (email) for this invitation.
+    let preference = match store.my_preferences(org, hash).await? {
+        Some(p) => Some(p),
+        None => store.my_preferences(org, &item.person_key).await?,
+    };
+    let declined = preference.is_some_and(|p| {
+        p.withdrawn_at.is_some()
+            || p.contact == "none"
+            || (p.contact == "email" && item.channel == Channel::Sms)
+            || (p.contact == "sms" && item.channel == Channel::Email)
+    });
     let (opted_out, suppressed, has_sender) = match item.channel {
         Channel::Sms => (
-            store.sms_opted_out(org, hash).await?,
+            declined || store.sms_opted_out(org, hash).await?,
             false,
             senders.sms.is_some(),
         ),
         Channel::Email => (
             false,
-            store.email_suppression(org, hash).await?.is_some(),
+            declined || store.email_suppression(org, hash).await?.is_some(),
             senders.has_email,
         ),
     };

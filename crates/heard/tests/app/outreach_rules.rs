@@ -903,3 +903,58 @@ both_backends!(batches_by_upload_and_api_all_or_nothing, |app| {
         .await;
     assert_eq!(r.status(), 403);
 });
+
+both_backends!(
+    a_persons_myagency_preference_is_kept_by_invitations,
+    |app| {
+        let t = &app.a;
+        let key = api_key(&app, t).await;
+        sms_sender(&app, t).await;
+        let zone = daytime_zone();
+        let sealer = Sealer::new(&SECRET);
+        app.store
+            .create_outreach_rule(
+                t.org,
+                &RuleWrite {
+                    name: "After a call, by text",
+                    event_type: "call",
+                    service_id: None,
+                    touchpoint_id: None,
+                    channel: heard_domain::invitation_rules::Channel::Sms,
+                    survey_id: t.survey.id,
+                    delay_minutes: 0,
+                    sample_percent: 100,
+                    cap_days: 90,
+                },
+                1,
+            )
+            .await
+            .unwrap();
+        contacts(
+        &app,
+        &key,
+        json!([{"person": {"customer_id": "P-2"}, "phone": "(202) 555-0102", "time_zone": zone.name()}]),
+    )
+    .await;
+        // On their MyAgency page, the person with this number chose email only.
+        let phone_key = sealer
+            .person_key(
+                t.org,
+                &heard_domain::identity::PersonId::phone("p", "+12025550102").unwrap(),
+            )
+            .0;
+        app.store
+            .set_my_preferences(t.org, &phone_key, "email", "en", heard_store::now_ms())
+            .await
+            .unwrap();
+        event(&app, &key, "call-pref", "P-2", heard_store::now_ms() - 1000).await;
+        worker(&app).run_due_by(window_end()).await.unwrap();
+        let all = items(&app, t).await;
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            (all[0].state, all[0].reason),
+            (ItemState::Skipped, Some(Reason::OptedOut)),
+            "no text to a person who asked for email only"
+        );
+    }
+);
