@@ -35,7 +35,6 @@ use heard_domain::{OrgId, Zone};
 use heard_store::Store;
 use heard_store::callbacks::{CallbackRecord, NewCallback};
 use heard_store::jobs::ClaimedJob;
-use heard_store::sms::OutboundSms;
 use minijinja::context;
 use uuid::Uuid;
 
@@ -43,7 +42,7 @@ use crate::auth::ClientIp;
 use crate::crypto::Sealer;
 use crate::forms::FormData;
 use crate::jobs::{Completed, JobHandler, JobRegistry};
-use crate::sms_send::{OutboundMessage, SmsProvider};
+use crate::sms_send::SmsProvider;
 use crate::status::{LangQuery, id_token, missing, plain_lang, spend, token_id};
 use crate::{AppError, AppResult, AppState, i18n};
 
@@ -815,52 +814,22 @@ impl CallbackJobs {
             .sealer
             .open(&sender.auth_token_sealed)
             .ok_or("the sender's sealed auth token cannot be opened")?;
-        let now = heard_store::now_ms();
-        let mut tx = store.begin().await.map_err(e)?;
-        if let Some(at) = tx.take_sms_slot(org, sender.id, now).await.map_err(e)? {
-            tx.defer_claimed_job(job, at).await.map_err(e)?;
-            tx.commit().await.map_err(e)?;
-            return Ok(Completed::WithEffect);
-        }
-        tx.record_sms_outbound(
-            org,
-            id,
-            &OutboundSms {
-                sender_id: sender.id,
-                conversation_id: None,
-                provider_message_id: None,
-                status: "attempting".into(),
-                segments: heard_channels::sms::segments(body).segments as i32,
-                now,
-            },
-        )
-        .await
-        .map_err(e)?;
-        tx.commit().await.map_err(e)?;
-        let message = OutboundMessage {
-            account_sid: sender.account_sid.clone(),
+        let Some(note) = crate::sms_send::send_notice(
+            self.provider.as_ref(),
+            store,
+            job,
+            &sender,
             auth_token,
-            from: sender.phone_number.clone(),
-            to,
-            body: body.to_string(),
-            status_callback: Some(format!(
-                "{}/hooks/sms/{}/status?m={id}",
-                self.public_url, sender.id
-            )),
+            id,
+            &to,
+            body,
+            &self.public_url,
+        )
+        .await?
+        else {
+            // Waiting for the number's pacing slot: the job runs again then.
+            return Ok(Completed::WithEffect);
         };
-        let (tx, settled) =
-            crate::sms_send::send_recorded(self.provider.as_ref(), store, org, id, &message)
-                .await?;
-        let note = match settled {
-            crate::sms_send::Settled::Sent => None,
-            crate::sms_send::Settled::Refused(code) => {
-                Some(format!("the SMS provider refused it ({code})"))
-            }
-            crate::sms_send::Settled::Unknown(_) => {
-                Some("the SMS provider did not answer; it may have been sent".to_string())
-            }
-        };
-        tx.commit().await.map_err(e)?;
         store
             .callback_message_sent(org, cb.id, kind, note.as_deref(), Some(job))
             .await

@@ -38,7 +38,6 @@ use heard_domain::identity::PersonId;
 use heard_store::Store;
 use heard_store::jobs::ClaimedJob;
 use heard_store::myagency::{LinkChannel, NewLink, PersonSession};
-use heard_store::sms::OutboundSms;
 use minijinja::context;
 use uuid::Uuid;
 
@@ -46,7 +45,7 @@ use crate::auth::{ClientIp, cookie};
 use crate::crypto::{Sealer, random_token, same_secret, sha256};
 use crate::forms::FormData;
 use crate::jobs::{Completed, JobHandler, JobRegistry};
-use crate::sms_send::{OutboundMessage, SendError, SmsProvider};
+use crate::sms_send::SmsProvider;
 use crate::status::{LangQuery, languages, plain_lang, when};
 use crate::{AppResult, AppState, i18n};
 
@@ -857,71 +856,24 @@ impl MyJobs {
             .sealer
             .open(&sender.auth_token_sealed)
             .ok_or("the sender's sealed auth token cannot be opened")?;
-        let now = heard_store::now_ms();
-        let mut tx = store.begin().await.map_err(e)?;
-        if let Some(at) = tx.take_sms_slot(org, sender.id, now).await.map_err(e)? {
-            tx.defer_claimed_job(job, at).await.map_err(e)?;
-            tx.commit().await.map_err(e)?;
-            return Ok(Completed::WithEffect);
-        }
-        tx.record_sms_outbound(
-            org,
-            id,
-            &OutboundSms {
-                sender_id: sender.id,
-                conversation_id: None,
-                provider_message_id: None,
-                status: "attempting".into(),
-                segments: heard_channels::sms::segments(body).segments as i32,
-                now,
-            },
-        )
-        .await
-        .map_err(e)?;
-        tx.commit().await.map_err(e)?;
-        let message = OutboundMessage {
-            account_sid: sender.account_sid.clone(),
+        let Some(note) = crate::sms_send::send_notice(
+            self.provider.as_ref(),
+            store,
+            job,
+            &sender,
             auth_token,
-            from: sender.phone_number.clone(),
-            to: to.to_string(),
-            body: body.to_string(),
-            status_callback: Some(format!(
-                "{}/hooks/sms/{}/status?m={id}",
-                self.public_url, sender.id
-            )),
+            id,
+            to,
+            body,
+            &self.public_url,
+        )
+        .await?
+        else {
+            // Waiting for the number's pacing slot: the job runs again then.
+            return Ok(Completed::WithEffect);
         };
-        let sent = self.provider.send(&message).await;
-        let now = heard_store::now_ms();
-        let mut tx = store.begin().await.map_err(e)?;
-        let note = match sent {
-            Ok(accepted) => {
-                tx.settle_sms_outbound(org, id, &accepted.status, Some(&accepted.sid), None, now)
-                    .await
-                    .map_err(e)?;
-                None
-            }
-            Err(SendError::Unavailable(why)) => {
-                tx.forget_sms_attempt(org, id).await.map_err(e)?;
-                tx.commit().await.map_err(e)?;
-                return Err(why);
-            }
-            Err(SendError::Refused { status, code, .. }) => {
-                let code = code.map(|c| c.to_string()).unwrap_or(status.to_string());
-                tx.settle_sms_outbound(org, id, "failed", None, Some(&code), now)
-                    .await
-                    .map_err(e)?;
-                Some("the SMS provider refused it")
-            }
-            Err(SendError::Ambiguous(_)) => {
-                tx.settle_sms_outbound(org, id, "unknown", None, None, now)
-                    .await
-                    .map_err(e)?;
-                Some("the SMS provider did not answer; it may have been sent")
-            }
-        };
-        tx.commit().await.map_err(e)?;
         store
-            .my_link_sent(org, link, note, Some(job), heard_store::now_ms())
+            .my_link_sent(org, link, note.as_deref(), Some(job), heard_store::now_ms())
             .await
             .map_err(e)?;
         Ok(Completed::WithEffect)

@@ -704,6 +704,73 @@ pub(crate) async fn send_recorded(
     Ok((tx, settled))
 }
 
+/// Sends one text outside a survey conversation (a call back's confirmation, a sign-in link) from `sender` to `to`,
+/// recorded as `id` (the job's id) before the provider is called: takes the sender's pacing slot (when it is taken,
+/// the job goes back in the queue for that moment and this returns `None`), records the attempt in a commit of its
+/// own, calls the provider and settles the record ([`send_recorded`]). Returns what became of it, with a note for
+/// the caller's record when it did not certainly go.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn send_notice(
+    provider: &dyn SmsProvider,
+    store: &Store,
+    job: &ClaimedJob,
+    sender: &heard_store::sms::SmsSender,
+    auth_token: String,
+    id: Uuid,
+    to: &str,
+    body: &str,
+    public_url: &str,
+) -> Result<Option<Option<String>>, String> {
+    let org = job.job.org_id;
+    let now = heard_store::now_ms();
+    let mut tx = store.begin().await.map_err(store_err)?;
+    if let Some(at) = tx
+        .take_sms_slot(org, sender.id, now)
+        .await
+        .map_err(store_err)?
+    {
+        tx.defer_claimed_job(job, at).await.map_err(store_err)?;
+        tx.commit().await.map_err(store_err)?;
+        return Ok(None);
+    }
+    tx.record_sms_outbound(
+        org,
+        id,
+        &OutboundSms {
+            sender_id: sender.id,
+            conversation_id: None,
+            provider_message_id: None,
+            status: "attempting".into(),
+            segments: proto::segments(body).segments as i32,
+            now,
+        },
+    )
+    .await
+    .map_err(store_err)?;
+    tx.commit().await.map_err(store_err)?;
+    let message = OutboundMessage {
+        account_sid: sender.account_sid.clone(),
+        auth_token,
+        from: sender.phone_number.clone(),
+        to: to.to_string(),
+        body: body.to_string(),
+        status_callback: Some(format!(
+            "{}/hooks/sms/{}/status?m={id}",
+            public_url.trim_end_matches('/'),
+            sender.id
+        )),
+    };
+    let (tx, settled) = send_recorded(provider, store, org, id, &message).await?;
+    tx.commit().await.map_err(store_err)?;
+    Ok(Some(match settled {
+        Settled::Sent => None,
+        Settled::Refused(code) => Some(format!("the SMS provider refused it ({code})")),
+        Settled::Unknown(_) => {
+            Some("the SMS provider did not answer; it may have been sent".to_string())
+        }
+    }))
+}
+
 /// The `sms.expire` job of a conversation, due [`STALE_AFTER_MS`] after `now`.
 fn expire_job(org: OrgId, conversation: Uuid, now: i64) -> NewJob {
     NewJob::new(
