@@ -1,5 +1,5 @@
 // End to end, in a real browser: MyAgency, a person's own page (issue 21, item 6). The demo agency's admin points its
-// email sender at a small SMTP sink in this file (on loopback); a person asks for a link at /my/demo, the server's
+// email sender at aiosmtpd on loopback (scripts/smtp-sink.py); a person asks for a link at /my/demo, the server's
 // job queue sends it, and the person opens it. Every MyAgency page (the sign-in form, with an error, the "check your
 // messages" page, the link's page, the person's page in English and Spanish, the deletion confirmation, the page
 // after it, and the not-found page) passes axe-core, breaks no Content-Security-Policy rule, and works without
@@ -7,52 +7,43 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { demoSuite, watch, axeChecks, signIn } from "./harness.mjs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { demoSuite, watch, axeChecks, signIn, root } from "./harness.mjs";
 
 const suite = demoSuite({ responses: 100 });
 
-/** A minimal SMTP server on loopback that keeps each message's DATA. */
-function smtpSink() {
-  const messages = [];
-  const server = net.createServer((socket) => {
-    let buffer = "";
-    let inData = false;
-    socket.write("220 sink ESMTP\r\n");
-    socket.on("data", (chunk) => {
-      buffer += chunk.toString("utf8");
-      for (;;) {
-        if (inData) {
-          const end = buffer.indexOf("\r\n.\r\n");
-          if (end < 0) return;
-          messages.push(buffer.slice(0, end));
-          buffer = buffer.slice(end + 5);
-          inData = false;
-          socket.write("250 OK\r\n");
-          continue;
-        }
-        const nl = buffer.indexOf("\r\n");
-        if (nl < 0) return;
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 2);
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === "EHLO" || verb === "HELO") socket.write("250 sink\r\n");
-        else if (verb === "DATA") {
-          inData = true;
-          socket.write("354 go on\r\n");
-        } else if (verb === "QUIT") {
-          socket.end("221 bye\r\n");
-          return;
-        } else socket.write("250 OK\r\n");
-      }
+/**
+ * A real SMTP server on loopback: aiosmtpd, by `scripts/smtp-sink.py` (the one the Rust tests use), run with
+ * `HEARD_MAIL_PYTHON` (`bash scripts/mail-venv.sh` prints it; `scripts/test.sh` sets it). Each message is written to
+ * `dir` as NNNN.eml, then NNNN.json.
+ */
+async function smtpSink() {
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = probe.address().port;
+      probe.close(() => resolve(p));
     });
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ server, messages, port: server.address().port })));
+  const dir = mkdtempSync(join(tmpdir(), "heard-e2e-mail-"));
+  const python = process.env.HEARD_MAIL_PYTHON || "python3";
+  const child = spawn(python, [join(root, "scripts", "smtp-sink.py"), dir, String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  await new Promise((resolve, reject) => {
+    child.stdout.once("data", (d) => (String(d).trim() === "ready" ? resolve() : reject(new Error(`smtp-sink: ${d}`))));
+    child.once("exit", () => reject(new Error(`aiosmtpd did not start with ${python} (bash scripts/mail-venv.sh prints the Python to set as HEARD_MAIL_PYTHON): ${err}`)));
+  });
+  return { child, dir, port };
 }
 
-/** Waits (at most 30 s) for the sink's `n`th message. */
+/** Waits (at most 30 s) for the sink's `n`th message and returns it as received. */
 async function message(sink, n) {
+  const name = String(n).padStart(4, "0");
   for (let i = 0; i < 300; i++) {
-    if (sink.messages.length >= n) return sink.messages[n - 1];
+    if (existsSync(join(sink.dir, `${name}.json`))) return readFileSync(join(sink.dir, `${name}.eml`), "utf8");
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error("no message arrived");
@@ -68,7 +59,7 @@ function linkIn(raw) {
 
 test("the MyAgency pages are accessible and work without JavaScript", async () => {
   const sink = await smtpSink();
-  after(() => sink.server.close());
+  after(() => sink.child.kill());
   // The pages hold no script (the CSP allows none); axe itself needs JavaScript, so the page keeps it on.
   const page = await suite.browser.newPage();
   const problems = watch(page);
