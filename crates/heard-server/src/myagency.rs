@@ -757,8 +757,6 @@ impl MyJobs {
         lang: &str,
         body: &str,
     ) -> Result<Completed, String> {
-        use lettre::AsyncTransport;
-        use lettre::message::Mailbox;
         let org = job.job.org_id;
         let e = |e: heard_store::StoreError| e.to_string();
         let Some(sender) = store.email_sender(org).await.map_err(e)? else {
@@ -775,28 +773,7 @@ impl MyJobs {
             return Ok(Completed::WithEffect);
         };
         let subject = tr_my(lang, "email_subject").replace("{org}", org_name);
-        let from = Mailbox::new(
-            sender.from_name.clone(),
-            sender
-                .from_address
-                .parse()
-                .map_err(|e| format!("from address: {e}"))?,
-        );
-        let address: lettre::Address = to.parse().map_err(|_| "the address is not valid")?;
-        let mut message = lettre::Message::builder()
-            .from(from)
-            .to(Mailbox::new(None, address))
-            .subject(subject)
-            .header(lettre::message::header::MIME_VERSION_1_0)
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(format!("{body}\n"))
-            .map_err(|e| format!("message: {e}"))?;
-        crate::outreach::sign_dkim(&mut message, &sender, &self.sealer)?;
-        let transport = crate::outreach::transport(&sender, &self.sealer)?;
-        transport
-            .send(message)
-            .await
-            .map_err(|e| format!("SMTP: {e}"))?;
+        crate::outreach::send_plain(&sender, &self.sealer, to, &subject, body).await?;
         store
             .my_link_sent(org, link, None, Some(job), heard_store::now_ms())
             .await

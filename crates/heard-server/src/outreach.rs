@@ -833,6 +833,43 @@ impl crate::jobs::JobHandler for SendTestEmail {
     }
 }
 
+/// Sends one plain-text message (a call back's confirmation, a sign-in link) from the organization's sender to `to`:
+/// a fresh Message-ID, DKIM-signed when the sender has a key. Errors name what failed (`from address`, `address`,
+/// `message`, `SMTP: ...`); an SMTP failure is the caller's to retry.
+pub(crate) async fn send_plain(
+    sender: &heard_store::outreach::EmailSender,
+    sealer: &Sealer,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), String> {
+    use lettre::AsyncTransport;
+    use lettre::message::Mailbox;
+    let from = Mailbox::new(
+        sender.from_name.clone(),
+        sender
+            .from_address
+            .parse()
+            .map_err(|e| format!("from address: {e}"))?,
+    );
+    let address: lettre::Address = to.parse().map_err(|e| format!("address: {e}"))?;
+    let mut message = lettre::Message::builder()
+        .from(from)
+        .to(Mailbox::new(None, address))
+        .message_id(None)
+        .subject(subject)
+        .header(lettre::message::header::MIME_VERSION_1_0)
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(format!("{body}\n"))
+        .map_err(|e| format!("message: {e}"))?;
+    sign_dkim(&mut message, sender, sealer)?;
+    transport(sender, sealer)?
+        .send(message)
+        .await
+        .map_err(|e| format!("SMTP: {e}"))?;
+    Ok(())
+}
+
 /// An SMTP transport for the sender (lettre; connections pooled per transport).
 pub(crate) fn transport(
     s: &heard_store::outreach::EmailSender,
