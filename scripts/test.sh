@@ -17,7 +17,7 @@ step "Checking tools"
 command -v cargo >/dev/null || { echo "test.sh: the Rust toolchain (cargo) is required: https://rustup.rs" >&2; exit 1; }
 command -v node >/dev/null && command -v npm >/dev/null || apt_install "Node.js and npm" "nodejs npm"
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || apt_install "Chromium" "chromium"
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ] || [ ! -d node_modules/oidc-provider ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 

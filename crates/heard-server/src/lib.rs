@@ -26,6 +26,7 @@ pub mod invitation_page;
 pub mod jobs;
 pub mod journeys;
 pub mod labels;
+pub mod my_oidc;
 pub mod myagency;
 pub mod outreach;
 pub mod outreach_api;
@@ -107,6 +108,8 @@ pub struct AppState {
     pub status_limiter: Arc<ratelimit::IpLimiter>,
     /// MyAgency sign-ins and wrong links per address (`myagency::SIGN_INS_PER_MINUTE`): a budget of their own.
     pub my_limiter: Arc<ratelimit::IpLimiter>,
+    /// OpenID Connect providers for MyAgency's sign-in: the HTTP client and the discovery documents read.
+    pub oidc: Arc<my_oidc::Providers>,
     pub templates: Arc<render::Templates>,
     pub published: Arc<public::PublishedCache>,
     /// Cookies get `Secure` (and the `__Host-` prefix) when the public URL is https.
@@ -135,6 +138,7 @@ impl AppState {
             my_limiter: Arc::new(ratelimit::IpLimiter::per_minute(
                 myagency::sign_ins_per_minute(&config),
             )),
+            oidc: Arc::new(my_oidc::Providers::new()),
             templates: Arc::new(render::Templates::load()),
             published: Arc::new(public::PublishedCache::default()),
             store,

@@ -22,6 +22,9 @@
 //!   `GET/POST /my/{org}/delete` (a confirmation, then the `my.delete` job; the page then says it is under way, and
 //!   done with what was deleted). Every POST of a signed-in person carries the session's CSRF token.
 //!
+//! - `GET /my/{org}/oidc` and `GET /my/{org}/oidc/callback`: signing in with the organization's OpenID Connect
+//!   provider instead of a link, when its admins set one ([`crate::my_oidc`]); the form then offers both.
+//!
 //! A wrong, used or expired link, an unknown organization, and anything else that does not work get one not-found
 //! page (404), the status pages' template with MyAgency's words.
 
@@ -73,6 +76,8 @@ pub fn routes() -> Router<AppState> {
         .route("/my/{org}/sign-out", post(sign_out))
         .route("/my/{org}/preferences", post(preferences))
         .route("/my/{org}/delete", get(delete_form).post(delete))
+        .route("/my/{org}/oidc", get(crate::my_oidc::start))
+        .route("/my/{org}/oidc/callback", get(crate::my_oidc::callback))
 }
 
 /// The person session's cookie: `__Secure-heard_my` when the public URL is https, else `heard_my`. Its path is
@@ -110,7 +115,7 @@ pub fn person_ref(person_key: &str) -> String {
 
 /// The one page for anything that does not work here (an unknown organization, a wrong, used or expired link, a
 /// form without its session), status 404, in the person's language.
-fn missing(state: &AppState, lang: &str) -> AppResult<Response> {
+pub(crate) fn missing(state: &AppState, lang: &str) -> AppResult<Response> {
     let tr = i18n::strings(lang);
     let html = state.templates.render(
         "status_missing.html",
@@ -142,7 +147,7 @@ async fn person(
         .map(|s| (s, hash)))
 }
 
-fn tr_my(lang: &str, key: &str) -> String {
+pub(crate) fn tr_my(lang: &str, key: &str) -> String {
     i18n::strings(lang)["my"][key]
         .as_str()
         .unwrap_or_default()
@@ -167,7 +172,7 @@ fn render(
     Ok((status, Html(html)).into_response())
 }
 
-fn sign_in_form(
+async fn sign_in_form(
     state: &AppState,
     o: &heard_store::Organization,
     lang: &str,
@@ -179,6 +184,33 @@ fn sign_in_form(
     } else {
         StatusCode::OK
     };
+    form_page(state, o, lang, status, typed, error, None).await
+}
+
+/// The sign-in form with a message about signing in with the organization's OpenID Connect provider (cancelled,
+/// failed, no verified address), `status` as the caller says.
+pub(crate) async fn sign_in_page(
+    state: &AppState,
+    o: &heard_store::Organization,
+    lang: &str,
+    status: StatusCode,
+    notice: Option<String>,
+) -> AppResult<Response> {
+    form_page(state, o, lang, status, "", None, notice).await
+}
+
+async fn form_page(
+    state: &AppState,
+    o: &heard_store::Organization,
+    lang: &str,
+    status: StatusCode,
+    typed: &str,
+    error: Option<String>,
+    notice: Option<String>,
+) -> AppResult<Response> {
+    let provider = crate::my_oidc::offered(state, o.id).await?.map(|p| {
+        context! { label => p.label, button => tr_my(lang, "oidc_button").replace("{provider}", &p.label) }
+    });
     render(
         state,
         "my_sign_in.html",
@@ -186,8 +218,21 @@ fn sign_in_form(
         &o.name,
         &tr_my(lang, "sign_in_title"),
         status,
-        context! { slug => o.slug, typed => typed, error => error },
+        context! { slug => o.slug, typed => typed, error => error, notice => notice, provider => provider },
     )
+}
+
+/// Starts the browser's person session (`session`, the cookie's token) and sends it to the person's page.
+pub(crate) fn signed_in(state: &AppState, slug: &str, session: &str, lang: &str) -> Response {
+    let max_age = heard_store::myagency::SESSION_MAX_MS / 1000;
+    (
+        [(
+            header::SET_COOKIE,
+            set_cookie(state, slug, session, max_age),
+        )],
+        Redirect::to(&format!("/my/{slug}?lang={lang}")),
+    )
+        .into_response()
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -209,7 +254,7 @@ async fn home(
     };
     let Some((me, _)) = person(&state, o.id, &headers).await? else {
         let lang = plain_lang(q.lang.as_deref(), &headers);
-        return sign_in_form(&state, &o, &lang, "", None);
+        return sign_in_form(&state, &o, &lang, "", None).await;
     };
     let prefs = state.store.my_preferences(o.id, &me.person_key).await?;
     // The language: the one asked for, else the person's saved one, else the browser's.
@@ -353,7 +398,8 @@ async fn sign_in(
             &lang,
             &typed,
             Some(tr_my(&lang, "address_invalid")),
-        );
+        )
+        .await;
     };
     // A way the organization cannot send is said at once (it is about the organization, not the person).
     let can_send = match channel {
@@ -365,7 +411,7 @@ async fn sign_in(
             LinkChannel::Email => "no_email",
             LinkChannel::Sms => "no_sms",
         };
-        return sign_in_form(&state, &o, &lang, &typed, Some(tr_my(&lang, key)));
+        return sign_in_form(&state, &o, &lang, &typed, Some(tr_my(&lang, key))).await;
     }
     let sealer = state.pipeline.sealer();
     let address = id
@@ -462,7 +508,7 @@ async fn open_link(
         return missing(&state, &lang);
     }
     let session = random_token();
-    let signed_in = state
+    let opened = state
         .store
         .sign_in_with_link(
             o.id,
@@ -472,19 +518,11 @@ async fn open_link(
             heard_store::now_ms(),
         )
         .await?;
-    if signed_in.is_none() {
+    if opened.is_none() {
         state.my_limiter.check(ip)?;
         return missing(&state, &lang);
     }
-    let max_age = heard_store::myagency::SESSION_MAX_MS / 1000;
-    Ok((
-        [(
-            header::SET_COOKIE,
-            set_cookie(&state, &o.slug, &session, max_age),
-        )],
-        Redirect::to(&format!("/my/{}?lang={lang}", o.slug)),
-    )
-        .into_response())
+    Ok(signed_in(&state, &o.slug, &session, &lang))
 }
 
 /// The signed-in person of a POST whose form carries the session's CSRF token; `None` otherwise.

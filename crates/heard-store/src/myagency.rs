@@ -5,7 +5,11 @@
 //!   with its sending job ([`LINK_KIND`]) in one transaction, opens once and not after [`LINK_TTL_MS`]; at most
 //!   [`LINKS_PER_WINDOW`] links per person key in [`LINK_TTL_MS`] (the address's own budget).
 //! - Person sessions (`my_sessions`), apart from staff sessions: found by the organization and the cookie's hash,
-//!   ending after [`SESSION_IDLE_MS`] without use or [`SESSION_MAX_MS`] after signing in.
+//!   ending after [`SESSION_IDLE_MS`] without use or [`SESSION_MAX_MS`] after signing in. A link opens one
+//!   ([`Store::sign_in_with_link`]); so does an OpenID Connect provider's verified email or phone
+//!   ([`Store::start_my_session`], migration 0044).
+//! - The organization's OpenID Connect provider (`my_sign_in_providers`, at most one): [`SignInProvider`], its
+//!   secret or private key sealed by the server.
 //! - Preferences per person key (`my_preferences`): how to be contacted (`email`, `sms`, `none`) and the language.
 //! - Deletion (`my_deletions`, the audit, without personal data): [`Store::request_my_deletion`] writes the audit
 //!   row and the [`DELETE_KIND`] job in one transaction; [`Store::delete_person_feedback`], the job's effect,
@@ -101,6 +105,79 @@ pub struct PersonSession {
     pub csrf_token: String,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+/// How Heard authenticates at an OpenID Connect provider's token endpoint. PKCE (S256) goes with every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// No client authentication: PKCE alone (Login.gov's "PKCE" option).
+    None,
+    /// The client secret in an HTTP Basic header (RFC 6749 section 2.3.1).
+    ClientSecretBasic,
+    /// The client secret in the request body.
+    ClientSecretPost,
+    /// A JWT signed with the client's private key (RFC 7523; OpenID Connect Core section 9): Login.gov's default.
+    PrivateKeyJwt,
+}
+
+impl ClientAuth {
+    pub const ALL: [ClientAuth; 4] = [
+        ClientAuth::PrivateKeyJwt,
+        ClientAuth::None,
+        ClientAuth::ClientSecretBasic,
+        ClientAuth::ClientSecretPost,
+    ];
+    /// The name OpenID Connect Discovery gives it (`token_endpoint_auth_methods_supported`).
+    pub fn key(self) -> &'static str {
+        match self {
+            ClientAuth::None => "none",
+            ClientAuth::ClientSecretBasic => "client_secret_basic",
+            ClientAuth::ClientSecretPost => "client_secret_post",
+            ClientAuth::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ClientAuth> {
+        ClientAuth::ALL.into_iter().find(|a| a.key() == s)
+    }
+    /// Whether it needs a credential (a secret or a private key).
+    pub fn needs_credential(self) -> bool {
+        self != ClientAuth::None
+    }
+}
+
+/// An organization's OpenID Connect provider for MyAgency's sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInProvider {
+    /// The provider's name on the button ("Login.gov").
+    pub label: String,
+    /// The issuer identifier (an https URL, or http on loopback for testing).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_auth: ClientAuth,
+    /// The client secret or the PEM private key, sealed by the server; `None` with [`ClientAuth::None`].
+    pub credential_sealed: Option<Vec<u8>>,
+    /// The private key's id (`kid`), if any.
+    pub key_id: Option<String>,
+    /// Scopes besides `openid`, space-separated.
+    pub scopes: String,
+    /// `acr_values` sent with each request, or empty.
+    pub acr_values: String,
+    pub enabled: bool,
+    pub updated_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ProviderRow {
+    label: String,
+    issuer: String,
+    client_id: String,
+    client_auth: String,
+    credential_sealed: Option<Vec<u8>>,
+    key_id: Option<String>,
+    scopes: String,
+    acr_values: String,
+    enabled: bool,
+    updated_at: i64,
 }
 
 /// How a person wants to be contacted, and in which language.
@@ -278,6 +355,85 @@ impl Store {
             created_at: now,
             expires_at,
         }))
+    }
+
+    /// Starts a person session for `person_key` (the key of an address an OpenID Connect provider vouched for),
+    /// `channel` `email` or `sms` as that address is.
+    pub async fn start_my_session(
+        &self,
+        org: OrgId,
+        person_key: &str,
+        channel: LinkChannel,
+        session_hash: &[u8],
+        csrf: &str,
+        now: i64,
+    ) -> Result<PersonSession> {
+        let expires_at = now + SESSION_MAX_MS;
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO my_sessions (org_id, token_hash, person_key, channel, csrf_token, created_at, last_seen_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)")
+            .bind(org.as_uuid()).bind(session_hash).bind(person_key).bind(channel.key()).bind(csrf).bind(now)
+            .bind(expires_at).execute(p).await.map(|_| ()))?;
+        Ok(PersonSession {
+            person_key: person_key.to_string(),
+            channel: channel.key().to_string(),
+            csrf_token: csrf.to_string(),
+            created_at: now,
+            expires_at,
+        })
+    }
+
+    /// The organization's OpenID Connect provider, if one is set.
+    pub async fn my_sign_in_provider(&self, org: OrgId) -> Result<Option<SignInProvider>> {
+        let row: Option<ProviderRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT label, issuer, client_id, client_auth, credential_sealed, key_id, scopes, acr_values, enabled, \
+             updated_at FROM my_sign_in_providers WHERE org_id = $1")
+            .bind(org.as_uuid()).fetch_optional(p).await)?;
+        Ok(row.map(|r| SignInProvider {
+            label: r.label,
+            issuer: r.issuer,
+            client_id: r.client_id,
+            // The column's CHECK allows only the four names.
+            client_auth: ClientAuth::parse(&r.client_auth).unwrap_or(ClientAuth::PrivateKeyJwt),
+            credential_sealed: r.credential_sealed,
+            key_id: r.key_id,
+            scopes: r.scopes,
+            acr_values: r.acr_values,
+            enabled: r.enabled,
+            updated_at: r.updated_at,
+        }))
+    }
+
+    /// Sets the organization's OpenID Connect provider (replacing the one there was), `by` the staff member.
+    /// `provider.updated_at` is ignored: `now` is stored.
+    pub async fn set_my_sign_in_provider(
+        &self,
+        org: OrgId,
+        provider: &SignInProvider,
+        by: Option<Uuid>,
+        now: i64,
+    ) -> Result<()> {
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO my_sign_in_providers (org_id, label, issuer, client_id, client_auth, credential_sealed, \
+             key_id, scopes, acr_values, enabled, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (org_id) DO UPDATE SET label = excluded.label, issuer = excluded.issuer, \
+             client_id = excluded.client_id, client_auth = excluded.client_auth, \
+             credential_sealed = excluded.credential_sealed, key_id = excluded.key_id, scopes = excluded.scopes, \
+             acr_values = excluded.acr_values, enabled = excluded.enabled, updated_at = excluded.updated_at, \
+             updated_by = excluded.updated_by")
+            .bind(org.as_uuid()).bind(&provider.label).bind(&provider.issuer).bind(&provider.client_id)
+            .bind(provider.client_auth.key()).bind(&provider.credential_sealed).bind(&provider.key_id)
+            .bind(&provider.scopes).bind(&provider.acr_values).bind(provider.enabled).bind(now).bind(by)
+            .execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Removes the organization's OpenID Connect provider; sessions it started run on to their end.
+    pub async fn remove_my_sign_in_provider(&self, org: OrgId) -> Result<()> {
+        on_pool!(self, p => sqlx::query("DELETE FROM my_sign_in_providers WHERE org_id = $1")
+            .bind(org.as_uuid()).execute(p).await.map(|_| ()))?;
+        Ok(())
     }
 
     /// The organization's live person session whose cookie hashes to `token_hash`, its idle clock restarted; `None`

@@ -19,6 +19,7 @@ pub mod journeys;
 mod login;
 mod members;
 pub mod my_deletions;
+pub mod my_sign_in;
 mod observations;
 mod orgs;
 mod outreach;
@@ -259,6 +260,11 @@ pub fn routes() -> Router<AppState> {
             post(webhooks::replay),
         )
         .route("/admin/o/{org}/my-deletions", get(my_deletions::list))
+        .route(
+            "/admin/o/{org}/my-sign-in",
+            get(my_sign_in::show).post(my_sign_in::save),
+        )
+        .route("/admin/o/{org}/my-sign-in/remove", post(my_sign_in::remove))
         .route("/admin/o/{org}/callbacks", get(callbacks::list))
         .route("/admin/o/{org}/callbacks/{id}", get(callbacks::show))
         .route("/admin/o/{org}/callbacks/{id}/call", post(callbacks::call))

@@ -25,6 +25,7 @@ mod jobs;
 mod journey_pages;
 mod journeys;
 mod keyed_writes;
+mod my_oidc;
 mod myagency;
 mod outreach;
 mod outreach_admin;
